@@ -1,0 +1,275 @@
+"""The one vocabulary every platform is translated into (JSON schema ``ipsecctl/v1``).
+
+Field names are a public contract: scripts read them from ``--json`` output, so renaming or
+removing one is a breaking change (``tests/test_schema.py`` pins the schema). Values that a
+device did not report are ``None``; nothing is invented. Values a platform gives that have no
+field of their own go into ``extra``.
+
+Parsers (``parsers/``) return plain dicts whose keys are these field names; the models validate
+them, which is why the parsers never import this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+SCHEMA = "ipsecctl/v1"
+
+Status = Literal["up", "negotiating", "down"]
+TunnelState = Literal["up", "down", "idle", "negotiating"]
+Severity = Literal["info", "warning", "error", "critical"]
+SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+class _Model(BaseModel):
+    """Base: unknown keys are rejected so a parser typo fails loudly instead of vanishing."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrafficSelector(BaseModel):
+    """One side of a protected flow: ``{prefix, protocol, port}`` (0 = any)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str
+    protocol: int = 0
+    port: int = 0
+
+    def __str__(self) -> str:
+        text = self.prefix
+        if self.protocol:
+            text += f" proto {self.protocol}"
+        if self.port:
+            text += f" port {self.port}"
+        return text
+
+
+class IkeSa(_Model):
+    """One IKE (ISAKMP / IKEv2) SA as the device reports it.
+
+    ``src``/``dst`` keep the raw IKEv1 table columns, whose direction is that of the first
+    packet; ``local``/``remote`` are set only when the device says which side is which.
+    """
+
+    device: str = ""
+    version: Literal[1, 2] | None = None
+    local: str | None = None
+    remote: str | None = None
+    src: str | None = None
+    dst: str | None = None
+    local_port: int | None = None
+    remote_port: int | None = None
+    state: str | None = None
+    status: Status = "down"
+    conn_id: int | None = None
+    spi_i: str | None = None
+    spi_r: str | None = None
+    role: Literal["initiator", "responder"] | None = None
+    encryption: str | None = None
+    integrity: str | None = None
+    prf: str | None = None
+    dh_group: int | None = None
+    auth: str | None = None
+    lifetime_s: int | None = None
+    remaining_s: int | None = None
+    nat_t: bool | None = None
+    fvrf: str | None = None
+    ivrf: str | None = None
+
+    def peer_address(self) -> str | None:
+        """The far end: ``remote`` when known, else whichever IKEv1 column is not ours."""
+        return self.remote or self.dst
+
+
+class IpsecSa(_Model):
+    """One IPsec SA: one direction, one protocol, identified by SPI + destination + protocol."""
+
+    direction: Literal["in", "out"]
+    protocol: Literal["esp", "ah", "pcp"] = "esp"
+    spi: int
+    transform: str | None = None
+    encryption: str | None = None
+    integrity: str | None = None
+    mode: Literal["tunnel", "transport"] | None = None
+    udp_encap: bool = False
+    esn: bool = False
+    conn_id: int | None = None
+    remaining_kb: int | None = None
+    remaining_s: int | None = None
+    replay_window: int | None = None
+    status: str | None = None
+
+    @property
+    def spi_hex(self) -> str:
+        return f"0x{self.spi:08X}"
+
+
+COUNTER_NAMES = (
+    "pkts_encaps",
+    "pkts_encrypt",
+    "pkts_digest",
+    "pkts_decaps",
+    "pkts_decrypt",
+    "pkts_verify",
+    "send_errors",
+    "recv_errors",
+    "replay_failed",
+    "decrypt_failed",
+    "verify_failed",
+    "bytes_in",
+    "bytes_out",
+)
+
+
+class Tunnel(_Model):
+    """One protected traffic-selector pair to one peer (a Cisco ident, a strongSwan CHILD_SA)."""
+
+    id: str = ""
+    device: str = ""
+    platform: str = ""
+    kind: Literal["crypto_map", "vti", "dmvpn", "child_sa"] = "crypto_map"
+    interface: str | None = None
+    crypto_map: str | None = None
+    map_seq: int | None = None
+    vrf: str | None = None
+    local_addr: str | None = None
+    peer: str | None = None
+    peer_port: int | None = None
+    local_ts: TrafficSelector | None = None
+    remote_ts: TrafficSelector | None = None
+    pfs: str | None = None
+    dh_group: int | None = None
+    counters: dict[str, int] = Field(default_factory=dict)
+    sas: list[IpsecSa] = Field(default_factory=list)
+    ike_state: str | None = None
+    ike_status: Status | None = None
+    state: TunnelState = "down"
+    expected_up: bool | None = None
+    uptime_s: int | None = None
+
+    def identity(self) -> str:
+        """Stable across polls and rekeys: device, vrf, peer and selectors, never SPIs."""
+        parts = [
+            self.device,
+            self.vrf or "",
+            self.peer or "",
+            str(self.local_ts) if self.local_ts else "",
+            str(self.remote_ts) if self.remote_ts else "",
+        ]
+        return "|".join(parts)
+
+    def with_identity(self) -> Tunnel:
+        """Fill ``id`` from the identity (a short hash keeps it usable on a command line)."""
+        digest = hashlib.sha1(self.identity().encode(), usedforsecurity=False).hexdigest()
+        self.id = f"{self.device}:{digest[:10]}"
+        return self
+
+    def spis(self, direction: str | None = None, protocol: str = "esp") -> list[int]:
+        return [
+            sa.spi
+            for sa in self.sas
+            if sa.protocol == protocol and (direction is None or sa.direction == direction)
+        ]
+
+    @property
+    def pkts_in(self) -> int | None:
+        return self.counters.get("pkts_decaps")
+
+    @property
+    def pkts_out(self) -> int | None:
+        return self.counters.get("pkts_encaps")
+
+    @property
+    def error_count(self) -> int:
+        keys = (
+            "send_errors",
+            "recv_errors",
+            "replay_failed",
+            "decrypt_failed",
+            "verify_failed",
+        )
+        return sum(self.counters.get(k, 0) for k in keys)
+
+
+class CommandError(BaseModel):
+    """What failed while polling one device: which command (or stage) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = None
+    kind: str
+    message: str
+
+
+class DeviceState(BaseModel):
+    """One poll of one device. ``errors`` keeps what failed without losing what succeeded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str
+    platform: str
+    polled_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    reachable: bool = True
+    ike_sas: list[IkeSa] = Field(default_factory=list)
+    tunnels: list[Tunnel] = Field(default_factory=list)
+    errors: list[CommandError] = Field(default_factory=list)
+    raw: dict[str, str] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_serializer("polled_at")
+    def _iso(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    @property
+    def ike_up(self) -> int:
+        return sum(1 for sa in self.ike_sas if sa.status == "up")
+
+    @property
+    def tunnels_up(self) -> int:
+        return sum(1 for t in self.tunnels if t.state == "up")
+
+    def summary(self) -> dict[str, Any]:
+        """The row of ``ipsecctl status --json``."""
+        return {
+            "device": self.device,
+            "platform": self.platform,
+            "reachable": self.reachable,
+            "ike_up": self.ike_up,
+            "ike_total": len(self.ike_sas),
+            "tunnels_up": self.tunnels_up,
+            "tunnels_total": len(self.tunnels),
+            "errors": [e.model_dump() for e in self.errors],
+        }
+
+
+class Finding(BaseModel):
+    """One diagnosis: a stable ``code``, the evidence it rests on, and what to type next."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    severity: Severity
+    device: str | None = None
+    peer: str | None = None
+    summary: str
+    evidence: list[str] = Field(default_factory=list)
+    causes: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def envelope(kind: str, **payload: Any) -> dict[str, Any]:
+    """Every ``--json`` document: one object, schema and kind first, then the command's keys."""
+    return {"schema": SCHEMA, "kind": kind, **payload}
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready dict of a model (the exact shape scripts see)."""
+    return model.model_dump(mode="json")
