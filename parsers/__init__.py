@@ -10,4 +10,125 @@ Records never carry ``device``/``platform``; the caller adds them. Values the ou
 show are absent or ``None``. Output the template does not recognise raises :class:`ParseError`
 naming the command and the first unrecognised line; an empty but valid output returns empty
 lists.
+
+Commands (platforms ``cisco_ios`` and ``cisco_iosxe`` share templates):
+
+- ``show crypto ipsec sa`` [``detail`` | ``peer X`` | ``interface X`` | ``ipv6`` ...] ->
+  ``tunnels`` (one per ident). Streaming: :func:`iter_parse`.
+- ``show crypto isakmp sa`` [``detail``] -> ``ike_sas`` (version 1).
+- ``show crypto ikev2 sa`` [``detail``/``detailed`` | ``local X`` | ``remote X``] ->
+  ``ike_sas`` (version 2).
+- ``show crypto session`` [``detail`` | ``local X`` | ``remote X`` | ``interface X``] ->
+  ``sessions`` (keys in :mod:`parsers.cisco_session`).
+- ``show crypto map`` -> ``crypto_maps`` (keys in :mod:`parsers.cisco_map`).
+
+Templates live in ``parsers/templates/<platform>/<command_slug>.ttp`` (device knowledge as
+data); lines a command prints that carry nothing we keep are listed in ``<slug>.known``.
 """
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from parsers._engine import PLATFORM_DIRS, ParseError, Template, clean_lines, load_template
+
+__all__ = ["COMMANDS", "ParseError", "iter_parse", "parse", "resolve_command"]
+
+Records = dict[str, list[dict[str, Any]]]
+
+_IFACE = r"[\w./:-]+"
+_ADDR = r"[\w.:-]+"
+_OPT_IPSEC = (
+    rf"(?: (?:detail|detailed|ipv6|ipv4|address|identity|active|standby"
+    rf"|peer {_ADDR}|interface {_IFACE}|vrf \S+|map \S+))*"
+)
+
+#: normalised command regex -> (template slug, result kind)
+COMMANDS: dict[str, tuple[str, str]] = {
+    rf"show crypto ipsec sa{_OPT_IPSEC}": ("show_crypto_ipsec_sa", "tunnels"),
+    r"show crypto isakmp sa(?: detail)?(?: active| standby)?": ("show_crypto_isakmp_sa", "ike_sas"),
+    rf"show crypto ikev2 sa(?: (?:local|remote) {_ADDR})?(?: detail| detailed)?": (
+        "show_crypto_ikev2_sa",
+        "ike_sas",
+    ),
+    rf"show crypto session(?: (?:local|remote) {_ADDR}| interface {_IFACE}| isakmp)*"
+    r"(?: detail| brief)?": ("show_crypto_session", "sessions"),
+    r"show crypto map(?: tag \S+| interface \S+)?": ("show_crypto_map", "crypto_maps"),
+}
+_COMPILED = [(re.compile(k, re.IGNORECASE), v) for k, v in COMMANDS.items()]
+
+
+def resolve_command(command: str) -> tuple[str, str]:
+    """Normalise ``command`` and return ``(template slug, kind)``; ``ValueError`` if unknown."""
+    text = " ".join(command.split())
+    for regex, target in _COMPILED:
+        if regex.fullmatch(text):
+            return target
+    raise ValueError(
+        f"no parser for command {command!r}; supported: "
+        + ", ".join(sorted({slug.replace("_", " ") for slug, _ in COMMANDS.values()}))
+    )
+
+
+def _template(platform: str, command: str) -> tuple[Template, str, str]:
+    slug, kind = resolve_command(command)
+    try:
+        return load_template(platform, slug), slug, kind
+    except FileNotFoundError:
+        known = sorted(set(PLATFORM_DIRS))
+        raise ValueError(
+            f"no {command!r} parser for platform {platform!r} (supported: {', '.join(known)})"
+        ) from None
+
+
+def _builder(slug: str) -> Callable[[Iterable[tuple[int, str]], Template], Records]:
+    if slug == "show_crypto_isakmp_sa":
+        from parsers.cisco_ike import build_isakmp
+
+        return build_isakmp
+    if slug == "show_crypto_ikev2_sa":
+        from parsers.cisco_ike import build_ikev2
+
+        return build_ikev2
+    if slug == "show_crypto_session":
+        from parsers.cisco_session import build_sessions
+
+        return build_sessions
+    if slug == "show_crypto_map":
+        from parsers.cisco_map import build_maps
+
+        return build_maps
+    raise ValueError(f"no builder for {slug}")
+
+
+def parse(platform: str, command: str, text: str) -> Records:
+    """Parse one command's output; see the module docstring for kinds and record keys.
+
+    Raises :class:`ParseError` for output the template does not recognise and ``ValueError``
+    for an unknown platform or command.
+    """
+    template, slug, kind = _template(platform, command)
+    lines = text.splitlines()
+    if slug == "show_crypto_ipsec_sa":
+        from parsers.cisco_ipsec_sa import iter_tunnels
+
+        return {"tunnels": list(iter_tunnels(lines, command, template))}
+    return _builder(slug)(clean_lines(lines, command, template), template)
+
+
+def iter_parse(platform: str, command: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Stream records of ``command`` from an iterable of lines (a file, an SSH channel).
+
+    For ``show crypto ipsec sa`` records come out in small batches of idents, so memory stays
+    bounded on huge hubs; other commands are parsed whole, then yielded.
+    """
+    template, slug, kind = _template(platform, command)
+    if slug == "show_crypto_ipsec_sa":
+        from parsers.cisco_ipsec_sa import iter_tunnels
+
+        yield from iter_tunnels(lines, command, template)
+        return
+    records = _builder(slug)(clean_lines(lines, command, template), template)
+    yield from records.get(kind, [])

@@ -1,0 +1,233 @@
+"""Clear and re-key workflows: plan the exact commands, confirm, run, re-poll, verify, audit.
+
+Planning is pure (a :class:`Plan` built from the device's last :class:`DeviceState`), so the CLI
+and the dashboard show operators exactly what will be typed and how many SAs it touches before
+anything happens. Execution re-polls the device and reports old and new SPIs; ``ok`` is true
+only when the action was carried out and, for a re-key, new SAs replaced the old ones.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ipsecctl import errors
+from ipsecctl.models import DeviceState, Tunnel
+from ipsecctl.platforms import get_platform
+
+ActionKind = Literal["clear", "rekey"]
+Scope = Literal["session", "ike", "ipsec"]
+
+
+def _same_addr(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
+def _first_host(prefix: str) -> str:
+    net = ipaddress.ip_network(prefix, strict=False)
+    if net.num_addresses <= 2:
+        return str(net.network_address)
+    return str(next(net.hosts()))
+
+
+@dataclass
+class Plan:
+    """Everything an operator must see before confirming, and what the runner will send."""
+
+    action: ActionKind
+    scope: Scope
+    device: str
+    platform: str
+    peer: str
+    vrf: str | None
+    commands: list[str]
+    bring_up: list[str]
+    tunnels: list[Tunnel]
+    old_spis: list[int]
+
+    @property
+    def sa_count(self) -> int:
+        return sum(len(t.sas) for t in self.tunnels)
+
+    def describe(self) -> str:
+        return (
+            f"{self.action} {self.scope} on {self.device} for peer {self.peer}"
+            f"{' vrf ' + self.vrf if self.vrf else ''}: {len(self.tunnels)} tunnel(s), "
+            f"{self.sa_count} SA(s)"
+        )
+
+
+@dataclass
+class Result:
+    """The ``clear``/``rekey`` JSON document (``ok`` semantics in the module docstring)."""
+
+    device: str
+    peer: str
+    action: str
+    commands: list[str]
+    old_spis: list[int]
+    new_spis: list[int] = field(default_factory=list)
+    ok: bool = False
+    message: str = ""
+    vrf: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "peer": self.peer,
+            "vrf": self.vrf,
+            "action": self.action,
+            "commands": self.commands,
+            "old_spis": self.old_spis,
+            "new_spis": self.new_spis,
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "message": self.message,
+        }
+
+
+def tunnels_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[Tunnel]:
+    return [
+        t
+        for t in state.tunnels
+        if _same_addr(t.peer, peer) and (vrf is None or (t.vrf or None) == vrf)
+    ]
+
+
+def plan(
+    state: DeviceState,
+    peer: str,
+    *,
+    action: ActionKind = "clear",
+    scope: Scope = "session",
+    vrf: str | None = None,
+    source: str | None = None,
+) -> Plan:
+    """Exact device commands for clearing (or re-keying) everything to ``peer``."""
+    try:
+        ipaddress.ip_address(peer)
+    except ValueError:
+        raise errors.UsageError(f"--peer {peer!r} is not an IP address") from None
+    platform = get_platform(state.platform)
+    tunnels = tunnels_to(state, peer, vrf)
+    ike = [
+        sa for sa in state.ike_sas
+        if _same_addr(sa.peer_address(), peer) and (vrf is None or (sa.fvrf or None) == vrf)
+    ]
+    if not tunnels and not ike:
+        known = sorted({t.peer for t in state.tunnels if t.peer})
+        raise errors.UsageError(
+            f"{state.device} has no tunnel or IKE SA to peer {peer}"
+            + (f" (known peers: {', '.join(known)})" if known else "")
+        )
+    values: dict[str, Any] = {"peer": peer, "vrf": vrf or ""}
+    commands: list[str] = []
+    effective = "session" if action == "rekey" else scope
+    if effective == "session":
+        commands += platform.action("clear_session", **values)
+    elif effective == "ipsec":
+        commands += platform.action("clear_ipsec", **values)
+    else:
+        for sa in ike:
+            if sa.version == 2:
+                cmd = platform.action("clear_ike_v2", **values)
+            else:
+                cmd = platform.action("clear_ike_v1", **values, conn_id=sa.conn_id)
+            commands += [c for c in cmd if c not in commands]
+    bring_up: list[str] = []
+    if action == "rekey":
+        for t in tunnels:
+            if t.local_ts is None or t.remote_ts is None:
+                continue
+            local_host = source or _first_host(t.local_ts.prefix)
+            remote_host = _first_host(t.remote_ts.prefix)
+            for cmd in platform.action(
+                "bring_up", remote_host=remote_host, local_host=local_host, ivrf=t.vrf or ""
+            ):
+                if cmd not in bring_up:
+                    bring_up.append(cmd)
+    old = sorted({spi for t in tunnels for spi in t.spis()})
+    return Plan(action, effective, state.device, state.platform, peer, vrf, commands,
+                bring_up, tunnels, old)
+
+
+Poller = Callable[[], DeviceState]
+
+
+def execute(
+    plan_: Plan,
+    runner: Any,
+    repoll: Poller,
+    *,
+    wait_s: float | None = None,
+    interval: float = 1.0,
+) -> Result:
+    """Send the plan's commands, then re-poll until it verifies or ``wait_s`` runs out."""
+    result = Result(
+        device=plan_.device, peer=plan_.peer, action=f"{plan_.action}", vrf=plan_.vrf,
+        commands=plan_.commands + plan_.bring_up, old_spis=plan_.old_spis,
+    )
+    for command in plan_.commands:
+        result.outputs[command] = runner.send(command)
+    budget = wait_s if wait_s is not None else get_platform(plan_.platform).rekey_wait_s
+    deadline = time.monotonic() + budget
+    old = set(plan_.old_spis)
+    # the clear is asynchronous on real devices: give it a moment before bringing traffic
+    if plan_.bring_up:
+        time.sleep(min(interval, 0.5))
+    sent_bring_up = False
+    while True:
+        if plan_.bring_up and not sent_bring_up:
+            for command in plan_.bring_up:
+                try:
+                    result.outputs[command] = runner.send(command)
+                except errors.CommandRejected as exc:
+                    result.message = f"bring-up traffic failed: {exc}"
+            sent_bring_up = True
+        state = repoll()
+        current = sorted({spi for t in tunnels_to(state, plan_.peer, plan_.vrf)
+                          for spi in t.spis()})
+        fresh = [s for s in current if s not in old]
+        stale = [s for s in current if s in old]
+        result.new_spis = fresh
+        if plan_.action == "rekey":
+            directions = {
+                sa.direction
+                for t in tunnels_to(state, plan_.peer, plan_.vrf)
+                for sa in t.sas
+                if sa.spi in fresh
+            }
+            if not stale and directions >= {"in", "out"}:
+                result.ok = True
+                result.message = result.message or "new SAs replaced the old ones"
+                break
+        else:
+            if not stale:
+                result.ok = True
+                result.message = (
+                    "SAs cleared" + ("; new SAs are already up" if fresh else "")
+                )
+                break
+        if time.monotonic() >= deadline:
+            if plan_.action == "rekey":
+                result.message = (
+                    f"no new SAs both ways within {budget:.0f} s"
+                    + (f"; old SPIs still present: {len(stale)}" if stale else "")
+                )
+            else:
+                result.message = f"{len(stale)} old SA(s) still present after {budget:.0f} s"
+            break
+        time.sleep(interval)
+        if plan_.bring_up:
+            sent_bring_up = False  # keep offering traffic, as an operator would re-ping
+    return result

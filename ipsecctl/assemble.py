@@ -1,0 +1,137 @@
+"""Raw command outputs of one device -> one :class:`DeviceState` (pure, no I/O).
+
+This is where the platforms' different views are merged into one vocabulary: IKE SAs come
+from the ISAKMP / IKEv2 tables, tunnels from the IPsec SA database, and each tunnel learns the
+state of the IKE SA to its peer. Tunnel ``state`` is decided here, once, for every platform and
+for both the CLI and the dashboard.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import parsers
+from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
+
+_STATUS_RANK = {"up": 2, "negotiating": 1, "down": 0}
+
+
+def _norm_addr(addr: str | None) -> str | None:
+    if not addr:
+        return None
+    try:
+        return str(ipaddress.ip_address(addr.split("/")[0].strip("[]")))
+    except ValueError:
+        return addr
+
+
+def expected_up_for(expected: Any, peer: str | None) -> bool | None:
+    """Inventory ``expected_up``: true/false for the whole device, or a list of peers."""
+    if expected is None:
+        return None
+    if isinstance(expected, bool):
+        return expected
+    if isinstance(expected, str):
+        expected = [expected]
+    if isinstance(expected, Iterable):
+        peers = {_norm_addr(str(p)) for p in expected}
+        return _norm_addr(peer) in peers
+    return None
+
+
+def ike_by_peer(ike_sas: Iterable[IkeSa], local_addrs: set[str]) -> dict[str, IkeSa]:
+    """Best IKE SA per peer address (an up SA wins over one still negotiating)."""
+    best: dict[str, IkeSa] = {}
+    for sa in ike_sas:
+        peer = _norm_addr(sa.remote)
+        if peer is None:
+            src, dst = _norm_addr(sa.src), _norm_addr(sa.dst)
+            peer = src if dst in local_addrs and src not in local_addrs else dst
+        if peer is None:
+            continue
+        current = best.get(peer)
+        if current is None or _STATUS_RANK[sa.status] > _STATUS_RANK[current.status]:
+            best[peer] = sa
+    return best
+
+
+def tunnel_state(tunnel: Tunnel) -> str:
+    """``up`` with SAs both ways; otherwise what the IKE SA and the expectation say.
+
+    ``idle`` means configured, no SA, nothing failing and not expected up (an on-demand crypto
+    map entry nobody has sent traffic to): it is not a fault.
+    """
+    has_in = any(sa.direction == "in" for sa in tunnel.sas)
+    has_out = any(sa.direction == "out" for sa in tunnel.sas)
+    if has_in and has_out:
+        return "up"
+    if tunnel.ike_status == "negotiating":
+        return "negotiating"
+    if tunnel.expected_up or tunnel.ike_status == "up" or tunnel.sas:
+        return "down"
+    return "idle"
+
+
+def assemble(
+    device: str,
+    platform: str,
+    outputs: Mapping[str, str],
+    *,
+    errors: Iterable[CommandError] = (),
+    expected_up: Any = None,
+    polled_at: datetime | None = None,
+    keep_raw: bool = False,
+) -> DeviceState:
+    """Parse every output and merge; a command that fails to parse becomes an error entry."""
+    state_errors = list(errors)
+    ike_sas: list[IkeSa] = []
+    tunnels: list[Tunnel] = []
+    extra: dict[str, Any] = {}
+    for command, text in outputs.items():
+        try:
+            records = parsers.parse(platform, command, text)
+        except parsers.ParseError as exc:
+            state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
+            continue
+        except Exception as exc:  # a parser bug must not lose the other commands' data
+            state_errors.append(
+                CommandError(command=command, kind="parse", message=f"parser failed: {exc!r}")
+            )
+            continue
+        for rec in records.get("ike_sas", []):
+            ike_sas.append(IkeSa.model_validate({**rec, "device": device}))
+        for rec in records.get("tunnels", []):
+            tunnels.append(
+                Tunnel.model_validate({**rec, "device": device, "platform": platform})
+            )
+        for kind, recs in records.items():
+            if kind not in ("ike_sas", "tunnels"):
+                extra.setdefault(kind, []).extend(recs)
+
+    local_addrs = {a for t in tunnels if (a := _norm_addr(t.local_addr))}
+    for sa in ike_sas:
+        if sa.local:
+            local_addrs.add(_norm_addr(sa.local) or sa.local)
+    ike_map = ike_by_peer(ike_sas, local_addrs)
+    for tunnel in tunnels:
+        ike = ike_map.get(_norm_addr(tunnel.peer) or "")
+        if ike is not None:
+            tunnel.ike_state = ike.state
+            tunnel.ike_status = ike.status
+        tunnel.expected_up = expected_up_for(expected_up, tunnel.peer)
+        tunnel.state = tunnel_state(tunnel)  # type: ignore[assignment]
+        tunnel.with_identity()
+    return DeviceState(
+        device=device,
+        platform=platform,
+        polled_at=polled_at or datetime.now(UTC),
+        reachable=True,
+        ike_sas=ike_sas,
+        tunnels=tunnels,
+        errors=state_errors,
+        raw=dict(outputs) if keep_raw else None,
+        extra=extra,
+    )

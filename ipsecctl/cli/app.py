@@ -1,0 +1,221 @@
+"""The ``ipsecctl`` command line: thin wrappers over collect, actions, diag and the lab.
+
+Exit codes (every command): 0 all good; 1 operational error (unreachable, timeout, auth, parse,
+an action that did not verify); 2 usage (bad arguments, bad inventory, unreadable input file);
+3 the command worked and found a problem (a tunnel down that is expected up, a finding of
+warning or worse); 4 refused (read-only mode, declined confirmation, or a confirmation needed
+with no terminal and no ``--yes``). When several apply: 2, then 1, then 4, then 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.markup import escape
+
+from ipsecctl import __version__, errors
+from ipsecctl.cli import commands_actions, commands_info, commands_show
+from ipsecctl.cli.context import HOST_KEY_POLICIES, AppContext, stderr
+
+EXIT_HELP = """
+Exit codes: 0 all good; 1 operational error (unreachable, timeout, auth, parse, an action
+that did not verify); 2 usage (bad arguments, bad inventory, unreadable input); 3 worked and
+found a problem (tunnel down that is expected up, a finding of warning or worse); 4 refused
+(read-only, declined, or confirmation needed without a terminal and without --yes).
+"""
+
+app = typer.Typer(
+    name="ipsecctl",
+    help="Live IPsec tunnel operations for Cisco IOS/IOS-XE/ASA and strongSwan.\n" + EXIT_HELP,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ipsecctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    inventory: Annotated[
+        str | None,
+        typer.Option("-i", "--inventory", help="Inventory dir or file (env IPSECCTL_INVENTORY).",
+                     show_default=False),
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Config file (env IPSECCTL_CONFIG).")
+    ] = None,
+    host_key_policy: Annotated[
+        str | None,
+        typer.Option("--host-key-policy", help="reject | ask | accept-new (default: ask at a "
+                     "terminal, reject otherwise). A changed key always fails."),
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Refuse every action (env IPSECCTL_READ_ONLY).")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, max=512, help="Devices polled at once.")
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option("--replay", help="Read device outputs saved with --save-raw instead of "
+                     "connecting (offline analysis)."),
+    ] = None,
+    save_raw: Annotated[
+        Path | None, typer.Option("--save-raw", help="Save every raw device output to DIR.")
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug (stderr).")
+    ] = 0,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Write a debug log (secrets redacted).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    if host_key_policy is not None and host_key_policy not in HOST_KEY_POLICIES:
+        raise errors.UsageError(
+            f"--host-key-policy {host_key_policy!r} is not one of {', '.join(HOST_KEY_POLICIES)}"
+        )
+    if replay is not None and not replay.is_dir():
+        raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
+    try:
+        from ipsecctl.logs import setup_logging
+
+        setup_logging(verbose, log_file)
+    except ImportError:
+        logging.basicConfig(level=logging.WARNING)
+    ctx.obj = AppContext(
+        inventory_path=inventory,
+        config_path=config,
+        host_key_policy=host_key_policy,
+        read_only=read_only,
+        workers=workers,
+        replay=replay,
+        save_raw=save_raw,
+    )
+
+
+commands_show.register(app)
+commands_actions.register(app)
+commands_info.register(app)
+
+
+def _register_optional() -> None:
+    """Sub-apps that live in their own modules (lab, diagnostics, dashboard)."""
+    try:
+        from ipsecctl.cli import lab as lab_cli
+
+        app.add_typer(lab_cli.app, name="lab", help="The embedded lab of simulated routers.")
+    except ImportError:
+        pass
+    diag_app: typer.Typer | None = None
+    try:
+        from ipsecctl.cli import diag as diag_cli
+
+        diag_app = diag_cli.app
+    except ImportError:
+        diag_app = typer.Typer(no_args_is_help=True)
+    for module in ("diag_esp", "diag_ike"):
+        try:
+            mod = __import__(f"ipsecctl.cli.{module}", fromlist=["register"])
+            mod.register(diag_app)
+        except ImportError:
+            pass
+    app.add_typer(diag_app, name="diag", help="Explain failures: health, pair, logs, mtu, "
+                  "packets (esp, ike, probe).")
+    try:
+        from ipsecctl.cli import audit_cmd
+
+        audit_cmd.register(app) if hasattr(audit_cmd, "register") else app.command("audit")(
+            audit_cmd.audit
+        )
+    except (ImportError, AttributeError):
+        pass
+    try:
+        from ipsecctl.cli import commands_tui
+
+        commands_tui.register(app)
+    except ImportError:
+        pass
+
+
+_register_optional()
+
+# options that belong to the top level but that operators type after the subcommand
+_GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
+                      "--replay", "--save-raw", "--log-file"}
+_GLOBAL_FLAGS = {"--read-only"}
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options typed after the subcommand to the front (``status -i inv``).
+
+    Everything after ``--`` is left alone, as are ``-v`` flags (subcommands may use them).
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_WITH_VALUE and rest:
+            if "=" in arg:
+                front.append(arg)
+            else:
+                front += argv[i : i + 2]
+                i += 1
+        elif arg in _GLOBAL_FLAGS and rest:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, map the error tree to exit codes, no tracebacks."""
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=args, prog_name="ipsecctl", standalone_mode=False)
+    except errors.IpsecctlError as exc:
+        stderr().print("[red]error:[/] " + escape(str(exc)), highlight=False)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        stderr().print("aborted")
+        return errors.EXIT_REFUSED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return errors.EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr().print("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(rv) if isinstance(rv, int) else 0
+
+
+def run() -> Any:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

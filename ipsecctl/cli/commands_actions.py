@@ -1,0 +1,215 @@
+"""Destructive actions: ``clear`` and ``rekey`` (plan shown first, confirmed, audited)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from ipsecctl import actions, errors
+from ipsecctl.cli import render
+from ipsecctl.cli.context import AppContext, is_interactive, stderr
+from ipsecctl.models import envelope
+
+PeerOpt = Annotated[
+    list[str],
+    typer.Option("--peer", help="Peer address (repeat for several peers).", show_default=False),
+]
+VrfOpt = Annotated[str | None, typer.Option("--vrf", help="Front-door VRF of the peer.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DryOpt = Annotated[bool, typer.Option("--dry-run", help="Print the commands and stop.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON result on stdout.")]
+ReadOnlyOpt = Annotated[bool, typer.Option("--read-only", help="Refuse (same as global).")]
+
+
+def audit_record(obj: AppContext, record: dict[str, Any]) -> None:
+    """Append to the audit log; failing to audit is reported, never silently skipped."""
+    from ipsecctl.audit import append_audit
+
+    try:
+        append_audit(obj.settings.audit_log, record)
+    except OSError as exc:
+        stderr().print(f"[red]error:[/] cannot write the audit log: {escape(str(exc))}")
+
+
+def confirm(obj: AppContext, plans: list[actions.Plan], yes: bool, dry_run: bool) -> None:
+    """Show the exact commands; raise RefusedError when the action may not or will not run."""
+    console = stderr()
+    devices = {p.device for p in plans}
+    console.print(
+        f"[bold]{plans[0].action}[/] will touch {sum(len(p.tunnels) for p in plans)} "
+        f"tunnel(s), {sum(p.sa_count for p in plans)} SA(s), "
+        f"{len({(p.device, p.peer) for p in plans})} peer(s) on {len(devices)} device(s):"
+    )
+    for p in plans:
+        console.print(f"  {escape(p.describe())}")
+        for cmd in p.commands + p.bring_up:
+            console.print(f"    {p.device}# {escape(cmd)}", highlight=False)
+    if dry_run:
+        return
+    if obj.is_read_only:
+        raise errors.RefusedError("read-only mode: no action was taken",
+                                  hint="unset --read-only / IPSECCTL_READ_ONLY to act")
+    if yes:
+        return
+    if not is_interactive():
+        raise errors.RefusedError("confirmation needed but there is no terminal",
+                                  hint="rerun with --yes")
+    console.print("Proceed? [y/N] ", end="")
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise errors.RefusedError("declined: no action was taken")
+
+
+def run_action(
+    obj: AppContext,
+    device: str,
+    peers: list[str],
+    *,
+    action: actions.ActionKind,
+    scope: actions.Scope,
+    vrf: str | None,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+    wait: float | None,
+    source: str | None = None,
+) -> int:
+    if not peers:
+        raise errors.UsageError("--peer is required (repeat it for several peers)")
+    hosts = obj.select([device])
+    if len(hosts) != 1:
+        raise errors.UsageError(f"{device!r} selects {len(hosts)} devices; name one device")
+    host = hosts[0]
+    with obj.collector() as collector:
+        state = collector.poll_one(host)
+        if not state.reachable:
+            raise errors.ConnectError(
+                "; ".join(e.message for e in state.errors) or f"{device}: unreachable"
+            )
+        plans = [
+            actions.plan(state, peer, action=action, scope=scope, vrf=vrf, source=source)
+            for peer in peers
+        ]
+        base = {"action": action, "scope": scope, "device": host.name, "vrf": vrf}
+        try:
+            confirm(obj, plans, yes, dry_run)
+        except errors.RefusedError as exc:
+            for p in plans:
+                audit_record(obj, {**base, "peer": p.peer, "commands": p.commands + p.bring_up,
+                                   "outcome": "refused", "details": {"reason": exc.message}})
+            raise
+        if dry_run:
+            results = [
+                actions.Result(device=p.device, peer=p.peer, action=action, vrf=vrf,
+                               commands=p.commands + p.bring_up, old_spis=p.old_spis,
+                               dry_run=True, message="dry run: nothing sent")
+                for p in plans
+            ]
+            for p in plans:
+                audit_record(obj, {**base, "peer": p.peer, "commands": p.commands + p.bring_up,
+                                   "outcome": "dry-run"})
+        else:
+            runner = obj_session(collector, host)
+            results = []
+            for p in plans:
+                try:
+                    result = actions.execute(
+                        p, runner, lambda: collector.poll_one(host), wait_s=wait,
+                    )
+                except errors.IpsecctlError as exc:
+                    audit_record(obj, {**base, "peer": p.peer, "commands": p.commands,
+                                       "outcome": "failed", "details": {"error": str(exc)}})
+                    raise
+                results.append(result)
+                audit_record(obj, {**base, "peer": p.peer, "commands": result.commands,
+                                   "outcome": "ok" if result.ok else "failed",
+                                   "details": {"old_spis": result.old_spis,
+                                               "new_spis": result.new_spis,
+                                               "message": result.message}})
+    _print_results(results, action, as_json)
+    if dry_run:
+        return errors.EXIT_OK
+    return errors.EXIT_OK if all(r.ok for r in results) else errors.EXIT_OPERATIONAL
+
+
+def obj_session(collector: Any, host: Any) -> Any:
+    return collector.pool.session(host)
+
+
+def _print_results(results: list[actions.Result], action: str, as_json: bool) -> None:
+    if as_json:
+        if len(results) == 1:
+            doc = envelope(action, **results[0].as_json())
+        else:
+            doc = envelope(action, results=[r.as_json() for r in results],
+                           ok=all(r.ok for r in results))
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    rows = []
+    for r in results:
+        width = max(len(r.old_spis), len(r.new_spis), 1)
+        for i in range(width):
+            rows.append([
+                r.device if i == 0 else "", r.peer if i == 0 else "",
+                f"0x{r.old_spis[i]:08X}" if i < len(r.old_spis) else "",
+                f"0x{r.new_spis[i]:08X}" if i < len(r.new_spis) else "",
+                ("[green]ok[/]" if r.ok else "[red]failed[/]") if i == 0 else "",
+                r.message if i == 0 else "",
+            ])
+    render.emit_table(action, ["device", "peer", "old SPI", "new SPI", "result", "message"],
+                      rows)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def clear(
+        ctx: typer.Context,
+        device: Annotated[str, typer.Argument(help="Device name.")],
+        peer: PeerOpt = [],  # noqa: B006 - typer needs a literal default
+        ike: Annotated[bool, typer.Option("--ike", help="Clear only the IKE SA.")] = False,
+        ipsec: Annotated[bool, typer.Option("--ipsec", help="Clear only IPsec SAs.")] = False,
+        session: Annotated[bool, typer.Option("--session", help="IKE + IPsec (default).")]
+        = False,
+        vrf: VrfOpt = None,
+        yes: YesOpt = False,
+        dry_run: DryOpt = False,
+        as_json: JsonOpt = False,
+        read_only: ReadOnlyOpt = False,
+        wait: Annotated[float, typer.Option("--wait", help="Seconds to verify.")] = 15.0,
+    ) -> int:
+        """Clear the SAs to a peer (prints the exact device commands first)."""
+        if sum((ike, ipsec, session)) > 1:
+            raise errors.UsageError("choose one of --ike, --ipsec, --session")
+        scope: actions.Scope = "ike" if ike else "ipsec" if ipsec else "session"
+        obj: AppContext = ctx.obj
+        obj.read_only = obj.read_only or read_only
+        raise typer.Exit(run_action(obj, device, peer, action="clear", scope=scope, vrf=vrf,
+                                    yes=yes, dry_run=dry_run, as_json=as_json, wait=wait))
+
+    @app.command()
+    def rekey(
+        ctx: typer.Context,
+        device: Annotated[str, typer.Argument(help="Device name.")],
+        peer: PeerOpt = [],  # noqa: B006
+        vrf: VrfOpt = None,
+        source: Annotated[
+            str | None,
+            typer.Option("--source", help="Inside address to source bring-up traffic from "
+                         "(default: first host of the local selector)."),
+        ] = None,
+        yes: YesOpt = False,
+        dry_run: DryOpt = False,
+        as_json: JsonOpt = False,
+        read_only: ReadOnlyOpt = False,
+        wait: Annotated[float | None, typer.Option("--wait", help="Max seconds to wait for "
+                                                   "new SAs (platform default).")] = None,
+    ) -> int:
+        """Re-key: clear the session and bring it back with traffic; old vs new SPIs."""
+        obj: AppContext = ctx.obj
+        obj.read_only = obj.read_only or read_only
+        raise typer.Exit(run_action(obj, device, peer, action="rekey", scope="session",
+                                    vrf=vrf, yes=yes, dry_run=dry_run, as_json=as_json,
+                                    wait=wait, source=source))

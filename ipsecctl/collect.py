@@ -1,0 +1,167 @@
+"""Poll devices concurrently into :class:`DeviceState` snapshots.
+
+A :class:`Collector` keeps one SSH session per device between polls (the dashboard refreshes
+over them), runs devices on a bounded thread pool, and turns every failure into an error entry
+of that device's snapshot: one unreachable router never hides the others, and a command that
+fails on a device does not lose the commands that worked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ipsecctl import errors
+from ipsecctl.assemble import assemble
+from ipsecctl.models import CommandError, DeviceState
+from ipsecctl.platforms import get_platform
+from ipsecctl.sessions import SessionPool
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[DeviceState], None]
+
+
+def _error_kind(exc: BaseException) -> str:
+    return getattr(exc, "kind", None) or type(exc).__name__.lower()
+
+
+class Collector:
+    """Polls hosts over a :class:`SessionPool`; safe to call from several threads."""
+
+    def __init__(
+        self,
+        pool: SessionPool,
+        *,
+        workers: int = 16,
+        extra_commands: Iterable[str] = (),
+        keep_raw: bool = False,
+        save_raw: Path | None = None,
+    ) -> None:
+        self.pool = pool
+        self.workers = max(1, workers)
+        self.extra_commands = list(extra_commands)
+        self.keep_raw = keep_raw or save_raw is not None
+        self.save_raw = save_raw
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="poll")
+        self._closed = threading.Event()
+
+    # -- one device -------------------------------------------------------------------------
+    def poll_one(self, host: Any, commands: Iterable[str] | None = None) -> DeviceState:
+        """Run the platform's show commands on one host; never raises for device problems."""
+        platform = get_platform(host.platform)
+        wanted = list(commands) if commands is not None else platform.commands()
+        wanted += [c for c in self.extra_commands if c not in wanted]
+        outputs: dict[str, str] = {}
+        errs: list[CommandError] = []
+        polled_at = datetime.now(UTC)
+        reachable = True
+        try:
+            runner = self.pool.session(host)
+        except errors.IpsecctlError as exc:
+            errs.append(CommandError(command=None, kind=_error_kind(exc), message=str(exc)))
+            state = DeviceState(
+                device=host.name, platform=host.platform, polled_at=polled_at,
+                reachable=False, errors=errs,
+            )
+            return state
+        for command in wanted:
+            try:
+                outputs[command] = runner.send(command)
+            except errors.CommandRejected as exc:
+                errs.append(CommandError(command=command, kind="rejected", message=str(exc)))
+            except errors.TransportError as exc:
+                # the session is unusable now: drop it so the next poll reconnects
+                errs.append(CommandError(command=command, kind=_error_kind(exc), message=str(exc)))
+                self.pool.discard(host.name)
+                reachable = bool(outputs)
+                break
+        state = assemble(
+            host.name,
+            host.platform,
+            outputs,
+            errors=errs,
+            expected_up=getattr(host, "expected_up", None),
+            polled_at=polled_at,
+            keep_raw=self.keep_raw,
+        )
+        state.reachable = reachable
+        if self.save_raw is not None:
+            self._save(host, outputs)
+        return state
+
+    def _save(self, host: Any, outputs: dict[str, str]) -> None:
+        from ipsecctl.transport.replay import save_outputs
+
+        save_outputs(self.save_raw, host.name, host.platform, outputs)  # type: ignore[arg-type]
+
+    # -- many devices -----------------------------------------------------------------------
+    def submit(self, host: Any) -> Future[DeviceState]:
+        return self._executor.submit(self._guarded, host)
+
+    def _guarded(self, host: Any) -> DeviceState:
+        try:
+            return self.poll_one(host)
+        except errors.IpsecctlError as exc:
+            return DeviceState(
+                device=host.name, platform=host.platform, reachable=False,
+                errors=[CommandError(kind=_error_kind(exc), message=str(exc))],
+            )
+        except Exception as exc:  # a bug on one device must not lose the fleet's results
+            log.exception("polling %s failed", host.name)
+            return DeviceState(
+                device=host.name, platform=host.platform, reachable=False,
+                errors=[CommandError(kind="internal", message=f"internal error: {exc!r}")],
+            )
+
+    def poll(
+        self,
+        hosts: Iterable[Any],
+        *,
+        progress: ProgressCallback | None = None,
+        deadline: float | None = None,
+    ) -> list[DeviceState]:
+        """Poll every host; results keep the hosts' order. ``deadline`` is seconds overall."""
+        host_list = list(hosts)
+        futures = {self.submit(h): i for i, h in enumerate(host_list)}
+        results: list[DeviceState | None] = [None] * len(host_list)
+        end = time.monotonic() + deadline if deadline else None
+        pending = set(futures)
+        while pending:
+            timeout = None if end is None else max(0.0, end - time.monotonic())
+            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if not done:
+                break
+            for fut in done:
+                state = fut.result()
+                results[futures[fut]] = state
+                if progress is not None:
+                    progress(state)
+        for fut in pending:
+            i = futures[fut]
+            host = host_list[i]
+            results[i] = DeviceState(
+                device=host.name, platform=host.platform, reachable=False,
+                errors=[CommandError(kind="timeout", message=f"{host.name}: no answer within "
+                                     f"the overall deadline of {deadline:.0f} s")],
+            )
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()
+
+    def __enter__(self) -> Collector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

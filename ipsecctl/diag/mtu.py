@@ -1,0 +1,219 @@
+"""IPsec overhead and the largest packet that still fits in one outer packet.
+
+Why a formula and not a table: the overhead depends on the cipher's block size (CBC padding),
+the IV, the ICV, the mode, NAT-T and GRE together, and operators ask for odd combinations.
+
+The formula (RFC 4303 / 3948 / 4302 layouts; sizes in docs/mtu.md)::
+
+    room     = path_mtu - outer_ip - [UDP 8] - [AH 12+ICV_ah] - ESP header 8 - IV - ICV
+    payload  = floor(room / block) * block - 2        # pad length + next header
+    tunnel:    plaintext = payload                    # the whole inner packet is encrypted
+    transport: plaintext = payload + ip_header        # the IP header stays in front, unencrypted
+
+``block`` is the cipher's block size (AES-CBC 16, DES/3DES 8) or ESP's 4-byte alignment for
+counter modes (GCM/GMAC/NULL).
+
+Checked against every ``plaintext mtu`` line of the real IOS/IOS-XE ``show crypto ipsec sa``
+outputs in tests/fixtures/mtu (tunnel, transport, NAT-T transport, IPv6, AH, jumbo path MTU);
+``tests/diag/test_mtu.py`` recomputes each one. Where the router's figure differs, the router
+is not wrong and the formula is not bent:
+
+* An ident **without SAs** prints either the path MTU (no SA ever: no overhead to subtract) or
+  the figure of the **last** SA it had (``current outbound spi: 0x0`` with 1438 on a 1500 path):
+  the value is kept per ident, not recomputed.
+* One ident (IOS-XE, ``esp-gcm 256``, ``{Tunnel, esn}``) prints 1438 where the formula gives
+  1446 (the 1446 of an identical GCM tunnel elsewhere in the corpus). 1438 is exactly the
+  figure of ``esp-256-aes esp-sha256-hmac``: the ident keeps the value computed for an earlier
+  SA, as above. ESN itself adds nothing on the wire (RFC 4303 2.2.1: the high 32 bits are not
+  sent). The test records this sample as an explained exception.
+* With GRE, the router's figure is the plaintext of the GRE packet (the idents are protocol 47);
+  the ``ip mtu`` to put on the tunnel interface is that figure minus GRE (4) and the delivery IP
+  header (20 or 40), which is what ``ip_mtu`` reports here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from ipsecctl.errors import UsageError
+
+ACCEPTED_SYNTAX = (
+    "Cisco transform-set words (esp-aes [128|192|256], esp-256-aes, esp-gcm [128|192|256], "
+    "esp-gmac, esp-3des, esp-des, esp-null, esp-md5-hmac, esp-sha-hmac, esp-sha256-hmac, "
+    "esp-sha384-hmac, esp-sha512-hmac, ah-md5-hmac, ah-sha-hmac, ah-sha256-hmac) or a "
+    "strongSwan ESP proposal (aes256gcm16, aes128-sha1, 3des-md5, aes256-sha256, null-sha1)"
+)
+
+Mode = Literal["tunnel", "transport"]
+
+# cipher -> (IV bytes, block/alignment bytes, ICV bytes when the cipher is an AEAD, else 0)
+_CBC = {"aes": (16, 16), "des": (8, 8), "3des": (8, 8)}
+# integrity -> truncated ICV bytes (RFC 2403/2404/4868)
+_ICV = {"md5": 12, "sha": 12, "sha1": 12, "sha256": 16, "sha384": 24, "sha512": 32}
+_AH_FIXED = 12  # next header, length, reserved, SPI, sequence
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The sizes that matter for overhead; ``name`` is the input as given."""
+
+    name: str
+    esp: bool
+    iv: int = 0
+    block: int = 4
+    icv: int = 0
+    ah_icv: int | None = None  # None: no AH
+
+
+def _unknown(text: str, word: str | None = None) -> UsageError:
+    what = f"unknown transform word {word!r} in {text!r}" if word else f"empty transform {text!r}"
+    return UsageError(f"{what}; accepted: {ACCEPTED_SYNTAX}")
+
+
+def parse_transform(text: str) -> Transform:
+    """Parse Cisco or strongSwan syntax; raise :class:`UsageError` naming the bad word."""
+    words = text.strip().lower().replace(",", " ").split()
+    if not words:
+        raise _unknown(text)
+    if any(w.startswith(("esp-", "ah-")) or w == "comp-lzs" for w in words):
+        return _parse_cisco(text, words)
+    if len(words) != 1:
+        raise _unknown(text, words[1])
+    return _parse_strongswan(text, words[0])
+
+
+def _parse_cisco(text: str, words: list[str]) -> Transform:
+    esp = False
+    iv, block, icv = 0, 4, 0
+    ah_icv: int | None = None
+    i = 0
+    while i < len(words):
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        keysize = nxt.isdigit()
+        m = re.fullmatch(r"(esp|ah)-(sha\d*|md5)-hmac", w)
+        if m:
+            if m.group(1) == "esp":
+                icv = _ICV[m.group(2)]
+                esp = True
+            else:
+                ah_icv = _ICV[m.group(2)]
+        elif w in ("esp-aes", "esp-256-aes", "esp-192-aes", "esp-128-aes") or re.fullmatch(
+            r"esp-aes-(128|192|256)", w
+        ):
+            esp, iv, block = True, 16, 16
+        elif w in ("esp-3des", "esp-des"):
+            esp, iv, block = True, 8, 8
+        elif w == "esp-gcm" or re.fullmatch(r"esp-gcm-?(128|192|256)?", w):
+            esp, iv, block, icv = True, 8, 4, 16
+        elif w == "esp-gmac" or re.fullmatch(r"esp-gmac-?(128|192|256)?", w):
+            esp, iv, block, icv = True, 8, 4, 16
+        elif w == "esp-null":
+            esp, iv, block = True, 0, 4
+        elif w == "comp-lzs" or w in ("no", "compression"):
+            pass
+        else:
+            raise _unknown(text, w)
+        i += 2 if keysize else 1
+    if not esp and ah_icv is None:
+        raise _unknown(text)
+    return Transform(name=text.strip(), esp=esp, iv=iv, block=block, icv=icv, ah_icv=ah_icv)
+
+
+def _parse_strongswan(text: str, proposal: str) -> Transform:
+    iv, block, icv = -1, 4, 0
+    integrity: int | None = None
+    for token in proposal.split("-"):
+        gcm = re.fullmatch(r"aes(128|192|256)?(gcm|ccm)(8|12|16)?", token)
+        gmac = re.fullmatch(r"aes(128|192|256)?gmac", token)
+        if gcm:
+            iv, block, icv = 8, 4, int(gcm.group(3) or 16)
+        elif gmac:
+            iv, block, icv = 8, 4, 16
+        elif re.fullmatch(r"aes(128|192|256)?(cbc)?", token):
+            iv, block = 16, 16
+        elif token in ("3des", "des"):
+            iv, block = 8, 8
+        elif token == "null":
+            iv, block = 0, 4
+        elif token in _ICV or token in ("sha1_96", "md5_96"):
+            integrity = _ICV[token.split("_")[0]]
+        elif token in ("sha256_96",):
+            integrity = 12
+        elif re.fullmatch(r"(modp|ecp|curve|prfsha|prfmd5|esn|noesn)\w*", token):
+            pass  # DH group, PRF, ESN: no bytes in an ESP packet
+        else:
+            raise _unknown(text, token)
+    if iv < 0:
+        raise _unknown(text)
+    if integrity is not None:
+        icv = integrity
+    return Transform(name=text.strip(), esp=True, iv=iv, block=block, icv=icv)
+
+
+@dataclass(frozen=True)
+class MtuResult:
+    """What ``ipsecctl diag mtu --json`` prints (plus the inputs, for the record)."""
+
+    transform: str
+    mode: Mode
+    nat_t: bool
+    gre: bool
+    ipv6: bool
+    path_mtu: int
+    overhead_min: int
+    overhead_max: int
+    plaintext_mtu: int
+    ip_mtu: int
+    tcp_mss: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def compute(
+    transform: Transform | str,
+    *,
+    mode: Mode = "tunnel",
+    nat_t: bool = False,
+    gre: bool = False,
+    ipv6: bool = False,
+    path_mtu: int = 1500,
+) -> MtuResult:
+    """Overhead range and the largest inner packet for one outer packet of ``path_mtu``."""
+    t = parse_transform(transform) if isinstance(transform, str) else transform
+    if path_mtu < 68:
+        raise UsageError(f"path MTU {path_mtu} is below the IPv4 minimum of 68")
+    ip_hdr = 40 if ipv6 else 20
+    outer = ip_hdr if mode == "tunnel" else 0
+    udp = 8 if nat_t else 0
+    ah = 0
+    if t.ah_icv is not None:
+        align = 8 if ipv6 else 4
+        ah = -(-(_AH_FIXED + t.ah_icv) // align) * align
+    esp_fixed = 8 + t.iv + t.icv + 2 if t.esp else 0
+    pad_max = (t.block - 1) if t.esp else 0
+    gre_bytes = (4 + ip_hdr) if gre else 0
+    fixed = outer + udp + ah + esp_fixed
+    # Tunnel: the new outer header; transport: the packet's own header, left unencrypted.
+    room = path_mtu - ip_hdr - udp - ah - (8 + t.iv + t.icv if t.esp else 0)
+    payload = (room // t.block) * t.block - 2 if t.esp else room
+    plaintext = payload if mode == "tunnel" else payload + ip_hdr
+    ip_mtu = plaintext - gre_bytes
+    if ip_mtu < 68:
+        raise UsageError(f"path MTU {path_mtu} leaves no room for a packet with {t.name!r}")
+    return MtuResult(
+        transform=t.name,
+        mode=mode,
+        nat_t=nat_t,
+        gre=gre,
+        ipv6=ipv6,
+        path_mtu=path_mtu,
+        overhead_min=fixed + gre_bytes,
+        overhead_max=fixed + pad_max + gre_bytes,
+        plaintext_mtu=plaintext,
+        ip_mtu=ip_mtu,
+        tcp_mss=ip_mtu - ip_hdr - 20,
+    )

@@ -1,0 +1,252 @@
+"""The lab's fleet plan: routers, their tunnels and the scenario each router plays.
+
+Pure and seeded, so the same ``--seed`` always gives the same fleet (tests and benchmarks can
+name a router's scenario in advance). Addresses are chosen so that nothing here ever points
+outside loopback: a router's crypto (WAN) address is its own management address in 127.0.x.y,
+outside peers live in 127.0.250.0/23 where nothing listens, and IPv6 peers use a private ULA
+prefix that no interface of the host carries. Inside prefixes are plain strings the simulator
+never sends traffic to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import dataclass, field
+
+SCENARIOS: tuple[str, ...] = (
+    "healthy",
+    "ike_no_response",
+    "psk_mismatch",
+    "p2_mismatch",
+    "one_way",
+    "replay_spi_errors",
+    "flapping",
+)
+BROKEN: tuple[str, ...] = SCENARIOS[1:]
+# scenarios whose broken tunnel is IKEv1 by nature (the states are IKEv1 main/quick mode ones)
+IKEV1_ONLY = frozenset({"ike_no_response", "psk_mismatch", "p2_mismatch"})
+
+V6_PREFIX = "fd6c:ab::"
+OUTSIDE_BASE = (127, 0, 250)
+
+TRANSFORMS: tuple[tuple[str, ...], ...] = (
+    ("esp-256-aes", "esp-sha-hmac"),
+    ("esp-256-aes", "esp-sha256-hmac"),
+    ("esp-aes", "esp-sha-hmac"),
+    ("esp-gcm", "256"),
+)
+
+
+@dataclass
+class RouterSpec:
+    """One simulated router as planned (no runtime state)."""
+
+    index: int
+    name: str
+    platform: str  # cisco_ios | cisco_iosxe
+    scenario: str
+    address: str  # management (and crypto/WAN) IPv4 address
+    address6: str
+    lan: ipaddress.IPv4Network
+    serial: str
+
+    @property
+    def wan_if(self) -> str:
+        return "GigabitEthernet0/0" if self.platform == "cisco_ios" else "GigabitEthernet1"
+
+    @property
+    def lan_if(self) -> str:
+        return "GigabitEthernet0/1" if self.platform == "cisco_ios" else "GigabitEthernet2"
+
+    @property
+    def inside_host(self) -> str:
+        return str(self.lan.network_address + 1)
+
+
+@dataclass
+class LinkSpec:
+    """One protected selector pair between two ends; end ``b`` may be an outside peer."""
+
+    id: int
+    a: str
+    b: str | None  # router name, or None for a peer outside the lab
+    a_addr: str
+    b_addr: str
+    a_lan: ipaddress.IPv4Network
+    b_lan: ipaddress.IPv4Network
+    ike_version: int
+    kind: str  # crypto_map | vti
+    behaviour: str  # a scenario id, or "idle"
+    expected_up: bool
+    transform: tuple[str, ...]
+    pfs_group: int | None
+    rate_ab: float  # packets per simulated second, a -> b
+    rate_ba: float
+    pkt_size: int
+    # per-end names, filled by plan(): crypto map seq / tunnel interface number / ACL name
+    seq: dict[str, int] = field(default_factory=dict)
+    tunnel_no: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def af(self) -> int:
+        return 6 if ":" in self.a_addr else 4
+
+
+@dataclass
+class Plan:
+    routers: list[RouterSpec]
+    links: list[LinkSpec]
+
+    def router(self, name: str) -> RouterSpec:
+        for r in self.routers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def router_address(index: int) -> str:
+    """127.0.1.1, 127.0.1.2, ... 250 per /24 so the block never reaches the outside peers."""
+    return f"127.0.{1 + index // 250}.{1 + index % 250}"
+
+
+def _outside_address(k: int) -> str:
+    a, b, c = OUTSIDE_BASE
+    return f"{a}.{b}.{c + k // 250}.{1 + k % 250}"
+
+
+def _lan(index: int) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"10.{1 + index // 250}.{index % 250}.0/24")
+
+
+def _outside_lan(k: int) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"10.{200 + k // 250}.{k % 250}.0/24")
+
+
+def _assign_scenarios(n: int, rng: random.Random) -> list[str]:
+    """Healthy is at least half; every broken scenario appears once from 12 routers up."""
+    if n >= 12:
+        per = max(1, n // 24)
+        broken = [s for s in BROKEN for _ in range(per)]
+    else:
+        broken = list(BROKEN[: n // 2])
+    scenarios = ["healthy"] * n
+    for idx, scen in zip(rng.sample(range(n), len(broken)), broken, strict=True):
+        scenarios[idx] = scen
+    return scenarios
+
+
+def plan(devices: int, seed: int) -> Plan:
+    """Build the fleet for ``devices`` routers, deterministic in ``seed``."""
+    rng = random.Random(seed)
+    scenarios = _assign_scenarios(devices, rng)
+    width = max(2, len(str(devices)))
+    routers: list[RouterSpec] = []
+    for i in range(devices):
+        platform = "cisco_iosxe" if (i + seed) % 2 == 0 else "cisco_ios"
+        routers.append(
+            RouterSpec(
+                index=i,
+                name=f"r{i + 1:0{width}d}",
+                platform=platform,
+                scenario=scenarios[i],
+                address=router_address(i),
+                address6=f"{V6_PREFIX}{i + 1:x}",
+                lan=_lan(i),
+                serial=f"FTX{rng.randrange(10**7, 10**8)}",
+            )
+        )
+    links: list[LinkSpec] = []
+    v6_done = False
+
+    def new_link(
+        a: RouterSpec,
+        b: RouterSpec | None,
+        b_addr: str,
+        b_lan: ipaddress.IPv4Network,
+        behaviour: str,
+        expected: bool,
+        v6: bool = False,
+    ) -> LinkSpec:
+        both_xe = a.platform == "cisco_iosxe" and (b is None or b.platform == "cisco_iosxe")
+        if behaviour in IKEV1_ONLY or behaviour == "idle":
+            ike, kind = 1, "crypto_map"
+        elif v6:
+            ike, kind = 2, "vti"
+        elif both_xe and a.platform == "cisco_iosxe":
+            ike = 2
+            kind = "vti" if rng.random() < 0.4 else "crypto_map"
+        else:
+            ike, kind = 1, "crypto_map"
+        rate = rng.choice((2.0, 5.0, 10.0, 20.0))
+        link = LinkSpec(
+            id=len(links),
+            a=a.name,
+            b=b.name if b else None,
+            a_addr=a.address6 if v6 else a.address,
+            b_addr=b_addr,
+            a_lan=a.lan,
+            b_lan=b_lan,
+            ike_version=ike,
+            kind=kind,
+            behaviour=behaviour,
+            expected_up=expected,
+            transform=rng.choice(TRANSFORMS),
+            pfs_group=rng.choice((None, 14)),
+            rate_ab=rate,
+            rate_ba=rate * rng.choice((0.5, 1.0, 1.5)),
+            pkt_size=rng.choice((200, 400, 800)),
+        )
+        links.append(link)
+        return link
+
+    # lab-to-lab ring: every tunnel healthy at both ends
+    pairs: list[tuple[int, int]] = []
+    if devices == 2:
+        pairs = [(0, 1)]
+    elif devices >= 3:
+        pairs = [(i, (i + 1) % devices) for i in range(devices)]
+    for i, j in pairs:
+        a, b = routers[i], routers[j]
+        v6 = (
+            not v6_done
+            and a.platform == "cisco_iosxe"
+            and b.platform == "cisco_iosxe"
+        )
+        if v6:
+            v6_done = True
+        # ring neighbours alternate platforms; pair an IOS-XE with the next IOS-XE for IKEv2
+        new_link(a, b, b.address6 if v6 else b.address, b.lan, "healthy", True, v6=v6)
+    # IOS-XE chords (i, i+2) carry IKEv2 between lab routers when the ring has none
+    if devices >= 5:
+        xe = [r for r in routers if r.platform == "cisco_iosxe"]
+        linked = {frozenset((lk.a, lk.b)) for lk in links}
+        for k in range(0, len(xe) - 1, 2):
+            a, b = xe[k], xe[k + 1]
+            if frozenset((a.name, b.name)) in linked:
+                continue
+            v6 = not v6_done
+            v6_done = True
+            new_link(a, b, b.address6 if v6 else b.address, b.lan, "healthy", True, v6=v6)
+    outside = 0
+    for r in routers:
+        if r.scenario != "healthy":
+            new_link(r, None, _outside_address(outside), _outside_lan(outside), r.scenario, True)
+            outside += 1
+        elif r.index % 4 == 0:
+            new_link(r, None, _outside_address(outside), _outside_lan(outside), "idle", False)
+            outside += 1
+    # per-end numbering: crypto map sequence numbers and tunnel interfaces in link order
+    seqs: dict[str, int] = {}
+    tuns: dict[str, int] = {}
+    for link in links:
+        for end in (link.a, link.b):
+            if end is None:
+                continue
+            if link.kind == "vti":
+                tuns[end] = tuns.get(end, 0) + 1
+                link.tunnel_no[end] = tuns[end]
+            else:
+                seqs[end] = seqs.get(end, 0) + 10
+                link.seq[end] = seqs[end]
+    return Plan(routers=routers, links=links)

@@ -1,0 +1,126 @@
+"""Inventory hosts -> live command runners, kept open between polls and actions.
+
+The pool is the only place that turns an inventory ``Host`` into transport parameters, so the
+CLI, the dashboard and the actions layer all connect the same way (same host-key policy, same
+jump hosts, same timeouts). In replay mode it hands out runners that read saved outputs
+instead of connecting, which is how offline analysis and deterministic tests work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ipsecctl.platforms import get_platform
+from ipsecctl.settings import Settings
+
+AskHostKey = Callable[[str, str, str, str], bool]
+
+
+class SessionPool:
+    """One runner per device name, created on first use and reused until discarded."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        host_key_policy: str = "reject",
+        ask_host_key: AskHostKey | None = None,
+        replay_dir: Path | None = None,
+        extra_known_hosts: list[Path] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.host_key_policy = host_key_policy
+        self.ask_host_key = ask_host_key
+        self.replay_dir = replay_dir
+        self.extra_known_hosts = list(extra_known_hosts or [])
+        self._runners: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._jumps: Any = None
+
+    def _device_lock(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def session(self, host: Any) -> Any:
+        """The device's runner (connecting now if needed); raises TransportError subclasses."""
+        with self._device_lock(host.name):
+            runner = self._runners.get(host.name)
+            if runner is None:
+                runner = self._open(host)
+                self._runners[host.name] = runner
+            return runner
+
+    def _open(self, host: Any) -> Any:
+        if self.replay_dir is not None:
+            from ipsecctl.transport.replay import ReplayRunner
+
+            return ReplayRunner(self.replay_dir, host.name)
+        from ipsecctl.transport import JumpPool, open_session
+
+        with self._lock:
+            if self._jumps is None:
+                self._jumps = JumpPool()
+        params = self.params_for(host)
+        return open_session(
+            params,
+            get_platform(host.platform),
+            ask_host_key=self.ask_host_key,
+            jump_pool=self._jumps,
+        )
+
+    def params_for(self, host: Any) -> Any:
+        """Inventory host -> transport ConnectionParams (jump hosts resolved recursively)."""
+        from ipsecctl.transport import ConnectionParams, Timeouts
+
+        jump = host.jump_host
+        if jump is not None and not isinstance(jump, str):
+            jump = self.params_for(jump)
+        known = [Path(p) for p in (getattr(host, "known_hosts", None) or [])]
+        key_file = getattr(host, "key_file", None)
+        s = self.settings
+        return ConnectionParams(
+            name=host.name,
+            hostname=host.hostname,
+            port=host.port,
+            username=host.username,
+            password=host.password.get() if host.password else None,
+            key_filename=(str(key_file),) if key_file else (),
+            use_agent=bool(getattr(host, "use_agent", True)),
+            enable_secret=host.enable_secret.get() if host.enable_secret else None,
+            platform=host.platform,
+            jump=jump,
+            known_hosts=tuple(known + self.extra_known_hosts),
+            host_key_policy=self.host_key_policy,  # type: ignore[arg-type]
+            timeouts=Timeouts(
+                connect=float(s.connect_timeout),
+                command=float(s.command_timeout),
+                overall=float(s.device_timeout),
+            ),
+        )
+
+    def discard(self, name: str) -> None:
+        """Forget (and close) a device's runner so the next use reconnects."""
+        with self._lock:
+            runner = self._runners.pop(name, None)
+        if runner is not None:
+            try:
+                runner.close()
+            except Exception:  # closing a broken session must not mask the real error
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            runners = list(self._runners.values())
+            self._runners.clear()
+            jumps, self._jumps = self._jumps, None
+        for runner in runners:
+            try:
+                runner.close()
+            except Exception:
+                pass
+        if jumps is not None:
+            jumps.close()

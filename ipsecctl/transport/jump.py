@@ -1,0 +1,228 @@
+"""ssh_config resolution and jump-host chains, with one shared transport per jump host.
+
+paramiko parses ssh_config but applies nothing and knows no ProxyJump, so both are done here:
+HostName/Port/User/IdentityFile/ProxyJump/ProxyCommand are applied to the parameters (explicit
+inventory values win, as OpenSSH's command line does), and each hop is tunnelled through the
+previous one with ``direct-tcpip``. :class:`JumpPool` keeps one authenticated transport per
+chain so a hundred routers behind one bastion cost one bastion login, not a hundred.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import paramiko
+
+from ipsecctl.errors import ConnectError, InputFileError, TransportError
+
+from .base import ConnectionParams
+from .client import cap, map_error, open_client
+from .hostkeys import AskHostKey, KnownHosts
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
+MAX_HOPS = 8
+
+_HOP_RE = re.compile(r"^(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>\d+))?$")
+
+
+def load_ssh_config(params: ConnectionParams) -> paramiko.SSHConfig | None:
+    """The ssh_config that applies: the named file, else ~/.ssh/config if present."""
+    if not params.use_ssh_config:
+        return None
+    path = params.ssh_config
+    if path is None:
+        default = DEFAULT_SSH_CONFIG.expanduser()
+        if not default.is_file():
+            return None
+        path = default
+    try:
+        return paramiko.SSHConfig.from_path(str(Path(path).expanduser()))
+    except (OSError, paramiko.ssh_exception.ConfigParseError) as exc:
+        raise InputFileError(
+            f"cannot read ssh_config {path}: {exc}; fix the file or pass another path"
+        ) from None
+
+
+def resolve_params(
+    params: ConnectionParams, config: paramiko.SSHConfig | None = None
+) -> ConnectionParams:
+    """Apply ssh_config to ``params`` (a pure function of the two inputs)."""
+    if config is None:
+        config = load_ssh_config(params)
+    if config is None:
+        return params
+    opts = config.lookup(params.hostname)
+    port = params.port
+    if port is None and "port" in opts:
+        port = int(opts["port"])
+    identity = params.key_filename or tuple(
+        str(Path(p).expanduser()) for p in opts.get("identityfile", [])
+    )
+    jump = params.jump
+    proxy_command = params.proxy_command
+    if jump is None and proxy_command is None:
+        proxy_jump = opts.get("proxyjump")
+        proxy_cmd = opts.get("proxycommand")
+        if proxy_jump and proxy_jump.lower() != "none":
+            jump = proxy_jump
+        elif proxy_cmd and proxy_cmd.lower() != "none":
+            proxy_command = proxy_cmd
+    return replace(
+        params,
+        hostname=opts.get("hostname", params.hostname),
+        port=port,
+        username=params.username or opts.get("user"),
+        key_filename=identity,
+        jump=jump,
+        proxy_command=proxy_command,
+    )
+
+
+def parse_proxy_jump(spec: str, device: ConnectionParams) -> list[ConnectionParams]:
+    """``user@host:port,host2`` -> hops, outermost first; hops share the device's keys/agent.
+
+    Hop passwords are never inherited from the device: a bastion login is its own credential.
+    """
+    hops = []
+    for raw in spec.split(","):
+        raw = raw.strip().removeprefix("ssh://")
+        match = _HOP_RE.match(raw)
+        if not raw or not match:
+            raise InputFileError(
+                f"bad ProxyJump {spec!r} for {device.name}: expected user@host:port[,...]"
+            )
+        host = match["host"].strip("[]")
+        hops.append(
+            ConnectionParams(
+                name=f"jump host {raw}",
+                hostname=host,
+                port=int(match["port"]) if match["port"] else None,
+                username=match["user"],
+                key_filename=device.key_filename,
+                use_agent=device.use_agent,
+                look_for_keys=device.look_for_keys,
+                known_hosts=device.known_hosts,
+                host_key_policy=device.host_key_policy,
+                ssh_config=device.ssh_config,
+                use_ssh_config=device.use_ssh_config,
+                timeouts=device.timeouts,
+            )
+        )
+    return hops
+
+
+def jump_chain(params: ConnectionParams) -> list[ConnectionParams]:
+    """Every hop in front of ``params`` (already resolved), outermost first."""
+    if params.jump is None:
+        return []
+    if isinstance(params.jump, str):
+        config = load_ssh_config(params)
+        hops = [resolve_params(h, config) for h in parse_proxy_jump(params.jump, params)]
+        # A hop's own ProxyJump from ssh_config is not followed: the chain given is the chain.
+        hops = [replace(h, jump=None) if isinstance(h.jump, str) else h for h in hops]
+    else:
+        hop = resolve_params(params.jump)
+        hops = [*jump_chain(hop), replace(hop, jump=None)]
+    if len(hops) > MAX_HOPS:
+        raise InputFileError(f"jump chain for {params.name} is longer than {MAX_HOPS} hops")
+    return hops
+
+
+def _hop_key(hop: ConnectionParams) -> tuple[str | None, str, int]:
+    return (hop.username, hop.hostname, hop.effective_port)
+
+
+class JumpPool:
+    """Authenticated jump transports, one per chain, shared by every device behind it."""
+
+    def __init__(
+        self, known: KnownHosts | None = None, *, ask: AskHostKey | None = None
+    ) -> None:
+        self._known = known
+        self._ask = ask
+        self._clients: dict[tuple[tuple[str | None, str, int], ...], paramiko.SSHClient] = {}
+        self._locks: dict[tuple[tuple[str | None, str, int], ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._guard:
+            return sum(1 for c in self._clients.values() if _alive(c))
+
+    def transport(
+        self, hops: list[ConnectionParams], *, remaining: float | None = None
+    ) -> paramiko.Transport:
+        """The live transport to the last hop, connecting (or reconnecting) hops as needed."""
+        transport: paramiko.Transport | None = None
+        for i, hop in enumerate(hops):
+            key = tuple(_hop_key(h) for h in hops[: i + 1])
+            with self._guard:
+                lock = self._locks.setdefault(key, threading.Lock())
+            with lock:
+                client = self._clients.get(key)
+                if client is None or not _alive(client):
+                    sock = None
+                    if transport is not None:
+                        sock = _direct_tcpip(transport, hop, remaining)
+                    known = self._known or KnownHosts(hop.known_hosts)
+                    log.debug("opening %s", hop.name)
+                    client = open_client(hop, known=known, sock=sock, ask=self._ask,
+                                         remaining=remaining)
+                    with self._guard:
+                        self._clients[key] = client
+                t = client.get_transport()
+                assert t is not None
+                transport = t
+        assert transport is not None
+        return transport
+
+    def open_channel(
+        self, hops: list[ConnectionParams], target: ConnectionParams,
+        *, remaining: float | None = None,
+    ) -> paramiko.Channel:
+        """A direct-tcpip channel to ``target`` through the chain; errors name the device."""
+        try:
+            transport = self.transport(hops, remaining=remaining)
+        except TransportError as exc:
+            raise type(exc)(
+                f"{target.name}: {exc.message}", device=target.name
+            ) from exc
+        return _direct_tcpip(transport, target, remaining)
+
+    def close(self) -> None:
+        with self._guard:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in reversed(clients):
+            client.close()
+
+
+def _alive(client: paramiko.SSHClient) -> bool:
+    t = client.get_transport()
+    return t is not None and t.is_active()
+
+
+def _direct_tcpip(
+    transport: paramiko.Transport, target: ConnectionParams, remaining: float | None
+) -> paramiko.Channel:
+    dest = (target.hostname, target.effective_port)
+    try:
+        return transport.open_channel(
+            "direct-tcpip", dest, ("127.0.0.1", 0),
+            timeout=cap(target.timeouts.connect, remaining),
+        )
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        err = map_error(exc, target)
+        if isinstance(err, ConnectError) or type(err) is TransportError:
+            raise ConnectError(
+                f"jump host could not open a channel to {target.name} at "
+                f"{target.hostname}:{target.effective_port} ({exc}); check the address and "
+                "that the jump host allows TCP forwarding",
+                device=target.name,
+            ) from exc
+        raise err from exc

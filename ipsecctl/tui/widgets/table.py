@@ -1,0 +1,240 @@
+"""A virtual tunnels table: a Line API ScrollView that draws only the visible rows of the model.
+
+The built-in DataTable keeps its own copy of every row and must be cleared and refilled to
+filter, which costs about a second at 10,000 rows and resets the cursor (see
+benchmarks/tui_results.md). This widget reads the :class:`TunnelModel` directly: filtering,
+sorting and refreshing only change which keys are visible, the cursor is a tunnel id (so it
+never jumps on refresh), and a repaint formats at most one screenful of rows.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ipsecctl.tui.state import Column, Row, TunnelModel, columns
+
+STATE_CLASSES = {
+    "up": "tunnel-table--up",
+    "down": "tunnel-table--down",
+    "negotiating": "tunnel-table--negotiating",
+    "idle": "tunnel-table--idle",
+}
+
+
+class TunnelTable(ScrollView, can_focus=True):
+    """Header on line 0 (pinned), one tunnel per line below it."""
+
+    COMPONENT_CLASSES = {
+        "tunnel-table--header",
+        "tunnel-table--cursor",
+        "tunnel-table--marked",
+        "tunnel-table--up",
+        "tunnel-table--down",
+        "tunnel-table--negotiating",
+        "tunnel-table--idle",
+        "tunnel-table--fault",
+    }
+
+    DEFAULT_CSS = """
+    TunnelTable { background: $surface; }
+    TunnelTable > .tunnel-table--header { text-style: bold; background: $panel; }
+    TunnelTable > .tunnel-table--cursor { background: $accent 40%; text-style: bold; }
+    TunnelTable:focus > .tunnel-table--cursor { background: $accent; }
+    TunnelTable > .tunnel-table--marked { color: $warning; text-style: bold; }
+    TunnelTable > .tunnel-table--up { color: $success; }
+    TunnelTable > .tunnel-table--down { color: $error; text-style: bold; }
+    TunnelTable > .tunnel-table--negotiating { color: $warning; }
+    TunnelTable > .tunnel-table--idle { color: $text-muted; }
+    TunnelTable > .tunnel-table--fault { color: $error; }
+    """
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="table.k"),
+        Binding("j", "cursor(1)", "Down", show=False, id="table.j"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.pageup"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.pagedown"),
+        Binding("home", "jump(0)", "Top", show=False, id="table.home"),
+        Binding("end", "jump(-1)", "Bottom", show=False, id="table.end"),
+    ]
+
+    class CursorMoved(Message):
+        def __init__(self, key: str | None) -> None:
+            super().__init__()
+            self.key = key
+
+    class HeaderClicked(Message):
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
+    def __init__(self, model: TunnelModel, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.model = model
+        self.wide = False
+        self.cursor_key: str | None = None
+        self._cursor_index = 0
+        self._columns: list[Column] = columns(False)
+
+    # -- data -> geometry -------------------------------------------------------------------
+    @property
+    def total_width(self) -> int:
+        return 2 + sum(c.width + 1 for c in self._columns)
+
+    def set_wide(self, wide: bool) -> None:
+        self.wide = wide
+        self._columns = columns(wide)
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Model changed (rows, filter, sort): keep the cursor on the same tunnel if it is
+        still visible, else on the same line; keep the scroll offset unless the cursor left
+        the screen."""
+        view = self.model.view
+        idx = self.model.index_of(self.cursor_key)
+        if idx is None:
+            idx = min(self._cursor_index, max(0, len(view) - 1))
+        self._set_cursor(idx, notify=True, force=True)
+        self.virtual_size = Size(self.total_width, len(view) + 1)
+        self.refresh()
+
+    def refresh_rows(self) -> None:
+        """Values changed in place, same view: just repaint the visible lines."""
+        self.refresh()
+
+    @property
+    def cursor_row(self) -> Row | None:
+        return self.model.rows.get(self.cursor_key) if self.cursor_key else None
+
+    def _set_cursor(self, index: int, *, notify: bool = True, force: bool = False) -> None:
+        view = self.model.view
+        if not view:
+            changed = self.cursor_key is not None
+            self.cursor_key = None
+            self._cursor_index = 0
+            if notify and (changed or force):
+                self.post_message(self.CursorMoved(None))
+            return
+        index = max(0, min(index, len(view) - 1))
+        key = view[index]
+        changed = key != self.cursor_key
+        self._cursor_index = index
+        self.cursor_key = key
+        self._scroll_cursor_visible()
+        if notify and (changed or force):
+            self.post_message(self.CursorMoved(key))
+
+    def _scroll_cursor_visible(self) -> None:
+        body = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_offset.y)
+        if self._cursor_index < top:
+            self.scroll_to(y=self._cursor_index, animate=False, immediate=True)
+        elif self._cursor_index >= top + body:
+            self.scroll_to(y=self._cursor_index - body + 1, animate=False, immediate=True)
+
+    def move_to_key(self, key: str) -> bool:
+        idx = self.model.index_of(key)
+        if idx is None:
+            return False
+        self._set_cursor(idx)
+        self.refresh()
+        return True
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_cursor(self, delta: int) -> None:
+        self._set_cursor(self._cursor_index + delta)
+        self.refresh()
+
+    def action_page(self, direction: int) -> None:
+        body = max(1, self.scrollable_content_region.height - 1)
+        self._set_cursor(self._cursor_index + direction * body)
+        self.refresh()
+
+    def action_jump(self, where: int) -> None:
+        self._set_cursor(0 if where == 0 else len(self.model.view) - 1)
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            x = event.x + int(self.scroll_offset.x) - 2
+            for col in self._columns:
+                if 0 <= x < col.width + 1:
+                    self.post_message(self.HeaderClicked(col.key))
+                    return
+                x -= col.width + 1
+            return
+        self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
+        self.refresh()
+
+    # -- rendering --------------------------------------------------------------------------
+    def _cells_line(self, texts: list[str]) -> str:
+        out = []
+        for col, text in zip(self._columns, texts, strict=True):
+            if len(text) > col.width:
+                text = text[: col.width - 1] + "…"
+            out.append(text.rjust(col.width) if col.numeric else text.ljust(col.width))
+        return " ".join(out)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            style = base + self.get_component_rich_style("tunnel-table--header")
+            titles = []
+            for c in self._columns:
+                mark = ""
+                if c.key == self.model.sort_key:
+                    mark = "↓" if self.model.sort_reverse else "↑"
+                titles.append(c.title + mark)
+            text = "  " + self._cells_line(titles)
+            strip = Strip([Segment(text.ljust(self.total_width), style)])
+            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
+        view = self.model.view
+        index = int(scroll_y) + y - 1
+        if index >= len(view):
+            return Strip.blank(width, base)
+        row = self.model.rows[view[index]]
+        return self._row_strip(row, index, base).crop(scroll_x, scroll_x + width) \
+            .extend_cell_length(width, base)
+
+    def _row_strip(self, row: Row, index: int, base: Style) -> Strip:
+        marked = row.key in self.model.marks
+        state_style = self.get_component_rich_style(
+            STATE_CLASSES.get(row.tunnel.state, "tunnel-table--idle")
+        )
+        line_style = base
+        if index == self._cursor_index and row.key == self.cursor_key:
+            line_style = base + self.get_component_rich_style("tunnel-table--cursor")
+        segments: list[Segment] = []
+        marker = "● " if marked else "  "
+        marker_style = line_style + self.get_component_rich_style("tunnel-table--marked") \
+            if marked else line_style
+        segments.append(Segment(marker, marker_style))
+        cells = row.cells
+        for n, col in enumerate(self._columns):
+            text = cells.get(col.key, "")
+            if len(text) > col.width:
+                text = text[: col.width - 1] + "…"
+            text = text.rjust(col.width) if col.numeric else text.ljust(col.width)
+            style = line_style
+            if col.key == "state":
+                style = line_style + state_style
+            elif col.key == "errors" and row.tunnel.error_count:
+                style = line_style + self.get_component_rich_style("tunnel-table--fault")
+            if n:
+                segments.append(Segment(" ", line_style))
+            segments.append(Segment(text, style))
+        return Strip(segments)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.total_width, len(self.model.view) + 1)
+        self._scroll_cursor_visible()

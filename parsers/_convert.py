@@ -1,0 +1,184 @@
+"""Device spellings -> the product's vocabulary (strongSwan keywords, ints, seconds).
+
+Kept apart from the templates because the mapping is the same for every Cisco command and
+every template: a transform set, an IKE proposal column and a session line all say "aes 256".
+Unknown spellings give ``None`` (the raw text stays in the record), never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+
+DH_KEYWORDS = {
+    1: "modp768",
+    2: "modp1024",
+    5: "modp1536",
+    14: "modp2048",
+    15: "modp3072",
+    16: "modp4096",
+    17: "modp6144",
+    18: "modp8192",
+    19: "ecp256",
+    20: "ecp384",
+    21: "ecp521",
+    24: "modp2048s256",
+    31: "curve25519",
+    32: "curve448",
+}
+
+_HASH = {
+    "sha": "sha1",
+    "sha1": "sha1",
+    "sha96": "sha1",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+    "md5": "md5",
+    "md596": "md5",
+}
+
+
+def to_int(value: object) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def spi_to_int(text: str | None) -> int | None:
+    """``0x658F7C11(1703902225)`` / ``0x658F7C11`` / ``658F7C11`` -> int; the hex part wins."""
+    if not text:
+        return None
+    match = re.match(r"\s*(?:0x)?([0-9A-Fa-f]+)", text)
+    if not match:
+        return None
+    return int(match.group(1), 16)
+
+
+def hms_to_seconds(text: str | None) -> int | None:
+    """``hh:mm:ss`` (or ``mm:ss``, or ``NdNh``) -> seconds."""
+    if not text:
+        return None
+    parts = text.strip().split(":")
+    if all(p.isdigit() for p in parts):
+        total = 0
+        for part in parts:
+            total = total * 60 + int(part)
+        return total
+    match = re.fullmatch(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text.strip())
+    if match and any(match.groups()):
+        w, d, h, m = (int(g) if g else 0 for g in match.groups())
+        return ((w * 7 + d) * 24 + h) * 3600 + m * 60
+    return None
+
+
+def hash_keyword(text: str | None) -> str | None:
+    if not text:
+        return None
+    return _HASH.get(text.strip().lower().replace("-", "").replace("hmac", ""))
+
+
+def cipher_keyword(name: str | None, keysize: int | None = None) -> str | None:
+    """IKE column spellings: ``aes`` ``AES-CBC`` ``AES-GCM`` ``3des`` (+ key size)."""
+    if not name:
+        return None
+    raw = name.strip().lower()
+    match = re.fullmatch(r"aes[-:]?(\d+)", raw)
+    if match:
+        raw, keysize = "aes", int(match.group(1))
+    if raw in ("aes", "aes-cbc"):
+        return f"aes{keysize or 128}"
+    if raw == "aes-gcm":
+        return f"aes{keysize or 128}gcm16"
+    if raw in ("aes-gmac",):
+        return f"aes{keysize or 128}gmac"
+    if raw in ("3des", "des", "null"):
+        return raw
+    return None
+
+
+def auth_keyword(text: str | None) -> str | None:
+    if not text:
+        return None
+    raw = text.strip().lower()
+    return {
+        "psk": "psk",
+        "pre-share": "psk",
+        "rsig": "rsig",
+        "rsa": "rsig",
+        "rsa-sig": "rsig",
+        "ecdsa": "ecdsa",
+        "eap": "eap",
+        "renc": "renc",
+    }.get(raw, raw or None)
+
+
+_ESP_CIPHERS = {
+    "esp-des": ("des", None),
+    "esp-3des": ("3des", None),
+    "esp-aes": ("aes", 128),
+    "esp-128-aes": ("aes", 128),
+    "esp-192-aes": ("aes", 192),
+    "esp-256-aes": ("aes", 256),
+    "esp-gcm": ("gcm", 128),
+    "esp-gmac": ("gmac", 128),
+    "esp-null": ("null", None),
+}
+
+
+def transform_keywords(transform: str | None) -> tuple[str | None, str | None]:
+    """``esp-256-aes esp-sha-hmac`` -> (``aes256``, ``sha1``); ``esp-gcm 256`` -> aes256gcm16."""
+    if not transform:
+        return None, None
+    encryption: str | None = None
+    integrity: str | None = None
+    family: str | None = None
+    size: int | None = None
+    for token in transform.replace(",", " ").split():
+        low = token.lower()
+        if low.isdigit() and family is not None:
+            size = int(low)
+        elif low in _ESP_CIPHERS:
+            family, size = _ESP_CIPHERS[low]
+        elif low.endswith("-hmac"):
+            integrity = hash_keyword(low.split("-", 1)[1])
+    if family == "aes":
+        encryption = f"aes{size}"
+    elif family == "gcm":
+        encryption = f"aes{size}gcm16"
+    elif family == "gmac":
+        encryption = f"aes{size}gmac"
+    elif family is not None:
+        encryption = family
+    return encryption, integrity
+
+
+def group_number(text: str | None) -> int | None:
+    """``group14`` / ``14`` / ``none`` -> 14 / 14 / None."""
+    if not text:
+        return None
+    match = re.search(r"(\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def split_addr_port(text: str | None) -> tuple[str | None, int | None]:
+    """``10.1.1.1/500`` or ``2001:db8::1/4500`` -> (address, port)."""
+    if not text:
+        return None, None
+    addr, sep, port = text.rpartition("/")
+    if sep and port.isdigit():
+        return addr, int(port)
+    return text, None
+
+
+def mask_to_prefix(addr: str, mask: str) -> str:
+    """``10.1.0.0`` + ``255.255.255.0`` -> ``10.1.0.0/24``; IPv6 masks are already lengths."""
+    if mask.isdigit():
+        return f"{addr}/{mask}"
+    try:
+        bits = sum(bin(int(octet)).count("1") for octet in mask.split("."))
+    except ValueError:
+        return f"{addr}/{mask}"
+    return f"{addr}/{bits}"

@@ -1,0 +1,197 @@
+"""Template loading, text normalisation and the unrecognised-line check shared by all commands.
+
+Device output is normalised before TTP sees it (blanks stripped at both ends, inner runs of
+blanks collapsed) so that templates never depend on indentation or column padding: samples
+whose indentation was stripped on the way into a bug report parse exactly like real ones.
+
+Each template's own lines (plus an optional ``<slug>.known`` list of lines that carry nothing
+we keep) define what the command may print. Anything else is reported as the first
+unrecognised line, so garbage or the output of another command never passes as "no SAs".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ttp import ttp  # type: ignore[import-untyped]
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+#: Platforms whose output is identical share one template folder.
+PLATFORM_DIRS = {
+    "cisco_ios": "cisco_ios",
+    "cisco_iosxe": "cisco_ios",
+    "cisco_xe": "cisco_ios",
+    "ios": "cisco_ios",
+    "iosxe": "cisco_ios",
+}
+
+_VAR = re.compile(r"\{\{.*?\}\}")
+_PROMPT = re.compile(r"^[\w.\-@/:()]+(\(config[^)]*\))?[#>]$")
+
+
+class ParseError(ValueError):
+    """Output a template does not recognise: names the command and the first unknown line."""
+
+    def __init__(self, command: str, line: str, lineno: int | None, reason: str = "") -> None:
+        self.command = command
+        self.line = line
+        self.lineno = lineno
+        where = f"line {lineno}" if lineno is not None else "input"
+        why = reason or "unrecognised output"
+        shown = line if len(line) <= 120 else line[:117] + "..."
+        super().__init__(
+            f"cannot parse {command!r}: {why} at {where}: {shown!r} "
+            "(check that the command ran on a device of this platform)"
+        )
+
+
+def _var_regex(var: str) -> str:
+    """What a TTP variable may match, for the recogniser (stricter than "anything")."""
+    if "ignore(" in var:
+        return r"\S+"
+    if "ORPHRASE" in var or "PHRASE" in var or "re(" in var or "_line_" in var:
+        return ".*?"
+    if "DIGIT" in var:
+        return r"\d+"
+    if "| IP " in var or "| IP|" in var or var.endswith("| IP }}"):
+        return r"[0-9.]+"
+    if "set(" in var:
+        return ""
+    return r"\S+"
+
+
+def normalise(line: str) -> str:
+    """One line as templates see it: no leading/trailing blanks, single inner spaces."""
+    return " ".join(line.split())
+
+
+class Template:
+    """One TTP template file, compiled once, plus the line recogniser derived from it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.text = path.read_text()
+        self._parser: Any = None
+        self._by_first: dict[str, list[re.Pattern[str]]] = {}
+        self._wild: list[re.Pattern[str]] = []
+        # Hub outputs repeat most lines verbatim ("inbound ah sas:", zero counters, ...):
+        # remembering verdicts makes the check nearly free. Bounded so garbage cannot bloat it.
+        self._seen: dict[str, bool] = {}
+        self._build_recogniser()
+
+    def _template_lines(self) -> Iterator[str]:
+        in_doc = False
+        for raw in self.text.splitlines():
+            line = raw.strip()
+            if line.startswith("<doc"):
+                in_doc = "</doc>" not in line
+                continue
+            if in_doc:
+                in_doc = "</doc>" not in line
+                continue
+            if not line or line.startswith("<"):
+                continue
+            yield line
+        known = self.path.with_suffix(".known")
+        if known.exists():
+            for raw in known.read_text().splitlines():
+                if raw.strip() and not raw.startswith("#"):
+                    yield re.sub(r"[{}]", "", normalise(raw)) + "{{ _rest | ORPHRASE }}"
+
+    def _build_recogniser(self) -> None:
+        for line in self._template_lines():
+            pieces = re.split(r"(\{\{.*?\}\})", line)
+            body = "".join(
+                _var_regex(p) if p.startswith("{{") else re.escape(normalise(p) if p.strip() else p)
+                for p in pieces
+            )
+            pattern = re.compile(body.replace(r"\ ", " ").rstrip(" ") + r"\s*$")
+            first = line.split()[0]
+            if "{{" in first:
+                self._wild.append(pattern)
+            else:
+                self._by_first.setdefault(first, []).append(pattern)
+
+    def recognises(self, line: str) -> bool:
+        """``line`` must already be normalised."""
+        verdict = self._seen.get(line)
+        if verdict is None:
+            verdict = self._match(line)
+            if len(self._seen) < 20000:
+                self._seen[line] = verdict
+        return verdict
+
+    def _match(self, line: str) -> bool:
+        first = line.split(" ", 1)[0]
+        for pattern in self._by_first.get(first, ()):
+            if pattern.match(line):
+                return True
+        return any(p.match(line) for p in self._wild)
+
+    def run(self, text: str) -> dict[str, Any]:
+        """Parse normalised ``text``; returns the template's top-level result dict."""
+        if self._parser is None:
+            self._parser = ttp(template=self.text)
+        parser = self._parser
+        parser.add_input(text)
+        try:
+            parser.parse(one=True)
+            # result is [template][input] -> dict; one template, one input. Take it before
+            # clear_result(), which empties the very lists result() returned.
+            result = parser.result()
+            out = result[0][0] if result and result[0] else {}
+        finally:
+            parser.clear_input()
+            parser.clear_result()
+        return out if isinstance(out, dict) else {}
+
+
+@cache
+def load_template(platform: str, slug: str) -> Template:
+    folder = PLATFORM_DIRS.get(platform, platform)
+    path = TEMPLATE_DIR / folder / f"{slug}.ttp"
+    if not path.exists():
+        raise FileNotFoundError(path)
+    return Template(path)
+
+
+def clean_lines(
+    lines: Iterable[str], command: str, template: Template
+) -> Iterator[tuple[int, str]]:
+    """Yield ``(lineno, normalised line)`` of real output, raising on unrecognised lines.
+
+    Skips blank lines, the echoed command line (with or without a prompt in front) and a
+    trailing prompt line; treats ``% ...`` device errors as unrecognised output.
+    """
+    echo = normalise(command).lower()
+    seen_content = False
+    pending_prompt: tuple[int, str] | None = None
+    for lineno, raw in enumerate(lines, 1):
+        line = normalise(raw)
+        if not line:
+            continue
+        if not seen_content and line.lower().endswith(echo):
+            seen_content = True
+            continue
+        if pending_prompt is not None:
+            # A prompt-looking line followed by more output was not the trailing prompt.
+            _check(template, command, *pending_prompt)
+            yield pending_prompt
+            pending_prompt = None
+        seen_content = True
+        if _PROMPT.match(line) and not template.recognises(line):
+            pending_prompt = (lineno, line)
+            continue
+        _check(template, command, lineno, line)
+        yield lineno, line
+
+
+def _check(template: Template, command: str, lineno: int, line: str) -> None:
+    if not template.recognises(line):
+        reason = "device error" if line.startswith("%") else "unrecognised output"
+        raise ParseError(command, line, lineno, reason)

@@ -1,0 +1,169 @@
+"""IOS / IOS-XE ``show crypto isakmp sa [detail]`` and ``show crypto ikev2 sa [detailed]``
+-> ``ike_sas`` records (keys = ``IkeSa`` field names).
+
+Status is normalised here, once, so that every view agrees: an IKEv1 SA is ``up`` only in
+QM_IDLE / MM_ACTIVE / AM_ACTIVE; MM_NO_STATE counts as ``negotiating`` (IOS shows it while it
+retries an unanswered peer) and so does every other MM_/AG_ state. IKEv2 READY is ``up``,
+IN-NEG ``negotiating``, DELETE ``down``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from parsers._convert import (
+    auth_keyword,
+    cipher_keyword,
+    hash_keyword,
+    hms_to_seconds,
+    split_addr_port,
+    to_int,
+)
+from parsers._engine import Template
+
+_V1_UP = {"QM_IDLE", "MM_ACTIVE", "AM_ACTIVE"}
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict) else list(value)
+
+
+def _text(numbered: Iterable[tuple[int, str]]) -> str:
+    return "".join(line + "\n" for _, line in numbered)
+
+
+def v1_status(state: str | None, cisco_status: str | None) -> str:
+    status = (cisco_status or "").upper()
+    if "DELETED" in status and state in _V1_UP:
+        return "down"
+    if state is None:
+        # Detail rows carry no state column: the status column is all there is.
+        return "up" if status == "ACTIVE" else "down"
+    if state in _V1_UP:
+        return "up"
+    return "negotiating"
+
+
+def build_isakmp(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+    result = template.run(_text(numbered))
+    records: list[dict[str, Any]] = []
+    for section in _list(result.get("sections")):
+        for row in _list(section.get("rows")):
+            records.append(_isakmp_record(row, section.get("family")))
+    return {"ike_sas": records}
+
+
+def _isakmp_record(row: dict[str, Any], family: str | None) -> dict[str, Any]:
+    state = row.get("state")
+    extra: dict[str, Any] = {"cisco_status": row.get("status"), "family": family}
+    for key in ("cap", "engine_conn"):
+        if key in row:
+            extra["capabilities" if key == "cap" else "engine_conn_id"] = row[key]
+    if "encr" in row:
+        extra.update(encr_raw=row["encr"], hash_raw=row.get("hash"), auth_raw=row.get("auth"))
+    return {
+        "version": 1,
+        "local": row.get("local"),
+        "remote": row.get("remote"),
+        "src": row.get("src"),
+        "dst": row.get("dst"),
+        "state": state,
+        "status": v1_status(state, row.get("status")),
+        "conn_id": to_int(row.get("conn_id")),
+        "role": None,
+        "encryption": cipher_keyword(row.get("encr")),
+        "integrity": hash_keyword(row.get("hash")),
+        "dh_group": to_int(row.get("dh")),
+        "auth": auth_keyword(row.get("auth")),
+        "remaining_s": hms_to_seconds(row.get("remaining")),
+        "ivrf": row.get("ivrf"),
+        "extra": extra,
+    }
+
+
+def v2_status(state: str | None) -> str:
+    state = (state or "").upper()
+    if state == "READY":
+        return "up"
+    if state.startswith("DELETE"):
+        return "down"
+    return "negotiating"
+
+
+def build_ikev2(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+    result = template.run(_text(numbered))
+    return {"ike_sas": [_ikev2_record(sa) for sa in _list(result.get("sas"))]}
+
+
+def _vrf(value: str | None) -> str | None:
+    return None if value in (None, "", "none", "(none)") else value
+
+
+def _ikev2_record(sa: dict[str, Any]) -> dict[str, Any]:
+    local, local_port = split_addr_port(sa.get("local"))
+    remote, remote_port = split_addr_port(sa.get("remote"))
+    fvrf, _, ivrf = (sa.get("vrfs") or "").partition("/")
+    initiator = (sa.get("initiator") or "").lower()
+    role = "initiator" if initiator == "yes" else "responder" if initiator == "no" else None
+    spi_local, spi_remote = sa.get("spi_i"), sa.get("spi_r")
+    spi_i = spi_local if role == "initiator" else spi_remote if role == "responder" else None
+    spi_r = spi_remote if role == "initiator" else spi_local if role == "responder" else None
+    nat = sa.get("nat_t")
+    prf = hash_keyword(sa.get("prf"))
+    extra: dict[str, Any] = {}
+    for key in (
+        "session_id",
+        "ce_id",
+        "active_time",
+        "status_description",
+        "local_id",
+        "remote_id",
+        "dpd_s",
+        "dpd_retry",
+        "pushed_ip",
+        "peer_type",
+        "flags",
+        "auth_verify",
+        "encr",
+        "keysize",
+        "hash",
+        "nat_t",
+    ):
+        if key in sa:
+            value = sa[key]
+            number = to_int(value) if key in ("session_id", "ce_id", "dpd_s", "dpd_retry") else None
+            extra[{"active_time": "active_time_s", "nat_t": "nat_t_raw"}.get(key, key)] = (
+                number if number is not None else to_int(value) if key == "active_time" else value
+            )
+    if spi_local is not None:
+        extra["spi_local"], extra["spi_remote"] = spi_local, spi_remote
+    if "subnet" in sa:
+        addrs = str(sa["subnet"]).split(",")
+        masks = str(sa.get("subnet_mask", "")).split(",")
+        extra["remote_subnets"] = [f"{a} {m}" for a, m in zip(addrs, masks, strict=False)]
+    return {
+        "version": 2,
+        "local": local,
+        "remote": remote,
+        "local_port": local_port,
+        "remote_port": remote_port,
+        "state": sa.get("status"),
+        "status": v2_status(sa.get("status")),
+        "conn_id": to_int(sa.get("tunnel_id")),
+        "spi_i": spi_i,
+        "spi_r": spi_r,
+        "role": role,
+        "encryption": cipher_keyword(sa.get("encr"), to_int(sa.get("keysize"))),
+        "integrity": hash_keyword(sa.get("hash")),
+        "prf": f"prf{prf}" if prf else None,
+        "dh_group": to_int(sa.get("dh")),
+        "auth": auth_keyword(sa.get("auth_sign")),
+        "lifetime_s": to_int(sa.get("lifetime")),
+        "nat_t": None if nat is None else not nat.lower().startswith("not"),
+        "fvrf": _vrf(fvrf),
+        "ivrf": _vrf(ivrf),
+        "extra": extra,
+    }

@@ -1,0 +1,129 @@
+"""MTU arithmetic checked against every ``plaintext mtu`` a real router printed (fixtures/mtu)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ipsecctl.cli.diag import app
+from ipsecctl.diag.mtu import compute, parse_transform
+from ipsecctl.errors import UsageError
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "mtu"
+
+# The one ident whose figure is kept from an earlier SA (see the ipsecctl.diag.mtu docstring).
+EXPLAINED = {("iosxe__show_crypto_ipsec_sa_interface_genieparser-4.txt", 0): 1446}
+
+
+def _idents(text: str) -> list[dict[str, object]]:
+    """Split a ``show crypto ipsec sa`` output into idents and pull what the formula needs."""
+    blocks = re.split(r"^\s*(?:interface:|protected vrf:).*$", text, flags=re.M)
+    out = []
+    for block in blocks:
+        mtu = re.search(r"plaintext mtu (\d+), path mtu (\d+), (ipv6|ip) mtu", block)
+        if not mtu:
+            continue
+        esp = re.findall(r"transform: (esp-[^,\n]*?)\s*(?:,|\n)", block)
+        ah = re.findall(r"transform: (ah-[\w-]+)", block)
+        settings = re.findall(r"in use settings =\{([^}]*)\}", block)
+        out.append(
+            {
+                "plaintext": int(mtu.group(1)),
+                "path": int(mtu.group(2)),
+                "ipv6": mtu.group(3) == "ipv6",
+                "transform": " ".join(x for x in (ah[:1] + esp[:1]) if x) or None,
+                "mode": "transport" if settings and "Transport" in settings[0] else "tunnel",
+                "nat_t": bool(settings) and "UDP-Encaps" in settings[0],
+            }
+        )
+    return out
+
+
+CASES = [
+    (f.name, i, ident)
+    for f in sorted(FIXTURES.glob("*.txt"))
+    for i, ident in enumerate(_idents(f.read_text()))
+]
+
+
+def test_fixtures_cover_every_kind() -> None:
+    kinds = {(c[2]["mode"], c[2]["nat_t"], c[2]["ipv6"]) for c in CASES if c[2]["transform"]}
+    assert ("tunnel", False, False) in kinds
+    assert ("transport", True, False) in kinds
+    assert ("transport", False, True) in kinds
+    assert len([c for c in CASES if c[2]["transform"]]) >= 20
+
+
+@pytest.mark.parametrize(("name", "index", "ident"), CASES, ids=[f"{c[0]}#{c[1]}" for c in CASES])
+def test_plaintext_mtu_matches_router(name: str, index: int, ident: dict) -> None:
+    if ident["transform"] is None:
+        # No SA on the ident: the router shows the path MTU or the last SA's figure.
+        assert ident["plaintext"] <= ident["path"]
+        return
+    got = compute(
+        str(ident["transform"]),
+        mode=ident["mode"],
+        nat_t=bool(ident["nat_t"]),
+        ipv6=bool(ident["ipv6"]),
+        path_mtu=int(ident["path"]),  # type: ignore[arg-type]
+    )
+    expected = EXPLAINED.get((name, index), ident["plaintext"])
+    assert got.plaintext_mtu == expected
+
+
+def test_explained_exception_is_the_cbc_figure() -> None:
+    # 1438 on that GCM ident is what esp-256-aes esp-sha256-hmac gives on the same path.
+    assert compute("esp-256-aes esp-sha256-hmac").plaintext_mtu == 1438
+    assert compute("esp-gcm 256").plaintext_mtu == 1446
+
+
+def test_knowledge_file_worked_maximum() -> None:
+    # ESP-AES-128 + SHA1-96 tunnel: 20 + 8 + 16 + 15 + 2 + 12 = 73; NAT-T +8.
+    assert compute("esp-aes esp-sha-hmac").overhead_max == 73
+    assert compute("esp-aes esp-sha-hmac", nat_t=True).overhead_max == 81
+    assert compute("aes128-sha1").overhead_max == 73
+
+
+def test_strongswan_and_cisco_agree() -> None:
+    assert compute("aes256gcm16") == compute("esp-gcm 256").__class__(
+        **{**compute("esp-gcm 256").as_dict(), "transform": "aes256gcm16"}
+    )
+    assert compute("3des-md5").plaintext_mtu == compute("esp-3des esp-md5-hmac").plaintext_mtu
+
+
+def test_gre_ip_mtu_and_mss() -> None:
+    r = compute("esp-aes 256 esp-sha-hmac", mode="transport", gre=True)
+    assert r.plaintext_mtu == 1458  # 1500-20-8-16-12 = 1444 -> 1440 - 2 + 20
+    assert r.ip_mtu == r.plaintext_mtu - 24
+    assert r.tcp_mss == r.ip_mtu - 40
+
+
+def test_ah_plus_esp() -> None:
+    r = compute("ah-sha-hmac esp-aes")
+    assert r.overhead_min == 20 + 24 + 8 + 16 + 2
+
+
+@pytest.mark.parametrize("bad", ["esp-foo esp-sha-hmac", "aes999-sha1", "", "esp-sha-hmac-x"])
+def test_unknown_transform_names_the_input(bad: str) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_transform(bad)
+    assert repr(bad.split()[0] if bad else bad)[1:-1] in str(err.value) or bad == ""
+    assert "accepted" in str(err.value)
+
+
+def test_cli_json_and_error_exit() -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["mtu", "--transform", "esp-aes 256 esp-sha-hmac", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["kind"] == "diag mtu"
+    assert doc["plaintext_mtu"] == 1438
+    assert {"overhead_min", "overhead_max", "ip_mtu", "tcp_mss"} <= set(doc)
+    res = runner.invoke(app, ["mtu", "--transform", "esp-rot13"])
+    assert res.exit_code == 2
+    assert "esp-rot13" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
