@@ -140,10 +140,12 @@ def plan(
     else:
         for sa in ike:
             if sa.version == 2:
-                cmd = platform.action("clear_ike_v2", **values)
-            else:
-                cmd = platform.action("clear_ike_v1", **values, conn_id=sa.conn_id)
-            commands += [c for c in cmd if c not in commands]
+                rendered = platform.action("clear_ike_v2", **values)
+            elif sa.conn_id is not None:
+                rendered = platform.action("clear_ike_v1", **values, conn_id=sa.conn_id)
+            else:  # no conn-id shown: the session clear is the narrowest safe command
+                rendered = platform.action("clear_session", **values)
+            commands += [c for c in rendered if c not in commands]
     bring_up: list[str] = []
     if action == "rekey":
         for t in tunnels:

@@ -74,7 +74,7 @@ class ConnectError(TransportError):
     kind = "unreachable"
 
 
-class TimeoutError_(TransportError):  # noqa: N801 - builtin TimeoutError must stay distinct
+class TimeoutError_(TransportError):
     kind = "timeout"
 
 

@@ -8,6 +8,7 @@ instead of connecting, which is how offline analysis and deterministic tests wor
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -118,9 +119,7 @@ class SessionPool:
             self._runners.clear()
             jumps, self._jumps = self._jumps, None
         for runner in runners:
-            try:
+            with contextlib.suppress(Exception):
                 runner.close()
-            except Exception:
-                pass
         if jumps is not None:
             jumps.close()

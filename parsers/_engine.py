@@ -107,7 +107,7 @@ class Template:
         for line in self._template_lines():
             pieces = re.split(r"(\{\{.*?\}\})", line)
             body = "".join(
-                _var_regex(p) if p.startswith("{{") else re.escape(normalise(p) if p.strip() else p)
+                _var_regex(p) if p.startswith("{{") else re.escape(re.sub(r"\s+", " ", p))
                 for p in pieces
             )
             pattern = re.compile(body.replace(r"\ ", " ").rstrip(" ") + r"\s*$")

@@ -22,16 +22,17 @@ from ipsecctl import __version__, errors
 from ipsecctl.cli import commands_actions, commands_info, commands_show
 from ipsecctl.cli.context import HOST_KEY_POLICIES, AppContext, stderr
 
-EXIT_HELP = """
-Exit codes: 0 all good; 1 operational error (unreachable, timeout, auth, parse, an action
-that did not verify); 2 usage (bad arguments, bad inventory, unreadable input); 3 worked and
-found a problem (tunnel down that is expected up, a finding of warning or worse); 4 refused
-(read-only, declined, or confirmation needed without a terminal and without --yes).
-"""
+EXIT_HELP = (
+    "Exit codes: 0 all good; 1 operational error (unreachable, timeout, auth, parse, an action "
+    "that did not verify); 2 usage (bad arguments, bad inventory, unreadable input); 3 worked "
+    "and found a problem (a tunnel down that is expected up, a finding of warning or worse); "
+    "4 refused (read-only, declined, or confirmation needed without a terminal and --yes)."
+)
 
 app = typer.Typer(
     name="ipsecctl",
-    help="Live IPsec tunnel operations for Cisco IOS/IOS-XE/ASA and strongSwan.\n" + EXIT_HELP,
+    help="Live IPsec tunnel operations for Cisco IOS/IOS-XE/ASA and strongSwan.",
+    epilog=EXIT_HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},

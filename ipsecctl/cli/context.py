@@ -77,7 +77,7 @@ class AppContext:
 
     @property
     def effective_workers(self) -> int:
-        return int(self.workers or getattr(self.settings, "workers", 16))
+        return int(self.workers or getattr(self.settings, "workers", None) or 16)
 
     # -- inventory ----------------------------------------------------------------------------
     def resolve_inventory_path(self) -> Path:

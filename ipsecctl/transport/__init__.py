@@ -1,1 +1,52 @@
-"""ipsecctl.transport."""
+"""SSH to devices (paramiko): sessions, jump-host chains, host keys, prompts, paging; and
+saved-output replay. Everything above this package sees only :class:`CommandRunner`."""
+
+from __future__ import annotations
+
+from ipsecctl.platforms import Platform, get_platform
+
+from .base import HOST_KEY_POLICIES, CommandRunner, ConnectionParams, HostKeyPolicyName, Timeouts
+from .hostkeys import AskHostKey, KnownHosts, fingerprint, host_key_name, own_known_hosts
+from .jump import JumpPool, jump_chain, load_ssh_config, parse_proxy_jump, resolve_params
+from .replay import RawRecorder, ReplayRunner, command_slug
+from .ssh import SshSession, clean_output
+
+__all__ = [
+    "HOST_KEY_POLICIES",
+    "AskHostKey",
+    "CommandRunner",
+    "ConnectionParams",
+    "HostKeyPolicyName",
+    "JumpPool",
+    "KnownHosts",
+    "RawRecorder",
+    "ReplayRunner",
+    "SshSession",
+    "Timeouts",
+    "clean_output",
+    "command_slug",
+    "fingerprint",
+    "host_key_name",
+    "jump_chain",
+    "load_ssh_config",
+    "open_session",
+    "own_known_hosts",
+    "parse_proxy_jump",
+    "resolve_params",
+]
+
+
+def open_session(
+    params: ConnectionParams,
+    platform: Platform | str | None = None,
+    *,
+    ask_host_key: AskHostKey | None = None,
+    jump_pool: JumpPool | None = None,
+    known_hosts: KnownHosts | None = None,
+) -> SshSession:
+    """Connect now (so errors surface here) and return the ready session."""
+    plat = platform if isinstance(platform, Platform) else get_platform(platform or params.platform)
+    session = SshSession(
+        params, plat, ask_host_key=ask_host_key, jump_pool=jump_pool, known_hosts=known_hosts
+    )
+    return session.connect()

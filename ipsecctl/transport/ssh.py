@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from ipsecctl.errors import (
     CommandRejected,
     ConnectError,
     TimeoutError_,
-    TransportError,
 )
 from ipsecctl.platforms import Platform
 
@@ -170,10 +168,7 @@ class SshSession(RunnerBase):
                 self.params.enable_secret:
             self._enable()
         for command in self._platform.prepare:
-            try:
-                self._shell_command(command, self.params.timeouts.command, check=False)
-            except TransportError:
-                raise
+            self._shell_command(command, self.params.timeouts.command, check=False)
         log.debug("%s: session ready at prompt %r", self.device, self.prompt)
 
     def _detect_prompt(self) -> str:
@@ -414,5 +409,3 @@ class SshSession(RunnerBase):
     def __repr__(self) -> str:
         return f"SshSession(device={self.device!r}, platform={self.platform!r})"
 
-
-_ = socket  # socket.timeout is TimeoutError on 3.10+; kept for readers grepping for it

@@ -1,0 +1,144 @@
+"""Rules that need both ends of a tunnel in the same data set.
+
+One side alone cannot tell a stale SA from a healthy one: only the peer knows whether our
+outbound SPI is still installed there. When a poll holds both devices (found by matching each
+tunnel's ``peer`` with the other device's local addresses), we compare:
+
+* SPI_MISMATCH: an outbound ESP SPI of A that is not among B's inbound SPIs towards A. The
+  peer drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (knowledge 4.1 [V]).
+* SELECTOR_NOT_MIRRORED: A's (local, remote) selectors have no mirror (remote, local) on B
+  (knowledge 3.4 [V]: mirror-image crypto ACLs).
+* TRANSFORM_MISMATCH: for a mirrored pair with SAs on both sides, different transforms or PFS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ipsecctl.models import DeviceState, Finding, Tunnel
+
+
+def _locals(dev: DeviceState) -> set[str]:
+    out = {t.local_addr.lower() for t in dev.tunnels if t.local_addr}
+    out |= {sa.local.lower() for sa in dev.ike_sas if sa.local}
+    return out
+
+
+def _norm_transform(text: str | None) -> str:
+    return " ".join((text or "").replace(",", " ").split()).lower()
+
+
+def _transforms(t: Tunnel, direction: str) -> set[str]:
+    return {_norm_transform(sa.transform) for sa in t.sas if sa.direction == direction}
+
+
+def _pairs(devices: list[DeviceState]) -> Iterable[tuple[DeviceState, DeviceState, str, str]]:
+    """(A, B, A's address, B's address) for every ordered pair that point at each other."""
+    local = {d.device: _locals(d) for d in devices}
+    for a in devices:
+        for b in devices:
+            if a is b:
+                continue
+            for t in a.tunnels:
+                if t.peer and t.peer.lower() in local[b.device] and t.local_addr:
+                    yield a, b, t.local_addr, t.peer
+                    break
+
+
+def crosscheck(devices: list[DeviceState]) -> list[Finding]:
+    """Findings about A's view of each peer B that is in the same data set."""
+    findings: list[Finding] = []
+    for a, b, a_addr, b_addr in _pairs(devices):
+        mine = [t for t in a.tunnels if t.peer and t.peer.lower() == b_addr.lower()]
+        theirs = [t for t in b.tunnels if t.peer and t.peer.lower() == a_addr.lower()]
+        b_in = {spi for t in theirs for spi in t.spis("in")}
+        for t in mine:
+            mirror = [
+                u for u in theirs if u.local_ts == t.remote_ts and u.remote_ts == t.local_ts
+            ]
+            if t.local_ts and t.remote_ts and not mirror:
+                offered = ", ".join(f"{u.local_ts} -> {u.remote_ts}" for u in theirs) or "none"
+                findings.append(
+                    Finding(
+                        code="SELECTOR_NOT_MIRRORED",
+                        severity="error",
+                        device=a.device,
+                        peer=b_addr,
+                        summary=(
+                            f"{a.device} protects {t.local_ts} -> {t.remote_ts} towards "
+                            f"{b.device}, which has no mirror image of it"
+                        ),
+                        evidence=[
+                            f"{a.device}: local_ts={t.local_ts} remote_ts={t.remote_ts}",
+                            f"{b.device} towards {a_addr}: {offered}",
+                        ],
+                        causes=[
+                            "crypto ACLs are not mirror images: SAs come up only when the "
+                            "side whose ACL is the subset initiates",
+                        ],
+                        next_steps=[
+                            "show crypto map   (on both)",
+                            "show access-lists   (on both)",
+                            f"ipsecctl diag pair {a.device} {b.device}",
+                        ],
+                    )
+                )
+            out = [s for s in t.spis("out") if s]
+            missing = [s for s in out if s not in b_in]
+            if out and theirs and missing:
+                findings.append(
+                    Finding(
+                        code="SPI_MISMATCH",
+                        severity="error",
+                        device=a.device,
+                        peer=b_addr,
+                        summary=(
+                            f"{a.device} encrypts to {b.device} with SPI "
+                            f"{', '.join(f'0x{s:08X}' for s in missing)}, which "
+                            f"{b.device} does not have inbound"
+                        ),
+                        evidence=[
+                            f"{a.device} outbound: {', '.join(f'0x{s:08X}' for s in out)}",
+                            f"{b.device} inbound from {a_addr}: "
+                            + (", ".join(f"0x{s:08X}" for s in sorted(b_in)) or "none"),
+                        ],
+                        causes=[
+                            "SAs out of sync after a reboot or a one-sided clear",
+                            "lifetime skew: one side deleted the SA early",
+                        ],
+                        next_steps=[
+                            f"clear crypto sa peer {b_addr}   (on {a.device}, the sender)",
+                            "crypto isakmp invalid-spi-recovery",
+                            f"show logging | include RECVD_PKT_INV_SPI   (on {b.device})",
+                        ],
+                    )
+                )
+            for u in mirror:
+                mine_tf, their_tf = _transforms(t, "out"), _transforms(u, "in")
+                tf_bad = bool(mine_tf and their_tf and not (mine_tf & their_tf))
+                pfs_bad = bool(t.pfs and u.pfs and t.pfs.lower() != u.pfs.lower())
+                if tf_bad or pfs_bad:
+                    findings.append(
+                        Finding(
+                            code="TRANSFORM_MISMATCH",
+                            severity="error",
+                            device=a.device,
+                            peer=b_addr,
+                            summary=(
+                                f"{a.device} and {b.device} use different "
+                                f"{'transforms' if tf_bad else 'PFS settings'} for "
+                                f"{t.local_ts} -> {t.remote_ts}"
+                            ),
+                            evidence=[
+                                f"{a.device} outbound: {sorted(mine_tf)} pfs={t.pfs}",
+                                f"{b.device} inbound: {sorted(their_tf)} pfs={u.pfs}",
+                            ],
+                            causes=["transform sets or 'set pfs' differ between the ends"],
+                            next_steps=[
+                                "show crypto ipsec transform-set   (on both)",
+                                "show crypto map   (on both)",
+                                f"ipsecctl diag pair {a.device} {b.device}",
+                            ],
+                        )
+                    )
+    return findings

@@ -1,0 +1,148 @@
+"""Modal screens: confirm an action, help, export path, unknown host key."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+MODAL_CSS = """
+ModalScreen { align: center middle; }
+ModalScreen > Vertical {
+    width: 90%; max-width: 110; height: auto; max-height: 90%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}
+ModalScreen .buttons { height: auto; align-horizontal: right; margin-top: 1; }
+ModalScreen Button { margin-left: 2; }
+ModalScreen #commands { height: auto; max-height: 14; border: round $panel; }
+"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Shows the exact device commands and what they touch; Enter/y confirms, Esc/n cancels."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, summary: str, commands: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.summary = summary
+        self.commands = commands
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Static(self.summary, id="summary")
+            with VerticalScroll(id="commands"):
+                yield Static("\n".join(self.commands), markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (n)", id="no")
+                yield Button("Run (y)", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class HostKeyScreen(ModalScreen[bool]):
+    """An unknown host key: show the fingerprint and let the operator decide."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [
+        Binding("y", "answer(True)", "Trust", id="hostkey.yes"),
+        Binding("n,escape", "answer(False)", "Reject", id="hostkey.no"),
+    ]
+
+    def __init__(self, device: str, hostname: str, key_type: str, fingerprint: str) -> None:
+        super().__init__()
+        self.device, self.hostname = device, hostname
+        self.key_type, self.fingerprint = key_type, fingerprint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Unknown host key for {self.device}", style="bold"))
+            yield Static(
+                f"{self.hostname} offers a {self.key_type} key with fingerprint\n\n"
+                f"  {self.fingerprint}\n\n"
+                "Check it with the device's owner before trusting it. Trusting records it "
+                "in ipsecctl's known_hosts.",
+                markup=False,
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Reject (n)", id="no")
+                yield Button("Trust (y)", id="yes", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Asks where to write the current view (.csv or .json by extension)."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
+
+    def __init__(self, default_path: str, count: int) -> None:
+        super().__init__()
+        self.default_path = default_path
+        self.count = count
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Export {self.count} tunnel(s) of the current view", style="bold"))
+            yield Static("File (.csv or .json); Enter writes, Esc cancels:")
+            yield Input(value=self.default_path, id="path")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every binding of the dashboard with its id (the name to use in a keymap)."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        table.add_column("key")
+        table.add_column("action")
+        table.add_column("keymap id", style="dim")
+        for key, desc, bid in self.rows:
+            table.add_row(key, desc, bid)
+        with Vertical():
+            yield Label(Text("ipsecctl dashboard keys", style="bold"))
+            with VerticalScroll():
+                yield Static(table)
+            yield Static(Text("Filter: regex, leading ! inverts, Esc clears. "
+                              "Esc or ? closes this help.", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

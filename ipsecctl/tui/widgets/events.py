@@ -1,0 +1,25 @@
+"""Events pane: state changes, actions and errors, newest last, each with its time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+LEVEL_STYLES = {"info": "", "ok": "green", "warn": "yellow", "error": "bold red", "action": "cyan"}
+
+
+class EventsPane(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, max_lines=2000, wrap=False, markup=False, highlight=False)
+        self.lines_text: list[str] = []  # plain copy, for tests and export
+
+    def add(self, when: datetime, text: str, level: str = "info") -> None:
+        stamp = when.strftime("%H:%M:%S")
+        self.lines_text.append(f"{stamp} {text}")
+        if len(self.lines_text) > 2000:
+            del self.lines_text[:1000]
+        line = Text(stamp + " ", style="dim")
+        line.append(text, style=LEVEL_STYLES.get(level, ""))
+        self.write(line)

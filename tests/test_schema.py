@@ -1,0 +1,68 @@
+"""The ipsecctl/v1 field names are a public contract: this test fails when they change.
+
+If a change is intended, update README.md's schema section and the pinned lists together.
+"""
+
+from __future__ import annotations
+
+from ipsecctl import models
+
+PINNED = {
+    "IkeSa": [
+        "extra", "device", "version", "local", "remote", "src", "dst", "local_port",
+        "remote_port", "state", "status", "conn_id", "spi_i", "spi_r", "role", "encryption",
+        "integrity", "prf", "dh_group", "auth", "lifetime_s", "remaining_s", "nat_t", "fvrf",
+        "ivrf",
+    ],
+    "IpsecSa": [
+        "extra", "direction", "protocol", "spi", "transform", "encryption", "integrity", "mode",
+        "udp_encap", "esn", "conn_id", "remaining_kb", "remaining_s", "replay_window", "status",
+    ],
+    "Tunnel": [
+        "extra", "id", "device", "platform", "kind", "interface", "crypto_map", "map_seq", "vrf",
+        "local_addr", "peer", "peer_port", "local_ts", "remote_ts", "pfs", "dh_group",
+        "counters", "sas", "ike_state", "ike_status", "state", "expected_up", "uptime_s",
+    ],
+    "TrafficSelector": ["prefix", "protocol", "port"],
+    "DeviceState": [
+        "device", "platform", "polled_at", "reachable", "ike_sas", "tunnels", "errors", "raw",
+        "extra",
+    ],
+    "CommandError": ["command", "kind", "message"],
+    "Finding": [
+        "code", "severity", "device", "peer", "summary", "evidence", "causes", "next_steps",
+        "extra",
+    ],
+}
+
+
+def test_field_names_are_pinned() -> None:
+    for name, fields in PINNED.items():
+        model = getattr(models, name)
+        assert list(model.model_fields) == fields, name
+
+
+def test_json_values_follow_the_contract() -> None:
+    sa = models.IpsecSa(direction="in", spi=0xC0FFEE01, transform="esp-256-aes esp-sha-hmac")
+    tunnel = models.Tunnel(
+        device="r1", peer="10.0.0.2",
+        local_ts=models.TrafficSelector(prefix="10.1.0.0/24"),
+        remote_ts=models.TrafficSelector(prefix="10.2.0.0/24", protocol=6, port=443),
+        sas=[sa],
+    ).with_identity()
+    doc = models.dump(tunnel)
+    assert doc["sas"][0]["spi"] == 0xC0FFEE01 and isinstance(doc["sas"][0]["spi"], int)
+    assert doc["local_ts"] == {"prefix": "10.1.0.0/24", "protocol": 0, "port": 0}
+    assert doc["id"].startswith("r1:")
+    state = models.DeviceState(device="r1", platform="cisco_ios", tunnels=[tunnel])
+    polled = models.dump(state)["polled_at"]
+    assert polled.endswith("Z") and "T" in polled
+    env = models.envelope("tunnels", tunnels=[doc])
+    assert list(env)[:2] == ["schema", "kind"] and env["schema"] == "ipsecctl/v1"
+
+
+def test_identity_ignores_spis() -> None:
+    base = dict(device="r1", peer="10.0.0.2", local_ts=models.TrafficSelector(prefix="10.1.0.0/24"))
+    a = models.Tunnel(**base, sas=[models.IpsecSa(direction="in", spi=1)]).with_identity()
+    b = models.Tunnel(**base, sas=[models.IpsecSa(direction="in", spi=2)]).with_identity()
+    assert a.id == b.id
