@@ -26,11 +26,21 @@ SECRET_KEY = re.compile(
 _V = r"(?:\"[^\"]*\"|'[^']*'|\S+)"  # a value: quoted or one word
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # IOS: crypto isakmp key [0|6|7] <KEY> address|hostname ...
-    (re.compile(r"(\bcrypto\s+isakmp\s+key\s+(?:[067]\s+)?)(\S+)", re.I), rf"\1{MASK}"),
-    # IOS keyrings / ASA tunnel-groups / IKEv2 profiles: [ikev1|local|remote] pre-shared-key ...
     (
-        re.compile(r"(\bpre-shared-key\s+(?:(?:local|remote|address\s+\S+(?:\s+\S+)?)\s+)?"
-                   r"(?:[067]\s+)?)(\S+)", re.I),
+        re.compile(
+            r"(\bcrypto\s+isakmp\s+key\s+(?:[067]\s+(?!(?:address|hostname)\b))?)(\S+)", re.I
+        ),
+        rf"\1{MASK}",
+    ),
+    # IOS keyrings: pre-shared-key {address [ipv6] A [MASK] | hostname H} key [0|6|7] KEY;
+    # IKEv2 keyrings: pre-shared-key [local|remote] [0|6] KEY; ASA: ikev1 pre-shared-key [0|8] KEY
+    (
+        re.compile(
+            r"(\bpre-shared-key\s+(?:(?:address\s+(?:ipv6\s+)?|hostname\s+)\S+"
+            r"(?:\s+\d+\.\d+\.\d+\.\d+)?\s+key\s+|(?:local|remote)\s+)?"
+            r"(?:[0678]\s+(?=\S))?)(\S+)",
+            re.I,
+        ),
         rf"\1{MASK}",
     ),
     # Manual SAs: set session-key inbound|outbound esp <spi> cipher <hex> [authenticator <hex>]
@@ -50,9 +60,7 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"""(["']?\b[\w-]*(?:password|passwd|secret|psk|passphrase|token|pre[-_]?shared[-_]?key"""
-            r"""|session[-_]?key|enc[-_]?key|auth[-_]?key)["']?\s*[=:]\s*)("""
-            + _V
-            + ")",
+            r"""|session[-_]?key|enc[-_]?key|auth[-_]?key)["']?\s*[=:]\s*)(""" + _V + ")",
             re.I,
         ),
         rf"\1{MASK}",
@@ -113,3 +121,16 @@ def redact(value: Any) -> Any:
     if type(value).__name__ in ("Secret", "SecretStr", "SecretBytes"):
         return MASK
     return value
+
+
+def register_host_secrets(hosts: Iterable[Any]) -> None:
+    """Register every password and enable secret of inventory hosts (and their jump hosts)."""
+    values: list[str] = []
+    for host in hosts:
+        hop = host
+        while hop is not None and not isinstance(hop, str):
+            for secret in (getattr(hop, "password", None), getattr(hop, "enable_secret", None)):
+                if secret is not None:
+                    values.append(secret.get())
+            hop = getattr(hop, "jump_host", None)
+    register_secrets(values)

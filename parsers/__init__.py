@@ -109,7 +109,7 @@ def parse(platform: str, command: str, text: str) -> Records:
     Raises :class:`ParseError` for output the template does not recognise and ``ValueError``
     for an unknown platform or command.
     """
-    template, slug, kind = _template(platform, command)
+    template, slug, _kind = _template(platform, command)
     lines = text.splitlines()
     if slug == "show_crypto_ipsec_sa":
         from parsers.cisco_ipsec_sa import iter_tunnels

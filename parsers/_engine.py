@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ttp import ttp  # type: ignore[import-untyped]
+from ttp import ttp
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -54,6 +54,9 @@ def _var_regex(var: str) -> str:
     """What a TTP variable may match, for the recogniser (stricter than "anything")."""
     if "ignore(" in var:
         return r"\S+"
+    literal = re.search(r'\bre\("([^"]+)"\)', var)
+    if literal and not literal.group(1).isupper():
+        return f"(?:{literal.group(1)})"
     if "ORPHRASE" in var or "PHRASE" in var or "re(" in var or "_line_" in var:
         return ".*?"
     if "DIGIT" in var:
@@ -82,6 +85,7 @@ class Template:
         # Hub outputs repeat most lines verbatim ("inbound ah sas:", zero counters, ...):
         # remembering verdicts makes the check nearly free. Bounded so garbage cannot bloat it.
         self._seen: dict[str, bool] = {}
+        self._known = self._known_prefixes()
         self._build_recogniser()
 
     def _template_lines(self) -> Iterator[str]:
@@ -97,11 +101,13 @@ class Template:
             if not line or line.startswith("<"):
                 continue
             yield line
+
+    def _known_prefixes(self) -> tuple[str, ...]:
         known = self.path.with_suffix(".known")
-        if known.exists():
-            for raw in known.read_text().splitlines():
-                if raw.strip() and not raw.startswith("#"):
-                    yield re.sub(r"[{}]", "", normalise(raw)) + "{{ _rest | ORPHRASE }}"
+        if not known.exists():
+            return ()
+        lines = known.read_text().splitlines()
+        return tuple(normalise(r) for r in lines if r.strip() and not r.startswith("#"))
 
     def _build_recogniser(self) -> None:
         for line in self._template_lines():
@@ -127,6 +133,8 @@ class Template:
         return verdict
 
     def _match(self, line: str) -> bool:
+        if line.startswith(self._known):
+            return True
         first = line.split(" ", 1)[0]
         for pattern in self._by_first.get(first, ()):
             if pattern.match(line):

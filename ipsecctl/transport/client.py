@@ -84,8 +84,7 @@ def open_client(
     known.load_into(client, name)
     if sock is None and params.proxy_command:
         sock = paramiko.ProxyCommand(expand_proxy_command(params.proxy_command, params))
-    log.debug("connecting to %s (%s:%d) as %s", params.name, params.hostname, port,
-              params.username)
+    log.debug("connecting to %s (%s:%d) as %s", params.name, params.hostname, port, params.username)
     try:
         client.connect(
             params.hostname,
@@ -138,8 +137,7 @@ def map_error(
             device=dev,
         )
     if isinstance(exc, IncompatiblePeer) or (
-        isinstance(exc, SSHException)
-        and any(m in str(exc).lower() for m in _ALGORITHM_MARKERS)
+        isinstance(exc, SSHException) and any(m in str(exc).lower() for m in _ALGORITHM_MARKERS)
     ):
         return AlgorithmError(f"{dev} ({where}) {LEGACY_HINT} [{exc}]", device=dev)
     if isinstance(exc, NoValidConnectionsError | ConnectionRefusedError):
@@ -155,8 +153,9 @@ def map_error(
             device=dev,
         )
     if isinstance(exc, socket.gaierror):
-        return ConnectError(f"cannot resolve {params.hostname} for {dev}; check the hostname",
-                            device=dev)
+        return ConnectError(
+            f"cannot resolve {params.hostname} for {dev}; check the hostname", device=dev
+        )
     if isinstance(exc, TimeoutError | socket.timeout):
         return TimeoutError_(
             f"{dev} at {where} did not answer within {t.connect:g}s (connect timeout); check "
@@ -164,8 +163,9 @@ def map_error(
             device=dev,
         )
     if isinstance(exc, ProxyCommandFailure):
-        return ConnectError(f"proxy command for {dev} failed: {exc.error}; check ProxyCommand",
-                            device=dev)
+        return ConnectError(
+            f"proxy command for {dev} failed: {exc.error}; check ProxyCommand", device=dev
+        )
     if isinstance(exc, SSHException):
         text = str(exc)
         if "banner" in text.lower():
@@ -189,5 +189,4 @@ def map_error(
     if isinstance(exc, OSError):
         reason = exc.strerror or str(exc) or type(exc).__name__
         return ConnectError(f"cannot connect to {dev} at {where}: {reason}", device=dev)
-    return ConnectError(f"SSH to {dev} at {where} failed: {type(exc).__name__}: {exc}",
-                        device=dev)
+    return ConnectError(f"SSH to {dev} at {where} failed: {type(exc).__name__}: {exc}", device=dev)

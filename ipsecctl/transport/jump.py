@@ -31,8 +31,7 @@ MAX_HOPS = 8
 _HOP_RE = re.compile(r"^(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:]+)(?::(?P<port>\d+))?$")
 
 
-def load_ssh_config(params: ConnectionParams) -> paramiko.SSHConfig | None:
-    """The ssh_config that applies: the named file, else ~/.ssh/config if present."""
+def _config_text(params: ConnectionParams) -> str | None:
     if not params.use_ssh_config:
         return None
     path = params.ssh_config
@@ -42,10 +41,34 @@ def load_ssh_config(params: ConnectionParams) -> paramiko.SSHConfig | None:
             return None
         path = default
     try:
-        return paramiko.SSHConfig.from_path(str(Path(path).expanduser()))
-    except (OSError, paramiko.ssh_exception.ConfigParseError) as exc:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(
             f"cannot read ssh_config {path}: {exc}; fix the file or pass another path"
+        ) from None
+
+
+def load_ssh_config(params: ConnectionParams) -> paramiko.SSHConfig | None:
+    """The ssh_config that applies: the named file, else ~/.ssh/config if present.
+
+    Explicit ``port``/``username`` are put first, as OpenSSH treats command-line options,
+    so they win over the file and ``%p``/``%r`` in ProxyCommand expand to them.
+    """
+    text = _config_text(params)
+    if text is None:
+        return None
+    first = ""
+    if params.port is not None:
+        first += f"  Port {params.port}\n"
+    if params.username:
+        first += f"  User {params.username}\n"
+    if first:
+        text = f"Host *\n{first}\n{text}"
+    try:
+        return paramiko.SSHConfig.from_text(text)
+    except paramiko.ssh_exception.ConfigParseError as exc:
+        raise InputFileError(
+            f"cannot parse ssh_config {params.ssh_config or DEFAULT_SSH_CONFIG}: {exc}; fix it"
         ) from None
 
 
@@ -122,8 +145,7 @@ def jump_chain(params: ConnectionParams) -> list[ConnectionParams]:
     if params.jump is None:
         return []
     if isinstance(params.jump, str):
-        config = load_ssh_config(params)
-        hops = [resolve_params(h, config) for h in parse_proxy_jump(params.jump, params)]
+        hops = [resolve_params(h) for h in parse_proxy_jump(params.jump, params)]
         # A hop's own ProxyJump from ssh_config is not followed: the chain given is the chain.
         hops = [replace(h, jump=None) if isinstance(h.jump, str) else h for h in hops]
     else:
@@ -141,9 +163,7 @@ def _hop_key(hop: ConnectionParams) -> tuple[str | None, str, int]:
 class JumpPool:
     """Authenticated jump transports, one per chain, shared by every device behind it."""
 
-    def __init__(
-        self, known: KnownHosts | None = None, *, ask: AskHostKey | None = None
-    ) -> None:
+    def __init__(self, known: KnownHosts | None = None, *, ask: AskHostKey | None = None) -> None:
         self._known = known
         self._ask = ask
         self._clients: dict[tuple[tuple[str | None, str, int], ...], paramiko.SSHClient] = {}
@@ -171,8 +191,9 @@ class JumpPool:
                         sock = _direct_tcpip(transport, hop, remaining)
                     known = self._known or KnownHosts(hop.known_hosts)
                     log.debug("opening %s", hop.name)
-                    client = open_client(hop, known=known, sock=sock, ask=self._ask,
-                                         remaining=remaining)
+                    client = open_client(
+                        hop, known=known, sock=sock, ask=self._ask, remaining=remaining
+                    )
                     with self._guard:
                         self._clients[key] = client
                 t = client.get_transport()
@@ -182,16 +203,17 @@ class JumpPool:
         return transport
 
     def open_channel(
-        self, hops: list[ConnectionParams], target: ConnectionParams,
-        *, remaining: float | None = None,
+        self,
+        hops: list[ConnectionParams],
+        target: ConnectionParams,
+        *,
+        remaining: float | None = None,
     ) -> paramiko.Channel:
         """A direct-tcpip channel to ``target`` through the chain; errors name the device."""
         try:
             transport = self.transport(hops, remaining=remaining)
         except TransportError as exc:
-            raise type(exc)(
-                f"{target.name}: {exc.message}", device=target.name
-            ) from exc
+            raise type(exc)(f"{target.name}: {exc.message}", device=target.name) from exc
         return _direct_tcpip(transport, target, remaining)
 
     def close(self) -> None:
@@ -213,7 +235,9 @@ def _direct_tcpip(
     dest = (target.hostname, target.effective_port)
     try:
         return transport.open_channel(
-            "direct-tcpip", dest, ("127.0.0.1", 0),
+            "direct-tcpip",
+            dest,
+            ("127.0.0.1", 0),
             timeout=cap(target.timeouts.connect, remaining),
         )
     except (paramiko.SSHException, OSError, EOFError) as exc:

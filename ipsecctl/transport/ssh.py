@@ -147,8 +147,9 @@ class SshSession(RunnerBase):
         hops = jump_chain(p)
         if hops:
             sock = self._pool.open_channel(hops, p, remaining=self.remaining())
-        self._client = open_client(p, known=self._known, sock=sock, ask=self._ask,
-                                   remaining=self.remaining())
+        self._client = open_client(
+            p, known=self._known, sock=sock, ask=self._ask, remaining=self.remaining()
+        )
         log.debug("%s: authenticated", self.device)
         if self._platform.shell:
             self._open_shell()
@@ -164,8 +165,11 @@ class SshSession(RunnerBase):
         self._chan = chan
         self._decoder.reset()
         self.prompt = self._detect_prompt()
-        if self.prompt.rstrip().endswith(">") and self._platform.enable and \
-                self.params.enable_secret:
+        if (
+            self.prompt.rstrip().endswith(">")
+            and self._platform.enable
+            and self.params.enable_secret
+        ):
             self._enable()
         for command in self._platform.prepare:
             self._shell_command(command, self.params.timeouts.command, check=False)
@@ -251,8 +255,7 @@ class SshSession(RunnerBase):
         except (OSError, EOFError, paramiko.SSHException) as exc:
             self._broken = True
             raise ConnectError(
-                f"connection to {self.device} was lost; it reconnects on the next command "
-                f"({exc})",
+                f"connection to {self.device} was lost; it reconnects on the next command ({exc})",
                 device=self.device,
             ) from exc
 
@@ -408,4 +411,3 @@ class SshSession(RunnerBase):
 
     def __repr__(self) -> str:
         return f"SshSession(device={self.device!r}, platform={self.platform!r})"
-

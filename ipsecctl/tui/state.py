@@ -105,6 +105,7 @@ class Row:
     cells: dict[str, str] = field(default_factory=dict)
     haystack: str = ""
     version: int = 0
+    seq: int = 0  # position in the device's own output: the default order within a device
 
     @property
     def device(self) -> str:
@@ -266,12 +267,12 @@ class TunnelModel:
         self.polled_at[state.device] = state.polled_at
         old_keys = self.by_device.get(state.device, set())
         new_keys: set[str] = set()
-        for tunnel in state.tunnels:
+        for seq, tunnel in enumerate(state.tunnels):
             key = tunnel.id or tunnel.with_identity().id
             new_keys.add(key)
             row = self.rows.get(key)
             if row is None:
-                row = Row(key=key, tunnel=tunnel)
+                row = Row(key=key, tunnel=tunnel, seq=seq)
                 self.rows[key] = row
                 result.added.append(key)
                 if tunnel.state != "idle":
@@ -287,6 +288,7 @@ class TunnelModel:
                 row.rate_out = rate(old.pkts_out, tunnel.pkts_out, dt)
                 row.tunnel = tunnel
                 row.version += 1
+                row.seq = seq
                 result.updated.append(key)
             render_cells(row)
         for key in old_keys - new_keys:
@@ -342,7 +344,8 @@ class TunnelModel:
                 rows = (r for r in rows if r.fault)
             if flt.pattern is not None:
                 rows = (r for r in rows if flt.matches(r.haystack))
-            selected = list(rows)
+            # default order is stable whatever order the devices answered in
+            selected = sorted(rows, key=lambda r: (r.tunnel.device, r.seq))
             if self.sort_key:
                 sk = self.sort_key
                 selected.sort(key=lambda r: r.sort_value(sk), reverse=self.sort_reverse)
@@ -375,10 +378,10 @@ class TunnelModel:
 
     def targets(self, cursor_key: str | None) -> list[Row]:
         """What an action applies to: the marked rows, else the row under the cursor."""
-        keys = [k for k in self.rows if k in self.marks] if self.marks else (
-            [cursor_key] if cursor_key in self.rows else []
-        )
-        return [self.rows[k] for k in keys if k is not None]
+        if self.marks:
+            marked = [self.rows[k] for k in self.marks if k in self.rows]
+            return sorted(marked, key=lambda r: (r.tunnel.device, r.seq))
+        return [self.rows[cursor_key]] if cursor_key in self.rows else []
 
     # -- fleet ------------------------------------------------------------------------------
     def device_counts(self, device: str) -> tuple[int, int]:

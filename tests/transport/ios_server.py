@@ -13,6 +13,12 @@ import time
 from dataclasses import dataclass, field
 
 import paramiko
+from paramiko.common import (
+    AUTH_FAILED,
+    AUTH_SUCCESSFUL,
+    OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED,
+    OPEN_SUCCEEDED,
+)
 
 ISAKMP_SA = """IPv4 Crypto ISAKMP SA
 dst             src             state          conn-id status
@@ -116,12 +122,12 @@ class _Iface(paramiko.ServerInterface):
 
     def check_auth_password(self, username: str, password: str) -> int:
         ok = username == self.server.username and password == self.server.password
-        return paramiko.AUTH_SUCCESSFUL if ok else paramiko.AUTH_FAILED
+        return AUTH_SUCCESSFUL if ok else AUTH_FAILED
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            return OPEN_SUCCEEDED
+        return OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
     def check_channel_pty_request(self, *args: object) -> bool:
         return True
@@ -143,8 +149,10 @@ class _Shell:
         self.chan.sendall(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
 
     def prompt(self) -> str:
-        return self.s.hostname + ("#" if self.privileged else ">") + (
-            " " if self.s.trailing_space else ""
+        return (
+            self.s.hostname
+            + ("#" if self.privileged else ">")
+            + (" " if self.s.trailing_space else "")
         )
 
     def read_char(self) -> str:

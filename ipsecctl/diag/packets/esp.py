@@ -151,7 +151,7 @@ class EspCipher:
         res = EspResult()
         icv_len = self.icv_len
         iv_len = self.iv_len
-        if end - off < 8 + iv_len + icv_len + (2 if self.kind != "gmac" else 0):
+        if end - off < 8 + iv_len + icv_len:
             res.icv = ICV_UNVERIFIED  # cannot be checked: counted as malformed, not as bad keys
             res.error = "truncated ESP packet (shorter than header, IV, trailer and ICV)"
             return res

@@ -22,21 +22,23 @@ def _bar(remaining: int | None, total: int | None, unit: str) -> RenderableType:
         return Text("-")
     full = max(total or 0, remaining, 1)
     grid = Table.grid(padding=(0, 1))
-    grid.add_row(ProgressBar(total=full, completed=remaining, width=12),
+    grid.add_row(ProgressBar(total=full, completed=remaining, width=8),
                  Text(f"{remaining} {unit}"))
     return grid
 
 
 def _sa_table(sas: list[IpsecSa]) -> RenderableType:
     table = Table(box=None, pad_edge=False, expand=False, header_style="bold")
-    for name in ("dir", "proto", "SPI", "transform", "mode", "NAT-T", "life s", "life kB"):
-        table.add_column(name, no_wrap=True)
+    for name in ("dir", "proto", "SPI", "mode", "NAT-T", "life s", "life kB"):
+        table.add_column(name, no_wrap=True, min_width={"SPI": 10, "mode": 9}.get(name, len(name)))
+    table.add_column("transform", no_wrap=True, overflow="ellipsis")
     for sa in sorted(sas, key=lambda s: (s.direction != "in", s.protocol)):
         table.add_row(
-            sa.direction, sa.protocol, f"0x{sa.spi:08X}", sa.transform or "-",
+            sa.direction, sa.protocol, f"0x{sa.spi:08X}",
             sa.mode or "-", "yes" if sa.udp_encap else "no",
             _bar(sa.remaining_s, sa.extra.get("lifetime_s") or DEFAULT_LIFETIME_S, "s"),
             _bar(sa.remaining_kb, sa.extra.get("lifetime_kb") or DEFAULT_LIFETIME_KB, "kB"),
+            sa.transform or "-",
         )
     return table
 
@@ -90,7 +92,7 @@ def render_tunnel(tunnel: Tunnel, ike: IkeSa | None) -> RenderableType:
 
 
 class DetailPane(Static):
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__("select a tunnel", id=id)
         self.tunnel_id: str | None = None
 

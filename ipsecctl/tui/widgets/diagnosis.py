@@ -27,7 +27,7 @@ def load_evaluate() -> Evaluate | None:
 
 
 class DiagnosisPane(Static):
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__("diagnostics: waiting for the first poll", id=id)
         self.findings: list[Finding] = []
         self.scope: tuple[set[str], set[str]] | None = None  # (devices, peers) or None = all
@@ -51,7 +51,7 @@ class DiagnosisPane(Static):
         self.scope = None if devices is None else (devices, peers or set())
         self.redraw()
 
-    def visible(self) -> list[Finding]:
+    def shown_findings(self) -> list[Finding]:
         found = self.findings
         if self.scope is not None:
             devices, peers = self.scope
@@ -62,7 +62,7 @@ class DiagnosisPane(Static):
     def redraw(self) -> None:
         if not self.available:
             return
-        found = self.visible()
+        found = self.shown_findings()
         if not found:
             scope = " for the selection" if self.scope else ""
             self.update(Text(f"no findings{scope}", style="green"))

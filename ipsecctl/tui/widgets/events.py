@@ -11,7 +11,7 @@ LEVEL_STYLES = {"info": "", "ok": "green", "warn": "yellow", "error": "bold red"
 
 
 class EventsPane(RichLog):
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, max_lines=2000, wrap=False, markup=False, highlight=False)
         self.lines_text: list[str] = []  # plain copy, for tests and export
 

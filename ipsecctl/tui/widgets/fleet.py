@@ -24,6 +24,7 @@ class DeviceInfo:
     failures: int = 0
     next_due: float = 0.0
     in_flight: bool = False
+    polls: int = 0
     error: str = ""
     tunnels: tuple[int, int] = (0, 0)
     history: list[str] = field(default_factory=list)
@@ -39,7 +40,7 @@ FLEET_COLUMNS = ("DEVICE", "REACH", "IKE", "TUN", "AGE", "ERROR")
 class FleetPane(DataTable[str | Text]):
     """Small (one row per device), so the built-in DataTable with row keys is right here."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.selected: set[str] = set()
 

@@ -76,13 +76,16 @@ class TunnelTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(self, model: TunnelModel, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, model: TunnelModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
         self.wide = False
         self.cursor_key: str | None = None
         self._cursor_index = 0
         self._columns: list[Column] = columns(False)
+        # until the operator moves the cursor it stays on the top line (first load fills the
+        # table in whatever order devices answer); after that it follows its tunnel
+        self.user_moved = False
 
     # -- data -> geometry -------------------------------------------------------------------
     @property
@@ -99,7 +102,7 @@ class TunnelTable(ScrollView, can_focus=True):
         still visible, else on the same line; keep the scroll offset unless the cursor left
         the screen."""
         view = self.model.view
-        idx = self.model.index_of(self.cursor_key)
+        idx = self.model.index_of(self.cursor_key) if self.user_moved else 0
         if idx is None:
             idx = min(self._cursor_index, max(0, len(view) - 1))
         self._set_cursor(idx, notify=True, force=True)
@@ -144,34 +147,42 @@ class TunnelTable(ScrollView, can_focus=True):
         idx = self.model.index_of(key)
         if idx is None:
             return False
+        self.user_moved = True
         self._set_cursor(idx)
         self.refresh()
         return True
 
     # -- actions ----------------------------------------------------------------------------
     def action_cursor(self, delta: int) -> None:
+        self.user_moved = True
         self._set_cursor(self._cursor_index + delta)
         self.refresh()
 
     def action_page(self, direction: int) -> None:
         body = max(1, self.scrollable_content_region.height - 1)
+        self.user_moved = True
         self._set_cursor(self._cursor_index + direction * body)
         self.refresh()
 
     def action_jump(self, where: int) -> None:
+        self.user_moved = True
         self._set_cursor(0 if where == 0 else len(self.model.view) - 1)
         self.refresh()
 
     def on_click(self, event: events.Click) -> None:
-        if event.y == 0:
-            x = event.x + int(self.scroll_offset.x) - 2
+        offset = event.get_content_offset(self)
+        if offset is None:  # on the border or a scrollbar
+            return
+        if offset.y == 0:
+            x = offset.x + int(self.scroll_offset.x) - 2
             for col in self._columns:
                 if 0 <= x < col.width + 1:
                     self.post_message(self.HeaderClicked(col.key))
                     return
                 x -= col.width + 1
             return
-        self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
+        self.user_moved = True
+        self._set_cursor(int(self.scroll_offset.y) + offset.y - 1)
         self.refresh()
 
     # -- rendering --------------------------------------------------------------------------

@@ -1,0 +1,370 @@
+"""``ipsecctl diag``: why is a tunnel down (health, pair, logs, mtu).
+
+Thin on purpose: read arguments, load files or poll devices, call the pure functions in
+``ipsecctl.diag``, render. ``app`` is exported so the lead can mount it as ``ipsecctl diag``
+and other engineers can add commands (``esp``, ``ike``, ``probe``) to the same Typer app.
+
+Live forms poll through ``ipsecctl.collect.poll_targets(ctx_obj, targets, commands)``,
+imported lazily so the offline forms work without the transport stack.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ipsecctl.errors import (
+    EXIT_PROBLEM,
+    InputFileError,
+    IpsecctlError,
+    UsageError,
+)
+from ipsecctl.models import SEVERITY_ORDER, DeviceState, Finding, dump, envelope
+
+app = typer.Typer(help="Diagnose why a tunnel is down.", no_args_is_help=True)
+
+_SEV_STYLE = {"info": "cyan", "warning": "yellow", "error": "red", "critical": "bold red"}
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers (also used by audit_cmd)
+
+
+def fail(err: IpsecctlError) -> NoReturn:
+    """One line on stderr, the error's exit code; never a traceback."""
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(err.exit_code)
+
+
+def guarded(fn: Callable[[], int]) -> None:
+    """Run a command body, turning deliberate errors into their exit codes."""
+    try:
+        code = fn()
+    except IpsecctlError as err:
+        fail(err)
+    raise typer.Exit(code)
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    typer.echo(json.dumps(doc, indent=2, default=str))
+
+
+def read_text(path: str, what: str) -> str:
+    """Read a file (``-`` = stdin) or raise InputFileError naming it."""
+    if path == "-":
+        return sys.stdin.read()
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise InputFileError(f"cannot read {what} {path}: {reason}") from None
+
+
+def load_snapshot(path: str) -> list[DeviceState]:
+    """Devices from ``ipsecctl show --json`` (or a bare list / one DeviceState)."""
+    text = read_text(path, "snapshot")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"snapshot {path} is not JSON (line {exc.lineno}): give 'ipsecctl show --json' output"
+        ) from None
+    items: Any
+    if isinstance(doc, dict) and "devices" in doc:
+        items = doc["devices"]
+    elif isinstance(doc, dict):
+        items = [doc]
+    else:
+        items = doc
+    if not isinstance(items, list):
+        raise InputFileError(f"snapshot {path} has no device list")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(DeviceState.model_validate(item))
+        except Exception as exc:  # pydantic.ValidationError; message names the field
+            first = str(exc).splitlines()
+            detail = " ".join(first[1:3]) if len(first) > 2 else str(exc)
+            raise InputFileError(f"snapshot {path}: device #{i + 1} is not valid: {detail}") from None
+    return out
+
+
+def poll(ctx: typer.Context, targets: list[str], commands: list[str] | None = None) -> list[Any]:
+    """Live devices through the collector (lazy import: offline forms need no transport)."""
+    try:
+        from ipsecctl.collect import poll_targets  # type: ignore[attr-defined]
+    except ImportError:
+        raise UsageError(
+            "live polling is not available in this build; use the offline options "
+            "(--snapshot / --config-a / FILE)"
+        ) from None
+    result: list[Any] = poll_targets(ctx.obj, targets, commands)
+    return result
+
+
+def render_findings(findings: list[Finding], console: Console) -> None:
+    if not findings:
+        console.print("[green]no findings[/green]")
+        return
+    table = Table(show_lines=True)
+    for col in ("severity", "code", "device", "peer", "summary / next steps"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        body = f.summary
+        if f.evidence:
+            body += "\n[dim]" + "\n".join(f.evidence[:4]) + "[/dim]"
+        if f.next_steps:
+            body += "\n" + "\n".join(f"> {s}" for s in f.next_steps[:4])
+        table.add_row(
+            f"[{_SEV_STYLE[f.severity]}]{f.severity}[/]", f.code, f.device or "", f.peer or "", body
+        )
+    console.print(table)
+
+
+def exit_for(findings: list[Finding]) -> int:
+    return EXIT_PROBLEM if any(SEVERITY_ORDER[f.severity] >= 1 for f in findings) else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# health
+
+
+@app.command()
+def health(
+    ctx: typer.Context,
+    targets: Annotated[list[str] | None, typer.Argument(help="devices or groups to poll")] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="'ipsecctl show --json' output (offline)")
+    ] = None,
+    previous: Annotated[
+        str | None, typer.Option("--previous", help="an earlier snapshot, for movement rules")
+    ] = None,
+    interval: Annotated[
+        float, typer.Option("--interval", help="live: seconds between the two polls (0 = one)")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON envelope")] = False,
+) -> None:
+    """Health rules over a poll (or a saved snapshot); exit 3 on a warning or worse."""
+
+    def body() -> int:
+        from ipsecctl.diag.health import evaluate
+
+        prev: list[DeviceState] | None = load_snapshot(previous) if previous else None
+        if snapshot:
+            current = load_snapshot(snapshot)
+        elif targets:
+            if interval > 0 and prev is None:
+                import time
+
+                prev = poll(ctx, targets)
+                time.sleep(interval)
+            current = poll(ctx, targets)
+        else:
+            raise UsageError("give TARGETS to poll or --snapshot FILE")
+        findings = evaluate(current, prev)
+        if as_json:
+            emit_json(
+                envelope(
+                    "diag health",
+                    findings=[dump(f) for f in findings],
+                    devices=[d.summary() for d in current],
+                )
+            )
+        else:
+            render_findings(findings, Console())
+        return exit_for(findings)
+
+    guarded(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# logs
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    file: Annotated[str | None, typer.Argument(help="log/debug file, or - for stdin")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="read 'show logging' from this device")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON envelope")] = False,
+) -> None:
+    """Recognise %CRYPTO/%IKEV2/ASA syslog and debug lines; timeline per peer."""
+
+    def body() -> int:
+        from ipsecctl.diag.logs import analyse
+
+        if device:
+            states = poll(ctx, [device], ["show logging"])
+            raw = (states[0].raw or {}) if states else {}
+            text = raw.get("show logging")
+            if text is None:
+                raise IpsecctlError(f"device {device} returned no 'show logging' output")
+            source = f"{device}: show logging"
+        elif file:
+            text = read_text(file, "log file")
+            source = file
+        else:
+            raise UsageError("give a log FILE (or -) or --device D")
+        if not text.strip():
+            raise InputFileError(f"log {source} is empty: nothing to analyse")
+        report = analyse(text)
+        if as_json:
+            emit_json(
+                envelope(
+                    "diag logs",
+                    source=source,
+                    events=[e.as_dict() for e in report.events],
+                    peers=report.peers(),
+                )
+            )
+        else:
+            _render_logs(report, source)
+        return EXIT_PROBLEM if report.has_errors() else 0
+
+    guarded(body)
+
+
+def _render_logs(report: Any, source: str) -> None:
+    console = Console()
+    known = [e for e in report.events if e.code]
+    console.print(
+        f"[bold]{source}[/bold]: {len(known)} recognised, "
+        f"{len(report.events) - len(known)} unrecognised IPsec lines"
+    )
+    timeline = report.peers()
+    for peer, items in timeline.items():
+        table = Table(title=f"peer {peer}")
+        for col in ("line", "time", "severity", "code", "meaning"):
+            table.add_column(col, overflow="fold")
+        for it in items:
+            sev = it["severity"] or ""
+            table.add_row(
+                str(it["line"]),
+                it["time"] or "",
+                f"[{_SEV_STYLE.get(sev, '')}]{sev}[/]" if sev else "",
+                it["code"],
+                it["summary"] or "",
+            )
+        console.print(table)
+    rest = [e for e in known if not e.peer]
+    if rest:
+        table = Table(title="no peer on the line")
+        for col in ("line", "time", "severity", "code", "fix"):
+            table.add_column(col, overflow="fold")
+        for e in rest:
+            table.add_row(str(e.line), e.time or "", e.severity or "", e.code, e.fix or "")
+        console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# mtu
+
+
+@app.command()
+def mtu(
+    transform: Annotated[
+        str, typer.Option("--transform", "-t", help="e.g. 'esp-aes 256 esp-sha-hmac', aes256gcm16")
+    ],
+    mode: Annotated[str, typer.Option("--mode", help="tunnel | transport")] = "tunnel",
+    nat_t: Annotated[bool, typer.Option("--nat-t", help="UDP 4500 encapsulation")] = False,
+    gre: Annotated[bool, typer.Option("--gre", help="GRE inside IPsec")] = False,
+    ipv6: Annotated[bool, typer.Option("--ipv6", help="IPv6 outer header")] = False,
+    path_mtu: Annotated[int, typer.Option("--path-mtu", help="outer path MTU")] = 1500,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON envelope")] = False,
+) -> None:
+    """IPsec overhead, the router's 'plaintext mtu', and the ip mtu / tcp mss to configure."""
+
+    def body() -> int:
+        from ipsecctl.diag.mtu import compute
+
+        if mode not in ("tunnel", "transport"):
+            raise UsageError(f"--mode {mode!r}: use tunnel or transport")
+        r = compute(
+            transform,
+            mode=mode,  # type: ignore[arg-type]
+            nat_t=nat_t,
+            gre=gre,
+            ipv6=ipv6,
+            path_mtu=path_mtu,
+        )
+        if as_json:
+            emit_json(envelope("diag mtu", **r.as_dict()))
+            return 0
+        table = Table(title=f"{r.transform} ({r.mode}{', NAT-T' if nat_t else ''}"
+                      f"{', GRE' if gre else ''}{', IPv6' if ipv6 else ''})")
+        table.add_column("value")
+        table.add_column("bytes", justify="right")
+        table.add_row("path mtu", str(r.path_mtu))
+        table.add_row("overhead (min..max)", f"{r.overhead_min}..{r.overhead_max}")
+        table.add_row("plaintext mtu (as IOS prints it)", str(r.plaintext_mtu))
+        table.add_row("ip mtu for the tunnel interface", str(r.ip_mtu))
+        table.add_row("ip tcp adjust-mss", str(r.tcp_mss))
+        Console().print(table)
+        return 0
+
+    guarded(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# pair
+
+
+@app.command()
+def pair(
+    ctx: typer.Context,
+    device_a: Annotated[str | None, typer.Argument(help="first device (live)")] = None,
+    device_b: Annotated[str | None, typer.Argument(help="second device (live)")] = None,
+    config_a: Annotated[
+        str | None, typer.Option("--config-a", help="running-config of side A (offline)")
+    ] = None,
+    config_b: Annotated[
+        str | None, typer.Option("--config-b", help="running-config of side B (offline)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON envelope")] = False,
+) -> None:
+    """Predict whether two ends can build their tunnel, both directions; exit 3 when not."""
+
+    def body() -> int:
+        from ipsecctl.diag.config import parse_config
+        from ipsecctl.diag.pair import check_pair, render_pair
+
+        if config_a and config_b:
+            name_a, name_b = device_a or "A", device_b or "B"
+            text_a = read_text(config_a, "config")
+            text_b = read_text(config_b, "config")
+            src_a, src_b = config_a, config_b
+        elif device_a and device_b:
+            states = poll(ctx, [device_a, device_b], ["show running-config"])
+            by_name = {s.device: s for s in states}
+            texts = []
+            for name in (device_a, device_b):
+                st = by_name.get(name)
+                txt = (st.raw or {}).get("show running-config") if st else None
+                if not txt:
+                    raise IpsecctlError(f"device {name} returned no 'show running-config' output")
+                texts.append(txt)
+            text_a, text_b = texts
+            name_a, name_b = device_a, device_b
+            src_a, src_b = f"{device_a}: show running-config", f"{device_b}: show running-config"
+        else:
+            raise UsageError("give DEVICE_A DEVICE_B, or --config-a FILE --config-b FILE")
+        cfg_a = parse_config(text_a, source=src_a)
+        cfg_b = parse_config(text_b, source=src_b)
+        result = check_pair(cfg_a, cfg_b, name_a=name_a, name_b=name_b)
+        if as_json:
+            emit_json(envelope("diag pair", **result))
+        else:
+            render_pair(result, Console())
+        return 0 if result["verdict"] == "ok" else EXIT_PROBLEM
+
+    guarded(body)

@@ -1,0 +1,164 @@
+"""`ipsecctl diag esp`: decode/decrypt ESP and AH from a capture and check anti-replay.
+
+Thin layer: parse options, call :mod:`ipsecctl.diag.packets.report`, render. Exit codes:
+0 all packets fine; 2 unreadable capture or bad key file; 3 wrong keys / ICV bad / replays.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ipsecctl.diag.packets.keys import FORMATS, SecurityAssociation, load_keys
+from ipsecctl.diag.packets.pcap import LINKTYPE_RAW, write_pcap
+from ipsecctl.diag.packets.report import SUMMARY_KEYS, Analysis, Options, analyse
+from ipsecctl.errors import EXIT_OK, EXIT_PROBLEM, IpsecctlError, UsageError
+from ipsecctl.models import envelope
+
+_ICV_STYLE = {"ok": "green", "bad": "bold red", "no_key": "dim", "unverified": "yellow"}
+
+
+def _inner_text(p: dict[str, Any]) -> str:
+    inner = p["nested"][-1].get("inner") if p["nested"] else None
+    inner = inner or p["inner"]
+    if inner is None:
+        return ""
+    prefix = "".join(f"esp 0x{n['spi']:08x} > " for n in p["nested"] if n.get("decrypted"))
+    return prefix + str(inner.get("text", ""))
+
+
+def render_human(an: Analysis, out: Console) -> None:
+    """Per-packet table and per-SA replay summary for people."""
+    table = Table(title="ESP/AH packets", show_lines=False)
+    for col, just in (("frame", "right"), ("time", "left"), ("src > dst", "left"),
+                      ("proto", "left"), ("SPI", "left"), ("seq", "right"), ("ICV", "left"),
+                      ("replay", "left"), ("inner / error", "left")):  # fmt: skip
+        table.add_column(col, justify=just, no_wrap=col != "inner / error")  # type: ignore[arg-type]
+    for p in an.packets:
+        spi = f"0x{p['spi']:08x}" if p["spi"] is not None else "-"
+        seq = str(p["seq"]) if p["seq"] is not None else "-"
+        if p["seq_hi"]:
+            seq = f"{p['seq_hi']}:{seq}"
+        icv = p["icv"]
+        icv_cell = f"[{_ICV_STYLE.get(icv, '')}]{icv}[/]"
+        if p["wrong_key_suspected"]:
+            icv_cell += " [bold red]wrong key?[/]"
+        proto = p["protocol"] + ("/udp" if p["udp_encap"] else "")
+        text = _inner_text(p)
+        if p["error"]:
+            text = f"{text} [red]{p['error']}[/]" if text else f"[red]{p['error']}[/]"
+        replay = p["replay"] or "-"
+        if replay != "accepted" and replay != "-":
+            replay = f"[bold red]{replay}[/]"
+        table.add_row(
+            str(p["frame"]), p["time"][11:26], f"{p['src']} > {p['dst']}", proto, spi, seq,
+            icv_cell, replay, text,
+        )  # fmt: skip
+    out.print(table)
+    sas = Table(title="Security associations (anti-replay)")
+    for col in ("SPI", "src > dst", "proto", "key", "pkts", "ok", "bad", "replays", "too old",
+                "missing", "max reorder", "min window"):  # fmt: skip
+        sas.add_column(col, no_wrap=True)
+    for s in an.sas:
+        sas.add_row(
+            f"0x{s['spi']:08x}", f"{s['src']} > {s['dst']}", s["protocol"],
+            s["encryption"] or s["integrity"] or "-" if s["key"] else "-", str(s["packets"]),
+            str(s["icv_ok"]), str(s["icv_bad"]), str(s["replays"]), str(s["too_old"]),
+            str(s["missing"]), str(s["max_reorder_depth"]),
+            f"{s['min_window']} (window {s['window']})",
+        )  # fmt: skip
+    out.print(sas)
+    summary = an.summary
+    out.print(" ".join(f"{k}={summary[k]}" for k in (*SUMMARY_KEYS, "wrong_key_suspected")))
+
+
+def _say(message: str) -> None:
+    """One unwrapped line on stderr (messages; stdout carries data only)."""
+    sys.stderr.write(message + "\n")
+
+
+def run(
+    capture: Path,
+    keys: Path | None,
+    keys_format: str | None,
+    as_json: bool,
+    write_decrypted: Path | None,
+    replay_window: int,
+    esn: bool,
+) -> int:
+    """The command body; returns the exit code (raises IpsecctlError for usage problems)."""
+    if replay_window < 0:
+        raise UsageError("--replay-window must be 0 (off) or a positive number of packets")
+    sas: list[SecurityAssociation] = load_keys(keys, keys_format) if keys else []
+    opts = Options(replay_window=replay_window, esn=esn, collect_decrypted=bool(write_decrypted))
+    an = analyse(capture, sas, opts)
+    for w in an.warnings:
+        _say(f"warning: {w}")
+    if write_decrypted:
+        n = write_pcap(write_decrypted, LINKTYPE_RAW, an.decrypted)
+        _say(f"wrote {n} decrypted packets to {write_decrypted}")
+    if as_json:
+        doc = envelope("diag esp", packets=an.packets, summary=an.summary)
+        sys.stdout.write(json.dumps(doc, separators=(",", ":")))
+        sys.stdout.write("\n")
+    else:
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=200)
+        render_human(an, out)
+    s = an.summary
+    if keys and s["esp"] + s["ah"] and s["no_key"] == s["esp"] + s["ah"]:
+        _say("note: no packet matched an SA of the key file (check SPIs and addresses)")
+    return EXIT_PROBLEM if an.problems else EXIT_OK
+
+
+def esp(
+    capture: Annotated[Path, typer.Argument(help="pcap or pcapng capture")],
+    keys: Annotated[
+        Path | None,
+        typer.Option("--keys", "-k", help="SA keys: Wireshark esp_sa, tcpdump -E file, ipsecctl "
+                     "YAML/JSON, `ip xfrm state` output or Cisco ipsec-manual config"),
+    ] = None,  # fmt: skip
+    keys_format: Annotated[
+        str | None, typer.Option("--keys-format", help=f"force one of: {', '.join(FORMATS)}")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
+    write_decrypted: Annotated[
+        Path | None,
+        typer.Option("--write-decrypted", help="write decrypted inner packets to this pcap"),
+    ] = None,
+    replay_window: Annotated[
+        int, typer.Option("--replay-window", help="anti-replay window size (0 = off)")
+    ] = 64,
+    esn: Annotated[
+        bool, typer.Option("--esn", help="extended sequence numbers on every SA (RFC 4303 A2)")
+    ] = False,
+) -> None:
+    """Decode and decrypt ESP/AH packets from a capture and check the anti-replay window."""
+    try:
+        code = run(capture, keys, keys_format, as_json, write_decrypted, replay_window, esn)
+    except IpsecctlError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code)
+
+
+def register(diag_app: typer.Typer) -> None:
+    """Add `esp` to the lead's `diag` sub-app."""
+    diag_app.command("esp")(esp)
+
+
+def _standalone() -> typer.Typer:
+    app = typer.Typer(add_completion=False)
+    app.command()(esp)
+    return app
+
+
+if __name__ == "__main__":  # `python -m ipsecctl.cli.diag_esp` until the main app registers it
+    _standalone()()

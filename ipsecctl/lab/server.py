@@ -1,0 +1,51 @@
+"""``python -m ipsecctl.lab.server``: the background process that ``ipsecctl lab up`` starts.
+
+It runs every router of the lab in this one process until SIGTERM/SIGINT, then closes the
+listening sockets and exits 0. Readiness is ``state.json`` carrying this process's pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ipsecctl.lab.runtime import Lab
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="ipsecctl.lab.server")
+    ap.add_argument("--dir", required=True, type=Path)
+    ap.add_argument("--devices", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--time-scale", type=float, default=1.0)
+    ap.add_argument("--port", type=int, default=None)
+    args = ap.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        lab = Lab(args.dir, args.devices, args.seed, args.time_scale, args.port).start()
+    except (OSError, ValueError) as exc:
+        print(f"error: lab could not start: {exc}", file=sys.stderr)
+        return 1
+    logging.info(
+        "lab up: %d routers, port %s, time scale %s", len(lab.routers),
+        lab.routers[0].port if lab.routers else "-", args.time_scale,
+    )
+    while not stop.wait(1.0):
+        pass
+    lab.stop()
+    logging.info("lab stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,763 @@
+"""The live dashboard: fleet, tunnels, detail, events and diagnosis over persistent sessions.
+
+Thin by design: polling goes through the :class:`~ipsecctl.collect.Collector` (its bounded
+thread pool and persistent sessions), actions through :mod:`ipsecctl.actions`, diagnosis
+through ``diag.health``; this module only schedules, routes results (as messages, so the UI
+thread never waits on a device) and draws. Each device is polled on its own schedule, so a
+router that hangs holds one pool slot until its timeout and nothing else.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from ipsecctl import errors
+from ipsecctl.actions import Plan, Result, execute, plan
+from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel, dump, envelope
+from ipsecctl.tui.commands import DashboardCommands
+from ipsecctl.tui.screens import ConfirmScreen, ExportScreen, HelpScreen, HostKeyScreen
+from ipsecctl.tui.state import FilterError, TunnelModel, columns
+from ipsecctl.tui.widgets.detail import DetailPane
+from ipsecctl.tui.widgets.diagnosis import DiagnosisPane, Evaluate, load_evaluate
+from ipsecctl.tui.widgets.events import EventsPane
+from ipsecctl.tui.widgets.fleet import DeviceInfo, FleetPane
+from ipsecctl.tui.widgets.table import TunnelTable
+
+AuditFn = Callable[[dict[str, Any]], None]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DashboardContext:
+    """Everything the dashboard needs, built by the CLI (see :func:`make_context`).
+
+    ``collector`` needs ``submit(host) -> Future[DeviceState]`` and ``poll_one(host)``;
+    ``pool`` (default ``collector.pool``) needs ``session(host)`` for actions. ``clock`` is
+    injectable so snapshot tests are deterministic.
+    """
+
+    hosts: list[Any]
+    collector: Any
+    pool: Any | None = None
+    refresh: float = 5.0
+    read_only: bool = False
+    audit: AuditFn | None = None
+    clock: Callable[[], datetime] = _utcnow
+    theme: str | None = None  # "ansi" keeps the terminal's own colours
+    max_backoff: float = 300.0
+    action_wait_s: float | None = None
+    title: str = "ipsecctl"
+    host_key_bridge: HostKeyBridge | None = None
+    close_on_exit: bool = True
+    evaluate: Evaluate | None = field(default_factory=load_evaluate)
+
+
+class HostKeyBridge:
+    """The ``ask_host_key`` callback for a :class:`SessionPool`, answered by the dashboard.
+
+    The pool is built before the app exists, and calls this from a poll thread; the app
+    attaches itself on mount. The thread blocks on an Event until the operator answers the
+    modal (or the app exits, which answers no).
+    """
+
+    def __init__(self) -> None:
+        self.app: IpsecApp | None = None
+
+    def __call__(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
+        app = self.app
+        if app is None or not app.is_running:
+            return False
+        return app.ask_host_key(device, hostname, key_type, fingerprint)
+
+
+class DevicePolled(Message):
+    def __init__(self, device: str, state: DeviceState) -> None:
+        super().__init__()
+        self.device = device
+        self.state = state
+
+
+class ActionEvent(Message):
+    def __init__(self, text: str, level: str = "action", result: Result | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.level = level
+        self.result = result
+
+
+APP_CSS = """
+Screen { layout: vertical; }
+#top { height: 1fr; }
+#fleet { width: 48; height: 1fr; border: round $panel; }
+#tunnels { width: 1fr; height: 1fr; border: round $primary; }
+#tunnels:focus { border: round $accent; }
+#bottom { height: 14; }
+#detail { width: 2fr; height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
+#side { width: 1fr; }
+#events { height: 1fr; border: round $panel; }
+#diagnosis { height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
+#filter { dock: bottom; display: none; border: tall $accent; }
+#filter.-active { display: block; }
+Screen.-narrow #top { layout: vertical; }
+Screen.-narrow #fleet { width: 1fr; height: 6; }
+Screen.-narrow #bottom { height: 8; }
+Screen.-narrow #side { display: none; }
+Screen.-narrow.-show-side #side { display: block; width: 1fr; }
+Screen.-narrow.-show-side #detail { display: none; }
+Screen.-narrow #events { height: 1fr; }
+Screen.-narrow.-show-diag #events { display: none; }
+Screen.-narrow.-show-events #diagnosis { display: none; }
+"""
+
+ACTION_NAMES = ("clear", "rekey")
+
+
+class IpsecApp(App[int]):
+    """The ``ipsecctl dashboard`` / ``ipsecctl demo`` application."""
+
+    TITLE = "ipsecctl"
+    CSS = APP_CSS
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("colon", "command_palette", "Cmd", id="palette"),
+        Binding("P", "sort('peer')", "Sort peer", show=False, id="sort.peer"),
+        Binding("S", "sort('state')", "Sort state", show=False, id="sort.state"),
+        Binding("U", "sort('uptime')", "Sort uptime", show=False, id="sort.uptime"),
+        Binding("D", "sort('device')", "Sort device", show=False, id="sort.device"),
+        Binding("space", "mark", "Mark", id="mark"),
+        Binding("c", "clear", "Clear", id="clear"),
+        Binding("r", "rekey", "Re-key", id="rekey"),
+        Binding("d", "diagnose", "Diagnose", id="diagnose"),
+        Binding("e", "events", "Events", show=False, id="events"),
+        Binding("w", "wide", "Wide", id="wide"),
+        Binding("f", "faults", "Faults", id="faults"),
+        Binding("ctrl+s", "export", "Export", id="export"),
+        Binding("escape", "escape", "Clear filter", show=False, id="escape"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, ctx: DashboardContext) -> None:
+        super().__init__(ansi_color=True if ctx.theme == "ansi" else None)
+        self.ctx = ctx
+        self.model = TunnelModel()
+        self.hosts = {h.name: h for h in ctx.hosts}
+        self.infos: dict[str, DeviceInfo] = {
+            h.name: DeviceInfo(name=h.name, platform=h.platform) for h in ctx.hosts
+        }
+        self.pool = ctx.pool if ctx.pool is not None else getattr(ctx.collector, "pool", None)
+        self.evaluate_fn = ctx.evaluate
+        self._diag_dirty = False
+        self._actions_running = 0
+        self._futures: set[Future[DeviceState]] = set()
+        self.title = ctx.title
+        if ctx.host_key_bridge is not None:
+            ctx.host_key_bridge.app = self
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield FleetPane(id="fleet")
+            yield TunnelTable(self.model, id="tunnels")
+        with Horizontal(id="bottom"):
+            yield DetailPane(id="detail")
+            with Vertical(id="side"):
+                yield EventsPane(id="events")
+                yield DiagnosisPane(id="diagnosis")
+        yield Input(placeholder="filter: regex, !regex inverts, Esc clears", id="filter")
+        yield Footer()
+
+    @property
+    def table(self) -> TunnelTable:
+        return self.screen_main.query_one("#tunnels", TunnelTable)
+
+    @property
+    def screen_main(self) -> Screen[Any]:
+        return self.screen_stack[0]
+
+    @property
+    def fleet(self) -> FleetPane:
+        return self.screen_main.query_one("#fleet", FleetPane)
+
+    @property
+    def events_pane(self) -> EventsPane:
+        return self.screen_main.query_one("#events", EventsPane)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.screen_main.query_one("#detail", DetailPane)
+
+    @property
+    def diagnosis(self) -> DiagnosisPane:
+        return self.screen_main.query_one("#diagnosis", DiagnosisPane)
+
+    def on_mount(self) -> None:
+        if self.ctx.theme == "ansi":
+            self.theme = "ansi-dark"
+        elif self.ctx.theme:
+            self.theme = self.ctx.theme
+        self.fleet.border_title = f"fleet [{len(self.infos)}]"
+        self.events_pane.border_title = "events"
+        self.diagnosis.border_title = "diagnosis"
+        self.detail.border_title = "detail"
+        now = self.ctx.clock()
+        for info in self.infos.values():
+            self.fleet.upsert(info, now)
+        if self.evaluate_fn is None:
+            self.diagnosis.update("diagnostics not available")
+            self.diagnosis.available = False
+        self._update_title()
+        self.table.focus()
+        self._narrow(self.size.width, self.size.height)
+        self.event(f"dashboard started: {len(self.infos)} device(s), refresh "
+                   f"{self.ctx.refresh:g} s" + (", read-only" if self.ctx.read_only else ""))
+        self._schedule()
+        self.set_interval(0.25, self._schedule)
+        self.set_interval(1.0, self._tick)
+
+    def on_resize(self) -> None:
+        self._narrow(self.size.width, self.size.height)
+
+    def _narrow(self, width: int, height: int) -> None:
+        self.screen_main.set_class(width < 110 or height < 30, "-narrow")
+
+    # -- polling ----------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        """Start a poll for every device that is due and not already being polled."""
+        now = time.monotonic()
+        for name, info in self.infos.items():
+            if info.in_flight or info.next_due > now:
+                continue
+            info.in_flight = True
+            try:
+                fut: Future[DeviceState] = self.ctx.collector.submit(self.hosts[name])
+            except RuntimeError:  # the collector was closed (app exiting)
+                info.in_flight = False
+                return
+            self._futures.add(fut)
+            fut.add_done_callback(partial(self._poll_done, name))
+
+    def _poll_done(self, name: str, fut: Future[DeviceState]) -> None:
+        """Runs in the poll thread: hand the result to the UI thread as a message."""
+        self._futures.discard(fut)
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            host = self.hosts[name]
+            state = DeviceState(device=name, platform=host.platform, reachable=False,
+                                errors=[CommandError(kind="internal", message=repr(exc))])
+        else:
+            state = fut.result()
+        self.post_message(DevicePolled(name, state))
+
+    def on_device_polled(self, message: DevicePolled) -> None:
+        self.apply_state(message.state, scheduled=True)
+
+    def apply_state(self, state: DeviceState, *, scheduled: bool = False) -> None:
+        info = self.infos.get(state.device)
+        if info is None:
+            return
+        now = self.ctx.clock()
+        if scheduled:
+            info.in_flight = False
+            info.polls += 1
+        failed = not state.reachable
+        error = "; ".join(e.message for e in state.errors)
+        if failed:
+            info.failures += 1
+            backoff = min(self.ctx.refresh * (2 ** info.failures), self.ctx.max_backoff)
+            if scheduled:
+                info.next_due = time.monotonic() + backoff
+            if error != info.error:
+                self.event(f"{state.device}: {error or 'unreachable'} "
+                           f"(retry in {backoff:.0f} s)", "error")
+        else:
+            if info.failures and info.state is not None and not info.state.reachable:
+                self.event(f"{state.device}: reachable again", "ok")
+            elif error and error != info.error:
+                self.event(f"{state.device}: {error}", "warn")
+            info.failures = 0
+            if scheduled:
+                info.next_due = time.monotonic() + self.ctx.refresh
+            info.previous, info.state = info.state, state
+        if failed:
+            # keep the last good data for tunnels, but show the device as down
+            info.previous = info.state
+            info.state = state if info.state is None else info.state.model_copy(
+                update={"reachable": False, "errors": state.errors})
+        info.error = error
+        info.polled_at = now
+        result = self.model.apply(state)
+        info.tunnels = self.model.device_counts(state.device)
+        for change in result.changes:
+            if change.old is None and info.previous is None:
+                continue  # the first poll is not an event per tunnel
+            text = f"{change.device} peer {change.peer or '?'}: {change.old or 'new'} -> " \
+                   f"{change.new or 'gone'}"
+            self.event(text, "ok" if change.new == "up" else "warn")
+        self.fleet.upsert(info, now)
+        self.table.refresh_view()
+        self._update_title()
+        cursor = self.table.cursor_row
+        if cursor is not None and cursor.device == state.device:
+            self._show_detail(cursor.key)
+        elif cursor is None and self.detail.tunnel_id is not None:
+            self._show_detail(None)
+        self._diag_dirty = True
+
+    def _tick(self) -> None:
+        self.fleet.tick(list(self.infos.values()), self.ctx.clock())
+        if self._diag_dirty:
+            self.run_diagnosis()
+
+    def run_diagnosis(self) -> None:
+        self._diag_dirty = False
+        current = [i.state for i in self.infos.values() if i.state is not None]
+        previous = [i.previous for i in self.infos.values() if i.previous is not None]
+        self.diagnosis.evaluate(self.evaluate_fn, current, previous or None)
+
+    # -- events, title, detail --------------------------------------------------------------
+    def event(self, text: str, level: str = "info") -> None:
+        self.events_pane.add(self.ctx.clock(), text, level)
+
+    def _update_title(self) -> None:
+        table = self.table
+        table.border_title = self.model.title()
+        sub = []
+        if self._actions_running:
+            sub.append(f"{self._actions_running} action(s) running")
+        if self.ctx.read_only:
+            sub.append("read-only")
+        table.border_subtitle = " | ".join(sub)
+
+    def on_tunnel_table_cursor_moved(self, message: TunnelTable.CursorMoved) -> None:
+        self._show_detail(message.key)
+
+    def on_tunnel_table_header_clicked(self, message: TunnelTable.HeaderClicked) -> None:
+        self.action_sort(message.column)
+
+    def _show_detail(self, key: str | None) -> None:
+        row = self.model.rows.get(key) if key else None
+        if row is None:
+            self.detail.show(None, None)
+            return
+        self.detail.show(row.tunnel, self._ike_for(row.tunnel))
+
+    def _ike_for(self, tunnel: Tunnel) -> IkeSa | None:
+        info = self.infos.get(tunnel.device)
+        if info is None or info.state is None or not tunnel.peer:
+            return None
+        best = None
+        for sa in info.state.ike_sas:
+            if tunnel.peer in (sa.remote, sa.dst, sa.src) and (best is None or sa.status == "up"):
+                best = sa
+        return best
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        """Enter on a fleet row toggles that device in the tunnels table's selection."""
+        if message.data_table is not self.fleet:
+            return
+        name = str(message.row_key.value)
+        sel = self.fleet.selected
+        sel.symmetric_difference_update({name})
+        self.model.set_devices(sel or None)
+        now = self.ctx.clock()
+        for info in self.infos.values():
+            self.fleet.upsert(info, now)
+        self.table.refresh_view()
+        self._update_title()
+
+    # -- keys -------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ACTION_NAMES and self.ctx.read_only:
+            return None  # shown, dimmed: the operator sees the key exists but is refused
+        return True
+
+    def action_filter(self) -> None:
+        box = self.screen_main.query_one("#filter", Input)
+        box.add_class("-active")
+        box.value = self.model.filter.text
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter":
+            return
+        self.set_filter(event.value)
+
+    def set_filter(self, text: str) -> bool:
+        try:
+            self.model.set_filter(text)
+        except FilterError as exc:
+            self.table.border_subtitle = str(exc)
+            return False
+        self.table.refresh_view()
+        self._update_title()
+        return True
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.remove_class("-active")
+            self.table.focus()
+
+    def action_escape(self) -> None:
+        box = self.screen_main.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-active")
+        self.set_filter("")
+        self.table.focus()
+
+    def action_sort(self, column: str) -> None:
+        self.model.set_sort(column)
+        self.table.refresh_view()
+        self._update_title()
+
+    def action_mark(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            return
+        self.model.toggle_mark(key)
+        self.table.refresh()
+        self._update_title()
+
+    def action_wide(self) -> None:
+        self.table.set_wide(not self.table.wide)
+
+    def action_faults(self) -> None:
+        self.model.set_faults_only(not self.model.faults_only)
+        self.table.refresh_view()
+        self._update_title()
+
+    def action_diagnose(self) -> None:
+        rows = self.model.targets(self.table.cursor_key)
+        devices = {r.device for r in rows}
+        peers = {r.tunnel.peer for r in rows if r.tunnel.peer}
+        self.diagnosis.set_scope(devices or None, peers)
+        self.screen_main.remove_class("-show-events")
+        self.screen_main.add_class("-show-side", "-show-diag")
+        if self._diag_dirty:
+            self.run_diagnosis()
+        self.diagnosis.focus()
+
+    def action_events(self) -> None:
+        self.screen_main.remove_class("-show-diag")
+        self.screen_main.toggle_class("-show-side", "-show-events")
+        self.events_pane.focus()
+
+    def action_help(self) -> None:
+        rows = []
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding):
+                rows.append((binding.key_display or binding.key, binding.description,
+                             binding.id or ""))
+        rows.append(("ctrl+p", "Command palette", "command_palette"))
+        rows.append(("click header", "Sort by that column (again: reverse)", ""))
+        rows.append(("enter (fleet)", "Show only the marked devices' tunnels", ""))
+        self.push_screen(HelpScreen(rows))
+
+    # -- export -----------------------------------------------------------------------------
+    def action_export(self) -> None:
+        stamp = self.ctx.clock().strftime("%Y%m%dT%H%M%S")
+        default = f"ipsecctl-tunnels-{stamp}.csv"
+        self.push_screen(ExportScreen(default, len(self.model.view)), self._export_to)
+
+    def _export_to(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            written = self.export(Path(path))
+        except errors.IpsecctlError as exc:
+            self.event(str(exc), "error")
+            self.notify(str(exc), severity="error")
+            return
+        self.event(f"exported {written} tunnel(s) to {path}", "ok")
+        self.notify(f"exported {written} tunnel(s) to {path}")
+
+    def export(self, path: Path) -> int:
+        """The current view (filter, sort, faults, device selection) as CSV or JSON."""
+        rows = self.model.visible_rows()
+        try:
+            if path.suffix.lower() == ".json":
+                doc = envelope("tunnels", tunnels=[dump(r.tunnel) for r in rows])
+                path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            else:
+                cols = columns(True)
+                with path.open("w", newline="", encoding="utf-8") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(["id"] + [c.key for c in cols])
+                    for r in rows:
+                        writer.writerow([r.key] + [r.cells.get(c.key, "") for c in cols])
+        except OSError as exc:
+            raise errors.InputFileError(
+                f"cannot write export file {path}: {exc.strerror}; choose another path"
+            ) from None
+        return len(rows)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_clear(self) -> None:
+        self.start_action("clear")
+
+    def action_rekey(self) -> None:
+        self.start_action("rekey")
+
+    def build_plans(self, kind: str) -> tuple[list[Plan], list[str]]:
+        """One plan per (device, peer, vrf) among the marked rows (else the cursor row)."""
+        groups: dict[tuple[str, str, str | None], None] = {}
+        for row in self.model.targets(self.table.cursor_key):
+            if row.tunnel.peer:
+                groups[(row.device, row.tunnel.peer, row.tunnel.vrf)] = None
+        plans: list[Plan] = []
+        problems: list[str] = []
+        for device, peer, vrf in groups:
+            info = self.infos.get(device)
+            if info is None or info.state is None:
+                problems.append(f"{device}: not polled yet")
+                continue
+            try:
+                plans.append(plan(info.state, peer, action=kind, vrf=vrf))  # type: ignore[arg-type]
+            except errors.IpsecctlError as exc:
+                problems.append(str(exc))
+        return plans, problems
+
+    def start_action(self, kind: str) -> None:
+        if self.ctx.read_only:
+            msg = f"{kind} refused: the dashboard is read-only (--read-only / IPSECCTL_READ_ONLY)"
+            self.event(msg, "error")
+            self.notify(msg, severity="error")
+            self._audit({"action": kind, "outcome": "refused", "source": "dashboard",
+                         "message": "read-only"})
+            return
+        plans, problems = self.build_plans(kind)
+        for p in problems:
+            self.event(p, "error")
+        if not plans:
+            self.notify("nothing to act on: select or mark a tunnel with a peer",
+                        severity="warning")
+            return
+        tunnels = sum(len(p.tunnels) for p in plans)
+        sas = sum(p.sa_count for p in plans)
+        devices = len({p.device for p in plans})
+        peers = len({(p.device, p.peer) for p in plans})
+        summary = (f"{kind} {tunnels} tunnel(s), {sas} SA(s) to {peers} peer(s) on "
+                   f"{devices} device(s).\nThese commands will be sent:")
+        commands = [f"{p.device}# {c}" for p in plans for c in p.commands + p.bring_up]
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.model.clear_marks()
+                self.table.refresh()
+                self.run_actions(plans)
+            else:
+                self.event(f"{kind} declined ({tunnels} tunnel(s))", "info")
+                for p in plans:
+                    self._audit({"action": kind, "device": p.device, "peer": p.peer,
+                                 "vrf": p.vrf, "commands": p.commands + p.bring_up,
+                                 "outcome": "declined", "source": "dashboard"})
+
+        self.push_screen(ConfirmScreen(f"Confirm {kind}", summary, commands), answered)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_actions(self, plans: list[Plan]) -> None:
+        """Thread worker: execute each plan, re-polling through the collector; every result
+        goes to the events pane and the audit log."""
+        self.call_from_thread(self._action_started, len(plans))
+        try:
+            for p in plans:
+                self._run_one(p)
+        finally:
+            self.call_from_thread(self._action_started, -len(plans))
+
+    def _action_started(self, delta: int) -> None:
+        self._actions_running += delta
+        self._update_title()
+
+    def _run_one(self, p: Plan) -> None:
+        host = self.hosts[p.device]
+        old = " ".join(f"0x{s:08X}" for s in p.old_spis) or "none"
+        self.post_message(ActionEvent(
+            f"{p.action} {p.device} -> {p.peer}: running {len(p.commands)} command(s); "
+            f"old SPIs {old}"))
+
+        def repoll() -> DeviceState:
+            state: DeviceState = self.ctx.collector.poll_one(host)
+            self.post_message(DevicePolled(p.device, state))
+            return state
+
+        record: dict[str, Any] = {"action": p.action, "scope": p.scope, "device": p.device,
+                                  "peer": p.peer, "vrf": p.vrf, "commands": p.commands +
+                                  p.bring_up, "old_spis": p.old_spis, "source": "dashboard"}
+        try:
+            runner = self.pool.session(host) if self.pool is not None else None
+            if runner is None:
+                raise errors.ActionError("no session pool: this dashboard cannot run actions")
+            result = execute(p, runner, repoll, wait_s=self.ctx.action_wait_s)
+        except errors.IpsecctlError as exc:
+            record.update(ok=False, message=str(exc), new_spis=[])
+            self._audit(record)
+            self.post_message(ActionEvent(f"{p.action} {p.device} -> {p.peer} failed: {exc}",
+                                          "error"))
+            return
+        record.update(result.as_json())
+        record["source"] = "dashboard"
+        self._audit(record)
+        new = " ".join(f"0x{s:08X}" for s in result.new_spis) or "none"
+        level = "ok" if result.ok else "error"
+        self.post_message(ActionEvent(
+            f"{p.action} {p.device} -> {p.peer} {'ok' if result.ok else 'NOT verified'}: "
+            f"old [{old}] -> new [{new}] ({result.message})", level, result))
+
+    def _audit(self, record: dict[str, Any]) -> None:
+        audit = self.ctx.audit
+        if audit is None:
+            return
+        try:
+            audit(record)
+        except Exception as exc:  # the action happened: say the audit failed, loudly
+            self.post_message(ActionEvent(f"audit log write failed: {exc}", "error"))
+
+    def on_action_event(self, message: ActionEvent) -> None:
+        self.event(message.text, message.level)
+        if message.result is not None:
+            self.notify(message.text, severity="information" if message.result.ok else "error",
+                        timeout=8)
+
+    # -- host keys --------------------------------------------------------------------------
+    def ask_host_key(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
+        """Called from a poll thread: show the modal, block this thread until answered."""
+        done = threading.Event()
+        answer = [False]
+
+        def show() -> None:
+            self.event(f"{device}: unknown {key_type} host key {fingerprint}", "warn")
+
+            def answered(ok: bool | None) -> None:
+                answer[0] = bool(ok)
+                self.event(f"{device}: host key {'trusted' if ok else 'rejected'}",
+                           "ok" if ok else "error")
+                done.set()
+
+            self.push_screen(HostKeyScreen(device, hostname, key_type, fingerprint), answered)
+
+        try:
+            self.call_from_thread(show)
+        except RuntimeError:  # app not running any more
+            return False
+        while not done.wait(0.2):
+            if not self.is_running:
+                return False
+        return answer[0]
+
+    # -- palette ----------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Wide view", "Toggle SPIs, transforms, lifetimes", self.action_wide)
+        yield SystemCommand("Faults only", "Toggle faults-only", self.action_faults)
+
+    def jump_to(self, key: str) -> None:
+        if self.model.index_of(key) is None:
+            self.action_escape()
+            if self.model.devices is not None:
+                self.model.set_devices(None)
+                self.fleet.selected.clear()
+            if self.model.faults_only:
+                self.model.set_faults_only(False)
+            self.table.refresh_view()
+        self.table.move_to_key(key)
+        self.table.focus()
+        self._update_title()
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+
+def run_dashboard(ctx: DashboardContext) -> int:
+    """Run the dashboard until the operator quits; closes the collector. Returns exit code."""
+    app = IpsecApp(ctx)
+    try:
+        code = app.run()
+    finally:
+        if ctx.close_on_exit:
+            ctx.collector.close()
+    return int(code or 0)
+
+
+def make_context(
+    hosts: list[Any],
+    settings: Any,
+    *,
+    replay_dir: Path | None = None,
+    host_key_policy: str | None = None,
+    read_only: bool | None = None,
+    refresh: float | None = None,
+    theme: str | None = None,
+    audit: AuditFn | None = None,
+    extra_known_hosts: list[Path] | None = None,
+) -> DashboardContext:
+    """Build pool + collector for the dashboard with the host-key modal wired in.
+
+    ``host_key_policy`` None means ``ask`` (a person is at the dashboard).
+    """
+    from ipsecctl.collect import Collector
+    from ipsecctl.sessions import SessionPool
+
+    bridge = HostKeyBridge()
+    policy = host_key_policy or getattr(settings, "host_key_policy", None) or "ask"
+    pool = SessionPool(settings, host_key_policy=policy, ask_host_key=bridge,
+                       replay_dir=replay_dir, extra_known_hosts=extra_known_hosts)
+    collector = Collector(pool, workers=getattr(settings, "workers", 16))
+    return DashboardContext(
+        hosts=list(hosts),
+        collector=collector,
+        pool=pool,
+        refresh=refresh if refresh is not None else getattr(settings, "refresh_interval", 5.0),
+        read_only=bool(read_only if read_only is not None
+                       else getattr(settings, "read_only", False)),
+        audit=audit if audit is not None else default_audit(settings),
+        theme=theme,
+        host_key_bridge=bridge,
+    )
+
+
+def default_audit(settings: Any) -> AuditFn | None:
+    """Write dashboard action records to the audit log in ``settings.audit_log``."""
+    path = getattr(settings, "audit_log", None)
+    if path is None:
+        return None
+    from ipsecctl.audit import AuditLog
+
+    log = AuditLog(Path(path))
+    return partial(audit_record, log)
+
+
+def audit_record(log: Any, record: dict[str, Any]) -> None:
+    """One dashboard action record -> ``AuditLog.record`` (outcome from ``ok``/``declined``)."""
+    outcome = record.get("outcome") or ("ok" if record.get("ok") else "failed")
+    details = {k: v for k, v in record.items()
+               if k not in ("action", "device", "peer", "vrf", "commands", "outcome")}
+    log.record(
+        str(record.get("action")), outcome=outcome, device=record.get("device"),
+        peer=record.get("peer"), vrf=record.get("vrf"), commands=record.get("commands", ()),
+        details=details,
+    )

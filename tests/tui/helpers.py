@@ -1,0 +1,22 @@
+"""Shared waits for Pilot tests (poll until a condition holds, bounded)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+
+async def wait_for(pilot: Pilot[object], cond: Callable[[], bool], timeout: float = 15.0,
+                   what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def all_polled(app: object) -> Callable[[], bool]:
+    return lambda: all(i.state is not None and not i.in_flight
+                       for i in app.infos.values())  # type: ignore[attr-defined]

@@ -1,0 +1,149 @@
+"""Dashboard behaviour over replayed real device outputs (no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ipsecctl.audit import read_audit
+from ipsecctl.tui.app import DashboardContext, IpsecApp
+from ipsecctl.tui.screens import ConfirmScreen, ExportScreen, HelpScreen
+
+from .helpers import all_polled, wait_for
+
+
+async def test_fleet_loads_every_device_and_tunnel(replay_ctx: DashboardContext) -> None:
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        await pilot.pause()
+        assert app.fleet.row_count == 4
+        assert len(app.model.rows) == 7
+        assert app.table.border_title == "tunnels [7/7]"
+        assert app.infos["edge-1"].tunnels == (2, 3)
+        # the cursor starts on the first row and the detail pane shows it, SPIs as 0x%08X
+        assert app.detail.tunnel_id == app.table.cursor_key
+        row = app.table.cursor_row
+        assert row is not None
+        assert row.cells["spi_in"].startswith("0x") and len(row.cells["spi_in"]) == 10
+
+
+async def test_filter_regex_invert_escape_and_border_title(replay_ctx: DashboardContext) -> None:
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        await pilot.press("slash", *"hub")
+        assert {app.model.rows[k].device for k in app.model.view} == {"hub-1"}
+        assert "</hub>" in str(app.table.border_title)
+        await pilot.press("enter")  # leaves the box, keeps the filter
+        assert app.focused is app.table and len(app.model.view) == 2
+        await pilot.press("slash", "home", "!", "enter")
+        assert len(app.model.view) == 5 and "hub-1" not in {
+            app.model.rows[k].device for k in app.model.view}
+        await pilot.press("slash", "(")  # bad regex: previous filter kept, error shown
+        assert "bad filter regex" in str(app.table.border_subtitle)
+        assert len(app.model.view) == 5
+        await pilot.press("escape")
+        assert len(app.model.view) == 7 and app.model.filter.text == ""
+
+
+async def test_sort_keys_and_header_click_keep_cursor_on_same_tunnel(
+    replay_ctx: DashboardContext,
+) -> None:
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        await pilot.press("down", "down")
+        key = app.table.cursor_key
+        await pilot.press("P")
+        assert app.model.sort_key == "peer"
+        peers = [app.model.rows[k].tunnel.peer for k in app.model.view]
+        assert peers[0] == "1.1.1.1" and peers[-1] == "71.71.71.71"
+        assert app.table.cursor_key == key  # the cursor follows the tunnel, not the line
+        await pilot.press("S")
+        assert app.model.sort_key == "state"
+        # click the STATE... no: the DEVICE header (content x=3, y=0 -> widget offset +1 border)
+        await pilot.click("#tunnels", offset=(4, 1))
+        assert app.model.sort_key == "device"
+        await pilot.click("#tunnels", offset=(4, 1))
+        assert app.model.sort_reverse is True
+        assert app.model.rows[app.model.view[0]].device == "hub-1"
+
+
+async def test_marking_and_clear_confirm_decline_then_run(
+    replay_ctx: DashboardContext, tmp_path: Path
+) -> None:
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        await pilot.press("space", "down", "down", "space")
+        assert len(app.model.marks) == 2 and "marked 2" in str(app.table.border_title)
+        await pilot.press("c")
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        # both marked rows are edge-1 tunnels: to 1.1.1.1 and 2.2.2.1, exact commands shown
+        assert screen.commands == ["edge-1# clear crypto session remote 1.1.1.1",
+                                   "edge-1# clear crypto session remote 2.2.2.1"]
+        assert "to 2 peer(s) on 1 device(s)" in screen.summary
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any("clear declined" in line for line in app.events_pane.lines_text)
+        await pilot.press("c", "y")
+        # the replay has no saved output for a clear command: the action must fail loudly
+        await wait_for(pilot, lambda: sum("failed" in x for x in app.events_pane.lines_text) >= 2,
+                       what="both actions to report")
+    records = read_audit(tmp_path / "audit.jsonl")
+    outcomes = [(r["action"], r["peer"], r["outcome"]) for r in records]
+    assert ("clear", "1.1.1.1", "declined") in outcomes
+    assert ("clear", "2.2.2.1", "failed") in outcomes
+    assert all(r["commands"] for r in records)
+
+
+async def test_read_only_disables_keys_and_refuses_palette_actions(
+    replay_ctx: DashboardContext, tmp_path: Path
+) -> None:
+    replay_ctx.read_only = True
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        assert app.check_action("clear", ()) is None and app.check_action("rekey", ()) is None
+        assert app.check_action("wide", ()) is True
+        await pilot.press("c")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("colon")
+        await pilot.press(*"re-key selected")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("rekey refused" in x for x in app.events_pane.lines_text),
+                       what="palette refusal")
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert [r["outcome"] for r in read_audit(tmp_path / "audit.jsonl")] == ["refused"]
+
+
+async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        await pilot.press("w")
+        assert app.table.wide and any(c.key == "spi_in" for c in app.table._columns)
+        await pilot.press("f")  # idle, not expected up: not a fault; all others are up
+        assert app.model.view == [] and "faults" in str(app.table.border_title)
+        await pilot.press("f", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        ids = {r[2] for r in app.screen.rows}
+        assert {"filter", "clear", "rekey", "sort.peer", "export", "quit"} <= ids
+        await pilot.press("escape", "slash", *"edge-1", "enter", "ctrl+s")
+        assert isinstance(app.screen, ExportScreen)
+        assert app.screen.default_path == "ipsecctl-tunnels-20260101T120000.csv"
+        await pilot.press("enter")
+        await pilot.pause()
+        lines = (tmp_path / "ipsecctl-tunnels-20260101T120000.csv").read_text().splitlines()
+        assert lines[0].startswith("id,device,peer") and len(lines) == 4
+        app.export(tmp_path / "view.json")
+    doc = json.loads((tmp_path / "view.json").read_text())
+    assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "tunnels"
+    assert {t["device"] for t in doc["tunnels"]} == {"edge-1"}
