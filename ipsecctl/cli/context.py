@@ -111,6 +111,9 @@ class AppContext:
                 self._inventory = inv.load_inventory(path)
             except inv.InventoryError as exc:
                 raise errors.InventoryError(str(exc)) from None
+            from ipsecctl.redact import register_host_secrets
+
+            register_host_secrets(self._inventory)
         return self._inventory
 
     def select(self, targets: list[str]) -> list[Any]:

@@ -198,6 +198,7 @@ class RouterServer:
 
     def run_exec(self, chan: paramiko.Channel, command: str) -> None:
         try:
+            time.sleep(0.05)  # let paramiko answer the exec request before data and close
             cli = self.session()
             out = cli.run(command)
             chan.sendall(out.replace("\n", "\r\n").encode())

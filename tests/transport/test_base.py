@@ -17,7 +17,7 @@ def test_repr_hides_secrets_including_nested_jump() -> None:
         enable_secret="en-99",
         passphrase="pp-11",
         jump=jump,
-        key_filename="k",
+        key_filename="k",  # type: ignore[arg-type]
         known_hosts=["kh"],  # type: ignore[arg-type]
     )
     text = repr(params)
