@@ -5,19 +5,20 @@ blanks collapsed) so that templates never depend on indentation or column paddin
 whose indentation was stripped on the way into a bug report parse exactly like real ones.
 
 Each template's own lines (plus an optional ``<slug>.known`` list of lines that carry nothing
-we keep) define what the command may print. Anything else is reported as the first
+we keep) define what the command may print; a command whose template sees pre-joined logical
+lines (``show crypto ipsec sa``, for speed) keeps its physical line grammar in ``<slug>.lines``,
+same syntax as a template. Anything else is reported as the first
 unrecognised line, so garbage or the output of another command never passes as "no SAs".
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-from ttp import ttp
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -79,7 +80,14 @@ class Template:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.text = path.read_text()
+        grammar = path.with_suffix(".lines")
+        self.grammar = grammar.read_text() if grammar.exists() else self.text
         self._parser: Any = None
+        self._whole: re.Pattern[str] | None = None
+        self._branches: list[str] = []
+        # one ttp parser per template holds its input and results between calls: the
+        # collector parses on several threads, so a call must own it from add_input to clear
+        self._run_lock = threading.Lock()
         self._by_first: dict[str, list[re.Pattern[str]]] = {}
         self._wild: list[re.Pattern[str]] = []
         # Hub outputs repeat most lines verbatim ("inbound ah sas:", zero counters, ...):
@@ -90,7 +98,7 @@ class Template:
 
     def _template_lines(self) -> Iterator[str]:
         in_doc = False
-        for raw in self.text.splitlines():
+        for raw in self.grammar.splitlines():
             line = raw.strip()
             if line.startswith("<doc"):
                 in_doc = "</doc>" not in line
@@ -116,7 +124,9 @@ class Template:
                 _var_regex(p) if p.startswith("{{") else re.escape(re.sub(r"\s+", " ", p))
                 for p in pieces
             )
-            pattern = re.compile(body.replace(r"\ ", " ").rstrip(" ") + r"\s*$")
+            body = body.replace(r"\ ", " ").rstrip(" ")
+            self._branches.append(body)
+            pattern = re.compile(body + r"\s*$")
             first = line.split()[0]
             if "{{" in first:
                 self._wild.append(pattern)
@@ -141,21 +151,36 @@ class Template:
                 return True
         return any(p.match(line) for p in self._wild)
 
+    def whole(self) -> re.Pattern[str]:
+        """One regex matching any recognised (normalised) line, for whole-text checks.
+
+        ``sub("", text)`` blanks every recognised line in C, leaving only what is unknown, so
+        the check costs no Python per line on multi-megabyte hub outputs.
+        """
+        if self._whole is None:
+            known = [re.escape(k) + ".*" for k in self._known]
+            alternatives = "|".join(f"(?:{b})" for b in [*self._branches, *known])
+            self._whole = re.compile(f"(?m)^(?:{alternatives}) ?$")
+        return self._whole
+
     def run(self, text: str) -> dict[str, Any]:
         """Parse normalised ``text``; returns the template's top-level result dict."""
-        if self._parser is None:
-            self._parser = ttp(template=self.text)
-        parser = self._parser
-        parser.add_input(text)
-        try:
-            parser.parse(one=True)
-            # result is [template][input] -> dict; one template, one input. Take it before
-            # clear_result(), which empties the very lists result() returned.
-            result = parser.result()
-            out = result[0][0] if result and result[0] else {}
-        finally:
-            parser.clear_input()
-            parser.clear_result()
+        with self._run_lock:
+            if self._parser is None:
+                from ttp import ttp  # ~25 ms of imports: paid only when something is parsed
+
+                self._parser = ttp(template=self.text)
+            parser = self._parser
+            parser.add_input(text)
+            try:
+                parser.parse(one=True)
+                # result is [template][input] -> dict; one template, one input. Take it before
+                # clear_result(), which empties the very lists result() returned.
+                result = parser.result()
+                out = result[0][0] if result and result[0] else {}
+            finally:
+                parser.clear_input()
+                parser.clear_result()
         return out if isinstance(out, dict) else {}
 
 

@@ -93,7 +93,9 @@ def load_snapshot(path: str) -> list[DeviceState]:
         except Exception as exc:  # pydantic.ValidationError; message names the field
             first = str(exc).splitlines()
             detail = " ".join(first[1:3]) if len(first) > 2 else str(exc)
-            raise InputFileError(f"snapshot {path}: device #{i + 1} is not valid: {detail}") from None
+            raise InputFileError(
+                f"snapshot {path}: device #{i + 1} is not valid: {detail}"
+            ) from None
     return out
 
 
@@ -116,7 +118,7 @@ def render_findings(findings: list[Finding], console: Console) -> None:
         return
     table = Table(show_lines=True)
     for col in ("severity", "code", "device", "peer", "summary / next steps"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col == "code")
     for f in findings:
         body = f.summary
         if f.evidence:
@@ -245,7 +247,7 @@ def _render_logs(report: Any, source: str) -> None:
     for peer, items in timeline.items():
         table = Table(title=f"peer {peer}")
         for col in ("line", "time", "severity", "code", "meaning"):
-            table.add_column(col, overflow="fold")
+            table.add_column(col, overflow="fold", no_wrap=col == "code")
         for it in items:
             sev = it["severity"] or ""
             table.add_row(
@@ -260,7 +262,7 @@ def _render_logs(report: Any, source: str) -> None:
     if rest:
         table = Table(title="no peer on the line")
         for col in ("line", "time", "severity", "code", "fix"):
-            table.add_column(col, overflow="fold")
+            table.add_column(col, overflow="fold", no_wrap=col == "code")
         for e in rest:
             table.add_row(str(e.line), e.time or "", e.severity or "", e.code, e.fix or "")
         console.print(table)
@@ -300,8 +302,10 @@ def mtu(
         if as_json:
             emit_json(envelope("diag mtu", **r.as_dict()))
             return 0
-        table = Table(title=f"{r.transform} ({r.mode}{', NAT-T' if nat_t else ''}"
-                      f"{', GRE' if gre else ''}{', IPv6' if ipv6 else ''})")
+        table = Table(
+            title=f"{r.transform} ({r.mode}{', NAT-T' if nat_t else ''}"
+            f"{', GRE' if gre else ''}{', IPv6' if ipv6 else ''})"
+        )
         table.add_column("value")
         table.add_column("bytes", justify="right")
         table.add_row("path mtu", str(r.path_mtu))

@@ -122,9 +122,13 @@ def esp(
     capture: Annotated[Path, typer.Argument(help="pcap or pcapng capture")],
     keys: Annotated[
         Path | None,
-        typer.Option("--keys", "-k", help="SA keys: Wireshark esp_sa, tcpdump -E file, ipsecctl "
-                     "YAML/JSON, `ip xfrm state` output or Cisco ipsec-manual config"),
-    ] = None,  # fmt: skip
+        typer.Option(
+            "--keys",
+            "-k",
+            help="SA keys: Wireshark esp_sa, tcpdump -E file, ipsecctl "
+            "YAML/JSON, `ip xfrm state` output or Cisco ipsec-manual config",
+        ),
+    ] = None,
     keys_format: Annotated[
         str | None, typer.Option("--keys-format", help=f"force one of: {', '.join(FORMATS)}")
     ] = None,

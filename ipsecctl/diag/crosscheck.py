@@ -53,9 +53,7 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
         theirs = [t for t in b.tunnels if t.peer and t.peer.lower() == a_addr.lower()]
         b_in = {spi for t in theirs for spi in t.spis("in")}
         for t in mine:
-            mirror = [
-                u for u in theirs if u.local_ts == t.remote_ts and u.remote_ts == t.local_ts
-            ]
+            mirror = [u for u in theirs if u.local_ts == t.remote_ts and u.remote_ts == t.local_ts]
             if t.local_ts and t.remote_ts and not mirror:
                 offered = ", ".join(f"{u.local_ts} -> {u.remote_ts}" for u in theirs) or "none"
                 findings.append(

@@ -72,9 +72,7 @@ STUCK_STATES: dict[str, _Stuck] = {
     "MM_KEY_EXCH": _Stuck(
         "error", "phase 1 keys exchanged but authentication never completed", _PSK
     ),
-    "AG_NO_STATE": _Stuck(
-        "error", "aggressive mode never got past the first message", _NO_REPLY
-    ),
+    "AG_NO_STATE": _Stuck("error", "aggressive mode never got past the first message", _NO_REPLY),
     "AG_INIT_EXCH": _Stuck(
         "error",
         "aggressive mode first exchange done but not authenticated",
@@ -180,9 +178,7 @@ def _raw_lines(dev: DeviceState, needle: str | None, limit: int = 3) -> list[str
 # IKE rules
 
 
-def _ike_findings(
-    dev: DeviceState, prev: DeviceState | None, local: set[str]
-) -> Iterable[Finding]:
+def _ike_findings(dev: DeviceState, prev: DeviceState | None, local: set[str]) -> Iterable[Finding]:
     prev_states: dict[str, str] = {}
     if prev is not None:
         prev_local = _local_addresses(prev) | local
@@ -190,9 +186,7 @@ def _ike_findings(
             peer = ike_peer(sa, prev_local)
             if peer:
                 prev_states[peer] = _norm_state(sa.state)
-    up_peers = {
-        ike_peer(sa, local) for sa in dev.ike_sas if sa.status == "up"
-    }
+    up_peers = {ike_peer(sa, local) for sa in dev.ike_sas if sa.status == "up"}
     seen: set[tuple[str, str | None]] = set()
     candidates: list[tuple[str, str | None, list[str], int | None]] = []
     for sa in dev.ike_sas:
@@ -539,9 +533,11 @@ def _log_findings(dev: DeviceState) -> Iterable[Finding]:
 def _lifetime_and_state(dev: DeviceState, had_findings: set[str | None]) -> Iterable[Finding]:
     for t in dev.tunnels:
         out = [sa for sa in t.sas if sa.direction == "out"]
-        if out and all(
-            sa.remaining_s is not None and sa.remaining_s < REKEY_MARGIN_S for sa in out
-        ) and len(out) == 1:
+        if (
+            out
+            and all(sa.remaining_s is not None and sa.remaining_s < REKEY_MARGIN_S for sa in out)
+            and len(out) == 1
+        ):
             sa = out[0]
             yield Finding(
                 code="SA_EXPIRING_NO_SUCCESSOR",
@@ -552,8 +548,10 @@ def _lifetime_and_state(dev: DeviceState, had_findings: set[str | None]) -> Iter
                     f"outbound SA {sa.spi_hex} to {t.peer} expires in {sa.remaining_s} s "
                     "and no new SA has been negotiated"
                 ),
-                evidence=[f"remaining_s={sa.remaining_s} remaining_kb={sa.remaining_kb}",
-                          *_tunnel_evidence(t)],
+                evidence=[
+                    f"remaining_s={sa.remaining_s} remaining_kb={sa.remaining_kb}",
+                    *_tunnel_evidence(t),
+                ],
                 causes=[
                     "phase 2 rekey is failing (proposal or ACL changed on one side)",
                     "the IKE SA to the peer is down, so quick mode cannot run",
@@ -584,7 +582,7 @@ def _lifetime_and_state(dev: DeviceState, had_findings: set[str | None]) -> Iter
                 ],
                 next_steps=[
                     f"show crypto session remote {t.peer} detail",
-                    f"ping <remote inside address> source <inside interface>",
+                    "ping <remote inside address> source <inside interface>",
                     "show crypto isakmp sa",
                 ],
             )

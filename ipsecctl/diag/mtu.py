@@ -106,9 +106,12 @@ def _parse_cisco(text: str, words: list[str]) -> Transform:
             esp, iv, block = True, 16, 16
         elif w in ("esp-3des", "esp-des"):
             esp, iv, block = True, 8, 8
-        elif w == "esp-gcm" or re.fullmatch(r"esp-gcm-?(128|192|256)?", w):
-            esp, iv, block, icv = True, 8, 4, 16
-        elif w == "esp-gmac" or re.fullmatch(r"esp-gmac-?(128|192|256)?", w):
+        elif (
+            w == "esp-gcm"
+            or re.fullmatch(r"esp-gcm-?(128|192|256)?", w)
+            or w == "esp-gmac"
+            or re.fullmatch(r"esp-gmac-?(128|192|256)?", w)
+        ):
             esp, iv, block, icv = True, 8, 4, 16
         elif w == "esp-null":
             esp, iv, block = True, 0, 4

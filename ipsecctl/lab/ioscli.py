@@ -358,7 +358,7 @@ class CliSession:
         dest = m.args["dest"]
         repeat, timeout, source = 5, 2.0, None
         rest = list(m.rest)
-        opts = {"source": None, "repeat": None, "timeout": None, "size": None}
+        opts: dict[str, str | None] = dict.fromkeys(("source", "repeat", "timeout", "size"))
         i = 0
         while i < len(rest):
             word = rest[i].lower()
@@ -380,7 +380,7 @@ class CliSession:
         except ValueError:
             return INVALID + "\n"
         if opts["source"] is not None:
-            source = self._source_addr(opts["source"])
+            source = self._source_addr(str(opts["source"]))
             if source is None:
                 return f"% Invalid source interface - {opts['source']}\n"
         repeat = min(repeat, 100)

@@ -284,7 +284,11 @@ def show_ipsec_sa(
         groups.setdefault(key, []).append(e)
     out: list[str] = []
     for (iface, tag, local), members in groups.items():
-        out += [f"interface: {iface}", f"    Crypto map tag: {tag}, local addr {ios_addr(local)}", ""]
+        out += [
+            f"interface: {iface}",
+            f"    Crypto map tag: {tag}, local addr {ios_addr(local)}",
+            "",
+        ]
         for e in members:
             out += _ident_block(e, t, detail, ios)
     if not out:
@@ -412,7 +416,7 @@ def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
         fam = "IPv6" if e.v6 else "IPv4"
         out += [
             f'Crypto Map {fam} "{e.map_tag}" 65536 ipsec-isakmp',
-            f"\tMap is a PROFILE INSTANCE.",
+            "\tMap is a PROFILE INSTANCE.",
             f"\tPeer = {ios_addr(e.peer_addr)}",
             f"\tIKEv2 Profile: {IKEV2_PROFILE}",
             "\tExtended IP access list ",
@@ -449,12 +453,12 @@ def _periodic(e: End, t: float) -> Iterable[tuple[float, str]]:
     if beh == "ike_no_response":
         c0 = (start // 60) * 60
         while c0 <= t:
-            items = [(c0, f"ISAKMP:(0): beginning Main Mode exchange"),
+            items = [(c0, "ISAKMP:(0): beginning Main Mode exchange"),
                      (c0 + 0.01, f"ISAKMP:(0): sending packet to {peer} my_port 500 "
                       "peer_port 500 (I) MM_NO_STATE")]
             for k in range(1, 6):
                 items += [
-                    (c0 + 10 * k, f"ISAKMP:(0): retransmitting phase 1 MM_NO_STATE..."),
+                    (c0 + 10 * k, "ISAKMP:(0): retransmitting phase 1 MM_NO_STATE..."),
                     (c0 + 10 * k + 0.001, f"ISAKMP (0): incrementing error counter on sa, "
                      f"attempt {k} of 5: retransmit phase 1"),
                 ]

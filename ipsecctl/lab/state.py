@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from ipsecctl.lab.topology import LinkSpec, Plan, RouterSpec
 
@@ -149,7 +150,10 @@ def counters(link: Link, side: str, t: float) -> dict[str, int]:
         return zero
     dt = max(0.0, t - link.flow_since)
     spec = link.spec
-    out_rate, in_rate = (spec.rate_ab, spec.rate_ba) if side == "a" else (spec.rate_ba, spec.rate_ab)
+    if side == "a":
+        out_rate, in_rate = spec.rate_ab, spec.rate_ba
+    else:
+        out_rate, in_rate = spec.rate_ba, spec.rate_ab
     enc = int(out_rate * dt)
     dec = int(in_rate * dt)
     replay = invalid = 0
@@ -269,10 +273,8 @@ class Fleet:
         )
         link.sas.append(pair)
         soft = pair.born + pair.lifetime_s - self.rng.uniform(30.0, 60.0)
-        self.schedule(soft, lambda when, p=pair, lk=link: self._rekey(lk, p, when))
-        self.schedule(
-            pair.born + pair.lifetime_s, lambda when, p=pair, lk=link: self._expire(lk, p, when)
-        )
+        self.schedule(soft, partial(self._rekey, link, pair))
+        self.schedule(pair.born + pair.lifetime_s, partial(self._expire, link, pair))
         return pair
 
     def _schedule_ike_rekey(self, link: Link, ike: IkeSa) -> None:
@@ -304,7 +306,8 @@ class Fleet:
         link.flow_since = -min(ike_age, sa_age + self.rng.uniform(0, 20000))
         link.up_since = link.flow_since
         if beh == "flapping":
-            self.schedule(self.rng.uniform(20, FLAP_UP_S), lambda w, lk=link: self._flap_down(lk, w))
+            first = self.rng.uniform(20, FLAP_UP_S)
+            self.schedule(first, partial(self._flap_down, link))
 
     def _rekey(self, link: Link, old: SaPair, t: float) -> None:
         if old not in link.sas or link.sas[-1] is not old:
@@ -346,7 +349,7 @@ class Fleet:
         link.up_since = t
         self._log_both(link, t, lambda s: self._session_msg(link, s, "UP"))
         if beh == "flapping":
-            self.schedule(t + FLAP_UP_S, lambda w, lk=link: self._flap_down(lk, w))
+            self.schedule(t + FLAP_UP_S, partial(self._flap_down, link))
 
     def _session_msg(self, link: Link, side: str, what: str) -> str:
         peer = self.peer_addr(link, side)
@@ -369,7 +372,7 @@ class Fleet:
         self._down(link, t, "flap")
         self.log(link.spec.a, t, "%CRYPTO-4-IKMP_NO_SA: IKE message from "
                  f"{link.spec.b_addr} has no SA and is not an initialization offer")
-        self.schedule(t + FLAP_DOWN_S, lambda w, lk=link: self._up(lk, w, "b"))
+        self.schedule(t + FLAP_DOWN_S, partial(self._up, link, initiator="b"))
 
     def _recover(self, link: Link, t: float) -> None:
         """After a clear: what brings the tunnel back on its own (or the broken state)."""
@@ -387,7 +390,7 @@ class Fleet:
             return
         delay = self.rng.uniform(3, 6) if link.spec.kind == "vti" else self.rng.uniform(20, 40)
         link.pending_up = t + delay
-        self.schedule(link.pending_up, lambda w, lk=link: self._up(lk, w, "b"))
+        self.schedule(link.pending_up, partial(self._up, link, initiator="b"))
 
     # ----------------------------------------------------------------- operator actions
     def ends_of(self, router: str) -> list[tuple[Link, str]]:
@@ -472,13 +475,12 @@ class Fleet:
                 ("idle", "ike_no_response", "psk_mismatch")
             ):
                 link.pending_up = soon
-                self.schedule(link.pending_up, lambda w, lk=link, s=side: self._up(lk, w, s))
-            if not link.sas and link.behaviour in ("idle", "ike_no_response", "psk_mismatch"):
-                if link.ike is None and link.behaviour != "idle":
-                    link.ike = self._new_ike(
-                        link, t0, "MM_NO_STATE" if link.behaviour == "ike_no_response"
-                        else "MM_KEY_EXCH"
-                    )
+                self.schedule(link.pending_up, partial(self._up, link, initiator=side))
+            if not link.sas and link.ike is None and link.behaviour in (
+                "ike_no_response", "psk_mismatch"
+            ):
+                state = "MM_NO_STATE" if link.behaviour == "ike_no_response" else "MM_KEY_EXCH"
+                link.ike = self._new_ike(link, t0, state)
             for _ in range(repeat):
                 self.advance(t)
                 up = bool(link.sas) and link.behaviour != "one_way"

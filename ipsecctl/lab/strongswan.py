@@ -263,6 +263,17 @@ print(ok)
 """
 
 
+def _algs(raw: str) -> dict[str, Any]:
+    """encr_alg / encr_keysize / integ_alg from a ``swanctl --list-sas --raw`` fragment."""
+    out: dict[str, Any] = {}
+    for key in ("encr-alg", "encr-keysize", "integ-alg", "prf-alg", "dh-group"):
+        m = re.search(rf"\b{key}=(\S+)", raw)
+        if m:
+            val: Any = m.group(1)
+            out[key.replace("-", "_")] = int(val) if key == "encr-keysize" else val
+    return out
+
+
 # -- the lab -------------------------------------------------------------------------------
 
 
@@ -461,18 +472,20 @@ class NetnsLab:
         gw = self._gw(which)
         ike, child = parse_key_log(gw.log.read_text(errors="replace"))
         raw = self.list_sas(which)
+        ike_part, _, child_part = raw.partition("child-sas")
         ike_spis = re.findall(r"initiator-spi=([0-9a-f]{16}) responder-spi=([0-9a-f]{16})", raw)
         child_spis = re.findall(r"spi-in=([0-9a-f]{8}) spi-out=([0-9a-f]{8})", raw)
         ike_out = []
         for (spi_i, spi_r), keys in zip(ike_spis, ike[-len(ike_spis):] if ike_spis else [],
                                         strict=False):
-            ike_out.append({"spi_i": spi_i, "spi_r": spi_r,
+            ike_out.append({"spi_i": spi_i, "spi_r": spi_r, **_algs(ike_part),
                             **{k: v.hex() for k, v in keys.items()}})
         child_out = []
         for (spi_in, spi_out), keys in zip(child_spis,
                                            child[-len(child_spis):] if child_spis else [],
                                            strict=False):
             child_out.append({"spi_in": int(spi_in, 16), "spi_out": int(spi_out, 16),
+                              **_algs(child_part),
                               **{k: v.hex() for k, v in keys.items()}})
         return {"ike": ike_out, "child": child_out, "sas": raw}
 

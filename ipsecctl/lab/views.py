@@ -11,13 +11,13 @@ import ipaddress
 from dataclasses import dataclass
 
 from ipsecctl.lab.state import Link
-from ipsecctl.lab.topology import RouterSpec
+from ipsecctl.lab.topology import LinkSpec, RouterSpec
 
 CRYPTO_MAP = "VPNMAP"
 IKEV2_PROFILE = "IKEV2-PROF"
 IPSEC_PROFILE = "IPSEC-PROF"
 
-TS_NAMES = {
+TS_NAMES: dict[tuple[str, ...], str] = {
     ("esp-256-aes", "esp-sha-hmac"): "TS-AES256-SHA",
     ("esp-256-aes", "esp-sha256-hmac"): "TS-AES256-SHA256",
     ("esp-aes", "esp-sha-hmac"): "TS-AES128-SHA",
@@ -43,7 +43,7 @@ class End:
     router: RouterSpec
 
     @property
-    def spec(self):  # type: ignore[no-untyped-def]
+    def spec(self) -> LinkSpec:
         return self.link.spec
 
     @property

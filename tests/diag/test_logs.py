@@ -129,7 +129,10 @@ def test_cli_json_contract_and_exit_3() -> None:
 
 
 def test_cli_info_only_exits_0_and_stdin() -> None:
-    text = "*Mar  1 00:07:30.000: %CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP  .  Peer 10.6.0.2:500\n"
+    text = (
+        "*Mar  1 00:07:30.000: %CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP  .  "
+        "Peer 10.6.0.2:500\n"
+    )
     res = CliRunner().invoke(app, ["logs", "-"], input=text)
     assert res.exit_code == 0, res.output
     assert "10.6.0.2" in res.stdout

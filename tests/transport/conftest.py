@@ -134,12 +134,13 @@ def _start_sshd(directory: Path, extra: str, host_key_type: str) -> Sshd:
         "PermitTunnel no\nX11Forwarding no\nLogLevel ERROR\nMaxStartups 50\nMaxSessions 50\n"
         + extra
     )
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE)
+    log = directory / "sshd.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=err)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            need(False, f"sshd did not start: {err.strip()}")
+            need(False, f"sshd did not start: {log.read_text().strip()}")
         try:
             socket.create_connection((SSHD_ADDR, port), timeout=0.2).close()
             break

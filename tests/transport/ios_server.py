@@ -93,23 +93,24 @@ class IosServer:
     def _serve(self, conn: socket.socket) -> None:
         transport = paramiko.Transport(conn)
         self._transports.append(transport)
+        try:
+            self._session(transport)
+        except (paramiko.SSHException, EOFError, OSError):
+            pass  # the client went away: normal in timeout and drop tests
+        finally:
+            transport.close()
+
+    def _session(self, transport: paramiko.Transport) -> None:
         transport.add_server_key(self.host_key)
         iface = _Iface(self)
-        try:
-            transport.start_server(server=iface)
-        except (paramiko.SSHException, EOFError, OSError):
-            return
+        transport.start_server(server=iface)
         chan = transport.accept(20)
         if chan is None or not iface.shell.wait(10):
-            transport.close()
             return
         try:
             _Shell(self, chan).run()
-        except (OSError, EOFError, paramiko.SSHException):
-            pass
         finally:
             chan.close()
-            transport.close()
 
 
 class _Iface(paramiko.ServerInterface):

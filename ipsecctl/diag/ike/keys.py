@@ -303,6 +303,6 @@ def wireshark_uat_line(k: Ikev2Keys) -> str:
     else:
         enc = _WS_ENCR[e.mode].format(b=e.key_len * 8, i=e.icv_len)
     integ = "NONE [RFC4306]" if k.integ is None else _WS_INTEG[k.integ.keyword]
-    vals = [k.spi_i, k.spi_r, k.sk_ei.hex(), k.sk_er.hex(), enc, k.sk_ai.hex(), k.sk_ar.hex(),
-            integ]
-    return ",".join(f'"{v}"' for v in vals)
+    # UAT byte fields are bare hex; enumerations are quoted strings
+    return ",".join([k.spi_i, k.spi_r, k.sk_ei.hex(), k.sk_er.hex(), f'"{enc}"', k.sk_ai.hex(),
+                     k.sk_ar.hex(), f'"{integ}"'])

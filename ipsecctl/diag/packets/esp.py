@@ -90,9 +90,9 @@ class EspCipher:
     __slots__ = (
         "_aead",
         "_algo",
+        "_ctr_nonce",
         "_hmac",
         "_salt",
-        "_ctr_nonce",
         "align",
         "esn",
         "icv_len",
@@ -178,7 +178,7 @@ class EspCipher:
                 tag = data[icv_start:end]
                 assert self._aead is not None
                 try:
-                    self._aead.decrypt(self._salt + iv, tag, aad)  # type: ignore[arg-type]
+                    self._aead.decrypt(self._salt + iv, tag, aad)
                 except InvalidTag:
                     res.icv = ICV_BAD
                     return res
@@ -279,12 +279,9 @@ class EspCipher:
         if iv is None:
             iv = os.urandom(self.iv_len)
         kind = self.kind
-        if kind == "gmac":
-            pt = payload
-        else:
-            align = self.align
-            pad_len = (-(len(payload) + 2)) % align + pad_extra * align
-            pt = payload + bytes(range(1, pad_len + 1)) + bytes((pad_len, next_header))
+        align = self.align
+        pad_len = (-(len(payload) + 2)) % align + pad_extra * align
+        pt = payload + bytes(range(1, pad_len + 1)) + bytes((pad_len, next_header))
         if kind in ("gcm", "chacha"):
             aad = header[:4] + esn_hi + header[4:]
             nonce = self._salt + iv
@@ -308,7 +305,9 @@ class EspCipher:
             ct = e.update(pt) + e.finalize()
         elif kind == "ctr":
             assert self._algo is not None
-            e = Cipher(self._algo, modes.CTR(self._ctr_nonce + iv + b"\x00\x00\x00\x01")).encryptor()
+            e = Cipher(
+                self._algo, modes.CTR(self._ctr_nonce + iv + b"\x00\x00\x00\x01")
+            ).encryptor()
             ct = e.update(pt) + e.finalize()
         else:
             ct = pt
@@ -326,4 +325,5 @@ def parse_header(data: bytes, off: int, end: int) -> tuple[int, int] | None:
     """(SPI, sequence number) of the ESP header at ``off``, or None when truncated."""
     if end - off < 8:
         return None
-    return _SEQ.unpack_from(data, off)  # type: ignore[return-value]
+    seq: tuple[int, int] = _SEQ.unpack_from(data, off)
+    return seq

@@ -20,7 +20,6 @@ A malformed entry raises :class:`InputFileError` naming the file and the 1-based
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Any
 
 import yaml
 
-from ipsecctl.errors import InputFileError
 from ipsecctl.diag.packets.suites import (
     INTEGRITY,
     EncSuite,
@@ -37,6 +35,7 @@ from ipsecctl.diag.packets.suites import (
     encryption_suite,
     integrity_suite,
 )
+from ipsecctl.errors import InputFileError
 
 FORMATS = ("wireshark", "tcpdump", "ipsecctl", "xfrm", "cisco")
 
@@ -244,7 +243,8 @@ def parse_ipsecctl(text: str, path: Path) -> list[SecurityAssociation]:
             raise err(no, f"protocol {proto!r} is neither esp nor ah")
         enc_key = _hex(str(entry.get("enc_key", "") or ""), err, no, "enc_key")
         auth_key = _hex(str(entry.get("auth_key", "") or ""), err, no, "auth_key")
-        enc_name = entry.get("encryption", "null") if proto == "esp" else None
+        # YAML reads a bare `null` as None: for ESP that still means ENCR_NULL.
+        enc_name = (entry.get("encryption") or "null") if proto == "esp" else None
         enc, integ = _suites(
             str(enc_name) if enc_name is not None else None, enc_key,
             str(entry.get("integrity", "null") or "null"), err, no,
@@ -332,9 +332,7 @@ def parse_xfrm(text: str, path: Path) -> list[SecurityAssociation]:
 
 # --------------------------------------------------------------------------- cisco ipsec-manual
 _CISCO_TSET = re.compile(r"^crypto ipsec transform-set\s+(\S+)\s+(.*)$", re.I)
-_CISCO_KEY = re.compile(
-    r"^set session-key\s+(inbound|outbound)\s+(esp|ah)\s+(\d+)\s+(.*)$", re.I
-)
+_CISCO_KEY = re.compile(r"^set session-key\s+(inbound|outbound)\s+(esp|ah)\s+(\d+)\s+(.*)$", re.I)
 _CISCO_ENC = {
     "esp-des": "des", "esp-3des": "3des", "esp-aes": "aes", "esp-null": "null",
     "esp-gcm": "aesgcm", "esp-gmac": "aesgmac",
@@ -395,14 +393,14 @@ def parse_cisco(text: str, path: Path) -> list[SecurityAssociation]:
                 if i + 1 >= len(words):
                     raise err(no, "`authenticator` without key")
                 auth_key = _hex(words[i + 1], err, no, "authenticator key")
-            enc, integ = _suites(enc_name or "null", enc_key, auth_name, err, no)
+            enc_s, integ = _suites(enc_name or "null", enc_key, auth_name, err, no)
         else:
             auth_key = _hex(words[0] if words else "", err, no, "AH key")
-            enc, integ = _suites(None, b"", ah_auth, err, no)
+            enc_s, integ = _suites(None, b"", ah_auth, err, no)
         inbound = direction.lower() == "inbound"
         sa = SecurityAssociation(
             _spi(spi_t, err, no), proto, peer if inbound else None, None if inbound else peer,
-            enc, enc_key, integ, auth_key, origin=f"{path.name}:{no}",
+            enc_s, enc_key, integ, auth_key, origin=f"{path.name}:{no}",
         )  # fmt: skip
         out.append(_check(sa, err, no))
     return out

@@ -360,16 +360,14 @@ def _iter_pcapng(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
                     break
                 if code == 9 and olen >= 1:  # if_tsresol
                     r = buf[q + 4]
-                    unit = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0 ** -r
+                    unit = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0**-r
                 q += 4 + ((olen + 3) & ~3)
             ifaces.append((lt, unit, snap))
         elif btype in (6, 2) and bend - body >= 20:  # Enhanced / obsolete Packet Block
             if btype == 6:
                 iface, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", buf, body)
             else:
-                iface, _drops, hi, lo, incl, orig = struct.unpack_from(
-                    endian + "HHIIII", buf, body
-                )
+                iface, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, body)
             number += 1
             data = buf[body + 20 : min(body + 20 + incl, bend)]
             if iface >= len(ifaces):

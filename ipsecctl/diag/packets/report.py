@@ -9,9 +9,9 @@ Packet problems become per-packet ``error`` values; only unreadable files and ke
 from __future__ import annotations
 
 import struct
-from datetime import UTC, datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +81,7 @@ class Analysis:
     def problems(self) -> int:
         """Findings that make the command exit 3 (wrong keys, bad ICV, replays)."""
         s = self.summary
-        return int(
-            s["icv_bad"] + s["wrong_key_suspected"] + s["replayed"] + s["too_old"]
-        )
+        return int(s["icv_bad"] + s["wrong_key_suspected"] + s["replayed"] + s["too_old"])
 
 
 def _rebuild_transport(data: bytes, ip: IPHeader, payload: bytes, nh: int) -> bytes:
@@ -270,9 +268,16 @@ class Analyzer:
         rec["inner"] = summarize(payload, nh)
         innermost, inner_nh = payload, nh
         depth = 0
-        while inner_nh in (4, 41) and depth < MAX_NESTING:
+        # Nested ESP (ESP in a tunnel-mode ESP) is rare: decode the inner IP again only then.
+        nested_esp = rec["inner"].get("proto") == 50
+        while nested_esp and inner_nh in (4, 41) and depth < MAX_NESTING:
             ip = decode_ip(innermost, 0)
-            if isinstance(ip, str) or ip.proto != 50 or ip.fragment or ip.end - ip.payload_offset < 8:
+            if (
+                isinstance(ip, str)
+                or ip.proto != 50
+                or ip.fragment
+                or ip.end - ip.payload_offset < 8
+            ):
                 break
             spi, seq = _ESP_HDR.unpack_from(innermost, ip.payload_offset)
             sa = self.keys.lookup("esp", spi, ip.src, ip.dst)

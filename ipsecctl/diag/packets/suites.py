@@ -89,20 +89,47 @@ INTEGRITY: dict[str, IntegSuite] = _build_integ()
 # Aliases, keyed by normalised spelling (lower case, bracketed references and punctuation gone).
 # A value with "{bits}" is a family: the AES key size comes from the key length.
 _ENC_ALIASES: dict[str, str] = {
-    "null": "null", "none": "null", "encrnull": "null", "espnull": "null",
-    "ecbciphernull": "null", "ciphernull": "null",
-    "des": "des", "descbc": "des", "espdes": "des", "cbcdes": "des",
-    "3des": "3des", "3descbc": "3des", "tripledescbc": "3des", "tripledes": "3des",
-    "esp3des": "3des", "cbcdes3ede": "3des", "des3ede": "3des", "des3": "3des",
-    "aes": "aes{bits}", "aescbc": "aes{bits}", "espaes": "aes{bits}", "cbcaes": "aes{bits}",
-    "aesctr": "aes{bits}ctr", "rfc3686ctraes": "aes{bits}ctr", "ctraes": "aes{bits}ctr",
-    "aesgcmwith8octeticv": "aes{bits}gcm8", "aesgcmwith12octeticv": "aes{bits}gcm12",
-    "aesgcmwith16octeticv": "aes{bits}gcm16", "aesgcm": "aes{bits}gcm16",
-    "espgcm": "aes{bits}gcm16", "gcmaes": "aes{bits}gcm16", "rfc4106gcmaes": "aes{bits}gcm16",
-    "espgmac": "aes{bits}gmac", "rfc4543gcmaes": "aes{bits}gmac", "aesgmac": "aes{bits}gmac",
-    "nullencryptionwithaesgmac": "aes{bits}gmac", "aesnullgmac": "aes{bits}gmac",
-    "chacha20withpoly1305": "chacha20poly1305", "chacha20poly1305": "chacha20poly1305",
-    "rfc7539espchacha20poly1305": "chacha20poly1305", "chacha20poly1305esp": "chacha20poly1305",
+    "null": "null",
+    "none": "null",
+    "encrnull": "null",
+    "espnull": "null",
+    "ecbciphernull": "null",
+    "ciphernull": "null",
+    "des": "des",
+    "descbc": "des",
+    "espdes": "des",
+    "cbcdes": "des",
+    "3des": "3des",
+    "3descbc": "3des",
+    "tripledescbc": "3des",
+    "tripledes": "3des",
+    "esp3des": "3des",
+    "cbcdes3ede": "3des",
+    "des3ede": "3des",
+    "des3": "3des",
+    "aes": "aes{bits}",
+    "aescbc": "aes{bits}",
+    "espaes": "aes{bits}",
+    "cbcaes": "aes{bits}",
+    "aesctr": "aes{bits}ctr",
+    "rfc3686ctraes": "aes{bits}ctr",
+    "ctraes": "aes{bits}ctr",
+    "aesgcmwith8octeticv": "aes{bits}gcm8",
+    "aesgcmwith12octeticv": "aes{bits}gcm12",
+    "aesgcmwith16octeticv": "aes{bits}gcm16",
+    "aesgcm": "aes{bits}gcm16",
+    "espgcm": "aes{bits}gcm16",
+    "gcmaes": "aes{bits}gcm16",
+    "rfc4106gcmaes": "aes{bits}gcm16",
+    "espgmac": "aes{bits}gmac",
+    "rfc4543gcmaes": "aes{bits}gmac",
+    "aesgmac": "aes{bits}gmac",
+    "nullencryptionwithaesgmac": "aes{bits}gmac",
+    "aesnullgmac": "aes{bits}gmac",
+    "chacha20withpoly1305": "chacha20poly1305",
+    "chacha20poly1305": "chacha20poly1305",
+    "rfc7539espchacha20poly1305": "chacha20poly1305",
+    "chacha20poly1305esp": "chacha20poly1305",
 }
 _INTEG_ALIASES: dict[str, str] = {
     "null": "null", "none": "null", "noauth": "null", "authnull": "null", "":
@@ -137,7 +164,9 @@ def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name)
 
 
-def encryption_suite(name: str, key_len: int | None = None, icv_bits: int | None = None) -> EncSuite:
+def encryption_suite(
+    name: str, key_len: int | None = None, icv_bits: int | None = None
+) -> EncSuite:
     """Resolve any known spelling to a suite; ``key_len`` (bytes, salt included) picks the size.
 
     ``icv_bits`` overrides the tag length of a GCM family (``ip xfrm`` prints it separately).

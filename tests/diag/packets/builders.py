@@ -22,11 +22,30 @@ def checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64,
-         options: bytes = b"", tos: int = 0, ident: int = 1) -> bytes:
+def ipv4(
+    src: str,
+    dst: str,
+    proto: int,
+    payload: bytes,
+    ttl: int = 64,
+    options: bytes = b"",
+    tos: int = 0,
+    ident: int = 1,
+) -> bytes:
     ihl = (20 + len(options)) // 4
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, tos, 20 + len(options) + len(payload), ident,
-                      0x4000, ttl, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    hdr = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x40 | ihl,
+        tos,
+        20 + len(options) + len(payload),
+        ident,
+        0x4000,
+        ttl,
+        proto,
+        0,
+        socket.inet_aton(src),
+        socket.inet_aton(dst),
+    )
     hdr += options
     hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
     return hdr + payload
@@ -34,9 +53,18 @@ def ipv4(src: str, dst: str, proto: int, payload: bytes, ttl: int = 64,
 
 def ipv6(src: str, dst: str, nh: int, payload: bytes, hlim: int = 64, flow: int = 0) -> bytes:
     first = (6 << 28) | flow
-    return struct.pack("!IHBB16s16s", first, len(payload), nh, hlim,
-                       socket.inet_pton(socket.AF_INET6, src),
-                       socket.inet_pton(socket.AF_INET6, dst)) + payload
+    return (
+        struct.pack(
+            "!IHBB16s16s",
+            first,
+            len(payload),
+            nh,
+            hlim,
+            socket.inet_pton(socket.AF_INET6, src),
+            socket.inet_pton(socket.AF_INET6, dst),
+        )
+        + payload
+    )
 
 
 def udp(sport: int, dport: int, payload: bytes) -> bytes:

@@ -49,8 +49,9 @@ RFC3602 = [
 
 
 @pytest.mark.parametrize("key,packet,payload,seq,pad_len,nh", RFC3602)
-def test_rfc3602_aes_cbc_packets(key: str, packet: str, payload: str, seq: int,
-                                 pad_len: int | None, nh: int) -> None:
+def test_rfc3602_aes_cbc_packets(
+    key: str, packet: str, payload: str, seq: int, pad_len: int | None, nh: int
+) -> None:
     sa = SecurityAssociation(int(packet[:8], 16), encryption=ENCRYPTION["aes128"], enc_key=H(key))
     pkt = H(packet)
     res = EspCipher(sa).open(pkt, 0, len(pkt))
@@ -104,14 +105,16 @@ def _aead_packet(aad: bytes, iv: bytes, body: bytes) -> tuple[bytes, bool, int]:
 
 @pytest.mark.parametrize("key,nonce,aad,pt,ct,tag", GCM)
 @pytest.mark.parametrize("icv", [16, 12, 8])
-def test_rfc4106_gcm_packets(key: str, nonce: str, aad: str, pt: str, ct: str, tag: str,
-                             icv: int) -> None:
+def test_rfc4106_gcm_packets(
+    key: str, nonce: str, aad: str, pt: str, ct: str, tag: str, icv: int
+) -> None:
     full = H(key) + H(nonce)[:4]
     suite = encryption_suite("aes-gcm", len(full), icv * 8)
     assert suite.icv_len == icv
     pkt, esn, hi = _aead_packet(H(aad), H(nonce)[4:], H(ct) + H(tag)[:icv])
-    sa = SecurityAssociation(int.from_bytes(pkt[:4], "big"), encryption=suite, enc_key=full,
-                             esn=esn)
+    sa = SecurityAssociation(
+        int.from_bytes(pkt[:4], "big"), encryption=suite, enc_key=full, esn=esn
+    )
     res = EspCipher(sa).open(pkt, 0, len(pkt), hi)
     assert res.icv == "ok", "short ICVs are the leading bytes of the full GCM tag (RFC 4106 6)"
     assert res.decrypted and res.pad_ok
@@ -126,26 +129,33 @@ def test_rfc4106_gcm_packets(key: str, nonce: str, aad: str, pt: str, ct: str, t
 
 def test_rfc4543_gmac_roundtrip_and_tamper() -> None:
     """AES-GMAC authenticates header+IV+payload and leaves the payload in clear (RFC 4543 3)."""
-    sa = SecurityAssociation(0x4321, encryption=ENCRYPTION["aes128gmac"],
-                             enc_key=H("4c80cdefbb5d10da906ac73c3613a634") + H("2e443b68"))
-    pkt = EspCipher(sa).seal(7, b"clear payload\x01\x02\x02\x04", 4)
+    sa = SecurityAssociation(
+        0x4321,
+        encryption=ENCRYPTION["aes128gmac"],
+        enc_key=H("4c80cdefbb5d10da906ac73c3613a634") + H("2e443b68"),
+    )
+    pkt = EspCipher(sa).seal(7, b"clear payload", 4)
     assert b"clear payload" in pkt
     res = EspCipher(sa).open(pkt, 0, len(pkt))
     assert res.icv == "ok" and res.decrypted and res.next_header == 4
+    assert res.plaintext == b"clear payload" and res.pad_ok
     tampered = pkt.replace(b"clear", b"Clear")
     assert EspCipher(sa).open(tampered, 0, len(tampered)).icv == "bad"
 
 
 def test_rfc7539_chacha20_poly1305_vector_as_esp() -> None:
-    """RFC 7539 2.8.2: key 80..9f, nonce 07000000||4041424344454647, AAD 50515253c0c1c2c3c4c5c6c7."""
+    """RFC 7539 2.8.2: key 80..9f, nonce 07000000||4041424344454647, AAD 50515253 c0c1c2c3..."""
     key = bytes(range(0x80, 0xA0))
-    ct = H("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca96712"
-           "82fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58"
-           "fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116")
+    ct = H(
+        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca96712"
+        "82fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58"
+        "fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116"
+    )
     tag = H("1ae10b594f09e26a7e902ecbd0600691")
     pkt, esn, hi = _aead_packet(H("50515253c0c1c2c3c4c5c6c7"), H("4041424344454647"), ct + tag)
-    sa = SecurityAssociation(0x50515253, encryption=ENCRYPTION["chacha20poly1305"],
-                             enc_key=key + H("07000000"), esn=esn)
+    sa = SecurityAssociation(
+        0x50515253, encryption=ENCRYPTION["chacha20poly1305"], enc_key=key + H("07000000"), esn=esn
+    )
     res = EspCipher(sa).open(pkt, 0, len(pkt), hi)
     assert res.icv == "ok"
     # The RFC's plaintext is prose, not an ESP payload: its last bytes are no valid trailer.
@@ -173,10 +183,14 @@ HMAC = [
 
 @pytest.mark.parametrize("integ,key,data,mac", HMAC)
 def test_hmac_vectors_as_esp_icv(integ: str, key: str, data: bytes, mac: str) -> None:
-    """The vector's message is read as SPI||seq||payload with NULL encryption; ICV = truncated MAC."""
+    """The vector's message is read as SPI||seq||payload, NULL encryption; ICV = truncated MAC."""
     suite = INTEGRITY[integ]
-    sa = SecurityAssociation(int.from_bytes(data[:4], "big"), encryption=ENCRYPTION["null"],
-                             integrity=suite, auth_key=H(key))
+    sa = SecurityAssociation(
+        int.from_bytes(data[:4], "big"),
+        encryption=ENCRYPTION["null"],
+        integrity=suite,
+        auth_key=H(key),
+    )
     pkt = data + H(mac)[: suite.icv_len]
     res = EspCipher(sa).open(pkt, 0, len(pkt))
     assert res.icv == "ok"
