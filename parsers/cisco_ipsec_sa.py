@@ -1,14 +1,25 @@
 """IOS / IOS-XE ``show crypto ipsec sa`` -> ``tunnels`` records, one per ident.
 
-A 10,000-peer hub prints ~20 MB. Running TTP over all of it at once costs memory proportional
-to the whole text and time that grows with it, so a cheap line scan first cuts the output into
-ident blocks (each prefixed with its ``interface:``/``Crypto map tag:`` header, so a block is
-self-contained) and TTP parses small batches of blocks. Memory is bounded by one batch, and
-:func:`iter_tunnels` streams records as the lines arrive.
+A 10,000-peer hub prints ~20 MB, ~40 lines per peer. Handing that to TTP line by line costs
+one TTP match (dozens of Python calls) per line, so the text is prepared in C first, a chunk
+of whole interface blocks at a time:
+
+1. whitespace is normalised with ``re.sub`` (templates never depend on indentation);
+2. every physical line is checked against the command's line grammar with one alternation
+   regex (``Template.whole``): ``sub("")`` leaves only unknown lines, the first of which is
+   reported with its line number;
+3. lines are joined into one logical line per interface header, ident and SA (`` ; ``
+   between parts) and empty ``ah``/``pcp`` section headers are dropped;
+4. TTP parses the logical lines (structure and identity fields); the remainders are split
+   here, part by part.
+
+Memory is bounded by one chunk (a few hundred KB), and :func:`iter_tunnels` streams records as
+lines arrive. Big whole texts can be parsed by two processes (:func:`parse_text`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -20,30 +31,19 @@ from parsers._convert import (
     to_int,
     transform_keywords,
 )
-from parsers._engine import Template, clean_lines
+from parsers._engine import _PROMPT, ParseError, Template, normalise
 
-#: Idents handed to TTP per run: large enough to amortise TTP's per-call cost, small enough
-#: to keep memory flat on huge hubs.
-BATCH = 32
+#: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
+#: cost, small enough to keep memory flat (about 200 idents).
+CHUNK_CHARS = 1 << 18
 
-#: Counter keys as printed (snake_case of the device label) -> model names where one exists.
+#: Device counter labels whose snake_case differs from the established record key.
 COUNTER_NAMES = {
     "pkts_decaps_failed_rcv": "decrypt_failed",
+    "pkts_verify_failed": "verify_failed",
+    "pkts_replay_failed_rcv": "replay_failed",
 }
-_NOT_COUNTERS = {"plaintext_mtu", "path_mtu", "ip_mtu"}
 
-_TUNNEL_EXTRA = (
-    "action",
-    "flags",
-    "plaintext_mtu",
-    "path_mtu",
-    "ip_mtu",
-    "ip_mtu_idb",
-    "local_crypto_endpt",
-    "remote_crypto_endpt",
-    "policy_name",
-    "pfs_extra",
-)
 _SA_EXTRA = (
     "flow_id",
     "sibling_flags",
@@ -54,83 +54,208 @@ _SA_EXTRA = (
     "kilobyte_volume_rekey",
     "settings",
 )
-_SKIP_INTO_COUNTERS = {
-    "interface",
-    "crypto_map",
-    "local_addr",
-    "vrf",
-    "local_ident",
-    "remote_ident",
-    "peer",
-    "peer_port",
-    "current_outbound_spi",
-    "pfs_flag",
-    "pfs_group",
-    "sas",
-    *_TUNNEL_EXTRA,
+
+_BLANKS = re.compile(r"[ \t\r\f\v]+")
+_EDGES = re.compile(r"(?m)^ | $")
+_EMPTY_LINES = re.compile(r"\n{2,}")
+_VRF_JOIN = re.compile(r"(?m)^(protected vrf: [^\n]*)\n(?=local ident)")
+_JOIN = re.compile(
+    r"\n(?!interface:|protected vrf:|local ident|(?:in|out)bound \w+ sas:|spi:|\Z)"
+)
+_EMPTY_SECTION = re.compile(r"(?m)^(?:in|out)bound \w+ sas:\n(?!spi:)")
+_FIRST_LINE = re.compile(r"(?m)^.+$")
+_IFACE_START = re.compile(r"(?m)^[ \t]*interface:")
+
+_COUNTER = re.compile(r"#+([A-Za-z][\w .()/-]*?):? (\d+)")
+_PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
+_MTU = re.compile(r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu) ([^,]+)")
+_MTU_KEYS = {
+    "plaintext mtu": "plaintext_mtu",
+    "path mtu": "path_mtu",
+    "ip mtu": "ip_mtu",
+    "ipv6 mtu": "ip_mtu",
+    "ip mtu idb": "ip_mtu_idb",
+    "ipv6 mtu idb": "ip_mtu_idb",
 }
+_PFS = re.compile(r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?")
+_HEADER = re.compile(r"Crypto map tag: (.*?), local addr:? (\S+)")
+_CONN = re.compile(
+    r"conn id: (\d+), flow_id: (.*?), sibling_flags (\S+), crypto map: ([^,]*)"
+    r"(?:, initiator : (\S+))?"
+)
+_TIMING = re.compile(
+    r"sa timing: remaining key lifetime (?:\(k/sec\): \((\d+)/(\d+)\)"
+    r"|\(sec\): (\d+)|(\d+) hours, (\d+) mins)"
+)
+_REPLAY = re.compile(r"replay detection support: (\S+)(?: replay window size: (\d+))?")
+_counter_keys: dict[str, str] = {}
 
 
-def iter_blocks(numbered: Iterable[tuple[int, str]]) -> Iterator[list[str]]:
-    """Group normalised lines into ident blocks, each starting with its interface header."""
-    header: list[str] = []
-    block: list[str] | None = None
-    has_ident = False
-    for _lineno, line in numbered:
-        if line.startswith("interface:"):
-            if block is not None:
-                yield block
-            header, block, has_ident = [line], None, False
-            continue
-        if block is None and (
-            line.startswith("Crypto map tag:") or line.startswith("IPsecv6 policy name:")
-        ):
-            header.append(line)
-            continue
-        new_ident = line.startswith("protected vrf:") or (
-            line.startswith("local ident") and (block is None or has_ident)
-        )
-        if new_ident:
-            if block is not None:
-                yield block
-            block = list(header) if header else ["interface: -"]
-            has_ident = line.startswith("local ident")
-            block.append(line)
-            continue
-        if block is None:
-            # Lines before any ident (e.g. a VRF-less header variant) stay with the header.
-            header.append(line)
-            continue
-        if line.startswith("local ident"):
-            has_ident = True
-        block.append(line)
-    if block is not None:
-        yield block
+def _counter_key(label: str) -> str:
+    key = _counter_keys.get(label)
+    if key is None:
+        key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+        key = COUNTER_NAMES.get(key, key)
+        _counter_keys[label] = key
+    return key
+
+
+# ------------------------------------------------------------------ text preparation
+
+
+def _normalise_text(text: str) -> str:
+    """Whitespace as templates see it, line for line (line numbers stay valid)."""
+    return _EDGES.sub("", _BLANKS.sub(" ", text))
+
+
+class _Checker:
+    """Echo, trailing prompt and unknown-line handling across the chunks of one output."""
+
+    def __init__(self, command: str, template: Template) -> None:
+        self.command = command
+        self.template = template
+        self.echo = normalise(command).lower()
+        self.first = True
+        self.lineno = 0  # lines before the current chunk
+
+    def check(self, text: str, final: bool) -> str:
+        """Return normalised ``text`` minus echo/prompt; raise on the first unknown line."""
+        text = _normalise_text(text)
+        offset = self.lineno
+        self.lineno += text.count("\n") + (0 if text.endswith("\n") else 1)
+        if self.first:
+            match = _FIRST_LINE.search(text)
+            if match is None:
+                return ""
+            self.first = False
+            if match.group().lower().endswith(self.echo):
+                text = text[: match.start()] + text[match.end() :]
+        leftover = self.template.whole().sub("", text)
+        for match in _FIRST_LINE.finditer(leftover):
+            line = match.group()
+            lineno = offset + leftover.count("\n", 0, match.start()) + 1
+            if final and _PROMPT.match(line) and not leftover[match.end() :].strip():
+                # The trailing prompt: cut it (it is the last non-blank line of the text).
+                cut = text.rstrip().rfind("\n") + 1
+                return text[:cut]
+            reason = "device error" if line.startswith("%") else "unrecognised output"
+            raise ParseError(self.command, line, lineno, reason)
+        return text
+
+
+def _logical(text: str) -> str:
+    """Checked, normalised text -> one line per interface header, ident and SA."""
+    text = _EMPTY_LINES.sub("\n", text).strip("\n") + "\n"
+    text = _VRF_JOIN.sub(r"\1 ; ", text)
+    text = _JOIN.sub(" ; ", text)
+    return _EMPTY_SECTION.sub("", text)
+
+
+def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Cut raw output into ``(text, is_last)`` chunks that end just before an ``interface:``.
+
+    File objects are read in large blocks (no Python work per line); other iterables of lines
+    (an SSH channel, ``str.splitlines()``) are gathered line by line.
+    """
+    read = getattr(lines, "read", None)
+    pending = ""
+    if callable(read):
+        while True:
+            block = read(CHUNK_CHARS)
+            if not block:
+                break
+            pending += block
+            if len(pending) >= CHUNK_CHARS:
+                head, pending = _cut(pending)
+                if head:
+                    yield head, False
+        yield pending, True
+        return
+    buf: list[str] = []
+    size = 0
+    for line in lines:
+        if size >= CHUNK_CHARS and line.lstrip().startswith("interface:"):
+            yield _join(buf), False
+            buf, size = [], 0
+        buf.append(line)
+        size += len(line) + 1
+    yield _join(buf), True
+
+
+def _join(buf: list[str]) -> str:
+    if not buf:
+        return ""
+    if buf[0].endswith("\n"):
+        return "".join(buf) if buf[-1].endswith("\n") else "".join(buf) + "\n"
+    return "\n".join(buf) + "\n"
+
+
+def _cut(text: str) -> tuple[str, str]:
+    """Split before the last ``interface:`` line (none: keep everything pending)."""
+    last = None
+    for last in _IFACE_START.finditer(text, len(text) // 2):
+        pass
+    if last is None or last.start() == 0:
+        return "", text
+    return text[: last.start()], text[last.start() :]
+
+
+def split_text(text: str, parts: int) -> list[str]:
+    """Cut a whole output into ``parts`` pieces at ``interface:`` lines (for workers)."""
+    pieces: list[str] = []
+    start = 0
+    for k in range(1, parts):
+        match = _IFACE_START.search(text, max(start, len(text) * k // parts))
+        if match is None:
+            break
+        pieces.append(text[start : match.start()])
+        start = match.start()
+    pieces.append(text[start:])
+    return pieces
+
+
+# ------------------------------------------------------------------ parsing
 
 
 def iter_tunnels(
     lines: Iterable[str], command: str, template: Template
 ) -> Iterator[dict[str, Any]]:
     """Stream tunnel records; raises ``ParseError`` at the first unrecognised line."""
-    batch: list[str] = []
-    count = 0
-    for block in iter_blocks(clean_lines(lines, command, template)):
-        batch.extend(block)
-        count += 1
-        if count >= BATCH:
-            yield from _run(batch, template)
-            batch, count = [], 0
-    if batch:
-        yield from _run(batch, template)
+    checker = _Checker(command, template)
+    for chunk, final in iter_chunks(lines):
+        yield from parse_checked(checker.check(chunk, final), template)
 
 
-def _run(lines: list[str], template: Template) -> Iterator[dict[str, Any]]:
-    result = template.run("\n".join(lines) + "\n")
-    groups = result.get("tunnels", [])
-    if isinstance(groups, dict):
-        groups = [groups]
-    for group in groups:
-        yield tunnel_record(group)
+def parse_checked(text: str, template: Template) -> Iterator[dict[str, Any]]:
+    """Normalised, checked text of whole interface blocks -> tunnel records."""
+    if not text.strip():
+        return
+    result = template.run(_logical(text))
+    for iface in _as_list(result.get("ifaces")):
+        header = _header(iface)
+        for ident in _as_list(iface.get("idents")):
+            yield tunnel_record(header, ident)
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return list(value)
+
+
+def _header(iface: dict[str, Any]) -> dict[str, Any]:
+    interface = iface.get("interface")
+    out: dict[str, Any] = {"interface": None if interface == "-" else interface}
+    for part in (iface.get("header") or "").split(" ; "):
+        if part.startswith("Crypto map tag:"):
+            match = _HEADER.match(part)
+            if match:
+                out["crypto_map"], out["local_addr"] = match.groups()
+        elif part.startswith("IPsecv6 policy name:"):
+            out["policy_name"] = part.split(": ", 1)[1]
+    return out
 
 
 def _selector(text: str | None) -> dict[str, Any] | None:
@@ -147,59 +272,70 @@ def _selector(text: str | None) -> dict[str, Any] | None:
     }
 
 
-def tunnel_record(group: dict[str, Any]) -> dict[str, Any]:
-    """TTP's ident group -> a ``Tunnel``-shaped dict (keys are model field names)."""
-    interface = group.get("interface")
-    crypto_map = group.get("crypto_map")
-    vrf = group.get("vrf")
-    pfs_group = group.get("pfs_group")
-    dh = group_number(pfs_group) if group.get("pfs_flag") == "Y" else None
-    counters: dict[str, int] = {}
-    for key, value in group.items():
-        if key in _SKIP_INTO_COUNTERS or key in _NOT_COUNTERS:
-            continue
-        number = to_int(value)
-        if number is not None:
-            counters[COUNTER_NAMES.get(key, key)] = number
+def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, Any]:
+    """Interface header + TTP ident group -> a ``Tunnel``-shaped dict (model field names)."""
+    crypto_map = header.get("crypto_map")
+    vrf = ident.get("vrf")
     extra: dict[str, Any] = {}
-    for key in _TUNNEL_EXTRA:
-        if key in group:
-            value = group[key]
-            extra[key] = to_int(value) if key in _NOT_COUNTERS else value
-    if "current_outbound_spi" in group:
-        extra["current_outbound_spi"] = spi_to_int(group["current_outbound_spi"])
-    if "pfs_flag" in group:
-        extra["pfs_flag"] = group["pfs_flag"]
-        extra["pfs_group"] = pfs_group
-    sas, no_spi = _sas(group.get("sas"))
+    if "policy_name" in header:
+        extra["policy_name"] = header["policy_name"]
+    counters: dict[str, int] = {}
+    peer: str | None = None
+    peer_port: int | None = None
+    dh: int | None = None
+    for part in (ident.get("rest") or "").split(" ; "):
+        first = part[:1]
+        if first == "#":
+            for label, value in _COUNTER.findall(part):
+                counters[_counter_key(label)] = int(value)
+        elif part.startswith("current_peer"):
+            match = _PEER.match(part)
+            if match:
+                peer, port = match.groups()
+                peer_port = int(port) if port else None
+        elif part.startswith("local crypto endpt.:"):
+            local, _, remote = part.partition(", remote crypto endpt.: ")
+            extra["local_crypto_endpt"] = local[len("local crypto endpt.: ") :].rstrip(",")
+            if remote:
+                extra["remote_crypto_endpt"] = remote
+        elif part.startswith("remote crypto endpt.:"):
+            extra["remote_crypto_endpt"] = part.split(": ", 1)[1]
+        elif part.startswith("plaintext mtu"):
+            for name, value in _MTU.findall(part):
+                key = _MTU_KEYS[name]
+                extra[key] = value if key == "ip_mtu_idb" else to_int(value)
+        elif part.startswith("current outbound spi:"):
+            extra["current_outbound_spi"] = spi_to_int(part.split(": ", 1)[1])
+        elif part.startswith("PFS"):
+            match = _PFS.match(part)
+            if match:
+                flag, group, pfs_extra = match.groups()
+                extra["pfs_flag"], extra["pfs_group"] = flag, group
+                if pfs_extra:
+                    extra["pfs_extra"] = pfs_extra
+                dh = group_number(group) if flag == "Y" else None
+        elif ", flags=" in part:
+            action, _, flags = part.partition(", flags=")
+            extra["action"], extra["flags"] = action, flags
+    sas, no_spi = _sas(ident.get("sas"))
     if no_spi:
         extra["sas_without_spi"] = no_spi
-    kind = "vti" if crypto_map and "-head-" in crypto_map else "crypto_map"
-    record: dict[str, Any] = {
-        "kind": kind,
-        "interface": None if interface == "-" else interface,
+    return {
+        "kind": "vti" if crypto_map and "-head-" in crypto_map else "crypto_map",
+        "interface": header.get("interface"),
         "crypto_map": crypto_map,
-        "local_addr": group.get("local_addr"),
+        "local_addr": header.get("local_addr"),
         "vrf": None if vrf in (None, "(none)") else vrf,
-        "peer": group.get("peer"),
-        "peer_port": to_int(group.get("peer_port")),
-        "local_ts": _selector(group.get("local_ident")),
-        "remote_ts": _selector(group.get("remote_ident")),
+        "peer": peer,
+        "peer_port": peer_port,
+        "local_ts": _selector(ident.get("local_ident")),
+        "remote_ts": _selector(ident.get("remote_ident")),
         "pfs": DH_KEYWORDS.get(dh) if dh is not None else None,
         "dh_group": dh,
         "counters": counters,
         "sas": sas,
         "extra": extra,
     }
-    return record
-
-
-def _as_list(value: Any) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return [value]
-    return list(value)
 
 
 def _sas(lists: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -209,7 +345,7 @@ def _sas(lists: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         direction = "in" if section.get("direction") == "inbound" else "out"
         protocol = section.get("protocol", "esp")
         for raw in _as_list(section.get("sa")):
-            record = sa_record(raw, direction, protocol)
+            record = sa_record(split_sa(raw), direction, protocol)
             if record["spi"] is None:
                 record.pop("spi")
                 no_spi.append(record)
@@ -218,25 +354,64 @@ def _sas(lists: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return sas, no_spi
 
 
+def split_sa(raw: dict[str, Any]) -> dict[str, Any]:
+    """TTP's ``{spi, rest}`` -> the SA's fields by name (the parts of ``rest``)."""
+    out: dict[str, Any] = {"spi": raw.get("spi")}
+    for part in (raw.get("rest") or "").split(" ; "):
+        if part.startswith("transform:"):
+            out["transform"] = part[len("transform: ") :].rstrip(" ,")
+        elif part.startswith("in use settings ="):
+            out["settings"] = part[len("in use settings =") :]
+        elif part.startswith("conn id:"):
+            match = _CONN.match(part)
+            if match:
+                conn_id, flow_id, sibling, sa_map, initiator = match.groups()
+                out.update(
+                    conn_id=conn_id, flow_id=flow_id, sibling_flags=sibling, sa_crypto_map=sa_map
+                )
+                if initiator is not None:
+                    out["initiator"] = initiator
+        elif part.startswith("sa timing:"):
+            match = _TIMING.match(part)
+            if match:
+                kb, sec, only_sec, hours, mins = match.groups()
+                out["remaining_kb"] = kb
+                out["remaining_s"] = sec or only_sec
+                if hours is not None:
+                    out["remaining_h"], out["remaining_m"] = hours, mins
+        elif part.startswith("Kilobyte Volume Rekey has been disabled"):
+            out["kilobyte_volume_rekey"] = "disabled"
+        elif part.startswith("IV size:"):
+            out["iv_size"] = part.split()[2]
+        elif part.startswith("replay detection support:"):
+            match = _REPLAY.match(part)
+            if match:
+                out["replay_detection"], out["replay_window"] = match.groups()
+        elif part.startswith("Status:"):
+            out["status"] = part[len("Status: ") :]
+    return out
+
+
 def sa_record(raw: dict[str, Any], direction: str, protocol: str) -> dict[str, Any]:
-    """One TTP SA group -> an ``IpsecSa``-shaped dict."""
+    """One SA's fields -> an ``IpsecSa``-shaped dict."""
     settings = (raw.get("settings") or "").strip("{} ")
     flags = {f.strip().lower() for f in settings.replace(",", " ").split()}
     transform = raw.get("transform")
     encryption, integrity = transform_keywords(transform)
     mode = "tunnel" if "tunnel" in flags else "transport" if "transport" in flags else None
     remaining_s = to_int(raw.get("remaining_s"))
-    if remaining_s is None and "remaining_h" in raw:
+    if remaining_s is None and raw.get("remaining_h") is not None:
         remaining_s = (to_int(raw["remaining_h"]) or 0) * 3600 + (
             to_int(raw.get("remaining_m")) or 0
         ) * 60
-    extra = {k: raw[k] for k in _SA_EXTRA if k in raw}
+    extra = {k: raw[k] for k in _SA_EXTRA if raw.get(k) is not None}
     if "iv_size" in extra:
         extra["iv_size"] = to_int(extra["iv_size"])
+    spi = raw.get("spi")
     return {
         "direction": direction,
         "protocol": protocol,
-        "spi": spi_to_int(raw.get("spi")) if str(raw.get("spi", "")).startswith("0x") else None,
+        "spi": spi_to_int(spi) if str(spi or "").startswith("0x") else None,
         "transform": transform,
         "encryption": encryption,
         "integrity": integrity,

@@ -39,8 +39,9 @@ _REPLACE = {
 CERT_WARN_DAYS = 30
 
 
-def _f(device: str, code: str, sev: str, summary: str, evidence: list[str], steps: list[str]
-       ) -> Finding:
+def _f(
+    device: str, code: str, sev: str, summary: str, evidence: list[str], steps: list[str]
+) -> Finding:
     return Finding(
         code=code,
         severity=sev,  # type: ignore[arg-type]
@@ -59,69 +60,160 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
         head = f"crypto isakmp policy {p.priority}"
         if p.encryption in _ENC:
             sev, name = _ENC[p.encryption]
-            out.append(_f(device, "WEAK_IKE_ENCRYPTION", sev,
-                          f"ISAKMP policy {p.priority} uses {name}", [p.label()],
-                          [head, " encryption aes 256"]))
+            out.append(
+                _f(
+                    device,
+                    "WEAK_IKE_ENCRYPTION",
+                    sev,
+                    f"ISAKMP policy {p.priority} uses {name}",
+                    [p.label()],
+                    [head, " encryption aes 256"],
+                )
+            )
         if p.hash in _HASH:
             sev, name = _HASH[p.hash]
-            out.append(_f(device, "WEAK_IKE_HASH", sev, f"ISAKMP policy {p.priority} uses {name}",
-                          [p.label()], [head, " hash sha256"]))
+            out.append(
+                _f(
+                    device,
+                    "WEAK_IKE_HASH",
+                    sev,
+                    f"ISAKMP policy {p.priority} uses {name}",
+                    [p.label()],
+                    [head, " hash sha256"],
+                )
+            )
         if p.group in _GROUP:
-            out.append(_f(device, "WEAK_DH_GROUP", _GROUP[p.group],
-                          f"ISAKMP policy {p.priority} uses DH group {p.group}", [p.label()],
-                          [head, " group 19"]))
+            out.append(
+                _f(
+                    device,
+                    "WEAK_DH_GROUP",
+                    _GROUP[p.group],
+                    f"ISAKMP policy {p.priority} uses DH group {p.group}",
+                    [p.label()],
+                    [head, " group 19"],
+                )
+            )
         if not 3600 <= p.lifetime <= 86400:
-            out.append(_f(device, "UNUSUAL_IKE_LIFETIME", "info",
-                          f"ISAKMP policy {p.priority} lifetime {p.lifetime}s is far from the "
-                          "86400 s default", [p.label()], [head, " lifetime 86400"]))
+            out.append(
+                _f(
+                    device,
+                    "UNUSUAL_IKE_LIFETIME",
+                    "info",
+                    f"ISAKMP policy {p.priority} lifetime {p.lifetime}s is far from the "
+                    "86400 s default",
+                    [p.label()],
+                    [head, " lifetime 86400"],
+                )
+            )
     for prop in cfg.ikev2_proposals:
         for g in prop.groups:
             if g in _GROUP:
-                out.append(_f(device, "WEAK_DH_GROUP", _GROUP[g],
-                              f"IKEv2 proposal {prop.name} allows DH group {g}",
-                              [f"group {' '.join(map(str, prop.groups))}"],
-                              [f"crypto ikev2 proposal {prop.name}", " group 19 20"]))
+                out.append(
+                    _f(
+                        device,
+                        "WEAK_DH_GROUP",
+                        _GROUP[g],
+                        f"IKEv2 proposal {prop.name} allows DH group {g}",
+                        [f"group {' '.join(map(str, prop.groups))}"],
+                        [f"crypto ikev2 proposal {prop.name}", " group 19 20"],
+                    )
+                )
     for ts in cfg.transform_sets.values():
         for word in ts.transforms:
             base = word.split()[0]
             if base in _ESP:
                 sev, name = _ESP[base]
                 new = " ".join(_REPLACE.get(w.split()[0], w) for w in ts.transforms)
-                out.append(_f(device, "WEAK_IPSEC_TRANSFORM", sev,
-                              f"transform set {ts.name} uses {name}", [ts.label()],
-                              [f"crypto ipsec transform-set {ts.name} {new}"]))
+                out.append(
+                    _f(
+                        device,
+                        "WEAK_IPSEC_TRANSFORM",
+                        sev,
+                        f"transform set {ts.name} uses {name}",
+                        [ts.label()],
+                        [f"crypto ipsec transform-set {ts.name} {new}"],
+                    )
+                )
     for e in cfg.crypto_maps:
         head = f"crypto map {e.name} {e.seq} {e.kind}"
         if not e.pfs and not e.dynamic:
-            out.append(_f(device, "NO_PFS", "warning", f"crypto map {e.name} {e.seq} has no PFS",
-                          [head], [head, " set pfs group19"]))
+            out.append(
+                _f(
+                    device,
+                    "NO_PFS",
+                    "warning",
+                    f"crypto map {e.name} {e.seq} has no PFS",
+                    [head],
+                    [head, " set pfs group19"],
+                )
+            )
         elif e.pfs in ("group1", "group2", "group5"):
-            out.append(_f(device, "WEAK_DH_GROUP", "error" if e.pfs != "group5" else "warning",
-                          f"crypto map {e.name} {e.seq} PFS uses {e.pfs}", [head],
-                          [head, " set pfs group19"]))
+            out.append(
+                _f(
+                    device,
+                    "WEAK_DH_GROUP",
+                    "error" if e.pfs != "group5" else "warning",
+                    f"crypto map {e.name} {e.seq} PFS uses {e.pfs}",
+                    [head],
+                    [head, " set pfs group19"],
+                )
+            )
         if e.lifetime_s is not None and not 300 <= e.lifetime_s <= 86400:
-            out.append(_f(device, "UNUSUAL_IPSEC_LIFETIME", "info",
-                          f"crypto map {e.name} {e.seq} lifetime {e.lifetime_s}s is far from the "
-                          "3600 s default", [head],
-                          [head, " set security-association lifetime seconds 3600"]))
+            out.append(
+                _f(
+                    device,
+                    "UNUSUAL_IPSEC_LIFETIME",
+                    "info",
+                    f"crypto map {e.name} {e.seq} lifetime {e.lifetime_s}s is far from the "
+                    "3600 s default",
+                    [head],
+                    [head, " set security-association lifetime seconds 3600"],
+                )
+            )
         if not e.ikev2_profile and not e.dynamic and cfg.isakmp_policies:
-            out.append(_f(device, "IKEV1_IN_USE", "info",
-                          f"crypto map {e.name} {e.seq} negotiates with IKEv1", [head],
-                          ["crypto ikev2 proposal / policy / keyring / profile", head,
-                           " set ikev2-profile <profile>"]))
+            out.append(
+                _f(
+                    device,
+                    "IKEV1_IN_USE",
+                    "info",
+                    f"crypto map {e.name} {e.seq} negotiates with IKEv1",
+                    [head],
+                    [
+                        "crypto ikev2 proposal / policy / keyring / profile",
+                        head,
+                        " set ikev2-profile <profile>",
+                    ],
+                )
+            )
     for k in cfg.keys:
         if k.network in ("0.0.0.0/0", "::/0"):
-            out.append(_f(device, "WILDCARD_PSK", "warning",
-                          f"wildcard pre-shared key ({k.where} {k.network}): any peer that knows "
-                          "it can authenticate", [f"{k.where} address {k.network}"],
-                          [f"no {k.where} <key> address 0.0.0.0 0.0.0.0",
-                           "crypto isakmp key <key> address <peer address>"]))
+            out.append(
+                _f(
+                    device,
+                    "WILDCARD_PSK",
+                    "warning",
+                    f"wildcard pre-shared key ({k.where} {k.network}): any peer that knows "
+                    "it can authenticate",
+                    [f"{k.where} address {k.network}"],
+                    [
+                        f"no {k.where} <key> address 0.0.0.0 0.0.0.0",
+                        "crypto isakmp key <key> address <peer address>",
+                    ],
+                )
+            )
     psk_in_use = any(p.auth == "pre-share" for p in cfg.isakmp_policies)
     if psk_in_use and not cfg.globals_.get("aggressive_mode_disabled"):
-        out.append(_f(device, "AGGRESSIVE_MODE_ALLOWED", "info",
-                      "aggressive mode is not disabled while pre-shared keys are in use "
-                      "(the PSK hash can be cracked offline)", [],
-                      ["crypto isakmp aggressive-mode disable"]))
+        out.append(
+            _f(
+                device,
+                "AGGRESSIVE_MODE_ALLOWED",
+                "info",
+                "aggressive mode is not disabled while pre-shared keys are in use "
+                "(the PSK hash can be cracked offline)",
+                [],
+                ["crypto isakmp aggressive-mode disable"],
+            )
+        )
     return out
 
 
@@ -138,11 +230,10 @@ def parse_certificates(text: str) -> list[dict[str, object]]:
     section = ""
     for line in text.splitlines():
         s = line.strip()
-        if re.fullmatch(r"(CA |Router Self-Signed )?Certificate", s) or s.endswith("Certificate"):
-            if not line.startswith(" "):
-                cur = {"kind": s, "cn": None, "trustpoints": None, "end": None}
-                certs.append(cur)
-                continue
+        if s.endswith("Certificate") and not line.startswith(" "):
+            cur = {"kind": s, "cn": None, "trustpoints": None, "end": None}
+            certs.append(cur)
+            continue
         if cur is None:
             continue
         if s.startswith(("Subject:", "Issuer:")):
@@ -176,8 +267,17 @@ def audit_certificates(text: str, device: str, now: datetime | None = None) -> l
             sev, what = "warning", f"expires in {days} days ({end.date()})"
         else:
             continue
-        out.append(_f(device, "CERT_EXPIRED" if sev == "critical" else "CERT_EXPIRING", sev,
-                      f"{label} {what}", [f"end date {end.isoformat()}"],
-                      [f"crypto pki enroll {c['trustpoints'] or '<trustpoint>'}",
-                       "show crypto pki certificates"]))
+        out.append(
+            _f(
+                device,
+                "CERT_EXPIRED" if sev == "critical" else "CERT_EXPIRING",
+                sev,
+                f"{label} {what}",
+                [f"end date {end.isoformat()}"],
+                [
+                    f"crypto pki enroll {c['trustpoints'] or '<trustpoint>'}",
+                    "show crypto pki certificates",
+                ],
+            )
+        )
     return out

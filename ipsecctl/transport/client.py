@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
 
 import paramiko
 from paramiko.ssh_exception import (
@@ -67,6 +68,22 @@ def expand_proxy_command(command: str, params: ConnectionParams) -> str:
     )
 
 
+class _ProxyCommand(paramiko.ProxyCommand):
+    """paramiko's ProxyCommand only signals the process: also reap it and close its pipes, or
+    every reconnect of a long-running dashboard leaks three descriptors and a zombie."""
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            super().close()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def open_client(
     params: ConnectionParams,
     *,
@@ -83,7 +100,7 @@ def open_client(
     client.set_missing_host_key_policy(make_policy(params.host_key_policy, known, params.name, ask))
     known.load_into(client, name)
     if sock is None and params.proxy_command:
-        sock = paramiko.ProxyCommand(expand_proxy_command(params.proxy_command, params))
+        sock = _ProxyCommand(expand_proxy_command(params.proxy_command, params))
     log.debug("connecting to %s (%s:%d) as %s", params.name, params.hostname, port, params.username)
     try:
         client.connect(

@@ -333,11 +333,27 @@ class IpsecApp(App[int]):
         if self._diag_dirty:
             self.run_diagnosis()
 
-    def run_diagnosis(self) -> None:
+    def run_diagnosis(self, *, wait: bool = False) -> None:
+        """Evaluate the health rules over the latest and previous polls; in a thread worker
+        (10,000 tunnels of rules must not stall a keystroke) unless ``wait``."""
         self._diag_dirty = False
         current = [i.state for i in self.infos.values() if i.state is not None]
         previous = [i.previous for i in self.infos.values() if i.previous is not None]
-        self.diagnosis.evaluate(self.evaluate_fn, current, previous or None)
+        if wait or self.evaluate_fn is None:
+            self.diagnosis.evaluate(self.evaluate_fn, current, previous or None)
+        else:
+            self._diagnose_in_thread(current, previous)
+
+    @work(thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
+    def _diagnose_in_thread(self, current: list[DeviceState],
+                            previous: list[DeviceState]) -> None:
+        fn = self.evaluate_fn
+        try:
+            found = list(fn(current, previous or None)) if fn is not None else []
+        except Exception as exc:  # a rule bug must not take the dashboard down
+            self.call_from_thread(self.diagnosis.update, f"diagnostics failed: {exc!r}")
+            return
+        self.call_from_thread(self.diagnosis.show_findings, found)
 
     # -- events, title, detail --------------------------------------------------------------
     def event(self, text: str, level: str = "info") -> None:

@@ -22,7 +22,7 @@ def _no_animation(monkeypatch: pytest.MonkeyPatch) -> None:
 async def _settle(pilot: Any) -> None:
     app = pilot.app
     await wait_for(pilot, all_polled(app), what="first poll")
-    app.run_diagnosis()
+    app.run_diagnosis(wait=True)
     await pilot.pause()
 
 

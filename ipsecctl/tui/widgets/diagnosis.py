@@ -40,11 +40,15 @@ class DiagnosisPane(Static):
             self.update("diagnostics not available")
             return
         try:
-            self.findings = list(evaluate(list(current), list(previous) if previous else None))
+            found = list(evaluate(list(current), list(previous) if previous else None))
         except Exception as exc:  # a rule bug must not take the dashboard down
             self.findings = []
             self.update(f"diagnostics failed: {exc!r}")
             return
+        self.show_findings(found)
+
+    def show_findings(self, findings: list[Finding]) -> None:
+        self.findings = findings
         self.redraw()
 
     def set_scope(self, devices: set[str] | None, peers: set[str] | None = None) -> None:
