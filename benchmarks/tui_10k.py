@@ -28,6 +28,7 @@ from ipsecctl.tui.app import DashboardContext, IpsecApp
 from ipsecctl.tui.state import TunnelModel, columns
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TRANSFORM = "esp-aes esp-sha-hmac"
 FILTER = "rtr-01"  # typed one key at a time: 10,000 -> 2,000 -> ... -> 2,000 rows
 
 
@@ -49,10 +50,8 @@ def make_states(tunnels: int, devices: int, seed: int = 1) -> list[DeviceState]:
                 state="up" if n % 37 else "down", ike_state="QM_IDLE", ike_status="up",
                 uptime_s=rnd.randrange(10, 10**6),
                 counters={"pkts_encaps": pk, "pkts_decaps": pk + 7, "send_errors": 0},
-                sas=[IpsecSa(direction="in", spi=rnd.getrandbits(32), transform="esp-aes esp-sha-hmac",
-                             remaining_s=3000, remaining_kb=4_000_000),
-                     IpsecSa(direction="out", spi=rnd.getrandbits(32), transform="esp-aes esp-sha-hmac",
-                             remaining_s=3000, remaining_kb=4_000_000)],
+                sas=[IpsecSa(direction=dr, spi=rnd.getrandbits(32), transform=TRANSFORM,
+                             remaining_s=3000, remaining_kb=4_000_000) for dr in ("in", "out")],
             ).with_identity())
         states.append(DeviceState(device=name, platform="cisco_iosxe", polled_at=T0, tunnels=tl))
     return states
@@ -187,7 +186,7 @@ async def bench_datatable(states: list[DeviceState]) -> dict[str, float]:
         table = app.query_one(DataTable)
 
         def fill(keys: list[str]) -> None:
-            table.add_rows(([model.rows[k].cells[c.key] for c in cols] for k in keys))
+            table.add_rows([model.rows[k].cells[c.key] for c in cols] for k in keys)
 
         clock = PaintClock(table)
 

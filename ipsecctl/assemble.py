@@ -58,6 +58,38 @@ def ike_by_peer(ike_sas: Iterable[IkeSa], local_addrs: set[str]) -> dict[str, Ik
     return best
 
 
+def merge_ikev1_views(ike_sas: list[IkeSa]) -> list[IkeSa]:
+    """Join the IKEv1 table (which has the MM_/QM_ state) with its ``detail`` form.
+
+    IOS prints the state only in ``show crypto isakmp sa`` and the algorithms, lifetime and
+    local/remote only in ``... detail``; both list the same SAs, keyed by conn-id and the
+    address pair, so one SA comes out with everything either view knew.
+    """
+    merged: dict[tuple[frozenset[str | None], int | None], IkeSa] = {}
+    out: list[IkeSa] = []
+    for sa in ike_sas:
+        if sa.version == 2:
+            out.append(sa)
+            continue
+        pair = frozenset({_norm_addr(sa.local or sa.src), _norm_addr(sa.remote or sa.dst)})
+        key = (pair, sa.conn_id)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = sa
+            out.append(sa)
+            continue
+        with_state, other = (seen, sa) if seen.state else (sa, seen)
+        for name in type(sa).model_fields:
+            if name == "extra":
+                continue
+            if getattr(seen, name) is None and getattr(sa, name) is not None:
+                setattr(seen, name, getattr(sa, name))
+        seen.state = with_state.state
+        seen.status = with_state.status if with_state.state else other.status
+        seen.extra = {**other.extra, **with_state.extra}
+    return out
+
+
 def tunnel_state(tunnel: Tunnel) -> str:
     """``up`` with SAs both ways; otherwise what the IKE SA and the expectation say.
 
@@ -111,6 +143,7 @@ def assemble(
             if kind not in ("ike_sas", "tunnels"):
                 extra.setdefault(kind, []).extend(recs)
 
+    ike_sas = merge_ikev1_views(ike_sas)
     local_addrs = {a for t in tunnels if (a := _norm_addr(t.local_addr))}
     for sa in ike_sas:
         if sa.local:

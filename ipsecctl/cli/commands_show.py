@@ -39,6 +39,7 @@ def poll_targets(
     if not hosts:
         raise errors.UsageError("the selection matches no device")
     with obj.collector(extra_commands=commands) as collector:
+        collector.keep_raw = collector.keep_raw or bool(commands)
         if sys.stderr.isatty() and not obj.quiet:
             with Progress(
                 TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -4,7 +4,7 @@ Thin on purpose: read arguments, load files or poll devices, call the pure funct
 ``ipsecctl.diag``, render. ``app`` is exported so the lead can mount it as ``ipsecctl diag``
 and other engineers can add commands (``esp``, ``ike``, ``probe``) to the same Typer app.
 
-Live forms poll through ``ipsecctl.collect.poll_targets(ctx_obj, targets, commands)``,
+Live forms poll through ``ipsecctl.cli.commands_show.poll_targets(ctx_obj, targets, commands)``,
 imported lazily so the offline forms work without the transport stack.
 """
 
@@ -101,13 +101,8 @@ def load_snapshot(path: str) -> list[DeviceState]:
 
 def poll(ctx: typer.Context, targets: list[str], commands: list[str] | None = None) -> list[Any]:
     """Live devices through the collector (lazy import: offline forms need no transport)."""
-    try:
-        from ipsecctl.collect import poll_targets  # type: ignore[attr-defined]
-    except ImportError:
-        raise UsageError(
-            "live polling is not available in this build; use the offline options "
-            "(--snapshot / --config-a / FILE)"
-        ) from None
+    from ipsecctl.cli.commands_show import poll_targets
+
     result: list[Any] = poll_targets(ctx.obj, targets, commands)
     return result
 

@@ -82,7 +82,8 @@ def _render(doc: dict[str, Any], console: Console) -> None:
         for m in (msgs.get(f) for f in sa["messages"]):
             if not m:
                 continue
-            for p in m["payloads"] + [q for p in m["payloads"] for q in p.get("payloads") or []]:
+            inner = [q for outer in m["payloads"] for q in outer.get("payloads") or []]
+            for p in m["payloads"] + inner:
                 if p.get("type") == "SA" and m.get("response") in (True, None):
                     for prop in p.get("proposals", [])[:1]:
                         console.print(f"  frame {m['frame']} SA: " + _proposal_text(prop))

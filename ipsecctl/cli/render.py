@@ -28,7 +28,8 @@ _STATE_STYLE = {
 
 
 def stdout_console() -> Console:
-    return Console(soft_wrap=False)
+    # piped tables keep whole rows (people page them with less); scripts use json/csv
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220)
 
 
 def emit_json(kind: str, **payload: Any) -> None:

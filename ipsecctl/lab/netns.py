@@ -7,6 +7,7 @@ host does not already use. Everything here shells out to ``ip`` (iproute2); no s
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -135,13 +136,10 @@ class Namespaces:
         """Delete every namespace we made (veths die with them); never raises."""
         while self.names:
             name = self.names.pop()
-            run(["ip", "netns", "pids", name], check=False)
             pids = run(["ip", "netns", "pids", name], check=False).stdout.split()
             for pid in pids:
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     os.kill(int(pid), 9)
-                except (OSError, ValueError):
-                    pass
             run(["ip", "netns", "del", name], check=False)
 
 

@@ -13,6 +13,7 @@ the decoders, never to be a product gateway.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -500,10 +501,8 @@ class NetnsLab:
     def down(self) -> None:
         """Stop captures and daemons this lab started, delete its namespaces; never raises."""
         for cap in self._captures:
-            try:
+            with contextlib.suppress(OSError):
                 cap.stop()
-            except OSError:
-                pass
         for proc in self._procs:
             if proc.poll() is None:
                 try:

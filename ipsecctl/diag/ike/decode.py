@@ -98,7 +98,7 @@ def _v1_transform_attrs(attrs: list[tuple[int, int | bytes]], phase1: bool) -> d
         if atype == group_key:
             out[key] = num
             out[f"{key}_name"] = N.DH_GROUPS.get(num, f"UNKNOWN_{num}")
-        elif atype in values and values[atype]:
+        elif values.get(atype):
             out[key] = values[atype].get(num, f"UNKNOWN_{num}")
         elif isinstance(val, bytes) and len(val) > 8:
             out[key] = val.hex()
@@ -250,7 +250,7 @@ def _notify(body: bytes, version: int) -> dict[str, Any]:
     if ntype == 17 and version == 2 and len(data) >= 2:
         n["group"] = struct.unpack("!H", data[:2])[0]
         n["group_name"] = N.DH_GROUPS.get(n["group"], f"UNKNOWN_{n['group']}")
-    elif ntype in (16388, 16389, 16390, 16401) or ntype >= 16384 and len(data) <= 64:
+    elif ntype in (16388, 16389, 16390, 16401) or (ntype >= 16384 and len(data) <= 64):
         n["data"] = data.hex()
     elif ntype == 9101 or (ntype < 16384 and data and all(32 <= b < 127 or b == 0
                                                           for b in data)):
@@ -281,10 +281,11 @@ def _ts(body: bytes) -> list[dict[str, Any]]:
                               "start_port": sport, "end_port": eport}
         alen = 4 if tstype == 7 else 16 if tstype == 8 else 0
         if alen and len(addrs) >= 2 * alen:
-            cls = ipaddress.IPv4Address if alen == 4 else ipaddress.IPv6Address
-            start, end = cls(addrs[:alen]), cls(addrs[alen:2 * alen])
+            start = ipaddress.ip_address(addrs[:alen])
+            end = ipaddress.ip_address(addrs[alen:2 * alen])
             ts["start"], ts["end"] = str(start), str(end)
-            nets = list(ipaddress.summarize_address_range(start, end)) if start <= end else []
+            nets = (list(ipaddress.summarize_address_range(start, end))
+                    if int(start) <= int(end) else [])
             if len(nets) == 1:
                 ts["prefix"] = str(nets[0])
         out.append(ts)
@@ -472,7 +473,7 @@ def decode_message(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
         msg["payloads"] = payloads
         if sk_at is not None:
             _decrypt_into(msg, data[:end], sk_at, keys)
-    except Exception as exc:  # noqa: BLE001 - the decoder must never stop a run
+    except Exception as exc:
         msg["errors"].append(f"internal decode error: {type(exc).__name__}: {exc}")
     msg["notify"] = notifies(msg["payloads"])
     return msg

@@ -208,11 +208,12 @@ def parse_keys(text: str, source: str = "<keys>") -> KeyTable:
             if s.startswith("ikev2 "):
                 _tcpdump_line(s, table)
                 continue
-            if s.startswith("ikev1 ") or s.startswith("0x") and " " not in s:
+            if s.startswith("ikev1 ") or (s.startswith("0x") and " " not in s):
                 continue
             fields = next(csv.reader([s], skipinitialspace=True))
             if len(fields) == 8:
-                k = ikev2_keys(*fields)
+                k = ikev2_keys(fields[0], fields[1], fields[2], fields[3], fields[4],
+                               fields[5], fields[6], fields[7])
                 table.ikev2[(k.spi_i, k.spi_r)] = k
             elif len(fields) == 2:
                 table.ikev1[_spi(fields[0])] = _hex(fields[1], "IKEv1 key")

@@ -21,7 +21,7 @@ from ipsecctl.diag.ike.keys import EncrSpec, IntegSpec
 try:  # cryptography >= 43 moved TripleDES to the "decrepit" module
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 except ImportError:  # pragma: no cover - older cryptography
-    TripleDES = algorithms.TripleDES  # type: ignore[attr-defined,misc]
+    TripleDES = algorithms.TripleDES  # type: ignore[misc]
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256,

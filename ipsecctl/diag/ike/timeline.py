@@ -88,10 +88,7 @@ def verdict_v2(msgs: list[dict[str, Any]]) -> str:
     auth = [m for m in msgs if m.get("exchange") == "IKE_AUTH"]
     auth_resp = [m for m in auth if m.get("response")]
     if verdict == "IKE_SA_INIT completed" and auth:
-        if not auth_resp:
-            verdict = "IKE_AUTH never answered"
-        else:
-            verdict = _auth_verdict(auth_resp)
+        verdict = "IKE_AUTH never answered" if not auth_resp else _auth_verdict(auth_resp)
     for m in msgs:
         if m.get("exchange") == "CREATE_CHILD_SA" and m.get("response"):
             names = {n["name"] for n in m.get("notify", [])}
