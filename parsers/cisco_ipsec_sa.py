@@ -55,14 +55,13 @@ _SA_EXTRA = (
     "settings",
 )
 
-_BLANKS = re.compile(r"[ \t\r\f\v]+")
-_EDGES = re.compile(r"(?m)^ | $")
-_EMPTY_LINES = re.compile(r"\n{2,}")
-_VRF_JOIN = re.compile(r"(?m)^(protected vrf: [^\n]*)\n(?=local ident)")
-_JOIN = re.compile(
-    r"\n(?!interface:|protected vrf:|local ident|(?:in|out)bound \w+ sas:|spi:|\Z)"
-)
-_EMPTY_SECTION = re.compile(r"(?m)^(?:in|out)bound \w+ sas:\n(?!spi:)")
+_TRAILING = re.compile(r"[ \t]+\n")
+_LEADING = re.compile(r"\n\s+")
+_INNER = re.compile(r"[ \t]{2,}|\t")
+_VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
+#: Lines that start a logical line; every other line is joined to the one before.
+_STARTS = ("interface:", "protected vrf:", "local ident", "inbound ", "outbound ", "spi:")
+_EMPTY_SECTION = re.compile(r"(?:in|out)bound \w+ sas:\n(?!spi:)")
 _FIRST_LINE = re.compile(r"(?m)^.+$")
 _IFACE_START = re.compile(r"(?m)^[ \t]*interface:")
 
@@ -103,9 +102,14 @@ def _counter_key(label: str) -> str:
 # ------------------------------------------------------------------ text preparation
 
 
-def _normalise_text(text: str) -> str:
-    """Whitespace as templates see it, line for line (line numbers stay valid)."""
-    return _EDGES.sub("", _BLANKS.sub(" ", text))
+def normalise_text(text: str) -> str:
+    """Whitespace as templates see it, in a few C passes: blank lines go too."""
+    if "\r" in text:
+        text = text.replace("\r", "")
+    text = _LEADING.sub("\n", _TRAILING.sub("\n", "\n" + text + "\n"))
+    if "  " in text or "\t" in text:
+        text = _INNER.sub(" ", text)
+    return text[1:]
 
 
 class _Checker:
@@ -116,38 +120,54 @@ class _Checker:
         self.template = template
         self.echo = normalise(command).lower()
         self.first = True
-        self.lineno = 0  # lines before the current chunk
+        self.lineno = 0  # raw lines before the current chunk
 
-    def check(self, text: str, final: bool) -> str:
-        """Return normalised ``text`` minus echo/prompt; raise on the first unknown line."""
-        text = _normalise_text(text)
+    def check(self, raw: str, final: bool) -> str:
+        """Return normalised ``raw`` minus echo/prompt; raise on the first unknown line."""
         offset = self.lineno
-        self.lineno += text.count("\n") + (0 if text.endswith("\n") else 1)
-        if self.first:
-            match = _FIRST_LINE.search(text)
-            if match is None:
+        self.lineno += raw.count("\n")
+        first = self.first
+        text = normalise_text(raw)
+        if first:
+            if not text:
                 return ""
             self.first = False
-            if match.group().lower().endswith(self.echo):
-                text = text[: match.start()] + text[match.end() :]
-        leftover = self.template.whole().sub("", text)
-        for match in _FIRST_LINE.finditer(leftover):
-            line = match.group()
-            lineno = offset + leftover.count("\n", 0, match.start()) + 1
-            if final and _PROMPT.match(line) and not leftover[match.end() :].strip():
-                # The trailing prompt: cut it (it is the last non-blank line of the text).
-                cut = text.rstrip().rfind("\n") + 1
-                return text[:cut]
-            reason = "device error" if line.startswith("%") else "unrecognised output"
-            raise ParseError(self.command, line, lineno, reason)
+            head, _, rest = text.partition("\n")
+            if head.lower().endswith(self.echo):
+                text = rest
+        if final and text:
+            head, _, last = text[:-1].rpartition("\n")
+            if _PROMPT.match(last) and not self.template.recognises(last):
+                text = head + "\n" if head else ""
+        if self.template.whole().sub("", text).strip("\n"):
+            return self._locate(raw, offset, first, final)
         return text
+
+    def _locate(self, raw: str, offset: int, first: bool, final: bool) -> str:
+        """Slow path, only when something is unknown: find its line and number."""
+        lines = raw.splitlines()
+        content = [(i, normalise(line)) for i, line in enumerate(lines, offset + 1)]
+        content = [(i, line) for i, line in content if line]
+        if first and content and content[0][1].lower().endswith(self.echo):
+            content = content[1:]
+        if final and content and _PROMPT.match(content[-1][1]):
+            if not self.template.recognises(content[-1][1]):
+                content = content[:-1]
+        for lineno, line in content:
+            if not self.template.recognises(line):
+                reason = "device error" if line.startswith("%") else "unrecognised output"
+                raise ParseError(self.command, line, lineno, reason)
+        return "".join(line + "\n" for _, line in content)
 
 
 def _logical(text: str) -> str:
     """Checked, normalised text -> one line per interface header, ident and SA."""
-    text = _EMPTY_LINES.sub("\n", text).strip("\n") + "\n"
-    text = _VRF_JOIN.sub(r"\1 ; ", text)
-    text = _JOIN.sub(" ; ", text)
+    text = text.replace("\n", " ; ")
+    for start in _STARTS:
+        text = text.replace(" ; " + start, "\n" + start)
+    if text.endswith(" ; "):
+        text = text[:-3] + "\n"
+    text = _VRF_JOIN.sub(r"\1 ; local ident", text)
     return _EMPTY_SECTION.sub("", text)
 
 
