@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ipsecctl import errors
-from ipsecctl.models import DeviceState, Tunnel
+from ipsecctl.models import DeviceState, IkeSa, Tunnel
 from ipsecctl.platforms import get_platform
 
 ActionKind = Literal["clear", "rekey"]
@@ -52,6 +52,7 @@ class Plan:
     bring_up: list[str]
     tunnels: list[Tunnel]
     old_spis: list[int]
+    old_ike: list[str] = field(default_factory=list)
 
     @property
     def sa_count(self) -> int:
@@ -120,10 +121,7 @@ def plan(
         raise errors.UsageError(f"--peer {peer!r} is not an IP address") from None
     platform = get_platform(state.platform)
     tunnels = tunnels_to(state, peer, vrf)
-    ike = [
-        sa for sa in state.ike_sas
-        if _same_addr(sa.peer_address(), peer) and (vrf is None or (sa.fvrf or None) == vrf)
-    ]
+    ike = ike_to(state, peer, vrf)
     if not tunnels and not ike:
         known = sorted({t.peer for t in state.tunnels if t.peer})
         raise errors.UsageError(
@@ -160,7 +158,19 @@ def plan(
                     bring_up.append(cmd)
     old = sorted({spi for t in tunnels for spi in t.spis()})
     return Plan(action, effective, state.device, state.platform, peer, vrf, commands,
-                bring_up, tunnels, old)
+                bring_up, tunnels, old, [_ike_key(sa) for sa in ike])
+
+
+def _ike_key(sa: IkeSa) -> str:
+    """Identity of one IKE SA instance: a re-negotiated SA gets a new conn-id or SPIs."""
+    return f"{sa.version}:{sa.conn_id}:{sa.spi_i}:{sa.spi_r}:{sa.state}"
+
+
+def ike_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[IkeSa]:
+    return [
+        sa for sa in state.ike_sas
+        if _same_addr(sa.peer_address(), peer) and (vrf is None or (sa.fvrf or None) == vrf)
+    ]
 
 
 Poller = Callable[[], DeviceState]
@@ -212,6 +222,13 @@ def execute(
             if not stale and directions >= {"in", "out"}:
                 result.ok = True
                 result.message = result.message or "new SAs replaced the old ones"
+                break
+        elif plan_.scope == "ike":
+            remaining = [k for k in map(_ike_key, ike_to(state, plan_.peer, plan_.vrf))
+                         if k in plan_.old_ike]
+            if not remaining:
+                result.ok = True
+                result.message = "IKE SA cleared (IPsec SAs are kept until they expire)"
                 break
         else:
             if not stale:

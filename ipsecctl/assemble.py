@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import parsers
+from ipsecctl.diag.mtu import for_tunnel as mtu_for_tunnel
 from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
 
 _STATUS_RANK = {"up": 2, "negotiating": 1, "down": 0}
@@ -124,6 +125,10 @@ def assemble(
     extra: dict[str, Any] = {}
     for command, text in outputs.items():
         try:
+            parsers.resolve_command(command)
+        except ValueError:
+            continue  # an extra command with no parser (show logging): kept in ``raw`` only
+        try:
             records = parsers.parse(platform, command, text)
         except parsers.ParseError as exc:
             state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
@@ -157,6 +162,9 @@ def assemble(
         tunnel.expected_up = expected_up_for(expected_up, tunnel.peer)
         tunnel.state = tunnel_state(tunnel)  # type: ignore[assignment]
         tunnel.with_identity()
+        mtu = mtu_for_tunnel(tunnel)  # never raises; None when the transform is unknown
+        if mtu is not None:
+            tunnel.extra["mtu"] = mtu.summary()
     return DeviceState(
         device=device,
         platform=platform,

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from ipsecctl import errors
@@ -42,13 +41,11 @@ class Collector:
         workers: int = 16,
         extra_commands: Iterable[str] = (),
         keep_raw: bool = False,
-        save_raw: Path | None = None,
     ) -> None:
         self.pool = pool
         self.workers = max(1, workers)
         self.extra_commands = list(extra_commands)
-        self.keep_raw = keep_raw or save_raw is not None
-        self.save_raw = save_raw
+        self.keep_raw = keep_raw
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="poll")
         self._closed = threading.Event()
 
@@ -71,6 +68,9 @@ class Collector:
                 reachable=False, errors=errs,
             )
             return state
+        renew = getattr(runner, "renew_deadline", None)
+        if renew is not None:
+            renew()  # persistent sessions: each poll gets the full per-device budget
         for command in wanted:
             try:
                 outputs[command] = runner.send(command)
@@ -92,14 +92,7 @@ class Collector:
             keep_raw=self.keep_raw,
         )
         state.reachable = reachable
-        if self.save_raw is not None:
-            self._save(host, outputs)
         return state
-
-    def _save(self, host: Any, outputs: dict[str, str]) -> None:
-        from ipsecctl.transport.replay import save_outputs
-
-        save_outputs(self.save_raw, host.name, host.platform, outputs)  # type: ignore[arg-type]
 
     # -- many devices -----------------------------------------------------------------------
     def submit(self, host: Any) -> Future[DeviceState]:

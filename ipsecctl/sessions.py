@@ -30,12 +30,14 @@ class SessionPool:
         host_key_policy: str = "reject",
         ask_host_key: AskHostKey | None = None,
         replay_dir: Path | None = None,
+        save_raw: Path | None = None,
         extra_known_hosts: list[Path] | None = None,
     ) -> None:
         self.settings = settings
         self.host_key_policy = host_key_policy
         self.ask_host_key = ask_host_key
         self.replay_dir = replay_dir
+        self.save_raw = save_raw
         self.extra_known_hosts = list(extra_known_hosts or [])
         self._runners: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -52,6 +54,10 @@ class SessionPool:
             runner = self._runners.get(host.name)
             if runner is None:
                 runner = self._open(host)
+                if self.save_raw is not None:
+                    from ipsecctl.transport import RawRecorder
+
+                    runner = RawRecorder(self.save_raw, runner)
                 self._runners[host.name] = runner
             return runner
 

@@ -42,6 +42,7 @@ class ParseError(ValueError):
         self.command = command
         self.line = line
         self.lineno = lineno
+        self.reason = reason
         where = f"line {lineno}" if lineno is not None else "input"
         why = reason or "unrecognised output"
         shown = line if len(line) <= 120 else line[:117] + "..."
@@ -49,6 +50,10 @@ class ParseError(ValueError):
             f"cannot parse {command!r}: {why} at {where}: {shown!r} "
             "(check that the command ran on a device of this platform)"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in parse worker processes: must cross a pickle intact.
+        return (type(self), (self.command, self.line, self.lineno, self.reason))
 
 
 def _var_regex(var: str) -> str:

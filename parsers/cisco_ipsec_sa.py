@@ -19,8 +19,13 @@ lines arrive. Big whole texts can be parsed by two processes (:func:`parse_text`
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing as mp
+import os
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from parsers._convert import (
@@ -55,17 +60,13 @@ _SA_EXTRA = (
     "settings",
 )
 
-_TRAILING = re.compile(r"[ \t]+\n")
-_LEADING = re.compile(r"\n\s+")
-_INNER = re.compile(r"[ \t]{2,}|\t")
+_INNER = re.compile(r"  +")
 _VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
 #: Lines that start a logical line; every other line is joined to the one before.
-_STARTS = ("interface:", "protected vrf:", "local ident", "inbound ", "outbound ", "spi:")
-_EMPTY_SECTION = re.compile(r"(?:in|out)bound \w+ sas:\n(?!spi:)")
+_STARTS = ("interface:", "protected vrf:", "local ident", "inbound ", "outbound ")
 _FIRST_LINE = re.compile(r"(?m)^.+$")
-_IFACE_START = re.compile(r"(?m)^[ \t]*interface:")
 
-_COUNTER = re.compile(r"#+([A-Za-z][\w .()/-]*?):? (\d+)")
+_COUNTER = re.compile(r"#([^#\d,]+) (\d+)")
 _PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
 _MTU = re.compile(r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu) ([^,]+)")
 _MTU_KEYS = {
@@ -91,11 +92,13 @@ _counter_keys: dict[str, str] = {}
 
 
 def _counter_key(label: str) -> str:
+    """``pkts no sa (send)`` / ``#pkts verify failed:`` -> ``pkts_no_sa_send`` / ``verify_failed``."""
     key = _counter_keys.get(label)
     if key is None:
         key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
         key = COUNTER_NAMES.get(key, key)
-        _counter_keys[label] = key
+        if len(_counter_keys) < 512:
+            _counter_keys[label] = key
     return key
 
 
@@ -103,35 +106,31 @@ def _counter_key(label: str) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """Whitespace as templates see it, in a few C passes: blank lines go too."""
-    if "\r" in text:
-        text = text.replace("\r", "")
-    text = _LEADING.sub("\n", _TRAILING.sub("\n", "\n" + text + "\n"))
-    if "  " in text or "\t" in text:
+    """Whitespace as templates see it (blank lines dropped), in a few C-level passes."""
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    text = "\n".join([line.strip() for line in text.split("\n") if line and not line.isspace()])
+    if "  " in text:
         text = _INNER.sub(" ", text)
-    return text[1:]
+    return text + "\n" if text else ""
 
 
 class _Checker:
-    """Echo, trailing prompt and unknown-line handling across the chunks of one output."""
+    """Echo, trailing prompt and unknown-line handling for one chunk of one output."""
 
     def __init__(self, command: str, template: Template) -> None:
         self.command = command
         self.template = template
         self.echo = normalise(command).lower()
-        self.first = True
-        self.lineno = 0  # raw lines before the current chunk
 
-    def check(self, raw: str, final: bool) -> str:
-        """Return normalised ``raw`` minus echo/prompt; raise on the first unknown line."""
-        offset = self.lineno
-        self.lineno += raw.count("\n")
-        first = self.first
+    def check(self, raw: str, offset: int, first: bool, final: bool) -> str:
+        """Return normalised ``raw`` minus echo/prompt; raise on the first unknown line.
+
+        ``offset``: raw lines before this chunk; ``first``: no content seen before it;
+        ``final``: nothing follows it.
+        """
         text = normalise_text(raw)
-        if first:
-            if not text:
-                return ""
-            self.first = False
+        if first and text:
             head, _, rest = text.partition("\n")
             if head.lower().endswith(self.echo):
                 text = rest
@@ -161,14 +160,16 @@ class _Checker:
 
 
 def _logical(text: str) -> str:
-    """Checked, normalised text -> one line per interface header, ident and SA."""
+    """Checked, normalised text -> one line per interface header, ident and SA section.
+
+    An empty section stays a bare ``inbound ah sas:`` line, which no template line matches.
+    """
     text = text.replace("\n", " ; ")
     for start in _STARTS:
         text = text.replace(" ; " + start, "\n" + start)
     if text.endswith(" ; "):
         text = text[:-3] + "\n"
-    text = _VRF_JOIN.sub(r"\1 ; local ident", text)
-    return _EMPTY_SECTION.sub("", text)
+    return _VRF_JOIN.sub(r"\1 ; local ident", text)
 
 
 def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
@@ -212,38 +213,115 @@ def _join(buf: list[str]) -> str:
 
 def _cut(text: str) -> tuple[str, str]:
     """Split before the last ``interface:`` line (none: keep everything pending)."""
-    last = None
-    for last in _IFACE_START.finditer(text, len(text) // 2):
-        pass
-    if last is None or last.start() == 0:
+    at = _iface_before(text, len(text))
+    if at <= 0:
         return "", text
-    return text[: last.start()], text[last.start() :]
+    return text[:at], text[at:]
+
+
+def _iface_before(text: str, end: int, start: int = 0) -> int:
+    """Start of the last line in ``text[start:end]`` that begins (after blanks) ``interface:``."""
+    while True:
+        at = text.rfind("interface:", start, end)
+        if at < 0:
+            return -1
+        line_start = text.rfind("\n", 0, at) + 1
+        if not text[line_start:at].strip(" \t"):
+            return line_start
+        end = at
 
 
 def split_text(text: str, parts: int) -> list[str]:
-    """Cut a whole output into ``parts`` pieces at ``interface:`` lines (for workers)."""
-    pieces: list[str] = []
-    start = 0
+    """Cut a whole output into up to ``parts`` pieces at ``interface:`` lines (for workers)."""
+    cuts = [0]
     for k in range(1, parts):
-        match = _IFACE_START.search(text, max(start, len(text) * k // parts))
-        if match is None:
-            break
-        pieces.append(text[start : match.start()])
-        start = match.start()
-    pieces.append(text[start:])
-    return pieces
+        at = _iface_before(text, len(text) * k // parts, cuts[-1] + 1)
+        if at > cuts[-1]:
+            cuts.append(at)
+    cuts.append(len(text))
+    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 # ------------------------------------------------------------------ parsing
 
 
+#: Below this many characters of output a second process costs more than it saves.
+PARALLEL_MIN_CHARS = 1 << 20
+
+
+def default_workers() -> int:
+    """Processes for big outputs: the CPUs this process may use, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _jobs(lines: Iterable[str]) -> Iterator[tuple[str, int, bool, bool]]:
+    """Chunks with what checking them needs: (raw, lines before, first content, final)."""
+    offset = 0
+    first = True
+    for raw, final in iter_chunks(lines):
+        yield raw, offset, first, final
+        offset += raw.count("\n")
+        first = first and (not raw or raw.isspace())
+
+
 def iter_tunnels(
-    lines: Iterable[str], command: str, template: Template
+    lines: Iterable[str], command: str, template: Template, workers: int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Stream tunnel records; raises ``ParseError`` at the first unrecognised line."""
+    """Stream tunnel records; raises ``ParseError`` at the first unrecognised line.
+
+    With ``workers`` > 1 (default: :func:`default_workers`) outputs over
+    ``PARALLEL_MIN_CHARS`` are parsed by forked processes, a few chunks in flight at a time,
+    so memory stays bounded and records still come out in device order.
+    """
     checker = _Checker(command, template)
-    for chunk, final in iter_chunks(lines):
-        yield from parse_checked(checker.check(chunk, final), template)
+    jobs = _jobs(lines)
+    workers = default_workers() if workers is None else workers
+    head: list[tuple[str, int, bool, bool]] = []
+    size = 0
+    for job in jobs:
+        head.append(job)
+        size += len(job[0])
+        if job[3] or size >= PARALLEL_MIN_CHARS:
+            break
+    if workers <= 1 or size < PARALLEL_MIN_CHARS or "fork" not in mp.get_all_start_methods():
+        for raw, offset, first, final in itertools.chain(head, jobs):
+            yield from parse_checked(checker.check(raw, offset, first, final), template)
+        return
+    yield from _parallel(itertools.chain(head, jobs), checker, workers)
+
+
+_WORKER: _Checker | None = None
+
+
+def _work(job: tuple[str, int, bool, bool]) -> list[dict[str, Any]]:
+    assert _WORKER is not None
+    return list(parse_checked(_WORKER.check(*job), _WORKER.template))
+
+
+def _parallel(
+    jobs: Iterator[tuple[str, int, bool, bool]], checker: _Checker, workers: int
+) -> Iterator[dict[str, Any]]:
+    global _WORKER
+    checker.template.run("")  # compile TTP and the line regexes once, before forking
+    checker.template.whole()
+    _WORKER = checker
+    window = 2 * workers
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        pending: deque[Future[list[dict[str, Any]]]] = deque()
+        try:
+            for job in jobs:
+                pending.append(pool.submit(_work, job))
+                if len(pending) >= window:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def parse_checked(text: str, template: Template) -> Iterator[dict[str, Any]]:
@@ -286,9 +364,29 @@ def _selector(text: str | None) -> dict[str, Any] | None:
         return None
     addr, mask, prot, port = parts
     return {
-        "prefix": mask_to_prefix(addr, mask),
-        "protocol": to_int(prot) or 0,
-        "port": to_int(port) or 0,
+        "prefix": _prefix(addr, mask),
+        "protocol": int(prot) if prot.isdigit() else 0,
+        "port": int(port) if port.isdigit() else 0,
+    }
+
+
+_mask_bits: dict[str, str] = {}
+
+
+def _prefix(addr: str, mask: str) -> str:
+    bits = _mask_bits.get(mask)
+    if bits is None:
+        bits = mask_to_prefix("", mask)[1:]
+        if len(_mask_bits) < 512:
+            _mask_bits[mask] = bits
+    return f"{addr}/{bits}"
+
+
+def _counters(rest: str) -> dict[str, int]:
+    keys = _counter_keys
+    return {
+        (keys.get(label) or _counter_key(label)): int(value)
+        for label, value in _COUNTER.findall(rest)
     }
 
 
@@ -296,19 +394,18 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
     """Interface header + TTP ident group -> a ``Tunnel``-shaped dict (model field names)."""
     crypto_map = header.get("crypto_map")
     vrf = ident.get("vrf")
+    rest = ident.get("rest") or ""
     extra: dict[str, Any] = {}
     if "policy_name" in header:
         extra["policy_name"] = header["policy_name"]
-    counters: dict[str, int] = {}
     peer: str | None = None
     peer_port: int | None = None
     dh: int | None = None
-    for part in (ident.get("rest") or "").split(" ; "):
+    for part in rest.split(" ; "):
         first = part[:1]
         if first == "#":
-            for label, value in _COUNTER.findall(part):
-                counters[_counter_key(label)] = int(value)
-        elif part.startswith("current_peer"):
+            continue
+        if part.startswith("current_peer"):
             match = _PEER.match(part)
             if match:
                 peer, port = match.groups()
@@ -325,7 +422,7 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
                 key = _MTU_KEYS[name]
                 extra[key] = value if key == "ip_mtu_idb" else to_int(value)
         elif part.startswith("current outbound spi:"):
-            extra["current_outbound_spi"] = spi_to_int(part.split(": ", 1)[1])
+            extra["current_outbound_spi"] = spi_to_int(part[len("current outbound spi: ") :])
         elif part.startswith("PFS"):
             match = _PFS.match(part)
             if match:
@@ -352,7 +449,7 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
         "remote_ts": _selector(ident.get("remote_ident")),
         "pfs": DH_KEYWORDS.get(dh) if dh is not None else None,
         "dh_group": dh,
-        "counters": counters,
+        "counters": _counters(rest) if "#" in rest else {},
         "sas": sas,
         "extra": extra,
     }
@@ -364,8 +461,9 @@ def _sas(lists: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     for section in _as_list(lists):
         direction = "in" if section.get("direction") == "inbound" else "out"
         protocol = section.get("protocol", "esp")
-        for raw in _as_list(section.get("sa")):
-            record = sa_record(split_sa(raw), direction, protocol)
+        for chunk in (section.get("rest") or "").split("spi: ")[1:]:
+            spi, _, rest = chunk.partition(" ; ")
+            record = sa_record(spi.rstrip(" ;"), rest, direction, protocol)
             if record["spi"] is None:
                 record.pop("spi")
                 no_spi.append(record)
@@ -374,74 +472,90 @@ def _sas(lists: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return sas, no_spi
 
 
-def split_sa(raw: dict[str, Any]) -> dict[str, Any]:
-    """TTP's ``{spi, rest}`` -> the SA's fields by name (the parts of ``rest``)."""
-    out: dict[str, Any] = {"spi": raw.get("spi")}
-    for part in (raw.get("rest") or "").split(" ; "):
-        if part.startswith("transform:"):
-            out["transform"] = part[len("transform: ") :].rstrip(" ,")
-        elif part.startswith("in use settings ="):
-            out["settings"] = part[len("in use settings =") :]
-        elif part.startswith("conn id:"):
+_transforms: dict[str, tuple[str | None, str | None]] = {}
+_settings: dict[str, tuple[str | None, bool, bool]] = {}
+
+
+def _transform(transform: str) -> tuple[str | None, str | None]:
+    found = _transforms.get(transform)
+    if found is None:
+        found = transform_keywords(transform)
+        if len(_transforms) < 256:
+            _transforms[transform] = found
+    return found
+
+
+def _mode(settings: str) -> tuple[str | None, bool, bool]:
+    """``{Transport UDP-Encaps, esn}`` -> (mode, udp_encap, esn)."""
+    found = _settings.get(settings)
+    if found is None:
+        flags = {f.lower() for f in settings.strip("{} ").replace(",", " ").split()}
+        mode = "tunnel" if "tunnel" in flags else "transport" if "transport" in flags else None
+        found = (mode, "udp-encaps" in flags or "nat-t-encaps" in flags, "esn" in flags)
+        if len(_settings) < 256:
+            _settings[settings] = found
+    return found
+
+
+def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict[str, Any]:
+    """One SA (TTP's spi + the `` ; ``-joined rest of its lines) -> an ``IpsecSa``-shaped dict."""
+    extra: dict[str, Any] = {}
+    transform: str | None = None
+    settings = ""
+    conn_id = remaining_kb = remaining_s = replay_window = None
+    status: str | None = None
+    for part in rest.split(" ; "):
+        first = part[:2]
+        if first == "tr" and part.startswith("transform:"):
+            transform = part[11:].rstrip(" ,")
+        elif first == "in" and part.startswith("in use settings ="):
+            settings = part[17:]
+            extra["settings"] = settings
+        elif first == "co" and part.startswith("conn id:"):
             match = _CONN.match(part)
             if match:
-                conn_id, flow_id, sibling, sa_map, initiator = match.groups()
-                out.update(
-                    conn_id=conn_id, flow_id=flow_id, sibling_flags=sibling, sa_crypto_map=sa_map
-                )
+                cid, flow_id, sibling, sa_map, initiator = match.groups()
+                conn_id = int(cid)
+                extra["flow_id"], extra["sibling_flags"] = flow_id, sibling
+                extra["sa_crypto_map"] = sa_map
                 if initiator is not None:
-                    out["initiator"] = initiator
-        elif part.startswith("sa timing:"):
+                    extra["initiator"] = initiator
+        elif first == "sa" and part.startswith("sa timing:"):
             match = _TIMING.match(part)
             if match:
                 kb, sec, only_sec, hours, mins = match.groups()
-                out["remaining_kb"] = kb
-                out["remaining_s"] = sec or only_sec
-                if hours is not None:
-                    out["remaining_h"], out["remaining_m"] = hours, mins
-        elif part.startswith("Kilobyte Volume Rekey has been disabled"):
-            out["kilobyte_volume_rekey"] = "disabled"
-        elif part.startswith("IV size:"):
-            out["iv_size"] = part.split()[2]
-        elif part.startswith("replay detection support:"):
+                remaining_kb = int(kb) if kb else None
+                if sec or only_sec:
+                    remaining_s = int(sec or only_sec)
+                elif hours is not None:
+                    remaining_s = int(hours) * 3600 + int(mins) * 60
+        elif first == "IV":
+            extra["iv_size"] = to_int(part.split()[2]) if part.count(" ") >= 2 else None
+        elif first == "re" and part.startswith("replay detection support:"):
             match = _REPLAY.match(part)
             if match:
-                out["replay_detection"], out["replay_window"] = match.groups()
-        elif part.startswith("Status:"):
-            out["status"] = part[len("Status: ") :]
-    return out
-
-
-def sa_record(raw: dict[str, Any], direction: str, protocol: str) -> dict[str, Any]:
-    """One SA's fields -> an ``IpsecSa``-shaped dict."""
-    settings = (raw.get("settings") or "").strip("{} ")
-    flags = {f.strip().lower() for f in settings.replace(",", " ").split()}
-    transform = raw.get("transform")
-    encryption, integrity = transform_keywords(transform)
-    mode = "tunnel" if "tunnel" in flags else "transport" if "transport" in flags else None
-    remaining_s = to_int(raw.get("remaining_s"))
-    if remaining_s is None and raw.get("remaining_h") is not None:
-        remaining_s = (to_int(raw["remaining_h"]) or 0) * 3600 + (
-            to_int(raw.get("remaining_m")) or 0
-        ) * 60
-    extra = {k: raw[k] for k in _SA_EXTRA if raw.get(k) is not None}
-    if "iv_size" in extra:
-        extra["iv_size"] = to_int(extra["iv_size"])
-    spi = raw.get("spi")
+                extra["replay_detection"], window = match.groups()
+                replay_window = int(window) if window else None
+        elif first == "St" and part.startswith("Status:"):
+            status = part[8:]
+        elif first == "Ki" and part.startswith("Kilobyte Volume Rekey has been disabled"):
+            extra["kilobyte_volume_rekey"] = "disabled"
+    encryption, integrity = _transform(transform) if transform else (None, None)
+    mode, udp_encap, esn = _mode(settings)
     return {
         "direction": direction,
         "protocol": protocol,
-        "spi": spi_to_int(spi) if str(spi or "").startswith("0x") else None,
+        "spi": spi_to_int(spi) if spi and spi.startswith("0x") else None,
         "transform": transform,
         "encryption": encryption,
         "integrity": integrity,
         "mode": mode,
-        "udp_encap": "udp-encaps" in flags,
-        "esn": "esn" in flags,
-        "conn_id": to_int(raw.get("conn_id")),
-        "remaining_kb": to_int(raw.get("remaining_kb")),
+        "udp_encap": udp_encap,
+        "esn": esn,
+        "conn_id": conn_id,
+        "remaining_kb": remaining_kb,
         "remaining_s": remaining_s,
-        "replay_window": to_int(raw.get("replay_window")),
-        "status": raw.get("status"),
+        "replay_window": replay_window,
+        "status": status,
         "extra": extra,
     }

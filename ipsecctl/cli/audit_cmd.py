@@ -1,7 +1,8 @@
 """``ipsecctl audit``: weak/legacy crypto and certificate expiry, per device and fleet-wide.
 
 Offline: ``--config FILE`` (repeatable; the device is named after the file) and ``--certs FILE``.
-Live: TARGETS are polled for ``show running-config`` and ``show crypto pki certificates``.
+Live (TARGETS, or every device when no file is given): the platform's ``diag`` commands
+(``show running-config``) plus ``show crypto pki certificates``, which a device may reject.
 The lead mounts ``audit`` (the function) as the ``ipsecctl audit`` command.
 """
 
@@ -14,9 +15,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ipsecctl.cli.diag import emit_json, exit_for, guarded, poll, read_text, render_findings
-from ipsecctl.errors import UsageError
+from ipsecctl.cli.diag import (
+    emit_json,
+    exit_for,
+    guarded,
+    poll_diag,
+    poll_failed,
+    read_text,
+    render_findings,
+    report_failed,
+)
+from ipsecctl.errors import EXIT_OPERATIONAL, UsageError
 from ipsecctl.models import SEVERITY_ORDER, Finding, dump, envelope
+
+PKI = "show crypto pki certificates"  # optional: a router without PKI rejects it
 
 app = typer.Typer(help="Audit crypto configuration against Cisco NGE guidance.")
 
@@ -24,7 +36,9 @@ app = typer.Typer(help="Audit crypto configuration against Cisco NGE guidance.")
 @app.command()
 def audit(
     ctx: typer.Context,
-    targets: Annotated[list[str] | None, typer.Argument(help="devices or groups to poll")] = None,
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="devices or groups to poll (default: all)")
+    ] = None,
     config: Annotated[
         list[str] | None, typer.Option("--config", help="running-config file (repeatable)")
     ] = None,
@@ -47,9 +61,14 @@ def audit(
             findings += audit_config(parse_config(read_text(path, "config"), path), name)
         for path in certs or []:
             findings += audit_certificates(read_text(path, "certificates"), Path(path).stem)
-        if targets:
-            cmds = ["show running-config", "show crypto pki certificates"]
-            for st in poll(ctx, targets, cmds):
+        if targets and (config or certs):
+            raise UsageError("give TARGETS to poll or --config/--certs files, not both")
+        live = bool(targets) or not (config or certs)
+        failed: list[str] = []
+        if live:
+            states = poll_diag(ctx, targets, also=(PKI,))
+            failed = poll_failed(states, optional=(PKI,))
+            for st in states:
                 devices.append(st.device)
                 raw = st.raw or {}
                 if raw.get("show running-config"):
@@ -57,8 +76,6 @@ def audit(
                     findings += audit_config(cfg, st.device)
                 if raw.get("show crypto pki certificates"):
                     findings += audit_certificates(raw["show crypto pki certificates"], st.device)
-        if not (config or certs or targets):
-            raise UsageError("give TARGETS to poll, or --config FILE / --certs FILE")
         findings.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.device or "", f.code))
         summary = _summary(findings, devices)
         if as_json:
@@ -74,7 +91,8 @@ def audit(
                 )
             console.print(table)
             render_findings(findings, console)
-        return exit_for(findings)
+        report_failed(failed)
+        return EXIT_OPERATIONAL if failed else exit_for(findings)
 
     guarded(body)
 

@@ -119,10 +119,38 @@ class AppContext:
     def select(self, targets: list[str]) -> list[Any]:
         import inventory as inv
 
+        if self.replay is not None and self.inventory_path is None:
+            return self._replay_hosts(targets)
         try:
             return list(self.inventory.select(targets or ["all"]))
         except inv.InventoryError as exc:
             raise errors.UsageError(str(exc)) from None
+
+    def _replay_hosts(self, targets: list[str]) -> list[Any]:
+        """Hosts of a --save-raw folder: replay needs no inventory (bug reports, offline)."""
+        import json
+
+        import inventory as inv
+
+        assert self.replay is not None
+        hosts = []
+        for meta in sorted(self.replay.glob("*/meta.json")):
+            try:
+                data = json.loads(meta.read_text())
+            except (OSError, ValueError):
+                raise errors.InputFileError(f"{meta}: not a readable meta.json") from None
+            name = str(data.get("device") or meta.parent.name)
+            hosts.append(inv.Host(name=name, hostname=name, platform=data.get("platform")))
+        if not hosts:
+            raise errors.InputFileError(f"--replay {self.replay}: no saved device outputs")
+        wanted = [t for t in targets if t != "all"]
+        if not wanted:
+            return hosts
+        unknown = [t for t in wanted if t not in {h.name for h in hosts}]
+        if unknown:
+            raise errors.UsageError(f"{', '.join(unknown)}: not in the replay folder "
+                                    f"{self.replay}")
+        return [h for h in hosts if h.name in wanted]
 
     # -- sessions -----------------------------------------------------------------------------
     def ask_host_key(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
@@ -145,6 +173,7 @@ class AppContext:
             host_key_policy=self.effective_host_key_policy,
             ask_host_key=self.ask_host_key if is_interactive() else None,
             replay_dir=self.replay,
+            save_raw=self.save_raw,
         )
 
     def collector(self, extra_commands: list[str] | None = None) -> Any:
@@ -154,5 +183,4 @@ class AppContext:
             self.pool(),
             workers=self.effective_workers,
             extra_commands=extra_commands or [],
-            save_raw=self.save_raw,
         )

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ipsecctl.errors import (
+    EXIT_OPERATIONAL,
     EXIT_PROBLEM,
     InputFileError,
     IpsecctlError,
@@ -107,6 +108,57 @@ def poll(ctx: typer.Context, targets: list[str], commands: list[str] | None = No
     return result
 
 
+def diag_commands(platform: str) -> list[str]:
+    """The platform's on-demand ``diag`` commands (logs, configuration): data, not code."""
+    from ipsecctl.platforms import get_platform
+
+    return list(get_platform(platform).collect.get("diag", []))
+
+
+def poll_diag(
+    ctx: typer.Context, targets: list[str] | None, also: tuple[str, ...] = ()
+) -> list[DeviceState]:
+    """Poll ``targets`` (all when empty) with each platform's ``diag`` commands added.
+
+    One collector call per platform, because the extra commands differ per platform (a
+    strongSwan host has no ``show logging``); results keep the inventory's order.
+    """
+    hosts = ctx.obj.select(targets or [])
+    if not hosts:
+        raise UsageError("the selection matches no device")
+    by_platform: dict[str, list[str]] = {}
+    for h in hosts:
+        by_platform.setdefault(h.platform, []).append(h.name)
+    states: dict[str, DeviceState] = {}
+    for platform, names in by_platform.items():
+        extra = list(dict.fromkeys([*diag_commands(platform), *also]))
+        for st in poll(ctx, names, extra or None):
+            states[st.device] = st
+    return [states[h.name] for h in hosts if h.name in states]
+
+
+def poll_failed(states: list[DeviceState], optional: tuple[str, ...] = ()) -> list[str]:
+    """Devices that could not be polled completely, one line each (exit 1 when any).
+
+    A command in ``optional`` that the device rejects (no PKI on a router, say) is not a
+    failure: the rest of the diagnosis stands without it.
+    """
+    out = []
+    for st in states:
+        errs = [
+            e for e in st.errors if not (e.command in optional and e.kind == "rejected")
+        ]
+        if not st.reachable or errs:
+            why = "; ".join(f"{e.command or 'connect'}: {e.message}" for e in errs)
+            out.append(f"{st.device}: {why or 'unreachable'}")
+    return out
+
+
+def report_failed(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+
+
 def render_findings(findings: list[Finding], console: Console) -> None:
     if not findings:
         console.print("[green]no findings[/green]")
@@ -137,7 +189,9 @@ def exit_for(findings: list[Finding]) -> int:
 @app.command()
 def health(
     ctx: typer.Context,
-    targets: Annotated[list[str] | None, typer.Argument(help="devices or groups to poll")] = None,
+    targets: Annotated[
+        list[str] | None, typer.Argument(help="devices or groups to poll (default: all)")
+    ] = None,
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="'ipsecctl show --json' output (offline)")
     ] = None,
@@ -145,27 +199,37 @@ def health(
         str | None, typer.Option("--previous", help="an earlier snapshot, for movement rules")
     ] = None,
     interval: Annotated[
-        float, typer.Option("--interval", help="live: seconds between the two polls (0 = one)")
-    ] = 0.0,
+        float, typer.Option("--interval", help="live: seconds between the two polls", min=0.0)
+    ] = 3.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="live: one poll only (no movement rules)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON envelope")] = False,
 ) -> None:
-    """Health rules over a poll (or a saved snapshot); exit 3 on a warning or worse."""
+    """Health rules over two polls (or saved snapshots); exit 3 on a warning or worse.
+
+    Live, the devices are polled twice ``--interval`` seconds apart, because one-way traffic,
+    growing error counters and flaps are movement that one poll cannot show; each poll also
+    reads the platform's ``diag`` commands (``show logging``) for log evidence.
+    """
 
     def body() -> int:
         from ipsecctl.diag.health import evaluate
 
         prev: list[DeviceState] | None = load_snapshot(previous) if previous else None
+        failed: list[str] = []
         if snapshot:
+            if targets:
+                raise UsageError("give TARGETS to poll or --snapshot FILE, not both")
             current = load_snapshot(snapshot)
-        elif targets:
-            if interval > 0 and prev is None:
+        else:
+            if prev is None and not once:
                 import time
 
-                prev = poll(ctx, targets)
+                prev = poll_diag(ctx, targets)
                 time.sleep(interval)
-            current = poll(ctx, targets)
-        else:
-            raise UsageError("give TARGETS to poll or --snapshot FILE")
+            current = poll_diag(ctx, targets)
+            failed = poll_failed(current)
         findings = evaluate(current, prev)
         if as_json:
             emit_json(
@@ -177,7 +241,8 @@ def health(
             )
         else:
             render_findings(findings, Console())
-        return exit_for(findings)
+        report_failed(failed)
+        return EXIT_OPERATIONAL if failed else exit_for(findings)
 
     guarded(body)
 
@@ -200,12 +265,15 @@ def logs(
     def body() -> int:
         from ipsecctl.diag.logs import analyse
 
+        if device and file:
+            raise UsageError("give a log FILE or --device D, not both")
         if device:
-            states = poll(ctx, [device], ["show logging"])
+            states = poll_diag(ctx, [device])
             raw = (states[0].raw or {}) if states else {}
             text = raw.get("show logging")
             if text is None:
-                raise IpsecctlError(f"device {device} returned no 'show logging' output")
+                why = "; ".join(poll_failed(states)) or "no 'show logging' in its diag commands"
+                raise IpsecctlError(f"device {device}: no log read ({why})")
             source = f"{device}: show logging"
         elif file:
             text = read_text(file, "log file")
@@ -343,14 +411,19 @@ def pair(
             text_b = read_text(config_b, "config")
             src_a, src_b = config_a, config_b
         elif device_a and device_b:
-            states = poll(ctx, [device_a, device_b], ["show running-config"])
+            if config_a or config_b:
+                raise UsageError("give DEVICE_A DEVICE_B or --config-a/--config-b, not both")
+            states = poll_diag(ctx, [device_a, device_b])
             by_name = {s.device: s for s in states}
             texts = []
             for name in (device_a, device_b):
                 st = by_name.get(name)
                 txt = (st.raw or {}).get("show running-config") if st else None
                 if not txt:
-                    raise IpsecctlError(f"device {name} returned no 'show running-config' output")
+                    why = "; ".join(poll_failed([st])) if st else "not in the inventory"
+                    raise IpsecctlError(
+                        f"device {name}: no running-config read ({why or 'empty output'})"
+                    )
                 texts.append(txt)
             text_a, text_b = texts
             name_a, name_b = device_a, device_b

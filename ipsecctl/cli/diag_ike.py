@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ipsecctl.diag.packets.common import iso_utc
 from ipsecctl.errors import EXIT_OK, EXIT_PROBLEM, IpsecctlError, UsageError
 from ipsecctl.models import envelope
 
 
-def _iso(ts: Any) -> str | None:
-    try:
-        return datetime.fromtimestamp(float(ts), UTC).isoformat().replace("+00:00", "Z")
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
 def analyse_capture(capture: Path, keys_path: Path | None) -> dict[str, Any]:
     """The ``diag ike`` document for a capture (pcap/pcapng, or one raw IKE message file)."""
-    from ipsecctl.diag.ike.decode import decode_datagrams, decode_raw
+    from ipsecctl.diag.ike.decode import decode_capture, decode_raw
     from ipsecctl.diag.ike.keys import load_keys
-    from ipsecctl.diag.ike.pcapread import iter_udp
     from ipsecctl.diag.ike.timeline import build_sas
     from ipsecctl.errors import InputFileError
 
@@ -43,13 +35,13 @@ def analyse_capture(capture: Path, keys_path: Path | None) -> dict[str, Any]:
                              hint="check the path and permissions") from exc
     if head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
                 b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"):
-        messages = decode_datagrams(iter_udp(capture), keys)
+        messages = decode_capture(capture, keys)
     else:  # a raw IKE message (e.g. ike-scan --writepkttofile / .dat fixtures)
         m = decode_raw(capture.read_bytes(), keys)
         messages = [{"frame": 1, "time": None, "src": None, "dst": None, **m}]
     sas = build_sas(messages)
     for m in messages:
-        m["time"] = _iso(m.get("time"))
+        m["time"] = iso_utc(m.get("time"))
     return envelope("diag ike", capture=str(capture), messages=messages, ike_sas=sas)
 
 

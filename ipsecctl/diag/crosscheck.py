@@ -5,7 +5,9 @@ outbound SPI is still installed there. When a poll holds both devices (found by 
 tunnel's ``peer`` with the other device's local addresses), we compare:
 
 * SPI_MISMATCH: an outbound ESP SPI of A that is not among B's inbound SPIs towards A. The
-  peer drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (knowledge 4.1 [V]).
+  peer drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (knowledge 4.1 [V]). Not
+  when another outbound SPI of A *is* installed on B: that is a rekey seen half-done because
+  the two devices were polled at slightly different moments, not SAs out of sync.
 * SELECTOR_NOT_MIRRORED: A's (local, remote) selectors have no mirror (remote, local) on B
   (knowledge 3.4 [V]: mirror-image crypto ACLs).
 * TRANSFORM_MISMATCH: for a mirrored pair with SAs on both sides, different transforms or PFS.
@@ -83,7 +85,10 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
                 )
             out = [s for s in t.spis("out") if s]
             missing = [s for s in out if s not in b_in]
-            if out and theirs and missing:
+            # A rekey caught between the two devices' polls: A already has the new outbound
+            # SA, B (polled a moment earlier) still shows only the old one, which it has.
+            rekeying = len(out) > len(missing) and any(s in b_in for s in out)
+            if out and theirs and missing and not rekeying:
                 findings.append(
                     Finding(
                         code="SPI_MISMATCH",

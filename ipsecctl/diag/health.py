@@ -16,11 +16,12 @@ IKE_STUCK_AG_INIT_EXCH, IKE_STUCK_MM_WAIT_MSG2 (ASA), IKE_STUCK_MM_WAIT_MSG3 (AS
 IKE_STUCK_MM_WAIT_MSG4..6 (ASA), IKE_STUCK_IKEV2_IN_NEG, IKE_UP_NO_IPSEC, IKE_SA_WITHOUT_TUNNELS,
 ONE_WAY_TRAFFIC, ONE_WAY_TRAFFIC_INBOUND, DECRYPT_FAILURES, VERIFY_FAILURES, REPLAY_FAILURES,
 INVALID_SPI, SEND_ERRORS, RECV_ERRORS, SA_EXPIRING_NO_SUCCESSOR, TUNNEL_DOWN_EXPECTED_UP,
-TUNNEL_IDLE_ON_DEMAND, and the cross-device codes of :mod:`ipsecctl.diag.crosscheck`.
+TUNNEL_IDLE_ON_DEMAND, FLAPPING, and the cross-device codes of :mod:`ipsecctl.diag.crosscheck`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ SEND_ERRORS_TOLERATED = 10  # first packets dropped while the SA is negotiated
 SINGLE_POLL_MIN = 10
 SINGLE_POLL_RATIO = 1e-5
 INVALID_SPI_KEYS = ("invalid_spi", "pkts_invalid_sa_rcv")
+FLAP_MIN_DOWNS = 2  # session DOWN log events for one peer that make a flap, from one poll
 
 
 @dataclass(frozen=True)
@@ -509,8 +511,26 @@ def _invalid_spi(device: str, peer: str | None, evidence: list[str], moving: boo
     )
 
 
-def _log_findings(dev: DeviceState) -> Iterable[Finding]:
-    """Syslog evidence the poll brought back (``show logging`` in ``raw``)."""
+_CONN_ID = re.compile(r"connection\s+id=\s*(\d+)")
+
+
+def _new_lines(text: str, prev: DeviceState | None) -> set[str] | None:
+    """Log lines absent from the previous poll's log; ``None`` without a previous log."""
+    before = (prev.raw or {}).get("show logging") if prev is not None else None
+    if before is None:
+        return None
+    old = {ln.strip() for ln in before.splitlines()}
+    return {ln.strip() for ln in text.splitlines() if ln.strip() and ln.strip() not in old}
+
+
+def _log_findings(dev: DeviceState, prev: DeviceState | None) -> Iterable[Finding]:
+    """Syslog evidence the poll brought back (``show logging`` in ``raw``).
+
+    %CRYPTO-4-RECVD_PKT_INV_SPI names the sender (srcaddr); %CRYPTO-4-PKT_REPLAY_ERR names
+    only the inbound SA's connection id, which the IPsec SA table ties to a tunnel and so to a
+    peer. With a previous poll, lines already seen then are history: the finding is a warning
+    unless new lines arrived in between.
+    """
     if not dev.raw:
         return
     text = dev.raw.get("show logging")
@@ -518,12 +538,125 @@ def _log_findings(dev: DeviceState) -> Iterable[Finding]:
         return
     from ipsecctl.diag.logs import analyse  # local: logs loads its signature data lazily
 
-    per_peer: dict[str | None, list[str]] = {}
+    fresh = _new_lines(text, prev)
+    by_conn = {
+        sa.conn_id: t.peer for t in dev.tunnels for sa in t.sas if sa.conn_id is not None
+    }
+    inv: dict[str | None, list[str]] = {}
+    replay: dict[str | None, list[str]] = {}
+    downs: dict[str, list[str]] = {}
+    moving: dict[tuple[str, str | None], bool] = {}
     for ev in analyse(text).events:
+        quote = f"show logging:{ev.line}: {ev.text.strip()}"
+        peer = ev.peer
         if ev.code == "CRYPTO-4-RECVD_PKT_INV_SPI":
-            per_peer.setdefault(ev.peer, []).append(f"show logging:{ev.line}: {ev.text}")
-    for peer, lines in per_peer.items():
-        yield _invalid_spi(dev.device, peer, lines[:5], True)
+            bucket = inv
+        elif ev.code in ("CRYPTO-4-PKT_REPLAY_ERR", "IPSEC-3-REPLAY_ERROR"):
+            bucket = replay
+            m = _CONN_ID.search(ev.text)
+            if peer is None and m:
+                peer = by_conn.get(int(m.group(1)))
+        elif ev.code == "CRYPTO-5-SESSION_STATUS_DOWN" and peer:
+            downs.setdefault(peer, []).append(quote)
+            continue
+        else:
+            continue
+        bucket.setdefault(peer, []).append(quote)
+        key = (ev.code or "", peer)
+        moving[key] = moving.get(key, False) or fresh is None or ev.text.strip() in fresh
+    for peer, lines in inv.items():
+        new = moving.get(("CRYPTO-4-RECVD_PKT_INV_SPI", peer), True)
+        yield _invalid_spi(dev.device, peer, lines[-5:], new)
+    for peer, lines in replay.items():
+        new = any(v for (code, p), v in moving.items() if p == peer and "REPLAY" in code)
+        yield Finding(
+            code="REPLAY_FAILURES",
+            severity="error" if new else "warning",
+            device=dev.device,
+            peer=peer,
+            summary=f"packets failed the anti-replay check on the tunnel to {peer}",
+            evidence=[f"{len(lines)} anti-replay drop(s) in the log", *lines[-5:]],
+            causes=list(_ERROR_COUNTERS[2][3]),
+            next_steps=[*_ERROR_COUNTERS[2][4], "show crypto ipsec sa detail"],
+            extra={"source": "log", "lines": len(lines)},
+        )
+    for peer, lines in downs.items():
+        if len(lines) >= FLAP_MIN_DOWNS:
+            yield _flapping(dev.device, peer, [f"{len(lines)} session DOWN events", *lines[-4:]])
+
+
+def _flapping(device: str, peer: str | None, evidence: list[str]) -> Finding:
+    return Finding(
+        code="FLAPPING",
+        severity="warning",
+        device=device,
+        peer=peer,
+        summary=f"the tunnel to {peer} goes down and comes back (flapping)",
+        evidence=evidence,
+        causes=[
+            "the peer's IKE SA is deleted and renegotiated (DPD timeouts, peer reboots)",
+            "an unstable path: loss of UDP 500/4500 or ESP for longer than DPD allows",
+            "lifetime or rekey mismatch between the ends (one side deletes the SA early)",
+            "two peers fighting over the same selectors (duplicate configuration)",
+        ],
+        next_steps=[
+            "show logging | include CRYPTO-5-SESSION_STATUS|IKEV2-5-SA",
+            f"show crypto session remote {peer} detail" if peer else "show crypto session detail",
+            "show crypto isakmp sa detail",
+            "debug crypto isakmp",
+        ],
+    )
+
+
+def _flap_findings(dev: DeviceState, prev_by_id: dict[str, Tunnel]) -> Iterable[Finding]:
+    """A tunnel that changed state, or was rebuilt, between two polls.
+
+    Rebuilt = every SPI new *and* the packet counters went back: a rekey also brings new SPIs
+    but keeps the ident's counters, while a tunnel that went down and came back starts again
+    from zero (IOS resets the ident's counters when its SAs are deleted).
+    """
+    for t in dev.tunnels:
+        p = prev_by_id.get(t.identity())
+        if p is None:
+            continue
+        ev: list[str] = []
+        if p.state == "up" and t.state != "up":
+            ev.append(f"was up at the previous poll, now {t.state}")
+        elif p.state in ("down", "negotiating") and t.state == "up" and t.expected_up:
+            ev.append(f"was {p.state} at the previous poll, now up again")
+        elif p.state == "up" and t.state == "up":
+            old = set(p.spis())
+            new = set(t.spis())
+            reset = [
+                k
+                for k in ("pkts_encaps", "pkts_decaps")
+                if k in t.counters and k in p.counters and t.counters[k] < p.counters[k]
+            ]
+            if old and new and not (old & new) and reset:
+                ev.append(
+                    "re-established between polls: all SPIs new and counters restarted ("
+                    + ", ".join(f"{k} {p.counters[k]} -> {t.counters[k]}" for k in reset)
+                    + ")"
+                )
+        if ev:
+            yield _flapping(dev.device, t.peer, ev + _tunnel_evidence(t))
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per (device, peer, code): counter and log evidence for the same fault."""
+    out: dict[tuple[str | None, str | None, str], Finding] = {}
+    for f in findings:
+        key = (f.device, f.peer, f.code)
+        seen = out.get(key)
+        if seen is None:
+            out[key] = f
+            continue
+        if SEVERITY_ORDER[f.severity] > SEVERITY_ORDER[seen.severity]:
+            f.evidence = f.evidence + [e for e in seen.evidence if e not in f.evidence]
+            out[key] = f
+        else:
+            seen.evidence += [e for e in f.evidence if e not in seen.evidence]
+    return list(out.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -627,7 +760,9 @@ def evaluate(
         dev_findings += _ike_findings(dev, prev, local)
         dev_findings += _ike_up_rules(dev, local)
         dev_findings += _counter_findings(dev, prev_by_id)
-        dev_findings += _log_findings(dev)
+        dev_findings += _log_findings(dev, prev)
+        dev_findings += _flap_findings(dev, prev_by_id)
+        dev_findings = _merge(dev_findings)
         bad_peers = {f.peer for f in dev_findings if SEVERITY_ORDER[f.severity] >= 1}
         dev_findings += _lifetime_and_state(dev, bad_peers)
         findings += dev_findings

@@ -35,9 +35,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ipsecctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from ipsecctl.models import Tunnel
 
 ACCEPTED_SYNTAX = (
     "Cisco transform-set words (esp-aes [128|192|256], esp-256-aes, esp-gcm [128|192|256], "
@@ -175,6 +178,22 @@ class MtuResult:
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def summary(self) -> dict[str, object]:
+        """What ``assemble`` stores in ``tunnel.extra['mtu']`` (a stable, small subset)."""
+        return {
+            "plaintext_mtu": self.plaintext_mtu,
+            "overhead_min": self.overhead_min,
+            "overhead_max": self.overhead_max,
+            "ip_mtu": self.ip_mtu,
+            "tcp_mss": self.tcp_mss,
+            "path_mtu": self.path_mtu,
+            "transform": self.transform,
+            "mode": self.mode,
+            "nat_t": self.nat_t,
+            "gre": self.gre,
+            "ipv6": self.ipv6,
+        }
+
 
 def compute(
     transform: Transform | str,
@@ -220,3 +239,46 @@ def compute(
         ip_mtu=ip_mtu,
         tcp_mss=ip_mtu - ip_hdr - 20,
     )
+
+
+def _int_or(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
+
+
+def for_tunnel(tunnel: Tunnel) -> MtuResult | None:
+    """The MTU figures of one polled tunnel, or ``None`` when they cannot be computed.
+
+    Pure and total on purpose: ``assemble`` calls it for every tunnel of every poll, so an
+    unknown transform, a tunnel without SAs or an odd path MTU means "no figure", never an
+    exception. Inputs: the outbound SA's transform (the inbound one when there is no outbound),
+    its mode and UDP encapsulation, the ``path_mtu`` the parser put in ``extra`` (1500 when
+    absent), IPv6 from the tunnel's addresses, and GRE when the selectors are protocol 47.
+    """
+    sas = sorted(tunnel.sas, key=lambda sa: sa.direction != "out")
+    sa = next((s for s in sas if s.protocol == "esp"), None) or next(iter(sas), None)
+    if sa is None:
+        return None
+    candidates: list[str] = []
+    if sa.transform:
+        candidates.append(sa.transform)
+    ah = [s.transform for s in tunnel.sas if s.protocol == "ah" and s.transform]
+    if sa.transform and ah and sa.protocol == "esp":
+        candidates.insert(0, f"{ah[0]} {sa.transform}")
+    if sa.encryption:
+        candidates.append(f"{sa.encryption}-{sa.integrity}" if sa.integrity else sa.encryption)
+    extra = tunnel.extra or {}
+    path_mtu = _int_or(extra.get("path_mtu"), 1500)
+    addr = tunnel.local_addr or tunnel.peer or ""
+    gre = bool(tunnel.local_ts and tunnel.local_ts.protocol == 47)
+    mode: Mode = "transport" if sa.mode == "transport" else "tunnel"
+    for text in candidates:
+        try:
+            return compute(
+                text, mode=mode, nat_t=sa.udp_encap, gre=gre, ipv6=":" in addr, path_mtu=path_mtu
+            )
+        except (UsageError, ValueError, KeyError):
+            continue
+    return None

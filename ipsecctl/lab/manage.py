@@ -32,9 +32,10 @@ class LabError(IpsecctlError):
 
 
 def default_dir() -> Path:
-    import platformdirs
+    """The settings' ``lab_dir`` (state dir, relocatable with IPSECCTL_STATE_DIR)."""
+    from ipsecctl.settings import load_settings
 
-    return Path(platformdirs.user_state_dir("ipsecctl")) / "lab"
+    return Path(load_settings().lab_dir)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ipsecctl.errors import UsageError
 
 
+ON_DEMAND = frozenset({"diag"})
+
+
 class EnableSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,9 +49,15 @@ class Platform(BaseModel):
         return re.compile(self.prompt, re.MULTILINE)
 
     def commands(self) -> list[str]:
-        """Every show command of a full poll, in order, without duplicates."""
+        """Every show command of a full poll, in order, without duplicates.
+
+        Groups in ``ON_DEMAND`` (``diag``: logs and configuration) are not part of a poll;
+        the commands that need them ask for them by name.
+        """
         seen: dict[str, None] = {}
-        for group in self.collect.values():
+        for name, group in self.collect.items():
+            if name in ON_DEMAND:
+                continue
             for cmd in group:
                 seen.setdefault(cmd, None)
         return list(seen)

@@ -105,5 +105,10 @@ class RawRecorder(RunnerBase):
         path.write_text(output, encoding="utf-8")
         return output
 
+    def renew_deadline(self, seconds: float | None = None) -> None:
+        renew = getattr(self.runner, "renew_deadline", None)
+        if renew is not None:
+            renew(seconds)
+
     def close(self) -> None:
         self.runner.close()

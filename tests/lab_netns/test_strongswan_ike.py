@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from ipsecctl.diag.ike.decode import decode_datagrams
+from ipsecctl.diag.ike.decode import decode_capture
 from ipsecctl.diag.ike.keys import KeyTable, ikev2_keys, load_keys, wireshark_uat_line
-from ipsecctl.diag.ike.pcapread import iter_udp
 from ipsecctl.diag.ike.timeline import build_sas
 from ipsecctl.lab.strongswan import NetnsLab, Tunnel
 
@@ -58,7 +57,7 @@ def run_tunnel(tmp_path: Path, ike: str, esp: str) -> None:
 
         # IKE: decode + decrypt with the keys from charon's log
         table = ike_table(keys)
-        msgs = decode_datagrams(iter_udp(capture), table)
+        msgs = decode_capture(capture, table)
         auth = [m for m in msgs if m["exchange"] == "IKE_AUTH"]
         assert len(auth) == 2
         for m in auth:
@@ -75,14 +74,14 @@ def run_tunnel(tmp_path: Path, ike: str, esp: str) -> None:
         # same keys through the Wireshark table format
         uat = tmp_path / "ikev2_decryption_table"
         uat.write_text("\n".join(wireshark_uat_line(k) for k in table.ikev2.values()) + "\n")
-        again = decode_datagrams(iter_udp(capture), load_keys(uat))
+        again = decode_capture(capture, load_keys(uat))
         assert [m["icv"] for m in again if m["exchange"] == "IKE_AUTH"] == ["ok", "ok"]
 
         # a wrong key is reported, not ignored
         k = keys["ike"][0]
         broken = dict(k, **{name: "00" * (len(k[name]) // 2) for name in
                             ("sk_ai", "sk_ar", "sk_ei", "sk_er") if name in k})
-        bad = decode_datagrams(iter_udp(capture), ike_table({"ike": [broken]}))
+        bad = decode_capture(capture, ike_table({"ike": [broken]}))
         assert all(m["icv"] == "bad" for m in bad if m["exchange"] == "IKE_AUTH")
 
         # tshark with the same keys finds the same identities

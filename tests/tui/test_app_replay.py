@@ -147,3 +147,16 @@ async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_pat
     doc = json.loads((tmp_path / "view.json").read_text())
     assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "tunnels"
     assert {t["device"] for t in doc["tunnels"]} == {"edge-1"}
+
+
+async def test_narrow_terminal_stacks_panes_and_ansi_theme(replay_ctx: DashboardContext) -> None:
+    replay_ctx.theme = "ansi"
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        assert app.theme == "ansi-dark"
+        assert app.screen.has_class("-narrow")
+        assert not app.diagnosis.display or not app.query_one("#side").display
+        await pilot.press("d")  # diagnosis takes the bottom pane, scoped to the selection
+        assert app.screen.has_class("-show-diag") and app.diagnosis.scope is not None
+        assert app.focused is app.diagnosis or app.diagnosis.can_focus is False

@@ -11,12 +11,13 @@ import hashlib
 import ipaddress
 import struct
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ipsecctl.diag.ike import names as N
 from ipsecctl.diag.ike.keys import KeyTable
-from ipsecctl.diag.ike.pcapread import UdpDatagram
 from ipsecctl.diag.ike.sk import decrypt_sk
+from ipsecctl.diag.packets.pcap import KIND_IKE, Frame, iter_packets
 
 IKE_PORTS = (500, 4500)
 HEADER_LEN = 28
@@ -516,39 +517,37 @@ def decode_raw(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
     return {"nat_t": False, **decode_message(data, keys)}
 
 
-def split_datagram(d: UdpDatagram) -> tuple[bytes | None, str]:
-    """The IKE message in a UDP datagram and its framing: ike, nat_t, esp, keepalive, other."""
-    if 4500 in (d.sport, d.dport):
-        if d.payload == b"\xff":
-            return None, "keepalive"
-        if d.payload[:4] == b"\x00\x00\x00\x00":
-            return d.payload[4:], "nat_t"
-        return None, "esp"
-    if 500 in (d.sport, d.dport):
-        return d.payload, "ike"
-    return None, "other"
+def ike_message(frame: Frame) -> bytes | None:
+    """The IKE message a frame carries (after any non-ESP marker), or None.
+
+    The packet reader (:mod:`ipsecctl.diag.packets.pcap`) already did the RFC 3948 demux:
+    ``kind == "ike"`` on UDP/500, or on UDP/4500 after the four zero bytes.
+    """
+    if frame.kind != KIND_IKE or frame.ip is None:
+        return None
+    return frame.data[frame.payload_offset:frame.ip.end]
 
 
-def decode_datagrams(datagrams: Iterable[UdpDatagram],
-                     keys: KeyTable | None = None) -> list[dict[str, Any]]:
+def decode_frames(frames: Iterable[Frame],
+                  keys: KeyTable | None = None) -> list[dict[str, Any]]:
     """Decode every IKE message of a capture, flag retransmissions, reassemble SKF fragments."""
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     frags: dict[tuple[Any, ...], dict[int, dict[str, Any]]] = {}
-    for d in datagrams:
-        raw, framing = split_datagram(d)
+    for f in frames:
+        raw = ike_message(f)
         if raw is None:
             continue
+        assert f.ip is not None
         msg = decode_message(raw, keys)
-        info = {"frame": d.frame, "time": d.time, "src": d.src, "dst": d.dst,
-                "sport": d.sport, "dport": d.dport, "nat_t": framing == "nat_t",
-                "size": len(raw)}
+        info = {"frame": f.number, "time": f.time, "src": f.ip.src, "dst": f.ip.dst,
+                "sport": f.sport, "dport": f.dport, "nat_t": f.udp_encap, "size": len(raw)}
         msg = {**info, **msg}
         digest = hashlib.sha256(raw).hexdigest()
         if digest in seen:
             msg["retransmission_of"] = seen[digest]
         else:
-            seen[digest] = d.frame
+            seen[digest] = f.number
         sk = msg["payloads"][-1] if msg["payloads"] else None
         if sk and sk.get("type") == "SKF" and "retransmission_of" not in msg:
             fkey = (msg["spi_i"], msg["spi_r"], msg["message_id"], msg["response"])
@@ -562,6 +561,11 @@ def decode_datagrams(datagrams: Iterable[UdpDatagram],
         for p in m["payloads"]:
             p.pop("_plain", None)
     return out
+
+
+def decode_capture(path: str | Path, keys: KeyTable | None = None) -> list[dict[str, Any]]:
+    """Decode the IKE messages of a pcap/pcapng file (InputFileError when unreadable)."""
+    return decode_frames(iter_packets(path), keys)
 
 
 def _reassemble(last: dict[str, Any], parts: list[dict[str, Any]]) -> None:

@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from ipsecctl.diag.packets.common import parse_hex
+from ipsecctl.diag.packets.suites import ENCRYPTION, INTEGRITY
 from ipsecctl.errors import InputFileError
 
 
@@ -80,8 +82,19 @@ class KeyTable:
         return len(self.ikev2) + len(self.ikev1)
 
 
-_ENCR_FIXED = {"NULL": EncrSpec("null", "null"), "3DES": EncrSpec("3des", "3des", 24, 0, 8),
-               "ENCR_3DES": EncrSpec("3des", "3des", 24, 0, 8)}
+def _from_esp(name: str) -> EncrSpec:
+    """The IKE view of an ESP suite: the key/salt/IV/ICV lengths are the same transform's.
+
+    One algorithm table (:mod:`ipsecctl.diag.packets.suites`) serves ESP and IKE; only what
+    IKE alone uses (AES-CCM) is added here.
+    """
+    e = ENCRYPTION[name]
+    mode = "3des" if e.cipher == "3des" else e.kind
+    return EncrSpec(e.name, mode, e.key_len, e.salt_len, e.iv_len, e.icv_len)
+
+
+_ENCR_FIXED = {"NULL": _from_esp("null"), "3DES": _from_esp("3des"),
+               "ENCR_3DES": _from_esp("3des")}
 
 
 def encr_spec(name: str, keysize: int | None = None) -> EncrSpec:
@@ -91,7 +104,7 @@ def encr_spec(name: str, keysize: int | None = None) -> EncrSpec:
     if up in _ENCR_FIXED:
         return _ENCR_FIXED[up]
     if "CHACHA20" in up:
-        return EncrSpec("chacha20poly1305", "chacha", 32, 4, 8, 16)
+        return _from_esp("chacha20poly1305")
     m = re.fullmatch(r"AES[-_](CBC|CTR|GCM|CCM)(?:[-_](\d+))?(?:[-_ ](?:WITH )?(\d+)"
                      r"(?: OCTET ICV)?)?", up)
     if m:
@@ -120,25 +133,27 @@ def encr_spec(name: str, keysize: int | None = None) -> EncrSpec:
 def _aes(mode: str, bits: int, icv: int) -> EncrSpec:
     if bits not in (128, 192, 256) or icv not in (8, 12, 16):
         raise ValueError(f"unsupported AES key size {bits} / ICV {icv}")
-    k = bits // 8
-    if mode == "cbc":
-        return EncrSpec(f"aes{bits}", "cbc", k, 0, 16)
-    if mode == "ctr":
-        return EncrSpec(f"aes{bits}ctr", "ctr", k, 4, 8)
-    if mode == "gcm":
-        return EncrSpec(f"aes{bits}gcm{icv}", "gcm", k, 4, 8, icv)
-    return EncrSpec(f"aes{bits}ccm{icv}", "ccm", k, 3, 8, icv)
+    if mode == "ccm":  # RFC 5282: 3-byte salt; no ESP suite in the shared table uses CCM
+        return EncrSpec(f"aes{bits}ccm{icv}", "ccm", bits // 8, 3, 8, icv)
+    return _from_esp({"cbc": f"aes{bits}", "ctr": f"aes{bits}ctr"}.get(mode, f"aes{bits}gcm{icv}"))
+
+
+def _integ_from_esp(name: str) -> IntegSpec:
+    """IKE integrity from the shared ESP table (same HMAC, same truncation)."""
+    t = INTEGRITY[name]
+    assert t.hash is not None
+    return IntegSpec(t.name, t.hash, t.icv_len)
 
 
 _INTEG = {
     "NONE": None,
-    "HMAC_MD5_96": IntegSpec("md5", "md5", 12), "HMAC_MD5_128": IntegSpec("md5_128", "md5", 16),
-    "HMAC_SHA1_96": IntegSpec("sha1", "sha1", 12),
+    "HMAC_MD5_96": _integ_from_esp("md5"), "HMAC_MD5_128": IntegSpec("md5_128", "md5", 16),
+    "HMAC_SHA1_96": _integ_from_esp("sha1"),
     "HMAC_SHA1_160": IntegSpec("sha1_160", "sha1", 20),
-    "HMAC_SHA2_256_96": IntegSpec("sha256_96", "sha256", 12),
-    "HMAC_SHA2_256_128": IntegSpec("sha256", "sha256", 16),
-    "HMAC_SHA2_384_192": IntegSpec("sha384", "sha384", 24),
-    "HMAC_SHA2_512_256": IntegSpec("sha512", "sha512", 32),
+    "HMAC_SHA2_256_96": _integ_from_esp("sha256_96"),
+    "HMAC_SHA2_256_128": _integ_from_esp("sha256"),
+    "HMAC_SHA2_384_192": _integ_from_esp("sha384"),
+    "HMAC_SHA2_512_256": _integ_from_esp("sha512"),
     "AES_CMAC_96": IntegSpec("aescmac", "cmac", 12),
 }
 _INTEG_KEYWORDS = {"none": "NONE", "md5": "HMAC_MD5_96", "md5_128": "HMAC_MD5_128",
@@ -164,9 +179,8 @@ def integ_spec(name: str) -> IntegSpec | None:
 
 
 def _hex(value: Any, what: str) -> bytes:
-    text = str(value or "").strip().lower().removeprefix("0x").replace(":", "")
     try:
-        return bytes.fromhex(text)
+        return parse_hex(value)
     except ValueError as exc:
         raise ValueError(f"{what} is not hex") from exc
 

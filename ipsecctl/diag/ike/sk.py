@@ -11,21 +11,12 @@ import hmac as std_hmac
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import cmac, hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
+from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
 
 from ipsecctl.diag.ike.keys import EncrSpec, IntegSpec
-
-try:  # cryptography >= 43 moved TripleDES to the "decrepit" module
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-except ImportError:  # pragma: no cover - older cryptography
-    TripleDES = algorithms.TripleDES  # type: ignore[misc]
-
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "md5": hashes.MD5, "sha1": hashes.SHA1, "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+from ipsecctl.diag.packets.common import TripleDES, hmac_template
 
 
 @dataclass(frozen=True)
@@ -40,7 +31,7 @@ def _mac(integ: IntegSpec, key: bytes, data: bytes) -> bytes:
         c = cmac.CMAC(algorithms.AES(key))
         c.update(data)
         return c.finalize()[: integ.icv_len]
-    h = crypto_hmac.HMAC(key, _HASHES[integ.digest]())
+    h = hmac_template(integ.digest, key)
     h.update(data)
     return h.finalize()[: integ.icv_len]
 

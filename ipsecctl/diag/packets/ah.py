@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import constant_time, hmac
 
-from ipsecctl.diag.packets.esp import ICV_BAD, ICV_NO_KEY, ICV_OK, ICV_UNVERIFIED, hmac_template
+from ipsecctl.diag.packets.common import hmac_template
+from ipsecctl.diag.packets.esp import ICV_BAD, ICV_NO_KEY, ICV_OK, ICV_UNVERIFIED
 from ipsecctl.diag.packets.keys import SecurityAssociation
 from ipsecctl.diag.packets.pcap import IPHeader
 

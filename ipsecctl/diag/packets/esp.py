@@ -19,12 +19,12 @@ import struct
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives import constant_time, hashes, hmac
+from cryptography.hazmat.primitives import constant_time, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
+from ipsecctl.diag.packets.common import TripleDES, hmac_template
 from ipsecctl.diag.packets.keys import SecurityAssociation
 
 ICV_OK = "ok"
@@ -32,13 +32,6 @@ ICV_BAD = "bad"
 ICV_NO_KEY = "no_key"
 ICV_UNVERIFIED = "unverified"
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "md5": hashes.MD5,
-    "sha1": hashes.SHA1,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 # Next-header values a correctly decrypted ESP payload plausibly carries.
 PLAUSIBLE_NEXT_HEADERS = frozenset(
@@ -60,11 +53,6 @@ class EspResult:
     next_header: int | None = None
     wrong_key_suspected: bool = False
     error: str | None = None
-
-
-def hmac_template(hash_name: str, key: bytes) -> hmac.HMAC:
-    """A keyed HMAC to ``copy()`` per packet (saves the key schedule)."""
-    return hmac.HMAC(key, _HASHES[hash_name]())
 
 
 def check_padding(pt: bytes) -> tuple[int, bool, int] | None:

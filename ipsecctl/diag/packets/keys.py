@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from ipsecctl.diag.packets.common import parse_hex
 from ipsecctl.diag.packets.suites import (
     INTEGRITY,
     EncSuite,
@@ -83,14 +84,8 @@ class _Err:
 
 
 def _hex(text: str, err: _Err, line: int, what: str) -> bytes:
-    t = text.strip().strip("'\"")
-    if t.lower().startswith("0x"):
-        t = t[2:]
-    t = t.replace(":", "").replace(" ", "")
-    if t == "":
-        return b""
     try:
-        return bytes.fromhex(t)
+        return parse_hex(text)
     except ValueError:
         raise err(line, f"{what} is not hexadecimal") from None
 

@@ -61,6 +61,7 @@ _PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d": (">", 1e-9),
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+_ALL = 1 << 62
 
 
 @dataclass(slots=True)
@@ -116,14 +117,30 @@ class CaptureInfo:
 
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    frames: int = 0
+    """Records read so far (all of them once the iterator is exhausted)."""
+
+
+_ADDR_CACHE: dict[bytes, str] = {}
 
 
 def _ip4(b: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET, b)
+    # A capture repeats a handful of addresses; a dict hit is cheaper than inet_ntop.
+    text = _ADDR_CACHE.get(b)
+    if text is None:
+        if len(_ADDR_CACHE) > 65536:
+            _ADDR_CACHE.clear()
+        text = _ADDR_CACHE[b] = socket.inet_ntop(socket.AF_INET, b)
+    return text
 
 
 def _ip6(b: bytes) -> str:
-    return socket.inet_ntop(socket.AF_INET6, b)
+    text = _ADDR_CACHE.get(b)
+    if text is None:
+        if len(_ADDR_CACHE) > 65536:
+            _ADDR_CACHE.clear()
+        text = _ADDR_CACHE[b] = socket.inet_ntop(socket.AF_INET6, b)
+    return text
 
 
 def decode_ip(data: bytes, off: int) -> IPHeader | str:
@@ -300,7 +317,9 @@ def _read_file(path: Path) -> bytes:
         ) from exc
 
 
-def _iter_pcap(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
+def _iter_pcap(
+    buf: bytes, path: Path, info: CaptureInfo, first: int = 1, last: int = _ALL
+) -> Iterator[Frame]:
     endian, unit = _PCAP_MAGICS[buf[:4]]
     if len(buf) < 24:
         raise InputFileError(f"capture {path} is truncated inside the pcap file header")
@@ -318,6 +337,12 @@ def _iter_pcap(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
             info.warnings.append(f"{path}: implausible record length {incl} at byte {p - 16}")
             return
         number += 1
+        info.frames = number
+        if number < first:
+            p += incl
+            continue
+        if number > last:
+            return
         data = buf[p : p + incl]
         p += incl
         frame = Frame(number, sec + frac * unit, linktype, data, orig)
@@ -329,7 +354,9 @@ def _iter_pcap(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
         yield classify(frame)
 
 
-def _iter_pcapng(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
+def _iter_pcapng(
+    buf: bytes, path: Path, info: CaptureInfo, first: int = 1, last: int = _ALL
+) -> Iterator[Frame]:
     info.format = "pcapng"
     n, p, number = len(buf), 0, 0
     endian = "<"
@@ -369,8 +396,13 @@ def _iter_pcapng(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
             else:
                 iface, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, body)
             number += 1
+            info.frames = number
+            if number > last:
+                return
             data = buf[body + 20 : min(body + 20 + incl, bend)]
-            if iface >= len(ifaces):
+            if number < first:
+                pass
+            elif iface >= len(ifaces):
                 yield Frame(number, 0.0, -1, data, orig, error=f"unknown interface {iface}")
             else:
                 lt, unit, _snap = ifaces[iface]
@@ -382,8 +414,13 @@ def _iter_pcapng(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
                     yield classify(frame)
         elif btype == 3 and bend - body >= 4:  # Simple Packet Block
             number += 1
+            info.frames = number
+            if number > last:
+                return
             orig = struct.unpack_from(endian + "I", buf, body)[0]
-            if not ifaces:
+            if number < first:
+                pass
+            elif not ifaces:
                 yield Frame(number, 0.0, -1, b"", orig, error="simple packet before interface")
             else:
                 lt, _unit, snap = ifaces[0]
@@ -395,20 +432,37 @@ def _iter_pcapng(buf: bytes, path: Path, info: CaptureInfo) -> Iterator[Frame]:
         info.warnings.append(f"{path}: {n - p} trailing bytes ignored")
 
 
-def open_capture(path: str | Path, info: CaptureInfo | None = None) -> Iterator[Frame]:
-    """Like :func:`iter_packets`; ``info`` collects file-level warnings (truncated tail, ...)."""
+def open_capture(
+    path: str | Path,
+    info: CaptureInfo | None = None,
+    first: int = 1,
+    last: int = _ALL,
+) -> Iterator[Frame]:
+    """Like :func:`iter_packets`; ``info`` collects file-level warnings (truncated tail, ...).
+
+    ``first``/``last`` (1-based, inclusive) select a run of frames: the others are skipped
+    without being decoded, which is how parallel workers each take one chunk of a capture.
+    """
     path = Path(path)
     buf = _read_file(path)
     info = info if info is not None else CaptureInfo()
     head = buf[:4]
     if head in _PCAP_MAGICS:
-        return _iter_pcap(buf, path, info)
+        return _iter_pcap(buf, path, info, first, last)
     if head == _PCAPNG_SHB:
-        return _iter_pcapng(buf, path, info)
+        return _iter_pcapng(buf, path, info, first, last)
     raise InputFileError(
         f"{path} is not a pcap or pcapng capture (magic {head.hex() or 'empty'})",
         hint="write captures with tcpdump -w or dumpcap",
     )
+
+
+def count_frames(path: str | Path) -> int:
+    """Number of records in a capture, without decoding any of them (cheap: headers only)."""
+    info = CaptureInfo()
+    for _ in open_capture(path, info, first=_ALL):
+        pass
+    return info.frames
 
 
 def iter_packets(path: str | Path) -> Iterator[Frame]:

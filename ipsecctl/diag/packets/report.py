@@ -11,11 +11,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ipsecctl.diag.packets import ah as ah_mod
+from ipsecctl.diag.packets.common import iso_utc
 from ipsecctl.diag.packets.esp import (
     ICV_BAD,
     ICV_NO_KEY,
@@ -102,12 +102,28 @@ def _rebuild_transport(data: bytes, ip: IPHeader, payload: bytes, nh: int) -> by
     return bytes(hdr) + payload
 
 
+_ISO_SECOND: dict[int, str] = {}
+
+
 def _iso(ts: float) -> str:
-    """Capture timestamp as ISO-8601 UTC (the JSON contract for times)."""
-    try:
-        return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    except (OverflowError, OSError, ValueError):
-        return "1970-01-01T00:00:00Z"
+    """Capture timestamp as ISO-8601 UTC (the JSON contract for times).
+
+    Why a cache: captures hold thousands of packets per second, and building a datetime per
+    packet costs more than decrypting it. The whole-second prefix is computed once per second;
+    the fraction follows ``datetime.isoformat`` (no fraction at .000000, else 6 digits).
+    """
+    sec = int(ts // 1)
+    usec = round((ts - sec) * 1e6)
+    if usec >= 1_000_000:
+        sec, usec = sec + 1, usec - 1_000_000
+    head = _ISO_SECOND.get(sec)
+    if head is None:
+        full = iso_utc(sec) or "1970-01-01T00:00:00Z"
+        head = full[:-1]
+        if len(_ISO_SECOND) > 4096:
+            _ISO_SECOND.clear()
+        _ISO_SECOND[sec] = head
+    return f"{head}.{usec:06d}Z" if usec else f"{head}Z"
 
 
 class Analyzer:
@@ -124,6 +140,10 @@ class Analyzer:
         self.counts = dict.fromkeys(SUMMARY_KEYS, 0)
         self.counts.update(frames=0, ike=0, nat_keepalive=0, wrong_key_suspected=0)
         self._ciphers: dict[int, EspCipher] = {}
+        self.defer_replay = False
+        """When set, replay-window input is queued in ``deferred`` instead of checked: the
+        parallel path checks it later, in capture order, over all chunks."""
+        self.deferred: list[tuple[int, tuple[str, int, str, str], int]] = []
 
     # ---------------------------------------------------------------- SA state
     def _state(self, proto: str, spi: int, src: str, dst: str) -> _SaState:
@@ -211,8 +231,7 @@ class Analyzer:
             st.counts["no_key"] += 1
             if st.sa is None and self.keys_given and rec["error"] is None:
                 rec["error"] = "unknown SPI: no key for it in the key file"
-            rec["replay"] = st.stats.record(seq64)
-            self._count_replay(rec["replay"])
+            self._replay(rec, st, seq64)
             return
         res = st.cipher.open(data, off, end, seq64 >> 32)
         rec["icv_len"] = st.cipher.icv_len
@@ -223,8 +242,7 @@ class Analyzer:
             rec["error"] = "packet truncated in the capture"
         if res.icv == ICV_OK or (res.icv == ICV_UNVERIFIED and not res.wrong_key_suspected
                                  and res.error is None):  # fmt: skip
-            rec["replay"] = st.stats.record(seq64)
-            self._count_replay(rec["replay"])
+            self._replay(rec, st, seq64)
         if res.decrypted and res.plaintext is not None and res.next_header is not None:
             self._inner(frame, rec, res.plaintext, res.next_header)
 
@@ -256,6 +274,15 @@ class Analyzer:
             st.counts["decrypted"] += 1
         if res.wrong_key_suspected:
             c["wrong_key_suspected"] += 1
+
+    def _replay(self, rec: dict[str, Any], st: _SaState, seq64: int) -> None:
+        """Run (or queue) the anti-replay window for an authenticated packet."""
+        if self.defer_replay:
+            self.deferred.append((len(self.packets) - 1, (st.protocol, st.spi, st.src, st.dst),
+                                  seq64))  # fmt: skip
+            return
+        rec["replay"] = verdict = st.stats.record(seq64)
+        self._count_replay(verdict)
 
     def _count_replay(self, verdict: str | None) -> None:
         if verdict == "replay":
@@ -340,8 +367,7 @@ class Analyzer:
         if icv == ICV_BAD and rec["error"] is None:
             rec["error"] = "ICV mismatch: wrong authentication key or corrupted"
         if icv != ICV_BAD:
-            rec["replay"] = st.stats.record(seq64)
-            self._count_replay(rec["replay"])
+            self._replay(rec, st, seq64)
         payload = frame.data[hdr.payload_offset : ip.end]
         rec["inner"] = summarize(payload, hdr.next_header)
         if self.opts.collect_decrypted and icv != ICV_BAD:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ipsecctl.diag.ike.decode import decode_datagrams, decode_raw
+from ipsecctl.diag.ike.decode import decode_capture, decode_raw
 from ipsecctl.diag.ike.keys import load_keys
-from ipsecctl.diag.ike.pcapread import iter_udp
 from ipsecctl.diag.ike.timeline import build_sas
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "ike"
@@ -112,7 +111,7 @@ def test_ike_scan_probes_decode() -> None:
 
 
 def test_scapy_redirect_capture() -> None:
-    msgs = decode_datagrams(iter_udp(SCAPY / "ikev2_notify_redirect.pcap"))
+    msgs = decode_capture(SCAPY / "ikev2_notify_redirect.pcap")
     assert [m["exchange"] for m in msgs] == ["IKE_SA_INIT"] * 4
     assert [n["name"] for n in msgs[1]["notify"]] == ["REDIRECT"]
     assert "REDIRECTED_FROM" in [n["name"] for n in msgs[2]["notify"]]
@@ -123,7 +122,7 @@ def test_scapy_redirect_capture() -> None:
 
 
 def test_scapy_nat_t_capture() -> None:
-    msgs = decode_datagrams(iter_udp(SCAPY / "ikev2_nat_t.pcapng"))
+    msgs = decode_capture(SCAPY / "ikev2_nat_t.pcapng")
     first4 = msgs[:4]
     assert [(m["exchange"], m["response"], m["nat_t"]) for m in first4] == [
         ("IKE_SA_INIT", False, True), ("IKE_SA_INIT", True, True),
@@ -135,7 +134,7 @@ def test_scapy_nat_t_capture() -> None:
 
 
 def test_tcpdump_ikev2four_cookie_flow() -> None:
-    msgs = decode_datagrams(iter_udp(TCPDUMP / "ikev2four.pcap"))
+    msgs = decode_capture(TCPDUMP / "ikev2four.pcap")
     assert [n["name"] for n in msgs[1]["notify"]] == ["COOKIE"]
     assert msgs[2]["payloads"][0]["type"] == "N" and msgs[2]["notify"][0]["name"] == "COOKIE"
     sa = next(p for p in msgs[3]["payloads"] if p["type"] == "SA")
@@ -150,7 +149,7 @@ def test_tcpdump_ikev2four_cookie_flow() -> None:
 def test_tcpdump_ikev2pI2_decrypts_but_icv_fails() -> None:
     """tcpdump decrypts this synthetic capture; its ICV does not verify and we must say so."""
     keys = load_keys(TCPDUMP / "ikev2pI2-secrets.txt")
-    msgs = decode_datagrams(iter_udp(TCPDUMP / "ikev2pI2.pcap"), keys)
+    msgs = decode_capture(TCPDUMP / "ikev2pI2.pcap", keys)
     sa_init, auth = msgs
     assert len(sa_init["payloads"][0]["proposals"]) == 6
     assert auth["icv"] == "bad" and auth["decrypted"] is True
@@ -161,7 +160,7 @@ def test_tcpdump_ikev2pI2_decrypts_but_icv_fails() -> None:
 
 
 def test_tcpdump_isakmp_v1() -> None:
-    msgs = decode_datagrams(iter_udp(TCPDUMP / "isakmp4500.pcap"))
+    msgs = decode_capture(TCPDUMP / "isakmp4500.pcap")
     out = (TCPDUMP / "isakmp4.out").read_text().splitlines()
     expected = {int(line.split()[0]): line for line in out if "isakmp" in line and
                 "keep-alive" not in line}
@@ -173,7 +172,7 @@ def test_tcpdump_isakmp_v1() -> None:
         assert m["exchange"] == ("QUICK_MODE" if "oakley-quick" in line else
                                  "INFORMATIONAL" if " inf" in line else "MAIN_MODE")
     assert build_sas(msgs)[0]["verdict"] == "established"
-    setup = decode_datagrams(iter_udp(TCPDUMP / "ISAKMP_sa_setup.pcap"))
+    setup = decode_capture(TCPDUMP / "ISAKMP_sa_setup.pcap")
     attrs = setup[0]["payloads"][0]["proposals"][0]["transforms"][0]["attributes"]
     v = (TCPDUMP / "isakmp5-v.out").read_text()
     m = re.search(r"\(type=enc value=(\S+)\)", v)
@@ -184,6 +183,6 @@ def test_tcpdump_isakmp_v1() -> None:
                                         if "oobr" in p.name or "segfault" in p.name
                                         or "loop" in p.name or "id-" in p.name))
 def test_malformed_captures_never_stop_the_run(name: str) -> None:
-    msgs = decode_datagrams(iter_udp(TCPDUMP / name))
+    msgs = decode_capture(TCPDUMP / name)
     build_sas(msgs)
     assert all(isinstance(m["errors"], list) for m in msgs)
