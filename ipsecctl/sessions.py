@@ -114,10 +114,9 @@ class SessionPool:
         with self._lock:
             runner = self._runners.pop(name, None)
         if runner is not None:
-            try:
+            # closing a broken session must not mask the real error
+            with contextlib.suppress(Exception):
                 runner.close()
-            except Exception:  # closing a broken session must not mask the real error
-                pass
 
     def close(self) -> None:
         with self._lock:

@@ -63,7 +63,8 @@ _SA_EXTRA = (
 _INNER = re.compile(r"  +")
 _VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
 #: Lines that start a logical line; every other line is joined to the one before.
-_STARTS = ("interface:", "protected vrf:", "local ident", "inbound ", "outbound ")
+_STARTS = ("interface:", "protected vrf:", "local ident")
+_SECTION = re.compile(r" ; ((?:in|out)bound) (\w+) sas:")
 _FIRST_LINE = re.compile(r"(?m)^.+$")
 
 _COUNTER = re.compile(r"#([^#\d,]+) (\d+)")
@@ -160,10 +161,7 @@ class _Checker:
 
 
 def _logical(text: str) -> str:
-    """Checked, normalised text -> one line per interface header, ident and SA section.
-
-    An empty section stays a bare ``inbound ah sas:`` line, which no template line matches.
-    """
+    """Checked, normalised text -> one line per interface header and per ident (SAs included)."""
     text = text.replace("\n", " ; ")
     for start in _STARTS:
         text = text.replace(" ; " + start, "\n" + start)
@@ -394,7 +392,12 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
     """Interface header + TTP ident group -> a ``Tunnel``-shaped dict (model field names)."""
     crypto_map = header.get("crypto_map")
     vrf = ident.get("vrf")
-    rest = ident.get("rest") or ""
+    rest, _, sections = (ident.get("rest") or "").partition(" ; inbound ")
+    if sections:
+        sections = " ; inbound " + sections
+    else:  # no inbound section printed: maybe outbound ones alone
+        rest, _, sections = rest.partition(" ; outbound ")
+        sections = " ; outbound " + sections if sections else ""
     extra: dict[str, Any] = {}
     if "policy_name" in header:
         extra["policy_name"] = header["policy_name"]
@@ -434,7 +437,7 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
         elif ", flags=" in part:
             action, _, flags = part.partition(", flags=")
             extra["action"], extra["flags"] = action, flags
-    sas, no_spi = _sas(ident.get("sas"))
+    sas, no_spi = _sas(sections)
     if no_spi:
         extra["sas_without_spi"] = no_spi
     return {
@@ -455,15 +458,18 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
     }
 
 
-def _sas(lists: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _sas(sections: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`` ; inbound esp sas: ; spi: ... ; outbound ...`` -> SA records (with SPI, without)."""
     sas: list[dict[str, Any]] = []
     no_spi: list[dict[str, Any]] = []
-    for section in _as_list(lists):
-        direction = "in" if section.get("direction") == "inbound" else "out"
-        protocol = section.get("protocol", "esp")
-        for chunk in (section.get("rest") or "").split("spi: ")[1:]:
+    parts = _SECTION.split(sections)
+    # parts: [before, direction, protocol, body, direction, protocol, body, ...]
+    for k in range(1, len(parts) - 2, 3):
+        direction = "in" if parts[k] == "inbound" else "out"
+        protocol = parts[k + 1]
+        for chunk in parts[k + 2].split(" ; spi: ")[1:]:
             spi, _, rest = chunk.partition(" ; ")
-            record = sa_record(spi.rstrip(" ;"), rest, direction, protocol)
+            record = sa_record(spi, rest, direction, protocol)
             if record["spi"] is None:
                 record.pop("spi")
                 no_spi.append(record)

@@ -114,46 +114,20 @@ commands_actions.register(app)
 commands_info.register(app)
 
 
-def _register_optional() -> None:
-    """Sub-apps that live in their own modules (lab, diagnostics, dashboard)."""
-    try:
-        from ipsecctl.cli import lab as lab_cli
+def _register_subcommands() -> None:
+    """Sub-apps that live in their own modules (lab, diagnostics, audit, dashboard)."""
+    from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab
 
-        app.add_typer(lab_cli.app, name="lab", help="The embedded lab of simulated routers.")
-    except ImportError:
-        pass
-    diag_app: typer.Typer | None = None
-    try:
-        from ipsecctl.cli import diag as diag_cli
-
-        diag_app = diag_cli.app
-    except ImportError:
-        diag_app = typer.Typer(no_args_is_help=True)
-    for module in ("diag_esp", "diag_ike"):
-        try:
-            mod = __import__(f"ipsecctl.cli.{module}", fromlist=["register"])
-            mod.register(diag_app)
-        except ImportError:
-            pass
-    app.add_typer(diag_app, name="diag", help="Explain failures: health, pair, logs, mtu, "
-                  "packets (esp, ike, probe).")
-    try:
-        from ipsecctl.cli import audit_cmd
-
-        audit_cmd.register(app) if hasattr(audit_cmd, "register") else app.command("audit")(
-            audit_cmd.audit
-        )
-    except (ImportError, AttributeError):
-        pass
-    try:
-        from ipsecctl.cli import commands_tui
-
-        commands_tui.register(app)
-    except ImportError:
-        pass
+    app.add_typer(lab.app, name="lab", help="The embedded lab of simulated routers.")
+    diag_esp.register(diag.app)
+    diag_ike.register(diag.app)
+    app.add_typer(diag.app, name="diag", help="Explain failures: health, pair, logs, mtu; "
+                  "packets: esp, ike, probe.")
+    app.command("audit")(audit_cmd.audit)
+    commands_tui.register(app)
 
 
-_register_optional()
+_register_subcommands()
 
 # options that belong to the top level but that operators type after the subcommand
 _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",

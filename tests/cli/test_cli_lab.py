@@ -42,7 +42,7 @@ def test_status_json_lists_every_router(cli: Any, lab: Lab) -> None:
     assert names == [r.name for r in lab.routers]
     for d in doc["devices"]:
         assert d["reachable"] is True and d["errors"] == []
-        assert 0 < d["tunnels_total"] and d["ike_total"] >= d["ike_up"]
+        assert d["tunnels_total"] > 0 and d["ike_total"] >= d["ike_up"]
     # broken scenarios have tunnels expected up that are not: "found a problem"
     assert run.code == 3, run.err
 
@@ -298,7 +298,8 @@ def test_parse_offline_and_garbage(cli: Any, tmp_path: Path) -> None:
     garbage.write_text("this is not\nrouter output at all\n")
     bad = cli("parse", str(garbage), "-p", "cisco_ios", "-c", "show crypto ipsec sa")
     assert bad.code == 1 and "this is not" in bad.err and "Traceback" not in bad.err
-    missing = cli("parse", str(tmp_path / "nope.txt"), "-p", "cisco_ios", "-c", "show crypto ipsec sa")
+    missing = cli("parse", str(tmp_path / "nope.txt"), "-p", "cisco_ios",
+                  "-c", "show crypto ipsec sa")
     assert missing.code == 2
 
 

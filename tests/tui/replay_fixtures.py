@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ipsecctl.platforms import get_platform
 from ipsecctl.transport.replay import command_slug
 
 CORPUS = Path("/work/shared/corpus/cisco/iosxe")
@@ -33,11 +34,10 @@ def main() -> None:
         meta = {"device": device, "platform": "cisco_iosxe", "saved_at": "2026-01-01T00:00:00Z",
                 "source": {"show crypto ipsec sa": ipsec, "show crypto isakmp sa detail": isakmp}}
         (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        texts = {
-            "show crypto ipsec sa": (CORPUS / ipsec).read_text(),
-            "show crypto isakmp sa detail": (CORPUS / isakmp).read_text() if isakmp else "",
-            "show crypto ikev2 sa detailed": "",
-        }
+        # every command the platform collects; no corpus sample -> an empty (valid) output
+        texts = dict.fromkeys(get_platform("cisco_iosxe").commands(), "")
+        texts["show crypto ipsec sa"] = (CORPUS / ipsec).read_text()
+        texts["show crypto isakmp sa detail"] = (CORPUS / isakmp).read_text() if isakmp else ""
         for command, text in texts.items():
             (folder / f"{command_slug(command)}.txt").write_text(text)
 
