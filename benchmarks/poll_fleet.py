@@ -53,8 +53,6 @@ def netmiko_poll(inventory_path: Path, workers: int) -> tuple[float, float, int]
     from netmiko import ConnectHandler
 
     hosts = inv.load_inventory(inventory_path).select(["all"])
-    commands = ["show crypto isakmp sa detail", "show crypto ipsec sa detail"]
-
     def connect(h: Any) -> Any:
         return ConnectHandler(
             device_type="cisco_ios", host=h.hostname, port=h.port, username=h.username,
@@ -65,11 +63,17 @@ def netmiko_poll(inventory_path: Path, workers: int) -> tuple[float, float, int]
         )
 
     def run(conn: Any) -> int:
+        """What a netmiko script must do: ntc-templates has no isakmp template and its ipsec
+        template fails on an interface with several peers, so: session detail for the peers,
+        then ``show crypto ipsec sa peer X detail`` per peer."""
         if not conn.check_enable_mode():
             conn.enable()
-        count = 0
-        for cmd in commands:
-            out = conn.send_command(cmd, use_textfsm=True)
+        sessions = conn.send_command("show crypto session detail", use_textfsm=True)
+        count = len(sessions) if isinstance(sessions, list) else 0
+        peers = sorted({row.get("peer") or row.get("remote") or "" for row in sessions
+                        if isinstance(row, dict)} - {""}) if isinstance(sessions, list) else []
+        for peer in peers:
+            out = conn.send_command(f"show crypto ipsec sa peer {peer} detail", use_textfsm=True)
             count += len(out) if isinstance(out, list) else 0
         return count
 

@@ -19,14 +19,12 @@ lines arrive. Big whole texts can be parsed by two processes (:func:`parse_text`
 
 from __future__ import annotations
 
+import gc
 import itertools
-import multiprocessing as mp
 import os
 import re
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsers._convert import (
     DH_KEYWORDS,
@@ -37,6 +35,9 @@ from parsers._convert import (
     transform_keywords,
 )
 from parsers._engine import _PROMPT, ParseError, Template, normalise
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
@@ -67,7 +68,6 @@ _STARTS = ("interface:", "protected vrf:", "local ident")
 _SECTION = re.compile(r" ; ((?:in|out)bound) (\w+) sas:")
 _FIRST_LINE = re.compile(r"(?m)^.+$")
 
-_COUNTER = re.compile(r"#([^#\d,]+) (\d+)")
 _PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
 _MTU = re.compile(r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu) ([^,]+)")
 _MTU_KEYS = {
@@ -285,7 +285,7 @@ def iter_tunnels(
         size += len(job[0])
         if job[3] or size >= PARALLEL_MIN_CHARS:
             break
-    if workers <= 1 or size < PARALLEL_MIN_CHARS or "fork" not in mp.get_all_start_methods():
+    if workers <= 1 or size < PARALLEL_MIN_CHARS or not hasattr(os, "fork"):
         for raw, offset, first, final in itertools.chain(head, jobs):
             yield from parse_checked(checker.check(raw, offset, first, final), template)
         return
@@ -303,6 +303,11 @@ def _work(job: tuple[str, int, bool, bool]) -> list[dict[str, Any]]:
 def _parallel(
     jobs: Iterator[tuple[str, int, bool, bool]], checker: _Checker, workers: int
 ) -> Iterator[dict[str, Any]]:
+    # Imported here: ~10 ms that small outputs (most polls) never need.
+    import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
     global _WORKER
     checker.template.run("")  # compile TTP and the line regexes once, before forking
     checker.template.whole()
@@ -326,11 +331,22 @@ def parse_checked(text: str, template: Template) -> Iterator[dict[str, Any]]:
     """Normalised, checked text of whole interface blocks -> tunnel records."""
     if not text.strip():
         return
-    result = template.run(_logical(text))
-    for iface in _as_list(result.get("ifaces")):
-        header = _header(iface)
-        for ident in _as_list(iface.get("idents")):
-            yield tunnel_record(header, ident)
+    # Tens of thousands of small acyclic dicts: the cyclic GC would rescan them (and TTP's
+    # result tree) over and over for nothing. Paused per chunk, never across a yield.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        result = template.run(_logical(text))
+        records = [
+            tunnel_record(header, ident)
+            for iface in _as_list(result.get("ifaces"))
+            for header in (_header(iface),)
+            for ident in _as_list(iface.get("idents"))
+        ]
+    finally:
+        if paused:
+            gc.enable()
+    yield from records
 
 
 def _as_list(value: Any) -> list[dict[str, Any]]:
@@ -380,12 +396,31 @@ def _prefix(addr: str, mask: str) -> str:
     return f"{addr}/{bits}"
 
 
+_COUNTER_REGION = re.compile(r"#[^;]*(?:; #[^;]*)*")
+_DIGIT_RUNS = re.compile(r"(\d+)")
+_counter_layouts: dict[str, list[str | None]] = {}
+
+
 def _counters(rest: str) -> dict[str, int]:
-    keys = _counter_keys
-    return {
-        (keys.get(label) or _counter_key(label)): int(value)
-        for label, value in _COUNTER.findall(rest)
-    }
+    """The ``#pkts ...`` parts of an ident -> {counter key: value}.
+
+    A hub prints the same labels for every peer: the label layout (the text between the
+    numbers) is resolved to keys once and cached, so each ident costs one split.
+    """
+    region = _COUNTER_REGION.search(rest)
+    if region is None:
+        return {}
+    parts = _DIGIT_RUNS.split(region.group())
+    layout = "".join(parts[0::2])
+    names = _counter_layouts.get(layout)
+    if names is None:
+        names = [
+            _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None
+            for p in parts[0:-1:2]
+        ]
+        if len(_counter_layouts) < 64:
+            _counter_layouts[layout] = names
+    return {n: int(v) for n, v in zip(names, parts[1::2], strict=False) if n}
 
 
 def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, Any]:
@@ -503,8 +538,49 @@ def _mode(settings: str) -> tuple[str | None, bool, bool]:
     return found
 
 
+#: The commonest SA layout (IOS/IOS-XE hubs) in one match; anything else takes the per-part
+#: path below. Both give the same record.
+_SA_USUAL = re.compile(
+    r"transform: (.*?) , ; in use settings =(\{[^}]*\}) ; conn id: (\d+), flow_id: ([^,]*),"
+    r" sibling_flags (\S+), crypto map: ([^,;]*) ; sa timing: remaining key lifetime"
+    r" \(k/sec\): \((\d+)/(\d+)\) ; IV size: (\d+) bytes ; replay detection support: (\S+)"
+    r"(?: replay window size: (\d+))? ; Status: ([^;]*)"
+)
+
+
 def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict[str, Any]:
-    """One SA (TTP's spi + the `` ; ``-joined rest of its lines) -> an ``IpsecSa``-shaped dict."""
+    """One SA (its spi + the `` ; ``-joined rest of its lines) -> an ``IpsecSa``-shaped dict."""
+    usual = _SA_USUAL.fullmatch(rest)
+    if usual is not None:
+        transform, settings, conn, flow, sibling, sa_map, kb, sec, iv, replay, window, status = (
+            usual.groups()
+        )
+        encryption, integrity = _transform(transform)
+        mode, udp_encap, esn = _mode(settings)
+        return {
+            "direction": direction,
+            "protocol": protocol,
+            "spi": spi_to_int(spi) if spi and spi.startswith("0x") else None,
+            "transform": transform,
+            "encryption": encryption,
+            "integrity": integrity,
+            "mode": mode,
+            "udp_encap": udp_encap,
+            "esn": esn,
+            "conn_id": int(conn),
+            "remaining_kb": int(kb),
+            "remaining_s": int(sec),
+            "replay_window": int(window) if window else None,
+            "status": status,
+            "extra": {
+                "settings": settings,
+                "flow_id": flow,
+                "sibling_flags": sibling,
+                "sa_crypto_map": sa_map,
+                "iv_size": int(iv),
+                "replay_detection": replay,
+            },
+        }
     extra: dict[str, Any] = {}
     transform: str | None = None
     settings = ""

@@ -17,9 +17,10 @@ from rich.table import Table
 
 from ipsecctl.diag.packets.keys import FORMATS, SecurityAssociation, load_keys
 from ipsecctl.diag.packets.pcap import LINKTYPE_RAW, write_pcap
-from ipsecctl.diag.packets.report import SUMMARY_KEYS, Analysis, Options, analyse
+from ipsecctl.diag.packets.report import SUMMARY_KEYS, Analysis, Options, analyse, problems
+from ipsecctl.diag.packets.stream import write_json
 from ipsecctl.errors import EXIT_OK, EXIT_PROBLEM, IpsecctlError, UsageError
-from ipsecctl.models import envelope
+from ipsecctl.models import SCHEMA, envelope
 
 _ICV_STYLE = {"ok": "green", "bad": "bold red", "no_key": "dim", "unverified": "yellow"}
 
@@ -91,12 +92,22 @@ def run(
     write_decrypted: Path | None,
     replay_window: int,
     esn: bool,
+    workers: int = 0,
 ) -> int:
     """The command body; returns the exit code (raises IpsecctlError for usage problems)."""
     if replay_window < 0:
         raise UsageError("--replay-window must be 0 (off) or a positive number of packets")
+    if workers < 0:
+        raise UsageError("--workers must be 0 (one per CPU) or a positive number")
     sas: list[SecurityAssociation] = load_keys(keys, keys_format) if keys else []
     opts = Options(replay_window=replay_window, esn=esn, collect_decrypted=bool(write_decrypted))
+    if as_json and not write_decrypted:
+        # Streamed (and, for big captures, parallel): no per-packet list is kept in memory.
+        summary, warnings = write_json(capture, sas, opts, sys.stdout, workers, SCHEMA)
+        for w in warnings:
+            _say(f"warning: {w}")
+        _no_match_note(keys, summary)
+        return EXIT_PROBLEM if problems(summary) else EXIT_OK
     an = analyse(capture, sas, opts)
     for w in an.warnings:
         _say(f"warning: {w}")
@@ -112,10 +123,13 @@ def run(
         if not out.is_terminal:
             out = Console(width=200)
         render_human(an, out)
-    s = an.summary
+    _no_match_note(keys, an.summary)
+    return EXIT_PROBLEM if an.problems else EXIT_OK
+
+
+def _no_match_note(keys: Path | None, s: dict[str, Any]) -> None:
     if keys and s["esp"] + s["ah"] and s["no_key"] == s["esp"] + s["ah"]:
         _say("note: no packet matched an SA of the key file (check SPIs and addresses)")
-    return EXIT_PROBLEM if an.problems else EXIT_OK
 
 
 def esp(
@@ -143,10 +157,20 @@ def esp(
     esn: Annotated[
         bool, typer.Option("--esn", help="extended sequence numbers on every SA (RFC 4303 A2)")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="processes for --json on captures over 20,000 frames (0 = one per CPU, "
+            "1 = no parallelism)",
+        ),
+    ] = 0,
 ) -> None:
     """Decode and decrypt ESP/AH packets from a capture and check the anti-replay window."""
     try:
-        code = run(capture, keys, keys_format, as_json, write_decrypted, replay_window, esn)
+        code = run(
+            capture, keys, keys_format, as_json, write_decrypted, replay_window, esn, workers
+        )
     except IpsecctlError as exc:
         _say(f"error: {exc}")
         raise typer.Exit(exc.exit_code) from None

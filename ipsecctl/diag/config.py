@@ -168,8 +168,9 @@ def same_key(a: PreSharedKey, b: PreSharedKey) -> bool | None:
 
 
 def _net(addr: str, mask: str | None) -> str:
+    """``A MASK``, ``A /LEN`` (IOS-XE IPv6 keyring form) or ``A/LEN``; ValueError otherwise."""
     if mask:
-        return str(ipaddress.ip_network(f"{addr}/{mask}", strict=False))
+        return str(ipaddress.ip_network(f"{addr}/{mask.lstrip('/')}", strict=False))
     return str(ipaddress.ip_network(addr, strict=False))
 
 
@@ -257,6 +258,14 @@ def parse_config(text: str, source: str = "config") -> CryptoConfig:
         recs = pconfig.parse_crypto_config(text)
     except _ParserError as exc:
         raise InputFileError(f"{source}: {exc}") from None
+    try:
+        return _build(recs, source)
+    except (ValueError, KeyError, TypeError) as exc:
+        # an address, mask or number the model cannot take: name the input, no traceback
+        raise InputFileError(f"{source}: unusable crypto configuration value: {exc}") from None
+
+
+def _build(recs: dict[str, Any], source: str) -> CryptoConfig:
     cfg = CryptoConfig(source=source, globals_=recs["globals"])
     cfg.isakmp_policies = sorted(
         (_p1_policy(r) for r in recs["isakmp_policies"]), key=lambda p: p.priority

@@ -9,16 +9,28 @@ Steps, in the order a negotiation meets them (the first failing one is the verdi
    (``hmac.compare_digest``; type 6/7 keys cannot be compared and are reported as such).
 3. phase1: IKEv1: the initiator's policies in its priority order; the first that equals a
    responder policy in encryption, hash, authentication and group (knowledge 1.1.2 [V]) **and
-   whose lifetime is <= the responder's** wins. Note: the knowledge file (1.1.3) words the
-   lifetime rule the other way round ("the responder's ... less than or equal to the lifetime
-   the initiator sent"); Cisco's own wording is "the remote peer's policy specifies a lifetime
-   that is less than or equal to the lifetime in the policy being compared", i.e. the
-   initiator's (remote, from the responder's view) lifetime must be <= the responder's. Checked
-   with the search tool: two third-party renderings of that Cisco text (exampost.net,
-   equizzing.com) say "the value specified by the remote peer must be less than or equal to the
-   value specified by the local peer"; JUNOSe describes the same algorithm. IKEv2: lifetimes
-   are not negotiated (1.1.4 [V]); a proposal pair matches on a common encryption, integrity
-   and group.
+   whose lifetime is <= the responder's** wins. Decided (issue 4) against the paraphrase in
+   knowledge 1.1.3, which says the responder's lifetime must be <= the initiator's:
+
+   * Cisco's IOS wording, quoted in 1.1.3 itself ("sec-key-exch-ipsec", Configuring Internet
+     Key Exchange for IPsec VPNs, "How Do IKE Policies Match"), is: a match needs "the remote
+     peer's policy [to specify] a lifetime that is less than or equal to the lifetime in the
+     policy being compared. (If the lifetimes are not identical, the shorter lifetime -- from
+     the remote peer's policy -- will be used.)" The comparing side is the responder, so the
+     remote peer is the initiator; "the shorter lifetime, from the remote peer's policy" is
+     only possible when the initiator's lifetime is the shorter or equal one. The paraphrase
+     in 1.1.3 inverts the subject; its own quotation contradicts it.
+   * Two third-party renderings of the same Cisco text (exampost.net and equizzing.com,
+     "the value specified by the remote peer must be less than or equal to the value
+     specified by the local peer"; equizzing 188221: "lifetime < or equal") agree.
+   * Searched again for this decision (search tool, docs and pages corpora: "isakmp policy
+     lifetime responder initiator shorter lifetime", ASA "Configuring ISAKMP"): no Cisco page
+     with the opposite rule; Juniper (JUNOS "Configuring an IKE Policy", JUNOSe "IKE SA
+     negotiation") only say the shorter lifetime is used, which both readings satisfy.
+
+   So: initiator lifetime > responder lifetime -> that proposal does not match (the direction
+   matters, which is why ``diag pair`` checks both). IKEv2: lifetimes are not negotiated
+   (1.1.4 [V]); a proposal pair matches on a common encryption, integrity and group.
 4. phase2: the first initiator transform set equal (protocols, algorithms, mode) to one of the
    responder's (3.1 [V]); PFS: a group set on the responder must be offered identically by the
    initiator, and two set groups must be equal (3.3 [K], not re-verified: treated as the
@@ -293,13 +305,17 @@ def _direction(ini: CryptoConfig, res: CryptoConfig, ni: str, nr: str) -> dict[s
                 )
             )
         else:
-            note = "" if same else " (stored encrypted: equality not verifiable)"
+            verdict = (
+                "keys equal"
+                if same
+                else "keys stored encrypted (type 6/7): equality not verifiable"
+            )
             steps.append(
                 _step(
                     "psk",
                     True,
                     f"{ni}: {kin.where} {kin.network}; {nr}: "
-                    f"{kres.where} {kres.network}; keys equal{note}",
+                    f"{kres.where} {kres.network}; {verdict}",
                 )
             )
     steps.append(_p1_v2(ini, res, names) if v2 else _p1_v1(ini, res, names))

@@ -62,6 +62,8 @@ _PCAP_MAGICS = {
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 _ALL = 1 << 62
+# version/IHL, total length, flags/fragment offset, protocol, source, destination
+_IPV4 = struct.Struct("!BxH2xH1xB2x4s4s")
 
 
 @dataclass(slots=True)
@@ -152,13 +154,13 @@ def decode_ip(data: bytes, off: int) -> IPHeader | str:
     if version == 4:
         if n - off < 20:
             return "truncated IPv4 header"
-        ihl = (data[off] & 0x0F) * 4
+        vihl, total, frag, proto, src, dst = _IPV4.unpack_from(data, off)
+        ihl = (vihl & 0x0F) * 4
         if ihl < 20:
             return f"bad IPv4 header length {ihl}"
         if n - off < ihl:
             return "truncated IPv4 header"
-        total = (data[off + 2] << 8) | data[off + 3]
-        frag = ((data[off + 6] << 8) | data[off + 7]) & 0x1FFF
+        frag &= 0x1FFF
         end = off + total
         truncated = end > n
         if total < ihl:  # TSO captures show 0; trust the capture then
@@ -166,19 +168,9 @@ def decode_ip(data: bytes, off: int) -> IPHeader | str:
         elif truncated:
             end = n
         return IPHeader(
-            4,
-            _ip4(data[off + 12 : off + 16]),
-            _ip4(data[off + 16 : off + 20]),
-            data[off + 9],
-            off,
-            ihl,
-            off + ihl,
-            end,
-            truncated,
-            frag != 0,
-            (),
-            off + 9,
-        )
+            4, _ip4(src), _ip4(dst), proto, off, ihl, off + ihl, end, truncated, frag != 0,
+            (), off + 9,
+        )  # fmt: skip
     if version == 6:
         if n - off < 40:
             return "truncated IPv6 header"

@@ -80,8 +80,12 @@ class Analysis:
     @property
     def problems(self) -> int:
         """Findings that make the command exit 3 (wrong keys, bad ICV, replays)."""
-        s = self.summary
-        return int(s["icv_bad"] + s["wrong_key_suspected"] + s["replayed"] + s["too_old"])
+        return problems(self.summary)
+
+
+def problems(s: dict[str, Any]) -> int:
+    """Findings in a ``diag esp`` summary that make the command exit 3."""
+    return int(s["icv_bad"] + s["wrong_key_suspected"] + s["replayed"] + s["too_old"])
 
 
 def _rebuild_transport(data: bytes, ip: IPHeader, payload: bytes, nh: int) -> bytes:

@@ -47,20 +47,29 @@ class Chunk:
     sas: list[tuple[SaKey, dict[str, Any], dict[str, int]]]
     """Per SA in first-seen order: key, fixed description, counters."""
     warnings: list[str] = field(default_factory=list)
+    verdicts: list[str | None] | None = None
+    """Replay verdicts already decided (sequential run: the window ran in the Analyzer)."""
+    stats: dict[SaKey, SaReplayStats] | None = None
 
 
 def analyse_chunk(
-    capture: str, sas: list[SecurityAssociation], opts: Options, first: int, last: int
+    capture: str,
+    sas: list[SecurityAssociation],
+    opts: Options,
+    first: int,
+    last: int,
+    defer: bool = True,
 ) -> Chunk:
-    """Analyse frames ``first..last`` of ``capture`` with the replay window deferred."""
+    """Analyse frames ``first..last`` of ``capture``; ``defer`` queues the replay window."""
     info = CaptureInfo()
     an = Analyzer(sas, opts)
-    an.defer_replay = True
+    an.defer_replay = defer
     for frame in open_capture(capture, info, first, last):
         an.feed(frame)
     records = []
+    verdicts: list[str | None] = []
     for rec in an.packets:
-        del rec["replay"]
+        verdicts.append(rec.pop("replay"))
         records.append(_ENCODE(rec)[:-1])
     sa_rows = []
     for key, st in an.states.items():
@@ -72,10 +81,14 @@ def analyse_chunk(
             "esn": st.esn,
         }  # fmt: skip
         sa_rows.append((key, desc, dict(st.counts)))
-    return Chunk(records, an.deferred, dict(an.counts), sa_rows, info.warnings)
+    chunk = Chunk(records, an.deferred, dict(an.counts), sa_rows, info.warnings)
+    if not defer:
+        chunk.verdicts = verdicts
+        chunk.stats = {key: st.stats for key, st in an.states.items()}
+    return chunk
 
 
-def _chunk_star(args: tuple[str, list[SecurityAssociation], Options, int, int]) -> Chunk:
+def _chunk_star(args: tuple[str, list[SecurityAssociation], Options, int, int, bool]) -> Chunk:
     return analyse_chunk(*args)
 
 
@@ -112,18 +125,26 @@ class _Merge:
     order: dict[SaKey, tuple[dict[str, Any], dict[str, int]]] = field(default_factory=dict)
     stats: dict[SaKey, SaReplayStats] = field(default_factory=dict)
 
-    def add_sas(self, rows: Iterable[tuple[SaKey, dict[str, Any], dict[str, int]]]) -> None:
+    def add_sas(
+        self,
+        rows: Iterable[tuple[SaKey, dict[str, Any], dict[str, int]]],
+        stats: dict[SaKey, SaReplayStats] | None = None,
+    ) -> None:
         for key, desc, counts in rows:
             seen = self.order.get(key)
             if seen is None:
                 self.order[key] = (desc, dict(counts))
-                self.stats[key] = SaReplayStats(ReplayWindow(self.window))
+                self.stats[key] = (stats or {}).get(key) or SaReplayStats(
+                    ReplayWindow(self.window)
+                )
             else:
                 for k, v in counts.items():
                     seen[1][k] = seen[1].get(k, 0) + v
 
     def verdicts(self, chunk: Chunk) -> dict[int, str]:
         """Run the window over the chunk's queued sequence numbers; verdict per record index."""
+        if chunk.verdicts is not None:
+            return {i: v for i, v in enumerate(chunk.verdicts) if v is not None}
         out: dict[int, str] = {}
         stats = self.stats
         replayed = too_old = 0
@@ -138,9 +159,9 @@ class _Merge:
         self.counts["too_old"] = self.counts.get("too_old", 0) + too_old
         return out
 
-    def add_counts(self, counts: dict[str, int]) -> None:
+    def add_counts(self, counts: dict[str, int], window_ran: bool) -> None:
         for k, v in counts.items():
-            if k not in ("replayed", "too_old"):
+            if window_ran or k not in ("replayed", "too_old"):
                 self.counts[k] = self.counts.get(k, 0) + v
 
     def summary(self) -> dict[str, Any]:
@@ -167,28 +188,29 @@ def write_json(
     out: IO[str],
     workers: int = 0,
     schema: str = "ipsecctl/v1",
+    min_frames: int = PARALLEL_MIN_FRAMES,
 ) -> tuple[dict[str, Any], list[str]]:
     """Write the ``diag esp`` JSON document to ``out``; returns (summary, warnings).
 
     ``workers`` 0 picks the number of usable CPUs; 1 forces one process. The capture is split
-    only when it has more than :data:`PARALLEL_MIN_FRAMES` frames and no ESN SA is involved.
+    only when it has more than ``min_frames`` frames and no ESN SA is involved.
     """
     path = str(capture)
     nproc = workers or default_workers()
     frames = count_frames(path) if nproc > 1 else 0
-    parallel = nproc > 1 and frames > PARALLEL_MIN_FRAMES and not _sequential_only(sas, opts)
+    parallel = nproc > 1 and frames > min_frames and not _sequential_only(sas, opts)
     runs = plan_chunks(frames, nproc) if parallel else [(1, 1 << 62)]
     merge = _Merge(opts.replay_window)
     merge.counts = dict.fromkeys(("frames", "ike", "nat_keepalive", "wrong_key_suspected"), 0)
     warnings: list[str] = []
     out.write(f'{{"schema":{json.dumps(schema)},"kind":"diag esp","packets":[')
     first_record = True
-    jobs = [(path, sas, opts, lo, hi) for lo, hi in runs]
+    jobs = [(path, sas, opts, lo, hi, parallel) for lo, hi in runs]
 
     def consume(chunk: Chunk) -> None:
         nonlocal first_record
-        merge.add_sas(chunk.sas)
-        merge.add_counts(chunk.counts)
+        merge.add_sas(chunk.sas, chunk.stats)
+        merge.add_counts(chunk.counts, chunk.verdicts is not None)
         verdicts = merge.verdicts(chunk)
         warnings.extend(chunk.warnings)
         vj = _VERDICT_JSON

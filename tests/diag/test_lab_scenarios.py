@@ -1,0 +1,200 @@
+"""Every lab scenario diagnosed with the right finding, over real SSH, and healthy means silent.
+
+One in-process lab (12 routers) at a high time scale, polled twice through the real collector
+(``poll_targets``: SSH, the platform's show commands plus its ``diag`` commands), then
+``evaluate(current, previous)``. The expected answer for each broken router is the scenario
+the lab plays there and the outside peer of that scenario's link; healthy routers must give
+no warning or worse, and an ``info`` only for a tunnel the inventory does not expect up.
+
+Time scale: 100 simulated seconds per real second, and the two polls of each router about
+2.7 s apart (~270 simulated s). Counters then move by hundreds of packets between polls, and
+the flapping router (150 s up, 30 s down per cycle) necessarily changes state or is rebuilt in
+a window of 210-330 simulated seconds, so FLAPPING is deterministic, not lucky.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ipsecctl.cli.commands_show import poll_targets
+from ipsecctl.cli.context import AppContext
+from ipsecctl.diag.crosscheck import crosscheck
+from ipsecctl.diag.health import evaluate
+from ipsecctl.lab import Lab
+from ipsecctl.lab.state import Fleet
+from ipsecctl.models import SEVERITY_ORDER, DeviceState, Finding
+from ipsecctl.platforms import get_platform
+
+SCALE = 100.0
+WINDOW_S = 2.7  # real seconds between a router's two polls
+EXPECTED = {
+    "ike_no_response": {"IKE_STUCK_MM_NO_STATE"},
+    "psk_mismatch": {"IKE_STUCK_MM_KEY_EXCH"},
+    "p2_mismatch": {"IKE_UP_NO_IPSEC"},
+    "one_way": {"ONE_WAY_TRAFFIC"},
+    "replay_spi_errors": {"REPLAY_FAILURES", "INVALID_SPI"},
+    "flapping": {"FLAPPING"},
+}
+
+
+def _diag_commands() -> list[str]:
+    cmds: dict[str, None] = {}
+    for platform in ("cisco_ios", "cisco_iosxe"):
+        cmds.update(dict.fromkeys(get_platform(platform).collect.get("diag", [])))
+    return list(cmds)
+
+
+def _poll(obj: AppContext) -> tuple[list[DeviceState], float]:
+    t0 = time.monotonic()
+    states = poll_targets(obj, None, _diag_commands())
+    return states, time.monotonic() - t0
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("state")
+    old = os.environ.get("IPSECCTL_STATE_DIR")
+    os.environ["IPSECCTL_STATE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("IPSECCTL_STATE_DIR", None)
+    else:
+        os.environ["IPSECCTL_STATE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterator[Lab]:
+    with Lab(tmp_path_factory.mktemp("lab"), devices=12, seed=1, time_scale=SCALE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def polls(lab: Lab) -> tuple[list[DeviceState], list[DeviceState]]:
+    obj = AppContext(inventory_path=str(lab.inventory_path), host_key_policy="reject", quiet=True)
+    prev, took = _poll(obj)
+    time.sleep(max(0.0, WINDOW_S - took))
+    cur, _ = _poll(obj)
+    for st in (*prev, *cur):
+        assert st.reachable and not st.errors, (st.device, st.errors)
+    return prev, cur
+
+
+@pytest.fixture(scope="module")
+def findings(polls: tuple[list[DeviceState], list[DeviceState]]) -> list[Finding]:
+    prev, cur = polls
+    return evaluate(cur, prev)
+
+
+def _broken_peer(lab: Lab, name: str, scenario: str) -> str:
+    for link, side in lab.fleet.ends_of(name):
+        if link.behaviour == scenario:
+            return Fleet.peer_addr(link, side)
+    raise AssertionError(f"{name} has no {scenario} link")
+
+
+def _show(fs: list[Finding]) -> str:
+    return "\n".join(f"{f.severity} {f.code} {f.device} {f.peer}" for f in fs)
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_scenario_gets_its_finding_on_the_right_peer(
+    lab: Lab, findings: list[Finding], polls: tuple[list[DeviceState], list[DeviceState]],
+    scenario: str,
+) -> None:
+    routers = [r for r in lab.routers if r.scenario == scenario]
+    assert routers, f"the 12-router lab has no {scenario} router"
+    for r in routers:
+        peer = _broken_peer(lab, r.name, scenario)
+        mine = [f for f in findings if f.device == r.name and f.peer == peer]
+        codes = {f.code for f in mine if SEVERITY_ORDER[f.severity] >= 1}
+        missing = EXPECTED[scenario] - codes
+        assert not missing, f"{r.name} ({scenario}) lacks {missing}:\n{_show(findings)}"
+
+
+def test_flap_rests_on_the_two_polls(
+    lab: Lab, polls: tuple[list[DeviceState], list[DeviceState]], findings: list[Finding]
+) -> None:
+    """The window really was 210-330 simulated seconds, so the flap evidence is movement."""
+    prev, cur = polls
+    name = next(r.name for r in lab.routers if r.scenario == "flapping")
+    p = next(d for d in prev if d.device == name)
+    c = next(d for d in cur if d.device == name)
+    window = (c.polled_at - p.polled_at).total_seconds() * SCALE
+    assert 150 < window < 400, window
+    flap = next(f for f in findings if f.device == name and f.code == "FLAPPING")
+    assert any("previous poll" in e or "between polls" in e for e in flap.evidence), flap.evidence
+
+
+def test_healthy_routers_are_silent(lab: Lab, findings: list[Finding]) -> None:
+    for r in lab.routers:
+        if r.scenario != "healthy":
+            continue
+        mine = [f for f in findings if f.device == r.name]
+        loud = [f for f in mine if SEVERITY_ORDER[f.severity] >= 1]
+        assert not loud, f"healthy {r.name}:\n{_show(loud)}"
+        for f in mine:
+            assert f.peer not in r.expected_up, f"info on an expected-up tunnel: {_show([f])}"
+
+
+def test_crosscheck_fleet_has_no_mismatch(
+    polls: tuple[list[DeviceState], list[DeviceState]],
+) -> None:
+    prev, cur = polls
+    assert crosscheck(prev) == [] and crosscheck(cur) == []
+
+
+def test_crosscheck_sees_lab_pairs(polls: tuple[list[DeviceState], list[DeviceState]]) -> None:
+    """The silence above is real: one outbound SPI changed on a copy is caught."""
+    _prev, cur = polls
+    copy = [d.model_copy(deep=True) for d in cur]
+    dev = next(d for d in copy if any(t.peer and t.spis("out") for t in d.tunnels))
+    t = next(t for t in dev.tunnels if t.spis("out") and t.peer.startswith("127.0.1."))
+    for sa in t.sas:
+        if sa.direction == "out":
+            sa.spi ^= 0x00FF00FF
+    codes = {(f.code, f.device) for f in crosscheck(copy)}
+    assert ("SPI_MISMATCH", dev.device) in codes
+
+
+def test_every_polled_tunnel_with_sas_has_mtu(
+    polls: tuple[list[DeviceState], list[DeviceState]],
+) -> None:
+    _prev, cur = polls
+    checked = 0
+    for d in cur:
+        for t in d.tunnels:
+            if t.sas and ":" in (t.local_addr or ""):
+                # Lab inconsistency (reported): its IPv6 idents print the IPv4 figure and an
+                # "ip mtu" line; a 40-byte outer header makes ours exactly 20 bytes less.
+                assert t.extra["mtu"]["plaintext_mtu"] == t.extra["plaintext_mtu"] - 20, t.id
+            elif t.sas:
+                assert t.extra["mtu"]["plaintext_mtu"] == t.extra["plaintext_mtu"], t.id
+                checked += 1
+            else:
+                assert "mtu" not in t.extra
+    assert checked >= 12
+
+
+def test_cli_health_json_exit_3(lab: Lab, state_dir: Path) -> None:
+    env = {**os.environ, "IPSECCTL_STATE_DIR": str(state_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ipsecctl", "-i", str(lab.inventory_path), "diag", "health",
+         "--json", "--interval", "0.5"],
+        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "diag health"
+    got = {(f["device"], f["code"]) for f in doc["findings"]}
+    for r in lab.routers:
+        if r.scenario in ("ike_no_response", "psk_mismatch", "p2_mismatch", "one_way"):
+            assert (r.name, next(iter(EXPECTED[r.scenario]))) in got, (r.name, got)
+    assert len(doc["devices"]) == 12 and all(d["reachable"] for d in doc["devices"])
