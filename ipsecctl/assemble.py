@@ -59,6 +59,17 @@ def ike_by_peer(ike_sas: Iterable[IkeSa], local_addrs: set[str]) -> dict[str, Ik
     return best
 
 
+def _session_uptimes(sessions: Iterable[dict[str, Any]]) -> dict[tuple[str | None, Any], int]:
+    """Per (peer, ivrf): how long the crypto session has been up (``show crypto session``)."""
+    out: dict[tuple[str | None, Any], int] = {}
+    for session in sessions:
+        if session.get("uptime_s") is not None and str(session.get("status", "")).startswith(
+            "UP"
+        ):
+            out[(_norm_addr(session.get("peer")), session.get("ivrf"))] = session["uptime_s"]
+    return out
+
+
 def merge_ikev1_views(ike_sas: list[IkeSa]) -> list[IkeSa]:
     """Join the IKEv1 table (which has the MM_/QM_ state) with its ``detail`` form.
 
@@ -148,13 +159,22 @@ def assemble(
             if kind not in ("ike_sas", "tunnels"):
                 extra.setdefault(kind, []).extend(recs)
 
+    sessions = extra.pop("sessions", [])
     ike_sas = merge_ikev1_views(ike_sas)
+    for sa in ike_sas:
+        for name in ("local", "remote", "src", "dst"):
+            setattr(sa, name, _norm_addr(getattr(sa, name)))
+    uptime = _session_uptimes(sessions)
     local_addrs = {a for t in tunnels if (a := _norm_addr(t.local_addr))}
     for sa in ike_sas:
         if sa.local:
             local_addrs.add(_norm_addr(sa.local) or sa.local)
     ike_map = ike_by_peer(ike_sas, local_addrs)
     for tunnel in tunnels:
+        tunnel.peer = _norm_addr(tunnel.peer)
+        tunnel.local_addr = _norm_addr(tunnel.local_addr)
+        if tunnel.uptime_s is None and tunnel.sas:
+            tunnel.uptime_s = uptime.get((tunnel.peer, tunnel.vrf or None))
         ike = ike_map.get(_norm_addr(tunnel.peer) or "")
         if ike is not None:
             tunnel.ike_state = ike.state

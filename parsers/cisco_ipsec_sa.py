@@ -24,7 +24,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from parsers._convert import (
     DH_KEYWORDS,
@@ -36,8 +36,6 @@ from parsers._convert import (
 )
 from parsers._engine import _PROMPT, ParseError, Template, normalise
 
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
@@ -244,16 +242,18 @@ def split_text(text: str, parts: int) -> list[str]:
 
 
 #: Below this many characters of output a second process costs more than it saves.
-PARALLEL_MIN_CHARS = 1 << 20
+PARALLEL_MIN_CHARS = 1 << 22
 
 
 def default_workers() -> int:
-    """Processes for big outputs: the CPUs this process may use, at most 4."""
+    """Processes for big outputs: 2 where this process may use 2+ CPUs and can fork, else 1."""
+    if not hasattr(os, "fork"):
+        return 1
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+    return 2 if cpus >= 2 else 1
 
 
 def _jobs(lines: Iterable[str]) -> Iterator[tuple[str, int, bool, bool]]:
@@ -271,9 +271,9 @@ def iter_tunnels(
 ) -> Iterator[dict[str, Any]]:
     """Stream tunnel records; raises ``ParseError`` at the first unrecognised line.
 
-    With ``workers`` > 1 (default: :func:`default_workers`) outputs over
-    ``PARALLEL_MIN_CHARS`` are parsed by forked processes, a few chunks in flight at a time,
-    so memory stays bounded and records still come out in device order.
+    With ``workers`` > 1 (default: :func:`default_workers`) an output over
+    ``PARALLEL_MIN_CHARS`` is shared with one forked process, chunk by chunk (one chunk in
+    flight each), so memory stays bounded and records still come out in device order.
     """
     checker = _Checker(command, template)
     jobs = _jobs(lines)
@@ -286,45 +286,80 @@ def iter_tunnels(
         if job[3] or size >= PARALLEL_MIN_CHARS:
             break
     if workers <= 1 or size < PARALLEL_MIN_CHARS or not hasattr(os, "fork"):
-        for raw, offset, first, final in itertools.chain(head, jobs):
-            yield from parse_checked(checker.check(raw, offset, first, final), template)
+        for job in itertools.chain(head, jobs):
+            yield from _work(checker, job)
         return
-    yield from _parallel(itertools.chain(head, jobs), checker, workers)
+    yield from _paired(itertools.chain(head, jobs), checker)
 
 
-_WORKER: _Checker | None = None
+_Job = tuple[str, int, bool, bool]
 
 
-def _work(job: tuple[str, int, bool, bool]) -> list[dict[str, Any]]:
-    assert _WORKER is not None
-    return list(parse_checked(_WORKER.check(*job), _WORKER.template))
+def _work(checker: _Checker, job: _Job) -> list[dict[str, Any]]:
+    return list(parse_checked(checker.check(*job), checker.template))
 
 
-def _parallel(
-    jobs: Iterator[tuple[str, int, bool, bool]], checker: _Checker, workers: int
-) -> Iterator[dict[str, Any]]:
-    # Imported here: ~10 ms that small outputs (most polls) never need.
-    import multiprocessing as mp
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
+def _paired(jobs: Iterator[_Job], checker: _Checker) -> Iterator[dict[str, Any]]:
+    """Alternate chunks between this process and one forked child (pickles over pipes).
 
-    global _WORKER
+    Plain ``os.fork`` + two pipes rather than a pool: no manager thread, no extra imports,
+    and the child inherits the compiled template.
+    """
+    import pickle
+
     checker.template.run("")  # compile TTP and the line regexes once, before forking
     checker.template.whole()
-    _WORKER = checker
-    window = 2 * workers
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-        pending: deque[Future[list[dict[str, Any]]]] = deque()
+    job_r, job_w = os.pipe()
+    res_r, res_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
+        code = 0
         try:
-            for job in jobs:
-                pending.append(pool.submit(_work, job))
-                if len(pending) >= window:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
+            os.close(job_w)
+            os.close(res_r)
+            with os.fdopen(job_r, "rb") as inp, os.fdopen(res_w, "wb") as out:
+                while (job := pickle.load(inp)) is not None:
+                    try:
+                        reply: tuple[str, Any] = ("ok", _work(checker, job))
+                    except ParseError as exc:
+                        reply = ("err", exc)
+                    pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    out.flush()
+        except BaseException:
+            code = 1
         finally:
-            for future in pending:
-                future.cancel()
+            os._exit(code)
+    os.close(job_r)
+    os.close(res_w)
+    inp = os.fdopen(res_r, "rb")
+    out = os.fdopen(job_w, "wb")
+    try:
+        for job in jobs:
+            pickle.dump(job, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+            local = next(jobs, None)
+            mine: list[dict[str, Any]] = []
+            failure: ParseError | None = None
+            if local is not None:
+                try:
+                    mine = _work(checker, local)
+                except ParseError as exc:
+                    failure = exc  # the child's earlier chunk may hold an earlier error
+            status, payload = pickle.load(inp)
+            if status == "err":
+                raise payload
+            yield from payload
+            if failure is not None:
+                raise failure
+            yield from mine
+    finally:
+        inp.close()  # first: a child blocked writing a result gets EPIPE and exits
+        try:
+            pickle.dump(None, out)
+            out.close()
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
 
 
 def parse_checked(text: str, template: Template) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ipsecctl.cli.diag import (
@@ -25,6 +24,7 @@ from ipsecctl.cli.diag import (
     render_findings,
     report_failed,
 )
+from ipsecctl.cli.render import stdout_console
 from ipsecctl.errors import EXIT_OPERATIONAL, UsageError
 from ipsecctl.models import SEVERITY_ORDER, Finding, dump, envelope
 
@@ -81,7 +81,7 @@ def audit(
         if as_json:
             emit_json(envelope("audit", findings=[dump(f) for f in findings], summary=summary))
         else:
-            console = Console()
+            console = stdout_console()
             table = Table(title="fleet crypto audit")
             for col in ("device", "critical", "error", "warning", "info"):
                 table.add_column(col)

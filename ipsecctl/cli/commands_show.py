@@ -118,8 +118,12 @@ def register(app: typer.Typer) -> None:
         elif fmt == "csv":
             render.emit_csv(render.TUNNEL_HEADER, render.tunnel_rows(states, human=False))
         else:
-            render.emit_table("tunnels", render.TUNNEL_HEADER[:-2],
-                              [r[:-2] for r in render.tunnel_rows(states, human=True)])
+            rows = [r[:-2] for r in render.tunnel_rows(states, human=True)]
+            header = list(render.HUMAN_TUNNEL_HEADER)
+            if not any(r[2] for r in rows):  # no VRFs anywhere: save the column
+                header.pop(2)
+                rows = [r[:2] + r[3:] for r in rows]
+            render.emit_table("tunnels", header, rows)
             report_errors(states)
         raise typer.Exit(exit_code(states))
 

@@ -22,7 +22,7 @@ HOST_KEY_POLICIES = ("reject", "ask", "accept-new")
 
 
 def stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def is_interactive() -> bool:

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ipsecctl.cli.render import stdout_console
 from ipsecctl.errors import (
     EXIT_OPERATIONAL,
     EXIT_PROBLEM,
@@ -240,7 +241,7 @@ def health(
                 )
             )
         else:
-            render_findings(findings, Console())
+            render_findings(findings, stdout_console())
         report_failed(failed)
         return EXIT_OPERATIONAL if failed else exit_for(findings)
 
@@ -300,7 +301,7 @@ def logs(
 
 
 def _render_logs(report: Any, source: str) -> None:
-    console = Console()
+    console = stdout_console()
     known = [e for e in report.events if e.code]
     console.print(
         f"[bold]{source}[/bold]: {len(known)} recognised, "
@@ -376,7 +377,7 @@ def mtu(
         table.add_row("plaintext mtu (as IOS prints it)", str(r.plaintext_mtu))
         table.add_row("ip mtu for the tunnel interface", str(r.ip_mtu))
         table.add_row("ip tcp adjust-mss", str(r.tcp_mss))
-        Console().print(table)
+        stdout_console().print(table)
         return 0
 
     guarded(body)
@@ -436,7 +437,7 @@ def pair(
         if as_json:
             emit_json(envelope("diag pair", **result))
         else:
-            render_pair(result, Console())
+            render_pair(result, stdout_console())
         return 0 if result["verdict"] == "ok" else EXIT_PROBLEM
 
     guarded(body)

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ipsecctl.cli.render import stdout_console
 from ipsecctl.diag.packets.keys import FORMATS, SecurityAssociation, load_keys
 from ipsecctl.diag.packets.pcap import LINKTYPE_RAW, write_pcap
 from ipsecctl.diag.packets.report import SUMMARY_KEYS, Analysis, Options, analyse, problems
@@ -119,9 +120,9 @@ def run(
         sys.stdout.write(json.dumps(doc, separators=(",", ":")))
         sys.stdout.write("\n")
     else:
-        out = Console()
+        out = stdout_console()
         if not out.is_terminal:
-            out = Console(width=200)
+            out = stdout_console(200)
         render_human(an, out)
     _no_match_note(keys, an.summary)
     return EXIT_PROBLEM if an.problems else EXIT_OK

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ipsecctl.cli.render import stdout_console
 from ipsecctl.diag.packets.common import iso_utc
 from ipsecctl.errors import EXIT_OK, EXIT_PROBLEM, IpsecctlError, UsageError
 from ipsecctl.models import envelope
@@ -129,7 +130,7 @@ def ike_command(
     if as_json:
         print(json.dumps(doc, indent=2))
     else:
-        _render(doc, Console())
+        _render(doc, stdout_console())
     bad = any(is_problem(sa["verdict"]) for sa in doc["ike_sas"]) or any(
         m.get("icv") == "bad" for m in doc["messages"])
     raise typer.Exit(EXIT_PROBLEM if bad else EXIT_OK)
@@ -180,7 +181,7 @@ def probe_command(
     if as_json:
         print(json.dumps(out, indent=2))
     else:
-        _render_probe(out, Console())
+        _render_probe(out, stdout_console())
     raise typer.Exit(EXIT_OK if ok else EXIT_PROBLEM)
 
 

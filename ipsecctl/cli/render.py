@@ -27,9 +27,14 @@ _STATE_STYLE = {
 }
 
 
-def stdout_console() -> Console:
-    # piped tables keep whole rows (people page them with less); scripts use json/csv
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 220)
+def stdout_console(width: int | None = None) -> Console:
+    """The one console for data on stdout (no emoji codes: ``fd6c:ab::4`` is an address).
+
+    Piped tables keep whole rows (people page them with less); scripts use json/csv.
+    """
+    if width is None and not sys.stdout.isatty():
+        width = 220
+    return Console(soft_wrap=False, width=width, emoji=False)
 
 
 def emit_json(kind: str, **payload: Any) -> None:
@@ -70,6 +75,16 @@ def fmt_ts(t: Tunnel, side: str) -> str:
     return str(ts) if ts else ""
 
 
+def fmt_duration(seconds: int | None) -> str:
+    """IOS-style ``1d02h`` / ``03:12:45``: what operators read on the devices themselves."""
+    if seconds is None:
+        return ""
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days}d{hours:02d}h" if days else f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
 # -- views ------------------------------------------------------------------------------------
 
 STATUS_HEADER = ("device", "platform", "reachable", "ike_up", "ike_total", "tunnels_up",
@@ -94,7 +109,10 @@ def status_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
 
 
 TUNNEL_HEADER = ("device", "peer", "vrf", "local_ts", "remote_ts", "ike_state", "state",
-                 "spi_in", "spi_out", "pkts_in", "pkts_out", "errors", "expected_up", "id")
+                 "spi_in", "spi_out", "pkts_in", "pkts_out", "errors", "uptime_s", "expected_up",
+                 "id")
+HUMAN_TUNNEL_HEADER = ("device", "peer", "vrf", "local", "remote", "IKE", "state", "SPI in",
+                       "SPI out", "pkts in", "pkts out", "errors", "uptime")
 
 
 def tunnel_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
@@ -105,7 +123,8 @@ def tunnel_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
                 t.device, t.peer, t.vrf, fmt_ts(t, "local"), fmt_ts(t, "remote"), t.ike_state,
                 styled_state(t.state) if human else t.state,
                 fmt_spis(t.spis("in")), fmt_spis(t.spis("out")),
-                t.pkts_in, t.pkts_out, t.error_count, t.expected_up, t.id,
+                t.pkts_in, t.pkts_out, t.error_count,
+                fmt_duration(t.uptime_s) if human else t.uptime_s, t.expected_up, t.id,
             ])
     return rows
 

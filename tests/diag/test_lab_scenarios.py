@@ -198,3 +198,79 @@ def test_cli_health_json_exit_3(lab: Lab, state_dir: Path) -> None:
         if r.scenario in ("ike_no_response", "psk_mismatch", "p2_mismatch", "one_way"):
             assert (r.name, next(iter(EXPECTED[r.scenario]))) in got, (r.name, got)
     assert len(doc["devices"]) == 12 and all(d["reachable"] for d in doc["devices"])
+
+
+def _cli(lab_inv: Path, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IPSECCTL_STATE_DIR": str(state_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "ipsecctl", "-i", str(lab_inv), *args],
+        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+    )
+
+
+def _ring_neighbours(lab: Lab) -> tuple[str, str]:
+    """Two lab routers joined by a healthy IKEv1 crypto-map tunnel."""
+    for link in lab.fleet.links:
+        if link.spec.b and link.spec.kind == "crypto_map" and link.spec.ike_version == 1:
+            return link.spec.a, link.spec.b
+    raise AssertionError("no lab-to-lab IKEv1 crypto map tunnel")
+
+
+def test_cli_pair_live(lab: Lab, state_dir: Path) -> None:
+    a, b = _ring_neighbours(lab)
+    ok = _cli(lab.inventory_path, state_dir, "diag", "pair", a, b, "--json")
+    assert ok.returncode == 0, ok.stderr[-1500:]
+    doc = json.loads(ok.stdout)
+    assert doc["verdict"] == "ok"
+    steps = {s["step"]: s["reason"] for s in doc["directions"][0]["steps"]}
+    assert "not verifiable" in steps["psk"]  # the lab stores type 6 keys: never claim "equal"
+    names = {r.name for r in lab.routers}
+    linked = {frozenset((lk.spec.a, lk.spec.b)) for lk in lab.fleet.links if lk.spec.b}
+    far = next(
+        (x, y) for x in sorted(names) for y in sorted(names)
+        if x < y and frozenset((x, y)) not in linked
+    )
+    bad = _cli(lab.inventory_path, state_dir, "diag", "pair", *far, "--json")
+    assert bad.returncode == 3, bad.stderr[-1500:]
+    assert json.loads(bad.stdout)["first_failure"] == "peer"
+
+
+def test_cli_logs_device(lab: Lab, state_dir: Path) -> None:
+    name = next(r.name for r in lab.routers if r.scenario == "replay_spi_errors")
+    proc = _cli(lab.inventory_path, state_dir, "diag", "logs", "--device", name, "--json")
+    assert proc.returncode == 3, proc.stderr[-1500:]
+    doc = json.loads(proc.stdout)
+    codes = {e["code"] for e in doc["events"]}
+    assert {"CRYPTO-4-RECVD_PKT_INV_SPI", "CRYPTO-4-PKT_REPLAY_ERR"} <= codes
+    assert _broken_peer(lab, name, "replay_spi_errors") in doc["peers"]
+
+
+def test_cli_audit_live(lab: Lab, state_dir: Path) -> None:
+    proc = _cli(lab.inventory_path, state_dir, "audit", "--json")
+    # the lab has no PKI: the rejected 'show crypto pki certificates' is not a failure
+    assert proc.returncode == 3, proc.stderr[-1500:]
+    doc = json.loads(proc.stdout)
+    assert len(doc["summary"]) == 12
+    assert any(f["code"] == "WEAK_IPSEC_TRANSFORM" for f in doc["findings"])
+
+
+def test_cli_health_unreachable_exit_1(lab: Lab, state_dir: Path, tmp_path: Path) -> None:
+    import shutil
+    import socket
+
+    import yaml
+
+    inv = tmp_path / "inventory"
+    shutil.copytree(lab.inventory_path, inv)
+    hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
+    with socket.socket() as s:  # a loopback port with nothing listening once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    first = next(iter(hosts))
+    hosts["dead"] = {**hosts[first], "hostname": "127.0.0.1", "port": port}
+    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    proc = _cli(inv, state_dir, "diag", "health", first, "dead", "--once", "--json")
+    assert proc.returncode == 1, proc.stderr[-1500:]
+    doc = json.loads(proc.stdout)
+    assert {d["device"]: d["reachable"] for d in doc["devices"]} == {first: True, "dead": False}
+    assert "dead" in proc.stderr

@@ -181,3 +181,29 @@ def test_ospfv3_ah_headers_match_tcpdump() -> None:
         ("fe80::2", "ff02::5"),
     }
     assert an.summary["replayed"] == 0 and an.summary["too_old"] == 0
+
+
+def test_keys_format_forced(tmp_path: Path) -> None:
+    """--keys-format: the named parser is used (no detection); a wrong one fails cleanly."""
+    cap, keys = str(FIX / "02-sunrise-sunset-esp.pcap"), FIX / "esp1-secrets.txt"
+    code, stdout, _ = run_cli(cap, "--keys", str(keys), "--keys-format", "tcpdump", "--json")
+    assert code == 0
+    assert json.loads(stdout)["summary"]["decrypted"] == 8
+    # The same SA as an `ip xfrm state` dump, read only when forced to xfrm.
+    xfrm = tmp_path / "sa.txt"
+    xfrm.write_text(
+        "src 192.1.2.23 dst 192.1.2.45\n"
+        "\tproto esp spi 0x12345678 reqid 1 mode tunnel\n"
+        "\tenc cbc(des3_ede) 0x4043434545464649494a4a4c4c4f4f515152525454575758\n"
+    )
+    code, stdout, _ = run_cli(cap, "--keys", str(xfrm), "--keys-format", "xfrm", "--json")
+    (sa,) = json.loads(stdout)["summary"]["sas"]
+    assert (sa["spi"], sa["key"], sa["encryption"]) == (0x12345678, True, "3des")
+    # no auth-trunc line: the 12-byte ICV counts as ciphertext, so the trailer cannot fit
+    assert code == 3 and sa["decrypted"] == 0 and sa["unverified"] == 8
+    # Forcing a format the file is not in: exit 2, one line naming the file, no traceback.
+    code, stdout, stderr = run_cli(cap, "--keys", str(keys), "--keys-format", "wireshark")
+    assert code == 2 and stdout == ""
+    assert str(keys) in stderr and "Traceback" not in stderr and stderr.count("\n") == 1
+    code, _, stderr = run_cli(cap, "--keys", str(keys), "--keys-format", "pgp")
+    assert code == 2 and "unknown key format 'pgp'" in stderr

@@ -8,6 +8,7 @@ keepalives. Both paths are run over it and the parsed documents compared field b
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import random
 from datetime import UTC, datetime
@@ -24,13 +25,14 @@ from ipsecctl.diag.packets.stream import plan_chunks, write_json
 from ipsecctl.models import envelope
 from tests.diag.packets.builders import frame, icmp_echo, ipv4, udp, write_capture
 
-KEYS = """sas:
-  - {spi: 0x1001, dst: 172.16.2.2, encryption: aes128gcm16, enc_key: '%s', integrity: null}
-  - {spi: 0x2002, dst: 172.16.1.1, encryption: aes128, enc_key: '%s', integrity: sha1,
-     auth_key: '%s'}
-  - {spi: 0x3003, dst: 172.16.2.2, encryption: aes256gcm16, enc_key: '%s', integrity: null}
-""" % (bytes(range(20)).hex(), bytes(range(16)).hex(), bytes(range(40, 60)).hex(),
-       bytes(range(36)).hex())  # fmt: skip
+_K1, _K2, _A2, _K3 = (bytes(range(20)).hex(), bytes(range(16)).hex(),
+                      bytes(range(40, 60)).hex(), bytes(range(36)).hex())
+KEYS = f"""sas:
+  - {{spi: 0x1001, dst: 172.16.2.2, encryption: aes128gcm16, enc_key: '{_K1}', integrity: null}}
+  - {{spi: 0x2002, dst: 172.16.1.1, encryption: aes128, enc_key: '{_K2}', integrity: sha1,
+     auth_key: '{_A2}'}}
+  - {{spi: 0x3003, dst: 172.16.2.2, encryption: aes256gcm16, enc_key: '{_K3}', integrity: null}}
+"""
 
 
 def _capture(tmp: Path, n: int = 400) -> tuple[Path, Path]:
@@ -102,7 +104,7 @@ def test_plan_chunks_cover_every_frame() -> None:
         for workers in (1, 2, 4):
             runs = plan_chunks(frames, workers)
             assert runs[0][0] == 1 and runs[-1][1] >= frames
-            assert all(b[0] == a[1] + 1 for a, b in zip(runs, runs[1:], strict=False))
+            assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(runs))
 
 
 @settings(max_examples=300, deadline=None)
