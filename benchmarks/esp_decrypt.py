@@ -95,7 +95,7 @@ def build(case: dict, n: int, tmp: Path) -> tuple[Path, Path, str]:
 def timed(cmd: list[str]) -> tuple[float, bytes]:
     """Wall time of a whole process; stdout is read through a pipe (checked afterwards)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(cmd, capture_output=True, check=False)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")

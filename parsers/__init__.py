@@ -110,12 +110,11 @@ def parse(platform: str, command: str, text: str) -> Records:
     for an unknown platform or command.
     """
     template, slug, _kind = _template(platform, command)
-    lines = text.splitlines()
     if slug == "show_crypto_ipsec_sa":
         from parsers.cisco_ipsec_sa import iter_tunnels
 
-        return {"tunnels": list(iter_tunnels(lines, command, template))}
-    return _builder(slug)(clean_lines(lines, command, template), template)
+        return {"tunnels": list(iter_tunnels(text, command, template))}
+    return _builder(slug)(clean_lines(text.splitlines(), command, template), template)
 
 
 def iter_parse(platform: str, command: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:

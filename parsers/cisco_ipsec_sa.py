@@ -122,12 +122,19 @@ class _Checker:
         self.template = template
         self.echo = normalise(command).lower()
 
-    def check(self, raw: str, offset: int, first: bool, final: bool) -> str:
+    def check(self, raw: str, offset: int, first: bool, final: bool, header: str = "") -> str:
         """Return normalised ``raw`` minus echo/prompt; raise on the first unknown line.
 
         ``offset``: raw lines before this chunk; ``first``: no content seen before it;
-        ``final``: nothing follows it.
+        ``final``: nothing follows it; ``header``: the (already checked) interface header
+        lines a chunk that starts mid-interface is parsed under.
         """
+        text = self._check(raw, offset, first, final)
+        if header and text and not text.startswith("interface:"):
+            text = normalise_text(header) + text
+        return text
+
+    def _check(self, raw: str, offset: int, first: bool, final: bool) -> str:
         text = normalise_text(raw)
         if first and text:
             head, _, rest = text.partition("\n")
@@ -168,12 +175,30 @@ def _logical(text: str) -> str:
     return _VRF_JOIN.sub(r"\1 ; local ident", text)
 
 
-def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
-    """Cut raw output into ``(text, is_last)`` chunks that end just before an ``interface:``.
+#: Lines a chunk may start at: an interface, or an ident of a long interface (a crypto-map
+#: hub prints thousands of idents under one ``interface:``).
+_CUT_MARKS = ("interface:", "protected vrf:")
 
-    File objects are read in large blocks (no Python work per line); other iterables of lines
-    (an SSH channel, ``str.splitlines()``) are gathered line by line.
+
+def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Cut raw output into ``(text, is_last)`` chunks that end before an interface or ident.
+
+    A whole ``str`` is sliced; file objects are read in large blocks (no Python work per
+    line); other iterables of lines (an SSH channel, ``str.splitlines()``) are gathered line
+    by line.
     """
+    if isinstance(lines, str):  # a whole output: slices, no copy of the whole
+        start = 0
+        while len(lines) - start > CHUNK_CHARS:
+            cut = _mark_before(lines, start + CHUNK_CHARS, start + 1)
+            if cut < 0:
+                cut = _mark_after(lines, start + CHUNK_CHARS)
+                if cut < 0:
+                    break
+            yield lines[start:cut], False
+            start = cut
+        yield lines[start:], True
+        return
     read = getattr(lines, "read", None)
     pending = ""
     if callable(read):
@@ -183,15 +208,16 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
                 break
             pending += block
             if len(pending) >= CHUNK_CHARS:
-                head, pending = _cut(pending)
-                if head:
-                    yield head, False
+                cut = _mark_before(pending, len(pending), 1)
+                if cut > 0:
+                    yield pending[:cut], False
+                    pending = pending[cut:]
         yield pending, True
         return
     buf: list[str] = []
     size = 0
     for line in lines:
-        if size >= CHUNK_CHARS and line.lstrip().startswith("interface:"):
+        if size >= CHUNK_CHARS and line.lstrip().startswith(_CUT_MARKS):
             yield _join(buf), False
             buf, size = [], 0
         buf.append(line)
@@ -207,35 +233,52 @@ def _join(buf: list[str]) -> str:
     return "\n".join(buf) + "\n"
 
 
-def _cut(text: str) -> tuple[str, str]:
-    """Split before the last ``interface:`` line (none: keep everything pending)."""
-    at = _iface_before(text, len(text))
-    if at <= 0:
-        return "", text
-    return text[:at], text[at:]
+def _mark_before(text: str, end: int, start: int = 0, marks: tuple[str, ...] = _CUT_MARKS) -> int:
+    """Start of the last line in ``text[start:end]`` that begins (after blanks) with a mark."""
+    best = -1
+    for mark in marks:
+        stop = end
+        while True:
+            at = text.rfind(mark, max(start, best + 1), stop)
+            if at < 0:
+                break
+            line_start = text.rfind("\n", 0, at) + 1
+            if line_start >= start and not text[line_start:at].strip(" \t"):
+                best = max(best, line_start)
+                break
+            stop = at
+    return best
 
 
-def _iface_before(text: str, end: int, start: int = 0) -> int:
-    """Start of the last line in ``text[start:end]`` that begins (after blanks) ``interface:``."""
-    while True:
-        at = text.rfind("interface:", start, end)
-        if at < 0:
-            return -1
-        line_start = text.rfind("\n", 0, at) + 1
-        if not text[line_start:at].strip(" \t"):
-            return line_start
-        end = at
+def _mark_after(text: str, start: int) -> int:
+    """Start of the first line at or after ``start`` that begins with a mark (or -1)."""
+    found = [
+        at
+        for mark in _CUT_MARKS
+        for at in (text.find("\n" + mark, start), text.find("\n " + mark, start))
+        if at >= 0
+    ]
+    return min(found) + 1 if found else -1
 
 
-def split_text(text: str, parts: int) -> list[str]:
-    """Cut a whole output into up to ``parts`` pieces at ``interface:`` lines (for workers)."""
-    cuts = [0]
-    for k in range(1, parts):
-        at = _iface_before(text, len(text) * k // parts, cuts[-1] + 1)
-        if at > cuts[-1]:
-            cuts.append(at)
-    cuts.append(len(text))
-    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+def _headers(chunks: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool, str]]:
+    """Add to each chunk the raw header of the interface it continues (``""`` if none)."""
+    carry = ""
+    for raw, final in chunks:
+        yield raw, final, carry
+        at = _mark_before(raw, len(raw), 0, ("interface:",))
+        if at >= 0:
+            ident = _mark_before(raw, len(raw), at + 1, ("protected vrf:", "local ident"))
+            if ident < 0:  # not reached yet: the next chunk's first lines end this header
+                carry = raw[at:]
+            else:
+                # the first ident after this interface line ends its header
+                first_ident = min(
+                    (i for i in (raw.find("protected vrf:", at), raw.find("local ident", at))
+                     if i >= 0),
+                    default=len(raw),
+                )
+                carry = raw[at : raw.rfind("\n", 0, first_ident) + 1]
 
 
 # ------------------------------------------------------------------ parsing
@@ -256,12 +299,16 @@ def default_workers() -> int:
     return 2 if cpus >= 2 else 1
 
 
-def _jobs(lines: Iterable[str]) -> Iterator[tuple[str, int, bool, bool]]:
-    """Chunks with what checking them needs: (raw, lines before, first content, final)."""
+_Job = tuple[str, int, bool, bool, str]
+
+
+def _jobs(lines: Iterable[str]) -> Iterator[_Job]:
+    """Chunks with what checking them needs: (raw, lines before, first content, final,
+    header of the interface the chunk continues)."""
     offset = 0
     first = True
-    for raw, final in iter_chunks(lines):
-        yield raw, offset, first, final
+    for raw, final, header in _headers(iter_chunks(lines)):
+        yield raw, offset, first, final, header
         offset += raw.count("\n")
         first = first and (not raw or raw.isspace())
 
@@ -278,7 +325,7 @@ def iter_tunnels(
     checker = _Checker(command, template)
     jobs = _jobs(lines)
     workers = default_workers() if workers is None else workers
-    head: list[tuple[str, int, bool, bool]] = []
+    head: list[_Job] = []
     size = 0
     for job in jobs:
         head.append(job)
@@ -290,9 +337,6 @@ def iter_tunnels(
             yield from _work(checker, job)
         return
     yield from _paired(itertools.chain(head, jobs), checker)
-
-
-_Job = tuple[str, int, bool, bool]
 
 
 def _work(checker: _Checker, job: _Job) -> list[dict[str, Any]]:

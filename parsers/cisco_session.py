@@ -6,6 +6,7 @@ Record keys (``None`` when the output does not show them):
   ``desc``, ``session_id`` (int), ``uptime`` (raw) and ``uptime_s`` (int),
 - ``status``: raw ``UP-ACTIVE`` | ``UP-IDLE`` | ``UP-NO-IKE`` | ``DOWN-NEGOTIATING`` | ``DOWN``,
 - ``peer``, ``peer_port`` (int), ``fvrf``, ``ivrf`` (``(none)`` -> ``None``),
+- ``system_ip``, ``peer_interface`` (FlexVPN ``System IP: X Interface: Tu1``),
 - ``ike_sas``: ``[{version (1|2|None), local, local_port, remote, remote_port, state
   ("Active"/"Inactive"), capabilities, conn_id, lifetime_s}]``,
 - ``flows``: ``[{flow (the ACL line), active_sas, origin, pkts_in, drop_in, pkts_out,
@@ -90,6 +91,8 @@ def _session(raw: dict[str, Any]) -> dict[str, Any]:
         "peer_port": to_int(raw.get("port")),
         "fvrf": _vrf(raw.get("fvrf")),
         "ivrf": _vrf(raw.get("ivrf")),
+        "system_ip": raw.get("system_ip"),
+        "peer_interface": raw.get("peer_interface"),
         "ike_sas": ike,
         "flows": flows,
     }

@@ -539,9 +539,7 @@ def _log_findings(dev: DeviceState, prev: DeviceState | None) -> Iterable[Findin
     from ipsecctl.diag.logs import analyse  # local: logs loads its signature data lazily
 
     fresh = _new_lines(text, prev)
-    by_conn = {
-        sa.conn_id: t.peer for t in dev.tunnels for sa in t.sas if sa.conn_id is not None
-    }
+    by_conn = {sa.conn_id: t.peer for t in dev.tunnels for sa in t.sas if sa.conn_id is not None}
     inv: dict[str | None, list[str]] = {}
     replay: dict[str | None, list[str]] = {}
     downs: dict[str, list[str]] = {}

@@ -71,6 +71,11 @@ class Tunnel:
     esp_proposals: str = "aes256gcm16"
     psk: str = "ipsecctl-lab-psk-not-secret"
     aggressive: bool = False
+    fragmentation: str = "yes"
+    """swanctl ``fragmentation``: yes | accept | force | no (RFC 7383 / IKEv1 fragments)."""
+    fragment_size: int = 0
+    """charon ``fragment_size`` in bytes (0: charon's default, 1280); small values force
+    encrypted messages such as IKE_AUTH into several SKF fragments."""
 
 
 @dataclass
@@ -97,9 +102,11 @@ class Gateway:
         return self.workdir / "strongswan.conf"
 
 
-def strongswan_conf(logfile: Path) -> str:
+def strongswan_conf(logfile: Path, fragment_size: int = 0) -> str:
     """A charon configuration that logs the keys (ike/chd 4) and uses user-space ESP."""
+    frag = f"fragment_size = {fragment_size}" if fragment_size else ""
     return f"""charon {{
+    {frag}
     load_modular = no
     load = {PLUGINS}
     install_virtual_ip = no
@@ -145,6 +152,7 @@ def swanctl_conf(tunnel: Tunnel, me: Gateway, peer: Gateway, *, my_id: str,
         proposals = {tunnel.ike_proposals}
         encap = yes
         aggressive = {aggr}
+        fragmentation = {tunnel.fragmentation}
         rekey_time = 0
         dpd_delay = 0
         local {{
@@ -366,7 +374,7 @@ class NetnsLab:
             self._ns.inside(gw.ns, gw.inside)
         for gw, peer, me_id, peer_id in ((self.a, self.b, "a.lab", "b.lab"),
                                          (self.b, self.a, "b.lab", "a.lab")):
-            gw.conf.write_text(strongswan_conf(gw.log))
+            gw.conf.write_text(strongswan_conf(gw.log, self.tunnel.fragment_size))
             (gw.workdir / "swanctl" / "swanctl.conf").write_text(
                 swanctl_conf(self.tunnel, gw, peer, my_id=me_id, peer_id=peer_id))
         if self.start_a:

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ipsecctl.errors import UsageError
 
-
 ON_DEMAND = frozenset({"diag"})
 
 

@@ -106,7 +106,9 @@ def _show(fs: list[Finding]) -> str:
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_scenario_gets_its_finding_on_the_right_peer(
-    lab: Lab, findings: list[Finding], polls: tuple[list[DeviceState], list[DeviceState]],
+    lab: Lab,
+    findings: list[Finding],
+    polls: tuple[list[DeviceState], list[DeviceState]],
     scenario: str,
 ) -> None:
     routers = [r for r in lab.routers if r.scenario == scenario]
@@ -186,9 +188,23 @@ def test_every_polled_tunnel_with_sas_has_mtu(
 def test_cli_health_json_exit_3(lab: Lab, state_dir: Path) -> None:
     env = {**os.environ, "IPSECCTL_STATE_DIR": str(state_dir)}
     proc = subprocess.run(
-        [sys.executable, "-m", "ipsecctl", "-i", str(lab.inventory_path), "diag", "health",
-         "--json", "--interval", "0.5"],
-        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "ipsecctl",
+            "-i",
+            str(lab.inventory_path),
+            "diag",
+            "health",
+            "--json",
+            "--interval",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 3, proc.stderr[-2000:]
     doc = json.loads(proc.stdout)
@@ -204,7 +220,11 @@ def _cli(lab_inv: Path, state_dir: Path, *args: str) -> subprocess.CompletedProc
     env = {**os.environ, "IPSECCTL_STATE_DIR": str(state_dir)}
     return subprocess.run(
         [sys.executable, "-m", "ipsecctl", "-i", str(lab_inv), *args],
-        capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -227,7 +247,9 @@ def test_cli_pair_live(lab: Lab, state_dir: Path) -> None:
     names = {r.name for r in lab.routers}
     linked = {frozenset((lk.spec.a, lk.spec.b)) for lk in lab.fleet.links if lk.spec.b}
     far = next(
-        (x, y) for x in sorted(names) for y in sorted(names)
+        (x, y)
+        for x in sorted(names)
+        for y in sorted(names)
         if x < y and frozenset((x, y)) not in linked
     )
     bad = _cli(lab.inventory_path, state_dir, "diag", "pair", *far, "--json")

@@ -127,3 +127,52 @@ def test_cli_json_and_error_exit() -> None:
     assert res.exit_code == 2
     assert "esp-rot13" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# for_tunnel: the figure assemble stores for every polled tunnel
+
+
+def _assembled(f: Path):  # type: ignore[no-untyped-def]
+    from ipsecctl.assemble import assemble
+
+    platform = "cisco_iosxe" if f.name.startswith("iosxe") else "cisco_ios"
+    command = f.name.split("__")[1].rsplit("_", 1)[0].replace("_", " ")
+    for suffix in (" genieparser", " ntc-templates"):
+        command = command.replace(suffix, "")
+    return assemble(f.name, platform, {command: f.read_text()})
+
+
+def test_assemble_stores_the_router_figure_for_every_tunnel_with_sas() -> None:
+    checked = 0
+    for f in sorted(FIXTURES.glob("*.txt")):
+        st = _assembled(f)
+        assert not st.errors, (f.name, st.errors)
+        for t in st.tunnels:
+            if not t.sas:
+                assert "mtu" not in t.extra  # no SA, no transform: nothing computed
+                continue
+            mtu = t.extra["mtu"]
+            assert mtu["plaintext_mtu"] == t.extra["plaintext_mtu"], (f.name, t.id)
+            assert mtu["overhead_max"] >= mtu["overhead_min"] > 0
+            checked += 1
+    assert checked >= 15
+
+
+def test_for_tunnel_never_raises_on_unknown_transform() -> None:
+    from ipsecctl.diag.mtu import for_tunnel
+    from ipsecctl.models import IpsecSa, Tunnel
+
+    t = Tunnel(sas=[IpsecSa(direction="out", spi=1, transform="esp-foo esp-bar")])
+    assert for_tunnel(t) is None
+    t = Tunnel(
+        sas=[IpsecSa(direction="out", spi=1, transform="esp-foo", encryption="aes256gcm16")],
+        extra={"path_mtu": "garbage"},
+    )
+    r = for_tunnel(t)
+    assert r is not None and r.plaintext_mtu == 1446  # keyword fallback, default path 1500
+    assert for_tunnel(Tunnel()) is None
+    tiny = Tunnel(
+        sas=[IpsecSa(direction="out", spi=1, transform="esp-gcm 256")], extra={"path_mtu": 70}
+    )
+    assert for_tunnel(tiny) is None  # no room left: no figure, no exception

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ipsecctl.diag.ike.probe import enumeration_list
 from ipsecctl.lab.strongswan import NetnsLab, Tunnel
 
 pytestmark = pytest.mark.netns
@@ -78,5 +80,35 @@ def test_probe_v1_against_strongswan(netns_ok: None) -> None:
         assert bad["result"] == "no_proposal_chosen"
         aggr = run_probe(lab, peer, 1, ["aes128-sha1-modp2048"], timeout=1.0, retries=1,
                          aggressive=True)
-        # strongSwan refuses aggressive mode for a connection not configured for it
-        assert aggr["result"] in ("accepted", "no_proposal_chosen", "error", "no_response")
+        # charon answers an aggressive-mode PSK offer for a main-mode connection with an
+        # AUTHENTICATION_FAILED notify (it will not send its PSK hash to an unknown peer)
+        assert aggr["result"] == "error"
+        assert [n["name"] for n in aggr["notify"]] == ["AUTHENTICATION_FAILED"]
+        assert aggr["rtt_ms"] is not None
+
+
+def test_enumerate_against_strongswan(netns_ok: None) -> None:
+    """`ipsecctl diag probe --enumerate` (the real CLI, inside namespace a): the responder's
+    one proposal is accepted, every other one of the bounded list is rejected."""
+    tunnel = Tunnel(ike_proposals="aes128-sha256-modp2048", esp_proposals="aes128gcm16")
+    with NetnsLab(tunnel, start_a=False) as lab:
+        lab.up()
+        assert lab.b is not None
+        peer = lab.b.wan.split("/")[0]
+        env = f"PYTHONPATH={ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+        # the first 11 entries: every cipher suite with modp2048 (11 probes, 0.1 s apart)
+        texts = enumeration_list(2)[:11]
+        args = [a for t in texts for a in ("--proposal", t)]
+        t0 = time.monotonic()
+        proc = lab.exec("a", ["env", env, sys.executable, "-m", "ipsecctl", "diag", "probe",
+                              peer, "--enumerate", *args, "--timeout", "1", "--retries", "1",
+                              "--json"], timeout=60)
+        elapsed = time.monotonic() - t0
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)
+        assert doc["kind"] == "diag probe" and doc["accepted"] == ["aes128-sha256-modp2048"]
+        results = {" ".join(r["proposals"]): r["result"] for r in doc["results"]}
+        assert len(results) == 11
+        assert results.pop("aes128-sha256-modp2048") == "accepted"
+        assert set(results.values()) == {"no_proposal_chosen"}
+        assert elapsed >= 10 * 0.1  # rate-limited: the default interval between probes

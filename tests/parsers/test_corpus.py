@@ -45,19 +45,7 @@ MAPS = samples("show_crypto_map")
 #: Samples whose Genie expected-data schema variant has no mapping in this file yet (the parse
 #: itself succeeds and validates; only the comparison is missing). strict: fixing the mapping
 #: turns these into passes that must be un-listed.
-UNMAPPED = {
-    "iosxe/show_crypto_ikev2_sa/genieparser-1",
-    "iosxe/show_crypto_ikev2_sa/genieparser-2",
-    "iosxe/show_crypto_ikev2_sa_detail/genieparser-6",
-    "iosxe/show_crypto_ikev2_sa_local/genieparser-1",
-    "iosxe/show_crypto_ikev2_sa_remote/genieparser-1",
-    "iosxe/show_crypto_session/genieparser-3",
-    "iosxe/show_crypto_session_remote/genieparser-1",
-    "iosxe/show_crypto_session_remote_detail/genieparser-1",
-    "iosxe/show_crypto_session_remote_detail/genieparser-2",
-    "iosxe/show_crypto_session_remote_detail/genieparser-3",
-    "iosxe/show_crypto_session_remote_detail/genieparser-4",
-}
+UNMAPPED: set[str] = set()
 
 
 def _params(paths: list[Path]) -> list[object]:
@@ -285,15 +273,16 @@ def test_ikev2_sa(sample: Path, stripped: bool) -> None:
         }
     sas = _run(sample, stripped)["ike_sas"]
     want, got = [], []
+    with_ports = all("/" in row["local"] for row in rows.values())
     for tid, row in rows.items():
         want.append(
             (int(tid), row["local"].lower(), row["remote"].lower(), int(row["dh_grp"]), int(row.get("life_time", 0)))
         )
     for s in sas:
-        got.append(
-            (s["conn_id"], f"{s['local']}/{s['local_port']}".lower(), f"{s['remote']}/{s['remote_port']}".lower(),
-             s["dh_group"], s["lifetime_s"] or 0)
-        )
+        local, remote = s["local"], s["remote"]
+        if with_ports:  # Genie's IPv6 detail schema keeps the address alone
+            local, remote = f"{local}/{s['local_port']}", f"{remote}/{s['remote_port']}"
+        got.append((s["conn_id"], local.lower(), remote.lower(), s["dh_group"], s["lifetime_s"] or 0))
     assert sorted(got) == sorted(want)
     for s in sas:
         IkeSa.model_validate(s)
@@ -302,7 +291,10 @@ def test_ikev2_sa(sample: Path, stripped: bool) -> None:
         row = rows[str(s["conn_id"])]
         if "local_spi" in row:
             assert s["extra"]["spi_local"] == row["local_spi"]
+        if "initiator_of_sa" in row:
             assert s["role"] == ("initiator" if row["initiator_of_sa"].lower() == "yes" else "responder")
+        if "session_id" in row:
+            assert s["extra"].get("session_id") == int(row["session_id"])
 
 
 # ---------------------------------------------------------------- show crypto session
@@ -316,6 +308,16 @@ def _genie_sessions(exp: dict[str, Any]) -> list[tuple[Any, ...]]:
                 flows = sorted(q.get("ipsec_flow", {}))
                 n_ike = sum(len(v) for k, v in q.items() if k.endswith("_sa"))
                 out.append((iface, s.get("session_status"), peer, int(port), n_ike, flows))
+    return out
+
+
+def _genie_sessions_v2(exp: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Genie's ``show crypto session remote [detail]`` schema: ``interfaces`` keyed by name."""
+    out = []
+    for iface, s in exp["interfaces"].items():
+        flows = sorted(f["flow"] for f in s.get("ipsec_flow", {}).values())
+        n_ike = sum(1 for k in ("IKEv1", "IKEv2") if k in s)
+        out.append((iface, s.get("session_status"), s["peer_ip"], int(s["peer_port"]), n_ike, flows))
     return out
 
 
@@ -337,8 +339,30 @@ def test_session(sample: Path, stripped: bool) -> None:
          sorted(" ".join(f["flow"].split()) for f in s["flows"]))
         for s in sessions
     ]
-    want = [(i, st, p, port, n, sorted(" ".join(f.split()) for f in fl)) for i, st, p, port, n, fl in _genie_sessions(exp)]
+    rows = _genie_sessions_v2(exp) if "interfaces" in exp else _genie_sessions(exp)
+    want = [(i, st, p, port, n, sorted(" ".join(f.split()) for f in fl)) for i, st, p, port, n, fl in rows]
     assert sorted(got) == sorted(want)
+    if "interfaces" in exp:  # the remote/detail schema also carries IKE and flow details
+        by_iface = {s["interface"]: s for s in sessions}
+        for iface, row in exp["interfaces"].items():
+            ours = by_iface[iface]
+            assert ours["session_id"] == row.get("session_id")
+            assert ours["uptime"] == row.get("uptime")
+            assert ours["phase1_id"] == row.get("phase_id")
+            ike_row = row.get("IKEv2") or row.get("IKEv1")
+            ike = ours["ike_sas"][0]
+            assert (ike["version"], ike["local"], ike["local_port"], ike["remote_port"]) == (
+                2 if "IKEv2" in row else 1, ike_row["local_ip"], ike_row["local_port"], ike_row["remote_port"])
+            if "connid" in ike_row:
+                assert ike["conn_id"] == ike_row["connid"] and ike["capabilities"] == ike_row["capabilities"]
+            flows = {" ".join(f["flow"].split()): f for f in ours["flows"]}
+            for frow in row.get("ipsec_flow", {}).values():
+                flow = flows[" ".join(frow["flow"].split())]
+                assert flow["active_sas"] == frow["active_sa"]
+                if "inbound" in frow:
+                    assert (flow["pkts_in"], flow["pkts_out"]) == (
+                        frow["inbound"]["decrypted"], frow["outbound"]["encrypted"])
+                    assert flow["remaining_s_in"] == frow["inbound"]["life_in_sec"]
 
 
 # ---------------------------------------------------------------- show crypto map

@@ -175,8 +175,8 @@ def test_tcpdump_isakmp_v1() -> None:
     setup = decode_capture(TCPDUMP / "ISAKMP_sa_setup.pcap")
     attrs = setup[0]["payloads"][0]["proposals"][0]["transforms"][0]["attributes"]
     v = (TCPDUMP / "isakmp5-v.out").read_text()
-    m = re.search(r"\(type=enc value=(\S+)\)", v)
-    assert m and attrs["encryption"].lower().startswith(m.group(1).lower()[:3])
+    enc = re.search(r"\(type=enc value=(\S+)\)", v)
+    assert enc and attrs["encryption"].lower().startswith(enc.group(1).lower()[:3])
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in TCPDUMP.glob("*")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -25,7 +26,7 @@ _INNER_ESP = re.compile(r"IP ([\d.]+) > ([\d.]+): ESP\(spi=(0x[0-9a-f]+),seq=(0x
 _ICMP = re.compile(r"IP ([\d.]+) > ([\d.]+): ICMP echo request")
 
 
-def _expected(name: str) -> list[dict[str, object]]:
+def _expected(name: str) -> list[dict[str, Any]]:
     rows = []
     for line in (FIX / name).read_text().splitlines():
         m = _LINE.match(line)

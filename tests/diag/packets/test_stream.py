@@ -13,6 +13,7 @@ import json
 import random
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -41,7 +42,7 @@ def _capture(tmp: Path, n: int = 400) -> tuple[Path, Path]:
     sa1, sa2, sa3 = load_keys(keys)
     c1, c2 = EspCipher(sa1), EspCipher(sa2)
     wrong = EspCipher(sa3)
-    wrong._aead = type(wrong._aead)(bytes(32))  # type: ignore[misc, union-attr]  # sender's key differs
+    wrong._aead = type(wrong._aead)(bytes(32))  # type: ignore[misc]  # the sender's key differs
     rnd = random.Random(5)
     seqs = list(range(1, n + 1))
     for i in range(0, n - 40, 37):  # reorder within a 64-packet window
@@ -69,10 +70,10 @@ def _capture(tmp: Path, n: int = 400) -> tuple[Path, Path]:
     return write_capture(tmp / "mix.pcap", 1, frames), keys
 
 
-def _stream(cap: Path, keys: Path, workers: int, **opts: object) -> dict[str, object]:
+def _stream(cap: Path, keys: Path, workers: int, **opts: Any) -> dict[str, Any]:
     out = io.StringIO()
-    write_json(cap, load_keys(keys), Options(**opts), out, workers, min_frames=0)  # type: ignore[arg-type]
-    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+    write_json(cap, load_keys(keys), Options(**opts), out, workers, min_frames=0)
+    return json.loads(out.getvalue())
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
