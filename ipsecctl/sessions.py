@@ -66,17 +66,19 @@ class SessionPool:
             from ipsecctl.transport.replay import ReplayRunner
 
             return ReplayRunner(self.replay_dir, host.name)
-        from ipsecctl.transport import JumpPool, open_session
+        from ipsecctl.transport import JumpPool, KnownHosts, open_session
 
+        own = Path(self.settings.known_hosts)
         with self._lock:
             if self._jumps is None:
-                self._jumps = JumpPool()
+                self._jumps = JumpPool(ask=self.ask_host_key, own=own)
         params = self.params_for(host)
         return open_session(
             params,
             get_platform(host.platform),
             ask_host_key=self.ask_host_key,
             jump_pool=self._jumps,
+            known_hosts=KnownHosts(params.known_hosts, own=own),
         )
 
     def params_for(self, host: Any) -> Any:

@@ -47,11 +47,22 @@ def to_int(value: object) -> int | None:
         return None
 
 
+_SPI = re.compile(r"\s*(?:0x)?([0-9A-Fa-f]+)")
+
+
 def spi_to_int(text: str | None) -> int | None:
     """``0x658F7C11(1703902225)`` / ``0x658F7C11`` / ``658F7C11`` -> int; the hex part wins."""
     if not text:
         return None
-    match = re.match(r"\s*(?:0x)?([0-9A-Fa-f]+)", text)
+    head = text.split("(", 1)[0].strip()
+    if head[:2] in ("0x", "0X"):
+        head = head[2:]
+    if head.isalnum():  # the usual case, without a regex (hubs print tens of thousands)
+        try:
+            return int(head, 16)
+        except ValueError:
+            pass
+    match = _SPI.match(text)
     if not match:
         return None
     return int(match.group(1), 16)

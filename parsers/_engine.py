@@ -89,7 +89,9 @@ class Template:
         self.grammar = grammar.read_text() if grammar.exists() else self.text
         self._parser: Any = None
         self._whole: re.Pattern[str] | None = None
+        self._whole_text: re.Pattern[str] | None = None
         self._branches: list[str] = []
+        self._pending: list[tuple[str | None, str]] = []
         # one ttp parser per template holds its input and results between calls: the
         # collector parses on several threads, so a call must own it from add_input to clear
         self._run_lock = threading.Lock()
@@ -131,12 +133,18 @@ class Template:
             )
             body = body.replace(r"\ ", " ").rstrip(" ")
             self._branches.append(body)
-            pattern = re.compile(body + r"\s*$")
             first = line.split()[0]
-            if "{{" in first:
+            self._pending.append((None if "{{" in first else first, body))
+
+    def _compiled(self) -> None:
+        """Per-line patterns, compiled on first use: the whole-text path never needs them."""
+        for first, body in self._pending:
+            pattern = re.compile(body + r"\s*$")
+            if first is None:
                 self._wild.append(pattern)
             else:
                 self._by_first.setdefault(first, []).append(pattern)
+        self._pending = []
 
     def recognises(self, line: str) -> bool:
         """``line`` must already be normalised."""
@@ -150,23 +158,45 @@ class Template:
     def _match(self, line: str) -> bool:
         if line.startswith(self._known):
             return True
+        if self._pending:
+            self._compiled()
         first = line.split(" ", 1)[0]
         for pattern in self._by_first.get(first, ()):
             if pattern.match(line):
                 return True
         return any(p.match(line) for p in self._wild)
 
-    def whole(self) -> re.Pattern[str]:
-        """One regex matching any recognised (normalised) line, for whole-text checks.
+    def _alternatives(self) -> str:
+        """The regex alternation of every recognised line form (template lines + known)."""
+        known = [re.escape(k) + ".*" for k in self._known]
+        # Branches sharing a first word are factored (``\#pkts (?:a|b|...)``) so a line
+        # costs one test per first word, not one per template line.
+        groups: dict[str, list[str]] = {}
+        for branch in [*self._branches, *known]:
+            head, sep, tail = branch.partition(" ")
+            if sep and "{" not in head and "(" not in head:
+                groups.setdefault(head + " ", []).append(tail)
+            else:
+                groups.setdefault("", []).append(branch)
+        return "|".join(
+            f"{head}(?:{'|'.join(f'(?:{t})' for t in tails)})" for head, tails in groups.items()
+        )
 
-        ``sub("", text)`` blanks every recognised line in C, leaving only what is unknown, so
-        the check costs no Python per line on multi-megabyte hub outputs.
-        """
+    def whole(self) -> re.Pattern[str]:
+        """One regex matching any recognised (normalised) line, for whole-text checks."""
         if self._whole is None:
-            known = [re.escape(k) + ".*" for k in self._known]
-            alternatives = "|".join(f"(?:{b})" for b in [*self._branches, *known])
-            self._whole = re.compile(f"(?m)^(?:{alternatives}) ?$")
+            self._whole = re.compile(f"(?m)^(?:{self._alternatives()}) ?$")
         return self._whole
+
+    def whole_text(self) -> re.Pattern[str]:
+        """Matches a run of recognised lines, each ending ``\n``: ``match(text).end()`` is
+        ``len(text)`` exactly when every line is known.
+
+        One C call over a multi-megabyte hub output, no output built, no Python per line.
+        """
+        if self._whole_text is None:
+            self._whole_text = re.compile(f"(?:(?:{self._alternatives()}) ?\n)*+")
+        return self._whole_text
 
     def run(self, text: str) -> dict[str, Any]:
         """Parse normalised ``text``; returns the template's top-level result dict."""

@@ -39,6 +39,9 @@ def own_known_hosts() -> Path:
     override = os.environ.get("IPSECCTL_KNOWN_HOSTS")
     if override:
         return Path(override).expanduser()
+    data = os.environ.get("IPSECCTL_DATA_DIR")
+    if data:
+        return Path(data).expanduser() / "known_hosts"
     return Path(user_data_dir("ipsecctl")) / "known_hosts"
 
 

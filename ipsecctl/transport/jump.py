@@ -163,8 +163,15 @@ def _hop_key(hop: ConnectionParams) -> tuple[str | None, str, int]:
 class JumpPool:
     """Authenticated jump transports, one per chain, shared by every device behind it."""
 
-    def __init__(self, known: KnownHosts | None = None, *, ask: AskHostKey | None = None) -> None:
+    def __init__(
+        self,
+        known: KnownHosts | None = None,
+        *,
+        ask: AskHostKey | None = None,
+        own: Path | None = None,
+    ) -> None:
         self._known = known
+        self._own = own
         self._ask = ask
         self._clients: dict[tuple[tuple[str | None, str, int], ...], paramiko.SSHClient] = {}
         self._locks: dict[tuple[tuple[str | None, str, int], ...], threading.Lock] = {}
@@ -189,7 +196,7 @@ class JumpPool:
                     sock = None
                     if transport is not None:
                         sock = _direct_tcpip(transport, hop, remaining)
-                    known = self._known or KnownHosts(hop.known_hosts)
+                    known = self._known or KnownHosts(hop.known_hosts, own=self._own)
                     log.debug("opening %s", hop.name)
                     client = open_client(
                         hop, known=known, sock=sock, ask=self._ask, remaining=remaining

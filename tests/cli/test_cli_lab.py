@@ -239,7 +239,7 @@ def test_unknown_host_key_is_rejected_then_accepted_new(
     err = rejected.json["devices"][0]["errors"][0]
     assert err["kind"] == "host_key" and "SHA256:" in err["message"]
     accepted = cli("-i", str(path), "--host-key-policy", "accept-new", "status", "--json")
-    assert accepted.json["devices"][0]["reachable"] is True, accepted.err
+    assert accepted.json["devices"][0]["reachable"] is True, accepted.out
     again = cli("-i", str(path), "status", "--json")  # recorded: reject now passes
     assert again.json["devices"][0]["reachable"] is True
 

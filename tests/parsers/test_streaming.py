@@ -1,0 +1,140 @@
+"""Chunked, streamed and two-process parsing of big ``show crypto ipsec sa`` outputs give the
+same records as one whole parse, keep memory flat, and report errors at the right line."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import tracemalloc
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from parsers import ParseError, cisco_ipsec_sa, iter_parse, parse
+
+ROOT = Path(__file__).resolve().parents[2]
+CMD = "show crypto ipsec sa"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks/parse_ipsec_sa.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = _generator()
+
+
+def _hub(peers: int, detail: bool = False) -> tuple[str, int]:
+    text: str
+    sas: int
+    text, sas = GEN.generate(peers, detail)
+    return text, sas
+
+
+def _crypto_map_hub(peers: int) -> str:
+    """All idents under one interface, as a crypto-map hub prints them."""
+    text, _ = _hub(peers)
+    blocks = text.split("interface: ")[1:]
+    idents = ["   protected vrf:" + b.split("   protected vrf:", 1)[1] for b in blocks]
+    return "interface: GigabitEthernet1\n    Crypto map tag: HUB, local addr 10.0.0.1\n\n" + "".join(
+        idents
+    )
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cisco_ipsec_sa, "CHUNK_CHARS", 4096)
+
+
+def _whole(text: str, command: str = CMD) -> list[dict[str, Any]]:
+    return list(cisco_ipsec_sa.iter_tunnels(text, command, _template(), workers=1))
+
+
+def _template() -> Any:
+    from parsers._engine import load_template
+
+    return load_template("cisco_iosxe", "show_crypto_ipsec_sa")
+
+
+def test_chunked_streams_equal_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    text, sas = _hub(60, detail=True)
+    want = _whole(text, CMD + " detail")
+    assert sum(len(t["sas"]) for t in want) == sas
+    monkeypatch.setattr(cisco_ipsec_sa, "CHUNK_CHARS", 4096)
+    assert len(list(cisco_ipsec_sa.iter_chunks(text))) > 10
+    for source in (text, io.StringIO(text), iter(text.splitlines()), io.StringIO(text).readlines()):
+        assert list(iter_parse("cisco_iosxe", CMD + " detail", source)) == want
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_interface_with_many_idents_is_chunked(small_chunks: None, workers: int) -> None:
+    text = _crypto_map_hub(80)
+    monkeypatch_min = cisco_ipsec_sa.PARALLEL_MIN_CHARS
+    cisco_ipsec_sa.PARALLEL_MIN_CHARS = 0
+    try:
+        chunks = list(cisco_ipsec_sa.iter_chunks(text))
+        got = list(cisco_ipsec_sa.iter_tunnels(io.StringIO(text), CMD, _template(), workers))
+    finally:
+        cisco_ipsec_sa.PARALLEL_MIN_CHARS = monkeypatch_min
+    assert len(chunks) > 10
+    assert len(got) == 80
+    assert {(t["interface"], t["crypto_map"], t["local_addr"]) for t in got} == {
+        ("GigabitEthernet1", "HUB", "10.0.0.1")
+    }
+    assert [t["peer"] for t in got] == [f"198.18.0.{i}" for i in range(80)]
+
+
+def test_two_processes_give_the_same_records(
+    small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text, _ = _hub(120)
+    want = _whole(text)
+    monkeypatch.setattr(cisco_ipsec_sa, "PARALLEL_MIN_CHARS", 0)
+    assert list(cisco_ipsec_sa.iter_tunnels(io.StringIO(text), CMD, _template(), 2)) == want
+    # A consumer that stops early must not leave the child hanging.
+    stream = cisco_ipsec_sa.iter_tunnels(io.StringIO(text), CMD, _template(), 2)
+    assert next(stream)["peer"] == "198.18.0.0"
+    stream.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.95])
+def test_error_line_number_across_chunks(
+    small_chunks: None, monkeypatch: pytest.MonkeyPatch, workers: int, where: float
+) -> None:
+    monkeypatch.setattr(cisco_ipsec_sa, "PARALLEL_MIN_CHARS", 0)
+    lines = ("hub#show crypto ipsec sa\n" + _hub(60)[0] + "hub#").splitlines()
+    at = int(len(lines) * where)
+    lines.insert(at, "    #pkts garbled: x")
+    with pytest.raises(ParseError) as err:
+        list(cisco_ipsec_sa.iter_tunnels(io.StringIO("\n".join(lines)), CMD, _template(), workers))
+    assert err.value.lineno == at + 1
+    assert err.value.line == "#pkts garbled: x"
+
+
+def test_prompt_in_the_middle_is_rejected(small_chunks: None) -> None:
+    text, _ = _hub(20)
+    half = text.index("interface: Tunnel10")
+    with pytest.raises(ParseError) as err:
+        parse("cisco_iosxe", CMD, text[:half] + "hub#\n" + text[half:] + "hub#")
+    assert err.value.line == "hub#"
+
+
+def test_memory_stays_flat_when_streaming(tmp_path: Path) -> None:
+    peaks = []
+    for peers in (300, 1500):
+        path = tmp_path / f"hub{peers}.txt"
+        path.write_text(_hub(peers)[0])
+        tracemalloc.start()
+        with path.open() as fh:
+            count = sum(1 for _ in cisco_ipsec_sa.iter_tunnels(fh, CMD, _template(), 1))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert count == peers
+    # 5x the peers, not 5x the memory: one chunk plus its records at a time.
+    assert peaks[1] < 1.5 * peaks[0]
