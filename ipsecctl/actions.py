@@ -38,6 +38,13 @@ def _first_host(prefix: str) -> str:
     return str(next(net.hosts()))
 
 
+def _any_any(tunnel: Tunnel) -> bool:
+    prefixes = [ts.prefix for ts in (tunnel.local_ts, tunnel.remote_ts) if ts is not None]
+    return tunnel.kind == "vti" or any(
+        ipaddress.ip_network(p, strict=False).prefixlen == 0 for p in prefixes
+    )
+
+
 @dataclass
 class Plan:
     """Everything an operator must see before confirming, and what the runner will send."""
@@ -147,7 +154,8 @@ def plan(
     bring_up: list[str] = []
     if action == "rekey":
         for t in tunnels:
-            if t.local_ts is None or t.remote_ts is None:
+            if t.local_ts is None or t.remote_ts is None or _any_any(t):
+                # a VTI (any/any selectors) renegotiates by itself: no traffic needed
                 continue
             local_host = source or _first_host(t.local_ts.prefix)
             remote_host = _first_host(t.remote_ts.prefix)

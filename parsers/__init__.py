@@ -56,6 +56,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     rf"show crypto session(?: (?:local|remote) {_ADDR}| interface {_IFACE}| isakmp)*"
     r"(?: detail| brief)?": ("show_crypto_session", "sessions"),
     r"show crypto map(?: tag \S+| interface \S+)?": ("show_crypto_map", "crypto_maps"),
+    # ASA (platform cisco_asa) only: its IKEv1 view; on ASA "isakmp sa" prints the same
+    r"show crypto ikev1 sa(?: detail)?": ("show_crypto_ikev1_sa", "ike_sas"),
 }
 _COMPILED = [(re.compile(k, re.IGNORECASE), v) for k, v in COMMANDS.items()]
 
@@ -83,7 +85,18 @@ def _template(platform: str, command: str) -> tuple[Template, str, str]:
         ) from None
 
 
-def _builder(slug: str) -> Callable[[Iterable[tuple[int, str]], Template], Records]:
+def _builder(
+    slug: str, platform: str = "cisco_ios"
+) -> Callable[[Iterable[tuple[int, str]], Template], Records]:
+    asa = PLATFORM_DIRS.get(platform, platform) == "cisco_asa"
+    if asa and slug in ("show_crypto_isakmp_sa", "show_crypto_ikev1_sa"):
+        from parsers.cisco_asa_ike import build_ikev1
+
+        return build_ikev1
+    if asa and slug == "show_crypto_ikev2_sa":
+        from parsers.cisco_asa_ike import build_ikev2 as build_asa_ikev2
+
+        return build_asa_ikev2
     if slug == "show_crypto_isakmp_sa":
         from parsers.cisco_ike import build_isakmp
 
@@ -114,7 +127,7 @@ def parse(platform: str, command: str, text: str) -> Records:
         from parsers.cisco_ipsec_sa import iter_tunnels
 
         return {"tunnels": list(iter_tunnels(text, command, template))}
-    return _builder(slug)(clean_lines(text.splitlines(), command, template), template)
+    return _builder(slug, platform)(clean_lines(text.splitlines(), command, template), template)
 
 
 def iter_parse(platform: str, command: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
@@ -129,5 +142,5 @@ def iter_parse(platform: str, command: str, lines: Iterable[str]) -> Iterator[di
 
         yield from iter_tunnels(lines, command, template)
         return
-    records = _builder(slug)(clean_lines(lines, command, template), template)
+    records = _builder(slug, platform)(clean_lines(lines, command, template), template)
     yield from records.get(kind, [])

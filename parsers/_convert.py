@@ -136,6 +136,15 @@ _ESP_CIPHERS = {
     "esp-gcm": ("gcm", 128),
     "esp-gmac": ("gmac", 128),
     "esp-null": ("null", None),
+    # ASA spells the key size after the cipher
+    "esp-aes-128": ("aes", 128),
+    "esp-aes-192": ("aes", 192),
+    "esp-aes-256": ("aes", 256),
+    "esp-aes-gcm": ("gcm", 128),
+    "esp-aes-gcm-192": ("gcm", 192),
+    "esp-aes-gcm-256": ("gcm", 256),
+    "esp-aes-gmac": ("gmac", 128),
+    "esp-aes-gmac-256": ("gmac", 256),
 }
 
 

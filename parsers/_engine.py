@@ -29,6 +29,8 @@ PLATFORM_DIRS = {
     "cisco_xe": "cisco_ios",
     "ios": "cisco_ios",
     "iosxe": "cisco_ios",
+    "cisco_asa": "cisco_asa",
+    "asa": "cisco_asa",
 }
 
 _VAR = re.compile(r"\{\{.*?\}\}")

@@ -46,6 +46,7 @@ COUNTER_NAMES = {
     "pkts_decaps_failed_rcv": "decrypt_failed",
     "pkts_verify_failed": "verify_failed",
     "pkts_replay_failed_rcv": "replay_failed",
+    "decapsulated_frgs_needing_reassembly": "decapsulated_frags_needing_reassembly",
 }
 
 _SA_EXTRA = (
@@ -60,14 +61,22 @@ _SA_EXTRA = (
 )
 
 _INNER = re.compile(r"  +")
-_VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
+#: An ident's first line when it has a ``protected vrf:`` (IOS) or ``access-list`` (ASA) line
+#: before ``local ident``: joined back into one logical line.
+_VRF_JOIN = re.compile(r"((?:protected vrf: |access-list )[^\n]*)\nlocal ident")
 #: Lines that start a logical line; every other line is joined to the one before.
 _STARTS = ("interface:", "protected vrf:", "local ident")
+#: ASA prints a crypto map line per map entry, several under one interface, and an ACL line
+#: per ident: both start logical lines there (``templates/cisco_asa``).
+_ASA_STARTS = ("interface:", "Crypto map tag:", "access-list ", "local ident")
 _SECTION = re.compile(r" ; ((?:in|out)bound) (\w+) sas:")
 _FIRST_LINE = re.compile(r"(?m)^.+$")
 
 _PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
-_MTU = re.compile(r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu) ([^,]+)")
+_MTU = re.compile(
+    r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu|ipsec overhead|media mtu)"
+    r" ([^,]+)"
+)
 _MTU_KEYS = {
     "plaintext mtu": "plaintext_mtu",
     "path mtu": "path_mtu",
@@ -75,15 +84,17 @@ _MTU_KEYS = {
     "ipv6 mtu": "ip_mtu",
     "ip mtu idb": "ip_mtu_idb",
     "ipv6 mtu idb": "ip_mtu_idb",
+    "ipsec overhead": "ipsec_overhead",
+    "media mtu": "media_mtu",
 }
 _PFS = re.compile(r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?")
-_HEADER = re.compile(r"Crypto map tag: (.*?), local addr:? (\S+)")
+_HEADER = re.compile(r"Crypto map tag: (.*?)(?:, seq num: (\d+))?, local addr:? (\S+)")
 _CONN = re.compile(
     r"conn id: (\d+), flow_id: (.*?), sibling_flags (\S+), crypto map: ([^,]*)"
     r"(?:, initiator : (\S+))?"
 )
 _TIMING = re.compile(
-    r"sa timing: remaining key lifetime (?:\(k/sec\): \((\d+)/(\d+)\)"
+    r"sa timing: remaining key lifetime (?:\(k[bB]?/sec\): \((\d+)/(\d+)\)"
     r"|\(sec\): (\d+)|(\d+) hours, (\d+) mins)"
 )
 _REPLAY = re.compile(r"replay detection support: (\S+)(?: replay window size: (\d+))?")
@@ -166,10 +177,10 @@ class _Checker:
         return "".join(line + "\n" for _, line in content)
 
 
-def _logical(text: str) -> str:
+def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
     """Checked, normalised text -> one line per interface header and per ident (SAs included)."""
     text = text.replace("\n", " ; ")
-    for start in _STARTS:
+    for start in starts:
         text = text.replace(" ; " + start, "\n" + start)
     if text.endswith(" ; "):
         text = text[:-3] + "\n"
@@ -178,7 +189,7 @@ def _logical(text: str) -> str:
 
 #: Lines a chunk may start at: an interface, or an ident of a long interface (a crypto-map
 #: hub prints thousands of idents under one ``interface:``).
-_CUT_MARKS = ("interface:", "protected vrf:")
+_CUT_MARKS = ("interface:", "protected vrf:", "Crypto map tag:")
 
 
 def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
@@ -262,28 +273,29 @@ def _mark_after(text: str, start: int) -> int:
     return min(found) + 1 if found else -1
 
 
+def _line_at(text: str, at: int) -> str:
+    end = text.find("\n", at)
+    return text[at:] + "\n" if end < 0 else text[at : end + 1]
+
+
 def _headers(chunks: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool, str]]:
-    """Add to each chunk the raw header of the interface it continues (``""`` if none)."""
-    carry = ""
+    """Add to each chunk the raw header of the interface it continues (``""`` if none): the
+    last ``interface:`` line and the last ``Crypto map tag:`` / ``IPsecv6 policy name:``
+    line after it, which is what the next ident's record takes from."""
+    iface = ""
+    maps = ""
     for raw, final in chunks:
-        yield raw, final, carry
+        yield raw, final, iface + maps
         at = _mark_before(raw, len(raw), 0, ("interface:",))
         if at >= 0:
-            ident = _mark_before(raw, len(raw), at + 1, ("protected vrf:", "local ident"))
-            if ident < 0:  # not reached yet: the next chunk's first lines end this header
-                carry = raw[at:]
-            else:
-                # the first ident after this interface line ends its header
-                first_ident = min(
-                    (i for i in (raw.find("protected vrf:", at), raw.find("local ident", at))
-                     if i >= 0),
-                    default=len(raw),
-                )
-                carry = raw[at : raw.rfind("\n", 0, first_ident) + 1]
+            iface, maps = _line_at(raw, at), ""
+        for mark in ("Crypto map tag:", "IPsecv6 policy name:"):
+            where = _mark_before(raw, len(raw), max(at, 0), (mark,))
+            if where >= 0:
+                maps = _line_at(raw, where)
 
 
 # ------------------------------------------------------------------ parsing
-
 
 #: Below this many characters of output a second process costs more than it saves.
 PARALLEL_MIN_CHARS = 1 << 20
@@ -416,12 +428,14 @@ def parse_checked(text: str, template: Template) -> Iterator[dict[str, Any]]:
     paused = gc.isenabled()
     gc.disable()
     try:
-        result = template.run(_logical(text))
+        starts = _ASA_STARTS if template.path.parent.name == "cisco_asa" else _STARTS
+        result = template.run(_logical(text, starts))
         records = [
             tunnel_record(header, ident)
             for iface in _as_list(result.get("ifaces"))
-            for header in (_header(iface),)
-            for ident in _as_list(iface.get("idents"))
+            for entry in (_as_list(iface.get("maps")) or [{}])
+            for header in (_header(iface, entry),)
+            for ident in _as_list(entry.get("idents") or iface.get("idents"))
         ]
     finally:
         if paused:
@@ -437,14 +451,21 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
     return list(value)
 
 
-def _header(iface: dict[str, Any]) -> dict[str, Any]:
+def _header(iface: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """Interface (+ ASA crypto map entry) group -> the fields its idents' records share."""
     interface = iface.get("interface")
     out: dict[str, Any] = {"interface": None if interface == "-" else interface}
+    if entry:
+        out["crypto_map"] = entry.get("crypto_map")
+        out["local_addr"] = entry.get("local_addr")
+        out["map_seq"] = to_int(entry.get("map_seq"))
     for part in (iface.get("header") or "").split(" ; "):
         if part.startswith("Crypto map tag:"):
             match = _HEADER.match(part)
             if match:
-                out["crypto_map"], out["local_addr"] = match.groups()
+                out["crypto_map"], seq, out["local_addr"] = match.groups()
+                if seq:
+                    out["map_seq"] = int(seq)
         elif part.startswith("IPsecv6 policy name:"):
             out["policy_name"] = part.split(": ", 1)[1]
     return out
@@ -539,10 +560,14 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
                 extra["remote_crypto_endpt"] = remote
         elif part.startswith("remote crypto endpt.:"):
             extra["remote_crypto_endpt"] = part.split(": ", 1)[1]
-        elif part.startswith("plaintext mtu"):
+        elif part.startswith(("plaintext mtu", "path mtu")):
             for name, value in _MTU.findall(part):
                 key = _MTU_KEYS[name]
-                extra[key] = value if key == "ip_mtu_idb" else to_int(value)
+                extra[key] = value if key == "ip_mtu_idb" else to_int(value.split("(")[0])
+        elif part.startswith("current inbound spi :"):  # ASA
+            extra["current_inbound_spi"] = spi_to_int(part[len("current inbound spi : ") :])
+        elif part.startswith("dynamic allocated peer ip:"):  # ASA remote access
+            extra["assigned_ip"] = part.split(": ", 1)[1]
         elif part.startswith("current outbound spi:"):
             extra["current_outbound_spi"] = spi_to_int(part[len("current outbound spi: ") :])
         elif part.startswith("PFS"):
@@ -559,10 +584,16 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
     sas, no_spi = _sas(sections)
     if no_spi:
         extra["sas_without_spi"] = no_spi
+    if "acl" in ident:
+        extra["acl"] = ident["acl"]
+    if peer_port is None and "remote_crypto_endpt" in extra:  # ASA: the port sits there
+        _, slash, port = extra["remote_crypto_endpt"].rpartition("/")
+        peer_port = int(port) if slash and port.isdigit() else None
     return {
         "kind": "vti" if crypto_map and "-head-" in crypto_map else "crypto_map",
         "interface": header.get("interface"),
         "crypto_map": crypto_map,
+        "map_seq": header.get("map_seq"),
         "local_addr": header.get("local_addr"),
         "vrf": None if vrf in (None, "(none)") else vrf,
         "peer": peer,
@@ -704,6 +735,16 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
                 replay_window = int(window) if window else None
         elif first == "St" and part.startswith("Status:"):
             status = part[8:]
+        elif first == "SA" and part.startswith("SA State: "):  # ASA
+            status = status or part[10:]
+        elif first == "sl" and part.startswith("slot:"):  # ASA: slot: 0, conn_id: 3, crypto-map: X
+            for key, _, value in (f.partition(": ") for f in part.split(", ")):
+                if key == "conn_id":
+                    conn_id = to_int(value)
+                elif key == "crypto-map":
+                    extra["sa_crypto_map"] = value
+                elif key == "slot":
+                    extra["slot"] = to_int(value)
         elif first == "Ki" and part.startswith("Kilobyte Volume Rekey has been disabled"):
             extra["kilobyte_volume_rekey"] = "disabled"
     encryption, integrity = _transform(transform) if transform else (None, None)

@@ -322,3 +322,15 @@ def test_help_documents_exit_codes(cli: Any, args: list[str]) -> None:
     assert run.code == 0
     if args == ["--help"]:
         assert "Exit codes" in run.out
+
+
+def test_rekey_ipv6_vti_peer(cli: Any, lab: Lab) -> None:
+    """An IKEv2 VTI to an IPv6 peer: no bring-up ping (any/any), new SPIs all the same."""
+    doc = cli(*inv(lab), "tunnels", "--json").json
+    v6 = next(t for t in doc["tunnels"] if ":" in (t["peer"] or "") and t["state"] == "up")
+    run = cli(*inv(lab), "rekey", v6["device"], "--peer", v6["peer"], "--yes", "--json")
+    assert run.code == 0, run.err + run.out
+    result = run.json
+    assert result["ok"] is True and result["new_spis"]
+    assert not set(result["old_spis"]) & set(result["new_spis"])
+    assert not any(c.startswith("ping") for c in result["commands"])

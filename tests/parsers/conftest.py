@@ -10,8 +10,10 @@ from typing import Any
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cisco"
 
 
-def samples(*commands: str) -> list[Path]:
-    return sorted(p for c in commands for p in FIXTURES.glob(f"*/{c}/*.txt"))
+def samples(*commands: str, platforms: tuple[str, ...] = ("ios", "iosxe")) -> list[Path]:
+    return sorted(
+        p for c in commands for p in FIXTURES.glob(f"*/{c}/*.txt") if p.parts[-3] in platforms
+    )
 
 
 def expected(sample: Path) -> Any:

@@ -1,0 +1,151 @@
+"""ASA ``show crypto ikev1 sa`` / ``show crypto isakmp sa`` and ``show crypto ikev2 sa``
+-> ``ike_sas`` records (keys = ``IkeSa`` field names), same contract as :mod:`cisco_ike`.
+
+ASA names the side and role itself (``Role : initiator``), unlike the IOS IKEv1 table, so
+``local``/``remote`` are set where the output shows them and ``src``/``dst`` stay empty.
+IKEv1 states: MM_ACTIVE / AM_ACTIVE are ``up``; every other MM_/AM_ state (MM_WAIT_MSG2, ...)
+is ``negotiating``. IKEv2 READY is ``up``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from parsers._convert import (
+    auth_keyword,
+    cipher_keyword,
+    hash_keyword,
+    split_addr_port,
+    to_int,
+)
+from parsers._engine import Template
+from parsers.cisco_ike import v2_status
+
+_ACTIVE = {"MM_ACTIVE", "AM_ACTIVE"}
+_ASA_AUTH = {"preshared": "psk", "preshrd": "psk", "rsa": "rsig", "rsa-sig": "rsig"}
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict) else list(value)
+
+
+def _text(numbered: Iterable[tuple[int, str]]) -> str:
+    return "".join(line + "\n" for _, line in numbered)
+
+
+def v1_status(state: str | None) -> str:
+    """ASA IKEv1 state -> up / negotiating / down (``AM_Active`` happens: case-insensitive)."""
+    upper = (state or "").upper()
+    if upper in _ACTIVE:
+        return "up"
+    if upper.startswith(("MM_", "AM_")):
+        return "negotiating"
+    return "down"
+
+
+def build_ikev1(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+    result = template.run(_text(numbered))
+    rows = [*_list(result.get("blocks")), *_list(result.get("rows"))]
+    rows.sort(key=lambda r: to_int(r.get("index")) or 0)
+    return {"ike_sas": [_v1_record(row) for row in rows]}
+
+
+def _v1_record(row: dict[str, Any]) -> dict[str, Any]:
+    state = row.get("state")
+    role = (row.get("role") or {"init": "initiator", "resp": "responder"}.get(
+        (row.get("dir") or "").lower(), "")).lower()
+    auth = (row.get("auth") or "").lower()
+    extra: dict[str, Any] = {"index": to_int(row.get("index"))}
+    for key in ("type", "rekey", "encr", "hash", "auth"):
+        if key in row:
+            extra[f"{key}_raw" if key in ("encr", "hash", "auth") else key] = row[key]
+    return {
+        "version": 1,
+        "local": None,
+        "remote": row.get("peer"),
+        "state": state.upper() if state else None,
+        "status": v1_status(state),
+        "role": role if role in ("initiator", "responder") else None,
+        "encryption": cipher_keyword(row.get("encr")),
+        "integrity": hash_keyword(row.get("hash")),
+        "auth": _ASA_AUTH.get(auth) or auth_keyword(auth),
+        "lifetime_s": to_int(row.get("lifetime")),
+        "remaining_s": to_int(row.get("remaining")),
+        "extra": extra,
+    }
+
+
+def build_ikev2(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+    result = template.run(_text(numbered))
+    records: list[dict[str, Any]] = []
+    for session in _list(result.get("sessions")):
+        children = [
+            {
+                "local_selector": c.get("local_selector"),
+                "remote_selector": c.get("remote_selector"),
+                "spi_in": _hex(c.get("spi_in")),
+                "spi_out": _hex(c.get("spi_out")),
+            }
+            for c in _list(session.get("children"))
+        ]
+        for sa in _list(session.get("sas")):
+            records.append(_v2_record(sa, session, children))
+    return {"ike_sas": records}
+
+
+def _hex(text: str | None) -> int | None:
+    try:
+        return int(text, 16) if text else None
+    except ValueError:
+        return None
+
+
+def _v2_record(
+    sa: dict[str, Any], session: dict[str, Any], children: list[dict[str, Any]]
+) -> dict[str, Any]:
+    local, local_port = split_addr_port(sa.get("local"))
+    remote, remote_port = split_addr_port(sa.get("remote"))
+    role = (sa.get("role") or "").lower() or None
+    spi_local, spi_remote = sa.get("spi_local"), sa.get("spi_remote")
+    spi_i = spi_local if role == "initiator" else spi_remote
+    spi_r = spi_remote if role == "initiator" else spi_local
+    prf = hash_keyword(sa.get("prf"))
+    extra: dict[str, Any] = {
+        "session_id": to_int(session.get("session_id")),
+        "session_status": session.get("session_status"),
+        "ike_count": to_int(session.get("ike_count")),
+        "child_count": to_int(session.get("child_count")),
+        "active_time_s": to_int(sa.get("active_time")),
+        "child_sas": children,
+        "encr": sa.get("encr"),
+        "hash": sa.get("hash"),
+        "auth_verify": sa.get("auth_verify"),
+    }
+    for key in ("status_description", "local_id", "remote_id"):
+        if key in sa:
+            extra[key] = sa[key]
+    if spi_local is not None:
+        extra["spi_local"], extra["spi_remote"] = spi_local, spi_remote
+    return {
+        "version": 2,
+        "local": local,
+        "remote": remote,
+        "local_port": local_port,
+        "remote_port": remote_port,
+        "state": sa.get("status"),
+        "status": v2_status(sa.get("status")),
+        "conn_id": to_int(sa.get("tunnel_id")),
+        "spi_i": spi_i if spi_local is not None else None,
+        "spi_r": spi_r if spi_local is not None else None,
+        "role": role if role in ("initiator", "responder") else None,
+        "encryption": cipher_keyword(sa.get("encr"), to_int(sa.get("keysize"))),
+        "integrity": hash_keyword(sa.get("hash")),
+        "prf": f"prf{prf}" if prf else None,
+        "dh_group": to_int(sa.get("dh")),
+        "auth": auth_keyword(sa.get("auth_sign")),
+        "lifetime_s": to_int(sa.get("lifetime")),
+        "extra": extra,
+    }
