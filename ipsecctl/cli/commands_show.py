@@ -84,16 +84,12 @@ def register(app: typer.Typer) -> None:
         """Per device: reachable, IKE SAs up/total, tunnels up/total, errors."""
         fmt = output_format(output, as_json)
         states = poll_targets(ctx.obj, targets)
-        if fmt == "json":
-            render.emit_json("status", devices=[s.summary() for s in states])
-        elif fmt == "csv":
-            render.emit_csv(render.STATUS_HEADER, render.status_rows(states, human=False))
-        else:
-            header = ("device", "platform", "reachable", "IKE up", "", "tunnels up", "", "error")
-            rows = [[c for i, c in enumerate(r) if i not in (4, 6)]
-                    for r in render.status_rows(states, human=True)]
-            render.emit_table("fleet", [h for i, h in enumerate(header) if i not in (4, 6)],
-                              rows)
+        render.emit(
+            fmt, "status", {"devices": [s.summary() for s in states]},
+            csv=(render.STATUS_HEADER, render.status_rows(states, human=False)),
+            table=("fleet", render.STATUS_HUMAN_HEADER, render.status_rows(states, human=True)),
+        )
+        if fmt == "table":
             report_errors(states)
         raise typer.Exit(exit_code(states))
 
@@ -111,19 +107,19 @@ def register(app: typer.Typer) -> None:
         if faults:
             for s in states:
                 s.tunnels = [t for t in s.tunnels if t.state != "up"]
-        if fmt == "json":
-            tunnels = [dump(t) for s in states for t in s.tunnels]
-            render.emit_json("tunnels", tunnels=tunnels,
-                             devices=[s.summary() for s in states])
-        elif fmt == "csv":
-            render.emit_csv(render.TUNNEL_HEADER, render.tunnel_rows(states, human=False))
-        else:
-            rows = [r[:-2] for r in render.tunnel_rows(states, human=True)]
-            header = list(render.HUMAN_TUNNEL_HEADER)
-            if not any(r[2] for r in rows):  # no VRFs anywhere: save the column
-                header.pop(2)
-                rows = [r[:2] + r[3:] for r in rows]
-            render.emit_table("tunnels", header, rows)
+        rows = [r[:-2] for r in render.tunnel_rows(states, human=True)]
+        header = list(render.HUMAN_TUNNEL_HEADER)
+        if not any(r[2] for r in rows):  # no VRFs anywhere: save the column
+            header.pop(2)
+            rows = [r[:2] + r[3:] for r in rows]
+        render.emit(
+            fmt, "tunnels",
+            {"tunnels": [dump(t) for s in states for t in s.tunnels],
+             "devices": [s.summary() for s in states]},
+            csv=(render.TUNNEL_HEADER, render.tunnel_rows(states, human=False)),
+            table=("tunnels", header, rows),
+        )
+        if fmt == "table":
             report_errors(states)
         raise typer.Exit(exit_code(states))
 
@@ -137,13 +133,14 @@ def register(app: typer.Typer) -> None:
         """Every IKE SA (IKEv1 and IKEv2) with state, algorithms and lifetime."""
         fmt = output_format(output, as_json)
         states = poll_targets(ctx.obj, targets)
-        if fmt == "json":
-            render.emit_json("ike", ike_sas=[dump(sa) for sa in render.all_ike(states)],
-                             devices=[s.summary() for s in states])
-        elif fmt == "csv":
-            render.emit_csv(render.IKE_HEADER, render.ike_rows(states, human=False))
-        else:
-            render.emit_table("IKE SAs", render.IKE_HEADER, render.ike_rows(states, human=True))
+        render.emit(
+            fmt, "ike",
+            {"ike_sas": [dump(sa) for sa in render.all_ike(states)],
+             "devices": [s.summary() for s in states]},
+            csv=(render.IKE_HEADER, render.ike_rows(states, human=False)),
+            table=("IKE SAs", render.IKE_HEADER, render.ike_rows(states, human=True)),
+        )
+        if fmt == "table":
             report_errors(states)
         code = exit_code(states)
         if code == 0 and any(sa.status != "up" for sa in render.all_ike(states)):

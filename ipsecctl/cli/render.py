@@ -91,6 +91,9 @@ STATUS_HEADER = ("device", "platform", "reachable", "ike_up", "ike_total", "tunn
                  "tunnels_total", "errors")
 
 
+STATUS_HUMAN_HEADER = ("device", "platform", "reachable", "IKE up", "tunnels up", "error")
+
+
 def status_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
     rows = []
     for s in states:
@@ -100,8 +103,8 @@ def status_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
             rows.append([
                 s.device, s.platform,
                 "[green]yes[/]" if s.reachable else "[red]no[/]",
-                f"{summary['ike_up']}/{summary['ike_total']}", "",
-                f"{summary['tunnels_up']}/{summary['tunnels_total']}", "", err,
+                f"{summary['ike_up']}/{summary['ike_total']}",
+                f"{summary['tunnels_up']}/{summary['tunnels_total']}", err,
             ])
         else:
             rows.append([summary[k] if k != "errors" else err for k in STATUS_HEADER])
@@ -142,6 +145,22 @@ def ike_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
                 row[7] = styled_state(sa.status)
             rows.append(row)
     return rows
+
+
+def emit(
+    fmt: str,
+    kind: str,
+    payload: dict[str, Any],
+    csv: tuple[Sequence[str], Iterable[Sequence[Any]]],
+    table: tuple[str, Sequence[str], Iterable[Sequence[Any]]],
+) -> None:
+    """One view in the chosen format: JSON envelope, CSV for scripts, a table for people."""
+    if fmt == "json":
+        emit_json(kind, **payload)
+    elif fmt == "csv":
+        emit_csv(*csv)
+    else:
+        emit_table(*table)
 
 
 def device_errors(states: Sequence[DeviceState]) -> list[str]:

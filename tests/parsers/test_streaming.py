@@ -125,9 +125,10 @@ def test_prompt_in_the_middle_is_rejected(small_chunks: None) -> None:
     assert err.value.line == "hub#"
 
 
-def test_memory_stays_flat_when_streaming(tmp_path: Path) -> None:
+def test_memory_stays_flat_when_streaming(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cisco_ipsec_sa, "CHUNK_CHARS", 1 << 15)
     peaks = []
-    for peers in (300, 1500):
+    for peers in (50, 1500, 4500):  # the first run only warms caches and compiled templates
         path = tmp_path / f"hub{peers}.txt"
         path.write_text(_hub(peers)[0])
         tracemalloc.start()
@@ -136,5 +137,5 @@ def test_memory_stays_flat_when_streaming(tmp_path: Path) -> None:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         assert count == peers
-    # 5x the peers, not 5x the memory: one chunk plus its records at a time.
-    assert peaks[1] < 1.5 * peaks[0]
+    # 3x the peers, not 3x the memory: one chunk plus its records at a time.
+    assert peaks[2] < 1.15 * peaks[1]
