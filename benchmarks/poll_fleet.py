@@ -49,17 +49,20 @@ def ipsecctl_poll(inventory_path: Path, workers: int) -> tuple[float, float, int
 
 
 def netmiko_poll(inventory_path: Path, workers: int) -> tuple[float, float, int]:
-    import inventory as inv
     from netmiko import ConnectHandler
+
+    import inventory as inv
 
     hosts = inv.load_inventory(inventory_path).select(["all"])
     def connect(h: Any) -> Any:
+        # ssh_strict: netmiko's default would auto-add unknown keys; the lab's known_hosts
+        # holds every router's key, so the comparison checks host keys like ipsecctl does.
         return ConnectHandler(
             device_type="cisco_ios", host=h.hostname, port=h.port, username=h.username,
             password=h.password.get() if h.password else None,
             secret=h.enable_secret.get() if h.enable_secret else "",
-            fast_cli=True, ssh_strict=False, system_host_keys=False,
-            alt_host_keys=False,
+            fast_cli=True, ssh_strict=True, system_host_keys=False,
+            alt_host_keys=True, alt_key_file=str(h.known_hosts[0]),
         )
 
     def run(conn: Any) -> int:

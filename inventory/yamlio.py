@@ -119,7 +119,13 @@ def load_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InventoryError(f"{shown}: cannot read: {reason}", path=path) from None
-    loader = _LineLoader(text)
+    try:
+        loader = _LineLoader(text)  # checks every character up front
+    except yaml.reader.ReaderError as exc:
+        at = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise InventoryError(f"{shown}:{at}: character U+{char:04X} is not allowed in YAML; "
+                             "remove it", path=path, line=at) from None
     loader.source = shown
     try:
         return loader.get_single_data()
@@ -134,6 +140,8 @@ def load_yaml(path: Path) -> Any:
         message = f"{where}: YAML syntax error: {problem}"
         raise InventoryError(message, path=path, line=line) from None
     except yaml.YAMLError as exc:
-        raise InventoryError(f"{shown}: YAML error: {exc}", path=path) from None
+        # e.g. a ReaderError (a control character): its text spans lines; keep one line
+        raise InventoryError(f"{shown}: YAML error: {' '.join(str(exc).split())}",
+                             path=path) from None
     finally:
         loader.dispose()

@@ -31,6 +31,7 @@ PLATFORM_DIRS = {
     "iosxe": "cisco_ios",
     "cisco_asa": "cisco_asa",
     "asa": "cisco_asa",
+    "strongswan": "strongswan",
 }
 
 _VAR = re.compile(r"\{\{.*?\}\}")
@@ -58,11 +59,13 @@ class ParseError(ValueError):
         return (type(self), (self.command, self.line, self.lineno, self.reason))
 
 
-def _var_regex(var: str) -> str:
+def _var_regex(var: str, named: dict[str, str] | None = None) -> str:
     """What a TTP variable may match, for the recogniser (stricter than "anything")."""
     if "ignore(" in var:
         return r"\S+"
     literal = re.search(r'\bre\("([^"]+)"\)', var)
+    if literal and named and literal.group(1) in named:  # a pattern from the <vars> block
+        return f"(?:{named[literal.group(1)]})"
     if literal and not literal.group(1).isupper():
         return f"(?:{literal.group(1)})"
     if "ORPHRASE" in var or "PHRASE" in var or "re(" in var or "_line_" in var:
@@ -127,10 +130,12 @@ class Template:
         return tuple(normalise(r) for r in lines if r.strip() and not r.startswith("#"))
 
     def _build_recogniser(self) -> None:
+        # <vars> NAME = "regex" lines: the recogniser uses the same patterns TTP does
+        named = dict(re.findall(r'^\s*([A-Z][A-Z0-9_]*)\s*=\s*"(.*)"\s*$', self.text, re.M))
         for line in self._template_lines():
             pieces = re.split(r"(\{\{.*?\}\})", line)
             body = "".join(
-                _var_regex(p) if p.startswith("{{") else re.escape(re.sub(r"\s+", " ", p))
+                _var_regex(p, named) if p.startswith("{{") else re.escape(re.sub(r"\s+", " ", p))
                 for p in pieces
             )
             body = body.replace(r"\ ", " ").rstrip(" ")

@@ -55,8 +55,10 @@ def build_ikev1(numbered: Iterable[tuple[int, str]], template: Template) -> dict
 
 def _v1_record(row: dict[str, Any]) -> dict[str, Any]:
     state = row.get("state")
-    role = (row.get("role") or {"init": "initiator", "resp": "responder"}.get(
-        (row.get("dir") or "").lower(), "")).lower()
+    role = (
+        row.get("role")
+        or {"init": "initiator", "resp": "responder"}.get((row.get("dir") or "").lower(), "")
+    ).lower()
     auth = (row.get("auth") or "").lower()
     extra: dict[str, Any] = {"index": to_int(row.get("index"))}
     for key in ("type", "rekey", "encr", "hash", "auth"):

@@ -1,20 +1,22 @@
-"""IOS / IOS-XE ``show crypto ipsec sa`` -> ``tunnels`` records, one per ident.
+"""IOS / IOS-XE / ASA ``show crypto ipsec sa`` -> ``tunnels`` records, one per ident.
 
-A 10,000-peer hub prints ~20 MB, ~40 lines per peer. Handing that to TTP line by line costs
-one TTP match (dozens of Python calls) per line, so the text is prepared in C first, a chunk
-of whole interface blocks at a time:
+A 10,000-peer hub prints ~20 MB, ~40 lines per peer. TTP costs dozens of Python calls per
+matched line, so the text is prepared in C first, one chunk (~256 KB of whole interface or
+ident blocks) at a time:
 
-1. whitespace is normalised with ``re.sub`` (templates never depend on indentation);
-2. every physical line is checked against the command's line grammar with one alternation
-   regex (``Template.whole``): ``sub("")`` leaves only unknown lines, the first of which is
-   reported with its line number;
-3. lines are joined into one logical line per interface header, ident and SA (`` ; ``
-   between parts) and empty ``ah``/``pcp`` section headers are dropped;
-4. TTP parses the logical lines (structure and identity fields); the remainders are split
-   here, part by part.
+1. whitespace is normalised (templates never depend on indentation);
+2. every physical line is checked against the command's line grammar (``<slug>.lines`` +
+   ``<slug>.known``) with one possessive regex over the whole chunk
+   (``Template.whole_text``); only when that fails does a line-by-line pass find the first
+   unknown line and its number for the :class:`ParseError`;
+3. lines are joined (``str.replace``) into one logical line per interface header and per
+   ident, SAs included, parts separated by `` ; ``;
+4. TTP parses the logical lines: structure (interface -> [ASA crypto map entry] -> idents)
+   and identity fields; each ident's remainder (counters, MTUs, SA sections) is split here.
 
-Memory is bounded by one chunk (a few hundred KB), and :func:`iter_tunnels` streams records as
-lines arrive. Big whole texts can be parsed by two processes (:func:`parse_text`).
+Memory is bounded by one chunk and its records: :func:`iter_tunnels` streams from a file, an
+iterable of lines or a whole string. Outputs over ``PARALLEL_MIN_CHARS`` are shared, chunk by
+chunk, with one forked process (:func:`default_workers`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from parsers._convert import (
 )
 from parsers._engine import _PROMPT, ParseError, Template, normalise
 
-
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
 CHUNK_CHARS = 1 << 18
@@ -49,17 +50,6 @@ COUNTER_NAMES = {
     "decapsulated_frgs_needing_reassembly": "decapsulated_frags_needing_reassembly",
 }
 
-_SA_EXTRA = (
-    "flow_id",
-    "sibling_flags",
-    "sa_crypto_map",
-    "iv_size",
-    "replay_detection",
-    "initiator",
-    "kilobyte_volume_rekey",
-    "settings",
-)
-
 _INNER = re.compile(r"  +")
 #: An ident's first line when it has a ``protected vrf:`` (IOS) or ``access-list`` (ASA) line
 #: before ``local ident``: joined back into one logical line.
@@ -70,7 +60,6 @@ _STARTS = ("interface:", "protected vrf:", "local ident")
 #: per ident: both start logical lines there (``templates/cisco_asa``).
 _ASA_STARTS = ("interface:", "Crypto map tag:", "access-list ", "local ident")
 _SECTION = re.compile(r" ; ((?:in|out)bound) (\w+) sas:")
-_FIRST_LINE = re.compile(r"(?m)^.+$")
 
 _PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
 _MTU = re.compile(
@@ -102,7 +91,10 @@ _counter_keys: dict[str, str] = {}
 
 
 def _counter_key(label: str) -> str:
-    """``pkts no sa (send)`` / ``#pkts verify failed:`` -> ``pkts_no_sa_send`` / ``verify_failed``."""
+    """``pkts no sa (send)`` -> ``pkts_no_sa_send``, ``pkts verify failed:`` -> ``verify_failed``.
+
+    Cached: a hub repeats the same few dozen labels for every peer.
+    """
     key = _counter_keys.get(label)
     if key is None:
         key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
@@ -167,9 +159,9 @@ class _Checker:
         content = [(i, line) for i, line in content if line]
         if first and content and content[0][1].lower().endswith(self.echo):
             content = content[1:]
-        if final and content and _PROMPT.match(content[-1][1]):
-            if not self.template.recognises(content[-1][1]):
-                content = content[:-1]
+        last = content[-1][1] if content else ""
+        if final and _PROMPT.match(last) and not self.template.recognises(last):
+            content = content[:-1]
         for lineno, line in content:
             if not self.template.recognises(line):
                 reason = "device error" if line.startswith("%") else "unrecognised output"
@@ -519,8 +511,7 @@ def _counters(rest: str) -> dict[str, int]:
     if names is None:
         parts = _COUNTER_VALUE.split(text)
         names = [
-            _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None
-            for p in parts[0:-1:2]
+            _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None for p in parts[0:-1:2]
         ]
         if len(_counter_layouts) < 64:
             _counter_layouts[layout] = names
@@ -663,39 +654,45 @@ _SA_USUAL = re.compile(
 )
 
 
+def _usual_sa(
+    usual: re.Match[str], spi: str | None, direction: str, protocol: str
+) -> dict[str, Any]:
+    transform, settings, conn, flow, sibling, sa_map, kb, sec, iv, replay, window, status = (
+        usual.groups()
+    )
+    encryption, integrity = _transform(transform)
+    mode, udp_encap, esn = _mode(settings)
+    return {
+        "direction": direction,
+        "protocol": protocol,
+        "spi": spi_to_int(spi) if spi and spi.startswith("0x") else None,
+        "transform": transform,
+        "encryption": encryption,
+        "integrity": integrity,
+        "mode": mode,
+        "udp_encap": udp_encap,
+        "esn": esn,
+        "conn_id": int(conn),
+        "remaining_kb": int(kb),
+        "remaining_s": int(sec),
+        "replay_window": int(window) if window else None,
+        "status": status,
+        "extra": {
+            "settings": settings,
+            "flow_id": flow,
+            "sibling_flags": sibling,
+            "sa_crypto_map": sa_map,
+            "iv_size": int(iv),
+            "replay_detection": replay,
+        },
+    }
+
+
 def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict[str, Any]:
     """One SA (its spi + the `` ; ``-joined rest of its lines) -> an ``IpsecSa``-shaped dict."""
     usual = _SA_USUAL.fullmatch(rest)
     if usual is not None:
-        transform, settings, conn, flow, sibling, sa_map, kb, sec, iv, replay, window, status = (
-            usual.groups()
-        )
-        encryption, integrity = _transform(transform)
-        mode, udp_encap, esn = _mode(settings)
-        return {
-            "direction": direction,
-            "protocol": protocol,
-            "spi": spi_to_int(spi) if spi and spi.startswith("0x") else None,
-            "transform": transform,
-            "encryption": encryption,
-            "integrity": integrity,
-            "mode": mode,
-            "udp_encap": udp_encap,
-            "esn": esn,
-            "conn_id": int(conn),
-            "remaining_kb": int(kb),
-            "remaining_s": int(sec),
-            "replay_window": int(window) if window else None,
-            "status": status,
-            "extra": {
-                "settings": settings,
-                "flow_id": flow,
-                "sibling_flags": sibling,
-                "sa_crypto_map": sa_map,
-                "iv_size": int(iv),
-                "replay_detection": replay,
-            },
-        }
+        return _usual_sa(usual, spi, direction, protocol)
     extra: dict[str, Any] = {}
     transform: str | None = None
     settings = ""

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 
@@ -168,24 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
     try:
-        rv = command.main(args=args, prog_name="ipsecctl", standalone_mode=False)
+        # standalone mode: typer reports its own usage errors (exit 2) and Exit codes
+        command.main(args=args, prog_name="ipsecctl", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except errors.IpsecctlError as exc:
         stderr().print("[red]error:[/] " + escape(str(exc)), highlight=False)
         return exc.exit_code
-    except click.exceptions.Abort:
-        stderr().print("aborted")
-        return errors.EXIT_REFUSED
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return errors.EXIT_USAGE
     except KeyboardInterrupt:
         stderr().print("interrupted")
         return 130
     except BrokenPipeError:
         return 0
-    return int(rv) if isinstance(rv, int) else 0
+    return 0
 
 
 def run() -> Any:

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from ipsecctl.diag.config import CryptoConfig
 from ipsecctl.models import Finding, Severity
 
-_ENC = {"des": ("error", "DES"), "3des": ("warning", "3DES")}
-_HASH = {"md5": ("error", "MD5"), "sha": ("warning", "SHA-1")}
+_ENC: dict[str, tuple[Severity, str]] = {"des": ("error", "DES"), "3des": ("warning", "3DES")}
+_HASH: dict[str, tuple[Severity, str]] = {"md5": ("error", "MD5"), "sha": ("warning", "SHA-1")}
 _GROUP: dict[int, Severity] = {1: "error", 2: "error", 5: "warning", 14: "info"}
-_ESP = {
+_ESP: dict[str, tuple[Severity, str]] = {
     "esp-des": ("error", "DES"),
     "esp-3des": ("warning", "3DES"),
     "esp-md5-hmac": ("error", "HMAC-MD5"),
@@ -40,11 +40,11 @@ CERT_WARN_DAYS = 30
 
 
 def _f(
-    device: str, code: str, sev: str, summary: str, evidence: list[str], steps: list[str]
+    device: str, code: str, sev: Severity, summary: str, evidence: list[str], steps: list[str]
 ) -> Finding:
     return Finding(
         code=code,
-        severity=sev,  # type: ignore[arg-type]
+        severity=sev,
         device=device,
         summary=summary,
         evidence=evidence,
@@ -261,6 +261,7 @@ def audit_certificates(text: str, device: str, now: datetime | None = None) -> l
             continue
         days = (end - now).days
         label = f"{c['kind']} {c['cn'] or ''} (trustpoint {c['trustpoints']})"
+        sev: Severity
         if end <= now:
             sev, what = "critical", f"expired on {end.date()}"
         elif days < CERT_WARN_DAYS:

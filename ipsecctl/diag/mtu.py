@@ -51,8 +51,6 @@ ACCEPTED_SYNTAX = (
 
 Mode = Literal["tunnel", "transport"]
 
-# cipher -> (IV bytes, block/alignment bytes, ICV bytes when the cipher is an AEAD, else 0)
-_CBC = {"aes": (16, 16), "des": (8, 8), "3des": (8, 8)}
 # integrity -> truncated ICV bytes (RFC 2403/2404/4868)
 _ICV = {"md5": 12, "sha": 12, "sha1": 12, "sha256": 16, "sha384": 24, "sha512": 32}
 _AH_FIXED = 12  # next header, length, reserved, SPI, sequence

@@ -21,14 +21,10 @@ from typing import Any
 
 import yaml
 
-from ipsecctl.errors import IpsecctlError, UsageError
-from ipsecctl.lab.runtime import STATE_FILE, RouterInfo
+from ipsecctl.errors import UsageError
+from ipsecctl.lab.runtime import LOG_FILE, STATE_FILE, LabDir, LabError, RouterInfo
 
 START_TIMEOUT_S = 60.0
-
-
-class LabError(IpsecctlError):
-    """The lab could not be started, found or stopped."""
 
 
 def default_dir() -> Path:
@@ -36,6 +32,11 @@ def default_dir() -> Path:
     from ipsecctl.settings import load_settings
 
     return Path(load_settings().lab_dir)
+
+
+def _resolve(dir: Path | None) -> Path:
+    """``--dir`` as given, else the default: start, find and stop must agree on one path."""
+    return Path(dir).resolve() if dir is not None else default_dir()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -54,7 +55,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 @dataclass
-class LabHandle:
+class LabHandle(LabDir):
     """A lab found on disk; ``running`` says whether its process is alive."""
 
     dir: Path
@@ -65,29 +66,11 @@ class LabHandle:
     running: bool = True
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    @property
-    def inventory_path(self) -> Path:
-        return self.dir / "inventory"
-
-    @property
-    def known_hosts(self) -> Path:
-        return self.dir / "known_hosts"
-
-    @property
-    def log_path(self) -> Path:
-        return self.dir / "lab.log"
-
     def credentials(self) -> tuple[str, str, str]:
         """(username, password, enable secret) from the lab's inventory defaults."""
         data: dict[str, Any] = yaml.safe_load((self.inventory_path / "defaults.yaml").read_text())
         secret = data["connection_options"]["ipsecctl"]["extras"]["secret"]
         return str(data["username"]), str(data["password"]), str(secret)
-
-    def router(self, name: str) -> RouterInfo:
-        for r in self.routers:
-            if r.name == name:
-                return r
-        raise KeyError(name)
 
     def status_json(self) -> dict[str, Any]:
         return {
@@ -96,11 +79,7 @@ class LabHandle:
             "dir": str(self.dir),
             "pid": self.pid,
             "running": self.running,
-            "routers": [
-                {"name": r.name, "address": r.address, "port": r.port,
-                 "platform": r.platform, "scenario": r.scenario}
-                for r in self.routers
-            ],
+            "routers": [r.public() for r in self.routers],
         }
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -119,15 +98,10 @@ class LabHandle:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
             if self._proc is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self._proc.wait(timeout=2)
         self.running = False
-        for p in (self.dir / STATE_FILE, self.known_hosts):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-        for name in ("hosts.yaml", "groups.yaml", "defaults.yaml"):
-            with contextlib.suppress(FileNotFoundError):
-                (self.inventory_path / name).unlink()
+        self.remove_files()
 
 
 def _read_state(dir: Path) -> dict[str, Any] | None:
@@ -157,7 +131,7 @@ def _handle(dir: Path, data: dict[str, Any]) -> LabHandle:
 
 def find_lab(dir: Path | None = None) -> LabHandle | None:
     """The lab recorded in ``dir`` (default: the user's state directory), or None."""
-    d = Path(dir).resolve() if dir is not None else default_dir()
+    d = _resolve(dir)
     data = _read_state(d)
     return _handle(d, data) if data is not None else None
 
@@ -182,7 +156,7 @@ def start_lab(
         raise UsageError(f"--devices {devices}: choose between 1 and 2000 routers")
     if time_scale <= 0:
         raise UsageError(f"--time-scale {time_scale}: must be a positive number")
-    d = Path(dir).resolve() if dir is not None else default_dir()
+    d = _resolve(dir)
     existing = find_lab(d)
     if existing is not None and existing.running:
         raise LabError(f"a lab is already running in {d} (pid {existing.pid})",
@@ -194,7 +168,8 @@ def start_lab(
            "--devices", str(devices), "--seed", str(seed), "--time-scale", str(time_scale)]
     if port is not None:
         cmd += ["--port", str(port)]
-    log = open(d / "lab.log", "ab")  # noqa: SIM115 - handed to the child
+    log_path = d / LOG_FILE
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -205,10 +180,10 @@ def start_lab(
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = (d / "lab.log").read_text(errors="replace").strip().splitlines()[-3:]
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             raise LabError(f"the lab process exited with code {proc.returncode}: "
                            + (" | ".join(tail) or "no output"),
-                           hint=f"see {d / 'lab.log'}")
+                           hint=f"see {log_path}")
         data = _read_state(d)
         if data is not None and int(data.get("pid", 0)) == proc.pid:
             handle = _handle(d, data)
@@ -220,4 +195,4 @@ def start_lab(
     with contextlib.suppress(ProcessLookupError):
         os.kill(proc.pid, signal.SIGTERM)
     raise LabError(f"the lab did not come up within {START_TIMEOUT_S:.0f} s",
-                   hint=f"see {d / 'lab.log'}")
+                   hint=f"see {log_path}")

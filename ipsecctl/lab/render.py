@@ -8,10 +8,10 @@ locked snapshot: the caller holds ``fleet.lock`` and passes ``t``.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from ipsecctl.lab.state import Fleet, Link, counters
+from ipsecctl.lab.state import IPSEC_LIFETIME_KB, IPSEC_LIFETIME_S, Fleet, Link, counters
 from ipsecctl.lab.views import CRYPTO_MAP, IKEV2_PROFILE, IPSEC_PROFILE, End, ios_addr
 
 IKE_ENCR = ("aes", "sha256", "psk", 14)  # crypto isakmp policy 10 of every lab router
@@ -116,7 +116,6 @@ def _ikev2_block(e: End, t: float, detailed: bool, session_id: int) -> list[str]
     remote = f"{ios_addr(e.peer_addr)}/500"
     status = "READY" if ike.established else "IN-NEG"
     tid = ike.conn(e.side)
-    gcm = e.spec.transform[0] == "esp-gcm"
     lines = [
         f"{tid:<10}{local:<22}{remote:<22}{'none/none':<21}{status:<7}",
         "      Encr: AES-CBC, keysize: 256, PRF: SHA256, Hash: SHA256, DH Grp:14, "
@@ -125,7 +124,6 @@ def _ikev2_block(e: End, t: float, detailed: bool, session_id: int) -> list[str]
     ]
     if not detailed:
         return lines
-    del gcm
     local_spi, remote_spi = (ike.spi_i, ike.spi_r) if e.initiator else (ike.spi_r, ike.spi_i)
     msg = max(0, int(t - ike.born) // 600)
     lines += [
@@ -168,13 +166,12 @@ def _sa_entries(e: End, t: float, outbound: bool, detail: bool, ios: bool) -> li
     c = counters(link, e.side, t)
     lines: list[str] = []
     gcm = e.spec.transform[0] == "esp-gcm"
-    pairs = link.sas
-    for pair in pairs:
+    for pair in link.sas:
         spi = pair.spi_out(e.side) if outbound else pair.spi_in(e.side)
         conn = pair.conn(e.side) + (1 if outbound else 0)
         used_kb = (c["bytes_out"] if outbound else c["bytes_in"]) // 1024
         age_share = max(0.0, t - pair.born) / max(1.0, t - (link.flow_since or pair.born))
-        kb = max(0, 4608000 - int(used_kb * min(1.0, age_share)))
+        kb = max(0, IPSEC_LIFETIME_KB - int(used_kb * min(1.0, age_share)))
         flow = f"SW:{conn - 2000}" if ios else f"CSR:{conn - 2000}"
         sib = "80000040" if ios else "FFFFFFFF80000048"
         replay = "Y  replay window size: 64" if detail else "Y"
@@ -362,8 +359,8 @@ def show_crypto_session(fleet: Fleet, name: str, t: float, detail: bool = False)
             c = counters(link, e.side, t)
             if link.sas:
                 pair = link.sas[-1]
-                life = f"{max(0, 4608000 - c['bytes_in'] // 1024)}/{pair.remaining(t)}"
-                olife = f"{max(0, 4608000 - c['bytes_out'] // 1024)}/{pair.remaining(t)}"
+                life = f"{max(0, IPSEC_LIFETIME_KB - c['bytes_in'] // 1024)}/{pair.remaining(t)}"
+                olife = f"{max(0, IPSEC_LIFETIME_KB - c['bytes_out'] // 1024)}/{pair.remaining(t)}"
             else:
                 life = olife = "0/0"
             out += [
@@ -376,6 +373,30 @@ def show_crypto_session(fleet: Fleet, name: str, t: float, detail: bool = False)
 
 
 # --------------------------------------------------------------------------- crypto map
+def _map_policy(e: End, dh_group: bool) -> list[str]:
+    """The peer/lifetime/PFS/transform lines of one map entry: a static crypto map entry and a
+    VTI's profile instance print them alike, except that a profile instance has no DH group
+    line."""
+    lines = [
+        f"\tCurrent peer: {ios_addr(e.peer_addr)}",
+        f"\tSecurity association lifetime: {IPSEC_LIFETIME_KB} kilobytes/{IPSEC_LIFETIME_S} "
+        "seconds",
+        "\tDualstack (Y/N): N",
+        "\tResponder-Only (Y/N): N",
+        f"\tPFS (Y/N): {'Y' if e.spec.pfs_group else 'N'}",
+    ]
+    if dh_group and e.spec.pfs_group:
+        lines.append(f"\tDH group:  group{e.spec.pfs_group}")
+    return [
+        *lines,
+        "\tMixed-mode : Disabled",
+        "\tTransform sets={ ",
+        f"\t\t{e.ts_name}:  {{ {e.transform}  }} , ",
+        "\t}",
+        "",
+    ]
+
+
 def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
     out: list[str] = []
     spec = fleet.routers[name].spec
@@ -393,20 +414,7 @@ def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
             f"\tExtended IP access list {e.acl}",
             f"\t    access-list {e.acl} permit ip {lan.network_address} {lan.hostmask} "
             f"{rlan.network_address} {rlan.hostmask}",
-            f"\tCurrent peer: {peer}",
-            "\tSecurity association lifetime: 4608000 kilobytes/3600 seconds",
-            "\tDualstack (Y/N): N",
-            "\tResponder-Only (Y/N): N",
-            f"\tPFS (Y/N): {'Y' if e.spec.pfs_group else 'N'}",
-        ]
-        if e.spec.pfs_group:
-            out.append(f"\tDH group:  group{e.spec.pfs_group}")
-        out += [
-            "\tMixed-mode : Disabled",
-            "\tTransform sets={ ",
-            f"\t\t{e.ts_name}:  {{ {e.transform}  }} , ",
-            "\t}",
-            "",
+            *_map_policy(e, dh_group=True),
         ]
     if map_ends:
         out += [f"\tInterfaces using crypto map {CRYPTO_MAP}:", f"\t\t{spec.wan_if}", ""]
@@ -421,16 +429,7 @@ def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
             f"\tIKEv2 Profile: {IKEV2_PROFILE}",
             "\tExtended IP access list ",
             "\t    access-list  permit ip any any",
-            f"\tCurrent peer: {ios_addr(e.peer_addr)}",
-            "\tSecurity association lifetime: 4608000 kilobytes/3600 seconds",
-            "\tDualstack (Y/N): N",
-            "\tResponder-Only (Y/N): N",
-            f"\tPFS (Y/N): {'Y' if e.spec.pfs_group else 'N'}",
-            "\tMixed-mode : Disabled",
-            "\tTransform sets={ ",
-            f"\t\t{e.ts_name}:  {{ {e.transform}  }} , ",
-            "\t}",
-            "",
+            *_map_policy(e, dh_group=False),
             f"\tInterfaces using crypto map {e.map_tag}:",
             f"\t\t{e.tunnel_if}",
             "",
@@ -443,76 +442,98 @@ def _stamp(dt: datetime) -> str:
     return f"*{dt:%b} {dt.day:2d} {dt:%H:%M:%S}.{dt.microsecond // 1000:03d}: "
 
 
+def _every(
+    period: float,
+    since: float,
+    start: float,
+    t: float,
+    burst: Callable[[float, int], list[tuple[float, str]]],
+) -> Iterator[tuple[float, str]]:
+    """The messages of ``burst(c0, n)`` for each cycle start ``c0`` (the n-th, from 1) aligned
+    to ``period`` from ``since`` up to ``t``, keeping only those stamped within [start, t].
+
+    Each broken scenario repeats its burst at its own period; one loop keeps the alignment and
+    the window identical across them, so polls over time see a steady message rate.
+    """
+    c0 = (since // period) * period
+    n = 0
+    while c0 <= t:
+        n += 1
+        yield from ((w, m) for w, m in burst(c0, n) if start <= w <= t)
+        c0 += period
+
+
 def _periodic(e: End, t: float) -> Iterable[tuple[float, str]]:
     """Messages a broken scenario keeps logging, generated for the last 20 minutes."""
     beh = e.link.behaviour
     if e.side != "a":
-        return
+        return ()
     peer, local = ios_addr(e.peer_addr), ios_addr(e.local_addr)
     start = max(-1200.0, t - 1200.0)
-    if beh == "ike_no_response":
-        c0 = (start // 60) * 60
-        while c0 <= t:
-            items = [(c0, "ISAKMP:(0): beginning Main Mode exchange"),
-                     (c0 + 0.01, f"ISAKMP:(0): sending packet to {peer} my_port 500 "
-                      "peer_port 500 (I) MM_NO_STATE")]
-            for k in range(1, 6):
-                items += [
-                    (c0 + 10 * k, "ISAKMP:(0): retransmitting phase 1 MM_NO_STATE..."),
-                    (c0 + 10 * k + 0.001, f"ISAKMP (0): incrementing error counter on sa, "
-                     f"attempt {k} of 5: retransmit phase 1"),
-                ]
+
+    def conn() -> int:
+        return e.link.ike.conn(e.side) if e.link.ike else 1001
+
+    def no_response(c0: float, _n: int) -> list[tuple[float, str]]:
+        items = [(c0, "ISAKMP:(0): beginning Main Mode exchange"),
+                 (c0 + 0.01, f"ISAKMP:(0): sending packet to {peer} my_port 500 "
+                  "peer_port 500 (I) MM_NO_STATE")]
+        for k in range(1, 6):
             items += [
-                (c0 + 59.0, f'ISAKMP:(0):deleting SA reason "Death by retransmission P1" '
-                 f"state (I) MM_NO_STATE (peer {peer})"),
-                (c0 + 59.01, f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main mode failed "
-                 f"with peer at {peer}"),
+                (c0 + 10 * k, "ISAKMP:(0): retransmitting phase 1 MM_NO_STATE..."),
+                (c0 + 10 * k + 0.001, f"ISAKMP (0): incrementing error counter on sa, "
+                 f"attempt {k} of 5: retransmit phase 1"),
             ]
-            yield from ((w, m) for w, m in items if start <= w <= t)
-            c0 += 60
-    elif beh == "psk_mismatch":
-        c0 = (start // 10) * 10
-        while c0 <= t:
-            conn = e.link.ike.conn(e.side) if e.link.ike else 1001
-            items = [
-                (c0, f"ISAKMP:({conn}): retransmitting phase 1 MM_KEY_EXCH..."),
-                (c0 + 0.4, f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its "
-                 "sanity check or is malformed"),
-            ]
-            if int(c0) % 60 == 0:
-                items.append((c0 + 0.5, f"%CRYPTO-6-IKMP_NOT_ENCRYPTED: IKE packet from {peer} "
-                              "was not encrypted and it should've been."))
-            yield from ((w, m) for w, m in items if start <= w <= t)
-            c0 += 10
-    elif beh == "p2_mismatch":
-        c0 = (start // 30) * 30
-        while c0 <= t:
-            conn = e.link.ike.conn(e.side) if e.link.ike else 1001
-            items = [
-                (c0, f"ISAKMP:({conn}):Checking IPSec proposal 1"),
-                (c0 + 0.01, f"ISAKMP ({conn}): IPSec policy invalidated proposal with error 256"),
-                (c0 + 0.02, f"ISAKMP:({conn}): phase 2 SA policy not acceptable! "
-                 f"(local {local} remote {peer})"),
-                (c0 + 0.03, f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed "
-                 f"with peer at {peer}"),
-            ]
-            yield from ((w, m) for w, m in items if start <= w <= t)
-            c0 += 30
-    elif beh == "replay_spi_errors" and e.link.sas:
-        c0 = (max(start, e.link.flow_since or start) // 60) * 60
-        n = 0
-        while c0 <= t:
-            n += 1
-            bad = (e.link.sas[-1].spi_in(e.side) ^ (0x5A5A0000 + n)) & 0xFFFFFFFF
-            items = [
-                (c0 + 7, f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed connection "
-                 f"id={e.link.sas[-1].conn(e.side)}, sequence number={1000 + 97 * n}"),
-                (c0 + 23, f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid "
-                 f"spi for destaddr={local}, prot=50, spi={_spi(bad)}, srcaddr={peer}, "
-                 f"input interface={e.router.wan_if}"),
-            ]
-            yield from ((w, m) for w, m in items if start <= w <= t)
-            c0 += 60
+        return [
+            *items,
+            (c0 + 59.0, f'ISAKMP:(0):deleting SA reason "Death by retransmission P1" '
+             f"state (I) MM_NO_STATE (peer {peer})"),
+            (c0 + 59.01, f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main mode failed "
+             f"with peer at {peer}"),
+        ]
+
+    def psk_mismatch(c0: float, _n: int) -> list[tuple[float, str]]:
+        items = [
+            (c0, f"ISAKMP:({conn()}): retransmitting phase 1 MM_KEY_EXCH..."),
+            (c0 + 0.4, f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {peer} failed its "
+             "sanity check or is malformed"),
+        ]
+        if int(c0) % 60 == 0:
+            items.append((c0 + 0.5, f"%CRYPTO-6-IKMP_NOT_ENCRYPTED: IKE packet from {peer} "
+                          "was not encrypted and it should've been."))
+        return items
+
+    def p2_mismatch(c0: float, _n: int) -> list[tuple[float, str]]:
+        c = conn()
+        return [
+            (c0, f"ISAKMP:({c}):Checking IPSec proposal 1"),
+            (c0 + 0.01, f"ISAKMP ({c}): IPSec policy invalidated proposal with error 256"),
+            (c0 + 0.02, f"ISAKMP:({c}): phase 2 SA policy not acceptable! "
+             f"(local {local} remote {peer})"),
+            (c0 + 0.03, f"%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed "
+             f"with peer at {peer}"),
+        ]
+
+    def replay_spi(c0: float, n: int) -> list[tuple[float, str]]:
+        sa = e.link.sas[-1]
+        bad = (sa.spi_in(e.side) ^ (0x5A5A0000 + n)) & 0xFFFFFFFF
+        return [
+            (c0 + 7, f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed connection "
+             f"id={sa.conn(e.side)}, sequence number={1000 + 97 * n}"),
+            (c0 + 23, f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid "
+             f"spi for destaddr={local}, prot=50, spi={_spi(bad)}, srcaddr={peer}, "
+             f"input interface={e.router.wan_if}"),
+        ]
+
+    if beh == "ike_no_response":
+        return _every(60, start, start, t, no_response)
+    if beh == "psk_mismatch":
+        return _every(10, start, start, t, psk_mismatch)
+    if beh == "p2_mismatch":
+        return _every(30, start, start, t, p2_mismatch)
+    if beh == "replay_spi_errors" and e.link.sas:
+        return _every(60, max(start, e.link.flow_since or start), start, t, replay_spi)
+    return ()
 
 
 def show_logging(fleet: Fleet, name: str, t: float) -> str:

@@ -8,25 +8,31 @@ router, then writes ``inventory/`` (nornir SimpleInventory form), ``known_hosts`
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ipsecctl.errors import IpsecctlError, UsageError
 from ipsecctl.lab.sshd import Credentials, RouterServer, SshFleetServer, load_or_create_host_key
 from ipsecctl.lab.state import Fleet
 from ipsecctl.lab.topology import plan
 
 DEFAULT_PORT = 2222
 STATE_FILE = "state.json"
+LOG_FILE = "lab.log"
 USERNAME = "admin"
+INVENTORY_FILES = ("hosts.yaml", "groups.yaml", "defaults.yaml")
+
+
+class LabError(IpsecctlError):
+    """The lab could not be started, found or stopped."""
 
 
 @dataclass
@@ -39,6 +45,12 @@ class RouterInfo:
     platform: str
     scenario: str
     expected_up: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """The keys ``state.json`` and ``lab status --json`` publish (a documented contract:
+        ``expected_up`` lives in the inventory, not here)."""
+        return {"name": self.name, "address": self.address, "port": self.port,
+                "platform": self.platform, "scenario": self.scenario}
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -63,7 +75,47 @@ def _bind_test(address: str, port: int) -> bool:
         s.close()
 
 
-class Lab:
+class LabDir:
+    """The layout of a lab directory, shared by the process that writes it (:class:`Lab`) and
+    the clients that find it (``manage.LabHandle``), so the two can never disagree on where a
+    file lives or on what ``lab down`` removes."""
+
+    dir: Path
+    routers: list[RouterInfo]
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.dir / "inventory"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.dir / "known_hosts"
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / STATE_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / LOG_FILE
+
+    def router(self, name: str) -> RouterInfo:
+        for r in self.routers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def remove_files(self) -> None:
+        """What ``lab down`` removes; host keys stay so the lab keeps its identity."""
+        for p in (self.state_path, self.known_hosts):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        for name in INVENTORY_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                (self.inventory_path / name).unlink()
+
+
+class Lab(LabDir):
     """A running fleet of simulated routers in this process (threads)."""
 
     def __init__(
@@ -75,9 +127,9 @@ class Lab:
         port: int | None = None,
     ) -> None:
         if devices < 1:
-            raise ValueError("devices must be at least 1")
+            raise UsageError(f"--devices {devices}: a lab needs at least 1 router")
         if time_scale <= 0:
-            raise ValueError("time_scale must be positive")
+            raise UsageError(f"--time-scale {time_scale}: must be a positive number")
         self.dir = Path(dir).resolve()
         self.devices = devices
         self.seed = seed
@@ -94,19 +146,6 @@ class Lab:
         self._server: SshFleetServer | None = None
         self.started_at: float | None = None
 
-    # ------------------------------------------------------------------ paths
-    @property
-    def inventory_path(self) -> Path:
-        return self.dir / "inventory"
-
-    @property
-    def known_hosts(self) -> Path:
-        return self.dir / "known_hosts"
-
-    @property
-    def state_path(self) -> Path:
-        return self.dir / STATE_FILE
-
     # ------------------------------------------------------------------ lifecycle
     def _addresses(self) -> list[tuple[str, int]]:
         """Own loopback address per router; 127.0.0.1 with distinct ports where that fails."""
@@ -119,7 +158,8 @@ class Lab:
                 if all(_bind_test(a, port) for a in own):
                     return [(a, port) for a in own]
             if base is not None:
-                raise OSError(errno.EADDRINUSE, f"port {base} is in use on the lab addresses")
+                raise LabError(f"--port {base}: in use on the lab addresses",
+                               hint="choose another port, or omit --port for a free one")
             for _ in range(20):
                 port = self._free_port(own[0])
                 if all(_bind_test(a, port) for a in own):
@@ -160,11 +200,14 @@ class Lab:
                 srv.stop()
                 last_err = exc
                 if self.requested_port is not None:
-                    raise
+                    raise LabError(f"--port {self.requested_port}: cannot listen ({exc})",
+                                   hint="choose another port, or omit --port for a free one"
+                                   ) from exc
                 continue
             break
         else:
-            raise OSError(f"could not bind the lab routers: {last_err}")
+            raise LabError(f"could not bind the lab routers to {self.dir}'s addresses: "
+                           f"{last_err}", hint="try again, or pass a free --port")
         self._server = srv
         srv.start()
         self.started_at = time.time()
@@ -200,12 +243,6 @@ class Lab:
             if link.spec.expected_up:
                 out.append(self.fleet.peer_addr(link, side))
         return out
-
-    def router(self, name: str) -> RouterInfo:
-        for r in self.routers:
-            if r.name == name:
-                return r
-        raise KeyError(name)
 
     # ------------------------------------------------------------------ files
     def _write_files(self) -> None:
@@ -254,19 +291,8 @@ class Lab:
             "started_at": self.started_at,
             "inventory": str(inv),
             "known_hosts": str(self.known_hosts),
-            "routers": [
-                {k: v for k, v in asdict(r).items() if k != "expected_up"} for r in self.routers
-            ],
+            "routers": [r.public() for r in self.routers],
         }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         os.replace(tmp, self.state_path)
-
-    def remove_files(self) -> None:
-        """What ``lab down`` removes; host keys stay so the lab keeps its identity."""
-        for p in (self.state_path, self.known_hosts):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-        for name in ("hosts.yaml", "groups.yaml", "defaults.yaml"):
-            with contextlib.suppress(FileNotFoundError):
-                (self.inventory_path / name).unlink()

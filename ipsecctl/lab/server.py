@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ipsecctl.errors import IpsecctlError
 from ipsecctl.lab.runtime import Lab
 
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         lab = Lab(args.dir, args.devices, args.seed, args.time_scale, args.port).start()
-    except (OSError, ValueError) as exc:
+    except (OSError, IpsecctlError) as exc:
         print(f"error: lab could not start: {exc}", file=sys.stderr)
         return 1
     logging.info(

@@ -32,10 +32,6 @@ FLAP_UP_S = 150.0
 FLAP_DOWN_S = 30.0
 LOG_KEEP = 400
 
-# scenarios whose IKE never completes / whose IPsec never comes up
-IKE_BROKEN = frozenset({"ike_no_response", "psk_mismatch"})
-NO_IPSEC = frozenset({"ike_no_response", "psk_mismatch", "p2_mismatch", "idle"})
-
 
 class Clock:
     """Simulated seconds since the lab started; wall time for log stamps."""

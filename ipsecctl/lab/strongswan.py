@@ -187,7 +187,6 @@ secrets {{
 
 # -- key extraction from charon's log ------------------------------------------------------
 
-_HEXDUMP = re.compile(r"^\s*(?:\S+\s+)*?\d+:\s((?:[0-9A-F]{2}\s){1,16})")
 _KEY_LINE = re.compile(r"(Sk_\w+ secret|(?:encryption|integrity) (?:initiator|responder) key)"
                        r" => (\d+) bytes")
 

@@ -284,12 +284,8 @@ class SshSession(RunnerBase):
             left = end - time.monotonic()
             if left <= 0:
                 self._broken = True  # output may still arrive: never reuse this shell
-                if end >= self._deadline_at:
-                    raise self._deadline_error(f"running {command!r}")
-                raise TimeoutError_(
-                    f"{self.device}: no prompt {timeout:g}s after sending {command!r} "
-                    "(command timeout); raise the command timeout or check the device",
-                    device=self.device,
+                raise self._timeout_error(
+                    end, command, f"no prompt {timeout:g}s after sending {command!r}"
                 )
             chan.settimeout(left)
             try:
@@ -316,6 +312,17 @@ class SshSession(RunnerBase):
                     tail = tail[: match.start()] + tail[match.end() :]
                     chan.sendall(self._platform.paging_answer.encode())
         return "".join(parts), tail
+
+    def _timeout_error(self, end: float, command: str, what: str) -> TimeoutError_:
+        """Name the limit that ran out, so the hint says which timeout to raise: the overall
+        deadline when it cut the command short, else the per-command timeout."""
+        if end >= self._deadline_at:
+            return self._deadline_error(f"running {command!r}")
+        return TimeoutError_(
+            f"{self.device}: {what} (command timeout); raise the command timeout or check "
+            "the device",
+            device=self.device,
+        )
 
     def _deadline_error(self, doing: str) -> TimeoutError_:
         self._broken = True
@@ -354,12 +361,8 @@ class SshSession(RunnerBase):
                 ):
                     break
                 if time.monotonic() >= end:
-                    if end >= self._deadline_at:
-                        raise self._deadline_error(f"running {command!r}")
-                    raise TimeoutError_(
-                        f"{self.device}: {command!r} did not finish within {timeout:g}s "
-                        "(command timeout); raise the command timeout or check the device",
-                        device=self.device,
+                    raise self._timeout_error(
+                        end, command, f"{command!r} did not finish within {timeout:g}s"
                     )
                 if not busy:
                     time.sleep(0.01)

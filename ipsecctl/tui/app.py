@@ -25,6 +25,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
@@ -329,7 +330,11 @@ class IpsecApp(App[int]):
         self._diag_dirty = True
 
     def _tick(self) -> None:
-        self.fleet.tick(list(self.infos.values()), self.ctx.clock())
+        try:
+            fleet = self.fleet
+        except NoMatches:  # the app is exiting: its widgets went before its timers
+            return
+        fleet.tick(list(self.infos.values()), self.ctx.clock())
         if self._diag_dirty:
             self.run_diagnosis()
 

@@ -21,10 +21,25 @@ ModalScreen #commands { height: auto; max-height: 14; border: round $panel; }
 """
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Shows the exact device commands and what they touch; Enter/y confirms, Esc/n cancels."""
+class _YesNoScreen(ModalScreen[bool]):
+    """A question with a #yes and a #no button. "No" has the focus, so that a stray Enter
+    never runs a device command or trusts a host key."""
 
     DEFAULT_CSS = MODAL_CSS
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class ConfirmScreen(_YesNoScreen):
+    """Shows the exact device commands and what they touch; y confirms, Esc/n cancels."""
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -46,20 +61,10 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button("Cancel (n)", id="no")
                 yield Button("Run (y)", id="yes", variant="error")
 
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
-
-
-class HostKeyScreen(ModalScreen[bool]):
+class HostKeyScreen(_YesNoScreen):
     """An unknown host key: show the fingerprint and let the operator decide."""
 
-    DEFAULT_CSS = MODAL_CSS
     BINDINGS = [
         Binding("y", "answer(True)", "Trust", id="hostkey.yes"),
         Binding("n,escape", "answer(False)", "Reject", id="hostkey.no"),
@@ -83,15 +88,6 @@ class HostKeyScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Reject (n)", id="no")
                 yield Button("Trust (y)", id="yes", variant="warning")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
 
 
 class ExportScreen(ModalScreen[str | None]):

@@ -47,7 +47,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("life_s", "LIFE s", 8, wide_only=True, numeric=True),
     Column("life_kb", "LIFE kB", 10, wide_only=True, numeric=True),
 )
-COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 
 
 def columns(wide: bool) -> list[Column]:

@@ -334,3 +334,8 @@ def test_rekey_ipv6_vti_peer(cli: Any, lab: Lab) -> None:
     assert result["ok"] is True and result["new_spis"]
     assert not set(result["old_spis"]) & set(result["new_spis"])
     assert not any(c.startswith("ping") for c in result["commands"])
+
+
+def test_unknown_option_is_a_usage_error_without_traceback(cli: Any) -> None:
+    run = cli("status", "--bogus")
+    assert run.code == 2 and "--bogus" in run.err and "Traceback" not in run.err

@@ -81,6 +81,13 @@ def test_yaml_syntax_error_has_line(write):
     assert 3 <= line <= 4
 
 
+def test_control_character_is_a_one_line_error_with_line(write):
+    root = write(hosts="r0: {platform: ios}\nr1: {platform: ios\x07}\n")
+    assert fails(root) == (
+        f"{root / 'hosts.yaml'}:2: character U+0007 is not allowed in YAML; remove it"
+    )
+
+
 def test_duplicate_host(write):
     root = write(hosts="r1: {platform: ios}\nr2: {platform: ios}\nr1: {platform: asa}\n")
     assert fails(root) == f"{root / 'hosts.yaml'}:3: duplicate key 'r1' (first at line 1)"

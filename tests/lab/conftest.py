@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import paramiko
 import pytest
@@ -84,7 +83,3 @@ def shell_factory(lab: Lab) -> Iterator[object]:
 
 def by_scenario(lab: Lab, scenario: str) -> str:
     return next(r.name for r in lab.routers if r.scenario == scenario)
-
-
-def lab_dir(tmp: Path) -> Path:
-    return tmp

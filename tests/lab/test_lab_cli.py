@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 import time
 
@@ -12,6 +10,7 @@ import pytest
 
 from ipsecctl.lab import Lab
 from ipsecctl.lab.topology import BROKEN, plan
+from parsers import parse
 from tests.lab.conftest import Shell, by_scenario
 
 ISAKMP_ROW = re.compile(r"^(\S+)\s+(\S+)\s+(\w+)\s+(\d+) ACTIVE", re.M)
@@ -277,7 +276,7 @@ def test_time_scale_moves_counters_lifetimes_rekeys_and_flaps(tmp_path) -> None:
 
 
 def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    netmiko = pytest.importorskip("netmiko")
+    import netmiko
     from netmiko.utilities import get_structured_data
 
     with Lab(tmp_path, devices=4, seed=5, time_scale=1.0) as small:
@@ -286,7 +285,8 @@ def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no
         conn = netmiko.ConnectHandler(
             device_type="cisco_ios", host=r.address, port=r.port,
             username=small.creds.username, password=small.creds.password,
-            secret=small.creds.enable_secret,
+            secret=small.creds.enable_secret, ssh_strict=True, system_host_keys=False,
+            alt_host_keys=True, alt_key_file=str(small.known_hosts),
         )
         try:
             conn.enable()
@@ -311,13 +311,6 @@ def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no
             conn.disconnect()
 
 
-def _team_parse():  # type: ignore[no-untyped-def]
-    if importlib.util.find_spec("parsers") is None:
-        return None
-    parsers = importlib.import_module("parsers")
-    return getattr(parsers, "parse", None)
-
-
 COLLECT = [
     "show crypto isakmp sa", "show crypto isakmp sa detail", "show crypto ikev2 sa",
     "show crypto ikev2 sa detailed", "show crypto ipsec sa", "show crypto ipsec sa detail",
@@ -326,9 +319,6 @@ COLLECT = [
 
 
 def test_every_output_parses_with_the_team_parsers(lab: Lab, shell_factory) -> None:  # type: ignore[no-untyped-def]
-    parse = _team_parse()
-    if parse is None:
-        pytest.skip("parsers.parse(platform, command, text) does not exist yet")
     failures = []
     for r in lab.routers:
         s: Shell = shell_factory(r.name)

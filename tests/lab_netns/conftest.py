@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
 
 from ipsecctl.lab.strongswan import strongswan_missing
+from tests.helpers import need
 
 
-def need(*extra_tools: str) -> None:
+def need_tools(*extra_tools: str) -> None:
     missing = strongswan_missing() + [t for t in extra_tools if shutil.which(t) is None]
-    if missing:
-        msg = f"namespace lab prerequisites missing: {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    need(not missing, f"namespace lab prerequisites missing: {', '.join(missing)}")
 
 
 @pytest.fixture
 def netns_ok() -> None:
-    need()
+    need_tools()
 
 
 @pytest.fixture
 def netns_tshark_ok() -> None:
-    need("tshark", "dumpcap")
+    need_tools("tshark", "dumpcap")

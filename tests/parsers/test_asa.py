@@ -86,8 +86,14 @@ def test_ikev1_table_matches_ntc(stripped: bool) -> None:
         for s in sas
     ]
     want = [
-        (r["peer"], r["state"].upper(), "responder" if r["dir"] == "Resp" else "initiator",
-         r["encryption"], int(r["lifetime"]), "up")
+        (
+            r["peer"],
+            r["state"].upper(),
+            "responder" if r["dir"] == "Resp" else "initiator",
+            r["encryption"],
+            int(r["lifetime"]),
+            "up",
+        )
         for r in rows
     ]
     assert got == want
@@ -99,8 +105,17 @@ def test_ikev1_table_matches_ntc(stripped: bool) -> None:
 def test_ikev1_blocks(command: str) -> None:
     sample = ASA / "show_crypto_ikev1_sa/documented-1.txt"
     sas = parse("asa", command, sample.read_text())["ike_sas"]
-    keys = ("remote", "role", "state", "status", "encryption", "integrity", "auth", "lifetime_s",
-            "remaining_s")
+    keys = (
+        "remote",
+        "role",
+        "state",
+        "status",
+        "encryption",
+        "integrity",
+        "auth",
+        "lifetime_s",
+        "remaining_s",
+    )
     assert [{k: s[k] for k in keys} for s in sas] == expected(sample)
     for s in sas:
         IkeSa.model_validate(s)
@@ -116,24 +131,52 @@ def test_ikev2_matches_genie(name: str, stripped: bool) -> None:
     for sid, session in exp.get("sessions", {}).items():
         for tunnel in session["tunnels"].values():
             children = sorted(
-                (int(c["esp_in"], 16), int(c["esp_out"], 16), c["local_selector"],
-                 c["remote_selector"])
+                (
+                    int(c["esp_in"], 16),
+                    int(c["esp_out"], 16),
+                    c["local_selector"],
+                    c["remote_selector"],
+                )
                 for c in tunnel.get("child_sa", {}).values()
             )
-            want.append((int(sid), session["status"], tunnel["tunnel_id"], tunnel["local"],
-                         tunnel["remote"], tunnel["status"], tunnel["role"].lower(),
-                         tunnel["dh_group"], tunnel["lifetime_secs"], tunnel["activetime_secs"],
-                         children))
+            want.append(
+                (
+                    int(sid),
+                    session["status"],
+                    tunnel["tunnel_id"],
+                    tunnel["local"],
+                    tunnel["remote"],
+                    tunnel["status"],
+                    tunnel["role"].lower(),
+                    tunnel["dh_group"],
+                    tunnel["lifetime_secs"],
+                    tunnel["activetime_secs"],
+                    children,
+                )
+            )
     got = []
     for s in sas:
         IkeSa.model_validate(s)
         e = s["extra"]
-        children = sorted((c["spi_in"], c["spi_out"], c["local_selector"], c["remote_selector"])
-                          for c in e["child_sas"])
-        got.append((e["session_id"], e["session_status"], s["conn_id"],
-                    f"{s['local']}/{s['local_port']}", f"{s['remote']}/{s['remote_port']}",
-                    s["state"], s["role"], s["dh_group"], s["lifetime_s"], e["active_time_s"],
-                    children))
+        children = sorted(
+            (c["spi_in"], c["spi_out"], c["local_selector"], c["remote_selector"])
+            for c in e["child_sas"]
+        )
+        got.append(
+            (
+                e["session_id"],
+                e["session_status"],
+                s["conn_id"],
+                f"{s['local']}/{s['local_port']}",
+                f"{s['remote']}/{s['remote_port']}",
+                s["state"],
+                s["role"],
+                s["dh_group"],
+                s["lifetime_s"],
+                e["active_time_s"],
+                children,
+            )
+        )
     assert got == want
     assert all(s["status"] == "up" for s in sas)
 
@@ -151,6 +194,4 @@ def test_ios_output_is_not_asa_output() -> None:
 def test_ikev1_is_asa_only() -> None:
     with pytest.raises(ValueError, match="platform"):
         parse("cisco_ios", "show crypto ikev1 sa", "")
-    assert parse("cisco_asa", "show crypto ikev1 sa", "There are no IKEv1 SAs\n") == {
-        "ike_sas": []
-    }
+    assert parse("cisco_asa", "show crypto ikev1 sa", "There are no IKEv1 SAs\n") == {"ike_sas": []}

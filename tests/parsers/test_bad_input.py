@@ -46,7 +46,9 @@ def test_other_commands_output_is_rejected() -> None:
 
 
 def test_echo_prompt_crlf_trailing_spaces_tolerated() -> None:
-    wrapped = "hub#show crypto ipsec sa\r\n" + IPSEC.rstrip("\n").replace("\n", "   \r\n") + "\r\nhub#"
+    wrapped = (
+        "hub#show crypto ipsec sa\r\n" + IPSEC.rstrip("\n").replace("\n", "   \r\n") + "\r\nhub#"
+    )
     assert parse("cisco_ios", "show crypto ipsec sa", wrapped) == parse(
         "cisco_ios", "show crypto ipsec sa", IPSEC
     )

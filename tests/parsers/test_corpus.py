@@ -52,7 +52,11 @@ def _params(paths: list[Path]) -> list[object]:
     out: list[object] = []
     for p in paths:
         name = f"{p.parent.parent.name}/{p.parent.name}/{p.stem}"
-        marks = [pytest.mark.xfail(strict=True, reason="expected-data mapping missing")] if name in UNMAPPED else []
+        marks = (
+            [pytest.mark.xfail(strict=True, reason="expected-data mapping missing")]
+            if name in UNMAPPED
+            else []
+        )
         out.append(pytest.param(p, id=name, marks=marks))
     return out
 
@@ -107,7 +111,10 @@ def _genie_idents(exp: dict[str, Any]) -> list[dict[str, Any]]:
                     "peer_port": ident.get("port"),
                     "local_ts": _prefix(ident["local_ident"]),
                     "remote_ts": _prefix(ident["remote_ident"]),
-                    "ts_ports": (int(ident["local_ident"]["port"]), int(ident["remote_ident"]["port"])),
+                    "ts_ports": (
+                        int(ident["local_ident"]["port"]),
+                        int(ident["remote_ident"]["port"]),
+                    ),
                     "spis": {k: sorted(v) for k, v in spis.items()},
                     "transforms": sorted(_words(t) for t in transforms if t),
                     "statuses": sorted(s for s in statuses if s),
@@ -121,7 +128,12 @@ def _genie_idents(exp: dict[str, Any]) -> list[dict[str, Any]]:
 def _ntc_idents(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     idents: dict[tuple[str, ...], dict[str, Any]] = {}
     for row in rows:
-        key = (row["interface"], row["current_peer"], row["local_ident_addr"], row["remote_ident_addr"])
+        key = (
+            row["interface"],
+            row["current_peer"],
+            row["local_ident_addr"],
+            row["remote_ident_addr"],
+        )
         entry = idents.setdefault(
             key,
             {
@@ -172,7 +184,10 @@ def _our_idents(tunnels: list[dict[str, Any]], like: dict[str, Any]) -> list[dic
                 "local_ts": t["local_ts"]["prefix"],
                 "remote_ts": t["remote_ts"]["prefix"],
                 "ts_ports": (t["local_ts"]["port"], t["remote_ts"]["port"]),
-                "spis": {d: sorted(sa["spi"] for sa in esp if sa["direction"] == d) for d in ("in", "out")},
+                "spis": {
+                    d: sorted(sa["spi"] for sa in esp if sa["direction"] == d)
+                    for d in ("in", "out")
+                },
                 "transforms": sorted(_words(sa["transform"]) for sa in esp),
                 "statuses": sorted(sa["status"] for sa in esp),
                 "counters": {k: t["counters"].get(k) for k in like["counters"]},
@@ -195,8 +210,13 @@ def test_ipsec_sa(sample: Path, stripped: bool) -> None:
             for r in ident["remote_ident"].values()
         )
         got6 = sorted(
-            (t["interface"], t["peer"], t["peer_port"], t["counters"]["pkts_encaps"],
-             t["counters"]["pkts_decaps"])
+            (
+                t["interface"],
+                t["peer"],
+                t["peer_port"],
+                t["counters"]["pkts_encaps"],
+                t["counters"]["pkts_decaps"],
+            )
             for t in tunnels
         )
         assert got6 == want6
@@ -229,10 +249,28 @@ def test_isakmp_sa(sample: Path, stripped: bool) -> None:
     if "isakmp_stats" in exp:
         rows = [row for fam in exp["isakmp_stats"].values() for row in fam.values()]
         if rows and "c_id" in rows[0]:
-            want = [(r["c_id"], r["local_ip"], r["remote_ip"], r["encr_algo"], r["dh_group"],
-                     r.get("ivrf")) for r in rows]
-            got = [(s["conn_id"], s["local"], s["remote"], s["extra"]["encr_raw"], s["dh_group"],
-                    s["ivrf"]) for s in sas]
+            want = [
+                (
+                    r["c_id"],
+                    r["local_ip"],
+                    r["remote_ip"],
+                    r["encr_algo"],
+                    r["dh_group"],
+                    r.get("ivrf"),
+                )
+                for r in rows
+            ]
+            got = [
+                (
+                    s["conn_id"],
+                    s["local"],
+                    s["remote"],
+                    s["extra"]["encr_raw"],
+                    s["dh_group"],
+                    s["ivrf"],
+                )
+                for s in sas
+            ]
             assert sorted(got, key=str) == sorted(want, key=str)
             return
         for row in rows:
@@ -241,15 +279,28 @@ def test_isakmp_sa(sample: Path, stripped: bool) -> None:
     else:
         for fam in exp.values():
             for conn_id, row in fam.items():
-                want.append((int(conn_id), row["local_ip"], row["remote_ip"], row["encryption"], int(row["dh"])))
-        got = [(s["conn_id"], s["local"], s["remote"], s["extra"]["encr_raw"], s["dh_group"]) for s in sas]
+                want.append(
+                    (
+                        int(conn_id),
+                        row["local_ip"],
+                        row["remote_ip"],
+                        row["encryption"],
+                        int(row["dh"]),
+                    )
+                )
+        got = [
+            (s["conn_id"], s["local"], s["remote"], s["extra"]["encr_raw"], s["dh_group"])
+            for s in sas
+        ]
     assert sorted(got) == sorted(want)
     for record in sas:
         IkeSa.model_validate(record)
 
 
 def test_isakmp_status_normalisation() -> None:
-    sample = next(p for p in ISAKMP if p.parent.name == "show_crypto_isakmp_sa" and p.stem.endswith("3"))
+    sample = next(
+        p for p in ISAKMP if p.parent.name == "show_crypto_isakmp_sa" and p.stem.endswith("3")
+    )
     sas = _run(sample, False)["ike_sas"]
     by_state = {s["state"]: s["status"] for s in sas}
     assert by_state == {"QM_IDLE": "up", "MM_NO_STATE": "negotiating"}
@@ -267,22 +318,35 @@ def test_ikev2_sa(sample: Path, stripped: bool) -> None:
     }
     if not rows:  # plain schema: {ipv4: {id: {local_ip, local_port, ...}}}
         rows = {
-            k: {**v, "local": f"{v['local_ip']}/{v['local_port']}",
-                "remote": f"{v['remote_ip']}/{v['remote_port']}", "dh_grp": v["dh_group"]}
-            for fam in exp.values() for k, v in fam.items()
+            k: {
+                **v,
+                "local": f"{v['local_ip']}/{v['local_port']}",
+                "remote": f"{v['remote_ip']}/{v['remote_port']}",
+                "dh_grp": v["dh_group"],
+            }
+            for fam in exp.values()
+            for k, v in fam.items()
         }
     sas = _run(sample, stripped)["ike_sas"]
     want, got = [], []
     with_ports = all("/" in row["local"] for row in rows.values())
     for tid, row in rows.items():
         want.append(
-            (int(tid), row["local"].lower(), row["remote"].lower(), int(row["dh_grp"]), int(row.get("life_time", 0)))
+            (
+                int(tid),
+                row["local"].lower(),
+                row["remote"].lower(),
+                int(row["dh_grp"]),
+                int(row.get("life_time", 0)),
+            )
         )
     for s in sas:
         local, remote = s["local"], s["remote"]
         if with_ports:  # Genie's IPv6 detail schema keeps the address alone
             local, remote = f"{local}/{s['local_port']}", f"{remote}/{s['remote_port']}"
-        got.append((s["conn_id"], local.lower(), remote.lower(), s["dh_group"], s["lifetime_s"] or 0))
+        got.append(
+            (s["conn_id"], local.lower(), remote.lower(), s["dh_group"], s["lifetime_s"] or 0)
+        )
     assert sorted(got) == sorted(want)
     for s in sas:
         IkeSa.model_validate(s)
@@ -292,7 +356,9 @@ def test_ikev2_sa(sample: Path, stripped: bool) -> None:
         if "local_spi" in row:
             assert s["extra"]["spi_local"] == row["local_spi"]
         if "initiator_of_sa" in row:
-            assert s["role"] == ("initiator" if row["initiator_of_sa"].lower() == "yes" else "responder")
+            assert s["role"] == (
+                "initiator" if row["initiator_of_sa"].lower() == "yes" else "responder"
+            )
         if "session_id" in row:
             assert s["extra"].get("session_id") == int(row["session_id"])
 
@@ -317,7 +383,9 @@ def _genie_sessions_v2(exp: dict[str, Any]) -> list[tuple[Any, ...]]:
     for iface, s in exp["interfaces"].items():
         flows = sorted(f["flow"] for f in s.get("ipsec_flow", {}).values())
         n_ike = sum(1 for k in ("IKEv1", "IKEv2") if k in s)
-        out.append((iface, s.get("session_status"), s["peer_ip"], int(s["peer_port"]), n_ike, flows))
+        out.append(
+            (iface, s.get("session_status"), s["peer_ip"], int(s["peer_port"]), n_ike, flows)
+        )
     return out
 
 
@@ -335,12 +403,21 @@ def test_session(sample: Path, stripped: bool) -> None:
         assert got == _ntc_sessions(exp)
         return
     got = [
-        (s["interface"], s["status"], s["peer"], s["peer_port"], len(s["ike_sas"]),
-         sorted(" ".join(f["flow"].split()) for f in s["flows"]))
+        (
+            s["interface"],
+            s["status"],
+            s["peer"],
+            s["peer_port"],
+            len(s["ike_sas"]),
+            sorted(" ".join(f["flow"].split()) for f in s["flows"]),
+        )
         for s in sessions
     ]
     rows = _genie_sessions_v2(exp) if "interfaces" in exp else _genie_sessions(exp)
-    want = [(i, st, p, port, n, sorted(" ".join(f.split()) for f in fl)) for i, st, p, port, n, fl in rows]
+    want = [
+        (i, st, p, port, n, sorted(" ".join(f.split()) for f in fl))
+        for i, st, p, port, n, fl in rows
+    ]
     assert sorted(got) == sorted(want)
     if "interfaces" in exp:  # the remote/detail schema also carries IKE and flow details
         by_iface = {s["interface"]: s for s in sessions}
@@ -352,16 +429,25 @@ def test_session(sample: Path, stripped: bool) -> None:
             ike_row = row.get("IKEv2") or row.get("IKEv1")
             ike = ours["ike_sas"][0]
             assert (ike["version"], ike["local"], ike["local_port"], ike["remote_port"]) == (
-                2 if "IKEv2" in row else 1, ike_row["local_ip"], ike_row["local_port"], ike_row["remote_port"])
+                2 if "IKEv2" in row else 1,
+                ike_row["local_ip"],
+                ike_row["local_port"],
+                ike_row["remote_port"],
+            )
             if "connid" in ike_row:
-                assert ike["conn_id"] == ike_row["connid"] and ike["capabilities"] == ike_row["capabilities"]
+                assert (
+                    ike["conn_id"] == ike_row["connid"]
+                    and ike["capabilities"] == ike_row["capabilities"]
+                )
             flows = {" ".join(f["flow"].split()): f for f in ours["flows"]}
             for frow in row.get("ipsec_flow", {}).values():
                 flow = flows[" ".join(frow["flow"].split())]
                 assert flow["active_sas"] == frow["active_sa"]
                 if "inbound" in frow:
                     assert (flow["pkts_in"], flow["pkts_out"]) == (
-                        frow["inbound"]["decrypted"], frow["outbound"]["encrypted"])
+                        frow["inbound"]["decrypted"],
+                        frow["outbound"]["encrypted"],
+                    )
                     assert flow["remaining_s_in"] == frow["inbound"]["life_in_sec"]
 
 

@@ -41,8 +41,9 @@ def _crypto_map_hub(peers: int) -> str:
     text, _ = _hub(peers)
     blocks = text.split("interface: ")[1:]
     idents = ["   protected vrf:" + b.split("   protected vrf:", 1)[1] for b in blocks]
-    return "interface: GigabitEthernet1\n    Crypto map tag: HUB, local addr 10.0.0.1\n\n" + "".join(
-        idents
+    return (
+        "interface: GigabitEthernet1\n    Crypto map tag: HUB, local addr 10.0.0.1\n\n"
+        + "".join(idents)
     )
 
 

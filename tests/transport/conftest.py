@@ -21,6 +21,7 @@ import paramiko
 import pytest
 
 from ipsecctl.transport import ConnectionParams, KnownHosts, Timeouts, host_key_name
+from tests.helpers import need
 
 from .ios_server import IosServer
 
@@ -28,15 +29,6 @@ SSHD = "/usr/sbin/sshd"
 IOS_ADDR = "127.0.0.10"
 SSHD_ADDR = "127.0.0.20"
 FAST = Timeouts(connect=3, banner=5, auth=5, command=5, overall=30)
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip when a prerequisite is missing; under CI=true that is a failure instead."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"prerequisite missing under CI: {reason}")
-    pytest.skip(reason)
 
 
 def free_port(address: str) -> int:
@@ -77,22 +69,29 @@ def trust(path: Path, hostname: str, port: int, key: paramiko.PKey) -> None:
         fh.write(known_line(hostname, port, key))
 
 
+def _params(known_file: Path, overrides: dict[str, object], **values: object) -> ConnectionParams:
+    """The test servers' parameters on top of what every test wants: no agent, no
+    ~/.ssh/config, only the test's own known_hosts file and short timeouts."""
+    merged: dict[str, object] = dict(
+        use_agent=False, known_hosts=(known_file,), use_ssh_config=False, timeouts=FAST
+    )
+    merged.update(values)
+    merged.update(overrides)
+    return ConnectionParams(**merged)  # type: ignore[arg-type]
+
+
 def ios_params(server: IosServer, known_file: Path, **overrides: object) -> ConnectionParams:
-    values: dict[str, object] = dict(
+    return _params(
+        known_file,
+        overrides,
         name="rtr-01",
         hostname=server.address,
         port=server.port,
         username=server.username,
         password=server.password,
         enable_secret=server.enable_secret,
-        use_agent=False,
-        known_hosts=(known_file,),
         host_key_policy="reject",
-        use_ssh_config=False,
-        timeouts=FAST,
     )
-    values.update(overrides)
-    return ConnectionParams(**values)  # type: ignore[arg-type]
 
 
 def isolated_known(known_file: Path) -> KnownHosts:
@@ -176,17 +175,13 @@ def sshd_sha1_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 
 
 def sshd_params(server: Sshd, known_file: Path, **overrides: object) -> ConnectionParams:
-    values: dict[str, object] = dict(
+    return _params(
+        known_file,
+        overrides,
         name="gw-linux",
         hostname=server.address,
         port=server.port,
         username=server.user,
         key_filename=(str(server.client_key),),
-        use_agent=False,
         platform="strongswan",
-        known_hosts=(known_file,),
-        use_ssh_config=False,
-        timeouts=FAST,
     )
-    values.update(overrides)
-    return ConnectionParams(**values)  # type: ignore[arg-type]

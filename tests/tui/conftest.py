@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ def replay_hosts() -> list[ReplayHost]:
 
 
 @pytest.fixture
-def replay_ctx(tmp_path: Path) -> DashboardContext:
+def replay_ctx(tmp_path: Path) -> Iterator[DashboardContext]:
     settings = Settings(audit_log=tmp_path / "audit.jsonl", workers=4)
     ctx = make_context(replay_hosts(), settings, replay_dir=REPLAY, refresh=3600,
                        host_key_policy="reject")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 
 
-async def wait_for(pilot: Pilot[object], cond: Callable[[], bool], timeout: float = 15.0,
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 15.0,
                    what: str = "condition") -> None:
     end = time.monotonic() + timeout
     while not cond():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from ipsecctl.diag.ike.keys import KeyTable
 from ipsecctl.diag.ike.sk import decrypt_sk
 from ipsecctl.diag.packets.pcap import KIND_IKE, Frame, iter_packets
 
-IKE_PORTS = (500, 4500)
 HEADER_LEN = 28
 MAX_PAYLOADS = 256
 
@@ -138,12 +137,22 @@ def transform_keyword(t: dict[str, Any]) -> str | None:
     return None
 
 
-def _sa_v2(body: bytes) -> dict[str, Any]:
+_Attrs = list[tuple[int, int | bytes]]
+_TransformReader = Callable[[int, int, int, int, _Attrs], dict[str, Any]]
+
+
+def _proposals(body: bytes, read_transform: _TransformReader) -> list[dict[str, Any]]:
+    """Walk the proposal and transform substructures of an SA payload.
+
+    IKEv1 (RFC 2408 3.5/3.6) and IKEv2 (RFC 7296 3.3.1/3.3.2) lay both out alike, lengths and
+    counts included; only the four bytes after a transform's length mean different things, so
+    ``read_transform(protocol, byte4, byte5, bytes6_7, attributes)`` interprets them.
+    """
     proposals = []
     off = 0
     while off < len(body):
         _need(body[off:], 8, "proposal")
-        last, _r, plen, pnum, proto, spisz, ntr = struct.unpack("!BBHBBBB", body[off:off + 8])
+        more, _r, plen, pnum, proto, spisz, ntr = struct.unpack("!BBHBBBB", body[off:off + 8])
         if plen < 8 or off + plen > len(body):
             raise Malformed(f"proposal {pnum}: length {plen} does not fit")
         pb = body[off + 8:off + plen]
@@ -153,57 +162,45 @@ def _sa_v2(body: bytes) -> dict[str, Any]:
         toff = spisz
         for _ in range(ntr):
             _need(pb[toff:], 8, "transform")
-            _tl, _r2, tlen, ttype, _r3, tid = struct.unpack("!BBHBBH", pb[toff:toff + 8])
+            _more, _r2, tlen, b4, b5, b67 = struct.unpack("!BBHBBH", pb[toff:toff + 8])
             if tlen < 8 or toff + tlen > len(pb):
                 raise Malformed(f"transform length {tlen} does not fit")
             attrs = _attributes(pb[toff + 8:toff + tlen])
-            prop["transforms"].append(_v2_transform(ttype, tid, attrs))
+            prop["transforms"].append(read_transform(proto, b4, b5, b67, attrs))
             toff += tlen
         proposals.append(prop)
         off += plen
-        if last == 0:
+        if more == 0:
             break
-    return {"proposals": proposals}
+    return proposals
 
 
-def _sa_v1(body: bytes, phase1: bool) -> dict[str, Any]:
+def _sa_v2(body: bytes) -> dict[str, Any]:
+    def transform(_proto: int, ttype: int, _r: int, tid: int, attrs: _Attrs) -> dict[str, Any]:
+        return _v2_transform(ttype, tid, attrs)
+
+    return {"proposals": _proposals(body, transform)}
+
+
+def _v1_transform(proto: int, tnum: int, tid: int, _r: int, attrs: _Attrs) -> dict[str, Any]:
+    is_p1 = proto == 1
+    if is_p1:
+        tname = "KEY_IKE" if tid == 1 else f"UNKNOWN_{tid}"
+    elif proto == 3:
+        tname = N.V1_ESP_IDS.get(tid, f"UNKNOWN_{tid}")
+    elif proto == 2:
+        tname = N.V1_AH_IDS.get(tid, f"UNKNOWN_{tid}")
+    else:
+        tname = f"ID_{tid}"
+    return {"number": tnum, "id": tid, "name": tname,
+            "attributes": _v1_transform_attrs(attrs, is_p1)}
+
+
+def _sa_v1(body: bytes) -> dict[str, Any]:
     _need(body, 8, "SA DOI/situation")
     doi, situation = struct.unpack("!II", body[:8])
-    proposals = []
-    off = 8
-    while off < len(body):
-        _need(body[off:], 8, "proposal")
-        np, _r, plen, pnum, proto, spisz, ntr = struct.unpack("!BBHBBBB", body[off:off + 8])
-        if plen < 8 or off + plen > len(body):
-            raise Malformed(f"proposal {pnum}: length {plen} does not fit")
-        pb = body[off + 8:off + plen]
-        _need(pb, spisz, "proposal SPI")
-        prop: dict[str, Any] = {"number": pnum, "protocol": N.name_of(N.PROTOCOLS, proto),
-                                "spi": pb[:spisz].hex() or None, "transforms": []}
-        toff = spisz
-        for _ in range(ntr):
-            _need(pb[toff:], 8, "transform")
-            _tn, _r2, tlen, tnum, tid, _r3 = struct.unpack("!BBHBBH", pb[toff:toff + 8])
-            if tlen < 8 or toff + tlen > len(pb):
-                raise Malformed(f"transform length {tlen} does not fit")
-            attrs = _attributes(pb[toff + 8:toff + tlen])
-            is_p1 = proto == 1
-            if is_p1:
-                tname = "KEY_IKE" if tid == 1 else f"UNKNOWN_{tid}"
-            elif proto == 3:
-                tname = N.V1_ESP_IDS.get(tid, f"UNKNOWN_{tid}")
-            elif proto == 2:
-                tname = N.V1_AH_IDS.get(tid, f"UNKNOWN_{tid}")
-            else:
-                tname = f"ID_{tid}"
-            prop["transforms"].append({"number": tnum, "id": tid, "name": tname,
-                                       "attributes": _v1_transform_attrs(attrs, is_p1)})
-            toff += tlen
-        proposals.append(prop)
-        off += plen
-        if np == 0:
-            break
-    return {"doi": doi, "situation": situation, "proposals": proposals}
+    return {"doi": doi, "situation": situation,
+            "proposals": _proposals(body[8:], _v1_transform)}
 
 
 # -- other payload bodies ---------------------------------------------------------------
@@ -313,11 +310,11 @@ def _cp(body: bytes) -> dict[str, Any]:
     return {"cfg_type": N.name_of(N.CP_TYPES, body[0]), "attributes": attrs}
 
 
-def _body(ptype: int, body: bytes, version: int, phase1: bool) -> dict[str, Any]:
+def _body(ptype: int, body: bytes, version: int) -> dict[str, Any]:
     """Fields of one payload (by its IKEv1/IKEv2 type); Malformed when lengths lie."""
     name = (N.PAYLOADS_V2 if version == 2 else N.PAYLOADS_V1).get(ptype)
     if name == "SA":
-        return _sa_v2(body) if version == 2 else _sa_v1(body, phase1)
+        return _sa_v2(body) if version == 2 else _sa_v1(body)
     if name == "KE":
         if version == 2:
             _need(body, 4, "KE")
@@ -379,7 +376,7 @@ def _body(ptype: int, body: bytes, version: int, phase1: bool) -> dict[str, Any]
 # -- payload chain ---------------------------------------------------------------------------
 
 
-def _chain(data: bytes, off: int, end: int, np: int, version: int, phase1: bool,
+def _chain(data: bytes, off: int, end: int, np: int, version: int,
            errors: list[str], base: int = 0) -> tuple[list[Payload], int | None]:
     """Walk a payload chain in ``data[off:end]``; returns payloads and the SK offset if any."""
     payloads: list[Payload] = []
@@ -414,7 +411,7 @@ def _chain(data: bytes, off: int, end: int, np: int, version: int, phase1: bool,
             sk_at = off
             break  # SK/SKF is always last; its next-payload names the first inner payload
         try:
-            p.update(_body(np, data[off + 4:off + plen], version, phase1))
+            p.update(_body(np, data[off + 4:off + plen], version))
         except (Malformed, ValueError, struct.error, IndexError) as exc:
             p["error"] = str(exc)
             errors.append(f"payload {p['type']} at offset {base + off}: {exc}")
@@ -467,9 +464,8 @@ def decode_message(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
                             "encrypted_len": end - HEADER_LEN}]
         msg["decrypted"] = False
         return msg
-    phase1 = hdr["exchange_type"] in (2, 4)
     try:
-        payloads, sk_at = _chain(data, HEADER_LEN, end, hdr["next_payload"], version, phase1,
+        payloads, sk_at = _chain(data, HEADER_LEN, end, hdr["next_payload"], version,
                                  msg["errors"])
         msg["payloads"] = payloads
         if sk_at is not None:
@@ -503,7 +499,7 @@ def _decrypt_into(msg: dict[str, Any], data: bytes, sk_at: int, keys: KeyTable |
     if is_frag:
         sk["_plain"] = res.plaintext  # joined by reassemble(); removed before output
         return
-    inner, _ = _chain(res.plaintext, 0, len(res.plaintext), sk["inner_next_id"], 2, False,
+    inner, _ = _chain(res.plaintext, 0, len(res.plaintext), sk["inner_next_id"], 2,
                       msg["errors"], base=body_start)
     sk["payloads"] = inner
 
@@ -575,7 +571,7 @@ def _reassemble(last: dict[str, Any], parts: list[dict[str, Any]]) -> None:
     if any(pl is None for pl in plains):
         return
     data = b"".join(pl for pl in plains if pl is not None)
-    inner, _ = _chain(data, 0, len(data), first_sk.get("inner_next_id") or 0, 2, False,
+    inner, _ = _chain(data, 0, len(data), first_sk.get("inner_next_id") or 0, 2,
                       last["errors"])
     last["payloads"][-1]["payloads"] = inner
     last["notify"] = notifies(last["payloads"])

@@ -263,7 +263,12 @@ def _parse_yaml(text: str, source: str, table: KeyTable) -> None:
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise InputFileError(f"{source}: not valid YAML: {exc}") from exc
+        # not str(exc): its snippet of the offending line could print key material
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise InputFileError(f"{where}: not valid YAML: {problem}",
+                             hint="see `ipsecctl diag ike --help` for the key formats") from None
     if not isinstance(doc, dict):
         raise InputFileError(f"{source}: expected a mapping with ikev2:/ikev1: lists")
     for i, row in enumerate(doc.get("ikev2") or [], 1):

@@ -108,9 +108,6 @@ NOTIFY_V1 = {
     36137: "R_U_THERE_ACK",
 }
 
-#: Notifies whose presence in a response means the exchange failed (verdict material).
-ERROR_NOTIFY_MAX = 16383
-
 ID_TYPES = {1: "ID_IPV4_ADDR", 2: "ID_FQDN", 3: "ID_RFC822_ADDR", 4: "ID_IPV4_ADDR_SUBNET",
             5: "ID_IPV6_ADDR", 6: "ID_IPV6_ADDR_SUBNET", 7: "ID_IPV4_ADDR_RANGE",
             8: "ID_IPV6_ADDR_RANGE", 9: "ID_DER_ASN1_DN", 10: "ID_DER_ASN1_GN", 11: "ID_KEY_ID",

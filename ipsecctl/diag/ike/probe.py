@@ -34,9 +34,6 @@ _INTEG_BY_NAME = {"md5": 1, "sha1": 2, "sha": 2, "aesxcbc": 5, "md5_128": 6, "sh
 _PRF_BY_NAME = {"prfmd5": 1, "prfsha1": 2, "prfaesxcbc": 4, "prfsha256": 5, "prfsha384": 6,
                 "prfsha512": 7, "prfaescmac": 8}
 _PRF_FROM_INTEG = {1: 1, 2: 2, 5: 4, 6: 1, 7: 2, 8: 8, 12: 5, 13: 6, 14: 7}
-_V1_HASH = {"md5": 1, "sha1": 2, "sha": 2, "sha256": 4, "sha2_256": 4, "sha384": 5,
-            "sha2_384": 5, "sha512": 6, "sha2_512": 6}
-_V1_ENC = {"des": 1, "blowfish": 3, "3des": 5, "cast": 6, "aes": 7, "camellia": 8}
 
 
 @dataclass(frozen=True)

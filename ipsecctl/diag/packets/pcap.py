@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,23 +126,23 @@ class CaptureInfo:
 _ADDR_CACHE: dict[bytes, str] = {}
 
 
-def _ip4(b: bytes) -> str:
-    # A capture repeats a handful of addresses; a dict hit is cheaper than inet_ntop.
-    text = _ADDR_CACHE.get(b)
-    if text is None:
-        if len(_ADDR_CACHE) > 65536:
-            _ADDR_CACHE.clear()
-        text = _ADDR_CACHE[b] = socket.inet_ntop(socket.AF_INET, b)
-    return text
+def _cached_ntop(family: int) -> Callable[[bytes], str]:
+    """An address formatter with a shared cache: a capture repeats a handful of addresses, and
+    a dict hit is cheaper than inet_ntop (4- and 16-byte keys never collide)."""
+
+    def text_of(b: bytes) -> str:
+        text = _ADDR_CACHE.get(b)
+        if text is None:
+            if len(_ADDR_CACHE) > 65536:
+                _ADDR_CACHE.clear()
+            text = _ADDR_CACHE[b] = socket.inet_ntop(family, b)
+        return text
+
+    return text_of
 
 
-def _ip6(b: bytes) -> str:
-    text = _ADDR_CACHE.get(b)
-    if text is None:
-        if len(_ADDR_CACHE) > 65536:
-            _ADDR_CACHE.clear()
-        text = _ADDR_CACHE[b] = socket.inet_ntop(socket.AF_INET6, b)
-    return text
+_ip4 = _cached_ntop(socket.AF_INET)
+_ip6 = _cached_ntop(socket.AF_INET6)
 
 
 def decode_ip(data: bytes, off: int) -> IPHeader | str:

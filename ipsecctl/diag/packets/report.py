@@ -68,6 +68,18 @@ class _SaState:
     ah: ah_mod.AhVerifier | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
+    def describe(self) -> dict[str, Any]:
+        """The SA's row in ``sas`` without key material; the whole-capture report and the
+        parallel chunks build it here so that both outputs carry the same keys."""
+        sa = self.sa
+        return {
+            "protocol": self.protocol, "spi": self.spi, "src": self.src, "dst": self.dst,
+            "key": sa is not None,
+            "encryption": sa.encryption.name if sa and sa.encryption else None,
+            "integrity": sa.integrity.name if sa else None,
+            "esn": self.esn,
+        }  # fmt: skip
+
 
 @dataclass(slots=True)
 class Analysis:
@@ -193,10 +205,13 @@ class Analyzer:
         elif kind == KIND_NAT_KEEPALIVE:
             c["nat_keepalive"] += 1
 
-    def _base(self, frame: Frame, proto: str) -> dict[str, Any]:
+    def _record(self, frame: Frame, proto: str) -> dict[str, Any]:
+        """Count the packet and add its record with every key present, so that the JSON and
+        CSV rows of ESP and AH packets have the same columns whatever happens next."""
         ip = frame.ip
         assert ip is not None
-        return {
+        self.counts[proto] += 1
+        rec = {
             "frame": frame.number, "time": _iso(frame.time), "src": ip.src, "dst": ip.dst,
             "protocol": proto, "udp_encap": frame.udp_encap, "sport": frame.sport,
             "dport": frame.dport, "spi": None, "seq": None, "seq_hi": None, "icv": ICV_NO_KEY,
@@ -205,14 +220,14 @@ class Analyzer:
             "nested": [],
             "error": frame.error,
         }  # fmt: skip
+        self.packets.append(rec)
+        return rec
 
     def _esp(self, frame: Frame) -> None:
         c = self.counts
-        c["esp"] += 1
+        rec = self._record(frame, "esp")
         ip = frame.ip
         assert ip is not None
-        rec = self._base(frame, "esp")
-        self.packets.append(rec)
         data, off, end = frame.data, frame.payload_offset, ip.end
         if end - off < 8:
             if end - off >= 4:
@@ -338,11 +353,9 @@ class Analyzer:
 
     def _ah(self, frame: Frame) -> None:
         c = self.counts
-        c["ah"] += 1
+        rec = self._record(frame, "ah")
         ip = frame.ip
         assert ip is not None
-        rec = self._base(frame, "ah")
-        self.packets.append(rec)
         hdr = ah_mod.parse_header(frame.data, frame.payload_offset, ip.end)
         if isinstance(hdr, str):
             rec["error"] = hdr
@@ -386,13 +399,7 @@ class Analyzer:
     def result(self, warnings: list[str] | None = None) -> Analysis:
         sas = []
         for st in self.states.values():
-            d: dict[str, Any] = {
-                "protocol": st.protocol, "spi": st.spi, "src": st.src, "dst": st.dst,
-                "key": st.sa is not None,
-                "encryption": st.sa.encryption.name if st.sa and st.sa.encryption else None,
-                "integrity": st.sa.integrity.name if st.sa else None,
-                "esn": st.esn,
-            }  # fmt: skip
+            d = st.describe()
             d.update(st.stats.as_dict())
             d["replay_checked"] = d.pop("packets")
             d.update(st.counts)

@@ -73,14 +73,7 @@ def analyse_chunk(
         records.append(_ENCODE(rec)[:-1])
     sa_rows = []
     for key, st in an.states.items():
-        desc = {
-            "protocol": st.protocol, "spi": st.spi, "src": st.src, "dst": st.dst,
-            "key": st.sa is not None,
-            "encryption": st.sa.encryption.name if st.sa and st.sa.encryption else None,
-            "integrity": st.sa.integrity.name if st.sa else None,
-            "esn": st.esn,
-        }  # fmt: skip
-        sa_rows.append((key, desc, dict(st.counts)))
+        sa_rows.append((key, st.describe(), dict(st.counts)))
     chunk = Chunk(records, an.deferred, dict(an.counts), sa_rows, info.warnings)
     if not defer:
         chunk.verdicts = verdicts

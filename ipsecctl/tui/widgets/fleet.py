@@ -84,10 +84,3 @@ class FleetPane(DataTable[str | Text]):
         for info in infos:
             if info.name in self.rows:
                 self.update_cell(info.name, "AGE", self._cells(info, now)[4])
-
-    @property
-    def cursor_device(self) -> str | None:
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        return str(key.value) if key.value is not None else None

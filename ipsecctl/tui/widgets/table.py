@@ -109,10 +109,6 @@ class TunnelTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.total_width, len(view) + 1)
         self.refresh()
 
-    def refresh_rows(self) -> None:
-        """Values changed in place, same view: just repaint the visible lines."""
-        self.refresh()
-
     @property
     def cursor_row(self) -> Row | None:
         return self.model.rows.get(self.cursor_key) if self.cursor_key else None

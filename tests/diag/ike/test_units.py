@@ -98,6 +98,16 @@ def test_key_formats() -> None:
         ikev2_keys("00" * 8, "11" * 8, "aabbcc", "aabbcc", "aes256", "", "", "sha256")
 
 
+def test_bad_yaml_key_file_is_one_line_without_key_material() -> None:
+    secret = "5eb63bbbe01eeed093cb22bb8f5acdc3"
+    text = f"ikev2:\n  - spi_i: 0011223344556677\n    sk_ei: [{secret}\n"
+    with pytest.raises(InputFileError) as err:
+        parse_keys(text, "k.yaml")
+    msg = str(err.value)
+    assert msg.startswith("k.yaml:") and "not valid YAML" in msg
+    assert "\n" not in msg and secret not in msg
+
+
 def test_proposal_syntax() -> None:
     p = parse_proposal("aes256gcm16-prfsha256-ecp256")
     assert p.encr == [(20, 256)] and p.prf == [5] and p.dh == [19]
@@ -138,7 +148,8 @@ def test_modp_primes_shape() -> None:
 
 
 def test_modp_primes_from_pi() -> None:
-    mpmath = pytest.importorskip("mpmath")
+    import mpmath
+
     mpmath.mp.prec = 2200
     p = 2**2048 - 2**1984 - 1 + 2**64 * (int(mpmath.floor(mpmath.mpf(2)**1918 * mpmath.pi))
                                          + 124476)

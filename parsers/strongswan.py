@@ -1,0 +1,450 @@
+"""strongSwan ``swanctl --list-sas`` (text, and ``--raw``) -> ``ike_sas`` and ``tunnels``.
+
+Keys are ``IkeSa`` / ``Tunnel`` / ``IpsecSa`` field names, as for the Cisco commands:
+
+- one ``ike_sas`` record per IKE_SA: ``version``, ``local``/``remote`` (+ ports), ``state``
+  (ESTABLISHED, CONNECTING, ...) and ``status`` (ESTABLISHED/REKEYING/REKEYED/PASSIVE ->
+  ``up``, CREATED/CONNECTING -> ``negotiating``, DELETING/DESTROYING -> ``down``),
+  ``spi_i``/``spi_r`` from the ``_i``/``_r`` suffixes and ``role`` from the ``*`` that marks
+  our own SPI, algorithms as strongSwan keywords (``aes256``, ``sha256``, ``prfsha256``,
+  ``modp2048``), ``remaining_s`` from ``expires in``, ``extra.established_s``/``rekey_s``.
+- one ``tunnels`` record (``kind`` ``child_sa``) per CHILD_SA, with an ``in`` and an ``out``
+  SA (SPI as int), ``udp_encap`` from ``-in-UDP``, mode TUNNEL/TRANSPORT, counters
+  ``bytes_in``/``bytes_out``/``pkts_decaps``/``pkts_encaps``, ``remaining_s`` from
+  ``expires in``.
+
+Several traffic selectors on one CHILD_SA: the record keeps the first pair as
+``local_ts``/``remote_ts`` and every selector in ``extra.local_ts_all``/``remote_ts_all``. One
+record per pair would repeat the same SPIs and byte counters in several tunnels, and every
+sum over tunnels (traffic, SA counts) would count them twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from parsers._convert import DH_KEYWORDS
+from parsers._engine import ParseError, Template
+
+_UP = {"ESTABLISHED", "REKEYING", "REKEYED", "PASSIVE"}
+_NEGOTIATING = {"CREATED", "CONNECTING"}
+_CHILD_UP = {"INSTALLED", "REKEYING", "REKEYED", "UPDATING"}
+_CHILD_NEGOTIATING = {"CREATED", "ROUTED", "INSTALLING"}
+
+_HOST = re.compile(r"(\S+?)\[(\d+)\](?: (.*))?$")
+_TIMER = re.compile(r"(rekeying|reauth|expires) in (\d+)s")
+_SA_LINE = re.compile(
+    r"([0-9a-f]+)(?:/([0-9a-f]+))?(?: \(0x([0-9a-f]+)(?:/0x([0-9a-f]+))?\))?,"
+    r" (\d+) bytes, (\d+) packets(?:, (\d+)s ago)?$"
+)
+_TS = re.compile(r"(.+?)(?:\[([^\]/]*)(?:/([^\]]*))?\])?$")
+
+#: swanctl (libstrongswan enum names) -> strongSwan proposal keywords.
+_ENCR = {
+    "AES_CBC": "aes",
+    "AES_CTR": "aesctr",
+    "AES_GCM_16": "aes{}gcm16",
+    "AES_GCM_12": "aes{}gcm12",
+    "AES_GCM_8": "aes{}gcm8",
+    "AES_CCM_16": "aes{}ccm16",
+    "CHACHA20_POLY1305": "chacha20poly1305",
+    "3DES_CBC": "3des",
+    "CAMELLIA_CBC": "camellia",
+    "NULL": "null",
+}
+_INTEG = {
+    "HMAC_SHA1_96": "sha1",
+    "HMAC_SHA2_256_128": "sha256",
+    "HMAC_SHA2_384_192": "sha384",
+    "HMAC_SHA2_512_256": "sha512",
+    "HMAC_MD5_96": "md5",
+    "AES_XCBC_96": "aesxcbc",
+    "AES_CMAC_96": "aescmac",
+}
+_PRF = {
+    "PRF_HMAC_SHA1": "prfsha1",
+    "PRF_HMAC_SHA2_256": "prfsha256",
+    "PRF_HMAC_SHA2_384": "prfsha384",
+    "PRF_HMAC_SHA2_512": "prfsha512",
+    "PRF_HMAC_MD5": "prfmd5",
+    "PRF_AES128_XCBC": "prfaesxcbc",
+    "PRF_AES128_CMAC": "prfaescmac",
+}
+_DH = {
+    **{f"MODP_{bits}": f"modp{bits}" for bits in (768, 1024, 1536, 2048, 3072, 4096, 6144, 8192)},
+    "ECP_256": "ecp256",
+    "ECP_384": "ecp384",
+    "ECP_521": "ecp521",
+    "CURVE_25519": "curve25519",
+    "CURVE_448": "curve448",
+    "MODP_2048_256": "modp2048s256",
+}
+_DH_NUMBER = {keyword: number for number, keyword in DH_KEYWORDS.items()}
+_PROTOCOLS = {
+    "icmp": 1,
+    "tcp": 6,
+    "udp": 17,
+    "gre": 47,
+    "esp": 50,
+    "ah": 51,
+    "ipv6-icmp": 58,
+    "sctp": 132,
+}
+_SERVICES = {"http": 80, "https": 443, "domain": 53, "ssh": 22, "isakmp": 500, "ipsec-nat-t": 4500}
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict) else list(value)
+
+
+def ike_status(state: str | None) -> str:
+    if state in _UP:
+        return "up"
+    if state in _NEGOTIATING:
+        return "negotiating"
+    return "down"
+
+
+def algorithms(text: str | None) -> dict[str, Any]:
+    """``AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048[/ESN]`` -> keywords."""
+    out: dict[str, Any] = {
+        "encryption": None,
+        "integrity": None,
+        "prf": None,
+        "dh": None,
+        "esn": False,
+    }
+    for part in (text or "").split("/"):
+        name, _, size = part.partition("-")
+        if name in _ENCR:
+            keyword = _ENCR[name]
+            out["encryption"] = keyword.format(size) if "{}" in keyword else keyword + size
+        elif name in _INTEG:
+            out["integrity"] = _INTEG[name]
+        elif name in _PRF:
+            out["prf"] = _PRF[name]
+        elif part in _DH:
+            out["dh"] = _DH[part]
+        elif name == "ESN":
+            out["esn"] = True
+    return out
+
+
+def _timers(text: str | None) -> dict[str, int]:
+    return {name: int(value) for name, value in _TIMER.findall(text or "")}
+
+
+def _spi(marked: str | None) -> tuple[str | None, bool]:
+    """``5a9e9c289b466bef_i*`` -> (``5a9e9c289b466bef``, True: ours)."""
+    if not marked:
+        return None, False
+    ours = marked.endswith("*")
+    return marked.rstrip("*").rsplit("_", 1)[0], ours
+
+
+def _host(text: str | None) -> tuple[str | None, int | None, str | None]:
+    match = _HOST.match(text or "")
+    if not match:
+        return text, None, None
+    return match.group(1), int(match.group(2)), match.group(3)
+
+
+def selector(text: str) -> dict[str, Any]:
+    """``10.1.0.0/16`` / ``10.1.0.0/16[tcp/http]`` -> ``{prefix, protocol, port}``."""
+    match = _TS.match(text)
+    assert match is not None  # the pattern matches any non-empty text
+    prefix, proto, port = match.groups()
+    protocol = int(proto) if proto and proto.isdigit() else _PROTOCOLS.get(proto or "", 0)
+    port_no = int(port) if port and port.isdigit() else _SERVICES.get(port or "", 0)
+    return {"prefix": prefix, "protocol": protocol, "port": port_no}
+
+
+def build_list_sas(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+    result = template.run("".join(line + "\n" for _, line in numbered))
+    ike_sas: list[dict[str, Any]] = []
+    tunnels: list[dict[str, Any]] = []
+    for ike in _list(result.get("ikes")):
+        record = ike_record(ike)
+        ike_sas.append(record)
+        for child in _list(ike.get("children")):
+            tunnels.append(child_record(child, record))
+    return {"ike_sas": ike_sas, "tunnels": tunnels}
+
+
+def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
+    state = ike.get("state")
+    spi_i, i_ours = _spi(ike.get("spi_i"))
+    spi_r, r_ours = _spi(ike.get("spi_r"))
+    role = "initiator" if i_ours else "responder" if r_ours else None
+    local, local_port, local_more = _host(ike.get("local_host"))
+    remote, remote_port, remote_more = _host(ike.get("remote_host"))
+    algs = algorithms(ike.get("ike_algs"))
+    timers = _timers(ike.get("ike_timers"))
+    extra: dict[str, Any] = {
+        "name": ike.get("name"),
+        "unique_id": int(ike["uniqueid"]),
+        "local_id": ike.get("local_id"),
+        "remote_id": ike.get("remote_id"),
+    }
+    if ike.get("ike_algs"):
+        extra["proposal"] = ike["ike_algs"]
+    if ike.get("established") is not None:
+        extra["established_s"] = int(ike["established"])
+    if "rekeying" in timers:
+        extra["rekey_s"] = timers["rekeying"]
+    if "reauth" in timers:
+        extra["reauth_s"] = timers["reauth"]
+    for key, more in (("local_more", local_more), ("remote_more", remote_more)):
+        if more:
+            extra[key] = more
+    for key in ("queued", "active", "passive"):
+        if ike.get(key):
+            extra[f"tasks_{key}"] = ike[key].split()
+    dh = algs["dh"]
+    return {
+        "version": int(ike["version"]),
+        "local": local,
+        "remote": remote,
+        "local_port": local_port,
+        "remote_port": remote_port,
+        "state": state,
+        "status": ike_status(state),
+        "conn_id": int(ike["uniqueid"]),
+        "spi_i": spi_i,
+        "spi_r": spi_r,
+        "role": role,
+        "encryption": algs["encryption"],
+        "integrity": algs["integrity"],
+        "prf": algs["prf"],
+        "dh_group": _DH_NUMBER.get(dh) if dh else None,
+        "remaining_s": timers.get("expires"),
+        "nat_t": local_port == 4500 or remote_port == 4500 if local_port else None,
+        "extra": extra,
+    }
+
+
+def _sa(direction: str, line: str | None, proto: str, common: dict[str, Any]) -> dict[str, Any]:
+    match = _SA_LINE.match(line or "")
+    if not match:
+        raise ParseError("swanctl --list-sas", f"{direction} {line}", None, "unrecognised SA line")
+    spi, cpi, mark, mask, nbytes, packets, use = match.groups()
+    extra = {k: v for k, v in (("cpi", cpi), ("mark", mark), ("mark_mask", mask)) if v}
+    if use is not None:
+        extra["last_use_s"] = int(use)
+    return {
+        "direction": direction,
+        "protocol": proto,
+        "spi": int(spi, 16),
+        **common,
+        "extra": extra,
+        "_bytes": int(nbytes),
+        "_packets": int(packets),
+    }
+
+
+def child_record(child: dict[str, Any], ike: dict[str, Any]) -> dict[str, Any]:
+    mode_raw = child.get("mode") or ""
+    proto, _, alg_text = (child.get("child_algs") or "").partition(":")
+    algs = algorithms(alg_text)
+    timers = _timers(child.get("child_timers"))
+    state = child.get("child_state")
+    common = {
+        "transform": alg_text or None,
+        "encryption": algs["encryption"],
+        "integrity": algs["integrity"],
+        "mode": mode_raw.removesuffix("-in-UDP").lower() or None,
+        "udp_encap": mode_raw.endswith("-in-UDP"),
+        "esn": algs["esn"],
+        "remaining_s": timers.get("expires"),
+        "status": state,
+    }
+    if common["mode"] not in ("tunnel", "transport"):
+        common["mode"] = None
+    sas = []
+    for direction, key in (("in", "sa_in"), ("out", "sa_out")):
+        if child.get(key):
+            sas.append(_sa(direction, child[key], proto.lower() or "esp", common))
+    counters: dict[str, int] = {}
+    for sa in sas:
+        nbytes, packets = sa.pop("_bytes"), sa.pop("_packets")
+        if sa["direction"] == "in":
+            counters.update(bytes_in=nbytes, pkts_decaps=packets)
+        else:
+            counters.update(bytes_out=nbytes, pkts_encaps=packets)
+    local_all = (child.get("local_ts") or "").split()
+    remote_all = (child.get("remote_ts") or "").split()
+    dh = algs["dh"]
+    extra: dict[str, Any] = {
+        "name": child.get("child_name"),
+        "unique_id": int(child["child_id"]),
+        "reqid": int(child["reqid"]),
+        "ike_name": ike["extra"]["name"],
+        "ike_unique_id": ike["conn_id"],
+        "installed_s": int(child["installed"]) if child.get("installed") else None,
+        "local_ts_all": local_all,
+        "remote_ts_all": remote_all,
+    }
+    if "rekeying" in timers:
+        extra["rekey_s"] = timers["rekeying"]
+    if state in _CHILD_UP:
+        tunnel_state = "up"
+    elif state in _CHILD_NEGOTIATING:
+        tunnel_state = "negotiating"
+    else:
+        tunnel_state = "down"
+    return {
+        "kind": "child_sa",
+        "local_addr": ike["local"],
+        "peer": ike["remote"],
+        "peer_port": ike["remote_port"],
+        "local_ts": selector(local_all[0]) if local_all else None,
+        "remote_ts": selector(remote_all[0]) if remote_all else None,
+        "pfs": dh,
+        "dh_group": _DH_NUMBER.get(dh) if dh else None,
+        "counters": counters,
+        "sas": sas,
+        "ike_state": ike["state"],
+        "ike_status": ike["status"],
+        "state": tunnel_state,
+        "extra": extra,
+    }
+
+
+# ------------------------------------------------------------------ --raw (vici dump)
+
+_RAW_TOKEN = re.compile(
+    r"\s*(?:(?P<close>\})|(?P<section>[\w.-]+) \{|(?P<key>[\w.-]+)="
+    r"(?:\[(?P<list>[^\]]*)\]|(?P<value>.*?)(?= [\w.-]+=| [\w.-]+ \{| \}|\s*$)))"
+)
+
+
+def parse_raw_tree(text: str, command: str = "swanctl --list-sas --raw") -> list[Any]:
+    """``list-sa event {lab {uniqueid=1 ... child-sas {...}}}`` lines -> nested dicts.
+
+    Returns one ``(message name, dict)`` per top-level message (``list-sa event`` ...).
+    """
+    messages: list[Any] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        head, brace, body = line.partition(" {")
+        if not brace:
+            raise ParseError(command, line, lineno, "not a vici message")
+        stack: list[dict[str, Any]] = [{}]
+        pos = 0
+        body = "{" + body  # the message's own section
+        pos = 1
+        while pos < len(body):
+            match = _RAW_TOKEN.match(body, pos)
+            if match is None or match.end() == pos:
+                raise ParseError(command, line, lineno, "unrecognised vici dump")
+            pos = match.end()
+            if match.group("close"):
+                if len(stack) == 1:
+                    break
+                stack.pop()
+            elif match.group("section"):
+                child: dict[str, Any] = {}
+                stack[-1][match.group("section")] = child
+                stack.append(child)
+            elif match.group("list") is not None:
+                stack[-1][match.group("key")] = match.group("list").split()
+            else:
+                stack[-1][match.group("key")] = match.group("value")
+        messages.append((head, stack[0]))
+    return messages
+
+
+def _raw_algs(sa: dict[str, Any]) -> str:
+    """The proposal text swanctl prints for these vici keys (list_sas.c order)."""
+    parts = []
+    if sa.get("encr-alg"):
+        parts.append(sa["encr-alg"] + (f"-{sa['encr-keysize']}" if sa.get("encr-keysize") else ""))
+    if sa.get("integ-alg"):
+        parts.append(
+            sa["integ-alg"] + (f"-{sa['integ-keysize']}" if sa.get("integ-keysize") else "")
+        )
+    for key in ("prf-alg", "dh-group"):
+        if sa.get(key):
+            parts.append(sa[key])
+    if sa.get("esn"):
+        parts.append("ESN")
+    return "/".join(parts)
+
+
+def _raw_timers(sa: dict[str, Any], keys: tuple[str, ...]) -> str:
+    names = {"rekey-time": "rekeying", "reauth-time": "reauth", "life-time": "expires"}
+    return "".join(f", {names[k]} in {sa[k]}s" for k in keys if sa.get(k))
+
+
+def build_list_sas_raw(text: str, command: str) -> dict[str, Any]:
+    """``swanctl --list-sas --raw`` -> the same records as the text form."""
+    messages = parse_raw_tree(text, command)
+    try:
+        return _raw_records(messages)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ParseError):
+            raise
+        # Well-formed vici but not a list-sas reply (a section where a value belongs, ...).
+        raise ParseError(command, text.strip().splitlines()[0][:120], 1,
+                         f"not a list-sas reply ({type(exc).__name__})") from None
+
+
+def _raw_records(messages: list[Any]) -> dict[str, Any]:
+    ike_sas: list[dict[str, Any]] = []
+    tunnels: list[dict[str, Any]] = []
+    for head, message in messages:
+        if head != "list-sa event":
+            continue
+        for name, sa in message.items():
+            ours = sa.get("initiator") == "yes"
+            ike = {
+                "name": name,
+                "uniqueid": sa.get("uniqueid", "0"),
+                "state": sa.get("state"),
+                "version": sa.get("version", "2"),
+                "spi_i": f"{sa.get('initiator-spi')}_i{'*' if ours else ''}",
+                "spi_r": f"{sa.get('responder-spi')}_r{'' if ours else '*'}",
+                "local_id": sa.get("local-id"),
+                "local_host": f"{sa.get('local-host')}[{sa.get('local-port')}]",
+                "remote_id": sa.get("remote-id"),
+                "remote_host": f"{sa.get('remote-host')}[{sa.get('remote-port')}]",
+                "ike_algs": _raw_algs(sa) if sa.get("encr-alg") else None,
+                "established": sa.get("established"),
+                "ike_timers": _raw_timers(sa, ("rekey-time", "reauth-time", "life-time")),
+            }
+            record = ike_record(ike)
+            ike_sas.append(record)
+            for child in sa.get("child-sas", {}).values():
+                encap = "-in-UDP" if child.get("encap") == "yes" else ""
+                sa_lines = {}
+                for d in ("in", "out"):
+                    use = f", {child[f'use-{d}']}s ago" if child.get(f"use-{d}") else ""
+                    sa_lines[f"sa_{d}"] = (
+                        f"{child.get(f'spi-{d}')}, {child.get(f'bytes-{d}', 0)} bytes,"
+                        f" {child.get(f'packets-{d}', 0)} packets{use}"
+                    )
+                tunnels.append(
+                    child_record(
+                        {
+                            "child_name": child.get("name"),
+                            "child_id": child.get("uniqueid", "0"),
+                            "reqid": child.get("reqid", "0"),
+                            "child_state": child.get("state"),
+                            "mode": f"{child.get('mode', '')}{encap}",
+                            "child_algs": f"{child.get('protocol', 'ESP')}:{_raw_algs(child)}",
+                            "installed": child.get("install-time"),
+                            "child_timers": _raw_timers(child, ("rekey-time", "life-time")),
+                            "local_ts": " ".join(child.get("local-ts", [])),
+                            "remote_ts": " ".join(child.get("remote-ts", [])),
+                            **sa_lines,
+                        },
+                        record,
+                    )
+                )
+    return {"ike_sas": ike_sas, "tunnels": tunnels}
