@@ -53,7 +53,9 @@ COUNTER_NAMES = {
 _INNER = re.compile(r"  +")
 #: An ident's first line when it has a ``protected vrf:`` (IOS) or ``access-list`` (ASA) line
 #: before ``local ident``: joined back into one logical line.
-_VRF_JOIN = re.compile(r"((?:protected vrf: |access-list )[^\n]*)\nlocal ident")
+#: (Two patterns with a literal first word: the regex engine then skips ahead in C.)
+_VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
+_ACL_JOIN = re.compile(r"(access-list [^\n]*)\nlocal ident")
 #: Lines that start a logical line; every other line is joined to the one before.
 _STARTS = ("interface:", "protected vrf:", "local ident")
 #: ASA prints a crypto map line per map entry, several under one interface, and an ACL line
@@ -176,7 +178,10 @@ def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
         text = text.replace(" ; " + start, "\n" + start)
     if text.endswith(" ; "):
         text = text[:-3] + "\n"
-    return _VRF_JOIN.sub(r"\1 ; local ident", text)
+    text = _VRF_JOIN.sub(r"\1 ; local ident", text)
+    if starts is _ASA_STARTS:
+        text = _ACL_JOIN.sub(r"\1 ; local ident", text)
+    return text
 
 
 #: Lines a chunk may start at: an interface, or an ident of a long interface (a crypto-map
@@ -394,7 +399,11 @@ def _paired(jobs: Iterator[_Job], checker: _Checker) -> Iterator[dict[str, Any]]
                     mine = _work(checker, local)
                 except ParseError as exc:
                     failure = exc  # the child's earlier chunk may hold an earlier error
-            status, payload = pickle.load(inp)
+            gc.disable()  # tens of thousands of fresh acyclic dicts: no cycles to find
+            try:
+                status, payload = pickle.load(inp)
+            finally:
+                gc.enable()
             if status == "err":
                 raise payload
             yield from payload
@@ -496,16 +505,12 @@ _NO_DIGITS = str.maketrans("", "", "0123456789")
 _counter_layouts: dict[str, list[str | None]] = {}
 
 
-def _counters(rest: str) -> dict[str, int]:
-    """The ``#pkts ...`` parts of an ident -> {counter key: value}.
+def _counters(text: str) -> dict[str, int]:
+    """The ``#pkts ...`` region of an ident -> {counter key: value}.
 
     A hub prints the same labels for every peer: the label layout (the region without its
     digits) is resolved to keys once and cached, so each ident costs two C-level passes.
     """
-    region = _COUNTER_REGION.search(rest)
-    if region is None:
-        return {}
-    text = region.group()
     layout = text.translate(_NO_DIGITS)
     names = _counter_layouts.get(layout)
     if names is None:
@@ -535,10 +540,13 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
     peer: str | None = None
     peer_port: int | None = None
     dh: int | None = None
+    region = _COUNTER_REGION.search(rest)
+    counters: dict[str, int] = {}
+    if region is not None:
+        counters = _counters(region.group())
+        # the region ends at "; local crypto ..." (its trailing blank included)
+        rest = rest[: region.start()] + rest[region.end() :].lstrip("; ")
     for part in rest.split(" ; "):
-        first = part[:1]
-        if first == "#":
-            continue
         if part.startswith("current_peer"):
             match = _PEER.match(part)
             if match:
@@ -593,7 +601,7 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
         "remote_ts": _selector(ident.get("remote_ident")),
         "pfs": DH_KEYWORDS.get(dh) if dh is not None else None,
         "dh_group": dh,
-        "counters": _counters(rest) if "#" in rest else {},
+        "counters": counters,
         "sas": sas,
         "extra": extra,
     }

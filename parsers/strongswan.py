@@ -391,8 +391,12 @@ def build_list_sas_raw(text: str, command: str) -> dict[str, Any]:
         if isinstance(exc, ParseError):
             raise
         # Well-formed vici but not a list-sas reply (a section where a value belongs, ...).
-        raise ParseError(command, text.strip().splitlines()[0][:120], 1,
-                         f"not a list-sas reply ({type(exc).__name__})") from None
+        raise ParseError(
+            command,
+            text.strip().splitlines()[0][:120],
+            1,
+            f"not a list-sas reply ({type(exc).__name__})",
+        ) from None
 
 
 def _raw_records(messages: list[Any]) -> dict[str, Any]:

@@ -292,8 +292,12 @@ class Capture:
     path: Path
     proc: subprocess.Popen[bytes]
 
-    def stop(self) -> Path:
+    def stop(self, settle: float = 1.0) -> Path:
+        """Finish the file. dumpcap hands packets over in blocks (libpcap's buffer timeout)
+        and drops what is still in the kernel ring when interrupted, so packets sent just
+        before stop() are lost unless it waits one block timeout first."""
         if self.proc.poll() is None:
+            time.sleep(settle)
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=5)
