@@ -186,7 +186,7 @@ def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
 
 #: Lines a chunk may start at: an interface, or an ident of a long interface (a crypto-map
 #: hub prints thousands of idents under one ``interface:``).
-_CUT_MARKS = ("interface:", "protected vrf:", "Crypto map tag:")
+_CUT_MARKS = ("interface:", "protected vrf:", "Crypto map tag:", "access-list ")
 
 
 def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:

@@ -195,3 +195,17 @@ def test_ikev1_is_asa_only() -> None:
     with pytest.raises(ValueError, match="platform"):
         parse("cisco_ios", "show crypto ikev1 sa", "")
     assert parse("cisco_asa", "show crypto ikev1 sa", "There are no IKEv1 SAs\n") == {"ike_sas": []}
+
+
+def test_asa_chunked_equals_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ASA blocks cut at interface, crypto map and access-list lines parse as one text."""
+    from parsers import cisco_ipsec_sa
+
+    text = (ASA / "show_crypto_ipsec_sa/ntc-templates-1.txt").read_text()
+    whole = parse("cisco_asa", "show crypto ipsec sa", text)["tunnels"]
+    monkeypatch.setattr(cisco_ipsec_sa, "CHUNK_CHARS", 300)
+    assert len(list(cisco_ipsec_sa.iter_chunks(text))) >= 3
+    for workers in (1, 2):
+        monkeypatch.setattr(cisco_ipsec_sa, "PARALLEL_MIN_CHARS", 0)
+        monkeypatch.setattr(cisco_ipsec_sa, "default_workers", lambda w=workers: w)
+        assert parse("cisco_asa", "show crypto ipsec sa", text)["tunnels"] == whole
