@@ -9,6 +9,7 @@ only when the action was carried out and, for a re-key, new SAs replaced the old
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,21 +137,24 @@ def plan(
             + (f" (known peers: {', '.join(known)})" if known else "")
         )
     values: dict[str, Any] = {"peer": peer, "vrf": vrf or ""}
-    commands: list[str] = []
     effective = "session" if action == "rekey" else scope
+    if action == "rekey" and "rekey" in platform.actions:
+        # the platform re-keys in place (make-before-break): no clear, no traffic needed
+        commands = _render(platform, "rekey", values, ike, tunnels)
+        return Plan(action, effective, state.device, state.platform, peer, vrf, commands, [],
+                    tunnels, sorted({spi for t in tunnels for spi in t.spis()}),
+                    [_ike_key(sa) for sa in ike])
     if effective == "session":
-        commands += platform.action("clear_session", **values)
+        commands = _render(platform, "clear_session", values, ike, tunnels)
     elif effective == "ipsec":
-        commands += platform.action("clear_ipsec", **values)
+        commands = _render(platform, "clear_ipsec", values, ike, tunnels)
     else:
-        for sa in ike:
-            if sa.version == 2:
-                rendered = platform.action("clear_ike_v2", **values)
-            elif sa.conn_id is not None:
-                rendered = platform.action("clear_ike_v1", **values, conn_id=sa.conn_id)
-            else:  # no conn-id shown: the session clear is the narrowest safe command
-                rendered = platform.action("clear_session", **values)
-            commands += [c for c in rendered if c not in commands]
+        commands = []
+        for version, name in ((1, "clear_ike_v1"), (2, "clear_ike_v2")):
+            subset = [sa for sa in ike if sa.version == version]
+            if subset:
+                commands += [c for c in _render(platform, name, values, subset, tunnels)
+                             if c not in commands]
     bring_up: list[str] = []
     if action == "rekey":
         for t in tunnels:
@@ -167,6 +171,42 @@ def plan(
     old = sorted({spi for t in tunnels for spi in t.spis()})
     return Plan(action, effective, state.device, state.platform, peer, vrf, commands,
                 bring_up, tunnels, old, [_ike_key(sa) for sa in ike])
+
+
+_PER_TUNNEL = {"child_id", "child"}
+_PER_IKE = {"ike_id", "conn_id"}
+
+
+def _render(
+    platform: Any, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
+) -> list[str]:
+    """Render an action template once, per IKE SA or per tunnel, as its placeholders ask.
+
+    Cisco clears by peer address (one command); strongSwan terminates by IKE or CHILD_SA id
+    (one command each). Which it is, is read from the platform's template, not coded here.
+    """
+    placeholders = set(re.findall(r"{(\w+)}", " ".join(platform.actions.get(name, []))))
+    if placeholders & _PER_TUNNEL:
+        contexts = [
+            {**values, "child_id": t.extra.get("unique_id"), "child": t.extra.get("name")}
+            for t in tunnels
+            if t.extra.get("unique_id") is not None or t.extra.get("name")
+        ]
+    elif placeholders & _PER_IKE:
+        contexts = [{**values, "ike_id": sa.conn_id, "conn_id": sa.conn_id}
+                    for sa in ike if sa.conn_id is not None]
+    else:
+        contexts = [values]
+    if not contexts:
+        if name != "clear_session":  # no ids shown: the session clear is the narrowest safe
+            return _render(platform, "clear_session", values, ike, tunnels)
+        raise errors.UsageError(
+            f"cannot build {name!r}: the device showed no SA ids for peer {values['peer']}"
+        )
+    out: list[str] = []
+    for context in contexts:
+        out += [c for c in platform.action(name, **context) if c not in out]
+    return out
 
 
 def _ike_key(sa: IkeSa) -> str:
