@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ipsecctl.lab.gateway import DeviceEndpoint, expose, write_inventory
 from ipsecctl.lab.netns import (
     LabError,
     Namespaces,
@@ -39,6 +40,7 @@ from ipsecctl.lab.netns import (
     prerequisites_missing,
     run,
 )
+from ipsecctl.lab.sshd_gateway import OpenSshServer
 
 CHARON = "/usr/lib/ipsec/charon"
 
@@ -333,6 +335,8 @@ class NetnsLab:
     _tmp: Path | None = None
     _captures: list[Capture] = field(default_factory=list)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _servers: list[OpenSshServer] = field(default_factory=list)
+    _endpoints: dict[str, DeviceEndpoint] = field(default_factory=dict)
 
     def __enter__(self) -> NetnsLab:
         return self
@@ -507,6 +511,48 @@ class NetnsLab:
             raise LabError("the lab is not up: call up() first")
         return self._tmp
 
+    # -- SSH-managed devices -----------------------------------------------------------------
+
+    def ssh_device(self, which: str = "a", *, name: str | None = None,
+                   address: str | None = None) -> DeviceEndpoint:
+        """Expose gateway *which* as an SSH device (OpenSSH on 127.0.0.x in the root namespace,
+        every command run in the gateway's namespace and /run view); idempotent per gateway.
+
+        The endpoint's ``known_hosts`` is the lab's own file (``files/known_hosts``), holding
+        every exposed gateway's host key; :meth:`down` stops the servers.
+        """
+        if which in self._endpoints:
+            return self._endpoints[which]
+        gw = self._gw(which)
+        endpoint, server = expose(name or f"gw-{which}", gw.ns, gw.workdir / "run",
+                                  self.files / "sshd" / which, self.files / "known_hosts",
+                                  address=address)
+        self._servers.append(server)
+        self._endpoints[which] = endpoint
+        return endpoint
+
+    def write_inventory(self, path: Path | None = None, which: Sequence[str] = ("a", "b"), *,
+                        expected_up: bool | None = True) -> Path:
+        """A single-file inventory for the gateways in *which* (exposing them if needed)."""
+        endpoints = [self.ssh_device(w) for w in which]
+        return write_inventory(path or self.files / "inventory.yaml", endpoints,
+                               expected_up=expected_up)
+
+    def stop_charon(self, which: str = "a", timeout: float = 5.0) -> None:
+        """Stop one gateway's charon (SIGTERM: it removes its vici socket on the way out)."""
+        gw = self._gw(which)
+        proc = gw.proc
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+
     # -- teardown --------------------------------------------------------------------------
 
     def down(self) -> None:
@@ -514,6 +560,10 @@ class NetnsLab:
         for cap in self._captures:
             with contextlib.suppress(OSError):
                 cap.stop()
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        self._endpoints.clear()
         for proc in self._procs:
             if proc.poll() is None:
                 try:
