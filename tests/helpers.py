@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,3 +21,42 @@ def need(condition: bool, reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"prerequisite missing under CI: {reason}")
     pytest.skip(reason)
+
+
+@dataclass(repr=False)
+class CliRun:
+    """One finished ``ipsecctl`` process: exit code, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:  # what a failing ``assert ..., run`` shows (pytest uses repr)
+        return f"exit {self.code}\n--- stdout\n{self.out[-3000:]}\n--- stderr\n{self.err[-3000:]}"
+
+
+def run_cli(*args: str, home: Path, env: dict[str, str] | None = None,
+            timeout: float = 120) -> CliRun:
+    """Run ``python -m ipsecctl ARGS`` as a new user would: own process, no terminal, state
+    and data under *home* (``home/state``, ``home/data``, ``HOME=home``), no inherited
+    inventory or config."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")}
+    full_env = {
+        **base,
+        "IPSECCTL_STATE_DIR": str(home / "state"),
+        "IPSECCTL_DATA_DIR": str(home / "data"),
+        "HOME": str(home),  # no ~/.ssh/known_hosts or ~/.ssh/config of the real user
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        **(env or {}),
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "ipsecctl", *args], capture_output=True,
+                          text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL,
+                          cwd=home)
+    return CliRun(proc.returncode, proc.stdout, proc.stderr)

@@ -23,3 +23,12 @@ def netns_ok() -> None:
 @pytest.fixture
 def netns_tshark_ok() -> None:
     need_tools("tshark", "dumpcap")
+
+
+@pytest.fixture
+def netns_sshd_ok() -> None:
+    """strongSwan in namespaces plus an OpenSSH server to expose the gateways as devices."""
+    from ipsecctl.lab.sshd_gateway import sshd_missing
+
+    missing = strongswan_missing() + sshd_missing()
+    need(not missing, f"namespace lab prerequisites missing: {', '.join(missing)}")
