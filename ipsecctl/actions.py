@@ -256,7 +256,7 @@ def execute(
             sent_bring_up = True
         state = repoll()
         current = sorted({spi for t in tunnels_to(state, plan_.peer, plan_.vrf)
-                          for spi in t.spis()})
+                          for spi in t.spis(live_only=True)})
         fresh = [s for s in current if s not in old]
         stale = [s for s in current if s in old]
         result.new_spis = fresh
@@ -265,7 +265,7 @@ def execute(
                 sa.direction
                 for t in tunnels_to(state, plan_.peer, plan_.vrf)
                 for sa in t.sas
-                if sa.spi in fresh
+                if sa.spi in fresh and sa.live
             }
             if not stale and directions >= {"in", "out"}:
                 result.ok = True

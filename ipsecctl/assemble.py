@@ -102,20 +102,43 @@ def merge_ikev1_views(ike_sas: list[IkeSa]) -> list[IkeSa]:
     return out
 
 
+def merge_same_identity(tunnels: list[Tunnel]) -> list[Tunnel]:
+    """One tunnel per identity: a strongSwan CHILD_SA being replaced is listed beside its
+    successor with the same selectors; its SAs join the successor's (as Cisco lists old and new
+    SPIs under one ident during a rekey), so rows keyed by ``id`` stay unique."""
+    by_id: dict[str, Tunnel] = {}
+    out: list[Tunnel] = []
+    for tunnel in tunnels:
+        first = by_id.get(tunnel.id)
+        if first is None:
+            by_id[tunnel.id] = tunnel
+            out.append(tunnel)
+            continue
+        live, dying = (tunnel, first) if tunnel.state == "up" and first.state != "up" else (
+            first, tunnel)
+        live.sas = live.sas + dying.sas
+        live.extra = {**live.extra, "superseded": [*live.extra.get("superseded", []),
+                                                   dying.extra.get("unique_id")]}
+        if live is not first:
+            out[out.index(first)] = live
+            by_id[tunnel.id] = live
+    return out
+
+
 def tunnel_state(tunnel: Tunnel) -> str:
     """``up`` with SAs both ways; otherwise what the IKE SA and the expectation say.
 
     ``idle`` means configured, no SA, nothing failing and not expected up (an on-demand crypto
     map entry nobody has sent traffic to): it is not a fault.
     """
-    has_in = any(sa.direction == "in" for sa in tunnel.sas)
-    has_out = any(sa.direction == "out" for sa in tunnel.sas)
+    has_in = any(sa.direction == "in" and sa.live for sa in tunnel.sas)
+    has_out = any(sa.direction == "out" and sa.live for sa in tunnel.sas)
     if has_in and has_out:
         return "up"
     if tunnel.ike_status == "negotiating":
         return "negotiating"
     if tunnel.expected_up or tunnel.ike_status == "up" or tunnel.sas:
-        return "down"
+        return "down"  # includes SAs in one direction only, or only SAs on their way out
     return "idle"
 
 
@@ -185,6 +208,7 @@ def assemble(
         mtu = mtu_for_tunnel(tunnel)  # never raises; None when the transform is unknown
         if mtu is not None:
             tunnel.extra["mtu"] = mtu.summary()
+    tunnels = merge_same_identity(tunnels)
     return DeviceState(
         device=device,
         platform=platform,

@@ -110,6 +110,15 @@ class IpsecSa(_Model):
     def spi_hex(self) -> str:
         return f"0x{self.spi:08X}"
 
+    @property
+    def live(self) -> bool:
+        """False for an SA on its way out (strongSwan keeps a rekeyed CHILD_SA as DELETED for
+        a few seconds): it carries no traffic and must not count as the tunnel being up."""
+        status = (self.status or "").upper()
+        return not status.startswith(DEAD_SA_STATUS)
+
+
+DEAD_SA_STATUS = ("DELET", "DESTROY", "REKEYED")
 
 COUNTER_NAMES = (
     "pkts_encaps",
@@ -171,11 +180,15 @@ class Tunnel(_Model):
         self.id = f"{self.device}:{digest[:10]}"
         return self
 
-    def spis(self, direction: str | None = None, protocol: str = "esp") -> list[int]:
+    def spis(
+        self, direction: str | None = None, protocol: str = "esp", *, live_only: bool = False
+    ) -> list[int]:
         return [
             sa.spi
             for sa in self.sas
-            if sa.protocol == protocol and (direction is None or sa.direction == direction)
+            if sa.protocol == protocol
+            and (direction is None or sa.direction == direction)
+            and (sa.live or not live_only)
         ]
 
     @property

@@ -310,6 +310,7 @@ def child_record(child: dict[str, Any], ike: dict[str, Any]) -> dict[str, Any]:
         "ike_state": ike["state"],
         "ike_status": ike["status"],
         "state": tunnel_state,
+        "uptime_s": extra["installed_s"],
         "extra": extra,
     }
 

@@ -85,7 +85,8 @@ def run_action(
     host = hosts[0]
     with obj.collector() as collector:
         state = collector.poll_one(host)
-        if not state.reachable:
+        if not state.reachable or (state.errors and not state.tunnels and not state.ike_sas):
+            # nothing to plan against: say why the device could not be read (exit 1)
             raise errors.ConnectError(
                 "; ".join(e.message for e in state.errors) or f"{device}: unreachable"
             )

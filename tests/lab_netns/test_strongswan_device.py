@@ -157,15 +157,19 @@ def test_rekey_replaces_child_sa_on_both_ends(gw: GatewayLab) -> None:
     assert doc["old_spis"] == old
     assert len(doc["new_spis"]) == 2 and not set(doc["new_spis"]) & set(old)
 
-    [new_a] = raw_children(lab, "a")
-    [new_b] = raw_children(lab, "b")
+    # charon may still list the old CHILD_SA as DELETED for a few seconds: it carries nothing
+    [new_a] = [c for c in raw_children(lab, "a") if c["state"] == "INSTALLED"]
+    [new_b] = [c for c in raw_children(lab, "b") if c["state"] == "INSTALLED"]
     assert sorted({new_a["in"], new_a["out"]}) == doc["new_spis"]
     assert new_a["unique_id"] != old_a["unique_id"] and new_a["state"] == "INSTALLED"
     # the far end (b, read directly in its namespace) holds the mirror of the new SAs only
     assert (new_b["in"], new_b["out"]) == (new_a["out"], new_a["in"])
     assert not {new_b["in"], new_b["out"]} & {old_b["in"], old_b["out"]}
     # and through the CLI on b as well
-    assert sorted(s["spi"] for s in gw.tunnels("gw-b")[0]["sas"]) == doc["new_spis"]
+    [tunnel_b] = gw.tunnels("gw-b")
+    assert tunnel_b["state"] == "up"
+    assert sorted(s["spi"] for s in tunnel_b["sas"] if s["status"] == "INSTALLED") == \
+        doc["new_spis"]
     assert raw_ike(lab, "a")[0]["state"] == "ESTABLISHED"  # the IKE SA is kept
     assert lab.ping(count=2) == 2  # traffic flows over the new CHILD_SA
 
@@ -219,9 +223,6 @@ def test_charon_down_is_a_device_error(gw: GatewayLab) -> None:
     assert devices["gw-b"]["reachable"] is True and devices["gw-b"]["errors"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="assemble.tunnel_state() counts a CHILD_SA that charon "
-                   "keeps in state DELETED after a rekey (delete_rekeyed_delay, 5 s) as up, "
-                   "and both CHILD_SAs get the same Tunnel.id")
 def test_rekeyed_child_sa_is_not_counted_up(gw: GatewayLab) -> None:
     [old] = raw_children(gw.lab, "a")
     assert gw.lab.a is not None
@@ -236,8 +237,6 @@ def test_rekeyed_child_sa_is_not_counted_up(gw: GatewayLab) -> None:
     assert len({t["id"] for t in tunnels}) == len(tunnels)
 
 
-@pytest.mark.xfail(strict=True, reason="cli/commands_actions.run_action plans against a poll "
-                   "that failed (reachable, errors) and reports a usage error instead")
 def test_action_with_charon_down_reports_the_device_error(gw: GatewayLab) -> None:
     gw.lab.stop_charon("a")
     run = gw.cli("rekey", "gw-a", "--peer", gw.wan_b, "--yes", "--json")
