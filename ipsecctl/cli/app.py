@@ -115,7 +115,7 @@ commands_info.register(app)
 
 def _register_subcommands() -> None:
     """Sub-apps that live in their own modules (lab, diagnostics, audit, dashboard)."""
-    from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab
+    from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab, provision
 
     app.add_typer(lab.app, name="lab", help="The embedded lab of simulated routers.")
     diag_esp.register(diag.app)
@@ -123,6 +123,8 @@ def _register_subcommands() -> None:
     app.add_typer(diag.app, name="diag", help="Explain failures: health, pair, logs, mtu; "
                   "packets: esp, ike, probe.")
     app.command("audit")(audit_cmd.audit)
+    app.add_typer(provision.app, name="provision",
+                  help="Generate, check, review and push both ends of a tunnel.")
     commands_tui.register(app)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ipsecctl.lab import render
-from ipsecctl.lab.state import Fleet
+from ipsecctl.lab.state import Fleet, RouterState
 
 INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
@@ -101,6 +101,9 @@ def build_tree() -> Node:
     _peer_arg(sess.kw("remote"), "show_session")
     crypto.kw("map", action="show_crypto_map")
 
+    conf = root.kw("configure", priv=15)
+    conf.kw("terminal", priv=15, action="configure")
+    root.kw("write", priv=15).kw("memory", priv=15, action="write_memory")
     root.kw("enable", action="enable")
     root.kw("disable", priv=15, action="disable")
     for word in ("exit", "logout", "quit"):
@@ -197,15 +200,31 @@ class CliSession:
     width: int = 80
     closed: bool = False
     sleep: Callable[[float], None] | None = None
+    config: ConfigMode | None = None  # set while in configuration mode
 
     @property
     def prompt(self) -> str:
+        if self.config is not None:
+            return f"{self.name}({self.config.mode})#"
         return f"{self.name}{'#' if self.priv >= 15 else '>'}"
 
     def run(self, line: str) -> str:
         """Output of one command line (without the trailing prompt)."""
         if not line.strip():
             return ""
+        if self.config is not None:
+            words = line.split()
+            if words[0].lower() == "do" and len(words) > 1:
+                cfg, self.config = self.config, None
+                try:
+                    return self.run(line.split(None, 1)[1])
+                finally:
+                    self.config = cfg
+            with self.fleet.lock:
+                out, leave = self.config.line(line, len(self.prompt))
+            if leave:
+                self.config = None
+            return out
         m = match(line, self.priv, len(self.prompt))
         if m.error:
             return "\n".join(m.error) + "\n"
@@ -264,9 +283,18 @@ class CliSession:
 
     def do_show_run(self, m: Match) -> str:
         with self.fleet.lock:
-            return render.running_config(
+            base = render.running_config(
                 self.fleet, self.name, "FLgBaJHXdYY_AVH]SKSY_YCOMTRaEcE", "$9$lab$7xkLj3Pq1Zr"
             )
+            router = self.fleet.routers[self.name]
+            return merge_config(base, router.config, router.removed)
+
+    def do_configure(self, m: Match) -> str:
+        self.config = ConfigMode(self.fleet.routers[self.name])
+        return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+
+    def do_write_memory(self, m: Match) -> str:
+        return "Building configuration...\n[OK]\n"
 
     def do_show_logging(self, m: Match) -> str:
         return self._show(render.show_logging)
@@ -416,3 +444,170 @@ class CliSession:
                                and full[len(full) - len(m.group(2)) - 1].isalpha()):
                 return addr
         return None
+
+
+# ------------------------------------------------------------------ configuration mode
+# Enough of IOS global configuration for provisioning crypto: the sub-modes a crypto
+# configuration enters, the words each accepts, and IOS's rule that a line a sub-mode does not
+# know is tried one level up (so "crypto map ..." after a policy block simply starts a new
+# block). Lines land in the router's running-config text; they do not (yet) create tunnels.
+
+# (header pattern, prompt mode, words a child line may start with)
+SUBMODES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = tuple(
+    (re.compile(rx, re.I), mode, frozenset(words.split()))
+    for rx, mode, words in (
+        (r"^crypto isakmp policy \d+$", "config-isakmp",
+         "encryption encr hash authentication group lifetime"),
+        (r"^crypto map \S+ \d+ ipsec-isakmp( dynamic \S+)?$", "config-crypto-map",
+         "set match description reverse-route"),
+        (r"^crypto ipsec transform-set \S+ \S.*$", "cfg-crypto-trans", "mode"),
+        (r"^crypto ipsec profile \S+$", "ipsec-profile", "set description"),
+        (r"^crypto ikev2 proposal \S+$", "config-ikev2-proposal",
+         "encryption integrity group prf"),
+        (r"^crypto ikev2 policy \S+$", "config-ikev2-policy", "proposal match"),
+        (r"^crypto ikev2 keyring \S+$", "config-ikev2-keyring", "peer"),
+        (r"^peer \S+$", "config-ikev2-keyring-peer",
+         "address pre-shared-key description identity"),
+        (r"^crypto ikev2 profile \S+$", "config-ikev2-profile",
+         "match identity authentication keyring dpd lifetime description"),
+        (r"^interface [A-Za-z][\w\-]*\d+(/\d+)*(\.\d+)?$", "config-if",
+         "ip ipv6 description crypto tunnel shutdown negotiation no"),
+        (r"^ip access-list extended \S+$", "config-ext-nacl", "permit deny remark"),
+    )
+)
+LEAVES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(rx, re.I)
+    for rx in (
+        r"^crypto isakmp key (?:[067] )?\S+ address \S+(?: \S+)?(?: no-xauth)?$",
+        r"^crypto isakmp keepalive \d+(?: \d+)?(?: periodic| on-demand)?$",
+        r"^crypto isakmp aggressive-mode disable$",
+        r"^crypto ipsec security-association (?:lifetime (?:seconds|kilobytes) \d+"
+        r"|replay window-size \d+)$",
+        r"^ip route \S+ \S+ \S+(?: \d+)?$",
+        r"^access-list \d+ (?:permit|deny) .+$",
+    )
+)
+
+
+class ConfigMode:
+    """One ``configure terminal`` session: a stack of sub-modes over the router's blocks."""
+
+    def __init__(self, router: RouterState) -> None:
+        self.router = router
+        self.stack: list[tuple[str, frozenset[str], list[str], int]] = []  # mode, words, block, at
+
+    @property
+    def mode(self) -> str:
+        return self.stack[-1][0] if self.stack else "config"
+
+    def _block(self, header: str) -> list[str]:
+        blocks = self.router.config
+        for block in blocks:
+            if block[0] == header:
+                return block
+        block = [header]
+        blocks.append(block)
+        self.router.removed.discard(header)
+        return block
+
+    def line(self, text: str, prompt_len: int) -> tuple[str, bool]:
+        """(output, leave config mode?) for one typed line."""
+        stripped = " ".join(text.split())
+        low = stripped.lower()
+        if not stripped or stripped.startswith("!"):
+            return "", False
+        if low == "end":
+            return "", True
+        if low == "exit":
+            if not self.stack:
+                return "", True
+            self.stack.pop()
+            return "", False
+        while self.stack:
+            mode, words, block, at = self.stack[-1]
+            first = low.split()[0]
+            if first in words:
+                depth = len(self.stack)
+                if mode == "config-ikev2-keyring" and first == "peer":
+                    idx = _child(block, at, " " * depth + stripped)
+                    _, sub, sub_words = SUBMODES[7]
+                    self.stack.append((sub, sub_words, block, idx))
+                    return "", False
+                _child(block, at, " " * depth + stripped)
+                return "", False
+            self.stack.pop()
+        for pattern, mode, words in SUBMODES:
+            if pattern.match(stripped) and mode != "config-ikev2-keyring-peer":
+                self.stack.append((mode, words, self._block(stripped), 0))
+                return "", False
+        if any(p.match(stripped) for p in LEAVES):
+            self._block(stripped)
+            return "", False
+        if low.startswith("no ") and len(stripped) > 3:
+            target = stripped[3:]
+            blocks = self.router.config
+            kept = [b for b in blocks if b[0] != target]
+            if len(kept) == len(blocks):
+                self.router.removed.add(target)
+            blocks[:] = kept
+            return "", False
+        pos = len(text) - len(text.lstrip())
+        return " " * (prompt_len + pos) + "^\n" + INVALID + "\n", False
+
+
+def _child(block: list[str], parent: int, line: str) -> int:
+    """Add ``line`` at the end of ``block[parent]``'s subtree unless it is there; its index."""
+    indent = len(block[parent]) - len(block[parent].lstrip())
+    end = parent + 1
+    while end < len(block) and len(block[end]) - len(block[end].lstrip()) > indent:
+        if block[end] == line:
+            return end
+        end += 1
+    block.insert(end, line)
+    return end
+
+
+def _anchor(header: str) -> tuple[str, ...]:
+    """Top-level lines a new block goes before (IOS prints sections in a fixed order)."""
+    if header.startswith("crypto "):
+        return ("interface ", "ip route", "ip access-list", "line con")
+    if header.startswith("interface "):
+        return ("ip route", "ip access-list", "access-list", "line con")
+    if header.startswith("ip route"):
+        return ("ip access-list", "access-list", "line con")
+    return ("line con",)
+
+
+def merge_config(base: str, blocks: list[list[str]], removed: set[str]) -> str:
+    """The rendered running-config with the configured blocks merged in (pure)."""
+    if not blocks and not removed:
+        return base
+    lines = base.split("\n")
+    # drop removed top-level blocks (header and its indented children)
+    out: list[str] = []
+    skip = False
+    for ln in lines:
+        if ln and not ln.startswith(" "):
+            skip = ln in removed
+        elif not ln:
+            skip = False
+        if not skip:
+            out.append(ln)
+    lines = out
+    for block in blocks:
+        header, children = block[0], block[1:]
+        if header in lines:
+            at = lines.index(header) + 1
+            end = at
+            while end < len(lines) and lines[end].startswith(" "):
+                end += 1
+            present = set(lines[at:end])
+            new = [c for c in children if c not in present]
+            lines[end:end] = new
+            continue
+        anchors = _anchor(header)
+        pos = next((i for i, ln in enumerate(lines) if ln.startswith(anchors)), None)
+        if pos is None:
+            pos = next((i for i, ln in enumerate(lines) if ln == "end"), len(lines))
+        lines[pos:pos] = [header, *children, "!"]
+    return "\n".join(lines)

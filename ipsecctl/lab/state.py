@@ -122,6 +122,10 @@ class RouterState:
     next_ipsec_conn: int = 2001
     next_tunnel_id: int = 1
     used_spis: set[int] = field(default_factory=set)
+    # configuration typed in config mode (blocks of header + indented children) and base
+    # top-level lines removed with ``no``: show running-config merges them in
+    config: list[list[str]] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)
 
     def ike_conn(self) -> int:
         self.next_ike_conn += 1

@@ -131,9 +131,9 @@ class Esp(_M):
 
 
 class Lifetimes(_M):
-    ike_s: int = Field(86400, ge=120, le=86400)
-    ipsec_s: int = Field(3600, ge=120, le=86400)
-    ipsec_kb: int = Field(4608000, ge=2560)
+    ike_s: int = Field(default=86400, ge=120, le=86400)
+    ipsec_s: int = Field(default=3600, ge=120, le=86400)
+    ipsec_kb: int = Field(default=4608000, ge=2560)
 
 
 class Vti(_M):
@@ -161,8 +161,9 @@ class End(_M):
     outside_address: str
     inside_networks: list[str] = Field(min_length=1)
     crypto_map: str = "VPNMAP"
-    map_seq: int = Field(10, ge=1, le=65535)
+    map_seq: int = Field(default=10, ge=1, le=65535)
     vti: Vti | None = None
+    swanctl_file: str | None = None  # strongSwan: where push writes (default conf.d)
 
     @field_validator("outside_address")
     @classmethod
@@ -202,8 +203,10 @@ class TunnelSpec(_M):
     proposals: list[Proposal] = Field(default_factory=lambda: [Proposal()], min_length=1)
     esp: Esp = Field(default_factory=Esp)
     pfs_group: str | None = "ecp256"
-    lifetimes: Lifetimes = Field(default_factory=Lifetimes)
-    ike_policy_priority: int = Field(100, ge=1, le=10000)
+    lifetimes: Lifetimes = Field(default_factory=lambda: Lifetimes())
+    ike_policy_priority: int = Field(default=100, ge=1, le=10000)
+    # strongSwan ends: force UDP encapsulation (encap = yes), e.g. kernel-libipsec hosts
+    force_encap: bool = False
     psk: str | None = None  # "${ENV_VAR}" or "prompt"
     psk_file: str | None = None
     ends: list[End] = Field(min_length=2, max_length=2)
