@@ -131,7 +131,8 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 # options that belong to the top level but that operators type after the subcommand
-_GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
+# (not --config: `audit --config FILE` reads a device configuration, not the settings file)
+_GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers",
                       "--replay", "--save-raw", "--log-file"}
 _GLOBAL_FLAGS = {"--read-only"}
 

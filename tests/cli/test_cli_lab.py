@@ -339,3 +339,16 @@ def test_rekey_ipv6_vti_peer(cli: Any, lab: Lab) -> None:
 def test_unknown_option_is_a_usage_error_without_traceback(cli: Any) -> None:
     run = cli("status", "--bogus")
     assert run.code == 2 and "--bogus" in run.err and "Traceback" not in run.err
+
+
+def test_audit_config_file_is_not_taken_for_the_settings_file(cli: Any, tmp_path: Path) -> None:
+    """`audit --config FILE` is a device configuration; the global --config stays in front."""
+    cfg = tmp_path / "r1.cfg"
+    cfg.write_text(
+        "crypto isakmp policy 10\n encr 3des\n hash md5\n authentication pre-share\n group 2\n"
+        "crypto isakmp key s3cr3t-psk address 0.0.0.0 0.0.0.0\n"
+    )
+    run = cli("audit", "--config", str(cfg), "--json")
+    assert run.code == 3, run.err
+    codes = {f["code"] for f in run.json["findings"]}
+    assert codes and "s3cr3t-psk" not in run.out + run.err
