@@ -305,12 +305,13 @@ def _render_logs(report: Any, source: str) -> None:
         f"[bold]{source}[/bold]: {len(known)} recognised, "
         f"{len(report.events) - len(known)} unrecognised IPsec lines"
     )
-    timeline = report.peers()
-    for peer, items in timeline.items():
-        table = Table(title=f"peer {peer}")
-        for col in ("line", "time", "severity", "code", "meaning"):
+
+    def table_of(title: str, rows: list[dict[str, Any]]) -> Table:
+        # The same columns for every table: what happened, what it means, what to type.
+        table = Table(title=title)
+        for col in ("line", "time", "severity", "code", "meaning", "fix"):
             table.add_column(col, overflow="fold", no_wrap=col == "code")
-        for it in items:
+        for it in rows:
             sev = it["severity"] or ""
             table.add_row(
                 str(it["line"]),
@@ -318,16 +319,15 @@ def _render_logs(report: Any, source: str) -> None:
                 f"[{_SEV_STYLE.get(sev, '')}]{sev}[/]" if sev else "",
                 it["code"],
                 it["summary"] or "",
+                it["fix"] or "",
             )
-        console.print(table)
-    rest = [e for e in known if not e.peer]
+        return table
+
+    for peer, items in report.peers().items():
+        console.print(table_of(f"peer {peer}", items))
+    rest = [e.as_dict() for e in known if not e.peer]
     if rest:
-        table = Table(title="no peer on the line")
-        for col in ("line", "time", "severity", "code", "fix"):
-            table.add_column(col, overflow="fold", no_wrap=col == "code")
-        for e in rest:
-            table.add_row(str(e.line), e.time or "", e.severity or "", e.code, e.fix or "")
-        console.print(table)
+        console.print(table_of("no peer on the line", rest))
 
 
 # ---------------------------------------------------------------------------------------------

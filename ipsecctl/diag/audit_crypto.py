@@ -5,6 +5,16 @@ Statuses used (NGE table, [V]): DES and MD5 "Avoid" -> error; 3DES "Legacy" and 
 (1536 bit, below the 2048-bit minimum, 6.11 [T/K]) -> warning; group 14 acceptable minimum ->
 info (upgrade to 19/20). Each finding's ``next_steps`` are the configuration lines to type.
 Certificates from ``show crypto pki certificates``: expired -> critical, < 30 days -> warning.
+
+IPsec SA lifetimes: the IOS default is 3600 s and the ASA's 28800 s (knowledge 6.2/6.3); a
+lifetime above 28800 s keeps one key for longer than either platform would (info; warning with a
+64-bit-block cipher, DES/3DES, whose key must be changed often: NGE "Legacy (short key
+lifetime)"). IKEv2 proposals are audited like ISAKMP policies: encryption 3des/des and
+integrity md5/sha1 with the ``no ...`` lines that remove them.
+
+Every configuration line suggested is valid IOS syntax: transform sets are rebuilt from their
+words with :func:`ios_transform_words` (show-output spellings such as ``esp-256-aes`` become
+``esp-aes 256``; an AEAD cipher never gets an HMAC beside it).
 """
 
 from __future__ import annotations
@@ -12,8 +22,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ipsecctl.diag.config import CryptoConfig
-from ipsecctl.models import Finding, Severity
+from ipsecctl.diag.config import CryptoConfig, Ikev2Proposal
+from ipsecctl.models import SEVERITY_ORDER, Finding, Severity
 
 _ENC: dict[str, tuple[Severity, str]] = {"des": ("error", "DES"), "3des": ("warning", "3DES")}
 _HASH: dict[str, tuple[Severity, str]] = {"md5": ("error", "MD5"), "sha": ("warning", "SHA-1")}
@@ -37,6 +47,36 @@ _REPLACE = {
     "esp-null": "esp-gcm 256",
 }
 CERT_WARN_DAYS = 30
+IPSEC_LIFETIME_DEFAULT_S = 3600  # IOS (knowledge 6.2)
+IPSEC_LIFETIME_MAX_S = 28800  # above the highest platform default (ASA, knowledge 6.3)
+IPSEC_LIFETIME_MIN_S = 300
+_V2_ENC: dict[str, tuple[Severity, str]] = {"des": ("error", "DES"), "3des": ("warning", "3DES")}
+_V2_INTEG: dict[str, tuple[Severity, str]] = {
+    "md5": ("error", "MD5"),
+    "sha1": ("warning", "SHA-1"),
+    "sha": ("warning", "SHA-1"),
+}
+_V2_STRONG_ENC = "aes-cbc-256"
+_V2_STRONG_INTEG = "sha256"
+
+
+def ios_transform_words(words: list[str]) -> list[str]:
+    """Transform-set words in configuration syntax, weak ones replaced (for a fix line).
+
+    ``esp-256-aes`` is how ``show crypto ipsec sa`` spells AES-256; a transform set is
+    configured as ``esp-aes 256``. ESP-GCM/GMAC carry their own integrity, so an HMAC next to
+    them is rejected by IOS and is dropped here.
+    """
+    out: list[str] = []
+    for w in words:
+        base, *size = w.split()
+        m = re.fullmatch(r"esp-(128|192|256)-aes", base)
+        if m:
+            base, size = "esp-aes", [m.group(1)]
+        out.append(_REPLACE[base] if base in _REPLACE else " ".join([base, *size]))
+    if any(w.split()[0] in ("esp-gcm", "esp-gmac") for w in out):
+        out = [w for w in out if not re.fullmatch(r"esp-\S+-hmac", w)]
+    return out
 
 
 def _f(
@@ -106,6 +146,7 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
                 )
             )
     for prop in cfg.ikev2_proposals:
+        out += _ikev2_proposal_algorithms(prop, device)
         for g in prop.groups:
             if g in _GROUP:
                 out.append(
@@ -123,7 +164,7 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
             base = word.split()[0]
             if base in _ESP:
                 sev, name = _ESP[base]
-                new = " ".join(_REPLACE.get(w.split()[0], w) for w in ts.transforms)
+                new = " ".join(ios_transform_words(ts.transforms))
                 out.append(
                     _f(
                         device,
@@ -158,17 +199,9 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
                     [head, " set pfs group19"],
                 )
             )
-        if e.lifetime_s is not None and not 300 <= e.lifetime_s <= 86400:
-            out.append(
-                _f(
-                    device,
-                    "UNUSUAL_IPSEC_LIFETIME",
-                    "info",
-                    f"crypto map {e.name} {e.seq} lifetime {e.lifetime_s}s is far from the "
-                    "3600 s default",
-                    [head],
-                    [head, " set security-association lifetime seconds 3600"],
-                )
+        if e.lifetime_s is not None:
+            out += _ipsec_lifetime(
+                cfg, device, e.lifetime_s, f"crypto map {e.name} {e.seq}", [head], e.transform_sets
             )
         if not e.ikev2_profile and not e.dynamic and cfg.isakmp_policies:
             out.append(
@@ -178,13 +211,31 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
                     "info",
                     f"crypto map {e.name} {e.seq} negotiates with IKEv1",
                     [head],
-                    [
-                        "crypto ikev2 proposal / policy / keyring / profile",
-                        head,
-                        " set ikev2-profile <profile>",
-                    ],
+                    _ikev2_migration(head, e.peers),
                 )
             )
+    for prof in cfg.ipsec_profiles:
+        life = prof.get("lifetime_s")
+        if isinstance(life, int):
+            out += _ipsec_lifetime(
+                cfg,
+                device,
+                life,
+                f"IPsec profile {prof.get('name')}",
+                [f"crypto ipsec profile {prof.get('name')}"],
+                str(prof.get("transform_sets", "")).split(),
+            )
+    glob = cfg.globals_.get("ipsec_lifetime_s")
+    if isinstance(glob, int):
+        # The global value applies where a map entry or profile sets no lifetime of its own.
+        inherit = [ts for e in cfg.crypto_maps if e.lifetime_s is None for ts in e.transform_sets]
+        inherit += [
+            ts
+            for prof in cfg.ipsec_profiles
+            if not isinstance(prof.get("lifetime_s"), int)
+            for ts in str(prof.get("transform_sets", "")).split()
+        ]
+        out += _ipsec_lifetime(cfg, device, glob, "global setting", [], inherit)
     for k in cfg.keys:
         if k.network in ("0.0.0.0/0", "::/0"):
             out.append(
@@ -195,10 +246,7 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
                     f"wildcard pre-shared key ({k.where} {k.network}): any peer that knows "
                     "it can authenticate",
                     [f"{k.where} address {k.network}"],
-                    [
-                        f"no {k.where} <key> address 0.0.0.0 0.0.0.0",
-                        "crypto isakmp key <key> address <peer address>",
-                    ],
+                    _wildcard_fix(k.where, k.network),
                 )
             )
     psk_in_use = any(p.auth == "pre-share" for p in cfg.isakmp_policies)
@@ -212,6 +260,142 @@ def audit_config(cfg: CryptoConfig, device: str) -> list[Finding]:
                 "(the PSK hash can be cracked offline)",
                 [],
                 ["crypto isakmp aggressive-mode disable"],
+            )
+        )
+    return out
+
+
+def _wildcard_fix(where: str, network: str) -> list[str]:
+    """Lines that replace a wildcard key by a per-peer one, in the syntax of where it lives.
+
+    ``<key>`` and ``<peer address>`` are the operator's values (the key is never printed).
+    """
+    v6 = network == "::/0"
+    if where.startswith("ikev2 keyring "):
+        ring, _, peer = where.removeprefix("ikev2 keyring ").partition(" peer ")
+        return [f"crypto ikev2 keyring {ring}", f" peer {peer}", "  address <peer address>"]
+    wild = "ipv6 ::/0" if v6 else "0.0.0.0 0.0.0.0"
+    one = "ipv6 <peer address>/128" if v6 else "<peer address> 255.255.255.255"
+    if where.startswith("keyring "):
+        ring = where.removeprefix("keyring ")
+        return [
+            f"crypto keyring {ring}",
+            f" no pre-shared-key address {wild}",
+            f" pre-shared-key address {one} key <key>",
+        ]
+    return [f"no crypto isakmp key <key> address {wild}", f"crypto isakmp key <key> address {one}"]
+
+
+def _ikev2_migration(head: str, peers: list[str]) -> list[str]:
+    """A minimal IKEv2 (FlexVPN) configuration for one crypto map entry, then the map line."""
+    peer = peers[0] if len(peers) == 1 else "<peer address>"
+    mask = "/128" if ":" in peer else " 255.255.255.255"
+    return [
+        "crypto ikev2 proposal IKEV2-PROP",
+        " encryption aes-cbc-256",
+        " integrity sha256",
+        " group 19",
+        "crypto ikev2 policy IKEV2-POL",
+        " proposal IKEV2-PROP",
+        "crypto ikev2 keyring IKEV2-KR",
+        " peer PEER1",
+        f"  address {peer}",
+        "  pre-shared-key <key>",
+        "crypto ikev2 profile IKEV2-PROF",
+        f" match identity remote address {peer}{mask}",
+        " authentication remote pre-share",
+        " authentication local pre-share",
+        " keyring local IKEV2-KR",
+        head,
+        " set ikev2-profile IKEV2-PROF",
+    ]
+
+
+def _ipsec_lifetime(
+    cfg: CryptoConfig,
+    device: str,
+    seconds: int,
+    where: str,
+    head: list[str],
+    transform_sets: list[str],
+) -> list[Finding]:
+    """A lifetime far from the defaults, with the line that sets the default back.
+
+    ``head`` is the configuration mode to enter (empty for the global command); the
+    transform sets, when known, decide whether a long lifetime meets a 64-bit-block cipher.
+    """
+    line = f"security-association lifetime seconds {IPSEC_LIFETIME_DEFAULT_S}"
+    steps = [*head, f" set {line}"] if head else [f"crypto ipsec {line}"]
+    if seconds < IPSEC_LIFETIME_MIN_S:
+        return [
+            _f(
+                device,
+                "UNUSUAL_IPSEC_LIFETIME",
+                "info",
+                f"{where}: IPsec SA lifetime {seconds}s is far below the "
+                f"{IPSEC_LIFETIME_DEFAULT_S} s default (constant rekeying)",
+                [*head, f" set security-association lifetime seconds {seconds}"],
+                steps,
+            )
+        ]
+    if seconds <= IPSEC_LIFETIME_MAX_S:
+        return []
+    names = transform_sets or []
+    small_block = [
+        n
+        for n in names
+        if n in cfg.transform_sets
+        and any(w.split()[0] in ("esp-des", "esp-3des") for w in cfg.transform_sets[n].transforms)
+    ]
+    sev: Severity = "warning" if small_block else "info"
+    why = (
+        f"; transform set {', '.join(small_block)} uses a 64-bit-block cipher "
+        "(DES/3DES) whose key must change often"
+        if small_block
+        else ""
+    )
+    evidence = [*head, f" set {line.replace(str(IPSEC_LIFETIME_DEFAULT_S), str(seconds))}"]
+    if not head:
+        evidence = [f"crypto ipsec security-association lifetime seconds {seconds}"]
+    return [
+        _f(
+            device,
+            "LONG_IPSEC_LIFETIME",
+            sev,
+            f"{where}: IPsec SA lifetime {seconds}s is far above the "
+            f"{IPSEC_LIFETIME_DEFAULT_S} s default (IOS; ASA {IPSEC_LIFETIME_MAX_S} s): one key "
+            f"protects {seconds // 3600} h of traffic{why}",
+            evidence,
+            steps,
+        )
+    ]
+
+
+def _ikev2_proposal_algorithms(prop: Ikev2Proposal, device: str) -> list[Finding]:
+    """Weak encryption and integrity offered by an IKEv2 proposal, with the lines to fix it."""
+    out: list[Finding] = []
+    head = f"crypto ikev2 proposal {prop.name}"
+    checks = (
+        ("encryption", prop.encryption, _V2_ENC, _V2_STRONG_ENC, "WEAK_IKE_ENCRYPTION"),
+        ("integrity", prop.integrity, _V2_INTEG, _V2_STRONG_INTEG, "WEAK_IKE_HASH"),
+    )
+    for kw, offered, table, strong, code in checks:
+        weak = [a for a in offered if a in table]
+        if not weak:
+            continue
+        keep = [a for a in offered if a not in table]
+        steps = [head, *(f" no {kw} {a}" for a in weak)]
+        if not keep:
+            steps.append(f" {kw} {strong}")  # a proposal must keep one value
+        worst = max((table[a][0] for a in weak), key=lambda x: SEVERITY_ORDER[x])
+        out.append(
+            _f(
+                device,
+                code,
+                worst,
+                f"IKEv2 proposal {prop.name} offers {kw} " + ", ".join(table[a][1] for a in weak),
+                [f"{head}: {kw} {' '.join(offered)}"],
+                steps,
             )
         )
     return out

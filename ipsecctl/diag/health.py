@@ -38,7 +38,7 @@ SEND_ERRORS_TOLERATED = 10  # first packets dropped while the SA is negotiated
 SINGLE_POLL_MIN = 10
 SINGLE_POLL_RATIO = 1e-5
 INVALID_SPI_KEYS = ("invalid_spi", "pkts_invalid_sa_rcv")
-FLAP_MIN_DOWNS = 2  # session DOWN log events for one peer that make a flap, from one poll
+FLAP_MIN_DOWNS = 2  # DOWN transitions (UP between) of one peer in the log that make a flap
 
 
 @dataclass(frozen=True)
@@ -512,6 +512,13 @@ def _invalid_spi(device: str, peer: str | None, evidence: list[str], moving: boo
 
 
 _CONN_ID = re.compile(r"connection\s+id=\s*(\d+)")
+# Session state lines, IKEv1 and IKEv2, whose DOWN/UP sequence per peer reveals a flap.
+_SESSION_STATE = {
+    "CRYPTO-5-SESSION_STATUS_DOWN": "down",
+    "CRYPTO-5-SESSION_STATUS_UP": "up",
+    "IKEV2-5-SA_DOWN": "down",
+    "IKEV2-5-SA_UP": "up",
+}
 
 
 def _new_lines(text: str, prev: DeviceState | None) -> set[str] | None:
@@ -542,7 +549,7 @@ def _log_findings(dev: DeviceState, prev: DeviceState | None) -> Iterable[Findin
     by_conn = {sa.conn_id: t.peer for t in dev.tunnels for sa in t.sas if sa.conn_id is not None}
     inv: dict[str | None, list[str]] = {}
     replay: dict[str | None, list[str]] = {}
-    downs: dict[str, list[str]] = {}
+    downs: dict[str, list[tuple[str, str]]] = {}
     moving: dict[tuple[str, str | None], bool] = {}
     for ev in analyse(text).events:
         quote = f"show logging:{ev.line}: {ev.text.strip()}"
@@ -554,8 +561,8 @@ def _log_findings(dev: DeviceState, prev: DeviceState | None) -> Iterable[Findin
             m = _CONN_ID.search(ev.text)
             if peer is None and m:
                 peer = by_conn.get(int(m.group(1)))
-        elif ev.code == "CRYPTO-5-SESSION_STATUS_DOWN" and peer:
-            downs.setdefault(peer, []).append(quote)
+        elif ev.code in _SESSION_STATE and peer:
+            downs.setdefault(peer, []).append((_SESSION_STATE[ev.code], quote))
             continue
         else:
             continue
@@ -578,9 +585,35 @@ def _log_findings(dev: DeviceState, prev: DeviceState | None) -> Iterable[Findin
             next_steps=[*_ERROR_COUNTERS[2][4], "show crypto ipsec sa detail"],
             extra={"source": "log", "lines": len(lines)},
         )
-    for peer, lines in downs.items():
-        if len(lines) >= FLAP_MIN_DOWNS:
-            yield _flapping(dev.device, peer, [f"{len(lines)} session DOWN events", *lines[-4:]])
+    for peer, session in downs.items():
+        went_down = _down_transitions(session)
+        if went_down >= FLAP_MIN_DOWNS:
+            quotes = [q for _state, q in session]
+            yield _flapping(
+                dev.device,
+                peer,
+                [
+                    f"the log shows the session to {peer} going down {went_down} times "
+                    f"and coming back ({len(quotes)} DOWN/UP lines)",
+                    *quotes[-4:],
+                ],
+            )
+
+
+def _down_transitions(session: list[tuple[str, str]]) -> int:
+    """How often a peer's session went DOWN, counting runs, not lines.
+
+    IOS-XE logs both %IKEV2-5-SA_DOWN and %CRYPTO-5-SESSION_STATUS for one IKEv2 event, and a
+    message may repeat: consecutive lines of the same state are one transition. One DOWN then
+    UP is an operator's clear or a single rekey failure; two DOWNs with an UP between is a flap.
+    """
+    runs = 0
+    last: str | None = None
+    for state, _quote in session:
+        if state != last and state == "down":
+            runs += 1
+        last = state
+    return runs
 
 
 def _flapping(device: str, peer: str | None, evidence: list[str]) -> Finding:

@@ -4,6 +4,13 @@ The signatures are data (``signatures.yaml`` beside this module) so adding one n
 touching code; each carries its source. Lines that look crypto-related but match no signature
 are kept with ``code: null`` (so an operator sees what we could not explain); everything else
 (interface flaps, config messages) is noise and is dropped.
+
+Debug output names the peer on few lines: most carry only a connection id (``ISAKMP:(1001):``,
+``ISAKMP (0:1001):``, ``IKEv2:(SESSION ID = 3,...)``, ``sa_conn_id= 2002``) that another line of
+the same capture binds to an address. The file is read twice: first to learn those bindings,
+then each peerless line takes the peer its connection id had nearest before it (or, before the
+first binding, the first one after). Connection id 0 is shared by every SA still in MM_NO_STATE,
+so it never binds.
 """
 
 from __future__ import annotations
@@ -37,8 +44,31 @@ _PEER_PATTERNS = [
         r"\bwith\s+ADDR",
         r"\bfor\s+ADDR",
         r"\bdst=\s*ADDR",
+        r"sending packet to\s+ADDR",
+        r"\[To ADDR:\d+/",
+        r"\[From ADDR:\d+/",
     )
 ]
+# Connection ids that tie a debug line to an SA (namespace, id).
+_CONN_IDS = (
+    ("ike", re.compile(r"\bISAKMP\s*:?\s*\((?:\d+:)?(?P<id>\d+)\)")),
+    ("ikev2", re.compile(r"IKEv2:\(SESSION ID = (?P<id>\d+)")),
+    ("ipsec", re.compile(r"\b(?:sa_conn_id|conn_id|connection id)\s*=?\s*(?P<id>\d+)")),
+)
+# Addresses a line names as *ours*: never a peer (IPSEC(create_sa) prints the inbound SA with
+# sa_dest = the local address, the outbound one with sa_dest = the peer).
+_LOCAL_PATTERNS = [
+    re.compile(p.replace("ADDR", _ADDR))
+    for p in (
+        r"\blocal=\s*ADDR",
+        r"\(local\s+ADDR",
+        r"\bLocal:?\s*ADDR[/:]",
+        r"\bdestaddr=\s*ADDR",
+        r"/From ADDR:\d+",
+        r"/To ADDR:\d+",
+    )
+]
+_SA_DEST = re.compile(r"\(sa\)\s*sa_dest=\s*" + _ADDR)
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _TIME = re.compile(
     r"(?P<time>"
@@ -74,6 +104,7 @@ class Event:
     summary: str | None
     fix: str | None
     text: str
+    peer_via: str | None = None  # how a peer not on the line was found (conn-id binding)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +116,7 @@ class Event:
             "summary": self.summary,
             "fix": self.fix,
             "text": self.text,
+            "peer_via": self.peer_via,
         }
 
 
@@ -104,6 +136,7 @@ class LogReport:
                         "code": ev.code,
                         "severity": ev.severity,
                         "summary": ev.summary,
+                        "fix": ev.fix,
                     }
                 )
         return out
@@ -137,15 +170,14 @@ def signatures() -> tuple[Signature, ...]:
     return tuple(out)
 
 
-def _peer(text: str, sig: Signature | None) -> str | None:
+def _peer(text: str, sig: Signature | None, local: frozenset[str] = frozenset()) -> str | None:
+    """The first address a peer pattern finds that is not one of the router's own."""
     patterns = ([sig.peer] if sig and sig.peer else []) + _PEER_PATTERNS
     for pat in patterns:
-        m = pat.search(text)
-        if m:
-            addr = m.group("peer").rstrip(".,:;!")
-            v4_port = re.fullmatch(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+", addr)
-            if v4_port:
-                return v4_port.group(1)
+        for m in pat.finditer(text):
+            addr = _clean(m.group("peer"))
+            if addr in local:
+                continue
             if "." in addr or addr.count(":") >= 2:
                 return addr
     return None
@@ -156,11 +188,59 @@ def _time(text: str) -> str | None:
     return m.group("time") if m else None
 
 
+def _clean(addr: str) -> str:
+    addr = addr.rstrip(".,:;!")
+    v4_port = re.fullmatch(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+", addr)
+    return v4_port.group(1) if v4_port else addr
+
+
+def _locals(lines: list[str]) -> set[str]:
+    """Addresses the capture names as this router's own."""
+    out: set[str] = set()
+    for line in lines:
+        for pat in _LOCAL_PATTERNS:
+            out.update(_clean(m.group("peer")) for m in pat.finditer(line))
+    return out
+
+
+def _conn_keys(text: str) -> list[tuple[str, int]]:
+    keys = []
+    for space, pat in _CONN_IDS:
+        for m in pat.finditer(text):
+            cid = int(m.group("id"))
+            if cid:
+                keys.append((space, cid))
+    return keys
+
+
+def _fill_from_bindings(events: list[Event], keys: dict[int, list[tuple[str, int]]]) -> None:
+    """Give peerless events the peer their connection id is bound to elsewhere in the file."""
+    bindings: dict[tuple[str, int], list[tuple[int, str]]] = {}
+    for ev in events:
+        if ev.peer:
+            for key in keys.get(ev.line, []):
+                bindings.setdefault(key, []).append((ev.line, ev.peer))
+    for ev in events:
+        if ev.peer:
+            continue
+        for key in keys.get(ev.line, []):
+            seen = bindings.get(key)
+            if not seen:
+                continue
+            before = [b for b in seen if b[0] <= ev.line]
+            line, peer = before[-1] if before else seen[0]
+            ev.peer = peer
+            ev.peer_via = f"{key[0]} conn-id {key[1]} bound to {peer} on line {line}"
+            break
+
+
 def analyse(text: str) -> LogReport:
     """Recognise every line of a log or debug capture (pure; no I/O)."""
     sigs = signatures()
     report = LogReport()
     lines = text.splitlines()
+    local = frozenset(_locals(lines))
+    keys: dict[int, list[tuple[str, int]]] = {}
     for idx, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
@@ -177,11 +257,16 @@ def analyse(text: str) -> LogReport:
                 continue  # a continuation already read with the line above
             if not _CRYPTOISH.search(stripped):
                 continue  # noise: not an IPsec line
+        peer = _peer(joined, sig, local)
+        if peer is None:
+            dests = [_clean(m.group("peer")) for m in _SA_DEST.finditer(joined)]
+            peer = next((d for d in dests if d not in local), None)
+        keys[idx + 1] = _conn_keys(joined)
         report.events.append(
             Event(
                 line=idx + 1,
                 time=_time(stripped),
-                peer=_peer(joined, sig),
+                peer=peer,
                 code=sig.code if sig else None,
                 severity=sig.severity if sig else None,
                 summary=sig.summary if sig else None,
@@ -189,4 +274,5 @@ def analyse(text: str) -> LogReport:
                 text=line.rstrip(),
             )
         )
+    _fill_from_bindings(report.events, keys)
     return report

@@ -2,6 +2,9 @@
 
 Why a formula and not a table: the overhead depends on the cipher's block size (CBC padding),
 the IV, the ICV, the mode, NAT-T and GRE together, and operators ask for odd combinations.
+The per-algorithm sizes (IV, alignment, AEAD tag, truncated HMAC) come from the one ESP table
+that ``diag esp`` decrypts with (:mod:`ipsecctl.diag.packets.suites`), so both commands accept
+the same suites and cannot disagree on a size.
 
 The formula (RFC 4303 / 3948 / 4302 layouts; sizes in docs/mtu.md)::
 
@@ -37,6 +40,13 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ipsecctl.diag.packets.suites import (
+    EncSuite,
+    IntegSuite,
+    SuiteError,
+    encryption_suite,
+    integrity_suite,
+)
 from ipsecctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -46,14 +56,21 @@ ACCEPTED_SYNTAX = (
     "Cisco transform-set words (esp-aes [128|192|256], esp-256-aes, esp-gcm [128|192|256], "
     "esp-gmac, esp-3des, esp-des, esp-null, esp-md5-hmac, esp-sha-hmac, esp-sha256-hmac, "
     "esp-sha384-hmac, esp-sha512-hmac, ah-md5-hmac, ah-sha-hmac, ah-sha256-hmac) or a "
-    "strongSwan ESP proposal (aes256gcm16, aes128-sha1, 3des-md5, aes256-sha256, null-sha1)"
+    "strongSwan ESP proposal (aes256gcm16, aes128-sha1, aes128ctr-sha256, chacha20poly1305, "
+    "3des-md5, aes256-sha256, null-sha1): every suite `diag esp` decrypts"
 )
 
 Mode = Literal["tunnel", "transport"]
 
-# integrity -> truncated ICV bytes (RFC 2403/2404/4868)
-_ICV = {"md5": 12, "sha": 12, "sha1": 12, "sha256": 16, "sha384": 24, "sha512": 32}
 _AH_FIXED = 12  # next header, length, reserved, SPI, sequence
+# IOS-XE transform sets have no ChaCha20-Poly1305 (its YANG model's esp choices are esp-aes,
+# esp-192-aes, esp-256-aes, esp-gcm, esp-gmac, esp-3des, esp-des, esp-null, esp-seal: read in
+# CiscoDevNet/terraform-provider-iosxe docs/resources/crypto_ipsec_transform_set.md).
+_NOT_CISCO = {
+    "esp-chacha20-poly1305": "IOS/IOS-XE transform sets have no ChaCha20-Poly1305 "
+    "(strongSwan spelling: chacha20poly1305)",
+    "esp-seal": "esp-seal (SEAL stream cipher) is not supported here",
+}
 
 
 @dataclass(frozen=True)
@@ -68,9 +85,9 @@ class Transform:
     ah_icv: int | None = None  # None: no AH
 
 
-def _unknown(text: str, word: str | None = None) -> UsageError:
+def _unknown(text: str, word: str | None = None, why: str = "") -> UsageError:
     what = f"unknown transform word {word!r} in {text!r}" if word else f"empty transform {text!r}"
-    return UsageError(f"{what}; accepted: {ACCEPTED_SYNTAX}")
+    return UsageError(f"{what}{f' ({why})' if why else ''}; accepted: {ACCEPTED_SYNTAX}")
 
 
 def parse_transform(text: str) -> Transform:
@@ -85,76 +102,102 @@ def parse_transform(text: str) -> Transform:
     return _parse_strongswan(text, words[0])
 
 
+def _enc(name: str, bits: int | None = None) -> EncSuite | None:
+    """The shared ESP table's suite for ``name`` (a family takes ``bits``, default 128).
+
+    The key size never changes the overhead (AES has one block size), so a family without a
+    size is resolved as AES-128 only to reach its IV, alignment and tag sizes.
+    """
+    for key_len in (None, (bits or 128) // 8, (bits or 128) // 8 + 4):
+        try:
+            return encryption_suite(name, key_len=key_len)
+        except SuiteError:
+            continue
+    return None
+
+
+def _integ(name: str) -> IntegSuite | None:
+    try:
+        return integrity_suite(name)
+    except SuiteError:
+        return None
+
+
+def _sizes(text: str, enc: EncSuite, integ_icv: int | None, ah_icv: int | None) -> Transform:
+    icv = enc.icv_len if enc.aead else (integ_icv or 0)
+    return Transform(
+        name=text.strip(), esp=True, iv=enc.iv_len, block=enc.align, icv=icv, ah_icv=ah_icv
+    )
+
+
 def _parse_cisco(text: str, words: list[str]) -> Transform:
-    esp = False
-    iv, block, icv = 0, 4, 0
+    enc: EncSuite | None = None
+    integ_icv: int | None = None
     ah_icv: int | None = None
     i = 0
     while i < len(words):
-        w = words[i]
+        w = given = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        keysize = nxt.isdigit()
-        m = re.fullmatch(r"(esp|ah)-(sha\d*|md5)-hmac", w)
-        if m:
-            if m.group(1) == "esp":
-                icv = _ICV[m.group(2)]
-                esp = True
+        bits = int(nxt) if nxt in ("128", "192", "256") else None
+        i += 2 if nxt.isdigit() else 1
+        if w in _NOT_CISCO:
+            raise _unknown(text, w, _NOT_CISCO[w])
+        if w in ("comp-lzs", "no", "compression"):
+            continue
+        hmac = re.fullmatch(r"(esp|ah)-\S+-hmac", w)
+        if hmac:
+            suite = _integ(w)
+            if suite is None:
+                raise _unknown(text, w)
+            if hmac.group(1) == "esp":
+                integ_icv = suite.icv_len
             else:
-                ah_icv = _ICV[m.group(2)]
-        elif w in ("esp-aes", "esp-256-aes", "esp-192-aes", "esp-128-aes") or re.fullmatch(
-            r"esp-aes-(128|192|256)", w
-        ):
-            esp, iv, block = True, 16, 16
-        elif w in ("esp-3des", "esp-des"):
-            esp, iv, block = True, 8, 8
-        elif (
-            w == "esp-gcm"
-            or re.fullmatch(r"esp-gcm-?(128|192|256)?", w)
-            or w == "esp-gmac"
-            or re.fullmatch(r"esp-gmac-?(128|192|256)?", w)
-        ):
-            esp, iv, block, icv = True, 8, 4, 16
-        elif w == "esp-null":
-            esp, iv, block = True, 0, 4
-        elif w == "comp-lzs" or w in ("no", "compression"):
-            pass
-        else:
-            raise _unknown(text, w)
-        i += 2 if keysize else 1
-    if not esp and ah_icv is None:
-        raise _unknown(text)
-    return Transform(name=text.strip(), esp=esp, iv=iv, block=block, icv=icv, ah_icv=ah_icv)
+                ah_icv = suite.icv_len
+            continue
+        # Show-output spelling esp-256-aes and the dashed esp-aes-256 / esp-gcm-256 forms.
+        shown = re.fullmatch(r"esp-(128|192|256)-aes", w)
+        dashed = re.fullmatch(r"(esp-(?:aes|gcm|gmac))-?(128|192|256)", w)
+        if shown:
+            w, bits = "esp-aes", int(shown.group(1))
+        elif dashed:
+            w, bits = dashed.group(1), int(dashed.group(2))
+        found = _enc(w, bits) if w.startswith("esp-") else None
+        if found is None:
+            raise _unknown(text, given)
+        enc = found
+    if enc is None:
+        if ah_icv is None:
+            raise _unknown(text)
+        return Transform(name=text.strip(), esp=False, ah_icv=ah_icv)
+    return _sizes(text, enc, integ_icv, ah_icv)
 
 
 def _parse_strongswan(text: str, proposal: str) -> Transform:
-    iv, block, icv = -1, 4, 0
-    integrity: int | None = None
+    enc: EncSuite | None = None
+    integ_icv: int | None = None
+    ccm: Transform | None = None
     for token in proposal.split("-"):
-        gcm = re.fullmatch(r"aes(128|192|256)?(gcm|ccm)(8|12|16)?", token)
-        gmac = re.fullmatch(r"aes(128|192|256)?gmac", token)
-        if gcm:
-            iv, block, icv = 8, 4, int(gcm.group(3) or 16)
-        elif gmac:
-            iv, block, icv = 8, 4, 16
-        elif re.fullmatch(r"aes(128|192|256)?(cbc)?", token):
-            iv, block = 16, 16
-        elif token in ("3des", "des"):
-            iv, block = 8, 8
-        elif token == "null":
-            iv, block = 0, 4
-        elif token in _ICV or token in ("sha1_96", "md5_96"):
-            integrity = _ICV[token.split("_")[0]]
-        elif token in ("sha256_96",):
-            integrity = 12
-        elif re.fullmatch(r"(modp|ecp|curve|prfsha|prfmd5|esn|noesn)\w*", token):
-            pass  # DH group, PRF, ESN: no bytes in an ESP packet
-        else:
-            raise _unknown(text, token)
-    if iv < 0:
+        if re.fullmatch(r"(modp|ecp|curve|prf|esn|noesn|x25519|x448|ke\d)\w*", token):
+            continue  # DH group, PRF, ESN: no bytes in an ESP packet
+        found = _enc(token)
+        if found is not None and enc is None:
+            enc = found
+            continue
+        suite = _integ(token)
+        if suite is not None:
+            integ_icv = suite.icv_len
+            continue
+        # AES-CCM: not decrypted by `diag esp`, but its sizes are those of GCM (RFC 4309).
+        m = re.fullmatch(r"aes(128|192|256)?ccm(8|12|16)?", token)
+        if m and enc is None:
+            ccm = Transform(name=text.strip(), esp=True, iv=8, block=4, icv=int(m.group(2) or 16))
+            continue
+        raise _unknown(text, token)
+    if ccm is not None:
+        return ccm
+    if enc is None:
         raise _unknown(text)
-    if integrity is not None:
-        icv = integrity
-    return Transform(name=text.strip(), esp=True, iv=iv, block=block, icv=icv)
+    return _sizes(text, enc, integ_icv, None)
 
 
 @dataclass(frozen=True)

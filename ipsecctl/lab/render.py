@@ -743,7 +743,7 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
         ]
     ts_seen: dict[str, str] = {}
     for e in my:
-        ts_seen.setdefault(e.ts_name, e.transform)
+        ts_seen.setdefault(e.ts_name, e.config_transform)
     for tsn, tr in ts_seen.items():
         cfg += [f"crypto ipsec transform-set {tsn} {tr}", " mode tunnel"]
     if any(e.vti for e in my):

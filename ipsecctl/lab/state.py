@@ -355,7 +355,10 @@ class Fleet:
         peer = self.peer_addr(link, side)
         port = 500
         if link.spec.ike_version == 2:
-            return f"%IKEV2-5-SA_{what}: SA {what}"  # IOS-XE prints this short form
+            # IOS-XE names both ends (address/port) and the VRFs on this line.
+            local = self.local_addr(link, side)
+            return (f"%IKEV2-5-SA_{what}: SA {what}: Local {local}/{port} "
+                    f"Remote {peer}/{port} FVRF: none IVRF: none")
         return (f"%CRYPTO-5-SESSION_STATUS: Crypto tunnel is {what}  .  "
                 f"Peer {peer}:{port}       Id: {peer}")
 

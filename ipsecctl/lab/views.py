@@ -8,6 +8,7 @@ answers it, so the running-config and the show outputs cannot drift apart.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from ipsecctl.lab.state import Link
@@ -23,6 +24,12 @@ TS_NAMES: dict[tuple[str, ...], str] = {
     ("esp-aes", "esp-sha-hmac"): "TS-AES128-SHA",
     ("esp-gcm", "256"): "TS-GCM256",
 }
+
+
+def config_transform_word(word: str) -> str:
+    """``esp-256-aes`` (show spelling) -> ``esp-aes 256`` (transform-set syntax)."""
+    m = re.fullmatch(r"esp-(128|192|256)-aes", word)
+    return f"esp-aes {m.group(1)}" if m else word
 
 
 def ios_addr(addr: str) -> str:
@@ -97,7 +104,15 @@ class End:
 
     @property
     def transform(self) -> str:
+        """Show-output spelling (``esp-256-aes esp-sha-hmac``), as IOS prints it in
+        ``show crypto ipsec sa`` and ``show crypto map``."""
         return " ".join(self.spec.transform)
+
+    @property
+    def config_transform(self) -> str:
+        """Configuration syntax of the same transform: IOS prints ``esp-256-aes`` in show
+        outputs, but its running-config (and the CLI) say ``esp-aes 256``."""
+        return " ".join(config_transform_word(w) for w in self.spec.transform)
 
     @property
     def v6(self) -> bool:

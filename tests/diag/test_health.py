@@ -217,6 +217,56 @@ def test_invalid_spi_from_logs_in_raw() -> None:
     assert "clear crypto sa peer r1" in found[0].next_steps[0]
 
 
+LOGS = Path(__file__).parent.parent / "fixtures" / "logs"
+
+
+def _flaps(log: str) -> list[tuple[str, str, str | None]]:
+    d = device("iosxe/show_crypto_ipsec_sa/genieparser-1.txt")
+    d.raw = {"show logging": log}
+    return [c for c in codes(evaluate([d])) if c[0] == "FLAPPING"]
+
+
+def test_flapping_from_ikev2_sa_down_lines_with_remote() -> None:
+    """One poll is enough: the log of a real IOS-XE IKEv2 flap names the peer (Remote a/500)."""
+    found = _flaps((LOGS / "iosxe_ikev2_flap.log").read_text())
+    assert found == [("FLAPPING", "warning", "203.0.113.9")]  # 2001:db8:7::9 went down once
+
+
+def test_flapping_from_session_status_transitions() -> None:
+    line = (
+        "*Mar  1 00:0{}:00.000: %CRYPTO-5-SESSION_STATUS: Crypto tunnel is {}.  Peer 10.7.0.2:500"
+    )
+    seq = ["UP", "DOWN", "UP", "DOWN", "UP"]
+    log = "\n".join(line.format(i, s) for i, s in enumerate(seq))
+    assert _flaps(log) == [("FLAPPING", "warning", "10.7.0.2")]
+
+
+@pytest.mark.parametrize(
+    "seq",
+    [
+        ["UP", "DOWN", "UP"],  # one clear by an operator: not a flap
+        ["DOWN", "DOWN", "DOWN"],  # repeated lines of one event (IKEv2 + session status)
+        [],
+    ],
+)
+def test_single_bounce_or_repeats_are_not_flapping(seq: list[str]) -> None:
+    line = (
+        "*Mar  1 00:0{}:00.000: %CRYPTO-5-SESSION_STATUS: Crypto tunnel is {}.  Peer 10.7.0.2:500"
+    )
+    log = "\n".join(line.format(i, s) for i, s in enumerate(seq)) or "nothing\n"
+    assert _flaps(log) == []
+
+
+def test_ikev2_and_session_lines_of_one_event_count_once() -> None:
+    v2 = "%IKEV2-5-SA_{0}: SA {0}: Local 10.0.0.1/500 Remote 10.7.0.2/500 FVRF: none IVRF: none"
+    v1 = "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is {0}.  Peer 10.7.0.2:500"
+    lines = []
+    for state in ("DOWN", "UP"):
+        lines += [v2.format(state), v1.format(state)]
+    assert _flaps("\n".join(lines)) == []
+    assert _flaps("\n".join(lines * 2)) == [("FLAPPING", "warning", "10.7.0.2")]
+
+
 def test_sa_expiring_without_successor() -> None:
     d = device("iosxe/show_crypto_ipsec_sa/genieparser-1.txt")
     t = next(t for t in d.tunnels if t.sas)

@@ -41,7 +41,7 @@ EXPECTED = [
     ("ios_debug_isakmp.log", 12, "ISAKMP_NO_PSK", "10.41.0.2"),
     ("ios_debug_isakmp.log", 13, "ISAKMP_NO_PSK", "10.42.0.2"),
     ("ios_debug_isakmp.log", 14, "ISAKMP_NO_PSK", "10.43.0.2"),
-    ("ios_debug_isakmp.log", 15, "ISAKMP_RETRANSMIT_MM_KEY_EXCH", None),
+    ("ios_debug_isakmp.log", 15, "ISAKMP_RETRANSMIT_MM_KEY_EXCH", "10.44.0.2"),  # via conn 1001
     ("ios_debug_isakmp.log", 16, "ISAKMP_RETRANSMIT_MM_NO_STATE", None),
     ("ios_debug_isakmp.log", 18, "ISAKMP_PEER_NOT_RESPONDING", "10.44.0.2"),
     ("ios_debug_isakmp.log", 19, "ISAKMP_RESERVED_NOT_ZERO", None),
@@ -149,3 +149,75 @@ def test_empty_or_missing_log_is_usage_error(name: str) -> None:
     res = CliRunner().invoke(app, ["logs", str(LOGS / name)])
     assert res.exit_code == 2
     assert name in res.stderr and "Traceback" not in res.stderr
+
+
+# --------------------------------------------------------------------- conn-id -> peer (G2)
+def test_debug_lines_take_the_peer_their_conn_id_is_bound_to() -> None:
+    ev = _events("ios_debug_connid.log")
+    # ISAKMP:(1011) lines before and after "sending packet to 10.60.0.2" (line 10)
+    for line in (8, 9, 11, 12, 13):
+        assert ev[line].peer == "10.60.0.2", line  # type: ignore[attr-defined]
+        assert "conn-id 1011" in ev[line].peer_via  # type: ignore[attr-defined]
+    # the IPsec conn id of "Creating IPSec SAs" reaches the later %CRYPTO-4 lines
+    assert ev[40].code == "CRYPTO-4-PKT_REPLAY_ERR"  # type: ignore[attr-defined]
+    assert ev[40].peer == ev[41].peer == "10.61.0.2"  # type: ignore[attr-defined]
+
+
+def test_sa_dest_is_the_peer_only_when_it_is_not_ours() -> None:
+    ev = _events("ios_debug_connid.log")
+    assert ev[23].peer == "10.61.0.2"  # type: ignore[attr-defined]  # outbound: sa_dest = peer
+    # inbound create_sa names our own address (10.20.0.1, local= on line 27): never the peer
+    assert ev[19].peer == "10.61.0.2"  # type: ignore[attr-defined]  # via conn-id 2011
+    assert all(e.peer != "10.20.0.1" for e in ev.values())  # type: ignore[attr-defined]
+
+
+def test_conn_id_zero_never_binds() -> None:
+    ev = _events("ios_debug_connid.log")
+    assert ev[1].peer is None and ev[42].peer is None  # type: ignore[attr-defined]
+    assert ev[6].peer is None  # type: ignore[attr-defined]  # ISAKMP:(0) after a peer line
+
+
+def test_conn_ids_do_not_leak_between_files() -> None:
+    assert _events("ios_debug_isakmp.log")[16].peer is None  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------- IKEv2 SA up/down (G1)
+def test_ikev2_sa_down_peer_is_remote_address() -> None:
+    ev = _events("iosxe_ikev2_flap.log")
+    assert [(e.code, e.peer) for e in ev.values()][:2] == [  # type: ignore[attr-defined]
+        ("IKEV2-5-SA_UP", "203.0.113.9"),
+        ("IKEV2-5-SA_DOWN", "203.0.113.9"),
+    ]
+    assert ev[6].peer == "2001:db8:7::9"  # type: ignore[attr-defined]
+    assert _events("ios_debug_ikev2.log")[9].peer is None  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------- ASA 402119/402116 (G3)
+def test_asa_anti_replay_and_policy_mismatch() -> None:
+    ev = _events("asa_ipsec.log")
+    assert (ev[1].code, ev[1].peer, ev[1].severity) == (  # type: ignore[attr-defined]
+        "ASA-4-402119",
+        "198.51.100.21",
+        "error",
+    )
+    assert (ev[2].code, ev[2].peer) == ("ASA-4-402116", "198.51.100.22")  # type: ignore[attr-defined]
+    assert "replay window-size" in ev[1].fix  # type: ignore[attr-defined]
+    assert "mirror" in ev[2].fix  # type: ignore[attr-defined]
+    assert 3 not in ev  # %ASA-6-302013 is noise
+
+
+# --------------------------------------------------------------------- timeline carries fix (G4)
+def test_timeline_entries_carry_fix() -> None:
+    peers = analyse((LOGS / "asa_ipsec.log").read_text()).peers()
+    entry = peers["198.51.100.21"][0]
+    assert entry["fix"] and entry["summary"] and entry["code"] == "ASA-4-402119"
+
+
+def test_cli_tables_show_meaning_and_fix() -> None:
+    res = CliRunner().invoke(app, ["logs", str(LOGS / "ios_syslog.log")], terminal_width=250)
+    assert res.exit_code == 3
+    out = res.stdout
+    assert "peer 10.40.0.2" in out and "no peer on the line" in out
+    for title in ("peer 10.40.0.2", "no peer on the line"):
+        block = out[out.index(title) :][:600]
+        assert "meaning" in block and "fix" in block, block

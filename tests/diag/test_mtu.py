@@ -176,3 +176,52 @@ def test_for_tunnel_never_raises_on_unknown_transform() -> None:
         sas=[IpsecSa(direction="out", spi=1, transform="esp-gcm 256")], extra={"path_mtu": 70}
     )
     assert for_tunnel(tiny) is None  # no room left: no figure, no exception
+
+
+# ------------------------------------------------------------- one suite table with diag esp
+@pytest.mark.parametrize(
+    ("transform", "overhead_min", "plaintext"),
+    [
+        # RFC 7634: 8-byte IV, 16-byte Poly1305 tag, 4-byte alignment: 20+8+8+16+2 = 54
+        ("chacha20poly1305", 54, 1446),
+        ("chacha20poly1305-sha256", 54, 1446),  # AEAD: an integrity keyword adds nothing
+        # RFC 3686: 8-byte IV, no block padding; HMAC-SHA-256-128 ICV 16: 20+8+8+16+2 = 54
+        ("aes128ctr-sha256", 54, 1446),
+        ("aes256ctr-sha1", 50, 1450),  # 20+8+8+12+2
+        ("aes128ctr", 38, 1462),
+    ],
+)
+def test_strongswan_suites_of_diag_esp(transform: str, overhead_min: int, plaintext: int) -> None:
+    r = compute(transform)
+    assert (r.overhead_min, r.plaintext_mtu) == (overhead_min, plaintext)
+
+
+def test_every_diag_esp_suite_is_accepted() -> None:
+    from ipsecctl.diag.packets.suites import ENCRYPTION, INTEGRITY
+
+    for name, enc in ENCRYPTION.items():
+        t = parse_transform(name if enc.aead or name == "null" else f"{name}-sha256")
+        assert (t.iv, t.block) == (enc.iv_len, enc.align), name
+    for name in INTEGRITY:
+        if not name.startswith("any"):
+            parse_transform(f"aes128-{name}")
+
+
+def test_mtu_uses_the_esp_table_not_a_copy() -> None:
+    import ipsecctl.diag.mtu as mtu
+
+    assert mtu.encryption_suite.__module__ == "ipsecctl.diag.packets.suites"
+    assert not hasattr(mtu, "_ICV")  # the old private ICV table is gone
+
+
+def test_cisco_chacha_is_not_ios_syntax() -> None:
+    with pytest.raises(UsageError) as err:
+        parse_transform("esp-chacha20-poly1305")
+    assert "esp-chacha20-poly1305" in str(err.value) and "chacha20poly1305" in str(err.value)
+
+
+def test_cli_accepts_chacha_and_ctr() -> None:
+    for t in ("chacha20poly1305", "aes128ctr"):
+        res = CliRunner().invoke(app, ["mtu", "--transform", t, "--json"])
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["transform"] == t

@@ -7,9 +7,11 @@ problems come back in :class:`EspResult.error`.
 
 ICV handling: non-AEAD suites check a truncated HMAC over SPI..payload (+ the ESN high half,
 RFC 4303 2.2.1) in constant time *before* decrypting; AEAD suites authenticate while decrypting.
-Suites without integrity (or tcpdump's "hmac96" placeholder) are ``unverified``; for those the
-padding (RFC 4303 2.4: 1, 2, 3, ...) and the next header judge whether the key is plausible, and
-an implausible result is reported as ``wrong_key_suspected``, never as a decrypted packet.
+Suites without integrity (or tcpdump's "hmac96" placeholder) are ``unverified``. For every
+suite, even after a good ICV (which proves only the *authentication* key), the decrypted payload
+must pass :mod:`~ipsecctl.diag.packets.plausible` (RFC 4303 padding, next header, inner IP
+header in tunnel mode); an implausible result is reported as ``wrong_key_suspected`` with the
+reason, never as a decrypted packet.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
 from ipsecctl.diag.packets.common import TripleDES, hmac_template
 from ipsecctl.diag.packets.keys import SecurityAssociation
+from ipsecctl.diag.packets.plausible import PLAUSIBLE_NEXT_HEADERS, payload_problem
+
+__all__ = ["PLAUSIBLE_NEXT_HEADERS", "EspCipher", "EspResult", "check_padding", "parse_header"]
 
 ICV_OK = "ok"
 ICV_BAD = "bad"
@@ -33,10 +38,6 @@ ICV_NO_KEY = "no_key"
 ICV_UNVERIFIED = "unverified"
 
 
-# Next-header values a correctly decrypted ESP payload plausibly carries.
-PLAUSIBLE_NEXT_HEADERS = frozenset(
-    {1, 2, 4, 6, 17, 41, 47, 50, 51, 58, 59, 89, 103, 112, 132, 136, 137, 143}
-)
 _SEQ = struct.Struct("!II")
 
 
@@ -70,6 +71,16 @@ def check_padding(pt: bytes) -> tuple[int, bool, int] | None:
     else:
         ok = True
     return pad_len, ok, nh
+
+
+def _wrong_key_message(icv: str, reason: str) -> str:
+    """The per-packet error for an implausible plaintext (says which key is suspect)."""
+    if icv == ICV_OK:
+        return (
+            f"ICV ok but the decrypted payload is implausible ({reason}): "
+            "wrong encryption key or algorithm (the authentication key is right)"
+        )
+    return f"decrypted payload implausible ({reason}): wrong key or algorithm?"
 
 
 class EspCipher:
@@ -188,11 +199,18 @@ class EspCipher:
                 ct = data[body_start:icv_start]
                 if kind == "cbc":
                     if len(ct) % self.align or not ct:
+                        why = (
+                            "the encryption algorithm is not the key file's"
+                            if res.icv == ICV_OK
+                            else "wrong algorithm, wrong ICV length or truncated"
+                        )
                         res.error = (
                             f"ciphertext length {len(ct)} is not a multiple of the "
-                            f"{self.align}-byte block (wrong ICV length or truncated)"
+                            f"{self.align}-byte block ({why})"
                         )
-                        res.wrong_key_suspected = res.icv == ICV_UNVERIFIED
+                        # After a good ICV the sender really sent this length: the
+                        # algorithm in the key file is not the one in use.
+                        res.wrong_key_suspected = True
                         return res
                     iv = data[off + 8 : body_start]
                     assert self._algo is not None
@@ -212,19 +230,21 @@ class EspCipher:
         trailer = check_padding(pt)
         if trailer is None:
             res.error = "decrypted payload too short for the ESP trailer"
-            res.wrong_key_suspected = res.icv == ICV_UNVERIFIED
+            res.wrong_key_suspected = True
             return res
         pad_len, pad_ok, nh = trailer
         res.pad_len, res.pad_ok, res.next_header = pad_len, pad_ok, nh
         if pad_len + 2 > len(pt):
-            res.error = f"pad length {pad_len} exceeds the payload"
-            res.wrong_key_suspected = res.icv == ICV_UNVERIFIED
-            return res
-        if res.icv == ICV_UNVERIFIED and not (pad_ok and nh in PLAUSIBLE_NEXT_HEADERS):
-            # No integrity: a bad trailer is the only sign of a wrong key or algorithm.
+            reason: str | None = f"pad length {pad_len} exceeds the {len(pt)}-byte payload"
+            payload = b""
+        else:
+            payload = pt[: len(pt) - 2 - pad_len]
+            reason = payload_problem(payload, pad_ok, nh)
+        if reason is not None:
             res.wrong_key_suspected = True
+            res.error = _wrong_key_message(res.icv, reason)
             return res
-        res.plaintext = pt[: len(pt) - 2 - pad_len]
+        res.plaintext = payload
         res.decrypted = True
         return res
 

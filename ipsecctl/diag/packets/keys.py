@@ -214,10 +214,74 @@ def parse_tcpdump(text: str, path: Path) -> list[SecurityAssociation]:
 
 
 # --------------------------------------------------------------------------- ipsecctl yaml/json
+class _YamlInt(int):
+    """An int YAML read from a plain scalar, with the scalar's original text.
+
+    Why: YAML 1.1 reads an unquoted ``enc_key: 0x0011..`` (or an all-digit hex key) as an
+    integer, which loses leading zero bytes. Keys are always hexadecimal text, so the key
+    fields take ``text`` back; SPIs and other numbers use the int value as before.
+    """
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> _YamlInt:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+class _KeyLoader(yaml.SafeLoader):
+    """SafeLoader whose ints remember their source text (see :class:`_YamlInt`)."""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return _YamlInt(value, str(node.value))
+
+
+_KeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _key_field(
+    entry: dict[str, Any], name: str, err: _Err, line: int, size: int | None
+) -> bytes:
+    """A hex key field; an unquoted value that YAML read as a number is taken as hex text.
+
+    ``size`` (bytes, from the algorithm) restores leading zero bytes of a number that came
+    without its text (a JSON/YAML int built elsewhere).
+    """
+    value = entry.get(name)
+    if value is None or value == "":
+        return b""
+    if isinstance(value, bool):
+        raise err(line, f"{name} must be hexadecimal text, not {value!r}")
+    if isinstance(value, _YamlInt):
+        return _hex(value.text.replace("_", ""), err, line, name)
+    if isinstance(value, int):
+        if value < 0:
+            raise err(line, f"{name} must be hexadecimal text, not a negative number")
+        n = max(size or 0, (value.bit_length() + 7) // 8)
+        return value.to_bytes(n, "big")
+    if not isinstance(value, str):
+        raise err(line, f"{name} must be hexadecimal text (quote it: {name}: '0x0011..')")
+    return _hex(value, err, line, name)
+
+
+def _expected_key_len(kind: str, name: object) -> int | None:
+    """Key bytes a named algorithm needs (None for AES families sized by their key)."""
+    try:
+        if kind == "enc":
+            return encryption_suite(str(name)).total_key_len
+        return integrity_suite(str(name)).key_len or None
+    except SuiteError:
+        return None
+
+
 def parse_ipsecctl(text: str, path: Path) -> list[SecurityAssociation]:
+    """The ipsecctl YAML/JSON key format (documented in docs/keys.md)."""
     err = _Err(path)
     try:
-        doc = yaml.safe_load(text)  # JSON is YAML
+        doc = yaml.load(text, Loader=_KeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise err(mark.line + 1 if mark else 0, "not valid YAML/JSON") from None
@@ -236,10 +300,12 @@ def parse_ipsecctl(text: str, path: Path) -> list[SecurityAssociation]:
         proto = str(entry.get("protocol", "esp")).lower()
         if proto not in ("esp", "ah"):
             raise err(no, f"protocol {proto!r} is neither esp nor ah")
-        enc_key = _hex(str(entry.get("enc_key", "") or ""), err, no, "enc_key")
-        auth_key = _hex(str(entry.get("auth_key", "") or ""), err, no, "auth_key")
         # YAML reads a bare `null` as None: for ESP that still means ENCR_NULL.
         enc_name = (entry.get("encryption") or "null") if proto == "esp" else None
+        enc_size = _expected_key_len("enc", enc_name) if enc_name is not None else None
+        auth_size = _expected_key_len("integ", entry.get("integrity") or "null")
+        enc_key = _key_field(entry, "enc_key", err, no, enc_size)
+        auth_key = _key_field(entry, "auth_key", err, no, auth_size)
         enc, integ = _suites(
             str(enc_name) if enc_name is not None else None, enc_key,
             str(entry.get("integrity", "null") or "null"), err, no,
@@ -340,6 +406,9 @@ _CISCO_AUTH = {
 }  # fmt: skip
 
 
+_CISCO_BLOCK_END = ("crypto ", "interface ", "end")
+
+
 def parse_cisco(text: str, path: Path) -> list[SecurityAssociation]:
     err = _Err(path)
     tsets: dict[str, tuple[str | None, str | None, str | None]] = {}
@@ -352,53 +421,75 @@ def parse_cisco(text: str, path: Path) -> list[SecurityAssociation]:
             ah_auth = next((_CISCO_AUTH[w] for w in words if w.startswith("ah-")), None)
             tsets[m.group(1)] = (enc, auth, ah_auth)
     out: list[SecurityAssociation] = []
-    peer: str | None = None
-    tset: str | None = None
+    # A crypto map entry is a block: `set peer`, `set transform-set` and the session keys may
+    # come in any order inside it, so keys are resolved when the block ends.
+    block: dict[str, Any] = {"peer": None, "tset": None, "keys": []}
+
+    def finish() -> None:
+        for no, m in block["keys"]:
+            out.append(_cisco_sa(m, no, block["peer"], block["tset"], tsets, err, path))
+        block.update(peer=None, tset=None, keys=[])
+
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if line.lower().startswith("crypto map "):
-            peer, tset = None, None
+        if line.lower().startswith(_CISCO_BLOCK_END) or (raw[:1] == "!" and line == "!"):
+            finish()  # `crypto map ..` starts the next entry; `!`, `interface ..` end this one
             continue
         m = re.match(r"^set peer\s+(\S+)", line, re.I)
         if m:
-            peer = _addr(m.group(1), err, no)
+            block["peer"] = _addr(m.group(1), err, no)
             continue
         m = re.match(r"^set transform-set\s+(\S+)", line, re.I)
         if m:
-            tset = m.group(1)
+            block["tset"] = m.group(1)
             continue
         m = _CISCO_KEY.match(line)
-        if not m:
-            continue
-        direction, proto, spi_t, rest = m.groups()
-        proto = proto.lower()
-        if tset is None or tset not in tsets:
-            raise err(no, f"session key before a known `set transform-set` (have: {sorted(tsets)})")
-        enc_name, auth_name, ah_auth = tsets[tset]
-        words = rest.split()
-        enc_key, auth_key = b"", b""
-        if proto == "esp":
-            if "cipher" in words:
-                i = words.index("cipher")
-                if i + 1 >= len(words):
-                    raise err(no, "`cipher` without key")
-                enc_key = _hex(words[i + 1], err, no, "cipher key")
-            if "authenticator" in words:
-                i = words.index("authenticator")
-                if i + 1 >= len(words):
-                    raise err(no, "`authenticator` without key")
-                auth_key = _hex(words[i + 1], err, no, "authenticator key")
-            enc_s, integ = _suites(enc_name or "null", enc_key, auth_name, err, no)
-        else:
-            auth_key = _hex(words[0] if words else "", err, no, "AH key")
-            enc_s, integ = _suites(None, b"", ah_auth, err, no)
-        inbound = direction.lower() == "inbound"
-        sa = SecurityAssociation(
-            _spi(spi_t, err, no), proto, peer if inbound else None, None if inbound else peer,
-            enc_s, enc_key, integ, auth_key, origin=f"{path.name}:{no}",
-        )  # fmt: skip
-        out.append(_check(sa, err, no))
+        if m:
+            block["keys"].append((no, m))
+    finish()
     return out
+
+
+def _cisco_sa(
+    m: re.Match[str],
+    no: int,
+    peer: str | None,
+    tset: str | None,
+    tsets: dict[str, tuple[str | None, str | None, str | None]],
+    err: _Err,
+    path: Path,
+) -> SecurityAssociation:
+    """One `set session-key` line of a crypto map entry, with the entry's peer and transform."""
+    direction, proto, spi_t, rest = m.groups()
+    proto = proto.lower()
+    if tset is None:
+        raise err(no, "session key in a crypto map entry without `set transform-set`")
+    if tset not in tsets:
+        raise err(no, f"transform set {tset!r} is not defined (have: {sorted(tsets)})")
+    enc_name, auth_name, ah_auth = tsets[tset]
+    words = rest.split()
+    enc_key, auth_key = b"", b""
+    if proto == "esp":
+        if "cipher" in words:
+            i = words.index("cipher")
+            if i + 1 >= len(words):
+                raise err(no, "`cipher` without key")
+            enc_key = _hex(words[i + 1], err, no, "cipher key")
+        if "authenticator" in words:
+            i = words.index("authenticator")
+            if i + 1 >= len(words):
+                raise err(no, "`authenticator` without key")
+            auth_key = _hex(words[i + 1], err, no, "authenticator key")
+        enc_s, integ = _suites(enc_name or "null", enc_key, auth_name, err, no)
+    else:
+        auth_key = _hex(words[0] if words else "", err, no, "AH key")
+        enc_s, integ = _suites(None, b"", ah_auth, err, no)
+    inbound = direction.lower() == "inbound"
+    sa = SecurityAssociation(
+        _spi(spi_t, err, no), proto, peer if inbound else None, None if inbound else peer,
+        enc_s, enc_key, integ, auth_key, origin=f"{path.name}:{no}",
+    )  # fmt: skip
+    return _check(sa, err, no)
 
 
 _PARSERS = {

@@ -134,10 +134,10 @@ def test_rfc4543_gmac_roundtrip_and_tamper() -> None:
         encryption=ENCRYPTION["aes128gmac"],
         enc_key=H("4c80cdefbb5d10da906ac73c3613a634") + H("2e443b68"),
     )
-    pkt = EspCipher(sa).seal(7, b"clear payload", 4)
+    pkt = EspCipher(sa).seal(7, b"clear payload", 17)
     assert b"clear payload" in pkt
     res = EspCipher(sa).open(pkt, 0, len(pkt))
-    assert res.icv == "ok" and res.decrypted and res.next_header == 4
+    assert res.icv == "ok" and res.decrypted and res.next_header == 17
     assert res.plaintext == b"clear payload" and res.pad_ok
     tampered = pkt.replace(b"clear", b"Clear")
     assert EspCipher(sa).open(tampered, 0, len(tampered)).icv == "bad"

@@ -1,0 +1,97 @@
+"""FLAPPING on the lab's flapping router every time, with the CLI's default --interval (3 s).
+
+At a time scale of 30 the flap cycle (150 s up, 30 s down, simulated) lasts 6 real seconds and
+the default interval covers 90 simulated seconds: the two-poll rule alone sees the flap only
+when a poll falls in the down window or a rebuild falls between the polls (about half of the
+runs, as QA found at time scale 10). The one-poll log rule must carry the rest: the router's
+`show logging` names the peer on its %IKEV2-5-SA_DOWN / %CRYPTO-5-SESSION_STATUS lines and the
+DOWN/UP transitions are counted per peer. Five runs, each must report FLAPPING on that peer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ipsecctl.lab import Lab
+from ipsecctl.lab.state import Fleet
+
+SCALE = 30.0
+RUNS = 5
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("state")
+    old = os.environ.get("IPSECCTL_STATE_DIR")
+    os.environ["IPSECCTL_STATE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("IPSECCTL_STATE_DIR", None)
+    else:
+        os.environ["IPSECCTL_STATE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterator[Lab]:
+    with Lab(tmp_path_factory.mktemp("lab"), devices=12, seed=1, time_scale=SCALE) as running:
+        yield running
+
+
+def _flapper(lab: Lab) -> tuple[str, str]:
+    for r in lab.routers:
+        if r.scenario == "flapping":
+            for link, side in lab.fleet.ends_of(r.name):
+                if link.behaviour == "flapping":
+                    return r.name, Fleet.peer_addr(link, side)
+    raise AssertionError("the 12-router lab has no flapping router")
+
+
+def _downs_logged(lab: Lab, name: str, peer: str) -> int:
+    with lab.fleet.lock:
+        lab.fleet.advance()
+        return sum(1 for x in lab.fleet.routers[name].log if "DOWN" in x.text and peer in x.text)
+
+
+def test_flapping_found_on_every_run_with_default_interval(lab: Lab, state_dir: Path) -> None:
+    name, peer = _flapper(lab)
+    # The rule needs history: two flaps in the log (at most 150 + 180 simulated s = 11 real s).
+    deadline = time.monotonic() + 30
+    while _downs_logged(lab, name, peer) < 2:
+        assert time.monotonic() < deadline, "the lab logged fewer than two flaps in 30 s"
+        time.sleep(0.5)
+    env = {**os.environ, "IPSECCTL_STATE_DIR": str(state_dir)}
+    results = []
+    for _ in range(RUNS):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ipsecctl",
+                "-i",
+                str(lab.inventory_path),
+                "diag",
+                "health",
+                name,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 3, proc.stderr[-1500:]
+        found = [f for f in json.loads(proc.stdout)["findings"] if f["code"] == "FLAPPING"]
+        results.append([f["peer"] for f in found])
+        assert found and found[0]["peer"] == peer, (results, proc.stdout[-2000:])
+        # the log evidence is what makes it reliable, whatever the polls happened to see
+        assert any("the log shows the session" in e for e in found[0]["evidence"]), found[0]
+    assert len(results) == RUNS
