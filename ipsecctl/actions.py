@@ -89,6 +89,7 @@ class Result:
     vrf: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +103,7 @@ class Result:
             "ok": self.ok,
             "dry_run": self.dry_run,
             "message": self.message,
+            "warnings": sorted(set(self.warnings)),
         }
 
 
@@ -131,6 +133,12 @@ def plan(
     tunnels = tunnels_to(state, peer, vrf)
     ike = ike_to(state, peer, vrf)
     if not tunnels and not ike:
+        if vrf is not None and (tunnels_to(state, peer) or ike_to(state, peer)):
+            vrfs = sorted({t.vrf or "(global)" for t in tunnels_to(state, peer)})
+            raise errors.UsageError(
+                f"{state.device} has peer {peer} but not in vrf {vrf}"
+                + (f" (its tunnels are in: {', '.join(vrfs)})" if vrfs else "")
+            )
         known = sorted({t.peer for t in state.tunnels if t.peer})
         raise errors.UsageError(
             f"{state.device} has no tunnel or IKE SA to peer {peer}"
@@ -250,9 +258,16 @@ def execute(
         if plan_.bring_up and not sent_bring_up:
             for command in plan_.bring_up:
                 try:
-                    result.outputs[command] = runner.send(command)
+                    output = runner.send(command)
+                    result.outputs[command] = output
+                    # `% Invalid source interface` and friends are not failure indicators of
+                    # the CLI, but the traffic never left: say so instead of staying silent
+                    refusal = next((ln.strip() for ln in output.splitlines()
+                                    if ln.strip().startswith("%")), None)
+                    if refusal:
+                        result.warnings.append(f"{command!r}: {refusal}")
                 except errors.CommandRejected as exc:
-                    result.message = f"bring-up traffic failed: {exc}"
+                    result.warnings.append(f"bring-up traffic failed: {exc}")
             sent_bring_up = True
         state = repoll()
         current = sorted({spi for t in tunnels_to(state, plan_.peer, plan_.vrf)
@@ -297,4 +312,6 @@ def execute(
         time.sleep(interval)
         if plan_.bring_up:
             sent_bring_up = False  # keep offering traffic, as an operator would re-ping
+    if result.warnings:
+        result.message = "; ".join([result.message, *sorted(set(result.warnings))])
     return result

@@ -75,6 +75,17 @@ def main_callback(
     save_raw: Annotated[
         Path | None, typer.Option("--save-raw", help="Save every raw device output to DIR.")
     ] = None,
+    username: Annotated[
+        str | None,
+        typer.Option("-u", "--username", help="Log in as this user on every device "
+                     "(overrides IPSECCTL_USERNAME and the inventory)."),
+    ] = None,
+    ask_pass: Annotated[
+        bool, typer.Option("--ask-pass", help="Prompt for the login password (not echoed).")
+    ] = False,
+    ask_enable: Annotated[
+        bool, typer.Option("--ask-enable", help="Prompt for the enable secret (not echoed).")
+    ] = False,
     verbose: Annotated[
         int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug (stderr).")
     ] = 0,
@@ -97,7 +108,12 @@ def main_callback(
         setup_logging(verbose, log_file)
     except ImportError:
         logging.basicConfig(level=logging.WARNING)
+    password = _prompt_secret("password") if ask_pass else None
+    enable_secret = _prompt_secret("enable secret") if ask_enable else None
     ctx.obj = AppContext(
+        username=username,
+        password=password,
+        enable_secret=enable_secret,
         inventory_path=inventory,
         config_path=config,
         host_key_policy=host_key_policy,
@@ -106,6 +122,16 @@ def main_callback(
         replay=replay,
         save_raw=save_raw,
     )
+
+
+def _prompt_secret(what: str) -> str:
+    """Secrets are typed, never passed as arguments (they would show in ps and history)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise errors.UsageError(f"--ask-{what.split()[0]} needs a terminal",
+                                hint="set IPSECCTL_PASSWORD / IPSECCTL_ENABLE_SECRET instead")
+    return getpass.getpass(f"{what}: ")
 
 
 commands_show.register(app)
@@ -133,8 +159,8 @@ _register_subcommands()
 # options that belong to the top level but that operators type after the subcommand
 # (not --config: `audit --config FILE` reads a device configuration, not the settings file)
 _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers",
-                      "--replay", "--save-raw", "--log-file"}
-_GLOBAL_FLAGS = {"--read-only"}
+                      "--replay", "--save-raw", "--log-file", "-u", "--username"}
+_GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable"}
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:

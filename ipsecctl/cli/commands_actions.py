@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import sys
 from typing import Annotated, Any
 
@@ -51,16 +53,36 @@ def confirm(obj: AppContext, plans: list[actions.Plan], yes: bool, dry_run: bool
     if dry_run:
         return
     if obj.is_read_only:
-        raise errors.RefusedError("read-only mode: no action was taken",
-                                  hint="unset --read-only / IPSECCTL_READ_ONLY to act")
+        raise errors.RefusedError(
+            "read-only mode: no action was taken",
+            hint="read-only comes from --read-only, IPSECCTL_READ_ONLY or read_only in the "
+            "config file (`ipsecctl info` shows which file)",
+        )
     if yes:
         return
     if not is_interactive():
         raise errors.RefusedError("confirmation needed but there is no terminal",
                                   hint="rerun with --yes")
-    console.print("Proceed? [y/N] ", end="")
+    console.print("Proceed? \\[y/N] ", end="")
     if sys.stdin.readline().strip().lower() not in ("y", "yes"):
         raise errors.RefusedError("declined: no action was taken")
+
+
+_SOURCE = re.compile(r"[A-Za-z][A-Za-z0-9./:-]{0,63}")
+
+
+def check_source(source: str | None) -> None:
+    """``--source`` goes into a device command: an address or an interface name, nothing else."""
+    if source is None:
+        return
+    try:
+        ipaddress.ip_address(source)
+    except ValueError:
+        if not _SOURCE.fullmatch(source):
+            raise errors.UsageError(
+                f"--source {source!r}: give an inside address or an interface name "
+                "(e.g. 10.1.0.1 or GigabitEthernet0/1)"
+            ) from None
 
 
 def run_action(
@@ -77,8 +99,41 @@ def run_action(
     wait: float | None,
     source: str | None = None,
 ) -> int:
-    if not peers:
-        raise errors.UsageError("--peer is required (repeat it for several peers)")
+    """Plan, confirm, run, verify, audit; with ``--json`` a document is printed even when the
+    action is refused or fails before it starts, so a script always has something to read."""
+    base: dict[str, Any] = {"action": action, "scope": scope, "device": device, "vrf": vrf}
+    try:
+        if not peers:
+            raise errors.UsageError("--peer is required (repeat it for several peers)")
+        check_source(source)
+        results = _run(obj, device, peers, base, action=action, scope=scope, vrf=vrf, yes=yes,
+                       dry_run=dry_run, wait=wait, source=source)
+    except errors.IpsecctlError as exc:
+        if as_json:
+            failed = [actions.Result(device=device, peer=p, action=action, vrf=vrf, commands=[],
+                                     old_spis=[], message=str(exc)) for p in peers or [""]]
+            _print_results(failed, action, as_json, error=exc)
+        raise
+    _print_results(results, action, as_json)
+    if dry_run:
+        return errors.EXIT_OK
+    return errors.EXIT_OK if all(r.ok for r in results) else errors.EXIT_OPERATIONAL
+
+
+def _run(
+    obj: AppContext,
+    device: str,
+    peers: list[str],
+    base: dict[str, Any],
+    *,
+    action: actions.ActionKind,
+    scope: actions.Scope,
+    vrf: str | None,
+    yes: bool,
+    dry_run: bool,
+    wait: float | None,
+    source: str | None,
+) -> list[actions.Result]:
     hosts = obj.select([device])
     if len(hosts) != 1:
         raise errors.UsageError(f"{device!r} selects {len(hosts)} devices; name one device")
@@ -87,14 +142,17 @@ def run_action(
         state = collector.poll_one(host)
         if not state.reachable or (state.errors and not state.tunnels and not state.ike_sas):
             # nothing to plan against: say why the device could not be read (exit 1)
-            raise errors.ConnectError(
+            exc = errors.ConnectError(
                 "; ".join(e.message for e in state.errors) or f"{device}: unreachable"
             )
+            for peer in peers:
+                audit_record(obj, {**base, "peer": peer, "commands": [], "outcome": "failed",
+                                   "details": {"error": str(exc)}})
+            raise exc
         plans = [
             actions.plan(state, peer, action=action, scope=scope, vrf=vrf, source=source)
             for peer in peers
         ]
-        base = {"action": action, "scope": scope, "device": host.name, "vrf": vrf}
         try:
             confirm(obj, plans, yes, dry_run)
         except errors.RefusedError as exc:
@@ -103,61 +161,66 @@ def run_action(
                                    "outcome": "refused", "details": {"reason": exc.message}})
             raise
         if dry_run:
-            results = [
+            for p in plans:
+                audit_record(obj, {**base, "peer": p.peer, "commands": p.commands + p.bring_up,
+                                   "outcome": "dry-run"})
+            return [
                 actions.Result(device=p.device, peer=p.peer, action=action, vrf=vrf,
                                commands=p.commands + p.bring_up, old_spis=p.old_spis,
                                dry_run=True, message="dry run: nothing sent")
                 for p in plans
             ]
-            for p in plans:
-                audit_record(obj, {**base, "peer": p.peer, "commands": p.commands + p.bring_up,
-                                   "outcome": "dry-run"})
-        else:
-            runner = obj_session(collector, host)
-            results = []
-            for p in plans:
-                try:
-                    result = actions.execute(
-                        p, runner, lambda: collector.poll_one(host), wait_s=wait,
-                    )
-                except errors.IpsecctlError as exc:
-                    audit_record(obj, {**base, "peer": p.peer, "commands": p.commands,
-                                       "outcome": "failed", "details": {"error": str(exc)}})
-                    raise
-                results.append(result)
-                audit_record(obj, {**base, "peer": p.peer, "commands": result.commands,
-                                   "outcome": "ok" if result.ok else "failed",
-                                   "details": {"old_spis": result.old_spis,
-                                               "new_spis": result.new_spis,
-                                               "message": result.message}})
-    _print_results(results, action, as_json)
-    if dry_run:
-        return errors.EXIT_OK
-    return errors.EXIT_OK if all(r.ok for r in results) else errors.EXIT_OPERATIONAL
+        runner = obj_session(collector, host)
+        results = []
+        for p in plans:
+            try:
+                result = actions.execute(p, runner, lambda: collector.poll_one(host), wait_s=wait)
+            except errors.IpsecctlError as exc:
+                audit_record(obj, {**base, "peer": p.peer, "commands": p.commands,
+                                   "outcome": "failed", "details": {"error": str(exc)}})
+                raise
+            results.append(result)
+            audit_record(obj, {**base, "peer": p.peer, "commands": result.commands,
+                               "outcome": "ok" if result.ok else "failed",
+                               "details": {"old_spis": result.old_spis,
+                                           "new_spis": result.new_spis,
+                                           "message": result.message}})
+        return results
 
 
 def obj_session(collector: Any, host: Any) -> Any:
     return collector.pool.session(host)
 
 
-def _print_results(results: list[actions.Result], action: str, as_json: bool) -> None:
+def _print_results(
+    results: list[actions.Result],
+    action: str,
+    as_json: bool,
+    error: errors.IpsecctlError | None = None,
+) -> None:
     if as_json:
+        extra: dict[str, Any] = {}
+        if error is not None:
+            extra["error"] = {"kind": type(error).__name__, "message": str(error),
+                              "exit_code": error.exit_code}
         if len(results) == 1:
-            doc = envelope(action, **results[0].as_json())
+            doc = envelope(action, **results[0].as_json(), **extra)
         else:
             doc = envelope(action, results=[r.as_json() for r in results],
-                           ok=all(r.ok for r in results))
+                           ok=all(r.ok for r in results), **extra)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     rows = []
     for r in results:
+        outcome = "[yellow]dry-run[/]" if r.dry_run else ("[green]ok[/]" if r.ok else
+                                                            "[red]failed[/]")
         width = max(len(r.old_spis), len(r.new_spis), 1)
         for i in range(width):
             rows.append([
                 r.device if i == 0 else "", r.peer if i == 0 else "",
                 f"0x{r.old_spis[i]:08X}" if i < len(r.old_spis) else "",
                 f"0x{r.new_spis[i]:08X}" if i < len(r.new_spis) else "",
-                ("[green]ok[/]" if r.ok else "[red]failed[/]") if i == 0 else "",
+                outcome if i == 0 else "",
                 r.message if i == 0 else "",
             ])
     render.emit_table(action, ["device", "peer", "old SPI", "new SPI", "result", "message"],

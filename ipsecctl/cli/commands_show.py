@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -164,9 +165,20 @@ def register(app: typer.Typer) -> None:
             collector.keep_raw = raw or collector.keep_raw
             states = collector.poll(hosts)
         if peer:
+            try:
+                wanted = ipaddress.ip_address(peer)
+            except ValueError:
+                raise errors.UsageError(f"--peer {peer!r} is not an IP address") from None
+            norm = str(wanted)
             for s in states:
-                s.tunnels = [t for t in s.tunnels if t.peer == peer]
-                s.ike_sas = [sa for sa in s.ike_sas if peer in (sa.remote, sa.src, sa.dst)]
+                known = sorted({t.peer for t in s.tunnels if t.peer})
+                s.tunnels = [t for t in s.tunnels if t.peer == norm]
+                s.ike_sas = [sa for sa in s.ike_sas if norm in (sa.remote, sa.src, sa.dst)]
+                if s.reachable and not s.errors and not s.tunnels and not s.ike_sas:
+                    raise errors.UsageError(
+                        f"{s.device} has no tunnel or IKE SA to peer {norm}"
+                        + (f" (known peers: {', '.join(known)})" if known else "")
+                    )
         if fmt == "json":
             render.emit_json("show", devices=[dump(s) for s in states])
         elif fmt == "csv":
@@ -185,26 +197,40 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> int:
         """Parse a saved output offline into the ipsecctl/v1 model."""
+        import parsers
         from ipsecctl.assemble import assemble
         from ipsecctl.platforms import get_platform
 
         get_platform(platform)
         fmt = output_format(output, as_json)
+        try:
+            parsers.resolve_command(command)
+        except ValueError as exc:
+            raise errors.UsageError(f"--command: {exc}") from None
         text = _read_input(file)
+        try:
+            records = parsers.parse(platform, command, text)
+        except parsers.ParseError as exc:
+            raise errors.ParseError(f"{file}: {exc}") from None
+        except ValueError as exc:  # a command this platform has no template for
+            raise errors.UsageError(f"{file}: {exc}") from None
         state = assemble(file.name, platform, {command: text})
         if state.errors:
             raise errors.ParseError(f"{file}: {state.errors[0].message}")
+        others = {k: v for k, v in records.items() if k not in ("ike_sas", "tunnels")}
         if fmt == "json":
             render.emit_json(
                 "parse",
                 ike_sas=[dump(sa) for sa in state.ike_sas],
                 tunnels=[dump(t) for t in state.tunnels],
-                **{k: v for k, v in state.extra.items()},
+                **others,
             )
         elif fmt == "csv":
             render.emit_csv(render.TUNNEL_HEADER, render.tunnel_rows([state], human=False))
         else:
-            _show_human([state])
+            _show_human([state], offline=True)
+            for kind, recs in others.items():
+                render.stdout_console().print(f"{kind}: {len(recs)} record(s) (see --json)")
         return 0
 
 
@@ -217,12 +243,13 @@ def _read_input(file: Path) -> str:
         raise errors.InputFileError(f"{file}: cannot read ({exc.strerror})") from None
 
 
-def _show_human(states: list[DeviceState]) -> None:
+def _show_human(states: list[DeviceState], offline: bool = False) -> None:
     from rich.table import Table
 
     console = render.stdout_console()
     for s in states:
-        console.rule(f"[bold]{s.device}[/] ({s.platform}) polled {s.polled_at:%H:%M:%S}Z")
+        when = "" if offline else f" polled {s.polled_at:%H:%M:%S}Z"
+        console.rule(f"[bold]{s.device}[/] ({s.platform}){when}")
         if s.ike_sas:
             render.emit_table("IKE SAs", render.IKE_HEADER, render.ike_rows([s], human=True))
         for t in s.tunnels:

@@ -38,6 +38,9 @@ class AppContext:
     """Global options plus lazily loaded settings and inventory (one per process)."""
 
     inventory_path: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    enable_secret: str | None = field(default=None, repr=False)
     config_path: str | None = None
     host_key_policy: str | None = None
     read_only: bool = False
@@ -108,7 +111,10 @@ class AppContext:
 
             path = self.resolve_inventory_path()
             try:
-                self._inventory = inv.load_inventory(path)
+                self._inventory = inv.load_inventory(path).with_overrides(
+                    username=self.username, password=self.password,
+                    enable_secret=self.enable_secret,
+                )
             except inv.InventoryError as exc:
                 raise errors.InventoryError(str(exc)) from None
             from ipsecctl.redact import register_host_secrets

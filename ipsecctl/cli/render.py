@@ -46,8 +46,17 @@ def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_csv_value(v) for v in row])
     sys.stdout.write(buf.getvalue())
+
+
+def _csv_value(value: Any) -> Any:
+    """CSV speaks like the JSON: ``true``/``false``, empty for null."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def emit_table(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -125,7 +134,8 @@ def tunnel_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
             rows.append([
                 t.device, t.peer, t.vrf, fmt_ts(t, "local"), fmt_ts(t, "remote"), t.ike_state,
                 styled_state(t.state) if human else t.state,
-                fmt_spis(t.spis("in")), fmt_spis(t.spis("out")),
+                *((fmt_spis(t.spis("in")), fmt_spis(t.spis("out"))) if human else
+                  (" ".join(map(str, t.spis("in"))), " ".join(map(str, t.spis("out"))))),
                 t.pkts_in, t.pkts_out, t.error_count,
                 fmt_duration(t.uptime_s) if human else t.uptime_s, t.expected_up, t.id,
             ])

@@ -536,7 +536,9 @@ def _log_findings(dev: DeviceState, prev: DeviceState | None) -> Iterable[Findin
     %CRYPTO-4-RECVD_PKT_INV_SPI names the sender (srcaddr); %CRYPTO-4-PKT_REPLAY_ERR names
     only the inbound SA's connection id, which the IPsec SA table ties to a tunnel and so to a
     peer. With a previous poll, lines already seen then are history: the finding is a warning
-    unless new lines arrived in between.
+    unless new lines arrived in between. Session state lines (%CRYPTO-5-SESSION_STATUS, and
+    %IKEV2-5-SA_DOWN/UP whose peer is the ``Remote a/port`` field) give FLAPPING from one poll,
+    so a flap is found whatever moment the two polls happen to see.
     """
     if not dev.raw:
         return

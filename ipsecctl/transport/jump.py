@@ -177,6 +177,10 @@ class JumpPool:
         self._locks: dict[tuple[tuple[str | None, str, int], ...], threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def __bool__(self) -> bool:
+        """A pool is a pool even while empty (``pool or JumpPool()`` must not replace it)."""
+        return True
+
     def __len__(self) -> int:
         with self._guard:
             return sum(1 for c in self._clients.values() if _alive(c))

@@ -79,7 +79,9 @@ class SshSession(RunnerBase):
         self._ask = ask_host_key
         self._known = known_hosts or KnownHosts(self.params.known_hosts)
         self._own_pool = jump_pool is None
-        self._pool = jump_pool or JumpPool(self._known, ask=ask_host_key)
+        # ``is None``, not ``or``: an empty shared pool is falsy (it has __len__), and ``or``
+        # once gave every device a private pool, i.e. one bastion login per device.
+        self._pool = JumpPool(self._known, ask=ask_host_key) if jump_pool is None else jump_pool
         self._lock = threading.RLock()
         self._client: paramiko.SSHClient | None = None
         self._chan: paramiko.Channel | None = None

@@ -21,36 +21,67 @@ FAULT_STATES = frozenset({"down", "negotiating"})
 
 @dataclass(frozen=True)
 class Column:
+    """A table column. Its width follows the widest cell seen (``TunnelModel.widths``) between
+    ``len(short)`` and ``max_width``, so 'r01' does not cost 14 columns; ``title`` is shown
+    when it fits that width, else ``short``. ``priority`` decides which columns a narrow
+    terminal keeps (lower = kept longer)."""
+
     key: str
     title: str
-    width: int
+    short: str
+    max_width: int
+    priority: int
     wide_only: bool = False
     numeric: bool = False
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("device", "DEVICE", 14),
-    Column("peer", "PEER", 15),
-    Column("local", "LOCAL", 18),
-    Column("remote", "REMOTE", 18),
-    Column("ike", "IKE", 11),
-    Column("state", "STATE", 11),
-    Column("uptime", "UPTIME", 9, numeric=True),
-    Column("pkts_in", "PKTS IN", 11, numeric=True),
-    Column("pkts_out", "PKTS OUT", 11, numeric=True),
-    Column("rate_in", "IN/s", 8, numeric=True),
-    Column("rate_out", "OUT/s", 8, numeric=True),
-    Column("errors", "ERRS", 6, numeric=True),
-    Column("spi_in", "SPI IN", 10, wide_only=True),
-    Column("spi_out", "SPI OUT", 10, wide_only=True),
-    Column("transform", "TRANSFORM", 20, wide_only=True),
-    Column("life_s", "LIFE s", 8, wide_only=True, numeric=True),
-    Column("life_kb", "LIFE kB", 10, wide_only=True, numeric=True),
+    Column("device", "DEVICE", "DEV", 16, 0),
+    Column("peer", "PEER", "PEER", 39, 1),
+    Column("sel", "LOCAL→REMOTE", "SELECTORS", 40, 10),
+    Column("ike", "IKE", "IKE", 12, 3),
+    Column("state", "STATE", "STATE", 12, 2),
+    Column("uptime", "UPTIME", "UP", 7, 4, numeric=True),
+    Column("pkts_in", "PKTS IN", "PK IN", 12, 8, numeric=True),
+    Column("pkts_out", "PKTS OUT", "PK OUT", 12, 9, numeric=True),
+    Column("rate_in", "IN/s", "IN/s", 7, 6, numeric=True),
+    Column("rate_out", "OUT/s", "OUT/s", 7, 7, numeric=True),
+    Column("errors", "ERRS", "ERR", 8, 5, numeric=True),
+    Column("spi_in", "SPI IN", "SPI IN", 10, 11, wide_only=True),
+    Column("spi_out", "SPI OUT", "SPI OUT", 10, 12, wide_only=True),
+    Column("transform", "TRANSFORM", "TRANSFORM", 24, 13, wide_only=True),
+    Column("life_s", "LIFE s", "LIFE s", 8, 14, wide_only=True, numeric=True),
+    Column("life_kb", "LIFE kB", "LIFE kB", 10, 15, wide_only=True, numeric=True),
 )
+WIDTH_KEYS = tuple(c.key for c in COLUMNS)
 
 
 def columns(wide: bool) -> list[Column]:
     return [c for c in COLUMNS if wide or not c.wide_only]
+
+
+def column_width(col: Column, widths: dict[str, int]) -> int:
+    return max(len(col.short), min(widths.get(col.key, 0), col.max_width))
+
+
+def column_title(col: Column, width: int) -> str:
+    return col.title if len(col.title) <= width else col.short
+
+
+def fit_columns(cols: list[Column], widths: dict[str, int], available: int) -> list[Column]:
+    """Drop the lowest-priority columns until the rest fit ``available`` cells (1-cell gaps);
+    DEVICE, PEER, STATE and IKE stay whatever the width, the table scrolls beyond that."""
+    kept = list(cols)
+
+    def total(cs: list[Column]) -> int:
+        return sum(column_width(c, widths) + 1 for c in cs)
+
+    while total(kept) > available:
+        droppable = [c for c in kept if c.priority > 3]
+        if not droppable:
+            break
+        kept.remove(max(droppable, key=lambda c: c.priority))
+    return kept
 
 
 def fmt_duration(seconds: int | float | None) -> str:
@@ -105,17 +136,25 @@ class Row:
     haystack: str = ""
     version: int = 0
     seq: int = 0  # position in the device's own output: the default order within a device
+    # set while the device is unreachable: the row is the last known data, not the truth
+    stale_since: datetime | None = None
+    stale_text: str = ""
 
     @property
     def device(self) -> str:
         return self.tunnel.device
 
     @property
+    def one_way(self) -> bool:
+        """Sending but receiving nothing between the last two polls: the classic half-dead
+        tunnel (peer drops our packets, ACL not mirrored, return path broken)."""
+        return bool(self.rate_out) and self.rate_in == 0
+
+    @property
     def fault(self) -> bool:
         t = self.tunnel
-        return t.state in FAULT_STATES or (t.state == "idle" and bool(t.expected_up)) or (
-            t.error_count > 0
-        )
+        return (t.state in FAULT_STATES or (t.state == "idle" and bool(t.expected_up))
+                or t.error_count > 0 or self.one_way or self.stale_since is not None)
 
     def sort_value(self, key: str) -> tuple[int, object]:
         """(0, value) sorts before (1, None): unknown values go last whichever the column."""
@@ -166,13 +205,16 @@ def render_cells(row: Row) -> None:
     life_s = min((sa.remaining_s for sa in sas if sa.remaining_s is not None), default=None)
     life_kb = min((sa.remaining_kb for sa in sas if sa.remaining_kb is not None), default=None)
     transform = next((sa.transform for sa in sas if sa.transform), None)
+    local = str(t.local_ts) if t.local_ts else "-"
+    remote = str(t.remote_ts) if t.remote_ts else "-"
     row.cells = {
         "device": t.device,
         "peer": t.peer or "-",
-        "local": str(t.local_ts) if t.local_ts else "-",
-        "remote": str(t.remote_ts) if t.remote_ts else "-",
+        "local": local,
+        "remote": remote,
+        "sel": f"{local}→{remote}",
         "ike": t.ike_state or "-",
-        "state": t.state,
+        "state": row.stale_text or t.state,
         "uptime": fmt_duration(t.uptime_s),
         "pkts_in": fmt_count(t.pkts_in),
         "pkts_out": fmt_count(t.pkts_out),
@@ -185,7 +227,8 @@ def render_cells(row: Row) -> None:
         "life_s": fmt_count(life_s),
         "life_kb": fmt_count(life_kb),
     }
-    row.haystack = " ".join(row.cells.values()) + " " + (t.vrf or "")
+    row.haystack = " ".join(row.cells.values()) + " " + (t.vrf or "") + (
+        " one-way" if row.one_way else "")
 
 
 class FilterError(ValueError):
@@ -253,6 +296,9 @@ class TunnelModel:
         self.devices: set[str] | None = None  # fleet-pane selection; None = all
         self._view: list[str] | None = None
         self._index: dict[str, int] | None = None
+        # widest cell seen per column (grow-only: columns do not jitter as counters move)
+        self.widths: dict[str, int] = {}
+        self.stale_devices: set[str] = set()
 
     # -- data -------------------------------------------------------------------------------
     def apply(self, state: DeviceState) -> ApplyResult:
@@ -261,6 +307,9 @@ class TunnelModel:
         result = ApplyResult()
         if not state.reachable:
             return result
+        was_stale = state.device in self.stale_devices
+        self.stale_devices.discard(state.device)
+        widths = self.widths
         previous_at = self.polled_at.get(state.device)
         dt = (state.polled_at - previous_at).total_seconds() if previous_at else 0.0
         self.polled_at[state.device] = state.polled_at
@@ -289,7 +338,13 @@ class TunnelModel:
                 row.version += 1
                 row.seq = seq
                 result.updated.append(key)
+            row.stale_since, row.stale_text = None, ""
             render_cells(row)
+            cells = row.cells
+            for k in WIDTH_KEYS:
+                n = len(cells[k])
+                if n > widths.get(k, 0):
+                    widths[k] = n
         for key in old_keys - new_keys:
             row = self.rows.pop(key)
             self.marks.discard(key)
@@ -297,9 +352,39 @@ class TunnelModel:
             result.changes.append(Change(row.tunnel.device, row.tunnel.peer, key,
                                          row.tunnel.state, None))
         self.by_device[state.device] = new_keys
-        if result.added or result.removed or self._view_depends_on_values():
+        if result.added or result.removed or was_stale or self._view_depends_on_values():
             self.invalidate()
         return result
+
+    def mark_stale(self, device: str, since: datetime, now: datetime) -> None:
+        """The device stopped answering: its rows keep the last known data but say so, with
+        the age of that data (``since`` = its last good poll, on the caller's clock), instead
+        of showing a last 'up' as if it were current."""
+        keys = self.by_device.get(device, set())
+        if not keys:
+            return
+        self.stale_devices.add(device)
+        for key in keys:
+            row = self.rows[key]
+            if row.stale_since is None:
+                row.stale_since = since
+        self.tick_stale(now, {device})
+        self.invalidate()
+
+    def tick_stale(self, now: datetime, devices: set[str] | None = None) -> bool:
+        """Move the age in the STATE cell of stale rows; True if anything changed."""
+        changed = False
+        for device in devices if devices is not None else self.stale_devices:
+            for key in self.by_device.get(device, ()):
+                row = self.rows[key]
+                if row.stale_since is None:
+                    continue
+                text = f"stale {fmt_duration((now - row.stale_since).total_seconds())}"
+                if text != row.stale_text:
+                    row.stale_text = text
+                    render_cells(row)
+                    changed = True
+        return changed
 
     def _view_depends_on_values(self) -> bool:
         """Values changed: the view order/membership can change only if sorted or filtered."""
@@ -388,12 +473,18 @@ class TunnelModel:
         up = sum(1 for k in keys if self.rows[k].tunnel.state == "up")
         return up, len(keys)
 
-    def title(self) -> str:
+    def title(self, *, wide: bool = False, hidden: int = 0, filter_error: str = "") -> str:
         """Border title: counts, sort, toggles and the active filter (k9s style)."""
         shown, total = len(self.view), len(self.rows)
         parts = [f"tunnels [{shown}/{total}]"]
         if self.filter.text:
             parts.append(f"</{self.filter.text}>")
+        if filter_error:
+            parts.append(f"bad regex, kept previous: {filter_error}")
+        if wide:
+            parts.append("wide")
+        elif hidden:
+            parts.append(f"+{hidden} cols: w")
         if self.faults_only:
             parts.append("faults")
         if self.marks:

@@ -352,3 +352,41 @@ def test_audit_config_file_is_not_taken_for_the_settings_file(cli: Any, tmp_path
     assert run.code == 3, run.err
     codes = {f["code"] for f in run.json["findings"]}
     assert codes and "s3cr3t-psk" not in run.out + run.err
+
+
+def test_parse_rejects_unsupported_commands_and_keeps_sessions(cli: Any) -> None:
+    sample = Path(__file__).parents[1] / "fixtures" / "cisco" / "iosxe"
+    text = next(sample.glob("show_crypto_session_detail/*.txt"))
+    unsupported = cli("parse", str(text), "-p", "cisco_ios", "-c", "show version")
+    assert unsupported.code == 2 and "no parser" in unsupported.err
+    run = cli("parse", str(text), "-p", "cisco_iosxe", "-c", "show crypto session detail",
+              "--json")
+    assert run.code == 0, run.err
+    assert run.json["sessions"] and run.json["sessions"][0]["peer"]
+
+
+def test_bad_action_input_exits_2_with_a_json_document(cli: Any, lab: Lab) -> None:
+    name, peer = healthy_pair(lab)
+    run = cli(*inv(lab), "rekey", name, "--peer", peer, "--source", "10.1.0.1 bogus",
+              "--yes", "--json")
+    assert run.code == 2
+    assert run.json["ok"] is False and run.json["error"]["exit_code"] == 2
+    unknown = cli(*inv(lab), "show", name, "--peer", "10.99.99.99")
+    assert unknown.code == 2 and "known peers" in unknown.err
+    refused = cli(*inv(lab), "--read-only", "clear", name, "--peer", peer, "--yes", "--json")
+    assert refused.code == 4 and refused.json["error"]["kind"] == "RefusedError"
+
+
+def test_cli_username_overrides_the_inventory(cli: Any, lab: Lab) -> None:
+    name, _ = healthy_pair(lab)
+    run = cli(*inv(lab), "-u", "nobody", "status", name, "--json")
+    assert run.code == 1 and run.json["devices"][0]["errors"][0]["kind"] == "auth"
+
+
+def test_csv_speaks_like_json(cli: Any, lab: Lab) -> None:
+    name, _ = healthy_pair(lab)
+    run = cli(*inv(lab), "tunnels", name, "-o", "csv")
+    header, first, *_ = run.out.strip().splitlines()
+    row = dict(zip(header.split(","), first.split(","), strict=True))
+    assert row["expected_up"] in ("true", "false")
+    assert all(part.isdigit() for part in row["spi_in"].split())

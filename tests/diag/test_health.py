@@ -121,9 +121,9 @@ def test_ike_up_no_ipsec() -> None:
     # Expected up (inventory) makes it an error, plus the tunnel-down finding.
     for t in d.tunnels:
         t.expected_up = True
-    found = codes(evaluate([d]))
-    assert ("IKE_UP_NO_IPSEC", "error", "17.0.0.1") in found
-    assert ("TUNNEL_DOWN_EXPECTED_UP", "error", "17.0.0.1") in found
+    got = codes(evaluate([d]))
+    assert ("IKE_UP_NO_IPSEC", "error", "17.0.0.1") in got
+    assert ("TUNNEL_DOWN_EXPECTED_UP", "error", "17.0.0.1") in got
 
 
 def test_ike_sa_without_tunnels() -> None:
@@ -324,6 +324,7 @@ def test_crosscheck_pair_healthy_then_broken() -> None:
     assert ("SPI_MISMATCH", "error", "1.1.1.1") in found
     # Selectors not mirrored.
     b_sel = b.model_copy(deep=True)
+    assert b_sel.tunnels[0].local_ts is not None
     b_sel.tunnels[0].local_ts = b_sel.tunnels[0].local_ts.model_copy(
         update={"prefix": "10.10.0.0/16"}
     )

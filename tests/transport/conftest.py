@@ -107,9 +107,16 @@ class Sshd:
     client_key: Path
     host_key: paramiko.PKey
     proc: subprocess.Popen[bytes]
+    log: Path
+
+    def logins(self) -> int:
+        """Successful logins so far (needs ``log_level="VERBOSE"``)."""
+        return self.log.read_text(errors="replace").count("Accepted publickey")
 
 
-def _start_sshd(directory: Path, extra: str, host_key_type: str) -> Sshd:
+def _start_sshd(
+    directory: Path, extra: str, host_key_type: str, log_level: str = "ERROR"
+) -> Sshd:
     need(Path(SSHD).exists() and shutil.which("ssh-keygen") is not None, "OpenSSH sshd missing")
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir
@@ -130,7 +137,8 @@ def _start_sshd(directory: Path, extra: str, host_key_type: str) -> Sshd:
         f"AuthorizedKeysFile {directory / 'authorized_keys'}\n"
         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         "PubkeyAuthentication yes\nPermitRootLogin yes\nAllowTcpForwarding yes\n"
-        "PermitTunnel no\nX11Forwarding no\nLogLevel ERROR\nMaxStartups 50\nMaxSessions 50\n"
+        "PermitTunnel no\nX11Forwarding no\nMaxStartups 50\nMaxSessions 50\n"
+        f"LogLevel {log_level}\n"
         + extra
     )
     log = directory / "sshd.log"
@@ -147,7 +155,7 @@ def _start_sshd(directory: Path, extra: str, host_key_type: str) -> Sshd:
             time.sleep(0.05)
     key_text = (directory / f"host_{host_key_type}.pub").read_text().split()
     host_key = paramiko.PKey.from_type_string(key_text[0], base64.b64decode(key_text[1]))
-    return Sshd(SSHD_ADDR, port, getpass.getuser(), client, host_key, proc)
+    return Sshd(SSHD_ADDR, port, getpass.getuser(), client, host_key, proc, log)
 
 
 def _stop(server: Sshd) -> None:
@@ -170,6 +178,14 @@ def sshd_sha1_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     """An old-IOS-like peer: SHA-1 kex and ssh-rsa host key signatures only."""
     extra = "KexAlgorithms diffie-hellman-group14-sha1\nHostKeyAlgorithms ssh-rsa\n"
     server = _start_sshd(tmp_path_factory.mktemp("sshd_sha1"), extra, "rsa")
+    yield server
+    _stop(server)
+
+
+@pytest.fixture
+def verbose_sshd(tmp_path: Path) -> Iterator[Sshd]:
+    """A private sshd whose log records every login, for counting jump-host logins."""
+    server = _start_sshd(tmp_path / "sshd_verbose", "", "ed25519", log_level="VERBOSE")
     yield server
     _stop(server)
 
