@@ -180,7 +180,8 @@ def load_inventory(
     inventory = _resolve(hosts, groups, defaults, lineage, files, root)
     if apply_env:
         inventory = inventory.with_overrides(
-            **{key: env.get(var) or None for key, var in ENV_CREDENTIALS.items()}
+            **{key: env.get(var) or None for key, var in ENV_CREDENTIALS.items()},
+            origins=dict(ENV_CREDENTIALS),
         )
     return inventory
 
@@ -315,11 +316,16 @@ def _resolve(
 
         password: Secret | None = get("password")
         enable: Secret | None = get("enable_secret")
+        sources: dict[str, str] = {}
+        for key in ("username", "password", "key_file", "enable_secret"):
+            found = _pick(chain, key)
+            if found is not None and found.value is not None:
+                sources[key] = found.where
         host = Host(
             name=name,
             hostname=get("hostname", name),
             platform=platform.value if platform is not None else None,
-            port=get("port", 22),
+            port=get("port"),  # None: ssh_config's Port, else 22 (decided by the transport)
             username=get("username"),
             password=password,
             key_file=get("key_file"),
@@ -332,6 +338,7 @@ def _resolve(
             known_hosts=tuple(known),
             expected_up=expected if isinstance(expected, bool | tuple) else None,
             source=entry.where,
+            credential_sources=sources,
         )
         built[name] = host
         return host

@@ -49,12 +49,21 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Host:
-    """One device (or a jump host) with everything needed to reach it."""
+    """One device (or a jump host) with everything needed to reach it.
+
+    ``port`` is None when no inventory level sets it: the transport then takes ssh_config's
+    ``Port`` for the hostname, else 22. Defaulting to 22 here would silently override
+    ssh_config, so ``inventory list`` shows the port blank (JSON ``null``) in that case.
+
+    ``credential_sources`` says where each credential that is set came from (``username``,
+    ``password``, ``key_file``, ``enable_secret`` -> ``"hosts.yaml:7"``, ``"IPSECCTL_PASSWORD"``
+    or ``"the command line"``), so an authentication error can point at the right place.
+    """
 
     name: str
     hostname: str
     platform: str | None
-    port: int = 22
+    port: int | None = None
     username: str | None = None
     password: Secret | None = None
     key_file: Path | None = None
@@ -67,6 +76,7 @@ class Host:
     known_hosts: tuple[Path, ...] = ()
     expected_up: bool | tuple[str, ...] | None = None
     source: str = field(default="", repr=False, compare=False)
+    credential_sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def is_expected_up(self, peer: str | None) -> bool | None:
         """Whether a tunnel to ``peer`` should be up; None when the inventory does not say."""
@@ -193,11 +203,15 @@ class Inventory:
         username: str | None = None,
         password: str | Secret | None = None,
         enable_secret: str | Secret | None = None,
+        *,
+        origins: dict[str, str] | None = None,
     ) -> Inventory:
         """A copy where the given credentials replace every host's (jump hosts included).
 
         Precedence is CLI > environment > inventory: the loader applies ``IPSECCTL_*``
-        variables this way, then the CLI applies its own options on top.
+        variables this way, then the CLI applies its own options on top. ``origins`` names
+        where each given value came from (default ``"the command line"``); it is recorded in
+        every host's ``credential_sources``.
         """
         if username is None and password is None and enable_secret is None:
             return self
@@ -210,10 +224,13 @@ class Inventory:
             changes["enable_secret"] = (
                 enable_secret if isinstance(enable_secret, Secret) else Secret(enable_secret)
             )
-        return dataclasses.replace(self, hosts=rebuild(self.hosts, changes))
+        given = {key: (origins or {}).get(key, "the command line") for key in changes}
+        return dataclasses.replace(self, hosts=rebuild(self.hosts, changes, given))
 
 
-def rebuild(hosts: dict[str, Host], changes: dict[str, Any]) -> dict[str, Host]:
+def rebuild(
+    hosts: dict[str, Host], changes: dict[str, Any], origins: dict[str, str] | None = None
+) -> dict[str, Host]:
     """Apply ``changes`` to every host, re-pointing jump hosts at the new objects."""
     done: dict[str, Host] = {}
 
@@ -223,7 +240,8 @@ def rebuild(hosts: dict[str, Host], changes: dict[str, Any]) -> dict[str, Host]:
         jump = host.jump_host
         if isinstance(jump, Host):
             jump = build(hosts.get(jump.name, jump))
-        new = dataclasses.replace(host, jump_host=jump, **changes)
+        sources = {**host.credential_sources, **(origins or {})}
+        new = dataclasses.replace(host, jump_host=jump, credential_sources=sources, **changes)
         done[host.name] = new
         return new
 

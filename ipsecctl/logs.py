@@ -8,7 +8,11 @@ filter on a handler only runs for that handler and records from third-party logg
 prints banners and auth details at DEBUG) must never slip through any other handler.
 
 Levels: default WARNING; ``-v`` INFO for ipsecctl; ``-vv`` DEBUG for ipsecctl and paramiko.
-Paramiko stays at WARNING below ``-vv`` because its INFO lines are per-packet noise.
+
+paramiko is silent below ``-vv``: its transport thread logs tracebacks at ERROR for failures
+the transport layer already reports as one-line errors (no common algorithm, no banner, a
+refused jump channel), and an operator must see that line only. With ``--log-file`` (and no
+``-vv``) its WARNING and worse go to the file alone, redacted, for bug reports.
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> None:
     console.setLevel(console_level)
     console.setFormatter(formatter)
     handlers: list[logging.Handler] = [console]
+    file_handler: logging.Handler | None = None
     file_level = min(console_level, logging.INFO)
     if log_file is not None:
         log_file = Path(log_file).expanduser()
@@ -124,4 +129,25 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> None:
     root.setLevel(min(ours, logging.WARNING))
     for name in ("ipsecctl", "inventory", "parsers"):
         logging.getLogger(name).setLevel(ours)
-    logging.getLogger("paramiko").setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    _setup_paramiko(verbosity, file_handler)
+
+
+def _setup_paramiko(verbosity: int, file_handler: logging.Handler | None) -> None:
+    """-vv: through our handlers at DEBUG; --log-file: WARNING+ to the file; else nothing."""
+    logger = logging.getLogger("paramiko")
+    for handler in list(logger.handlers):
+        if getattr(handler, _HANDLER_MARK, False):
+            logger.removeHandler(handler)
+    if verbosity >= 2:
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = True
+        return
+    logger.propagate = False
+    if file_handler is not None:
+        logger.setLevel(logging.WARNING)
+        logger.addHandler(file_handler)  # already marked: removed by the next setup
+        return
+    logger.setLevel(logging.CRITICAL + 1)
+    silent = logging.NullHandler()  # a handler, so logging's lastResort never prints either
+    setattr(silent, _HANDLER_MARK, True)
+    logger.addHandler(silent)

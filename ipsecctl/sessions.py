@@ -109,6 +109,7 @@ class SessionPool:
                 command=float(s.command_timeout),
                 overall=float(s.device_timeout),
             ),
+            credential_sources=tuple((getattr(host, "credential_sources", None) or {}).items()),
         )
 
     def discard(self, name: str) -> None:

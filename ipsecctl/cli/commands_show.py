@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ipsecctl import errors
@@ -60,7 +61,8 @@ def poll_targets(
 def report_errors(states: list[DeviceState]) -> None:
     console = stderr()
     for line in render.device_errors(states):
-        console.print(f"[red]error:[/] {line}", highlight=False, markup=True)
+        # escape: device errors carry brackets ("ipsecctl[legacy]") that are not markup
+        console.print(f"[red]error:[/] {escape(line)}", highlight=False, markup=True)
 
 
 def exit_code(states: list[DeviceState]) -> int:

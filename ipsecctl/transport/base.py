@@ -40,6 +40,8 @@ class ConnectionParams:
     user. ``jump`` is another :class:`ConnectionParams` or an OpenSSH ProxyJump string
     (``user@host:port,user2@host2``). ``ssh_config`` names an ssh_config file; ``None`` means
     ``~/.ssh/config`` when it exists (``use_ssh_config=False`` ignores it).
+    ``credential_sources`` maps ``username``/``password``/``key_file``/``enable_secret`` to
+    where each came from (``"hosts.yaml:7"``, ``"IPSECCTL_PASSWORD"``), for error hints only.
     """
 
     name: str
@@ -60,6 +62,7 @@ class ConnectionParams:
     ssh_config: Path | None = None
     use_ssh_config: bool = True
     timeouts: Timeouts = field(default_factory=Timeouts)
+    credential_sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Accept lists from loaders but keep the object hashable/immutable.
@@ -68,6 +71,13 @@ class ConnectionParams:
         else:
             object.__setattr__(self, "key_filename", tuple(self.key_filename))
         object.__setattr__(self, "known_hosts", tuple(Path(p) for p in self.known_hosts))
+        sources = self.credential_sources
+        pairs = sources.items() if isinstance(sources, dict) else sources  # loaders pass dicts
+        object.__setattr__(self, "credential_sources", tuple((str(k), str(v)) for k, v in pairs))
+
+    def credential_source(self, key: str) -> str | None:
+        """Where ``key`` (``password``, ``key_file``, ...) came from, when the caller said."""
+        return dict(self.credential_sources).get(key)
 
     @property
     def effective_port(self) -> int:

@@ -7,9 +7,12 @@ one-line errors. paramiko's exceptions never leave this module: callers see only
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import logging
 import socket
 import subprocess
+import threading
 
 import paramiko
 from paramiko.ssh_exception import (
@@ -69,19 +72,31 @@ def expand_proxy_command(command: str, params: ConnectionParams) -> str:
 
 
 class _ProxyCommand(paramiko.ProxyCommand):
-    """paramiko's ProxyCommand only signals the process: also reap it and close its pipes, or
-    every reconnect of a long-running dashboard leaks three descriptors and a zombie."""
+    """paramiko's ProxyCommand only signals the process: also reap it and (through
+    :func:`close_client`) close its pipes, or every reconnect of a long-running dashboard
+    leaks three descriptors and a zombie.
+
+    ``close`` must not close the pipes itself: paramiko calls it while its transport thread
+    may still be reading stdout, and a closed (or reused) descriptor under that thread is the
+    "I/O operation on closed file" traceback. Ending the process gives the reader a clean EOF.
+    """
 
     def close(self) -> None:
         if self.process.poll() is None:
             super().close()
-        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if pipe is not None:
-                pipe.close()
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # only we write, and only from the caller's thread
         try:
             self.process.wait(2)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+
+    def release(self) -> None:
+        """Close the remaining pipes; only once nothing reads them any more."""
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def open_client(
@@ -119,11 +134,78 @@ def open_client(
             sock=sock,
         )
     except BaseException as exc:
-        client.close()
+        stalled = stalled_phase(client.get_transport(), exc)
+        close_client(client)
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
+        if stalled is not None:
+            waited = min(cap(t.connect, remaining), cap(t.banner, remaining))
+            raise stall_error(stalled, params, waited) from exc
         raise map_error(exc, params, known) from exc
     return client
+
+
+def stalled_phase(transport: paramiko.Transport | None, exc: BaseException) -> str | None:
+    """``"banner"`` or ``"kex"`` when SSH negotiation ran out of time, else None.
+
+    paramiko's ``start_client`` gives up after the *connect* timeout without raising, and the
+    next step fails with the meaningless ``SSHException('No existing session')``; what really
+    happened is told by how far the transport got (banner read? key exchange done?).
+    """
+    if transport is None or transport.initial_kex_done:
+        return None
+    if not isinstance(exc, SSHException) or "no existing session" not in str(exc).lower():
+        return None
+    return "kex" if transport.remote_version else "banner"
+
+
+def stall_error(phase: str, params: ConnectionParams, waited: float) -> TimeoutError_:
+    dev = params.name
+    where = f"{params.hostname}:{params.effective_port}"
+    if phase == "banner":
+        what = f"sent no SSH banner within {waited:g} s"
+        hint = "check that the port is SSH and the device is not overloaded or hung"
+    else:
+        what = f"did not finish the SSH key exchange within {waited:g} s"
+        hint = "the device may be overloaded or hung"
+    return TimeoutError_(
+        f"{dev} at {where} {what}; {hint}, or raise the connect timeout", device=dev
+    )
+
+
+def close_client(client: paramiko.SSHClient) -> None:
+    """Close a client after its transport thread has stopped reading; then free the proxy.
+
+    paramiko's ``Transport.close`` closes the socket without waiting for its reader thread,
+    which then reads a closed (or, in a busy pool, reused) descriptor and logs a traceback
+    ("I/O operation on closed file" for a ProxyCommand). Instead: mark the packetizer closed,
+    wake the reader with an EOF (socket shutdown, channel close, proxy process ended), let the
+    thread end and close its socket itself, and only then close the proxy command's pipes.
+    Waking it matters: a pool closing 200 sessions must not wait 0.1 s poll ticks for each.
+    """
+    transport = client.get_transport()
+    if (
+        transport is not None
+        and transport.is_alive()
+        and transport is not threading.current_thread()
+    ):
+        transport.packetizer.close()
+        _wake_reader(transport.sock)
+        transport.join(1.0)
+    client.close()
+    sock = getattr(transport, "sock", None)
+    if isinstance(sock, _ProxyCommand) and transport is not None and not transport.is_alive():
+        sock.close()  # idempotent: already ended above
+        sock.release()
+
+
+def _wake_reader(sock: object) -> None:
+    """Make a blocked read return EOF now, without freeing the descriptor under the reader."""
+    with contextlib.suppress(OSError, EOFError, SSHException):
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
+        elif isinstance(sock, paramiko.Channel | _ProxyCommand):
+            sock.close()
 
 
 def map_error(
@@ -149,8 +231,15 @@ def map_error(
         )
     if isinstance(exc, AuthenticationException):
         return AuthenticationError(
-            f"authentication failed for {params.username or 'the local user'}@{dev} ({where}); "
-            "check the username, password or key in the inventory",
+            f"authentication failed for {_login(params)}; {_auth_hint(params)}",
+            device=dev,
+        )
+    if isinstance(exc, SSHException) and "no authentication methods" in str(exc).lower():
+        return AuthenticationError(
+            f"no credentials to log in as {_login(params)}: no password, key file or "
+            "ssh-agent key was available; set key_file (or password) for it in the inventory "
+            "or ~/.ssh/config (IdentityFile), export IPSECCTL_PASSWORD, or add a key to "
+            "ssh-agent",
             device=dev,
         )
     if isinstance(exc, IncompatiblePeer) or (
@@ -187,8 +276,8 @@ def map_error(
         text = str(exc)
         if "banner" in text.lower():
             return TimeoutError_(
-                f"{dev} at {where} sent no SSH banner within {t.banner:g}s; check that the "
-                "port is SSH and the device is not overloaded",
+                f"{dev} at {where} sent no SSH banner within {t.banner:g} s; check that the "
+                "port is SSH and the device is not overloaded or hung",
                 device=dev,
             )
         if "authentication timeout" in text.lower():
@@ -207,3 +296,30 @@ def map_error(
         reason = exc.strerror or str(exc) or type(exc).__name__
         return ConnectError(f"cannot connect to {dev} at {where}: {reason}", device=dev)
     return ConnectError(f"SSH to {dev} at {where} failed: {type(exc).__name__}: {exc}", device=dev)
+
+
+def _login(params: ConnectionParams) -> str:
+    """``user@device (host:port)`` as paramiko tried it (no username: the local user's name).
+
+    ProxyJump hops are named after their address already (``jump host ops@10.0.0.1``), so
+    they read ``ops@10.0.0.1:22 (jump host)`` instead of repeating it.
+    """
+    user = params.username or getpass.getuser()
+    where = f"{params.hostname}:{params.effective_port}"
+    if params.hostname in params.name:
+        return f"{user}@{where}" + (" (jump host)" if "jump host" in params.name else "")
+    return f"{user}@{params.name} ({where})"
+
+
+def _auth_hint(params: ConnectionParams) -> str:
+    """Point at where the rejected credentials came from, when the caller recorded it."""
+    offered = ["username"]
+    if params.password:
+        offered.append("password")
+    if params.key_filename:
+        offered.append("key_file")
+    known = [(k, params.credential_source(k)) for k in offered]
+    named = [f"{key} from {src}" for key, src in known if src]
+    if named:
+        return "check " + ", ".join(named)
+    return "check the username and the password or key"

@@ -20,7 +20,7 @@ import paramiko
 from ipsecctl.errors import ConnectError, InputFileError, TransportError
 
 from .base import ConnectionParams
-from .client import cap, map_error, open_client
+from .client import cap, close_client, map_error, open_client
 from .hostkeys import AskHostKey, KnownHosts
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def parse_proxy_jump(spec: str, device: ConnectionParams) -> list[ConnectionPara
     Hop passwords are never inherited from the device: a bastion login is its own credential.
     """
     hops = []
+    key_source = device.credential_source("key_file")
     for raw in spec.split(","):
         raw = raw.strip().removeprefix("ssh://")
         match = _HOP_RE.match(raw)
@@ -135,6 +136,10 @@ def parse_proxy_jump(spec: str, device: ConnectionParams) -> list[ConnectionPara
                 ssh_config=device.ssh_config,
                 use_ssh_config=device.use_ssh_config,
                 timeouts=device.timeouts,
+                credential_sources=(
+                    (("username", f"ProxyJump {spec}"),) if match["user"] else ()
+                )
+                + ((("key_file", key_source),) if key_source else ()),
             )
         )
     return hops
@@ -232,7 +237,7 @@ class JumpPool:
             clients = list(self._clients.values())
             self._clients.clear()
         for client in reversed(clients):
-            client.close()
+            close_client(client)
 
 
 def _alive(client: paramiko.SSHClient) -> bool:

@@ -26,7 +26,7 @@ from ipsecctl.errors import (
 from ipsecctl.platforms import Platform
 
 from .base import ConnectionParams, RunnerBase
-from .client import cap, map_error, open_client
+from .client import cap, close_client, map_error, open_client
 from .hostkeys import AskHostKey, KnownHosts
 from .jump import JumpPool, jump_chain, resolve_params
 
@@ -138,7 +138,7 @@ class SshSession(RunnerBase):
         if self._chan is not None:
             self._chan.close()
         if self._client is not None:
-            self._client.close()
+            close_client(self._client)
         self._chan = None
         self._client = None
         self.prompt = None

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -35,7 +35,14 @@ from ipsecctl.actions import Plan, Result, execute, plan
 from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel, dump, envelope
 from ipsecctl.tui.commands import DashboardCommands
 from ipsecctl.tui.screens import ConfirmScreen, ExportScreen, HelpScreen, HostKeyScreen
-from ipsecctl.tui.state import FilterError, TunnelModel, columns
+from ipsecctl.tui.state import (
+    EXPORT_HEADER,
+    FilterError,
+    TunnelModel,
+    export_record,
+    fmt_duration,
+)
+from ipsecctl.tui.themes import validate_theme
 from ipsecctl.tui.widgets.detail import DetailPane
 from ipsecctl.tui.widgets.diagnosis import DiagnosisPane, Evaluate, load_evaluate
 from ipsecctl.tui.widgets.events import EventsPane
@@ -47,6 +54,29 @@ AuditFn = Callable[[dict[str, Any]], None]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _without_device(message: str, device: str) -> str:
+    """Errors from the transport already start with the device name; the events pane and the
+    fleet pane add it themselves ('b01: b01: no prompt' otherwise)."""
+    prefix = f"{device}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def export_format(path: Path) -> str:
+    return "JSON" if path.suffix.lower() == ".json" else "CSV"
+
+
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _is_host_key_error(state: DeviceState) -> bool:
+    return any("host key" in f"{e.kind} {e.message}".lower() for e in state.errors)
 
 
 @dataclass
@@ -72,6 +102,7 @@ class DashboardContext:
     host_key_bridge: HostKeyBridge | None = None
     close_on_exit: bool = True
     evaluate: Evaluate | None = field(default_factory=load_evaluate)
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (settings.keymap)
 
 
 class HostKeyBridge:
@@ -110,19 +141,27 @@ class ActionEvent(Message):
 APP_CSS = """
 Screen { layout: vertical; }
 #top { height: 1fr; }
-#fleet { width: 48; height: 1fr; border: round $panel; }
+#fleet { width: 30%; min-width: 40; max-width: 72; height: 1fr; border: round $panel; }
 #tunnels { width: 1fr; height: 1fr; border: round $primary; }
 #tunnels:focus { border: round $accent; }
 #bottom { height: 14; }
 #detail { width: 2fr; height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
 #side { width: 1fr; }
-#events { height: 1fr; border: round $panel; }
+#events { height: 1fr; border: round $panel; scrollbar-size-horizontal: 0; }
 #diagnosis { height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
 #filter { dock: bottom; display: none; border: tall $accent; }
 #filter.-active { display: block; }
+#filter.-error { border: tall $error; }
 Screen.-narrow #top { layout: vertical; }
-Screen.-narrow #fleet { width: 1fr; height: 6; }
-Screen.-narrow #bottom { height: 8; }
+Screen.-narrow #fleet { width: 1fr; min-width: 0; max-width: 100%; height: 7; }
+Screen.-short #fleet { height: 5; border: none; border-top: round $panel; }
+Screen.-short #tunnels { border: none; border-top: round $primary; }
+Screen.-short #tunnels:focus { border: none; border-top: round $accent; }
+Screen.-narrow #bottom { height: 10; }
+Screen.-short #bottom { height: 7; }
+Screen.-short #detail, Screen.-short #events, Screen.-short #diagnosis {
+    border: none; border-top: round $panel;
+}
 Screen.-narrow #side { display: none; }
 Screen.-narrow.-show-side #side { display: block; width: 1fr; }
 Screen.-narrow.-show-side #detail { display: none; }
@@ -140,24 +179,29 @@ class IpsecApp(App[int]):
     TITLE = "ipsecctl"
     CSS = APP_CSS
     COMMANDS = App.COMMANDS | {DashboardCommands}
+    # footer order: at 80 columns the compact footer shows up to Faults; Help and Quit come
+    # early so they are never the ones cut off
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("colon", "command_palette", "Cmd", id="palette"),
+        # a binding to command_palette stops Textual adding its own ctrl+p: add it back
+        Binding("ctrl+p", "command_palette", "Cmd", show=False, priority=True,
+                id="palette.ctrl_p"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
         Binding("P", "sort('peer')", "Sort peer", show=False, id="sort.peer"),
         Binding("S", "sort('state')", "Sort state", show=False, id="sort.state"),
         Binding("U", "sort('uptime')", "Sort uptime", show=False, id="sort.uptime"),
         Binding("D", "sort('device')", "Sort device", show=False, id="sort.device"),
         Binding("space", "mark", "Mark", id="mark"),
         Binding("c", "clear", "Clear", id="clear"),
-        Binding("r", "rekey", "Re-key", id="rekey"),
-        Binding("d", "diagnose", "Diagnose", id="diagnose"),
+        Binding("r", "rekey", "Rekey", id="rekey"),
+        Binding("d", "diagnose", "Diag", id="diagnose"),
         Binding("e", "events", "Events", show=False, id="events"),
         Binding("w", "wide", "Wide", id="wide"),
         Binding("f", "faults", "Faults", id="faults"),
         Binding("ctrl+s", "export", "Export", id="export"),
         Binding("escape", "escape", "Clear filter", show=False, id="escape"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
     ]
 
     def __init__(self, ctx: DashboardContext) -> None:
@@ -173,6 +217,7 @@ class IpsecApp(App[int]):
         self._diag_dirty = False
         self._actions_running = 0
         self._futures: set[Future[DeviceState]] = set()
+        self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
         self.title = ctx.title
         if ctx.host_key_bridge is not None:
             ctx.host_key_bridge.app = self
@@ -215,10 +260,15 @@ class IpsecApp(App[int]):
         return self.screen_main.query_one("#diagnosis", DiagnosisPane)
 
     def on_mount(self) -> None:
+        if self.ctx.keymap:
+            self._apply_keymap(self.ctx.keymap)
         if self.ctx.theme == "ansi":
             self.theme = "ansi-dark"
         elif self.ctx.theme:
-            self.theme = self.ctx.theme
+            try:
+                self.theme = validate_theme(self.ctx.theme) or self.theme
+            except errors.UsageError as exc:  # the CLI validates first; never a traceback
+                self.notify(str(exc), severity="error")
         self.fleet.border_title = f"fleet [{len(self.infos)}]"
         self.events_pane.border_title = "events"
         self.diagnosis.border_title = "diagnosis"
@@ -238,11 +288,19 @@ class IpsecApp(App[int]):
         self.set_interval(0.25, self._schedule)
         self.set_interval(1.0, self._tick)
 
-    def on_resize(self) -> None:
-        self._narrow(self.size.width, self.size.height)
+    def on_resize(self, event: events.Resize) -> None:
+        # event.size: the app's own size is only updated after this handler
+        self._narrow(event.size.width, event.size.height)
 
     def _narrow(self, width: int, height: int) -> None:
-        self.screen_main.set_class(width < 110 or height < 30, "-narrow")
+        narrow = width < 110 or height < 30
+        screen = self.screen_main
+        screen.set_class(narrow, "-narrow")
+        screen.set_class(narrow and height < 32, "-short")
+        # the compact footer fits every key (with ? Help and q Quit) in 80 columns
+        for footer in screen.query(Footer):
+            footer.compact = width < 140
+            footer.show_command_palette = width >= 110  # ': Cmd' is on the left anyway
 
     # -- polling ----------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -286,7 +344,7 @@ class IpsecApp(App[int]):
             info.in_flight = False
             info.polls += 1
         failed = not state.reachable
-        error = "; ".join(e.message for e in state.errors)
+        error = "; ".join(_without_device(e.message, state.device) for e in state.errors)
         if failed:
             info.failures += 1
             backoff = min(self.ctx.refresh * (2 ** info.failures), self.ctx.max_backoff)
@@ -295,6 +353,11 @@ class IpsecApp(App[int]):
             if error != info.error:
                 self.event(f"{state.device}: {error or 'unreachable'} "
                            f"(retry in {backoff:.0f} s)", "error")
+                if _is_host_key_error(state):
+                    # the operator must act (remove a known_hosts line): say it where it is
+                    # read in full, not only in a pane that may be too small
+                    self.notify(error, title=f"{state.device}: host key", severity="error",
+                                timeout=30)
         else:
             if info.failures and info.state is not None and not info.state.reachable:
                 self.event(f"{state.device}: reachable again", "ok")
@@ -304,11 +367,14 @@ class IpsecApp(App[int]):
             if scheduled:
                 info.next_due = time.monotonic() + self.ctx.refresh
             info.previous, info.state = info.state, state
+            info.last_ok = now
         if failed:
             # keep the last good data for tunnels, but show the device as down
             info.previous = info.state
             info.state = state if info.state is None else info.state.model_copy(
                 update={"reachable": False, "errors": state.errors})
+            if info.last_ok is not None:
+                self.model.mark_stale(state.device, info.last_ok, now)
         info.error = error
         info.polled_at = now
         result = self.model.apply(state)
@@ -327,6 +393,8 @@ class IpsecApp(App[int]):
             self._show_detail(cursor.key)
         elif cursor is None and self.detail.tunnel_id is not None:
             self._show_detail(None)
+        elif self.detail.device_name == state.device:
+            self._show_device(state.device)
         self._diag_dirty = True
 
     def _tick(self) -> None:
@@ -334,7 +402,12 @@ class IpsecApp(App[int]):
             fleet = self.fleet
         except NoMatches:  # the app is exiting: its widgets went before its timers
             return
-        fleet.tick(list(self.infos.values()), self.ctx.clock())
+        now = self.ctx.clock()
+        fleet.tick(list(self.infos.values()), now)
+        if self.model.stale_devices and self.model.tick_stale(now):
+            if self.model.filter.pattern is not None:
+                self.model.invalidate()  # the STATE text is part of the filter's haystack
+            self.table.refresh_view()
         if self._diag_dirty:
             self.run_diagnosis()
 
@@ -366,7 +439,8 @@ class IpsecApp(App[int]):
 
     def _update_title(self) -> None:
         table = self.table
-        table.border_title = self.model.title()
+        table.border_title = self.model.title(wide=table.wide, hidden=table.hidden_columns,
+                                              filter_error=self._filter_error)
         sub = []
         if self._actions_running:
             sub.append(f"{self._actions_running} action(s) running")
@@ -385,7 +459,42 @@ class IpsecApp(App[int]):
         if row is None:
             self.detail.show(None, None)
             return
-        self.detail.show(row.tunnel, self._ike_for(row.tunnel))
+        info = self.infos.get(row.device)
+        error = info.error if info is not None else ""
+        if row.stale_since is not None:
+            error = f"{row.stale_text}: last known data, the device is not answering. {error}"
+        self.detail.show(row.tunnel, self._ike_for(row.tunnel), error)
+
+    def _show_device(self, name: str) -> None:
+        info = self.infos.get(name)
+        if info is None:
+            return
+        state = info.state
+        up, total = info.tunnels
+        parts = [f"tunnels {up}/{total} up"]
+        if state is not None and state.reachable:
+            parts.append(f"IKE SAs {state.ike_up}/{len(state.ike_sas)} up")
+        if info.polled_at is not None:
+            age = (self.ctx.clock() - info.polled_at).total_seconds()
+            parts.append(f"polled {fmt_duration(age)} ago")
+        if info.failures:
+            parts.append(f"{info.failures} failed poll(s) in a row")
+        self.detail.show_device(name, info.platform, info.reachable, info.error,
+                                ", ".join(parts))
+
+    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
+        """The fleet's cursor moved (by the operator): the detail pane shows that device,
+        with its error in full."""
+        if message.data_table is self.fleet and self.fleet.has_focus:
+            self._show_device(str(message.row_key.value))
+
+    def on_descendant_focus(self, event: Any) -> None:
+        widget = getattr(event, "widget", None)
+        if widget is self.fleet and self.fleet.row_count:
+            key = self.fleet.coordinate_to_cell_key((self.fleet.cursor_row, 0)).row_key
+            self._show_device(str(key.value))
+        elif widget is self.table and self.detail.device_name is not None:
+            self._show_detail(self.table.cursor_key)
 
     def _ike_for(self, tunnel: Tunnel) -> IkeSa | None:
         info = self.infos.get(tunnel.device)
@@ -412,6 +521,39 @@ class IpsecApp(App[int]):
         self._update_title()
 
     # -- keys -------------------------------------------------------------------------------
+    def binding_ids(self) -> set[str]:
+        """Every binding id a keymap may name (the app's, the table's and the modals')."""
+        from ipsecctl.tui import screens
+
+        ids: set[str] = set()
+        owners: list[Any] = [type(self), TunnelTable, screens.ConfirmScreen,
+                             screens.HostKeyScreen, screens.ExportScreen, screens.HelpScreen]
+        for owner in owners:
+            for b in owner.BINDINGS:
+                if isinstance(b, Binding) and b.id:
+                    ids.add(b.id)
+        return ids
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        """``settings.keymap`` (binding id -> keys, e.g. ``{rekey: R, quit: "q,ctrl+q"}``);
+        an unknown id is reported, not fatal: the other remaps still apply."""
+        known = self.binding_ids()
+        unknown = sorted(set(keymap) - known)
+        if unknown:
+            self.event(f"keymap: unknown binding id(s) {', '.join(unknown)}; "
+                       f"known: {', '.join(sorted(known))}", "warn")
+        self.set_keymap({k: v for k, v in keymap.items() if k in known})
+
+    def on_key(self, event: Any) -> None:
+        """Read-only mode dims c/r in the footer and Textual then drops the key silently:
+        say why instead (the key reaches here only when no binding ran)."""
+        if not self.ctx.read_only or self.screen is not self.screen_main:
+            return
+        active = self.active_bindings.get(event.key)
+        if active is not None and active.binding.action in ACTION_NAMES:
+            self.start_action(active.binding.action)
+            event.stop()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ACTION_NAMES and self.ctx.read_only:
             return None  # shown, dimmed: the operator sees the key exists but is refused
@@ -429,17 +571,34 @@ class IpsecApp(App[int]):
         self.set_filter(event.value)
 
     def set_filter(self, text: str) -> bool:
+        """Apply a filter; a bad regex keeps the previous filter and says why in the table
+        title and the filter box (a toast too, once the operator presses Enter on it)."""
+        box = self.screen_main.query_one("#filter", Input)
         try:
             self.model.set_filter(text)
         except FilterError as exc:
-            self.table.border_subtitle = str(exc)
+            self._filter_error = str(exc)
+            box.border_title = f"{exc}; kept </{self.model.filter.text}>"
+            box.add_class("-error")
+            self._update_title()
             return False
+        self._filter_error = ""
+        box.border_title = None
+        box.remove_class("-error")
         self.table.refresh_view()
         self._update_title()
         return True
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
+            if self._filter_error:
+                self.notify(f"{self._filter_error}; kept the previous filter "
+                            f"</{self.model.filter.text}>", severity="error",
+                            title="filter not applied")
+                self._filter_error = ""
+                event.input.border_title = None
+                event.input.remove_class("-error")
+                self._update_title()
             event.input.remove_class("-active")
             self.table.focus()
 
@@ -465,6 +624,7 @@ class IpsecApp(App[int]):
 
     def action_wide(self) -> None:
         self.table.set_wide(not self.table.wide)
+        self._update_title()
 
     def action_faults(self) -> None:
         self.model.set_faults_only(not self.model.faults_only)
@@ -488,15 +648,17 @@ class IpsecApp(App[int]):
         self.events_pane.focus()
 
     def action_help(self) -> None:
+        from ipsecctl.settings import config_file
+
         rows = []
         for binding in self.BINDINGS:
             if isinstance(binding, Binding):
-                rows.append((binding.key_display or binding.key, binding.description,
-                             binding.id or ""))
-        rows.append(("ctrl+p", "Command palette", "command_palette"))
+                keys = self._keymap.get(binding.id or "") or binding.key_display or binding.key
+                rows.append((keys, binding.description, binding.id or ""))
         rows.append(("click header", "Sort by that column (again: reverse)", ""))
         rows.append(("enter (fleet)", "Show only the marked devices' tunnels", ""))
-        self.push_screen(HelpScreen(rows))
+        rows.append(("tab", "Move between the fleet and tunnels panes", ""))
+        self.push_screen(HelpScreen(rows, str(config_file())))
 
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:
@@ -513,23 +675,29 @@ class IpsecApp(App[int]):
             self.event(str(exc), "error")
             self.notify(str(exc), severity="error")
             return
-        self.event(f"exported {written} tunnel(s) to {path}", "ok")
-        self.notify(f"exported {written} tunnel(s) to {path}")
+        fmt = export_format(Path(path))
+        why = "" if fmt == "JSON" or path.lower().endswith(".csv") else \
+            " (the name does not end in .json)"
+        msg = f"exported {written} tunnel(s) to {path} as {fmt}{why}"
+        self.event(msg, "ok")
+        self.notify(msg)
 
     def export(self, path: Path) -> int:
-        """The current view (filter, sort, faults, device selection) as CSV or JSON."""
+        """The current view (filter, sort, faults, device selection): JSON when the name ends
+        in .json (the CLI's ``tunnels --json`` document), CSV otherwise (the CLI's CSV columns
+        first: SPIs as integers, uptime in seconds)."""
         rows = self.model.visible_rows()
         try:
-            if path.suffix.lower() == ".json":
+            if export_format(path) == "JSON":
                 doc = envelope("tunnels", tunnels=[dump(r.tunnel) for r in rows])
                 path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
             else:
-                cols = columns(True)
                 with path.open("w", newline="", encoding="utf-8") as fh:
                     writer = csv.writer(fh)
-                    writer.writerow(["id"] + [c.key for c in cols])
+                    writer.writerow(EXPORT_HEADER)
                     for r in rows:
-                        writer.writerow([r.key] + [r.cells.get(c.key, "") for c in cols])
+                        rec = export_record(r)
+                        writer.writerow([_csv_value(rec[k]) for k in EXPORT_HEADER])
         except OSError as exc:
             raise errors.InputFileError(
                 f"cannot write export file {path}: {exc.strerror}; choose another path"
@@ -563,14 +731,21 @@ class IpsecApp(App[int]):
         return plans, problems
 
     def start_action(self, kind: str) -> None:
-        if self.ctx.read_only:
-            msg = f"{kind} refused: the dashboard is read-only (--read-only / IPSECCTL_READ_ONLY)"
-            self.event(msg, "error")
-            self.notify(msg, severity="error")
-            self._audit({"action": kind, "outcome": "refused", "source": "dashboard",
-                         "message": "read-only"})
-            return
         plans, problems = self.build_plans(kind)
+        if self.ctx.read_only:
+            msg = (f"{kind} refused: actions are disabled, the dashboard is read-only "
+                   "(--read-only, IPSECCTL_READ_ONLY or read_only in the config file)")
+            self.event(msg, "error")
+            self.notify(msg, severity="error", title="read-only")
+            # the record says what would have been sent, as for a declined action
+            records = [{"device": p.device, "peer": p.peer, "vrf": p.vrf,
+                        "commands": p.commands + p.bring_up} for p in plans] or [
+                {"device": r.device, "peer": r.tunnel.peer, "vrf": r.tunnel.vrf, "commands": []}
+                for r in self.model.targets(self.table.cursor_key)] or [{}]
+            for rec in records:
+                self._audit({"action": kind, "outcome": "refused", "source": "dashboard",
+                             "message": "read-only", **rec})
+            return
         for p in problems:
             self.event(p, "error")
         if not plans:
@@ -617,11 +792,13 @@ class IpsecApp(App[int]):
     def _run_one(self, p: Plan) -> None:
         host = self.hosts[p.device]
         old = " ".join(f"0x{s:08X}" for s in p.old_spis) or "none"
-        self.post_message(ActionEvent(
-            f"{p.action} {p.device} -> {p.peer}: running {len(p.commands)} command(s); "
-            f"old SPIs {old}"))
+        total = len(p.commands) + len(p.bring_up)
+        tag = f"{p.action} {p.device} -> {p.peer}"
+        self.post_message(ActionEvent(f"{tag}: {total} command(s); old SPIs {old}"))
+        progress = _Progress(p, tag, lambda text: self.post_message(ActionEvent(text)))
 
         def repoll() -> DeviceState:
+            progress.polling()
             state: DeviceState = self.ctx.collector.poll_one(host)
             self.post_message(DevicePolled(p.device, state))
             return state
@@ -633,7 +810,7 @@ class IpsecApp(App[int]):
             runner = self.pool.session(host) if self.pool is not None else None
             if runner is None:
                 raise errors.ActionError("no session pool: this dashboard cannot run actions")
-            result = execute(p, runner, repoll, wait_s=self.ctx.action_wait_s)
+            result = execute(p, progress.wrap(runner), repoll, wait_s=self.ctx.action_wait_s)
         except errors.IpsecctlError as exc:
             record.update(ok=False, message=str(exc), new_spis=[])
             self._audit(record)
@@ -711,6 +888,48 @@ class IpsecApp(App[int]):
 
     async def action_quit(self) -> None:
         self.exit(0)
+
+
+class _Progress:
+    """One event per step of an action, seen from the commands it sends and the polls it
+    makes (``actions.execute`` runs the steps; this only watches): clearing, bring-up sent,
+    waiting for the new SAs. The result is the caller's event."""
+
+    def __init__(self, p: Plan, tag: str, say: Callable[[str], object]) -> None:
+        self.plan, self.tag, self.say = p, tag, say
+        self.cleared = self.brought_up = self.waiting = False
+
+    def wrap(self, runner: Any) -> Any:
+        return _WatchedRunner(runner, self)
+
+    def sending(self, command: str) -> None:
+        if command in self.plan.commands and not self.cleared:
+            self.cleared = True
+            n = len(self.plan.commands)
+            self.say(f"{self.tag}: clearing ({n} command(s): {'; '.join(self.plan.commands)})")
+        elif command in self.plan.bring_up and not self.brought_up:
+            self.brought_up = True
+            self.say(f"{self.tag}: bring-up traffic sent ({command})")
+
+    def polling(self) -> None:
+        if not self.waiting:
+            self.waiting = True
+            what = "new SAs both ways" if self.plan.action == "rekey" else "the old SAs to go"
+            self.say(f"{self.tag}: waiting for {what} (re-polling)")
+
+
+class _WatchedRunner:
+    """A session that reports each command before sending it."""
+
+    def __init__(self, runner: Any, progress: _Progress) -> None:
+        self._runner, self._progress = runner, progress
+
+    def send(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        self._progress.sending(command)
+        return self._runner.send(command, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runner, name)
 
 
 def run_dashboard(ctx: DashboardContext) -> int:

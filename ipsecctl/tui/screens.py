@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,19 +25,52 @@ ModalScreen #commands { height: auto; max-height: 14; border: round $panel; }
 
 
 class _YesNoScreen(ModalScreen[bool]):
-    """A question with a #yes and a #no button. "No" has the focus, so that a stray Enter
-    never runs a device command or trusts a host key."""
+    """A question with a #yes and a #no button, guarded against type-ahead.
+
+    An operator who typed ``re-key`` into what they thought was the palette re-keyed a live
+    tunnel: ``r`` opened this screen and ``y`` confirmed it. So: "No" has the focus (a stray
+    Enter never runs a device command or trusts a host key), "Yes" is disabled and every key
+    is ignored for :attr:`GUARD_S` after the screen opens, and only ``y`` or Enter/click on
+    "Yes" confirms after that.
+    """
 
     DEFAULT_CSS = MODAL_CSS
+    GUARD_S = 0.4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened_at = time.monotonic()
+        self.ignored: list[str] = []  # keys dropped by the guard (tests, and a hint on screen)
+
+    @property
+    def guarded(self) -> bool:
+        return time.monotonic() - self.opened_at < self.GUARD_S
 
     def on_mount(self) -> None:
+        self.opened_at = time.monotonic()
         self.query_one("#no", Button).focus()
+        self.query_one("#yes", Button).disabled = True
+        self.set_timer(self.GUARD_S, self._arm)
+
+    def _arm(self) -> None:
+        self.query_one("#yes", Button).disabled = False
+
+    def on_key(self, event: events.Key) -> None:
+        if self.guarded:
+            # type-ahead, not meant for this screen: stopped here, it never reaches the
+            # bindings (checked once the key bubbles up to the app)
+            self.ignored.append(event.key)
+            event.prevent_default()
+            event.stop()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        if self.guarded:
+            return
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+        if not self.guarded:
+            self.dismiss(value)
 
 
 class ConfirmScreen(_YesNoScreen):
@@ -57,6 +93,9 @@ class ConfirmScreen(_YesNoScreen):
             yield Static(self.summary, id="summary")
             with VerticalScroll(id="commands"):
                 yield Static("\n".join(self.commands), markup=False)
+            yield Static(Text.assemble(("Run these commands? ", "bold"), ("[y/N]", "bold"),
+                                       ("  y runs; n, Esc or Enter cancels", "dim")),
+                         id="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (n)", id="no")
                 yield Button("Run (y)", id="yes", variant="error")
@@ -85,6 +124,8 @@ class HostKeyScreen(_YesNoScreen):
                 "in ipsecctl's known_hosts.",
                 markup=False,
             )
+            yield Static(Text.assemble(("Trust this key? ", "bold"), ("[y/N]", "bold"),
+                                       ("  y trusts; n, Esc or Enter rejects", "dim")))
             with Horizontal(classes="buttons"):
                 yield Button("Reject (n)", id="no")
                 yield Button("Trust (y)", id="yes", variant="warning")
@@ -120,9 +161,10 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = MODAL_CSS
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str]], config_path: str = "") -> None:
         super().__init__()
         self.rows = rows
+        self.config_path = config_path or "config.yaml"
 
     def compose(self) -> ComposeResult:
         from rich.table import Table
@@ -137,8 +179,10 @@ class HelpScreen(ModalScreen[None]):
             yield Label(Text("ipsecctl dashboard keys", style="bold"))
             with VerticalScroll():
                 yield Static(table)
-            yield Static(Text("Filter: regex, leading ! inverts, Esc clears. "
-                              "Esc or ? closes this help.", style="dim"))
+            yield Static(Text(
+                "Filter: regex, leading ! inverts, Esc clears. Esc or ? closes this help.\n"
+                f"Remap keys in the config file ({self.config_path}, shown by `ipsecctl info`):"
+                "\n  keymap:\n    rekey: R\n    quit: q,ctrl+q", style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -492,3 +492,36 @@ class TunnelModel:
         if self.sort_key:
             parts.append(f"sort {self.sort_key}{'↓' if self.sort_reverse else '↑'}")
         return " ".join(parts)
+
+
+# the CLI's `tunnels -o csv` columns first (same names, same value types: SPIs as integers,
+# uptime in seconds), then what only the dashboard knows
+EXPORT_HEADER = ("device", "peer", "vrf", "local_ts", "remote_ts", "ike_state", "state",
+                 "spi_in", "spi_out", "pkts_in", "pkts_out", "errors", "uptime_s",
+                 "expected_up", "id", "rate_in", "rate_out", "one_way", "transform",
+                 "life_s", "life_kb", "stale")
+
+
+def _rate_value(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def export_record(row: Row) -> dict[str, object]:
+    """One row as scripts want it: raw values, never the table's human formatting."""
+    t = row.tunnel
+    sas = t.sas
+    return {
+        "device": t.device, "peer": t.peer, "vrf": t.vrf,
+        "local_ts": row.cells.get("local"), "remote_ts": row.cells.get("remote"),
+        "ike_state": t.ike_state, "state": t.state,
+        "spi_in": " ".join(map(str, t.spis("in"))), "spi_out": " ".join(map(str, t.spis("out"))),
+        "pkts_in": t.pkts_in, "pkts_out": t.pkts_out, "errors": t.error_count,
+        "uptime_s": t.uptime_s, "expected_up": t.expected_up, "id": row.key,
+        "rate_in": _rate_value(row.rate_in), "rate_out": _rate_value(row.rate_out),
+        "one_way": row.one_way,
+        "transform": next((sa.transform for sa in sas if sa.transform), None),
+        "life_s": min((sa.remaining_s for sa in sas if sa.remaining_s is not None), default=None),
+        "life_kb": min((sa.remaining_kb for sa in sas if sa.remaining_kb is not None),
+                       default=None),
+        "stale": row.stale_since is not None,
+    }

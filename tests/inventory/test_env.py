@@ -80,3 +80,25 @@ def test_find_inventory_order(tmp_path: Path):
         find_inventory(None, env={"IPSECCTL_INVENTORY": str(tmp_path / "nope")}, cwd=tmp_path)
     with pytest.raises(InventoryError, match="--inventory"):
         find_inventory(tmp_path / "nope", env={}, cwd=tmp_path)
+
+
+def test_credential_sources_follow_the_precedence(write):
+    root = write(
+        hosts="r1: {platform: ios, groups: [g], password: invpw}\nr2: {platform: ios}\n",
+        groups="g:\n  username: guser\n  key_file: ~/.ssh/id_lab\n",
+    )
+    inv = load_inventory(root, env={})
+    r1 = inv.get("r1")
+    assert r1.credential_sources == {
+        "username": f"{root / 'groups.yaml'}:2",
+        "password": f"{root / 'hosts.yaml'}:1",
+        "key_file": f"{root / 'groups.yaml'}:3",
+    }
+    assert inv.get("r2").credential_sources == {}
+    env = load_inventory(root, env={"IPSECCTL_PASSWORD": "envpw"})
+    assert env.get("r1").credential_sources["password"] == "IPSECCTL_PASSWORD"
+    assert env.get("r2").credential_sources == {"password": "IPSECCTL_PASSWORD"}
+    cli = env.with_overrides(username="cliuser").get("r1")
+    assert cli.credential_sources["username"] == "the command line"
+    assert cli.credential_sources["password"] == "IPSECCTL_PASSWORD"
+    assert "credential_sources" not in repr(cli)

@@ -110,7 +110,8 @@ def test_defaults_and_builtin_defaults(inv):
     assert set(r2.tags) == {"pilot", "prod"}
     r3 = inv.get("r3")
     assert r3.platform == "strongswan"
-    assert r3.port == 22
+    assert r3.port is None  # unset: ssh_config Port applies, else the transport uses 22
+    assert r3.as_dict()["port"] is None
     assert r3.username == "d-user"
     assert r3.password is not None and r3.password.get() == "d-pw"
     assert r3.enable_secret is None

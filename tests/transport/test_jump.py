@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from ipsecctl.transport import (
     parse_proxy_jump,
     resolve_params,
 )
+from ipsecctl.transport.client import _ProxyCommand
 
 from .conftest import IOS_ADDR, Sshd, free_port, ios_params, isolated_known, sshd_params, trust
 from .ios_server import VERSION, IosServer
@@ -186,3 +189,49 @@ def test_proxy_command_from_params_and_ssh_config(
     with open_session(params, IOS, known_hosts=isolated_known(known_file)) as s:
         assert s.send("show version") == VERSION
     assert ios.connections == 2
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def paramiko_records() -> Iterator[list[logging.LogRecord]]:
+    """paramiko's transport records, whatever logging setup an earlier test left behind."""
+    logger = logging.getLogger("paramiko.transport")
+    handler, level = _Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler.records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_closing_a_proxy_command_session_is_clean(
+    ios: IosServer, known_file: Path, tmp_path: Path, paramiko_records: list[logging.LogRecord]
+) -> None:
+    """Closing must not pull the pipes from under paramiko's reader thread (that logged
+    "Unknown exception: I/O operation on closed file" and a traceback), and must reap the
+    proxy process and close all its pipes."""
+    trust(known_file, ios.address, ios.port, ios.host_key)
+    relay = tmp_path / "relay.py"
+    relay.write_text(RELAY)
+    params = ios_params(ios, known_file, proxy_command=f"{sys.executable} {relay} %h %p")
+    for _ in range(3):
+        session = open_session(params, IOS, known_hosts=isolated_known(known_file))
+        assert session.send("show version") == VERSION
+        transport = session._client.get_transport()  # type: ignore[union-attr]
+        assert transport is not None
+        proxy = transport.sock
+        assert isinstance(proxy, _ProxyCommand)
+        session.close()
+        assert not transport.is_alive()
+        assert proxy.process.returncode is not None  # reaped, no zombie
+        assert proxy.process.stdout is not None and proxy.process.stdout.closed
+    errors = [r.getMessage() for r in paramiko_records if r.levelno >= logging.ERROR]
+    assert errors == []

@@ -21,3 +21,11 @@ async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float =
 def all_polled(app: object) -> Callable[[], bool]:
     return lambda: all(i.state is not None and not i.in_flight
                        for i in app.infos.values())  # type: ignore[attr-defined]
+
+
+async def confirm(pilot: Pilot[Any], key: str = "y") -> None:
+    """Answer a guarded confirmation screen as a person does: after it has been seen."""
+    from ipsecctl.tui.screens import _YesNoScreen
+
+    await pilot.pause(_YesNoScreen.GUARD_S + 0.1)
+    await pilot.press(key)

@@ -18,7 +18,7 @@ from ipsecctl.tui.app import IpsecApp, make_context
 from ipsecctl.tui.screens import ConfirmScreen
 from tests.helpers import need
 
-from .helpers import all_polled, wait_for
+from .helpers import all_polled, confirm, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +67,21 @@ async def test_rekey_shows_old_and_new_spis(lab: LabHandle, tmp_path: Path) -> N
         old = set(row.tunnel.spis())
         await pilot.press("r")
         assert isinstance(app.screen, ConfirmScreen)
-        assert any("clear crypto session remote" in c for c in app.screen.commands)
-        await pilot.press("y")
+        commands = list(app.screen.commands)
+        assert any("clear crypto session remote" in c for c in commands)
+        await confirm(pilot)
         await wait_for(pilot, lambda: _done(app, "rekey"), timeout=40, what="rekey result")
-        line = next(x for x in app.events_pane.lines_text if "rekey " in x and " ok: " in x)
+        events = app.events_pane.lines_text
+        line = next(x for x in events if "rekey " in x and " ok: " in x)
         assert "old [" in line and "-> new [0x" in line
+        # progress, one event per step, in order, with the right command count
+        tag = f"rekey {row.device} -> {row.tunnel.peer}"
+        steps = [f"{tag}: {len(commands)} command(s); old SPIs",
+                 f"{tag}: clearing (1 command(s): clear crypto session remote",
+                 f"{tag}: bring-up traffic sent (ping", f"{tag}: waiting for new SAs both ways",
+                 f"{tag} ok: old ["]
+        at = [next(i for i, x in enumerate(events) if step in x) for step in steps]
+        assert at == sorted(at)
         # the row, keyed by tunnel identity, now carries the new SPIs
         new = set(app.model.rows[row.key].tunnel.spis())
         assert new and not (new & old)
@@ -85,7 +95,8 @@ async def test_clear_verifies_and_events_show_it(lab: LabHandle, tmp_path: Path)
         await _cursor_to_up_row(pilot, app, 1)
         row = app.table.cursor_row
         assert row is not None and row.tunnel.state == "up"
-        await pilot.press("c", "y")
+        await pilot.press("c")
+        await confirm(pilot)
         await wait_for(pilot, lambda: _done(app, "clear"), timeout=40, what="clear result")
         assert any(f"clear {row.device} -> {row.tunnel.peer} ok" in x
                    for x in app.events_pane.lines_text)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
 
 from ipsecctl.audit import read_audit
 from ipsecctl.tui.app import DashboardContext, IpsecApp
 from ipsecctl.tui.screens import ConfirmScreen, ExportScreen, HelpScreen
 
-from .helpers import all_polled, wait_for
+from .helpers import all_polled, confirm, wait_for
 
 
 async def test_fleet_loads_every_device_and_tunnel(replay_ctx: DashboardContext) -> None:
@@ -42,9 +44,15 @@ async def test_filter_regex_invert_escape_and_border_title(replay_ctx: Dashboard
         await pilot.press("slash", "home", "!", "enter")
         assert len(app.model.view) == 5 and "hub-1" not in {
             app.model.rows[k].device for k in app.model.view}
-        await pilot.press("slash", "(")  # bad regex: previous filter kept, error shown
-        assert "bad filter regex" in str(app.table.border_subtitle)
-        assert len(app.model.view) == 5
+        await pilot.press("slash", "end", "(")  # bad regex: previous filter kept, error shown
+        assert "bad regex, kept previous" in str(app.table.border_title)
+        box = app.query_one("#filter")
+        assert "bad filter regex" in str(box.border_title) and box.has_class("-error")
+        assert len(app.model.view) == 5 and app.model.filter.text == "!hub"
+        await pilot.press("enter")  # Enter on a bad regex: a toast says so, filter kept
+        assert any("bad filter regex" in str(n.message) and "kept the previous filter </!hub>"
+                   in str(n.message) for n in app._notifications)
+        assert len(app.model.view) == 5 and "bad regex" not in str(app.table.border_title)
         await pilot.press("escape")
         assert len(app.model.view) == 7 and app.model.filter.text == ""
 
@@ -87,10 +95,13 @@ async def test_marking_and_clear_confirm_decline_then_run(
         assert screen.commands == ["edge-1# clear crypto session remote 1.1.1.1",
                                    "edge-1# clear crypto session remote 2.2.2.1"]
         assert "to 2 peer(s) on 1 device(s)" in screen.summary
-        await pilot.press("n")
+        await pilot.press("n")  # type-ahead: ignored, the screen stays
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.ignored == ["n"]
+        await confirm(pilot, "n")
         assert not isinstance(app.screen, ConfirmScreen)
         assert any("clear declined" in line for line in app.events_pane.lines_text)
-        await pilot.press("c", "y")
+        await pilot.press("c")
+        await confirm(pilot)
         # the replay has no saved output for a clear command: the action must fail loudly
         await wait_for(pilot, lambda: sum("failed" in x for x in app.events_pane.lines_text) >= 2,
                        what="both actions to report")
@@ -110,16 +121,27 @@ async def test_read_only_disables_keys_and_refuses_palette_actions(
         await wait_for(pilot, all_polled(app), what="first poll")
         assert app.check_action("clear", ()) is None and app.check_action("rekey", ()) is None
         assert app.check_action("wide", ()) is True
-        await pilot.press("c")
+        await pilot.press("space", "down", "c")  # the marked row and the cursor row
         assert not isinstance(app.screen, ConfirmScreen)
-        await pilot.press("colon")
+        assert any("clear refused: actions are disabled, the dashboard is read-only" in x
+                   for x in app.events_pane.lines_text)
+        assert any("read-only" in str(n.message) for n in app._notifications)
+        await pilot.press("escape", "ctrl+p")  # ctrl+p opens the palette as well as ':'
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape", "colon")
         await pilot.press(*"re-key selected")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("rekey refused" in x for x in app.events_pane.lines_text),
                        what="palette refusal")
         assert not isinstance(app.screen, ConfirmScreen)
-    assert [r["outcome"] for r in read_audit(tmp_path / "audit.jsonl")] == ["refused"]
+    records = read_audit(tmp_path / "audit.jsonl")
+    assert [(r["action"], r["outcome"]) for r in records] == [("clear", "refused"),
+                                                             ("rekey", "refused")]
+    # the records say what would have been sent to which device and peer
+    for r in records:
+        assert r["device"] == "edge-1" and r["peer"] == "1.1.1.1"
+        assert r["commands"][0] == "clear crypto session remote 1.1.1.1"
 
 
 async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_path: Path,
@@ -141,8 +163,22 @@ async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_pat
         assert app.screen.default_path == "ipsecctl-tunnels-20260101T120000.csv"
         await pilot.press("enter")
         await pilot.pause()
-        lines = (tmp_path / "ipsecctl-tunnels-20260101T120000.csv").read_text().splitlines()
-        assert lines[0].startswith("id,device,peer") and len(lines) == 4
+        with (tmp_path / "ipsecctl-tunnels-20260101T120000.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == 3 and rows[0]["device"] == "edge-1"
+        # like the CLI's CSV: SPIs as integers, uptime in seconds, booleans spelled for scripts
+        tunnels = {t.id: t for t in app.infos["edge-1"].state.tunnels}  # type: ignore[union-attr]
+        for r in rows:
+            t = tunnels[r["id"]]
+            assert r["spi_in"] == " ".join(str(s) for s in t.spis("in"))
+            assert r["uptime_s"] == ("" if t.uptime_s is None else str(t.uptime_s))
+            assert r["stale"] == "false"
+        assert any(r["spi_in"].isdigit() for r in rows)
+        assert any("as CSV" in x for x in app.events_pane.lines_text)
+        app._export_to(str(tmp_path / "view.txt"))  # not .json: CSV, and the event says so
+        assert (tmp_path / "view.txt").read_text().startswith("device,peer,vrf,")
+        assert any("view.txt as CSV (the name does not end in .json)" in x
+                   for x in app.events_pane.lines_text)
         app.export(tmp_path / "view.json")
     doc = json.loads((tmp_path / "view.json").read_text())
     assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "tunnels"

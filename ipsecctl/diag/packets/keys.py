@@ -406,7 +406,7 @@ _CISCO_AUTH = {
 }  # fmt: skip
 
 
-_CISCO_BLOCK_END = ("crypto ", "interface ", "end")
+_CISCO_BLOCK_END = ("crypto ", "interface ")
 
 
 def parse_cisco(text: str, path: Path) -> list[SecurityAssociation]:
@@ -432,7 +432,7 @@ def parse_cisco(text: str, path: Path) -> list[SecurityAssociation]:
 
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if line.lower().startswith(_CISCO_BLOCK_END) or (raw[:1] == "!" and line == "!"):
+        if line.lower().startswith(_CISCO_BLOCK_END) or (raw[:1] == "!" or line == "end"):
             finish()  # `crypto map ..` starts the next entry; `!`, `interface ..` end this one
             continue
         m = re.match(r"^set peer\s+(\S+)", line, re.I)

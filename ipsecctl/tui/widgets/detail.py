@@ -91,11 +91,43 @@ def render_tunnel(tunnel: Tunnel, ike: IkeSa | None) -> RenderableType:
     return Group(*parts)
 
 
+def render_device(name: str, platform: str, reachable: bool | None, error: str,
+                  summary: str) -> RenderableType:
+    """A device selected in the fleet pane: the full error text, wrapped, since the fleet's
+    ERROR column can only show its start."""
+    head = Text()
+    head.append(f"{name} ", style="bold")
+    head.append(f"({platform})  ")
+    reach = {None: ("not polled yet", "dim"), True: ("reachable", "green"),
+             False: ("unreachable", "bold red")}[reachable]
+    head.append(*reach)
+    parts: list[Any] = [head, Text(summary, style="dim")]
+    if error:
+        parts.append(Text(error, style="red"))
+    parts.append(Text("enter: show only this device's tunnels (again: all)", style="dim"))
+    return Group(*parts)
+
+
 class DetailPane(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("select a tunnel", id=id)
         self.tunnel_id: str | None = None
+        self.device_name: str | None = None  # set while it shows a device, not a tunnel
 
-    def show(self, tunnel: Tunnel | None, ike: IkeSa | None) -> None:
+    def show(self, tunnel: Tunnel | None, ike: IkeSa | None, device_error: str = "") -> None:
         self.tunnel_id = tunnel.id if tunnel else None
-        self.update(render_tunnel(tunnel, ike) if tunnel else "select a tunnel")
+        self.device_name = None
+        if tunnel is None:
+            self.update("select a tunnel")
+            return
+        body = render_tunnel(tunnel, ike)
+        if device_error:
+            note = Text(f"{tunnel.device}: {device_error}", style="red")
+            body = Group(note, body)
+        self.update(body)
+
+    def show_device(self, name: str, platform: str, reachable: bool | None, error: str,
+                    summary: str) -> None:
+        self.tunnel_id = None
+        self.device_name = name
+        self.update(render_device(name, platform, reachable, error, summary))

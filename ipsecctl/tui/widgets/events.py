@@ -12,7 +12,10 @@ LEVEL_STYLES = {"info": "", "ok": "green", "warn": "yellow", "error": "bold red"
 
 class EventsPane(RichLog):
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, max_lines=2000, wrap=False, markup=False, highlight=False)
+        # wrap: an error (a changed host key and the known_hosts line to remove) must be
+        # readable in full, not cut at the pane's edge
+        super().__init__(id=id, max_lines=2000, wrap=True, min_width=20, markup=False,
+                         highlight=False)
         self.lines_text: list[str] = []  # plain copy, for tests and export
 
     def add(self, when: datetime, text: str, level: str = "info") -> None:

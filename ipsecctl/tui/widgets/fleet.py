@@ -26,6 +26,7 @@ class DeviceInfo:
     in_flight: bool = False
     polls: int = 0
     error: str = ""
+    last_ok: datetime | None = None  # when it last answered (dashboard clock)
     tunnels: tuple[int, int] = (0, 0)
     history: list[str] = field(default_factory=list)
 
@@ -37,12 +38,19 @@ class DeviceInfo:
 FLEET_COLUMNS = ("DEVICE", "REACH", "IKE", "TUN", "AGE", "ERROR")
 
 
+def _ellipsis(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
 class FleetPane(DataTable[str | Text]):
     """Small (one row per device), so the built-in DataTable with row keys is right here."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.selected: set[str] = set()
+        self._infos: dict[str, DeviceInfo] = {}
+        self._now: datetime | None = None
 
     def on_mount(self) -> None:
         for name in FLEET_COLUMNS:
@@ -69,9 +77,26 @@ class FleetPane(DataTable[str | Text]):
         )
         if info.in_flight and info.polled_at is None:
             age = "polling"
-        return [mark + info.name, reach, ike, tun, age, info.error[:60]]
+        return [mark + info.name, reach, ike, tun, age, _ellipsis(info.error, self._error_width())]
+
+    def _error_width(self) -> int:
+        """What is left of the pane for ERROR: the start of the message with an ellipsis (the
+        detail pane shows it in full when the device is selected)."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return 24
+        used = sum(col.get_render_width(self) for key, col in self.columns.items()
+                   if key != "ERROR")
+        return max(8, width - used - 2 * self.cell_padding)
+
+    def on_resize(self) -> None:
+        if self._now is not None:
+            for info in self._infos.values():
+                self.upsert(info, self._now)
 
     def upsert(self, info: DeviceInfo, now: datetime) -> None:
+        self._infos[info.name] = info
+        self._now = now
         cells = self._cells(info, now)
         if info.name not in self.rows:
             self.add_row(*cells, key=info.name)

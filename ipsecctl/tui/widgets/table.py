@@ -18,7 +18,15 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ipsecctl.tui.state import Column, Row, TunnelModel, columns
+from ipsecctl.tui.state import (
+    Column,
+    Row,
+    TunnelModel,
+    column_title,
+    column_width,
+    columns,
+    fit_columns,
+)
 
 STATE_CLASSES = {
     "up": "tunnel-table--up",
@@ -40,6 +48,7 @@ class TunnelTable(ScrollView, can_focus=True):
         "tunnel-table--negotiating",
         "tunnel-table--idle",
         "tunnel-table--fault",
+        "tunnel-table--stale",
     }
 
     DEFAULT_CSS = """
@@ -53,6 +62,7 @@ class TunnelTable(ScrollView, can_focus=True):
     TunnelTable > .tunnel-table--negotiating { color: $warning; }
     TunnelTable > .tunnel-table--idle { color: $text-muted; }
     TunnelTable > .tunnel-table--fault { color: $error; }
+    TunnelTable > .tunnel-table--stale { color: $text-disabled; text-style: italic; }
     """
 
     BINDINGS = [
@@ -83,6 +93,8 @@ class TunnelTable(ScrollView, can_focus=True):
         self.cursor_key: str | None = None
         self._cursor_index = 0
         self._columns: list[Column] = columns(False)
+        self._widths: list[int] = [len(c.short) for c in self._columns]
+        self.hidden_columns = 0  # columns left out to fit the width (normal view only)
         # until the operator moves the cursor it stays on the top line (first load fills the
         # table in whatever order devices answer); after that it follows its tunnel
         self.user_moved = False
@@ -90,18 +102,42 @@ class TunnelTable(ScrollView, can_focus=True):
     # -- data -> geometry -------------------------------------------------------------------
     @property
     def total_width(self) -> int:
-        return 2 + sum(c.width + 1 for c in self._columns)
+        return 2 + sum(w + 1 for w in self._widths)
 
     def set_wide(self, wide: bool) -> None:
         self.wide = wide
-        self._columns = columns(wide)
         self.refresh_view()
+
+    def _available_width(self) -> int:
+        """Cells for the columns: the content width less the marker and, when the rows will
+        not fit the height, the vertical scrollbar (predicted, so the layout does not flip)."""
+        region = self.content_region
+        width = region.width - 2
+        if len(self.model.view) + 1 > region.height:
+            width -= self.styles.scrollbar_size_vertical
+        return width
+
+    def layout_columns(self) -> None:
+        """Columns sized to their content; the normal view drops low-priority columns to fit
+        without horizontal scrolling (DEVICE, PEER, STATE, IKE always stay). The wide view
+        keeps all and scrolls."""
+        widths = self.model.widths
+        cols = columns(self.wide)
+        if not self.wide and self.content_region.width > 0:
+            kept = fit_columns(cols, widths, self._available_width())
+            self.hidden_columns = len(cols) - len(kept)
+            cols = kept
+        else:
+            self.hidden_columns = 0
+        self._columns = cols
+        self._widths = [column_width(c, widths) for c in cols]
 
     def refresh_view(self) -> None:
         """Model changed (rows, filter, sort): keep the cursor on the same tunnel if it is
         still visible, else on the same line; keep the scroll offset unless the cursor left
         the screen."""
         view = self.model.view
+        self.layout_columns()
         idx = self.model.index_of(self.cursor_key) if self.user_moved else 0
         if idx is None:
             idx = min(self._cursor_index, max(0, len(view) - 1))
@@ -171,11 +207,11 @@ class TunnelTable(ScrollView, can_focus=True):
             return
         if offset.y == 0:
             x = offset.x + int(self.scroll_offset.x) - 2
-            for col in self._columns:
-                if 0 <= x < col.width + 1:
+            for col, width in zip(self._columns, self._widths, strict=True):
+                if 0 <= x < width + 1:
                     self.post_message(self.HeaderClicked(col.key))
                     return
-                x -= col.width + 1
+                x -= width + 1
             return
         self.user_moved = True
         self._set_cursor(int(self.scroll_offset.y) + offset.y - 1)
@@ -184,10 +220,10 @@ class TunnelTable(ScrollView, can_focus=True):
     # -- rendering --------------------------------------------------------------------------
     def _cells_line(self, texts: list[str]) -> str:
         out = []
-        for col, text in zip(self._columns, texts, strict=True):
-            if len(text) > col.width:
-                text = text[: col.width - 1] + "…"
-            out.append(text.rjust(col.width) if col.numeric else text.ljust(col.width))
+        for col, width, text in zip(self._columns, self._widths, texts, strict=True):
+            if len(text) > width:
+                text = text[: width - 1] + "…"
+            out.append(text.rjust(width) if col.numeric else text.ljust(width))
         return " ".join(out)
 
     def render_line(self, y: int) -> Strip:
@@ -197,11 +233,12 @@ class TunnelTable(ScrollView, can_focus=True):
         if y == 0:
             style = base + self.get_component_rich_style("tunnel-table--header")
             titles = []
-            for c in self._columns:
+            for c, w in zip(self._columns, self._widths, strict=True):
                 mark = ""
                 if c.key == self.model.sort_key:
                     mark = "↓" if self.model.sort_reverse else "↑"
-                titles.append(c.title + mark)
+                title = column_title(c, w - len(mark))
+                titles.append((title if len(title) + len(mark) <= w else c.short) + mark)
             text = "  " + self._cells_line(titles)
             strip = Strip([Segment(text.ljust(self.total_width), style)])
             return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
@@ -216,7 +253,8 @@ class TunnelTable(ScrollView, can_focus=True):
     def _row_strip(self, row: Row, index: int, base: Style) -> Strip:
         marked = row.key in self.model.marks
         state_style = self.get_component_rich_style(
-            STATE_CLASSES.get(row.tunnel.state, "tunnel-table--idle")
+            "tunnel-table--stale" if row.stale_since is not None
+            else STATE_CLASSES.get(row.tunnel.state, "tunnel-table--idle")
         )
         line_style = base
         if index == self._cursor_index and row.key == self.cursor_key:
@@ -227,21 +265,24 @@ class TunnelTable(ScrollView, can_focus=True):
             if marked else line_style
         segments.append(Segment(marker, marker_style))
         cells = row.cells
-        for n, col in enumerate(self._columns):
+        fault_style = self.get_component_rich_style("tunnel-table--fault")
+        for n, (col, width) in enumerate(zip(self._columns, self._widths, strict=True)):
             text = cells.get(col.key, "")
-            if len(text) > col.width:
-                text = text[: col.width - 1] + "…"
-            text = text.rjust(col.width) if col.numeric else text.ljust(col.width)
+            if len(text) > width:
+                text = text[: width - 1] + "…"
+            text = text.rjust(width) if col.numeric else text.ljust(width)
             style = line_style
             if col.key == "state":
                 style = line_style + state_style
-            elif col.key == "errors" and row.tunnel.error_count:
-                style = line_style + self.get_component_rich_style("tunnel-table--fault")
+            elif (col.key == "errors" and row.tunnel.error_count) or (
+                    col.key == "rate_in" and row.one_way):
+                style = line_style + fault_style
             if n:
                 segments.append(Segment(" ", line_style))
             segments.append(Segment(text, style))
         return Strip(segments)
 
     def on_resize(self) -> None:
+        self.layout_columns()
         self.virtual_size = Size(self.total_width, len(self.model.view) + 1)
         self._scroll_cursor_visible()
