@@ -76,6 +76,8 @@ class Settings(BaseModel):
     lab_dir: Path = Field(default_factory=lambda: state_dir() / "lab")
     known_hosts: Path = Field(default_factory=lambda: data_dir() / "known_hosts")
     log_file: Path | None = None
+    # dashboard key remapping: binding id (listed in the dashboard's ? help) -> keys
+    keymap: dict[str, str] = Field(default_factory=dict)
 
 
 FIELDS = tuple(Settings.model_fields)

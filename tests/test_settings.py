@@ -106,3 +106,13 @@ def test_paths_for_info(tmp_path, env):
     assert found["log_file"] == tmp_path / "state" / "ipsecctl.log"
     assert set(found) >= {"known_hosts", "lab_dir", "history", "data_dir", "state_dir"}
     assert isinstance(Settings().workers, int)
+
+
+def test_keymap_for_the_dashboard(tmp_path, env):
+    assert load_settings(env=env).keymap == {}
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("workers: 4\nkeymap:\n  rekey: R\n  quit: q,ctrl+q\n")
+    assert load_settings(cfg, env=env).keymap == {"rekey": "R", "quit": "q,ctrl+q"}
+    cfg.write_text("workers: 4\nkeymap: [R]\n")  # not a mapping: file, line and field named
+    with pytest.raises(UsageError, match=r"config\.yaml:2: keymap: "):
+        load_settings(cfg, env=env)

@@ -28,9 +28,12 @@ RefreshOpt = Annotated[
 def _open_dashboard(
     obj: AppContext, targets: list[str] | None, refresh: float | None, theme: str | None = None
 ) -> int:
+    from ipsecctl.tui.app import make_context, run_dashboard
+    from ipsecctl.tui.themes import validate_theme
+
+    theme = validate_theme(theme)
     hosts = obj.select(targets or [])
     interval = refresh or float(getattr(obj.settings, "refresh_interval", 5.0))
-    from ipsecctl.tui.app import make_context, run_dashboard
 
     ctx = make_context(
         hosts,
@@ -40,6 +43,7 @@ def _open_dashboard(
         read_only=obj.is_read_only,
         refresh=interval,
         theme=theme or ("ansi" if os.environ.get("NO_COLOR") else None),
+        keymap=obj.settings.keymap,
     )
     return int(run_dashboard(ctx) or 0)
 

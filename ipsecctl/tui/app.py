@@ -10,6 +10,7 @@ router that hangs holds one pool slot until its timeout and nothing else.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import threading
 import time
@@ -182,8 +183,10 @@ class IpsecApp(App[int]):
     # footer order: at 80 columns the compact footer shows up to Faults; Help and Quit come
     # early so they are never the ones cut off
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("colon", "command_palette", "Cmd", id="palette"),
+        # priority: run while the key is read, so what is typed next ("/r07") goes to the box
+        # that opens, not to the table (where "r" is re-key); see check_action
+        Binding("slash", "filter", "Filter", id="filter", priority=True),
+        Binding("colon", "command_palette", "Cmd", id="palette", priority=True),
         # a binding to command_palette stops Textual adding its own ctrl+p: add it back
         Binding("ctrl+p", "command_palette", "Cmd", show=False, priority=True,
                 id="palette.ctrl_p"),
@@ -293,6 +296,8 @@ class IpsecApp(App[int]):
         self._narrow(event.size.width, event.size.height)
 
     def _narrow(self, width: int, height: int) -> None:
+        if not self.screen_stack:
+            return
         narrow = width < 110 or height < 30
         screen = self.screen_main
         screen.set_class(narrow, "-narrow")
@@ -300,7 +305,10 @@ class IpsecApp(App[int]):
         # the compact footer fits every key (with ? Help and q Quit) in 80 columns
         for footer in screen.query(Footer):
             footer.compact = width < 140
-            footer.show_command_palette = width >= 110  # ': Cmd' is on the left anyway
+            show = width >= 110  # ': Cmd' is on the left anyway
+            if footer.show_command_palette != show:
+                footer.show_command_palette = show
+                footer.refresh(recompose=True)
 
     # -- polling ----------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -333,6 +341,8 @@ class IpsecApp(App[int]):
         self.post_message(DevicePolled(name, state))
 
     def on_device_polled(self, message: DevicePolled) -> None:
+        if not self.screen_stack:  # a poll that ends while the app exits
+            return
         self.apply_state(message.state, scheduled=True)
 
     def apply_state(self, state: DeviceState, *, scheduled: bool = False) -> None:
@@ -398,6 +408,8 @@ class IpsecApp(App[int]):
         self._diag_dirty = True
 
     def _tick(self) -> None:
+        if not self.screen_stack:
+            return
         try:
             fleet = self.fleet
         except NoMatches:  # the app is exiting: its widgets went before its timers
@@ -547,7 +559,7 @@ class IpsecApp(App[int]):
     def on_key(self, event: Any) -> None:
         """Read-only mode dims c/r in the footer and Textual then drops the key silently:
         say why instead (the key reaches here only when no binding ran)."""
-        if not self.ctx.read_only or self.screen is not self.screen_main:
+        if not self.ctx.read_only or not self.screen_stack or self.screen is not self.screen_main:
             return
         active = self.active_bindings.get(event.key)
         if active is not None and active.binding.action in ACTION_NAMES:
@@ -555,6 +567,11 @@ class IpsecApp(App[int]):
             event.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.screen_stack:
+            return True
+        if action in ("filter", "command_palette") and (
+                self.screen is not self.screen_main or isinstance(self.focused, Input)):
+            return False  # a "/" or ":" typed into an input (a regex, an IPv6 address) is text
         if action in ACTION_NAMES and self.ctx.read_only:
             return None  # shown, dimmed: the operator sees the key exists but is refused
         return True
@@ -562,8 +579,12 @@ class IpsecApp(App[int]):
     def action_filter(self) -> None:
         box = self.screen_main.query_one("#filter", Input)
         box.add_class("-active")
+        box.display = True
         box.value = self.model.filter.text
-        box.focus()
+        box.cursor_position = len(box.value)
+        # now, not via call_later as .focus() does: "/r07" typed in one go must put "r07" in
+        # the box, not send "r" (re-key) to the table
+        self.screen_main.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "filter":
@@ -600,12 +621,14 @@ class IpsecApp(App[int]):
                 event.input.remove_class("-error")
                 self._update_title()
             event.input.remove_class("-active")
+            event.input.display = False
             self.table.focus()
 
     def action_escape(self) -> None:
         box = self.screen_main.query_one("#filter", Input)
         box.value = ""
         box.remove_class("-active")
+        box.display = False
         self.set_filter("")
         self.table.focus()
 
@@ -653,8 +676,10 @@ class IpsecApp(App[int]):
         rows = []
         for binding in self.BINDINGS:
             if isinstance(binding, Binding):
-                keys = self._keymap.get(binding.id or "") or binding.key_display or binding.key
-                rows.append((keys, binding.description, binding.id or ""))
+                keys = self._keymap.get(binding.id or "") or binding.key
+                shown = ", ".join(self.get_key_display(dataclasses.replace(binding, key=k))
+                                  for k in keys.split(","))
+                rows.append((shown, binding.description, binding.id or ""))
         rows.append(("click header", "Sort by that column (again: reverse)", ""))
         rows.append(("enter (fleet)", "Show only the marked devices' tunnels", ""))
         rows.append(("tab", "Move between the fleet and tunnels panes", ""))
@@ -836,6 +861,8 @@ class IpsecApp(App[int]):
             self.post_message(ActionEvent(f"audit log write failed: {exc}", "error"))
 
     def on_action_event(self, message: ActionEvent) -> None:
+        if not self.screen_stack:
+            return
         self.event(message.text, message.level)
         if message.result is not None:
             self.notify(message.text, severity="information" if message.result.ok else "error",
@@ -954,10 +981,12 @@ def make_context(
     theme: str | None = None,
     audit: AuditFn | None = None,
     extra_known_hosts: list[Path] | None = None,
+    keymap: dict[str, str] | None = None,
 ) -> DashboardContext:
     """Build pool + collector for the dashboard with the host-key modal wired in.
 
-    ``host_key_policy`` None means ``ask`` (a person is at the dashboard).
+    ``host_key_policy`` None means ``ask`` (a person is at the dashboard); ``keymap`` None
+    means ``settings.keymap`` (binding id -> keys).
     """
     from ipsecctl.collect import Collector
     from ipsecctl.sessions import SessionPool
@@ -977,6 +1006,7 @@ def make_context(
         audit=audit if audit is not None else default_audit(settings),
         theme=theme,
         host_key_bridge=bridge,
+        keymap=dict(keymap if keymap is not None else getattr(settings, "keymap", None) or {}),
     )
 
 

@@ -28,4 +28,8 @@ async def confirm(pilot: Pilot[Any], key: str = "y") -> None:
     from ipsecctl.tui.screens import _YesNoScreen
 
     await pilot.pause(_YesNoScreen.GUARD_S + 0.1)
+    screen = pilot.app.screen
+    if isinstance(screen, _YesNoScreen):
+        while screen.guarded:  # a slow, shared machine: wait for the guard, not a guess
+            await pilot.pause(0.05)
     await pilot.press(key)

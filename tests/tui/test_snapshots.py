@@ -17,6 +17,8 @@ from .helpers import all_polled, wait_for
 @pytest.fixture(autouse=True)
 def _no_animation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+    # the help screen names the config file: the same path on every machine
+    monkeypatch.setenv("IPSECCTL_CONFIG", "/etc/ipsecctl/config.yaml")
 
 
 async def _settle(pilot: Any) -> None:

@@ -9,7 +9,16 @@ import pytest
 
 from ipsecctl.assemble import assemble
 from ipsecctl.models import DeviceState, IpsecSa, TrafficSelector, Tunnel
-from ipsecctl.tui.state import Filter, FilterError, TunnelModel, fmt_duration, rate
+from ipsecctl.tui.state import (
+    Filter,
+    FilterError,
+    TunnelModel,
+    column_width,
+    columns,
+    fit_columns,
+    fmt_duration,
+    rate,
+)
 
 REPLAY = Path(__file__).resolve().parents[1] / "fixtures" / "replay"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -102,3 +111,53 @@ def test_marks_targets_faults_and_removed_tunnels() -> None:
 def test_fmt_duration() -> None:
     assert [fmt_duration(x) for x in (None, 5, 303, 11520, 187200)] == \
         ["-", "5s", "5m03s", "3h12m", "2d04h"]
+
+
+def test_one_way_traffic_and_errors_are_faults() -> None:
+    """QA: faults-only left out r05's one-way tunnel (0 in / 100 out per s)."""
+    model = TunnelModel()
+    one_way = tunnel("r", "1.1.1.1", n=1)
+    one_way.counters.update(pkts_decaps=0, pkts_encaps=100)
+    healthy = tunnel("r", "2.2.2.2", pkts=100, n=2)
+    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0,
+                            tunnels=[one_way, healthy]))
+    model.set_faults_only(True)
+    assert model.view == []  # one poll: no rate yet, nothing to judge
+    later = one_way.model_copy(update={"counters": {"pkts_decaps": 0, "pkts_encaps": 600}})
+    busy = healthy.model_copy(update={"counters": {"pkts_decaps": 300, "pkts_encaps": 600}})
+    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=5),
+                            tunnels=[later, busy]))
+    assert model.view == [one_way.id] and model.rows[one_way.id].one_way
+    assert "one-way" in model.rows[one_way.id].haystack
+    errs = busy.model_copy(update={"counters": {**busy.counters, "recv_errors": 3,
+                                                "pkts_decaps": 600, "pkts_encaps": 900}})
+    model.apply(DeviceState(device="r", platform="cisco_ios",
+                            polled_at=T0 + timedelta(seconds=10), tunnels=[later, errs]))
+    assert set(model.view) == {healthy.id}  # one-way stopped (no traffic now); errors count
+
+
+def test_unreachable_device_rows_go_stale_with_age_then_recover() -> None:
+    model = TunnelModel()
+    t = tunnel("r", "1.1.1.1", n=1)
+    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0, tunnels=[t]))
+    row = model.rows[t.id]
+    model.mark_stale("r", T0, T0 + timedelta(seconds=42))
+    assert row.cells["state"] == "stale 42s" and row.fault and row.tunnel.state == "up"
+    assert model.tick_stale(T0 + timedelta(seconds=125))
+    assert row.cells["state"] == "stale 2m05s"
+    assert not model.tick_stale(T0 + timedelta(seconds=125))  # nothing moved: no repaint
+    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(minutes=3),
+                            tunnels=[t]))
+    assert row.stale_since is None and row.cells["state"] == "up" and not row.fault
+
+
+def test_columns_fit_by_priority_and_size_to_content() -> None:
+    model = TunnelModel()
+    model.apply(DeviceState(device="r01", platform="cisco_ios", tunnels=[tunnel("r01", "1.1.1.1")]))
+    cols = columns(False)
+    assert column_width(cols[0], model.widths) == 3  # 'r01' -> DEV, not 14 wide
+    kept = [c.key for c in fit_columns(cols, model.widths, 40)]
+    assert kept[:2] == ["device", "peer"] and {"state", "ike"} <= set(kept)
+    assert "sel" not in kept
+    assert [c.key for c in fit_columns(cols, model.widths, 10)] == ["device", "peer", "ike",
+                                                                     "state"]

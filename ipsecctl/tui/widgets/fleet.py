@@ -7,6 +7,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from ipsecctl.models import DeviceState
 from ipsecctl.tui.state import fmt_duration
@@ -54,7 +55,9 @@ class FleetPane(DataTable[str | Text]):
 
     def on_mount(self) -> None:
         for name in FLEET_COLUMNS:
-            self.add_column(name, key=name)
+            # ERROR has a fixed width, fitted to what the pane leaves it (see _fit_error);
+            # an auto width would grow with the longest message and scroll out of sight
+            self.add_column(name, key=name, width=8 if name == "ERROR" else None)
 
     def _cells(self, info: DeviceInfo, now: datetime) -> list[str | Text]:
         mark = "● " if info.name in self.selected else ""
@@ -82,21 +85,41 @@ class FleetPane(DataTable[str | Text]):
     def _error_width(self) -> int:
         """What is left of the pane for ERROR: the start of the message with an ellipsis (the
         detail pane shows it in full when the device is selected)."""
-        width = self.scrollable_content_region.width
-        if width <= 0:
-            return 24
-        used = sum(col.get_render_width(self) for key, col in self.columns.items()
-                   if key != "ERROR")
-        return max(8, width - used - 2 * self.cell_padding)
+        col = self.columns.get(ColumnKey("ERROR"))
+        return col.width if col is not None else 8
 
-    def on_resize(self) -> None:
+    def _fit_error(self) -> bool:
+        """Give ERROR the width the other columns leave; True if it changed."""
+        col = self.columns.get(ColumnKey("ERROR"))
+        width = self.content_region.width - self.styles.scrollbar_size_vertical
+        if col is None or width <= 0:
+            return False
+        used = sum(c.get_render_width(self) for key, c in self.columns.items()
+                   if key != "ERROR")
+        fit = max(8, width - used - 2 * self.cell_padding)
+        if fit == col.width:
+            return False
+        col.width = fit
+        self._require_update_dimensions = True
+        return True
+
+    def _redraw_all(self) -> None:
         if self._now is not None:
             for info in self._infos.values():
-                self.upsert(info, self._now)
+                self._update(info, self._now)
+
+    def on_resize(self) -> None:
+        if self._fit_error():
+            self._redraw_all()
 
     def upsert(self, info: DeviceInfo, now: datetime) -> None:
         self._infos[info.name] = info
         self._now = now
+        if self._fit_error():
+            self._redraw_all()
+        self._update(info, now)
+
+    def _update(self, info: DeviceInfo, now: datetime) -> None:
         cells = self._cells(info, now)
         if info.name not in self.rows:
             self.add_row(*cells, key=info.name)
