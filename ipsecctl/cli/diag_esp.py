@@ -1,7 +1,8 @@
 """`ipsecctl diag esp`: decode/decrypt ESP and AH from a capture and check anti-replay.
 
 Thin layer: parse options, call :mod:`ipsecctl.diag.packets.report`, render. Exit codes:
-0 all packets fine; 2 unreadable capture or bad key file; 3 wrong keys / ICV bad / replays.
+0 all packets fine; 2 unreadable capture or bad key file; 3 wrong keys (ICV bad, or a good
+ICV over an implausible plaintext: wrong encryption key) / replays.
 """
 
 from __future__ import annotations
@@ -140,8 +141,10 @@ def esp(
         typer.Option(
             "--keys",
             "-k",
-            help="SA keys: Wireshark esp_sa, tcpdump -E file, ipsecctl "
-            "YAML/JSON, `ip xfrm state` output or Cisco ipsec-manual config",
+            help="SA keys: Wireshark esp_sa, tcpdump -E file, ipsecctl YAML/JSON "
+            "(sas: [{spi, src, dst, protocol, encryption, enc_key, integrity, auth_key, "
+            "esn}], format and examples in docs/keys.md), `ip xfrm state` output or Cisco "
+            "ipsec-manual config",
         ),
     ] = None,
     keys_format: Annotated[

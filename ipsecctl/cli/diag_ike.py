@@ -22,38 +22,53 @@ from ipsecctl.models import envelope
 
 
 def analyse_capture(capture: Path, keys_path: Path | None) -> dict[str, Any]:
-    """The ``diag ike`` document for a capture (pcap/pcapng, or one raw IKE message file)."""
-    from ipsecctl.diag.ike.decode import decode_capture, decode_raw
+    """The ``diag ike`` document for a capture (pcap/pcapng, or one raw IKE message file).
+
+    The file is opened by the same reader as ``diag esp`` (same errors for unreadable and
+    non-capture files); only a file that holds a well-formed IKE header is taken as a raw
+    message (ike-scan ``.dat``), so random or text files are refused, never decoded.
+    """
+    from ipsecctl.diag.ike.decode import decode_capture, decode_raw, is_raw_message
     from ipsecctl.diag.ike.keys import load_keys
     from ipsecctl.diag.ike.timeline import build_sas
+    from ipsecctl.diag.packets.pcap import CaptureInfo
     from ipsecctl.errors import InputFileError
 
     keys = load_keys(keys_path) if keys_path else None
+    info = CaptureInfo()
     try:
-        head = capture.read_bytes()[:4]
-    except OSError as exc:
-        raise InputFileError(f"{capture}: cannot read capture: {exc.strerror}",
-                             hint="check the path and permissions") from exc
-    if head in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
-                b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"):
-        messages = decode_capture(capture, keys)
-    else:  # a raw IKE message (e.g. ike-scan --writepkttofile / .dat fixtures)
-        m = decode_raw(capture.read_bytes(), keys)
+        messages = decode_capture(capture, keys, info)
+    except InputFileError as exc:
+        data = _read_or_none(capture)
+        if data is None or not is_raw_message(data):
+            if data is None:
+                raise
+            raise InputFileError(f"{exc.message}, nor a raw IKE message",
+                                 hint=exc.hint) from None
+        m = decode_raw(data, keys)
         messages = [{"frame": 1, "time": None, "src": None, "dst": None, **m}]
     sas = build_sas(messages)
     for m in messages:
         m["time"] = iso_utc(m.get("time"))
-    return envelope("diag ike", capture=str(capture), messages=messages, ike_sas=sas)
+    return envelope("diag ike", capture=str(capture), messages=messages, ike_sas=sas,
+                    warnings=list(info.warnings))
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _render(doc: dict[str, Any], console: Console) -> None:
-    from ipsecctl.diag.ike.timeline import is_problem
+    from ipsecctl.diag.ike.timeline import outcome
 
     msgs = {m["frame"]: m for m in doc["messages"]}
     if not doc["ike_sas"]:
         console.print(f"{doc['capture']}: no IKE messages")
     for sa in doc["ike_sas"]:
-        style = "red" if is_problem(sa["verdict"]) else "green"
+        style = {"ok": "green", "failed": "red"}.get(outcome(sa["verdict"]), "yellow")
         title = (f"IKEv{sa['version']} SA {sa['spi_i']}/{sa['spi_r']}  "
                  f"[{style}]{sa['verdict']}[/{style}]")
         table = Table(title=title, title_justify="left", expand=False)
@@ -113,12 +128,15 @@ def ike_command(
     keys: Path | None = typer.Option(
         None, "--keys", help="IKE keys: Wireshark ikev2_decryption_table, tcpdump 'ikev2 I|R' "
                              "secrets, or ipsecctl YAML (ikev2: [{spi_i, spi_r, sk_ei, sk_er, "
-                             "encryption, sk_ai, sk_ar, integrity}])"),
+                             "encryption, sk_ai, sk_ar, integrity}]; format and examples in "
+                             "docs/keys.md)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON document (schema ipsecctl/v1)"),
 ) -> None:
     """Decode IKEv1/IKEv2 in a capture: per IKE SA a timeline and a verdict.
 
-    Exit 0 when every IKE SA looks healthy, 3 when one failed or an ICV did not verify.
+    Exit 0 when no IKE SA failed (an IKE_AUTH that needs --keys to be judged is not a
+    failure), 3 when one failed (no answer, proposal rejected, invalid KE, authentication
+    failed, TS unacceptable, ...) or an ICV did not verify, 2 when the file is not a capture.
     """
     from ipsecctl.diag.ike.timeline import is_problem
 
@@ -127,6 +145,8 @@ def ike_command(
     except IpsecctlError as exc:
         _fail(exc)
         return
+    for w in doc["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
     if as_json:
         print(json.dumps(doc, indent=2))
     else:

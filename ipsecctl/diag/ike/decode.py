@@ -17,7 +17,7 @@ from typing import Any
 from ipsecctl.diag.ike import names as N
 from ipsecctl.diag.ike.keys import KeyTable
 from ipsecctl.diag.ike.sk import decrypt_sk
-from ipsecctl.diag.packets.pcap import KIND_IKE, Frame, iter_packets
+from ipsecctl.diag.packets.pcap import KIND_IKE, CaptureInfo, Frame, open_capture
 
 HEADER_LEN = 28
 MAX_PAYLOADS = 256
@@ -504,6 +504,26 @@ def _decrypt_into(msg: dict[str, Any], data: bytes, sk_at: int, keys: KeyTable |
     sk["payloads"] = inner
 
 
+def is_raw_message(data: bytes) -> bool:
+    """Whether a file's bytes are one IKE message (ike-scan ``.dat``), not random data.
+
+    Why so strict: anything at all decodes "as IKE" with errors, so a text or random file
+    would otherwise become an invented SA. Required: the 28-byte header (after an optional
+    non-ESP marker), version 1.0 or 2.0 and an exchange type of that version. Random bytes
+    pass with a probability of about 1e-4.
+    """
+    if data[:4] == b"\x00\x00\x00\x00" and len(data) >= HEADER_LEN + 4:
+        data = data[4:]
+    if len(data) < HEADER_LEN:
+        return False
+    version, xchg = data[17], data[18]
+    if version == 0x10:
+        return xchg in N.EXCHANGES_V1 and xchg != 0
+    if version == 0x20:
+        return xchg in N.EXCHANGES_V2
+    return False
+
+
 def decode_raw(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
     """Decode a raw message file (ike-scan ``.dat``): strips a leading non-ESP marker."""
     if len(data) > HEADER_LEN + 4 and data[:4] == b"\x00\x00\x00\x00" and \
@@ -559,9 +579,11 @@ def decode_frames(frames: Iterable[Frame],
     return out
 
 
-def decode_capture(path: str | Path, keys: KeyTable | None = None) -> list[dict[str, Any]]:
-    """Decode the IKE messages of a pcap/pcapng file (InputFileError when unreadable)."""
-    return decode_frames(iter_packets(path), keys)
+def decode_capture(path: str | Path, keys: KeyTable | None = None,
+                   info: CaptureInfo | None = None) -> list[dict[str, Any]]:
+    """Decode the IKE messages of a pcap/pcapng file (InputFileError when unreadable or not
+    a capture); ``info`` collects the reader's file-level warnings (truncation, link types)."""
+    return decode_frames(open_capture(path, info), keys)
 
 
 def _reassemble(last: dict[str, Any], parts: list[dict[str, Any]]) -> None:

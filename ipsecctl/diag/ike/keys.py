@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from ipsecctl.diag.packets.common import parse_hex
+from ipsecctl.diag.packets.common import load_key_yaml, parse_hex
 from ipsecctl.diag.packets.suites import ENCRYPTION, INTEGRITY
 from ipsecctl.errors import InputFileError
 
@@ -261,7 +261,7 @@ def _tcpdump_line(line: str, table: KeyTable) -> None:
 
 def _parse_yaml(text: str, source: str, table: KeyTable) -> None:
     try:
-        doc = yaml.safe_load(text) or {}
+        doc = load_key_yaml(text) or {}
     except yaml.YAMLError as exc:
         # not str(exc): its snippet of the offending line could print key material
         mark = getattr(exc, "problem_mark", None)

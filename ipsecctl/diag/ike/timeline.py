@@ -15,6 +15,16 @@ CHILD_FAIL = {"TS_UNACCEPTABLE", "NO_PROPOSAL_CHOSEN", "SINGLE_PAIR_REQUIRED",
               "NO_ADDITIONAL_SAS", "TEMPORARY_FAILURE"}
 
 OK_VERDICTS = ("established", "phase 1 established", "IKE_SA_INIT completed")
+FAILED_VERDICTS = (
+    "responder never answered", "proposal rejected", "invalid KE", "authentication failed",
+    "child SA rejected", "phase 2 rejected", "IKE_AUTH never answered", "IKE_AUTH failed",
+    "IKE_AUTH answered; keys do not verify", "malformed", "responder asked for a COOKIE",
+    "phase 1 in progress (stopped)",
+)  # fmt: skip
+"""Verdicts that mean the negotiation failed (exit 3). Anything neither OK nor failed (an
+IKE_AUTH that cannot be judged without keys, a redirect, a capture that starts mid-SA) is
+``undetermined``: not a finding, so a healthy capture without keys exits 0."""
+NEEDS_KEYS = "IKE_AUTH answered (encrypted): keys needed to confirm authentication (give --keys)"
 
 
 def sa_key(msg: dict[str, Any]) -> tuple[int, str] | None:
@@ -103,7 +113,7 @@ def _auth_verdict(auth_resp: list[dict[str, Any]]) -> str:
     if last.get("decrypted") is not True:
         if last.get("icv") == "bad":
             return "IKE_AUTH answered; keys do not verify (icv bad)"
-        return "IKE_AUTH answered (encrypted; give --keys to see the outcome)"
+        return NEEDS_KEYS
     names = {n["name"] for n in last.get("notify", [])}
     if names & AUTH_FAIL:
         return "authentication failed"
@@ -115,7 +125,11 @@ def _auth_verdict(auth_resp: list[dict[str, Any]]) -> str:
         return "established"
     if bad:
         return f"child SA rejected: {bad[0]}"
-    return "IKE_AUTH answered without AUTH"
+    errors = sorted(n["name"] for n in last.get("notify", [])
+                    if isinstance(n.get("type"), int) and n["type"] < 16384)
+    if errors:  # RFC 7296 3.10.1: notify types below 16384 are errors
+        return f"IKE_AUTH failed: {errors[0]}"
+    return "IKE_AUTH answered without AUTH (EAP or another round in progress?)"
 
 
 def verdict_v1(msgs: list[dict[str, Any]], first_src: str | None) -> str:
@@ -166,10 +180,19 @@ def build_sas(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "initiator": first_src if msgs[0].get("initiator") is not False else None,
                     "messages": [m.get("frame") for m in msgs],
                     "timeline": [_entry(m, t0, first_src) for m in msgs],
-                    "verdict": verdict})
+                    "verdict": verdict, "outcome": outcome(verdict)})
     return out
+
+
+def outcome(verdict: str) -> str:
+    """``ok`` | ``failed`` | ``undetermined`` for a verdict (JSON ``ike_sas[].outcome``)."""
+    if verdict.startswith(OK_VERDICTS):
+        return "ok"
+    if verdict.startswith(FAILED_VERDICTS):
+        return "failed"
+    return "undetermined"
 
 
 def is_problem(verdict: str) -> bool:
     """Whether a verdict means the SA failed (exit code 3 for ``diag ike``)."""
-    return not verdict.startswith(OK_VERDICTS)
+    return outcome(verdict) == "failed"

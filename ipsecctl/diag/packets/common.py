@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import yaml
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, hmac
 
-__all__ = ["HASHES", "TripleDES", "hmac_template", "iso_utc", "parse_hex"]
+__all__ = [
+    "HASHES", "TripleDES", "YamlInt", "hmac_template", "iso_utc", "load_key_yaml", "parse_hex",
+]  # fmt: skip
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -31,16 +34,59 @@ def hmac_template(hash_name: str, key: bytes) -> hmac.HMAC:
     return hmac.HMAC(key, HASHES[hash_name]())
 
 
+class YamlInt(int):
+    """An int YAML read from a plain scalar, with the scalar's original text.
+
+    Why: YAML 1.1 reads an unquoted ``enc_key: 0x0011..`` (or an all-digit hex key) as an
+    integer, which loses leading zero bytes and, through ``str()``, turns hex into decimal.
+    Key files hold hex text, so ``str()`` gives the text back (``parse_hex`` then sees what
+    the user wrote) while SPIs and sizes still work as numbers.
+    """
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> YamlInt:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __reduce__(self) -> tuple[type[int], tuple[int]]:
+        return int, (int(self),)  # pickles as the plain number (SAs go to worker processes)
+
+
+class _KeyLoader(yaml.SafeLoader):
+    """SafeLoader whose ints remember their source text (see :class:`YamlInt`)."""
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return YamlInt(value, str(node.value))
+
+
+_KeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def load_key_yaml(text: str) -> Any:
+    """``yaml.safe_load`` for key files: unquoted numbers keep their text (:class:`YamlInt`)."""
+    return yaml.load(text, Loader=_KeyLoader)
+
+
 def parse_hex(text: object) -> bytes:
     """Key bytes from the spellings key files use: ``0x..``, ``aa:bb``, spaces, quotes.
 
     Empty text gives ``b""``; anything else that is not hexadecimal raises ``ValueError``
-    (callers turn it into an error naming their file and line).
+    (callers turn it into an error naming their file and line). A number YAML read from an
+    unquoted key is taken as the hex text it was written as (:class:`YamlInt`).
     """
     t = str(text if text is not None else "").strip().strip("'\"").strip()
     if t[:2].lower() == "0x":
         t = t[2:]
     t = t.replace(":", "").replace(" ", "")
+    if isinstance(text, YamlInt):
+        t = t.replace("_", "")
     if not t:
         return b""
     return bytes.fromhex(t)

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from ipsecctl.diag.packets.common import parse_hex
+from ipsecctl.diag.packets.common import YamlInt, load_key_yaml, parse_hex
 from ipsecctl.diag.packets.suites import (
     INTEGRITY,
     EncSuite,
@@ -80,10 +80,12 @@ class _Err:
 
     def __call__(self, line: int, msg: str) -> InputFileError:
         where = f"{self.path}:{line}" if line else str(self.path)
-        return InputFileError(f"bad key file {where}: {msg}", hint="see `ipsecctl diag esp --help`")
+        return InputFileError(
+            f"bad key file {where}: {msg}", hint="formats: docs/keys.md, `ipsecctl diag esp --help`"
+        )
 
 
-def _hex(text: str, err: _Err, line: int, what: str) -> bytes:
+def _hex(text: object, err: _Err, line: int, what: str) -> bytes:
     try:
         return parse_hex(text)
     except ValueError:
@@ -92,7 +94,7 @@ def _hex(text: str, err: _Err, line: int, what: str) -> bytes:
 
 def _spi(text: str | int, err: _Err, line: int) -> int:
     if isinstance(text, int) and not isinstance(text, bool):
-        value = text
+        value = int(text)  # a plain int: SAs are pickled to worker processes
     else:
         t = str(text).strip().strip("'\"")
         try:
@@ -214,37 +216,7 @@ def parse_tcpdump(text: str, path: Path) -> list[SecurityAssociation]:
 
 
 # --------------------------------------------------------------------------- ipsecctl yaml/json
-class _YamlInt(int):
-    """An int YAML read from a plain scalar, with the scalar's original text.
-
-    Why: YAML 1.1 reads an unquoted ``enc_key: 0x0011..`` (or an all-digit hex key) as an
-    integer, which loses leading zero bytes. Keys are always hexadecimal text, so the key
-    fields take ``text`` back; SPIs and other numbers use the int value as before.
-    """
-
-    text: str
-
-    def __new__(cls, value: int, text: str) -> _YamlInt:
-        obj = super().__new__(cls, value)
-        obj.text = text
-        return obj
-
-
-class _KeyLoader(yaml.SafeLoader):
-    """SafeLoader whose ints remember their source text (see :class:`_YamlInt`)."""
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    value = yaml.SafeLoader.construct_yaml_int(loader, node)
-    return _YamlInt(value, str(node.value))
-
-
-_KeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-def _key_field(
-    entry: dict[str, Any], name: str, err: _Err, line: int, size: int | None
-) -> bytes:
+def _key_field(entry: dict[str, Any], name: str, err: _Err, line: int, size: int | None) -> bytes:
     """A hex key field; an unquoted value that YAML read as a number is taken as hex text.
 
     ``size`` (bytes, from the algorithm) restores leading zero bytes of a number that came
@@ -255,8 +227,8 @@ def _key_field(
         return b""
     if isinstance(value, bool):
         raise err(line, f"{name} must be hexadecimal text, not {value!r}")
-    if isinstance(value, _YamlInt):
-        return _hex(value.text.replace("_", ""), err, line, name)
+    if isinstance(value, YamlInt):
+        return _hex(value, err, line, name)
     if isinstance(value, int):
         if value < 0:
             raise err(line, f"{name} must be hexadecimal text, not a negative number")
@@ -281,7 +253,7 @@ def parse_ipsecctl(text: str, path: Path) -> list[SecurityAssociation]:
     """The ipsecctl YAML/JSON key format (documented in docs/keys.md)."""
     err = _Err(path)
     try:
-        doc = yaml.load(text, Loader=_KeyLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = load_key_yaml(text)  # JSON is YAML
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise err(mark.line + 1 if mark else 0, "not valid YAML/JSON") from None

@@ -121,6 +121,52 @@ class CaptureInfo:
     warnings: list[str] = field(default_factory=list)
     frames: int = 0
     """Records read so far (all of them once the iterator is exhausted)."""
+    unsupported: dict[int, list[int]] = field(default_factory=dict)
+    """Link type -> numbers of the frames skipped because the reader cannot decode it."""
+
+
+SUPPORTED_LINKTYPES = (
+    "Ethernet (1), raw IP (101, 228, 229), Linux cooked v1/v2 (113, 276), loopback (0, 108)"
+)
+_LINKTYPE_NAMES = {
+    9: "PPP", 50: "PPP_HDLC", 104: "C_HDLC", 105: "IEEE802_11", 119: "PRISM_HEADER",
+    127: "IEEE802_11_RADIOTAP", 129: "ARCNET_LINUX", 138: "APPLE_IP_OVER_IEEE1394",
+    141: "MTP3", 143: "DOCSIS", 163: "IEEE802_11_AVS", 187: "BLUETOOTH_HCI_H4", 189: "USB_LINUX",
+    192: "PPI", 195: "IEEE802_15_4", 201: "ERF", 220: "USB_LINUX_MMAPPED", 235: "DVB_CI",
+    249: "NETLINK", 252: "WIRESHARK_UPPER_PDU", 274: "NFLOG",
+    **{147 + i: f"USER{i}" for i in range(16)},
+}  # fmt: skip
+
+
+def _ranges(numbers: list[int], limit: int = 8) -> str:
+    """``1-15, 20, 22-24``: frame numbers as runs (at most ``limit`` runs, then ``...``)."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in runs[:limit])
+    return text + (", ..." if len(runs) > limit else "")
+
+
+def _note_unsupported(frames: Iterator[Frame], path: Path, info: CaptureInfo) -> Iterator[Frame]:
+    """Pass frames through; when done, warn once per link type the reader had to skip.
+
+    Why: a capture in a link type we do not decode (802.11, PPP, DLT_USERn...) would
+    otherwise read as "0 ESP packets" with no hint that nothing was even looked at.
+    """
+    for f in frames:
+        if f.linktype >= 0 and f.error is not None and f.error.startswith("unsupported link"):
+            info.unsupported.setdefault(f.linktype, []).append(f.number)
+        yield f
+    for lt, numbers in info.unsupported.items():
+        name = _LINKTYPE_NAMES.get(lt)
+        label = f"link type {lt}" + (f" ({name})" if name else "")
+        info.warnings.append(
+            f"{path}: {label} is not supported: {len(numbers)} frame(s) skipped "
+            f"(frames {_ranges(numbers)}); supported: {SUPPORTED_LINKTYPES}"
+        )
 
 
 _ADDR_CACHE: dict[bytes, str] = {}
@@ -325,8 +371,11 @@ def _iter_pcap(
             return
         sec, frac, incl, orig = rec.unpack_from(buf, p)
         p += 16
-        if incl > 0x4000000:
-            info.warnings.append(f"{path}: implausible record length {incl} at byte {p - 16}")
+        if incl > _MAX_RECORD:
+            info.warnings.append(
+                f"{path}: record {number + 1} at byte {p - 16} has a corrupt header "
+                f"(implausible length {incl}): the rest of the file is skipped"
+            )
             return
         number += 1
         info.frames = number
@@ -424,6 +473,35 @@ def _iter_pcapng(
         info.warnings.append(f"{path}: {n - p} trailing bytes ignored")
 
 
+_MAX_RECORD = 0x4000000
+
+
+def _check_first_pcap_record(buf: bytes, path: Path) -> None:
+    """Refuse a pcap whose *first* record header is corrupt: no packet at all can be read.
+
+    Why eagerly (not as a warning while iterating): with nothing readable the file is not a
+    usable capture (exit 2), and the streamed ``--json`` output must not have started yet.
+    A bad record later in the file is a warning: what came before it is still analysed.
+    """
+    n = len(buf)
+    if n == 24:
+        return  # a header and no packets: an empty capture, not a corrupt one
+    where = f"capture {path}: the first record (byte 24)"
+    if n < 24 + 16:
+        raise InputFileError(
+            f"{where} is cut inside its 16-byte header ({n - 24} bytes): no packet to read",
+            hint="the file is damaged or still being written",
+        )
+    endian = _PCAP_MAGICS[buf[:4]][0]
+    incl = struct.unpack_from(endian + "I", buf, 24 + 8)[0]
+    if incl > _MAX_RECORD or 40 + incl > n:
+        raise InputFileError(
+            f"{where} claims {incl} bytes but only {n - 40} follow: corrupt record header "
+            "or a file cut inside its first packet; no packet to read",
+            hint="the file is damaged; capture again with tcpdump -w or dumpcap",
+        )
+
+
 def open_capture(
     path: str | Path,
     info: CaptureInfo | None = None,
@@ -440,9 +518,12 @@ def open_capture(
     info = info if info is not None else CaptureInfo()
     head = buf[:4]
     if head in _PCAP_MAGICS:
-        return _iter_pcap(buf, path, info, first, last)
+        if len(buf) < 24:  # eagerly: the streamed --json output must not have started
+            raise InputFileError(f"capture {path} is truncated inside the pcap file header")
+        _check_first_pcap_record(buf, path)
+        return _note_unsupported(_iter_pcap(buf, path, info, first, last), path, info)
     if head == _PCAPNG_SHB:
-        return _iter_pcapng(buf, path, info, first, last)
+        return _note_unsupported(_iter_pcapng(buf, path, info, first, last), path, info)
     raise InputFileError(
         f"{path} is not a pcap or pcapng capture (magic {head.hex() or 'empty'})",
         hint="write captures with tcpdump -w or dumpcap",

@@ -108,6 +108,21 @@ def test_bad_yaml_key_file_is_one_line_without_key_material() -> None:
     assert "\n" not in msg and secret not in msg
 
 
+def test_unquoted_hex_in_yaml_keys_is_hex_not_a_number() -> None:
+    """YAML reads `sk_ei: 0x00ab..` and `spi_i: 0011..` as numbers: before the fix the SPI was
+    rejected and an unquoted key silently became its decimal digits (QA issue 5, G5)."""
+    ei, er = "00" + "ab" * 15, "0x" + "00" * 2 + "cd" * 14
+    ai, ar = "0x" + "00" + "11" * 19, "0x" + "22" * 20
+    text = (f"ikev2:\n  - spi_i: 0x0001020304050607\n    spi_r: 0011223344556677\n"
+            f"    sk_ei: 0x{ei}\n    sk_er: {er}\n    encryption: aes128\n"
+            f"    sk_ai: {ai}\n    sk_ar: {ar}\n    integrity: sha1\n")
+    table = parse_keys(text, "k.yaml")
+    k = table.lookup("0001020304050607", "0011223344556677")
+    assert k is not None
+    assert k.sk_ei == bytes.fromhex(ei) and k.sk_er == bytes.fromhex(er[2:])
+    assert k.sk_ai == bytes.fromhex(ai[2:]) and k.sk_ar == bytes.fromhex(ar[2:])
+
+
 def test_proposal_syntax() -> None:
     p = parse_proposal("aes256gcm16-prfsha256-ecp256")
     assert p.encr == [(20, 256)] and p.prf == [5] and p.dh == [19]
@@ -216,3 +231,51 @@ def test_cli_probe_bad_syntax_and_no_response() -> None:
     if res.exit_code != 3:  # something (charon?) listens on 127.0.0.1:4500 here
         pytest.skip("UDP/4500 on loopback is in use on this machine")
     assert json.loads(res.stdout)["result"] == "no_response"
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 3, b"",
+                                     b"hello, this is a text file\nnot a capture\n"],
+                         ids=["binary", "empty", "text"])
+def test_cli_ike_refuses_files_that_are_not_captures(tmp_path: Path, content: bytes) -> None:
+    """Random bytes once became an invented IKEv1 SA and an empty or text file exit 0 (QA F3):
+    now the same one-line error as `diag esp`, exit 2."""
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(content)
+    res = CliRunner().invoke(_app(), ["ike", str(bad), "--json"])
+    assert res.exit_code == 2, res.stdout
+    assert res.stdout == ""
+    err = res.stderr.strip()
+    assert "\n" not in err and str(bad) in err and "not a pcap or pcapng capture" in err
+    assert "Traceback" not in res.output
+
+
+def test_cli_ike_still_takes_one_raw_ike_message(tmp_path: Path) -> None:
+    res = CliRunner().invoke(_app(), ["ike", str(FIX / "ike-scan" / "pkt-v2-sainit-response.dat"),
+                                      "--json"])
+    assert res.exit_code in (0, 3) and json.loads(res.stdout)["messages"][0]["version"] == 2
+
+
+def test_cli_ike_healthy_capture_without_keys_exits_0() -> None:
+    """ikev2_nat_t.pcapng: three complete IKE_SA_INIT + IKE_AUTH exchanges, no keys. Before,
+    'answered (encrypted)' counted as a failure and the command exited 3 (QA G7)."""
+    res = CliRunner().invoke(_app(), ["ike", str(FIX / "scapy" / "ikev2_nat_t.pcapng"),
+                                      "--json"])
+    assert res.exit_code == 0, res.stdout
+    sas = json.loads(res.stdout)["ike_sas"]
+    assert len(sas) == 3
+    for sa in sas:
+        assert sa["outcome"] == "undetermined"
+        assert "keys needed to confirm authentication" in sa["verdict"]
+    # a real failure in the same kind of document still exits 3
+    res = CliRunner().invoke(_app(), ["ike", str(FIX / "tcpdump" / "ikev2pI2.pcap"), "--json"])
+    assert res.exit_code == 3
+    assert json.loads(res.stdout)["ike_sas"][0]["outcome"] == "failed"
+
+
+def test_cli_ike_warns_on_truncated_capture(tmp_path: Path) -> None:
+    data = (FIX / "tcpdump" / "isakmp4500.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[: len(data) - 10])
+    res = CliRunner().invoke(_app(), ["ike", str(cut), "--json"])
+    assert "warning:" in res.stderr and "truncated" in res.stderr
+    assert json.loads(res.stdout)["warnings"]

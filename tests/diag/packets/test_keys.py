@@ -150,3 +150,73 @@ def test_undetectable_and_empty(tmp_path: Path) -> None:
         load_keys(_write(tmp_path, "x", "hello world\n"))
     with pytest.raises(InputFileError, match="cannot read key file"):
         load_keys(tmp_path / "nope")
+
+
+def test_unquoted_hex_keys_keep_their_bytes(tmp_path: Path) -> None:
+    """YAML reads `enc_key: 0x00ab..` and all-digit keys as numbers (QA G5): the key fields
+    take the text back, leading zero bytes included."""
+    enc = "0x0053c4" + "11" * 13  # 16 bytes, the first one zero
+    auth = "00112233445566778899" * 2  # 20 bytes, all digits: a YAML decimal int
+    text = (
+        f"sas:\n  - spi: 0x00001234\n    dst: 10.0.0.2\n    encryption: aes128\n"
+        f"    enc_key: {enc}\n    integrity: sha1\n    auth_key: {auth}\n"
+        f"  - spi: 4660\n    protocol: ah\n    integrity: sha256\n    auth_key: 0x{'01' * 32}\n"
+    )
+    esp, ah = load_keys(_write(tmp_path, "k.yaml", text))
+    assert esp.spi == 0x1234 and type(esp.spi) is int
+    assert esp.enc_key == bytes.fromhex(enc[2:]) and len(esp.enc_key) == 16
+    assert esp.auth_key == bytes.fromhex(auth)
+    assert ah.spi == 4660 and ah.auth_key == b"\x01" * 32
+
+
+def test_json_number_key_takes_the_algorithm_size(tmp_path: Path) -> None:
+    from ipsecctl.diag.packets.keys import _Err, _key_field
+
+    got = _key_field({"enc_key": 0x0102}, "enc_key", _Err(tmp_path / "k"), 1, 16)
+    assert got == bytes(14) + b"\x01\x02"
+    with pytest.raises(InputFileError, match="enc_key must be hexadecimal"):
+        _key_field({"enc_key": True}, "enc_key", _Err(tmp_path / "k"), 1, 16)
+
+
+def test_cisco_session_key_before_transform_set(tmp_path: Path) -> None:
+    """IOS keeps map subcommands in its own order: `set session-key` may precede
+    `set transform-set` and `set peer` inside the entry (QA G6)."""
+    k = bytes(range(32)).hex()
+    text = (
+        "crypto ipsec transform-set TS esp-aes 256 esp-sha256-hmac\n"
+        "crypto map MANUAL 10 ipsec-manual\n"
+        f" set session-key inbound esp 256 cipher {k} authenticator {k}\n"
+        f" set session-key outbound esp 257 cipher {k} authenticator {k}\n"
+        " set peer 172.16.2.2\n set transform-set TS\n match address 101\n"
+        "crypto map MANUAL 20 ipsec-manual\n set peer 172.16.3.3\n"
+        f" set session-key inbound esp 300 cipher {k[:32]} authenticator {k[:40]}\n"
+        "crypto ipsec transform-set TS2 esp-aes esp-sha-hmac\n"
+    )
+    # entry 20 names no transform set: that is still an error, on its own line
+    with pytest.raises(InputFileError, match=r"k.cfg:10: .*without `set transform-set`"):
+        load_keys(_write(tmp_path, "k.cfg", text))
+    text = text.replace(" set peer 172.16.3.3\n", " set peer 172.16.3.3\n set transform-set TS2\n")
+    inbound, outbound, third = load_keys(_write(tmp_path, "k.cfg", text))
+    assert (inbound.spi, inbound.src) == (256, "172.16.2.2")
+    assert (outbound.spi, outbound.dst) == (257, "172.16.2.2")
+    assert inbound.encryption and inbound.encryption.name == "aes256"
+    assert inbound.integrity.name == "sha256"
+    assert (third.spi, third.src) == (300, "172.16.3.3")
+    assert third.encryption and third.encryption.name == "aes128"
+    assert third.integrity.name == "sha1"
+
+
+def test_docs_keys_md_examples_load(tmp_path: Path) -> None:
+    """docs/keys.md is what users copy: its ESP examples must load as written."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "keys.md").read_text()
+    blocks = re.findall(r"```(yaml|json)\n(.*?)```", doc, re.S)
+    esp = [(kind, text) for kind, text in blocks if "sas" in text]
+    assert len(esp) == 2
+    for i, (kind, text) in enumerate(esp):
+        sas = load_keys(_write(tmp_path, f"example{i}.{kind}", text))
+        assert sas and all(sa.spi for sa in sas)
+    yaml_sas = load_keys(_write(tmp_path, "y.yaml", esp[0][1]))
+    assert [sa.protocol for sa in yaml_sas] == ["esp", "esp", "esp", "ah"]
+    assert yaml_sas[0].enc_key == bytes(range(16)) and yaml_sas[2].esn
