@@ -28,6 +28,7 @@ from ipsecctl.diag.packets.keys import SecurityAssociation
 from ipsecctl.diag.packets.pcap import CaptureInfo, count_frames, open_capture
 from ipsecctl.diag.packets.replay import REPLAY, TOO_OLD, ReplayWindow, SaReplayStats
 from ipsecctl.diag.packets.report import Analyzer, Options
+from ipsecctl.errors import IpsecctlError
 
 PARALLEL_MIN_FRAMES = 20_000
 """Below this many frames the cost of starting workers outweighs what they save."""
@@ -174,6 +175,9 @@ _VERDICT_JSON = {None: "null", "accepted": '"accepted"', REPLAY: '"replay"',
                  TOO_OLD: '"too_old"'}  # fmt: skip
 
 
+CHUNK_TIMEOUT_S = 600
+
+
 def write_json(
     capture: str | Path,
     sas: list[SecurityAssociation],
@@ -218,7 +222,16 @@ def write_json(
     if parallel:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(nproc, len(jobs))) as pool:
-            for chunk in pool.imap(_chunk_star, jobs):
+            results = pool.imap(_chunk_star, jobs)
+            for _ in jobs:
+                try:
+                    # a worker that dies (or cannot unpickle its task) never answers: bound it
+                    chunk = results.next(timeout=CHUNK_TIMEOUT_S)
+                except multiprocessing.TimeoutError:
+                    raise IpsecctlError(
+                        f"a decryption worker gave no result within {CHUNK_TIMEOUT_S} s",
+                        hint="rerun with --workers 1",
+                    ) from None
                 consume(chunk)
     else:
         for job in jobs:
