@@ -3,7 +3,7 @@
 Verification reads every known_hosts file itself (system, ipsecctl's own, the inventory's) so a
 changed key can be reported with the file and line an operator must edit; paramiko only sees
 the already-matching entries (which also makes it negotiate the key type we know).
-``AutoAddPolicy``/``WarningPolicy`` are never used: an unknown key is rejected, recorded
+paramiko's auto-accepting policies are never used: an unknown key is rejected, recorded
 (``accept-new``) or put to a person (``ask``); a changed key always fails.
 """
 
