@@ -222,7 +222,9 @@ def map_error(
         return exc
     if isinstance(exc, BadHostKeyException):
         name = host_key_name(params.hostname, port)
-        entries = known.lookup(name) if known else []
+        # name the line that disagrees with the device (another file may hold the right key)
+        entries = [e for e in (known.lookup(name) if known else []) if e.key != exc.key]
+        entries.sort(key=lambda e: e.key_type != exc.key.get_name())
         if entries:
             return changed_key_error(dev, name, exc.key, entries[0])
         return HostKeyError(
