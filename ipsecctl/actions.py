@@ -148,20 +148,21 @@ def plan(
     effective = "session" if action == "rekey" else scope
     if action == "rekey" and "rekey" in platform.actions:
         # the platform re-keys in place (make-before-break): no clear, no traffic needed
-        commands = _render(platform, "rekey", values, ike, tunnels)
+        commands = _render_by_vrf(platform, "rekey", values, ike, tunnels)
         return Plan(action, effective, state.device, state.platform, peer, vrf, commands, [],
                     tunnels, sorted({spi for t in tunnels for spi in t.spis()}),
                     [_ike_key(sa) for sa in ike])
     if effective == "session":
-        commands = _render(platform, "clear_session", values, ike, tunnels)
+        commands = _render_by_vrf(platform, "clear_session", values, ike, tunnels)
     elif effective == "ipsec":
-        commands = _render(platform, "clear_ipsec", values, ike, tunnels)
+        commands = _render_by_vrf(platform, "clear_ipsec", values, ike, tunnels)
     else:
         commands = []
         for version, name in ((1, "clear_ike_v1"), (2, "clear_ike_v2")):
             subset = [sa for sa in ike if sa.version == version]
             if subset:
-                commands += [c for c in _render(platform, name, values, subset, tunnels)
+                # only the VRFs these IKE SAs live in (tunnels would add VRFs without them)
+                commands += [c for c in _render_by_vrf(platform, name, values, subset, [])
                              if c not in commands]
     bring_up: list[str] = []
     if action == "rekey":
@@ -222,11 +223,35 @@ def _ike_key(sa: IkeSa) -> str:
     return f"{sa.version}:{sa.conn_id}:{sa.spi_i}:{sa.spi_r}:{sa.state}"
 
 
+def _ike_vrf(sa: IkeSa) -> str | None:
+    """The VRF an IKE SA belongs to: IOS shows fvrf or only the ivrf column, depending."""
+    return sa.fvrf or sa.ivrf or None
+
+
 def ike_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[IkeSa]:
     return [
         sa for sa in state.ike_sas
-        if _same_addr(sa.peer_address(), peer) and (vrf is None or (sa.fvrf or None) == vrf)
+        if _same_addr(sa.peer_address(), peer) and (vrf is None or _ike_vrf(sa) == vrf)
     ]
+
+
+def _render_by_vrf(
+    platform: Any, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
+) -> list[str]:
+    """One rendering per VRF: the same peer address in two VRFs is two peers to IOS, and a
+    clear without ``vrf`` reaches only the global one."""
+    if values.get("vrf"):
+        return _render(platform, name, values, ike, tunnels)
+    groups = sorted({t.vrf or "" for t in tunnels} | {_ike_vrf(sa) or "" for sa in ike})
+    out: list[str] = []
+    for group in groups or [""]:
+        rendered = _render(
+            platform, name, {**values, "vrf": group},
+            [sa for sa in ike if (_ike_vrf(sa) or "") == group],
+            [t for t in tunnels if (t.vrf or "") == group],
+        )
+        out += [c for c in rendered if c not in out]
+    return out
 
 
 Poller = Callable[[], DeviceState]

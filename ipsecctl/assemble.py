@@ -193,12 +193,20 @@ def assemble(
         if sa.local:
             local_addrs.add(_norm_addr(sa.local) or sa.local)
     ike_map = ike_by_peer(ike_sas, local_addrs)
+    # the same address in two VRFs is two peers: match those by VRF first
+    ike_vrf_map = {
+        (peer, vrf): sa
+        for vrf in {sa.fvrf or sa.ivrf for sa in ike_sas} - {None}
+        for peer, sa in ike_by_peer(
+            [x for x in ike_sas if (x.fvrf or x.ivrf) == vrf], local_addrs
+        ).items()
+    }
     for tunnel in tunnels:
         tunnel.peer = _norm_addr(tunnel.peer)
         tunnel.local_addr = _norm_addr(tunnel.local_addr)
         if tunnel.uptime_s is None and tunnel.sas:
             tunnel.uptime_s = uptime.get((tunnel.peer, tunnel.vrf or None))
-        ike = ike_map.get(_norm_addr(tunnel.peer) or "")
+        ike = ike_vrf_map.get((tunnel.peer or "", tunnel.vrf)) or ike_map.get(tunnel.peer or "")
         if ike is not None:
             tunnel.ike_state = ike.state
             tunnel.ike_status = ike.status

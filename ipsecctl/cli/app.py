@@ -108,8 +108,8 @@ def main_callback(
         setup_logging(verbose, log_file)
     except ImportError:
         logging.basicConfig(level=logging.WARNING)
-    password = _prompt_secret("password") if ask_pass else None
-    enable_secret = _prompt_secret("enable secret") if ask_enable else None
+    password = _prompt_secret("password", "--ask-pass") if ask_pass else None
+    enable_secret = _prompt_secret("enable secret", "--ask-enable") if ask_enable else None
     ctx.obj = AppContext(
         username=username,
         password=password,
@@ -124,12 +124,12 @@ def main_callback(
     )
 
 
-def _prompt_secret(what: str) -> str:
+def _prompt_secret(what: str, option: str) -> str:
     """Secrets are typed, never passed as arguments (they would show in ps and history)."""
     import getpass
 
     if not sys.stdin.isatty():
-        raise errors.UsageError(f"--ask-{what.split()[0]} needs a terminal",
+        raise errors.UsageError(f"{option} needs a terminal",
                                 hint="set IPSECCTL_PASSWORD / IPSECCTL_ENABLE_SECRET instead")
     return getpass.getpass(f"{what}: ")
 

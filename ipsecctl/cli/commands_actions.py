@@ -110,8 +110,14 @@ def run_action(
                        dry_run=dry_run, wait=wait, source=source)
     except errors.IpsecctlError as exc:
         if as_json:
-            failed = [actions.Result(device=device, peer=p, action=action, vrf=vrf, commands=[],
-                                     old_spis=[], message=str(exc)) for p in peers or [""]]
+            planned = {p.peer: p for p in getattr(exc, "plans", [])}
+            failed = []
+            for peer in peers or [""]:
+                plan_ = planned.get(peer)
+                failed.append(actions.Result(
+                    device=device, peer=peer, action=action, vrf=vrf,
+                    commands=plan_.commands + plan_.bring_up if plan_ else [],
+                    old_spis=plan_.old_spis if plan_ else [], message=str(exc)))
             _print_results(failed, action, as_json, error=exc)
         raise
     _print_results(results, action, as_json)
@@ -159,6 +165,7 @@ def _run(
             for p in plans:
                 audit_record(obj, {**base, "peer": p.peer, "commands": p.commands + p.bring_up,
                                    "outcome": "refused", "details": {"reason": exc.message}})
+            exc.plans = plans  # type: ignore[attr-defined]  # for the --json document
             raise
         if dry_run:
             for p in plans:

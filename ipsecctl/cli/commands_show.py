@@ -229,6 +229,8 @@ def register(app: typer.Typer) -> None:
             )
         elif fmt == "csv":
             render.emit_csv(render.TUNNEL_HEADER, render.tunnel_rows([state], human=False))
+            for kind, recs in others.items():
+                stderr().print(f"{kind}: {len(recs)} record(s) not in the CSV (use --json)")
         else:
             _show_human([state], offline=True)
             for kind, recs in others.items():

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ipsecctl.models import DeviceState, IkeSa, Tunnel, envelope
@@ -109,6 +110,7 @@ def status_rows(states: Sequence[DeviceState], human: bool) -> list[list[Any]]:
         summary = s.summary()
         err = "; ".join(e["message"] for e in summary["errors"])
         if human:
+            err = escape(err)  # `ipsecctl[legacy]` is advice, not markup
             rows.append([
                 s.device, s.platform,
                 "[green]yes[/]" if s.reachable else "[red]no[/]",
@@ -174,7 +176,12 @@ def emit(
 
 
 def device_errors(states: Sequence[DeviceState]) -> list[str]:
-    return [f"{s.device}: {e.message}" for s in states for e in s.errors]
+    """One line per error, prefixed with the device unless the message already names it."""
+    return [
+        e.message if e.message.startswith(f"{s.device}:") else f"{s.device}: {e.message}"
+        for s in states
+        for e in s.errors
+    ]
 
 
 def all_ike(states: Sequence[DeviceState]) -> list[IkeSa]:

@@ -337,10 +337,13 @@ class CliSession:
             return None
         return str(ipaddress.ip_address(peer))
 
+    def _vrfs(self) -> set[str]:
+        return {lk.spec.vrf for lk, _ in self.fleet.ends_of(self.name) if lk.spec.vrf}
+
     def _vrf_ok(self, m: Match) -> str:
         vrf = m.args.get("vrf")
-        if vrf is not None:
-            return f"% VRF {vrf} does not exist\n"  # the lab has no VRFs
+        if vrf is not None and vrf not in self._vrfs():
+            return f"% VRF {vrf} does not exist\n"
         return ""
 
     def _norm_clear(self, what: str, m: Match, conn: int | None = None) -> str:
@@ -349,10 +352,11 @@ class CliSession:
             return bad
         peer = self._peer(m)
         with self.fleet.lock:
-            self._clear_peer(what, peer, conn)
+            self._clear_peer(what, peer, conn, m.args.get("vrf"))
         return ""
 
-    def _clear_peer(self, what: str, peer: str | None, conn: int | None) -> None:
+    def _clear_peer(self, what: str, peer: str | None, conn: int | None,
+                    vrf: str | None = None) -> None:
         if peer is not None:
             # match on the normalised address; lab addresses are stored normalised
             for link, side in self.fleet.ends_of(self.name):
@@ -360,7 +364,7 @@ class CliSession:
                 if ipaddress.ip_address(addr) == ipaddress.ip_address(peer):
                     peer = addr
                     break
-        self.fleet.clear(self.name, what, peer, conn)
+        self.fleet.clear(self.name, what, peer, conn, vrf=vrf)
 
     def do_clear_session(self, m: Match) -> str:
         return self._norm_clear("session", m)
@@ -381,17 +385,19 @@ class CliSession:
         return ""
 
     def do_ping(self, m: Match) -> str:
-        if m.args.get("vrf") is not None:
-            return f"% VRF {m.args['vrf']} does not have a usable source address\n"
+        vrf = m.args.get("vrf")
+        if vrf is not None and vrf not in self._vrfs():
+            return f"% VRF {vrf} does not have a usable source address\n"
         dest = m.args["dest"]
         repeat, timeout, source = 5, 2.0, None
         rest = list(m.rest)
+        head = f"ping vrf {vrf}" if vrf else "ping"  # where the caret counts from
         opts: dict[str, str | None] = dict.fromkeys(("source", "repeat", "timeout", "size"))
         i = 0
         while i < len(rest):
             word = rest[i].lower()
             keys = [k for k in opts if k.startswith(word)]
-            pos = len(self.prompt) + len("ping ") + len(dest) + 1 + sum(
+            pos = len(self.prompt) + len(head) + 1 + len(dest) + 1 + sum(
                 len(x) + 1 for x in rest[:i]
             )
             if len(keys) != 1 or i + 1 >= len(rest):
@@ -412,7 +418,7 @@ class CliSession:
             if source is None:
                 return f"% Invalid source interface - {opts['source']}\n"
         repeat = min(repeat, 100)
-        marks, duration = self.fleet.ping(self.name, dest, source, repeat, timeout)
+        marks, duration = self.fleet.ping(self.name, dest, source, repeat, timeout, vrf=vrf)
         if self.sleep is not None and duration > 0:
             self.sleep(min(duration / self.fleet.clock.scale, 5.0))
         ok = marks.count("!")

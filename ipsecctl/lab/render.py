@@ -95,7 +95,8 @@ def show_isakmp_sa_detail(fleet: Fleet, name: str, t: float) -> str:
         cap = "D" if ike.established else ""
         conn = ike.conn(e.side)
         block = [
-            f"{conn:<5} {ios_addr(e.local_addr):<15} {ios_addr(e.peer_addr):<15} {'':<6} "
+            f"{conn:<5} {ios_addr(e.local_addr):<15} {ios_addr(e.peer_addr):<15} "
+            f"{e.vrf or '':<6} "
             f"ACTIVE {encr:<4} {hsh:<6} {auth:<4} {dh:<2} {life} {cap:<3}",
             f"       Engine-id:Conn-id =  SW:{max(conn - 1000, 0)}",
             "",
@@ -204,7 +205,7 @@ def _ident_block(e: End, t: float, detail: bool, ios: bool) -> list[str]:
     pfs = f"Y, DH group: group{e.spec.pfs_group}" if e.spec.pfs_group else "N, DH group: none"
     enc, dec = c["encaps"], c["decaps"]
     lines = [
-        "   protected vrf: (none)",
+        f"   protected vrf: {e.vrf or '(none)'}",
         f"   local  ident (addr/mask/prot/port): ({lid})",
         f"   remote ident (addr/mask/prot/port): ({rid})",
         f"   current_peer {ios_addr(e.peer_addr)} port 500",
@@ -331,7 +332,7 @@ def show_crypto_session(fleet: Fleet, name: str, t: float, detail: bool = False)
         out.append(f"Session status: {status}" + ("     " if not detail else ""))
         if detail:
             out += [
-                f"Peer: {peer} port 500 fvrf: (none) ivrf: (none)",
+                f"Peer: {peer} port 500 fvrf: {e.vrf or '(none)'} ivrf: {e.vrf or '(none)'}",
                 f"      Phase1_id: {peer}",
                 "      Desc: (none)",
             ]
@@ -397,18 +398,18 @@ def _map_policy(e: End, dh_group: bool) -> list[str]:
     ]
 
 
-def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
+def _map_entries(members: Iterable[End]) -> list[str]:
+    """The static entries of one crypto map, by sequence number."""
     out: list[str] = []
-    spec = fleet.routers[name].spec
-    map_ends = [e for e in ends(fleet, name) if not e.vti]
-    for e in sorted(map_ends, key=lambda x: x.seq):
-        peer = ios_addr(e.peer_addr)
+    for e in sorted(members, key=lambda x: x.seq):
         out += [
-            f'Crypto Map IPv4 "{CRYPTO_MAP}" {e.seq} ipsec-isakmp',
-            f"\tPeer = {peer}",
+            f'Crypto Map IPv4 "{e.map_tag}" {e.seq} ipsec-isakmp',
+            f"\tPeer = {ios_addr(e.peer_addr)}",
         ]
         if e.spec.ike_version == 2:
             out.append(f"\tIKEv2 Profile: {IKEV2_PROFILE}")
+        if e.vrf:
+            out.append(f"\tISAKMP Profile: ISAKMP-{e.vrf}")
         lan, rlan = e.local_lan, e.remote_lan
         out += [
             f"\tExtended IP access list {e.acl}",
@@ -416,8 +417,17 @@ def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
             f"{rlan.network_address} {rlan.hostmask}",
             *_map_policy(e, dh_group=True),
         ]
-    if map_ends:
-        out += [f"\tInterfaces using crypto map {CRYPTO_MAP}:", f"\t\t{spec.wan_if}", ""]
+    return out
+
+
+def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
+    out: list[str] = []
+    map_ends = [e for e in ends(fleet, name) if not e.vti]
+    # the global map first, then one map per front-door VRF interface
+    for tag in dict.fromkeys(e.map_tag for e in map_ends):
+        members = [e for e in map_ends if e.map_tag == tag]
+        out += _map_entries(members)
+        out += [f"\tInterfaces using crypto map {tag}:", f"\t\t{members[0].interface}", ""]
     for e in ends(fleet, name):
         if not e.vti:
             continue
@@ -654,6 +664,8 @@ def show_ip_interface_brief(fleet: Fleet, name: str, t: float) -> str:
     for e in ends(fleet, name):
         if e.vti:
             rows.append((e.tunnel_if, f"172.31.{e.spec.id}.{1 if e.side == 'a' else 2}"))
+        elif e.vrf:
+            rows.append((e.interface, e.local_addr))
     out = ["Interface              IP-Address      OK? Method Status                Protocol"]
     for iface, addr in rows:
         out.append(f"{iface:<23}{addr:<16}YES NVRAM  up                    up      ")
@@ -693,6 +705,9 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
         "username admin privilege 1 secret 9 $9$lab$hidden",
         "!",
     ]
+    vrf_ends = [e for e in my if e.vrf]
+    for k, e in enumerate(vrf_ends):
+        cfg += [f"ip vrf {e.vrf}", f" rd 65000:{k + 1}", "!"]
     v1 = [e for e in my if e.spec.ike_version == 1]
     v2 = [e for e in my if e.spec.ike_version == 2]
     if v1:
@@ -705,8 +720,21 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
             "crypto isakmp keepalive 10 3",
         ]
         for e in v1:
-            cfg.append(f"crypto isakmp key 6 {psk} address {e.peer_addr}")
+            if not e.vrf:
+                cfg.append(f"crypto isakmp key 6 {psk} address {e.peer_addr}")
         cfg.append("!")
+        # front-door VRFs: the key lives in a VRF keyring, the profile binds peer and VRF
+        for e in vrf_ends:
+            cfg += [
+                f"crypto keyring KR-{e.vrf} vrf {e.vrf}",
+                f"  pre-shared-key address {e.peer_addr} key 6 {psk}",
+                "!",
+                f"crypto isakmp profile ISAKMP-{e.vrf}",
+                f"   vrf {e.vrf}",
+                f"   keyring KR-{e.vrf}",
+                f"   match identity address {e.peer_addr} 255.255.255.255 {e.vrf}",
+                "!",
+            ]
     if v2:
         cfg += [
             "crypto ikev2 proposal PROP-AES256",
@@ -753,7 +781,7 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
     cfg.append("!")
     for e in sorted((e for e in my if not e.vti), key=lambda x: x.seq):
         cfg += [
-            f"crypto map {CRYPTO_MAP} {e.seq} ipsec-isakmp",
+            f"crypto map {e.map_tag} {e.seq} ipsec-isakmp",
             f" description to {e.peer_name or 'outside peer'}",
             f" set peer {e.peer_addr}",
             f" set transform-set {e.ts_name}",
@@ -762,6 +790,8 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
             cfg.append(f" set pfs group{e.spec.pfs_group}")
         if e.spec.ike_version == 2:
             cfg.append(f" set ikev2-profile {IKEV2_PROFILE}")
+        if e.vrf:
+            cfg.append(f" set isakmp-profile ISAKMP-{e.vrf}")
         cfg.append(f" match address {e.acl}")
     cfg.append("!")
     for e in my:
@@ -786,11 +816,23 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
     ]
     if any(e.v6 for e in my):
         cfg.append(f" ipv6 address {spec.address6}/64")
-    if any(not e.vti for e in my):
+    if any(not e.vti and not e.vrf for e in my):
         cfg.append(f" crypto map {CRYPTO_MAP}")
     cfg += [
         " negotiation auto",
         "!",
+    ]
+    for e in vrf_ends:
+        cfg += [
+            f"interface {e.interface}",
+            f" description WAN {e.vrf}",
+            f" ip vrf forwarding {e.vrf}",
+            f" ip address {e.local_addr} 255.255.255.0",
+            f" crypto map {e.map_tag}",
+            " negotiation auto",
+            "!",
+        ]
+    cfg += [
         f"interface {spec.lan_if}",
         " description LAN",
         f" ip address {spec.inside_host} {spec.lan.netmask}",

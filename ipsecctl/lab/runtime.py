@@ -242,7 +242,8 @@ class Lab(LabDir):
         for link, side in self.fleet.ends_of(name):
             if link.spec.expected_up:
                 out.append(self.fleet.peer_addr(link, side))
-        return out
+        # one peer address may be up in several front-door VRFs: list it once
+        return list(dict.fromkeys(out))
 
     # ------------------------------------------------------------------ files
     def _write_files(self) -> None:

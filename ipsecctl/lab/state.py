@@ -400,13 +400,19 @@ class Fleet:
         return self.routers[router].ends
 
     def clear(self, router: str, what: str, peer: str | None = None,
-              conn_id: int | None = None) -> int:
-        """``what``: session | sa | isakmp | ikev2. Returns the number of links touched."""
+              conn_id: int | None = None, vrf: str | None = None) -> int:
+        """``what``: session | sa | isakmp | ikev2. Returns the number of links touched.
+
+        As on IOS, a clear naming a peer reaches that address in one front-door VRF only:
+        ``vrf`` None is the global table, so overlapping addresses in VRFs stay untouched.
+        """
         with self.lock:
             t = self.advance()
             touched = 0
             for link, side in self.ends_of(router):
                 if peer is not None and self.peer_addr(link, side) != peer:
+                    continue
+                if peer is not None and link.spec.vrf != vrf:
                     continue
                 if what == "isakmp":
                     if link.spec.ike_version != 1 or link.ike is None:
@@ -431,11 +437,12 @@ class Fleet:
             return touched
 
     def ping(self, router: str, dest: str, source: str | None, repeat: int,
-             timeout: float) -> tuple[str, float]:
+             timeout: float, vrf: str | None = None) -> tuple[str, float]:
         """Run a ping in simulated time: ``(result marks, simulated duration)``.
 
         Traffic that matches a tunnel's selectors triggers negotiation when no SA exists; the
-        first packets are lost while it runs, as on a real router.
+        first packets are lost while it runs, as on a real router. Only the tunnels of the
+        ping's VRF (None: the global table) can carry it.
         """
         import ipaddress
 
@@ -451,6 +458,8 @@ class Fleet:
             }
             link: Link | None = None
             for lk, side in r.ends:
+                if lk.spec.vrf != vrf:
+                    continue
                 local_lan = lk.spec.a_lan if side == "a" else lk.spec.b_lan
                 remote_lan = lk.spec.b_lan if side == "a" else lk.spec.a_lan
                 if dst.version == 4 and dst in remote_lan:
@@ -466,7 +475,7 @@ class Fleet:
             marks = []
             t = t0
             if link is None:
-                ok = dest in wan_targets or dest == r.spec.inside_host
+                ok = vrf is None and (dest in wan_targets or dest == r.spec.inside_host)
                 for _ in range(repeat):
                     marks.append("!" if ok else ".")
                     t += 0.001 if ok else timeout

@@ -6,6 +6,11 @@ outside loopback: a router's crypto (WAN) address is its own management address 
 outside peers live in 127.0.250.0/23 where nothing listens, and IPv6 peers use a private ULA
 prefix that no interface of the host carries. Inside prefixes are plain strings the simulator
 never sends traffic to.
+
+One healthy IOS-XE router also gets two front-door VRF tunnels (``VRF_NAMES``) to outside peers
+that share ONE address (``VRF_PEER``) and the same inside prefixes: the overlap real customer
+VRFs have, so ``--vrf`` on actions can be verified. They are added after every other link and
+draw nothing from the plan's random generator, so the rest of the fleet is unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ IKEV1_ONLY = frozenset({"ike_no_response", "psk_mismatch", "p2_mismatch"})
 
 V6_PREFIX = "fd6c:ab::"
 OUTSIDE_BASE = (127, 0, 250)
+VRF_NAMES: tuple[str, ...] = ("CUST-A", "CUST-B")
+VRF_PEER = "127.0.251.1"  # the same outside peer address in every VRF; nothing listens there
+VRF_LOCAL_LAN = ipaddress.IPv4Network("172.20.1.0/24")  # overlapping inside prefixes, per VRF
+VRF_REMOTE_LAN = ipaddress.IPv4Network("172.20.2.0/24")
 
 TRANSFORMS: tuple[tuple[str, ...], ...] = (
     ("esp-256-aes", "esp-sha-hmac"),
@@ -87,6 +96,9 @@ class LinkSpec:
     # per-end names, filled by plan(): crypto map seq / tunnel interface number / ACL name
     seq: dict[str, int] = field(default_factory=dict)
     tunnel_no: dict[str, int] = field(default_factory=dict)
+    # front-door VRF (also the inside VRF) and the WAN interface of end ``a`` in it
+    vrf: str | None = None
+    a_if: str | None = None
 
     @property
     def af(self) -> int:
@@ -249,4 +261,43 @@ def plan(devices: int, seed: int) -> Plan:
             else:
                 seqs[end] = seqs.get(end, 0) + 10
                 link.seq[end] = seqs[end]
+    links += _vrf_links(routers, len(links))
     return Plan(routers=routers, links=links)
+
+
+def vrf_router(routers: list[RouterSpec]) -> RouterSpec | None:
+    """The router carrying the VRF tunnels: the first healthy IOS-XE one (None if none)."""
+    return next(
+        (r for r in routers if r.platform == "cisco_iosxe" and r.scenario == "healthy"), None
+    )
+
+
+def _vrf_links(routers: list[RouterSpec], first_id: int) -> list[LinkSpec]:
+    """Always-on IKEv1 crypto-map tunnels, one per VRF, all to the same peer address."""
+    r = vrf_router(routers)
+    if r is None:
+        return []
+    out: list[LinkSpec] = []
+    for k, vrf in enumerate(VRF_NAMES):
+        out.append(LinkSpec(
+            id=first_id + k,
+            a=r.name,
+            b=None,
+            a_addr=f"127.0.252.{1 + k}",
+            b_addr=VRF_PEER,
+            a_lan=VRF_LOCAL_LAN,
+            b_lan=VRF_REMOTE_LAN,
+            ike_version=1,
+            kind="crypto_map",
+            behaviour="healthy",
+            expected_up=True,
+            transform=("esp-256-aes", "esp-sha256-hmac"),
+            pfs_group=14,
+            rate_ab=5.0,
+            rate_ba=5.0 + 2.5 * k,
+            pkt_size=400,
+            seq={r.name: 10},
+            vrf=vrf,
+            a_if=f"GigabitEthernet{3 + k}",
+        ))
+    return out

@@ -82,12 +82,24 @@ class End:
         return f"Tunnel{self.spec.tunnel_no[self.router.name]}"
 
     @property
+    def vrf(self) -> str | None:
+        """Front-door VRF, which is also the inside (protected) VRF in the lab."""
+        return self.spec.vrf
+
+    @property
     def interface(self) -> str:
-        return self.tunnel_if if self.vti else self.router.wan_if
+        if self.vti:
+            return self.tunnel_if
+        if self.spec.vrf and self.side == "a" and self.spec.a_if:
+            return self.spec.a_if
+        return self.router.wan_if
 
     @property
     def map_tag(self) -> str:
-        return f"{self.tunnel_if}-head-0" if self.vti else CRYPTO_MAP
+        """A VRF's WAN interface carries its own crypto map (one map per interface)."""
+        if self.vti:
+            return f"{self.tunnel_if}-head-0"
+        return f"{CRYPTO_MAP}-{self.spec.vrf}" if self.spec.vrf else CRYPTO_MAP
 
     @property
     def seq(self) -> int:
