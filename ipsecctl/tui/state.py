@@ -209,7 +209,7 @@ def render_cells(row: Row) -> None:
     remote = str(t.remote_ts) if t.remote_ts else "-"
     row.cells = {
         "device": t.device,
-        "peer": t.peer or "-",
+        "peer": (f"{t.peer} vrf {t.vrf}" if t.vrf else t.peer) or "-",
         "local": local,
         "remote": remote,
         "sel": f"{local}→{remote}",
