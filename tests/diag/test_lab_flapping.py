@@ -28,18 +28,6 @@ RUNS = 5
 
 
 @pytest.fixture(scope="module")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("state")
-    old = os.environ.get("IPSECCTL_STATE_DIR")
-    os.environ["IPSECCTL_STATE_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("IPSECCTL_STATE_DIR", None)
-    else:
-        os.environ["IPSECCTL_STATE_DIR"] = old
-
-
-@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterator[Lab]:
     with Lab(tmp_path_factory.mktemp("lab"), devices=12, seed=1, time_scale=SCALE) as running:
         yield running
