@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ipsecctl.tui.app import DashboardContext, IpsecApp
+from ipsecctl.tui.screens import ConfirmScreen
 
 from .helpers import all_polled, wait_for
 
@@ -41,9 +42,22 @@ def test_narrow_80x24(snap_compare: Any, replay_ctx: DashboardContext) -> None:
     assert snap_compare(IpsecApp(replay_ctx), terminal_size=(80, 24), run_before=_settle)
 
 
+async def _confirm_armed(pilot: Any) -> None:
+    """Open the clear confirmation and wait out its type-ahead guard, so the screen is
+    captured in one state (Run enabled) however slow the machine is."""
+    await _settle(pilot)
+    for key in ("space", "down", "down", "space", "c"):
+        await pilot.press(key)
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
+    await wait_for(pilot, lambda: not app.screen.guarded
+                   and not app.screen.query_one("#yes").disabled, what="guard to expire")
+    await pilot.pause(0.1)
+
+
 def test_confirm_clear(snap_compare: Any, replay_ctx: DashboardContext) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(120, 36), run_before=_settle,
-                        press=["space", "down", "down", "space", "c"])
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(120, 36),
+                        run_before=_confirm_armed)
 
 
 def test_read_only_footer_and_help(snap_compare: Any, replay_ctx: DashboardContext) -> None:
