@@ -27,8 +27,8 @@ async def confirm(pilot: Pilot[Any], key: str = "y") -> None:
     """Answer a guarded confirmation screen as a person does: after it has been seen."""
     from ipsecctl.tui.screens import _YesNoScreen
 
-    await pilot.pause(_YesNoScreen.GUARD_S + 0.1)
     screen = pilot.app.screen
+    await pilot.pause(getattr(screen, "GUARD_S", _YesNoScreen.GUARD_S) + 0.1)
     if isinstance(screen, _YesNoScreen):
         while screen.guarded:  # a slow, shared machine: wait for the guard, not a guess
             await pilot.pause(0.05)

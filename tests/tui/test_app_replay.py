@@ -81,8 +81,10 @@ async def test_sort_keys_and_header_click_keep_cursor_on_same_tunnel(
 
 
 async def test_marking_and_clear_confirm_decline_then_run(
-    replay_ctx: DashboardContext, tmp_path: Path
+    replay_ctx: DashboardContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a guard long enough that the type-ahead `n` below lands inside it on a loaded machine
+    monkeypatch.setattr(ConfirmScreen, "GUARD_S", 3.0)
     app = IpsecApp(replay_ctx)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, all_polled(app), what="first poll")

@@ -283,6 +283,12 @@ class TunnelTable(ScrollView, can_focus=True):
         return Strip(segments)
 
     def on_resize(self) -> None:
+        hidden = self.hidden_columns
         self.layout_columns()
+        if hidden != self.hidden_columns:
+            # the title says how many columns are left out: keep it true after a resize
+            retitle = getattr(self.app, "_update_title", None)
+            if retitle is not None:
+                retitle()
         self.virtual_size = Size(self.total_width, len(self.model.view) + 1)
         self._scroll_cursor_visible()
