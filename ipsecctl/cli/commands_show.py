@@ -88,9 +88,10 @@ def register(app: typer.Typer) -> None:
         fmt = output_format(output, as_json)
         states = poll_targets(ctx.obj, targets)
         render.emit(
-            fmt, "status", {"devices": [s.summary() for s in states]},
-            csv=(render.STATUS_HEADER, render.status_rows(states, human=False)),
-            table=("fleet", render.STATUS_HUMAN_HEADER, render.status_rows(states, human=True)),
+            fmt, "status", lambda: {"devices": [s.summary() for s in states]},
+            csv=lambda: (render.STATUS_HEADER, render.status_rows(states, human=False)),
+            table=lambda: ("fleet", render.STATUS_HUMAN_HEADER,
+                           render.status_rows(states, human=True)),
         )
         if fmt == "table":
             report_errors(states)
@@ -110,17 +111,20 @@ def register(app: typer.Typer) -> None:
         if faults:
             for s in states:
                 s.tunnels = [t for t in s.tunnels if t.state != "up"]
-        rows = [r[:-2] for r in render.tunnel_rows(states, human=True)]
-        header = list(render.HUMAN_TUNNEL_HEADER)
-        if not any(r[2] for r in rows):  # no VRFs anywhere: save the column
-            header.pop(2)
-            rows = [r[:2] + r[3:] for r in rows]
+        def table() -> tuple[str, list[str], list[list[Any]]]:
+            rows = [r[:-2] for r in render.tunnel_rows(states, human=True)]
+            header = list(render.HUMAN_TUNNEL_HEADER)
+            if not any(r[2] for r in rows):  # no VRFs anywhere: save the column
+                header.pop(2)
+                rows = [r[:2] + r[3:] for r in rows]
+            return "tunnels", header, rows
+
         render.emit(
             fmt, "tunnels",
-            {"tunnels": [dump(t) for s in states for t in s.tunnels],
-             "devices": [s.summary() for s in states]},
-            csv=(render.TUNNEL_HEADER, render.tunnel_rows(states, human=False)),
-            table=("tunnels", header, rows),
+            lambda: {"tunnels": [dump(t) for s in states for t in s.tunnels],
+                     "devices": [s.summary() for s in states]},
+            csv=lambda: (render.TUNNEL_HEADER, render.tunnel_rows(states, human=False)),
+            table=table,
         )
         if fmt == "table":
             report_errors(states)
@@ -138,10 +142,10 @@ def register(app: typer.Typer) -> None:
         states = poll_targets(ctx.obj, targets)
         render.emit(
             fmt, "ike",
-            {"ike_sas": [dump(sa) for sa in render.all_ike(states)],
-             "devices": [s.summary() for s in states]},
-            csv=(render.IKE_HEADER, render.ike_rows(states, human=False)),
-            table=("IKE SAs", render.IKE_HEADER, render.ike_rows(states, human=True)),
+            lambda: {"ike_sas": [dump(sa) for sa in render.all_ike(states)],
+                     "devices": [s.summary() for s in states]},
+            csv=lambda: (render.IKE_HEADER, render.ike_rows(states, human=False)),
+            table=lambda: ("IKE SAs", render.IKE_HEADER, render.ike_rows(states, human=True)),
         )
         if fmt == "table":
             report_errors(states)
