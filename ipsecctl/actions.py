@@ -1,9 +1,14 @@
-"""Clear and re-key workflows: plan the exact commands, confirm, run, re-poll, verify, audit.
+"""Clear and re-key on one device: plan the exact commands, send them, re-poll, verify.
 
 Planning is pure (a :class:`Plan` built from the device's last :class:`DeviceState`), so the CLI
 and the dashboard show operators exactly what will be typed and how many SAs it touches before
-anything happens. Execution re-polls the device and reports old and new SPIs; ``ok`` is true
-only when the action was carried out and, for a re-key, new SAs replaced the old ones.
+anything happens. :func:`execute` sends the commands and re-polls until the effect is seen.
+
+``ok`` is true only for an effect observed on the device: a re-poll that succeeded and shows
+the old SAs gone (and, for a re-key, new SAs in both directions). A re-poll that failed, a
+device that refused a command, or a connection lost mid-action is ``ok: false`` with the
+reason, never "no old SPI seen, so it worked". Policy, confirmation, locking and the audit
+trail are the operations layer's (:mod:`ipsecctl.ops.actions`); this module never asks anyone.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ipsecctl import errors
 from ipsecctl.models import DeviceState, IkeSa, Tunnel
-from ipsecctl.platforms import get_platform
+from ipsecctl.platforms import Platform, get_platform
+
+if TYPE_CHECKING:
+    from ipsecctl.transport.base import CommandRunner
 
 ActionKind = Literal["clear", "rekey"]
 Scope = Literal["session", "ike", "ipsec"]
@@ -66,6 +74,19 @@ class Plan:
     def sa_count(self) -> int:
         return sum(len(t.sas) for t in self.tunnels)
 
+    @property
+    def tunnel_count(self) -> int:
+        return len(self.tunnels)
+
+    @property
+    def all_commands(self) -> list[str]:
+        """Everything that may be typed on the device, in order (what the operator confirms)."""
+        return self.commands + self.bring_up
+
+    @property
+    def old_spis_by_direction(self) -> dict[str, list[int]]:
+        return {d: sorted({s for t in self.tunnels for s in t.spis(d)}) for d in ("in", "out")}
+
     def describe(self) -> str:
         return (
             f"{self.action} {self.scope} on {self.device} for peer {self.peer}"
@@ -90,6 +111,9 @@ class Result:
     outputs: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    old_by_direction: dict[str, list[int]] = field(default_factory=dict)
+    new_by_direction: dict[str, list[int]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,8 +122,14 @@ class Result:
             "vrf": self.vrf,
             "action": self.action,
             "commands": self.commands,
+            "sent": self.sent,
             "old_spis": self.old_spis,
             "new_spis": self.new_spis,
+            "spis": {
+                d: {"old": self.old_by_direction.get(d, []),
+                    "new": self.new_by_direction.get(d, [])}
+                for d in ("in", "out")
+            },
             "ok": self.ok,
             "dry_run": self.dry_run,
             "message": self.message,
@@ -187,7 +217,7 @@ _PER_IKE = {"ike_id", "conn_id"}
 
 
 def _render(
-    platform: Any, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
+    platform: Platform, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
 ) -> list[str]:
     """Render an action template once, per IKE SA or per tunnel, as its placeholders ask.
 
@@ -236,7 +266,7 @@ def ike_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[IkeSa]
 
 
 def _render_by_vrf(
-    platform: Any, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
+    platform: Platform, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
 ) -> list[str]:
     """One rendering per VRF: the same peer address in two VRFs is two peers to IOS, and a
     clear without ``vrf`` reaches only the global one."""
@@ -256,22 +286,94 @@ def _render_by_vrf(
 
 Poller = Callable[[], DeviceState]
 
+Stage = Literal["sending", "refused", "lost", "bring_up", "polling", "repoll_failed", "done"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of :func:`execute`, reported before it happens (``sending``) or as it ends.
+
+    The operations layer audits every ``sending`` event before the command leaves, and the
+    front ends show every event (the dashboard's events pane, the CLI's stderr).
+    """
+
+    stage: Stage
+    text: str
+    command: str | None = None
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _noop(_event: Progress) -> None:
+    return None
+
+
+def _poll_failure(state: DeviceState) -> str | None:
+    """Why a re-poll cannot prove anything, or None when it can.
+
+    A poll that lost the device, or in which a command failed (not a mere unknown line), may
+    show no old SPI simply because the device did not show anything.
+    """
+    if not state.reachable:
+        reasons = "; ".join(e.message for e in state.errors) or "device unreachable"
+        return f"re-poll failed: {reasons}"
+    failed = [e for e in state.errors if e.fatal]
+    if failed:
+        return "re-poll failed: " + "; ".join(
+            f"{e.command}: {e.message}" if e.command else e.message for e in failed
+        )
+    return None
+
+
+def _split(state: DeviceState, plan_: Plan) -> dict[str, list[int]]:
+    tunnels = tunnels_to(state, plan_.peer, plan_.vrf)
+    return {
+        d: sorted({s for t in tunnels for s in t.spis(d, live_only=True)}) for d in ("in", "out")
+    }
+
 
 def execute(
     plan_: Plan,
-    runner: Any,
+    runner: CommandRunner,
     repoll: Poller,
     *,
     wait_s: float | None = None,
     interval: float = 1.0,
+    progress: ProgressFn | None = None,
 ) -> Result:
-    """Send the plan's commands, then re-poll until it verifies or ``wait_s`` runs out."""
+    """Send the plan's commands, then re-poll until the effect is seen or ``wait_s`` runs out.
+
+    ``progress`` hears every step; a ``sending`` event comes before its command is sent, so a
+    caller that records it (the audit trail) knows what may have reached the device even if
+    the process dies during the send. Exceptions from ``progress`` stop the action before
+    the command goes out.
+    """
+    say = progress or _noop
     result = Result(
         device=plan_.device, peer=plan_.peer, action=f"{plan_.action}", vrf=plan_.vrf,
-        commands=plan_.commands + plan_.bring_up, old_spis=plan_.old_spis,
+        commands=plan_.all_commands, old_spis=plan_.old_spis,
+        old_by_direction=plan_.old_spis_by_direction,
     )
     for command in plan_.commands:
-        result.outputs[command] = runner.send(command)
+        say(Progress("sending", f"sending {command}", command))
+        try:
+            result.outputs[command] = runner.send(command)
+        except errors.CommandRejected as exc:
+            result.sent.append(command)
+            result.message = f"the device refused {command!r}: {exc}"
+            say(Progress("refused", result.message, command))
+            return _finish(result)
+        except errors.TransportError as exc:
+            result.sent.append(command)
+            result.message = (
+                f"connection lost while sending {command!r} ({exc}); the device may or may "
+                "not have applied it"
+            )
+            say(Progress("lost", result.message, command))
+            _report_after_loss(result, plan_, repoll)
+            return _finish(result)
+        result.sent.append(command)
     budget = wait_s if wait_s is not None else get_platform(plan_.platform).rekey_wait_s
     deadline = time.monotonic() + budget
     old = set(plan_.old_spis)
@@ -279,64 +381,125 @@ def execute(
     if plan_.bring_up:
         time.sleep(min(interval, 0.5))
     sent_bring_up = False
+    last_failure: str | None = None
+    stale: list[int] = []
+    announced = False
     while True:
         if plan_.bring_up and not sent_bring_up:
-            for command in plan_.bring_up:
-                try:
-                    output = runner.send(command)
-                    result.outputs[command] = output
-                    # `% Invalid source interface` and friends are not failure indicators of
-                    # the CLI, but the traffic never left: say so instead of staying silent
-                    refusal = next((ln.strip() for ln in output.splitlines()
-                                    if ln.strip().startswith("%")), None)
-                    if refusal:
-                        result.warnings.append(f"{command!r}: {refusal}")
-                except errors.CommandRejected as exc:
-                    result.warnings.append(f"bring-up traffic failed: {exc}")
+            _bring_up(plan_, runner, result, say)
             sent_bring_up = True
+        if not announced:
+            what = "new SAs both ways" if plan_.action == "rekey" else "the old SAs to go"
+            say(Progress("polling", f"waiting for {what} (re-polling)"))
+            announced = True
         state = repoll()
-        current = sorted({spi for t in tunnels_to(state, plan_.peer, plan_.vrf)
-                          for spi in t.spis(live_only=True)})
-        fresh = [s for s in current if s not in old]
-        stale = [s for s in current if s in old]
-        result.new_spis = fresh
-        if plan_.action == "rekey":
-            directions = {
-                sa.direction
-                for t in tunnels_to(state, plan_.peer, plan_.vrf)
-                for sa in t.sas
-                if sa.spi in fresh and sa.live
-            }
-            if not stale and directions >= {"in", "out"}:
-                result.ok = True
-                result.message = result.message or "new SAs replaced the old ones"
-                break
-        elif plan_.scope == "ike":
-            remaining = [k for k in map(_ike_key, ike_to(state, plan_.peer, plan_.vrf))
-                         if k in plan_.old_ike]
-            if not remaining:
-                result.ok = True
-                result.message = "IKE SA cleared (IPsec SAs are kept until they expire)"
-                break
+        last_failure = _poll_failure(state)
+        if last_failure is not None:
+            say(Progress("repoll_failed", last_failure))
         else:
-            if not stale:
-                result.ok = True
-                result.message = (
-                    "SAs cleared" + ("; new SAs are already up" if fresh else "")
-                )
+            if _verified(plan_, state, old, result):
                 break
+            stale = [s for d in result.new_by_direction.values() for s in d if s in old]
         if time.monotonic() >= deadline:
-            if plan_.action == "rekey":
-                result.message = (
-                    f"no new SAs both ways within {budget:.0f} s"
-                    + (f"; old SPIs still present: {len(stale)}" if stale else "")
-                )
-            else:
-                result.message = f"{len(stale)} old SA(s) still present after {budget:.0f} s"
+            result.message = _timeout_message(plan_, budget, last_failure, stale, result)
             break
         time.sleep(interval)
         if plan_.bring_up:
             sent_bring_up = False  # keep offering traffic, as an operator would re-ping
+    return _finish(result, say)
+
+
+def _verified(plan_: Plan, state: DeviceState, old: set[int], result: Result) -> bool:
+    """Whether this (successful) re-poll shows the action's effect; fills the new SPIs."""
+    current = _split(state, plan_)
+    fresh = {d: [s for s in spis if s not in old] for d, spis in current.items()}
+    result.new_by_direction = fresh
+    result.new_spis = sorted({s for spis in fresh.values() for s in spis})
+    stale = [s for spis in current.values() for s in spis if s in old]
+    if plan_.action == "rekey":
+        if not stale and fresh["in"] and fresh["out"]:
+            result.ok = True
+            result.message = "new SAs replaced the old ones"
+            return True
+        return False
+    if plan_.scope == "ike":
+        remaining = [k for k in map(_ike_key, ike_to(state, plan_.peer, plan_.vrf))
+                     if k in plan_.old_ike]
+        if not remaining:
+            result.ok = True
+            result.message = "IKE SA cleared (IPsec SAs are kept until they expire)"
+            return True
+        return False
+    if not stale:
+        result.ok = True
+        result.message = "SAs cleared" + ("; new SAs are already up" if result.new_spis else "")
+        return True
+    return False
+
+
+def _timeout_message(
+    plan_: Plan, budget: float, failure: str | None, stale: list[int], result: Result
+) -> str:
+    if failure is not None:
+        return f"not verified within {budget:.0f} s: {failure}"
+    if plan_.action == "rekey":
+        missing = [d for d in ("in", "out") if not result.new_by_direction.get(d)]
+        parts = []
+        if missing:
+            parts.append("no new " + " or ".join(f"{d}bound" for d in missing) + " SA")
+        if stale:
+            parts.append(f"{len(stale)} old SPI(s) still present")
+        return f"not verified within {budget:.0f} s: " + ("; ".join(parts) or "no new SAs")
+    if plan_.scope == "ike":
+        return f"not verified within {budget:.0f} s: the old IKE SA is still present"
+    return f"not verified within {budget:.0f} s: {len(stale)} old SA(s) still present"
+
+
+def _bring_up(plan_: Plan, runner: CommandRunner, result: Result, say: ProgressFn) -> None:
+    for command in plan_.bring_up:
+        say(Progress("sending", f"bring-up traffic: {command}", command))
+        try:
+            output = runner.send(command)
+        except errors.CommandRejected as exc:
+            result.warnings.append(f"bring-up traffic failed: {exc}")
+            output = ""
+        except errors.TransportError as exc:
+            result.warnings.append(f"bring-up traffic not sent: {exc}")
+            output = ""
+        if command not in result.sent:
+            result.sent.append(command)
+        result.outputs[command] = output
+        # `% Invalid source interface` and friends are not failure indicators of the CLI,
+        # but the traffic never left: say so instead of staying silent
+        refusal = next((ln.strip() for ln in output.splitlines()
+                        if ln.strip().startswith("%")), None)
+        if refusal:
+            result.warnings.append(f"{command!r}: {refusal}")
+        say(Progress("bring_up", f"bring-up traffic sent ({command})", command))
+
+
+def _report_after_loss(result: Result, plan_: Plan, repoll: Poller) -> None:
+    """After a lost connection, one re-poll tells the operator where things stand (the
+    action stays unverified: the device may have cleared, or not)."""
+    try:
+        state = repoll()
+    except errors.IpsecctlError:
+        return
+    if _poll_failure(state) is None:
+        current = _split(state, plan_)
+        result.new_by_direction = {
+            d: [s for s in spis if s not in set(plan_.old_spis)] for d, spis in current.items()
+        }
+        result.new_spis = sorted({s for v in result.new_by_direction.values() for s in v})
+        still = sorted({s for v in current.values() for s in v} & set(plan_.old_spis))
+        result.message += (
+            f"; a re-poll shows {len(still)} old SPI(s) still present"
+            if still else "; a re-poll shows the old SPIs gone"
+        )
+
+
+def _finish(result: Result, say: ProgressFn = _noop) -> Result:
     if result.warnings:
         result.message = "; ".join([result.message, *sorted(set(result.warnings))])
+    say(Progress("done", result.message))
     return result

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol, runtime_checkable
 
+from inventory import Host
 from ipsecctl import errors
 from ipsecctl.assemble import assemble
 from ipsecctl.models import CommandError, DeviceState
@@ -27,8 +28,16 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[DeviceState], None]
 
 
+@runtime_checkable
+class Renewable(Protocol):
+    """A runner with a per-device time budget that each poll starts afresh."""
+
+    def renew_deadline(self, seconds: float | None = None) -> None: ...
+
+
 def _error_kind(exc: BaseException) -> str:
-    return getattr(exc, "kind", None) or type(exc).__name__.lower()
+    kind = exc.kind if isinstance(exc, errors.TransportError | errors.ParseError) else None
+    return kind or type(exc).__name__.lower()
 
 
 class Collector:
@@ -50,11 +59,16 @@ class Collector:
         self._closed = threading.Event()
 
     # -- one device -------------------------------------------------------------------------
-    def poll_one(self, host: Any, commands: Iterable[str] | None = None) -> DeviceState:
-        """Run the platform's show commands on one host; never raises for device problems."""
-        platform = get_platform(host.platform)
+    def poll_one(
+        self, host: Host, commands: Iterable[str] | None = None, *, extra: Sequence[str] = ()
+    ) -> DeviceState:
+        """Run the platform's show commands (plus ``extra``) on one host; never raises for
+        device problems. The raw text of ``extra`` commands (logs, configuration) is always
+        kept: the rules that read it have no parsed form of it."""
+        platform = get_platform(host.platform or "")
         wanted = list(commands) if commands is not None else platform.commands()
-        wanted += [c for c in self.extra_commands if c not in wanted]
+        extras = [c for c in [*self.extra_commands, *extra] if c not in wanted]
+        wanted += list(dict.fromkeys(extras))
         outputs: dict[str, str] = {}
         errs: list[CommandError] = []
         polled_at = datetime.now(UTC)
@@ -64,18 +78,20 @@ class Collector:
         except errors.IpsecctlError as exc:
             errs.append(CommandError(command=None, kind=_error_kind(exc), message=str(exc)))
             state = DeviceState(
-                device=host.name, platform=host.platform, polled_at=polled_at,
+                device=host.name, platform=host.platform or "", polled_at=polled_at,
                 reachable=False, errors=errs,
             )
             return state
-        renew = getattr(runner, "renew_deadline", None)
-        if renew is not None:
-            renew()  # persistent sessions: each poll gets the full per-device budget
+        if isinstance(runner, Renewable):
+            runner.renew_deadline()  # persistent sessions: each poll gets the full budget
         for command in wanted:
             try:
                 outputs[command] = runner.send(command)
             except errors.CommandRejected as exc:
-                errs.append(CommandError(command=command, kind="rejected", message=str(exc)))
+                # an extra command (the log, the configuration) the device will not give is
+                # missing evidence, not a failed poll
+                kind = "unavailable" if command in extras else "rejected"
+                errs.append(CommandError(command=command, kind=kind, message=str(exc)))
             except errors.TransportError as exc:
                 # the session is unusable now: drop it so the next poll reconnects
                 errs.append(CommandError(command=command, kind=_error_kind(exc), message=str(exc)))
@@ -84,45 +100,53 @@ class Collector:
                 break
         state = assemble(
             host.name,
-            host.platform,
+            host.platform or "",
             outputs,
             errors=errs,
-            expected_up=getattr(host, "expected_up", None),
+            expected_up=host.expected_up,
             polled_at=polled_at,
             keep_raw=self.keep_raw,
         )
+        if not self.keep_raw and extras:
+            kept = {c: outputs[c] for c in extras if c in outputs}
+            if kept:
+                state.raw = {**(state.raw or {}), **kept}
         state.reachable = reachable
         return state
 
     # -- many devices -----------------------------------------------------------------------
-    def submit(self, host: Any) -> Future[DeviceState]:
-        return self._executor.submit(self._guarded, host)
+    def submit(self, host: Host, *, extra: Sequence[str] = ()) -> Future[DeviceState]:
+        return self._executor.submit(self._guarded, host, extra)
 
-    def _guarded(self, host: Any) -> DeviceState:
+    def _guarded(self, host: Host, extra: Sequence[str] = ()) -> DeviceState:
         try:
-            return self.poll_one(host)
+            return self.poll_one(host, extra=extra)
         except errors.IpsecctlError as exc:
             return DeviceState(
-                device=host.name, platform=host.platform, reachable=False,
+                device=host.name, platform=host.platform or "", reachable=False,
                 errors=[CommandError(kind=_error_kind(exc), message=str(exc))],
             )
         except Exception as exc:  # a bug on one device must not lose the fleet's results
             log.exception("polling %s failed", host.name)
             return DeviceState(
-                device=host.name, platform=host.platform, reachable=False,
+                device=host.name, platform=host.platform or "", reachable=False,
                 errors=[CommandError(kind="internal", message=f"internal error: {exc!r}")],
             )
 
     def poll(
         self,
-        hosts: Iterable[Any],
+        hosts: Iterable[Host],
         *,
         progress: ProgressCallback | None = None,
         deadline: float | None = None,
+        extra: Mapping[str, Sequence[str]] | None = None,
     ) -> list[DeviceState]:
-        """Poll every host; results keep the hosts' order. ``deadline`` is seconds overall."""
+        """Poll every host; results keep the hosts' order. ``deadline`` is seconds overall;
+        ``extra`` adds commands per device name."""
         host_list = list(hosts)
-        futures = {self.submit(h): i for i, h in enumerate(host_list)}
+        extra = extra or {}
+        futures = {self.submit(h, extra=extra.get(h.name, ())): i
+                   for i, h in enumerate(host_list)}
         results: list[DeviceState | None] = [None] * len(host_list)
         end = time.monotonic() + deadline if deadline else None
         pending = set(futures)
@@ -140,18 +164,20 @@ class Collector:
             i = futures[fut]
             host = host_list[i]
             results[i] = DeviceState(
-                device=host.name, platform=host.platform, reachable=False,
+                device=host.name, platform=host.platform or "", reachable=False,
                 errors=[CommandError(kind="timeout", message=f"{host.name}: no answer within "
                                      f"the overall deadline of {deadline:.0f} s")],
             )
         return [r for r in results if r is not None]
 
-    def close(self) -> None:
+    def close(self, *, abandon: bool = False) -> None:
+        """Stop polling and close every session; ``abandon`` closes without waiting on any
+        device (a hung session's thread is left to die with the process)."""
         if self._closed.is_set():
             return
         self._closed.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self.pool.close()
+        self.pool.close(abandon=abandon)
 
     def __enter__(self) -> Collector:
         return self

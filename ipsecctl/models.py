@@ -211,6 +211,11 @@ class Tunnel(_Model):
         return sum(self.counters.get(k, 0) for k in keys)
 
 
+#: error kinds that do not make a poll fail: lines a grammar did not know, and an optional
+#: command (the device's log) that the device or a replay could not give
+NON_FATAL_KINDS = frozenset({"parse_warning", "unavailable"})
+
+
 class CommandError(BaseModel):
     """What failed while polling one device: which command (or stage) and why."""
 
@@ -219,6 +224,11 @@ class CommandError(BaseModel):
     command: str | None = None
     kind: str
     message: str
+
+    @property
+    def fatal(self) -> bool:
+        """Whether the poll failed (exit 1); see :data:`NON_FATAL_KINDS`."""
+        return self.kind not in NON_FATAL_KINDS
 
 
 class DeviceState(BaseModel):

@@ -12,10 +12,15 @@ import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from inventory import Host
 from ipsecctl.platforms import get_platform
-from ipsecctl.settings import Settings
+from ipsecctl.settings import HostKeyPolicy, Settings
+
+if TYPE_CHECKING:
+    from ipsecctl.transport import ConnectionParams, JumpPool
+    from ipsecctl.transport.base import CommandRunner
 
 AskHostKey = Callable[[str, str, str, str], bool]
 
@@ -27,10 +32,11 @@ class SessionPool:
         self,
         settings: Settings,
         *,
-        host_key_policy: str = "reject",
+        host_key_policy: HostKeyPolicy = "reject",
         ask_host_key: AskHostKey | None = None,
         replay_dir: Path | None = None,
         save_raw: Path | None = None,
+        save_raw_secrets: bool = False,
         extra_known_hosts: list[Path] | None = None,
     ) -> None:
         self.settings = settings
@@ -38,17 +44,18 @@ class SessionPool:
         self.ask_host_key = ask_host_key
         self.replay_dir = replay_dir
         self.save_raw = save_raw
+        self.save_raw_secrets = save_raw_secrets
         self.extra_known_hosts = list(extra_known_hosts or [])
-        self._runners: dict[str, Any] = {}
+        self._runners: dict[str, CommandRunner] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._jumps: Any = None
+        self._jumps: JumpPool | None = None
 
     def _device_lock(self, name: str) -> threading.Lock:
         with self._lock:
             return self._locks.setdefault(name, threading.Lock())
 
-    def session(self, host: Any) -> Any:
+    def session(self, host: Host) -> CommandRunner:
         """The device's runner (connecting now if needed); raises TransportError subclasses."""
         with self._device_lock(host.name):
             runner = self._runners.get(host.name)
@@ -61,7 +68,7 @@ class SessionPool:
                 self._runners[host.name] = runner
             return runner
 
-    def _open(self, host: Any) -> Any:
+    def _open(self, host: Host) -> CommandRunner:
         if self.replay_dir is not None:
             from ipsecctl.transport.replay import ReplayRunner
 
@@ -75,21 +82,23 @@ class SessionPool:
         params = self.params_for(host)
         return open_session(
             params,
-            get_platform(host.platform),
+            get_platform(host.platform or ""),
             ask_host_key=self.ask_host_key,
             jump_pool=self._jumps,
             known_hosts=KnownHosts(params.known_hosts, own=own),
         )
 
-    def params_for(self, host: Any) -> Any:
+    def params_for(self, host: Host) -> ConnectionParams:
         """Inventory host -> transport ConnectionParams (jump hosts resolved recursively)."""
         from ipsecctl.transport import ConnectionParams, Timeouts
 
-        jump = host.jump_host
-        if jump is not None and not isinstance(jump, str):
-            jump = self.params_for(jump)
-        known = [Path(p) for p in (getattr(host, "known_hosts", None) or [])]
-        key_file = getattr(host, "key_file", None)
+        jump: ConnectionParams | str | None = None
+        if isinstance(host.jump_host, Host):
+            jump = self.params_for(host.jump_host)
+        else:
+            jump = host.jump_host
+        known = [Path(p) for p in host.known_hosts]
+        key_file = host.key_file
         s = self.settings
         return ConnectionParams(
             name=host.name,
@@ -98,18 +107,18 @@ class SessionPool:
             username=host.username,
             password=host.password.get() if host.password else None,
             key_filename=(str(key_file),) if key_file else (),
-            use_agent=bool(getattr(host, "use_agent", True)),
+            use_agent=host.use_agent,
             enable_secret=host.enable_secret.get() if host.enable_secret else None,
-            platform=host.platform,
+            platform=host.platform or "",
             jump=jump,
             known_hosts=tuple(known + self.extra_known_hosts),
-            host_key_policy=self.host_key_policy,  # type: ignore[arg-type]
+            host_key_policy=self.host_key_policy,
             timeouts=Timeouts(
                 connect=float(s.connect_timeout),
                 command=float(s.command_timeout),
                 overall=float(s.device_timeout),
             ),
-            credential_sources=tuple((getattr(host, "credential_sources", None) or {}).items()),
+            credential_sources=tuple(host.credential_sources.items()),
         )
 
     def discard(self, name: str) -> None:
@@ -121,13 +130,23 @@ class SessionPool:
             with contextlib.suppress(Exception):
                 runner.close()
 
-    def close(self) -> None:
+    def close(self, *, abandon: bool = False) -> None:
+        """Close every session; ``abandon`` hands the closing to a daemon thread and returns
+        at once, so a device that hangs on close cannot hold the caller (quitting)."""
         with self._lock:
             runners = list(self._runners.values())
             self._runners.clear()
             jumps, self._jumps = self._jumps, None
-        for runner in runners:
-            with contextlib.suppress(Exception):
-                runner.close()
-        if jumps is not None:
-            jumps.close()
+
+        def close_all() -> None:
+            for runner in runners:
+                with contextlib.suppress(Exception):
+                    runner.close()
+            if jumps is not None:
+                with contextlib.suppress(Exception):
+                    jumps.close()
+
+        if abandon:
+            threading.Thread(target=close_all, name="close-sessions", daemon=True).start()
+        else:
+            close_all()

@@ -16,7 +16,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,7 +30,9 @@ ENV_PREFIX = "IPSECCTL_"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
+#: what to do with an unknown host key (a changed key always fails): the one definition
 HostKeyPolicy = Literal["reject", "ask", "accept-new"]
+HOST_KEY_POLICIES: tuple[HostKeyPolicy, ...] = get_args(HostKeyPolicy)
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -60,7 +62,7 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
 
 class Settings(BaseModel):
     """Tunable defaults. Timeouts are seconds; ``host_key_policy`` None means "decide":
-    ``ask`` at a terminal, ``reject`` otherwise (see ARCHITECTURE, Options)."""
+    ``ask`` at a terminal, ``reject`` otherwise."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -72,6 +74,8 @@ class Settings(BaseModel):
     host_key_policy: HostKeyPolicy | None = None
     read_only: bool = False
     audit_log: Path = Field(default_factory=lambda: state_dir() / "audit.jsonl")
+    # locks (one action per tunnel across processes) and markers of actions in flight
+    actions_dir: Path = Field(default_factory=lambda: state_dir() / "actions")
     history: Path = Field(default_factory=lambda: state_dir() / "history.sqlite3")
     lab_dir: Path = Field(default_factory=lambda: state_dir() / "lab")
     known_hosts: Path = Field(default_factory=lambda: data_dir() / "known_hosts")
@@ -81,7 +85,7 @@ class Settings(BaseModel):
 
 
 FIELDS = tuple(Settings.model_fields)
-_PATH_FIELDS = ("audit_log", "history", "lab_dir", "known_hosts", "log_file")
+_PATH_FIELDS = ("audit_log", "actions_dir", "history", "lab_dir", "known_hosts", "log_file")
 
 
 def _coerce_env(name: str, raw: str, var: str) -> Any:
@@ -149,6 +153,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             sources[name] = var
     defaults = {
         "audit_log": state_dir(env) / "audit.jsonl",
+        "actions_dir": state_dir(env) / "actions",
         "history": state_dir(env) / "history.sqlite3",
         "lab_dir": state_dir(env) / "lab",
         "known_hosts": data_dir(env) / "known_hosts",
@@ -175,6 +180,7 @@ def paths(
         "known_hosts": settings.known_hosts,
         "lab_dir": settings.lab_dir,
         "audit_log": settings.audit_log,
+        "actions_dir": settings.actions_dir,
         "history": settings.history,
         "log_file": settings.log_file or state / "ipsecctl.log",
     }

@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 
 from ipsecctl import __version__, errors
-from ipsecctl.cli import commands_actions, commands_info, commands_show
-from ipsecctl.cli.context import HOST_KEY_POLICIES, AppContext, stderr
+from ipsecctl.cli import commands_actions, commands_info, commands_show, commands_views
+from ipsecctl.cli.context import AppContext, stderr
+from ipsecctl.settings import HOST_KEY_POLICIES, HostKeyPolicy
 
 EXIT_HELP = (
     "Exit codes: 0 all good; 1 operational error (unreachable, timeout, auth, parse, an action "
@@ -73,8 +74,14 @@ def main_callback(
                      "connecting (offline analysis)."),
     ] = None,
     save_raw: Annotated[
-        Path | None, typer.Option("--save-raw", help="Save every raw device output to DIR.")
+        Path | None, typer.Option("--save-raw", metavar="DIR",
+                                  help="Save every raw device output to DIR (0600 files in a "
+                                  "0700 folder; keys and passwords replaced by <removed>).")
     ] = None,
+    save_raw_secrets: Annotated[
+        bool, typer.Option("--save-raw-secrets",
+                           help="Keep key material in --save-raw files (do not redact).")
+    ] = False,
     username: Annotated[
         str | None,
         typer.Option("-u", "--username", help="Log in as this user on every device "
@@ -103,7 +110,7 @@ def main_callback(
     if replay is not None and not replay.is_dir():
         raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
     try:
-        from ipsecctl.logs import setup_logging
+        from ipsecctl.logging_setup import setup_logging
 
         setup_logging(verbose, log_file)
     except ImportError:
@@ -111,12 +118,13 @@ def main_callback(
     password = _prompt_secret("password", "--ask-pass") if ask_pass else None
     enable_secret = _prompt_secret("enable secret", "--ask-enable") if ask_enable else None
     ctx.obj = AppContext(
+        save_raw_secrets=save_raw_secrets,
         username=username,
         password=password,
         enable_secret=enable_secret,
         inventory_path=inventory,
         config_path=config,
-        host_key_policy=host_key_policy,
+        host_key_policy=cast(HostKeyPolicy | None, host_key_policy),
         read_only=read_only,
         workers=workers,
         replay=replay,
@@ -134,6 +142,7 @@ def _prompt_secret(what: str, option: str) -> str:
     return getpass.getpass(f"{what}: ")
 
 
+commands_views.register(app)
 commands_show.register(app)
 commands_actions.register(app)
 commands_info.register(app)
@@ -157,17 +166,37 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 # options that belong to the top level but that operators type after the subcommand
-# (not --config: `audit --config FILE` reads a device configuration, not the settings file)
-_GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers",
+_GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
                       "--replay", "--save-raw", "--log-file", "-u", "--username"}
-_GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable"}
+_GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable", "--save-raw-secrets"}
+
+
+def _own_options(argv: list[str]) -> set[str]:
+    """Option names the subcommand named in ``argv`` declares itself: those stay with it
+    (``diag esp FILE --workers 2`` is the decoder's --workers, not the poll pool's)."""
+    command: Any = typer.main.get_command(app)
+    names: set[str] = set()
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        sub = (getattr(command, "commands", None) or {}).get(arg)
+        if sub is None:
+            break
+        command = sub
+        for param in command.params:
+            if param.param_type_name == "option":
+                names.update(param.opts)
+                names.update(param.secondary_opts)
+    return names
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
     """Move global options typed after the subcommand to the front (``status -i inv``).
 
-    Everything after ``--`` is left alone, as are ``-v`` flags (subcommands may use them).
+    Everything after ``--`` is left alone, as are ``-v`` flags (subcommands may use them) and
+    options the subcommand declares itself.
     """
+    own = _own_options(argv)
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -177,13 +206,13 @@ def hoist_global_options(argv: list[str]) -> list[str]:
             rest += argv[i:]
             break
         name = arg.split("=", 1)[0]
-        if name in _GLOBAL_WITH_VALUE and rest:
+        if name in _GLOBAL_WITH_VALUE and rest and name not in own:
             if "=" in arg:
                 front.append(arg)
             else:
                 front += argv[i : i + 2]
                 i += 1
-        elif arg in _GLOBAL_FLAGS and rest:
+        elif arg in _GLOBAL_FLAGS and rest and arg not in own:
             front.append(arg)
         else:
             rest.append(arg)

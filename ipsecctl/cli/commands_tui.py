@@ -33,7 +33,7 @@ def _open_dashboard(
 
     theme = validate_theme(theme)
     hosts = obj.select(targets or [])
-    interval = refresh or float(getattr(obj.settings, "refresh_interval", 5.0))
+    interval = refresh or obj.settings.refresh_interval
 
     ctx = make_context(
         hosts,
@@ -44,6 +44,7 @@ def _open_dashboard(
         refresh=interval,
         theme=theme or ("ansi" if os.environ.get("NO_COLOR") else None),
         keymap=obj.settings.keymap,
+        store=obj.history_store(),
     )
     return int(run_dashboard(ctx) or 0)
 

@@ -1,8 +1,10 @@
-"""What every command shares: global options, settings, the inventory, sessions and output.
+"""What every command shares: global options, settings, the inventory, and the operations layer.
 
 Resolution rules live here once: the inventory lookup order (``-i``, ``IPSECCTL_INVENTORY``,
 ``./inventory/``, the running lab), the host-key policy default (``ask`` at a terminal,
-``reject`` otherwise) and read-only mode (flag, environment or config file).
+``reject`` otherwise) and read-only mode (flag, environment or config file). Polling and
+actions go through :mod:`ipsecctl.ops`; this module only supplies the terminal's side of it
+(the confirmation prompt, progress lines on stderr).
 """
 
 from __future__ import annotations
@@ -10,15 +12,23 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 
+from inventory import Host
 from ipsecctl import errors
+from ipsecctl.settings import HostKeyPolicy, Settings
 
-HOST_KEY_POLICIES = ("reject", "ask", "accept-new")
+if TYPE_CHECKING:
+    from inventory import Inventory
+    from ipsecctl.actions import Progress
+    from ipsecctl.ops.fleet import Fleet, HistorySink
+    from ipsecctl.ops.workflow import ActionPlan, ActionRequest, Workflow
 
 
 def stderr() -> Console:
@@ -42,19 +52,21 @@ class AppContext:
     password: str | None = field(default=None, repr=False)
     enable_secret: str | None = field(default=None, repr=False)
     config_path: str | None = None
-    host_key_policy: str | None = None
+    host_key_policy: HostKeyPolicy | None = None
     read_only: bool = False
     workers: int | None = None
     replay: Path | None = None
     save_raw: Path | None = None
+    save_raw_secrets: bool = False
+    store_url: str | None = None
     quiet: bool = False
-    _settings: Any = None
-    _inventory: Any = None
+    _settings: Settings | None = None
+    _inventory: Inventory | None = None
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- settings & modes ---------------------------------------------------------------------
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         if self._settings is None:
             from ipsecctl.settings import load_settings
 
@@ -66,21 +78,21 @@ class AppContext:
         return (
             self.read_only
             or truthy(os.environ.get("IPSECCTL_READ_ONLY"))
-            or bool(getattr(self.settings, "read_only", False))
+            or self.settings.read_only
         )
 
     @property
-    def effective_host_key_policy(self) -> str:
-        policy = self.host_key_policy or getattr(self.settings, "host_key_policy", None)
+    def effective_host_key_policy(self) -> HostKeyPolicy:
+        policy = self.host_key_policy or self.settings.host_key_policy
         if policy is None:
             policy = "ask" if is_interactive() else "reject"
         if policy == "ask" and not is_interactive():
             policy = "reject"  # never wait on a prompt without a terminal
-        return str(policy)
+        return policy
 
     @property
     def effective_workers(self) -> int:
-        return int(self.workers or getattr(self.settings, "workers", None) or 16)
+        return self.workers or self.settings.workers
 
     # -- inventory ----------------------------------------------------------------------------
     def resolve_inventory_path(self) -> Path:
@@ -89,11 +101,11 @@ class AppContext:
         found = find_inventory(self.inventory_path)
         if found is not None:
             return Path(found)
-        try:
-            from ipsecctl.lab import find_lab
+        from ipsecctl.lab import find_lab
 
+        try:
             lab = find_lab(None)
-        except Exception:
+        except errors.IpsecctlError:
             lab = None
         if lab is not None:
             if not self.quiet:
@@ -105,7 +117,7 @@ class AppContext:
         )
 
     @property
-    def inventory(self) -> Any:
+    def inventory(self) -> Inventory:
         if self._inventory is None:
             import inventory as inv
 
@@ -122,7 +134,7 @@ class AppContext:
             register_host_secrets(self._inventory)
         return self._inventory
 
-    def select(self, targets: list[str]) -> list[Any]:
+    def select(self, targets: list[str]) -> list[Host]:
         import inventory as inv
 
         if self.replay is not None and self.inventory_path is None:
@@ -132,11 +144,9 @@ class AppContext:
         except inv.InventoryError as exc:
             raise errors.UsageError(str(exc)) from None
 
-    def _replay_hosts(self, targets: list[str]) -> list[Any]:
+    def _replay_hosts(self, targets: list[str]) -> list[Host]:
         """Hosts of a --save-raw folder: replay needs no inventory (bug reports, offline)."""
         import json
-
-        import inventory as inv
 
         assert self.replay is not None
         hosts = []
@@ -146,7 +156,7 @@ class AppContext:
             except (OSError, ValueError):
                 raise errors.InputFileError(f"{meta}: not a readable meta.json") from None
             name = str(data.get("device") or meta.parent.name)
-            hosts.append(inv.Host(name=name, hostname=name, platform=data.get("platform")))
+            hosts.append(Host(name=name, hostname=name, platform=data.get("platform")))
         if not hosts:
             raise errors.InputFileError(f"--replay {self.replay}: no saved device outputs")
         wanted = [t for t in targets if t != "all"]
@@ -158,35 +168,75 @@ class AppContext:
                                     f"{self.replay}")
         return [h for h in hosts if h.name in wanted]
 
-    # -- sessions -----------------------------------------------------------------------------
+    # -- the operations layer -----------------------------------------------------------------
     def ask_host_key(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
         """CLI form of the unknown-host-key question (serialised across worker threads)."""
         with self._ask_lock:
             console = stderr()
             console.print(
-                f"[bold]{device}[/] ({hostname}) presents an unknown {key_type} host key\n"
-                f"  fingerprint {fingerprint}"
+                f"[bold]{escape(device)}[/] ({escape(hostname)}) presents an unknown {key_type} "
+                f"host key\n  fingerprint {fingerprint}"
             )
-            console.print("Trust it and record it? [y/N] ", end="")
+            console.print("Trust it and record it? \\[y/N] ", end="")
             answer = sys.stdin.readline().strip().lower()
             return answer in ("y", "yes")
 
-    def pool(self) -> Any:
-        from ipsecctl.sessions import SessionPool
+    def history_store(self) -> HistorySink | None:
+        """The history store every poll goes to (None when it cannot be opened: a poll
+        never fails for want of history)."""
+        return None
 
-        return SessionPool(
+    def fleet(self, hosts: list[Host], *, logs: bool = False, keep_raw: bool = False) -> Fleet:
+        from ipsecctl.ops.setup import open_fleet
+
+        return open_fleet(
             self.settings,
+            hosts,
             host_key_policy=self.effective_host_key_policy,
             ask_host_key=self.ask_host_key if is_interactive() else None,
             replay_dir=self.replay,
             save_raw=self.save_raw,
-        )
-
-    def collector(self, extra_commands: list[str] | None = None) -> Any:
-        from ipsecctl.collect import Collector
-
-        return Collector(
-            self.pool(),
+            save_raw_secrets=self.save_raw_secrets,
+            store=self.history_store(),
+            logs=logs,
             workers=self.effective_workers,
-            extra_commands=extra_commands or [],
+            keep_raw=keep_raw,
         )
+
+    def workflow(self) -> Workflow:
+        from ipsecctl.ops.setup import interrupted, open_workflow
+
+        for line in interrupted(self.settings):
+            stderr().print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+        return open_workflow(self.settings, read_only=self.is_read_only, source="cli")
+
+    def confirm(self, request: ActionRequest) -> bool:
+        """The terminal's confirmation: the question, answered on stdin."""
+        console = stderr()
+        console.print("Proceed? \\[y/N] ", end="")
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+    def confirmer(self, yes: bool) -> Callable[[ActionRequest], bool] | None:
+        """What the workflow may call to ask: None without a terminal (never wait on a
+        prompt nobody can answer), unless ``--yes`` makes asking unnecessary."""
+        if yes or not is_interactive():
+            return None
+        return self.confirm
+
+    def show_request(self, request: ActionRequest) -> None:
+        """Counts first, then every exact command, before anything is asked or sent."""
+        console = stderr()
+        console.print(f"[bold]{escape(request.headline())}[/]:")
+        for what, commands in request.lines():
+            console.print(f"  {escape(what)}")
+            for cmd in commands:
+                console.print(f"    {escape(cmd)}", highlight=False)
+
+    def progress(self, plan: ActionPlan, event: Progress) -> None:
+        """Action steps on stderr as they happen (the result table comes at the end)."""
+        if self.quiet or event.stage == "done":
+            return
+        tag = f"{plan.action} {plan.device} -> {plan.peer}"
+        style = "red" if event.stage in ("refused", "lost", "repoll_failed") else "dim"
+        stderr().print(f"[{style}]{escape(tag)}: {escape(event.text)}[/]", highlight=False)
+

@@ -1,11 +1,12 @@
 """``ipsecctl diag``: why is a tunnel down (health, pair, logs, mtu).
 
 Thin on purpose: read arguments, load files or poll devices, call the pure functions in
-``ipsecctl.diag``, render. ``app`` is exported so the lead can mount it as ``ipsecctl diag``
-and other engineers can add commands (``esp``, ``ike``, ``probe``) to the same Typer app.
+``ipsecctl.diag``, render. ``app`` is the Typer group that ``diag esp``, ``diag ike`` and
+``diag probe`` join too.
 
-Live forms poll through ``ipsecctl.cli.commands_show.poll_targets(ctx_obj, targets, commands)``,
-imported lazily so the offline forms work without the transport stack.
+Live forms poll through the operations layer (imported lazily, so the offline forms work
+without the transport stack); ``diag health`` decides with :func:`ipsecctl.ops.faults.assess`,
+the same rules ``tunnels --faults`` and the dashboard use.
 """
 
 from __future__ import annotations
@@ -101,41 +102,45 @@ def load_snapshot(path: str) -> list[DeviceState]:
     return out
 
 
-def poll(ctx: typer.Context, targets: list[str], commands: list[str] | None = None) -> list[Any]:
-    """Live devices through the collector (lazy import: offline forms need no transport)."""
-    from ipsecctl.cli.commands_show import poll_targets
-
-    result: list[Any] = poll_targets(ctx.obj, targets, commands)
-    return result
-
-
 def diag_commands(platform: str) -> list[str]:
-    """The platform's on-demand ``diag`` commands (logs, configuration): data, not code."""
+    """The platform's ``logs`` and on-demand ``diag`` commands (configuration): data, not
+    code."""
     from ipsecctl.platforms import get_platform
 
-    return list(get_platform(platform).collect.get("diag", []))
+    p = get_platform(platform)
+    return list(dict.fromkeys([*p.collect.get("logs", []), *p.collect.get("diag", [])]))
 
 
 def poll_diag(
-    ctx: typer.Context, targets: list[str] | None, also: tuple[str, ...] = ()
-) -> list[DeviceState]:
-    """Poll ``targets`` (all when empty) with each platform's ``diag`` commands added.
+    ctx: typer.Context, targets: list[str] | None, also: tuple[str, ...] = (), *,
+    twice: bool = False, interval: float = 0.0,
+) -> tuple[list[DeviceState], list[DeviceState]]:
+    """Poll ``targets`` (all when empty) with each platform's logs and ``diag`` commands.
 
-    One collector call per platform, because the extra commands differ per platform (a
-    strongSwan host has no ``show logging``); results keep the inventory's order.
+    With ``twice``, the fleet is polled twice ``interval`` seconds apart (movement rules);
+    otherwise the previous poll is the history store's, when recent. Returns (current,
+    previous); results keep the inventory's order.
     """
+    import time
+
+    from ipsecctl.cli.commands_views import poll_with_progress
+
     hosts = ctx.obj.select(targets or [])
     if not hosts:
         raise UsageError("the selection matches no device")
-    by_platform: dict[str, list[str]] = {}
-    for h in hosts:
-        by_platform.setdefault(h.platform, []).append(h.name)
-    states: dict[str, DeviceState] = {}
-    for platform, names in by_platform.items():
-        extra = list(dict.fromkeys([*diag_commands(platform), *also]))
-        for st in poll(ctx, names, extra or None):
-            states[st.device] = st
-    return [states[h.name] for h in hosts if h.name in states]
+
+    def extra_for(host: Any) -> list[str]:
+        return list(dict.fromkeys([*diag_commands(host.platform or ""), *also]))
+
+    fleet = ctx.obj.fleet(hosts, logs=True)
+    try:
+        if twice:
+            poll_with_progress(ctx.obj, fleet, extra_for=extra_for)
+            time.sleep(interval)
+        current = poll_with_progress(ctx.obj, fleet, extra_for=extra_for)
+        return current, fleet.previous_states()
+    finally:
+        fleet.close()
 
 
 def poll_failed(states: list[DeviceState], optional: tuple[str, ...] = ()) -> list[str]:
@@ -207,13 +212,13 @@ def health(
 ) -> None:
     """Health rules over two polls (or saved snapshots); exit 3 on a warning or worse.
 
-    Live, the devices are polled twice ``--interval`` seconds apart, because one-way traffic,
+    Live, the devices are polled twice, --interval seconds apart, because one-way traffic,
     growing error counters and flaps are movement that one poll cannot show; each poll also
-    reads the platform's ``diag`` commands (``show logging``) for log evidence.
+    reads the device's logs and configuration for evidence.
     """
 
     def body() -> int:
-        from ipsecctl.diag.health import evaluate
+        from ipsecctl.ops.faults import assess
 
         prev: list[DeviceState] | None = load_snapshot(previous) if previous else None
         failed: list[str] = []
@@ -222,14 +227,11 @@ def health(
                 raise UsageError("give TARGETS to poll or --snapshot FILE, not both")
             current = load_snapshot(snapshot)
         else:
-            if prev is None and not once:
-                import time
-
-                prev = poll_diag(ctx, targets)
-                time.sleep(interval)
-            current = poll_diag(ctx, targets)
+            current, polled_prev = poll_diag(ctx, targets, twice=prev is None and not once,
+                                             interval=interval)
+            prev = prev or polled_prev or None
             failed = poll_failed(current)
-        findings = evaluate(current, prev)
+        findings = assess(current, prev).findings
         if as_json:
             emit_json(
                 envelope(
@@ -267,11 +269,11 @@ def logs(
         if device and file:
             raise UsageError("give a log FILE or --device D, not both")
         if device:
-            states = poll_diag(ctx, [device])
+            states, _ = poll_diag(ctx, [device])
             raw = (states[0].raw or {}) if states else {}
             text = raw.get("show logging")
             if text is None:
-                why = "; ".join(poll_failed(states)) or "no 'show logging' in its diag commands"
+                why = "; ".join(poll_failed(states)) or "no 'show logging' in its log commands"
                 raise IpsecctlError(f"device {device}: no log read ({why})")
             source = f"{device}: show logging"
         elif file:
@@ -412,7 +414,7 @@ def pair(
         elif device_a and device_b:
             if config_a or config_b:
                 raise UsageError("give DEVICE_A DEVICE_B or --config-a/--config-b, not both")
-            states = poll_diag(ctx, [device_a, device_b])
+            states, _ = poll_diag(ctx, [device_a, device_b])
             by_name = {s.device: s for s in states}
             texts = []
             for name in (device_a, device_b):

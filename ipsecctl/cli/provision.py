@@ -1,9 +1,9 @@
 """``ipsecctl provision render|diff|push``: both ends of a tunnel from one spec file.
 
-Thin: the spec, templates, pair check, diff and push live in :mod:`ipsecctl.provision`. The
-confirmation and the audit trail are the same ones ``clear``/``rekey`` use
-(:func:`ipsecctl.cli.commands_actions.confirm` / ``audit_record``), so read-only mode, ``--yes``
-and "no terminal, no prompt" behave identically for every action. The pre-shared key is resolved
+Thin: the spec, templates, pair check, diff and push live in :mod:`ipsecctl.provision`. A
+push runs through the same action workflow as ``clear``/``rekey`` (:mod:`ipsecctl.ops.workflow`),
+so read-only mode, ``--yes``, "no terminal, no prompt", locks and the audit trail behave
+identically for every action. The pre-shared key is resolved
 only for a real push and is registered with :mod:`ipsecctl.redact`, so even an unexpected echo of
 it (a device error, a debug log) is masked.
 """
@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from ipsecctl import errors
-from ipsecctl.cli.commands_actions import audit_record, confirm
 from ipsecctl.cli.context import AppContext, stderr
 from ipsecctl.models import envelope
 from ipsecctl.provision import push as pushmod
@@ -29,6 +27,11 @@ from ipsecctl.provision.check import CheckResult, check_rendered
 from ipsecctl.provision.model import CISCO_IOS, End, TunnelSpec, load_spec
 from ipsecctl.provision.render import Rendered, render_end, render_pair
 from ipsecctl.redact import register_secrets
+
+if TYPE_CHECKING:
+    from inventory import Host
+    from ipsecctl.ops.config_push import PushResult
+    from ipsecctl.ops.fleet import Fleet
 
 app = typer.Typer(no_args_is_help=True,
                   help="Generate, review and push the crypto configuration of both tunnel ends.")
@@ -102,7 +105,7 @@ def render_cmd(
     raise typer.Exit(errors.EXIT_OK if result.ok else errors.EXIT_PROBLEM)
 
 
-def _host(obj: AppContext, end: End) -> Any:
+def _host(obj: AppContext, end: End) -> Host:
     hosts = obj.select([end.target])
     if len(hosts) != 1:
         raise errors.UsageError(
@@ -110,7 +113,7 @@ def _host(obj: AppContext, end: End) -> Any:
             "set device: to one inventory name"
         )
     host = hosts[0]
-    platform = getattr(host, "platform", None)
+    platform = host.platform
     if platform and platform != end.platform and not (
             platform in CISCO_IOS and end.platform in CISCO_IOS):
         raise errors.UsageError(
@@ -132,10 +135,13 @@ def diff_cmd(
     spec = _spec(spec_path, allow_weak)
     rendered = render_pair(spec)
     diffs: list[pushmod.EndDiff] = []
-    with obj.collector() as collector:
+    hosts = [_host(obj, r.end) for r in rendered]
+    fleet = obj.fleet(hosts)
+    try:
         for r in rendered:
-            runner = collector.pool.session(_host(obj, r.end))
-            diffs.append(pushmod.diff_end(runner, r, spec))
+            diffs.append(pushmod.diff_end(fleet.session(r.end.target), r, spec))
+    finally:
+        fleet.close()
     if as_json:
         sys.stdout.write(json.dumps(envelope("provision-diff", tunnel=spec.name,
                                              ends=[d.as_json() for d in diffs]), indent=2) + "\n")
@@ -146,28 +152,6 @@ def diff_cmd(
                 continue
             print("\n".join(d.diff))
     raise typer.Exit(errors.EXIT_OK)
-
-
-@dataclass
-class PushPlan:
-    """What :func:`confirm` needs to show (the fields of :class:`ipsecctl.actions.Plan` it
-    reads), for a configuration push rather than a clear."""
-
-    device: str
-    peer: str
-    commands: list[str]
-    tunnel: str
-    action: str = "provision push"
-    bring_up: list[str] = field(default_factory=list)
-    tunnels: list[str] = field(default_factory=list)
-
-    @property
-    def sa_count(self) -> int:
-        return 0
-
-    def describe(self) -> str:
-        return (f"configure tunnel {self.tunnel} on {self.device} (peer {self.peer}): "
-                f"{len(self.commands)} command(s)")
 
 
 def _tunnel_state(state: Any, r: Rendered) -> str:
@@ -203,11 +187,14 @@ def push_cmd(
     read_only: Annotated[bool, typer.Option("--read-only", help="Refuse (same as global).")]
     = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the tunnel to "
-                                        "come up after the push.")] = 10.0,
+                                        "come up after the push.", metavar="SECONDS")] = 10.0,
     allow_weak: WeakOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Push both ends (exact lines shown first, confirmed, audited), then re-poll."""
+    from ipsecctl.ops.config_push import ConfigPushSpec, PushPlan
+    from ipsecctl.ops.workflow import ActionRequest
+
     obj: AppContext = ctx.obj
     obj.read_only = obj.read_only or read_only
     spec = _spec(spec_path, allow_weak)
@@ -217,71 +204,46 @@ def push_cmd(
         _print_check(result)
         stderr().print("[red]not pushing a pair that fails its check[/]")
         raise typer.Exit(errors.EXIT_PROBLEM)
-    plans = [PushPlan(device=r.end.target, peer=r.peer.outside_address, tunnel=spec.name,
-                      commands=pushmod.push_commands(r, spec, write_memory=write_memory),
-                      tunnels=[spec.name]) for r in shown]
-    base = {"action": "provision-push", "tunnel": spec.name, "spec": str(spec_path)}
     psk = None
     if not dry_run:
         psk = spec.psk_source().resolve(spec_path.parent)  # usage errors before refusals
         register_secrets([psk.get_secret_value()])
+    plans = [PushPlan(device=r.end.target, peer=r.peer.outside_address, tunnel=spec.name,
+                      commands=pushmod.push_commands(r, spec, write_memory=write_memory),
+                      end=r,
+                      real=render_end(spec, r.end, psk.get_secret_value()) if psk else None)
+             for r in shown]
+    hosts = [_host(obj, r.end) for r in shown]
+    workflow = obj.workflow()
+    workflow.extra = {"tunnel": spec.name, "spec": str(spec_path)}
+    obj.show_request(ActionRequest("provision push", plans))
+    fleet = obj.fleet(hosts)
     try:
-        confirm(obj, cast(Any, plans), yes, dry_run)
-    except errors.RefusedError as exc:
-        for p in plans:
-            audit_record(obj, {**base, "device": p.device, "peer": p.peer,
-                               "commands": p.commands, "outcome": "refused",
-                               "details": {"reason": exc.message}})
-        raise
-    ends: list[dict[str, Any]] = []
-    if dry_run or psk is None:
-        for p in plans:
-            audit_record(obj, {**base, "device": p.device, "peer": p.peer,
-                               "commands": p.commands, "outcome": "dry-run"})
-            ends.append({"device": p.device, "peer": p.peer, "commands": p.commands,
-                         "pushed": False})
-        _report(spec, ends, dry_run=True, as_json=as_json)
-        raise typer.Exit(errors.EXIT_OK)
-    ok = True
-    with obj.collector() as collector:
-        hosts = [_host(obj, r.end) for r in shown]
-        for r, p, host in zip(shown, plans, hosts, strict=True):
-            real = render_end(spec, r.end, psk.get_secret_value())
-            entry: dict[str, Any] = {"device": p.device, "peer": p.peer,
-                                     "commands": p.commands, "pushed": False}
-            try:
-                runner = collector.pool.session(host)
-                pushmod.push_end(runner, real, spec, write_memory=write_memory)
-            except errors.IpsecctlError as exc:
-                ok = False
-                entry["error"] = str(exc)
-                audit_record(obj, {**base, "device": p.device, "peer": p.peer,
-                                   "commands": p.commands, "outcome": "failed",
-                                   "details": {"error": str(exc)}})
-                ends.append(entry)
-                break
-            entry["pushed"] = True
-            audit_record(obj, {**base, "device": p.device, "peer": p.peer,
-                               "commands": p.commands, "outcome": "ok"})
-            ends.append(entry)
-        if ok:
-            _repoll(collector, shown, hosts, ends, wait)
-    _report(spec, ends, dry_run=False, as_json=as_json)
+        results = workflow.run(
+            ConfigPushSpec(fleet, spec, write_memory=write_memory), plans,
+            confirm=obj.confirmer(yes), yes=yes, dry_run=dry_run, progress=obj.progress,
+            stop_on_failure=True,
+        )
+        ok = bool(results) and all(r.ok for r in results) and len(results) == len(plans)
+        if ok and not dry_run:
+            _repoll(fleet, shown, results, wait)
+    finally:
+        fleet.close()
+    _report(spec, [r.as_json() for r in results], dry_run=dry_run, as_json=as_json)
     raise typer.Exit(errors.EXIT_OK if ok else errors.EXIT_OPERATIONAL)
 
 
-def _repoll(collector: Any, shown: tuple[Rendered, Rendered], hosts: list[Any],
-            ends: list[dict[str, Any]], wait: float) -> None:
+def _repoll(fleet: Fleet, shown: tuple[Rendered, Rendered], results: list[PushResult],
+            wait: float) -> None:
     """Poll both ends until the tunnel is up at both or ``wait`` runs out; record the state."""
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
-        states = [_tunnel_state(collector.poll_one(h), r)
-                  for r, h in zip(shown, hosts, strict=True)]
+        states = [_tunnel_state(fleet.poll_one(r.end.target), r) for r in shown]
         if all(s == "up" for s in states) or time.monotonic() >= deadline:
             break
         time.sleep(1.0)
-    for entry, s in zip(ends, states, strict=True):
-        entry["tunnel_state"] = s
+    for result, s in zip(results, states, strict=True):
+        result.tunnel_state = s
 
 
 def _report(spec: TunnelSpec, ends: list[dict[str, Any]], *, dry_run: bool,

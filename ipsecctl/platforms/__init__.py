@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ipsecctl.errors import UsageError
 
-ON_DEMAND = frozenset({"diag"})
+ON_DEMAND = frozenset({"diag", "logs"})
 
 
 class EnableSpec(BaseModel):
@@ -50,7 +50,7 @@ class Platform(BaseModel):
     def commands(self) -> list[str]:
         """Every show command of a full poll, in order, without duplicates.
 
-        Groups in ``ON_DEMAND`` (``diag``: logs and configuration) are not part of a poll;
+        Groups in ``ON_DEMAND`` (``logs``, ``diag``: configuration) are not part of a poll;
         the commands that need them ask for them by name.
         """
         seen: dict[str, None] = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,9 +153,16 @@ def _swan_load(path: str) -> str:
     return f"swanctl --load-all --file {path}"
 
 
+OnSend = Callable[[str], None]
+
+
 def push_end(runner: Any, real: Rendered, spec: TunnelSpec, *,
-             write_memory: bool) -> dict[str, str]:
-    """Send ``real`` (rendered with the key) to the device; outputs by (redacted) command."""
+             write_memory: bool, on_send: OnSend | None = None) -> dict[str, str]:
+    """Send ``real`` (rendered with the key) to the device; outputs by (redacted) command.
+
+    ``on_send`` hears each command (redacted) before it is sent: the audit trail records it
+    first, and an exception from it stops the push before that command leaves.
+    """
     outputs: dict[str, str] = {}
     if real.platform == "strongswan":
         path = swanctl_path(real.end, spec)
@@ -163,23 +171,30 @@ def push_end(runner: Any, real: Rendered, spec: TunnelSpec, *,
             raise errors.UsageError("rendered swanctl text contains the here-document marker")
         command = (f"umask 077 && mkdir -p {path.rsplit('/', 1)[0]} && "
                    f"cat > {path} <<'IPSECCTL_EOF'\n{body}IPSECCTL_EOF")
-        _send(runner, command, outputs, shown=f"cat > {path}")
-        _send(runner, _swan_load(path), outputs)
+        _send(runner, command, outputs, on_send, shown=f"cat > {path}")
+        _send(runner, _swan_load(path), outputs, on_send)
         return outputs
-    _send(runner, "configure terminal", outputs)
+    _send(runner, "configure terminal", outputs, on_send)
     try:
         for line in real.config_lines():
-            _send(runner, line, outputs)
+            _send(runner, line, outputs, on_send)
     finally:
+        # leaving configuration mode is always right, audited or not
+        with contextlib.suppress(Exception):
+            if on_send is not None:
+                on_send("end")
         with contextlib.suppress(errors.TransportError):  # report the original failure
             runner.send("end")
     if write_memory:
-        _send(runner, "write memory", outputs)
+        _send(runner, "write memory", outputs, on_send)
     return outputs
 
 
-def _send(runner: Any, command: str, outputs: dict[str, str], shown: str | None = None) -> None:
+def _send(runner: Any, command: str, outputs: dict[str, str], on_send: OnSend | None,
+          shown: str | None = None) -> None:
     label = shown or redact_text(command)
+    if on_send is not None:
+        on_send(label)
     try:
         outputs[label] = redact_text(str(runner.send(command)))
     except errors.CommandRejected as exc:

@@ -1,23 +1,21 @@
 """The live dashboard: fleet, tunnels, detail, events and diagnosis over persistent sessions.
 
-Thin by design: polling goes through the :class:`~ipsecctl.collect.Collector` (its bounded
-thread pool and persistent sessions), actions through :mod:`ipsecctl.actions`, diagnosis
-through ``diag.health``; this module only schedules, routes results (as messages, so the UI
-thread never waits on a device) and draws. Each device is polled on its own schedule, so a
-router that hangs holds one pool slot until its timeout and nothing else.
+Thin by design: polling goes through the operations layer's :class:`~ipsecctl.ops.fleet.Fleet`
+(its bounded thread pool, persistent sessions and history), faults and findings come from
+:func:`ipsecctl.ops.faults.assess`, actions run through the same
+:class:`~ipsecctl.ops.workflow.Workflow` as the CLI's (confirmation, read-only, locks, audit
+trail), and exports are the CLI's documents. This module only schedules, routes results (as
+messages, so the UI thread never waits on a device) and draws. Each device is polled on its own
+schedule, so a router that hangs holds one pool slot until its timeout and nothing else.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,29 +30,24 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
 from ipsecctl import errors
-from ipsecctl.actions import Plan, Result, execute, plan
-from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel, dump, envelope
+from ipsecctl.actions import Result
+from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
+from ipsecctl.ops import export
+from ipsecctl.ops.faults import Assessment, assess
+from ipsecctl.ops.formatting import fmt_duration
+from ipsecctl.tui.action_bridge import ActionBridge
 from ipsecctl.tui.commands import DashboardCommands
-from ipsecctl.tui.screens import ConfirmScreen, ExportScreen, HelpScreen, HostKeyScreen
-from ipsecctl.tui.state import (
-    EXPORT_HEADER,
-    FilterError,
-    TunnelModel,
-    export_record,
-    fmt_duration,
-)
+from ipsecctl.tui.context import DashboardContext, HostKeyBridge, make_context
+from ipsecctl.tui.screens import ExportScreen, HelpScreen, HostKeyScreen
+from ipsecctl.tui.state import FilterError, TunnelModel
 from ipsecctl.tui.themes import validate_theme
 from ipsecctl.tui.widgets.detail import DetailPane
-from ipsecctl.tui.widgets.diagnosis import DiagnosisPane, Evaluate, load_evaluate
+from ipsecctl.tui.widgets.diagnosis import DiagnosisPane
 from ipsecctl.tui.widgets.events import EventsPane
 from ipsecctl.tui.widgets.fleet import DeviceInfo, FleetPane
 from ipsecctl.tui.widgets.table import TunnelTable
 
-AuditFn = Callable[[dict[str, Any]], None]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["DashboardContext", "HostKeyBridge", "IpsecApp", "make_context", "run_dashboard"]
 
 
 def _without_device(message: str, device: str) -> str:
@@ -64,64 +57,8 @@ def _without_device(message: str, device: str) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
-def export_format(path: Path) -> str:
-    return "JSON" if path.suffix.lower() == ".json" else "CSV"
-
-
-def _csv_value(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
 def _is_host_key_error(state: DeviceState) -> bool:
     return any("host key" in f"{e.kind} {e.message}".lower() for e in state.errors)
-
-
-@dataclass
-class DashboardContext:
-    """Everything the dashboard needs, built by the CLI (see :func:`make_context`).
-
-    ``collector`` needs ``submit(host) -> Future[DeviceState]`` and ``poll_one(host)``;
-    ``pool`` (default ``collector.pool``) needs ``session(host)`` for actions. ``clock`` is
-    injectable so snapshot tests are deterministic.
-    """
-
-    hosts: list[Any]
-    collector: Any
-    pool: Any | None = None
-    refresh: float = 5.0
-    read_only: bool = False
-    audit: AuditFn | None = None
-    clock: Callable[[], datetime] = _utcnow
-    theme: str | None = None  # "ansi" keeps the terminal's own colours
-    max_backoff: float = 300.0
-    action_wait_s: float | None = None
-    title: str = "ipsecctl"
-    host_key_bridge: HostKeyBridge | None = None
-    close_on_exit: bool = True
-    evaluate: Evaluate | None = field(default_factory=load_evaluate)
-    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys (settings.keymap)
-
-
-class HostKeyBridge:
-    """The ``ask_host_key`` callback for a :class:`SessionPool`, answered by the dashboard.
-
-    The pool is built before the app exists, and calls this from a poll thread; the app
-    attaches itself on mount. The thread blocks on an Event until the operator answers the
-    modal (or the app exits, which answers no).
-    """
-
-    def __init__(self) -> None:
-        self.app: IpsecApp | None = None
-
-    def __call__(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
-        app = self.app
-        if app is None or not app.is_running:
-            return False
-        return app.ask_host_key(device, hostname, key_type, fingerprint)
 
 
 class DevicePolled(Message):
@@ -139,37 +76,6 @@ class ActionEvent(Message):
         self.result = result
 
 
-APP_CSS = """
-Screen { layout: vertical; }
-#top { height: 1fr; }
-#fleet { width: 30%; min-width: 40; max-width: 72; height: 1fr; border: round $panel; }
-#tunnels { width: 1fr; height: 1fr; border: round $primary; }
-#tunnels:focus { border: round $accent; }
-#bottom { height: 14; }
-#detail { width: 2fr; height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
-#side { width: 1fr; }
-#events { height: 1fr; border: round $panel; scrollbar-size-horizontal: 0; }
-#diagnosis { height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
-#filter { dock: bottom; display: none; border: tall $accent; }
-#filter.-active { display: block; }
-#filter.-error { border: tall $error; }
-Screen.-narrow #top { layout: vertical; }
-Screen.-narrow #fleet { width: 1fr; min-width: 0; max-width: 100%; height: 7; }
-Screen.-short #fleet { height: 5; border: none; border-top: round $panel; }
-Screen.-short #tunnels { border: none; border-top: round $primary; }
-Screen.-short #tunnels:focus { border: none; border-top: round $accent; }
-Screen.-narrow #bottom { height: 10; }
-Screen.-short #bottom { height: 7; }
-Screen.-short #detail, Screen.-short #events, Screen.-short #diagnosis {
-    border: none; border-top: round $panel;
-}
-Screen.-narrow #side { display: none; }
-Screen.-narrow.-show-side #side { display: block; width: 1fr; }
-Screen.-narrow.-show-side #detail { display: none; }
-Screen.-narrow #events { height: 1fr; }
-Screen.-narrow.-show-diag #events { display: none; }
-Screen.-narrow.-show-events #diagnosis { display: none; }
-"""
 
 ACTION_NAMES = ("clear", "rekey")
 
@@ -178,7 +84,7 @@ class IpsecApp(App[int]):
     """The ``ipsecctl dashboard`` / ``ipsecctl demo`` application."""
 
     TITLE = "ipsecctl"
-    CSS = APP_CSS
+    CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {DashboardCommands}
     # footer order: at 80 columns the compact footer shows up to Faults; Help and Quit come
     # early so they are never the ones cut off
@@ -213,10 +119,11 @@ class IpsecApp(App[int]):
         self.model = TunnelModel()
         self.hosts = {h.name: h for h in ctx.hosts}
         self.infos: dict[str, DeviceInfo] = {
-            h.name: DeviceInfo(name=h.name, platform=h.platform) for h in ctx.hosts
+            h.name: DeviceInfo(name=h.name, platform=h.platform or "") for h in ctx.hosts
         }
-        self.pool = ctx.pool if ctx.pool is not None else getattr(ctx.collector, "pool", None)
-        self.evaluate_fn = ctx.evaluate
+        self.ops = ctx.fleet  # the operations layer's fleet (polls, previous polls, history)
+        self.assessment: Assessment | None = None
+        self.action_bridge = ActionBridge(self)
         self._diag_dirty = False
         self._actions_running = 0
         self._futures: set[Future[DeviceState]] = set()
@@ -279,8 +186,8 @@ class IpsecApp(App[int]):
         now = self.ctx.clock()
         for info in self.infos.values():
             self.fleet.upsert(info, now)
-        if self.evaluate_fn is None:
-            self.diagnosis.update("diagnostics not available")
+        if not self.ctx.diagnose:
+            self.diagnosis.update("diagnostics switched off")
             self.diagnosis.available = False
         self._update_title()
         self.table.focus()
@@ -319,7 +226,7 @@ class IpsecApp(App[int]):
                 continue
             info.in_flight = True
             try:
-                fut: Future[DeviceState] = self.ctx.collector.submit(self.hosts[name])
+                fut: Future[DeviceState] = self.ops.submit(name)
             except RuntimeError:  # the collector was closed (app exiting)
                 info.in_flight = False
                 return
@@ -334,7 +241,7 @@ class IpsecApp(App[int]):
         exc = fut.exception()
         if exc is not None:
             host = self.hosts[name]
-            state = DeviceState(device=name, platform=host.platform, reachable=False,
+            state = DeviceState(device=name, platform=host.platform or "", reachable=False,
                                 errors=[CommandError(kind="internal", message=repr(exc))])
         else:
             state = fut.result()
@@ -354,7 +261,8 @@ class IpsecApp(App[int]):
             info.in_flight = False
             info.polls += 1
         failed = not state.reachable
-        error = "; ".join(_without_device(e.message, state.device) for e in state.errors)
+        error = "; ".join(_without_device(e.message, state.device)
+                          for e in state.errors if e.fatal)
         if failed:
             info.failures += 1
             backoff = min(self.ctx.refresh * (2 ** info.failures), self.ctx.max_backoff)
@@ -424,26 +332,37 @@ class IpsecApp(App[int]):
             self.run_diagnosis()
 
     def run_diagnosis(self, *, wait: bool = False) -> None:
-        """Evaluate the health rules over the latest and previous polls; in a thread worker
-        (10,000 tunnels of rules must not stall a keystroke) unless ``wait``."""
+        """Assess the latest and previous polls (the one definition of a fault, shared with
+        ``tunnels --faults`` and ``diag health``); in a thread worker (10,000 tunnels of rules
+        must not stall a keystroke) unless ``wait``."""
         self._diag_dirty = False
-        current = [i.state for i in self.infos.values() if i.state is not None]
-        previous = [i.previous for i in self.infos.values() if i.previous is not None]
-        if wait or self.evaluate_fn is None:
-            self.diagnosis.evaluate(self.evaluate_fn, current, previous or None)
+        if not self.ctx.diagnose:
+            return
+        current = self.ops.states()
+        previous = self.ops.previous_states()
+        if wait:
+            self._assessed(assess(current, previous or None))
         else:
             self._diagnose_in_thread(current, previous)
 
     @work(thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
     def _diagnose_in_thread(self, current: list[DeviceState],
                             previous: list[DeviceState]) -> None:
-        fn = self.evaluate_fn
         try:
-            found = list(fn(current, previous or None)) if fn is not None else []
+            found = assess(current, previous or None)
         except Exception as exc:  # a rule bug must not take the dashboard down
             self.call_from_thread(self.diagnosis.update, f"diagnostics failed: {exc!r}")
             return
-        self.call_from_thread(self.diagnosis.show_findings, found)
+        self.call_from_thread(self._assessed, found)
+
+    def _assessed(self, assessment: Assessment) -> None:
+        if not self.screen_stack:
+            return
+        self.assessment = assessment
+        if self.model.set_faults(assessment.faults):
+            self.table.refresh_view()
+            self._update_title()
+        self.diagnosis.show_findings(list(assessment.findings))
 
     # -- events, title, detail --------------------------------------------------------------
     def event(self, text: str, level: str = "info") -> None:
@@ -700,7 +619,7 @@ class IpsecApp(App[int]):
             self.event(str(exc), "error")
             self.notify(str(exc), severity="error")
             return
-        fmt = export_format(Path(path))
+        fmt = "JSON" if Path(path).suffix.lower() == ".json" else "CSV"
         why = "" if fmt == "JSON" or path.lower().endswith(".csv") else \
             " (the name does not end in .json)"
         msg = f"exported {written} tunnel(s) to {path} as {fmt}{why}"
@@ -708,25 +627,12 @@ class IpsecApp(App[int]):
         self.notify(msg)
 
     def export(self, path: Path) -> int:
-        """The current view (filter, sort, faults, device selection): JSON when the name ends
-        in .json (the CLI's ``tunnels --json`` document), CSV otherwise (the CLI's CSV columns
-        first: SPIs as integers, uptime in seconds)."""
+        """The current view (filter, sort, faults, device selection) as the CLI's ``tunnels``
+        document: JSON when the name ends in .json, its CSV columns otherwise."""
         rows = self.model.visible_rows()
-        try:
-            if export_format(path) == "JSON":
-                doc = envelope("tunnels", tunnels=[dump(r.tunnel) for r in rows])
-                path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-            else:
-                with path.open("w", newline="", encoding="utf-8") as fh:
-                    writer = csv.writer(fh)
-                    writer.writerow(EXPORT_HEADER)
-                    for r in rows:
-                        rec = export_record(r)
-                        writer.writerow([_csv_value(rec[k]) for k in EXPORT_HEADER])
-        except OSError as exc:
-            raise errors.InputFileError(
-                f"cannot write export file {path}: {exc.strerror}; choose another path"
-            ) from None
+        devices = {r.device for r in rows}
+        states = [s for s in self.ops.states() if s.device in devices] or self.ops.states()
+        export.export_tunnels(path, states, [r.tunnel for r in rows])
         return len(rows)
 
     # -- actions ----------------------------------------------------------------------------
@@ -736,129 +642,14 @@ class IpsecApp(App[int]):
     def action_rekey(self) -> None:
         self.start_action("rekey")
 
-    def build_plans(self, kind: str) -> tuple[list[Plan], list[str]]:
-        """One plan per (device, peer, vrf) among the marked rows (else the cursor row)."""
-        groups: dict[tuple[str, str, str | None], None] = {}
-        for row in self.model.targets(self.table.cursor_key):
-            if row.tunnel.peer:
-                groups[(row.device, row.tunnel.peer, row.tunnel.vrf)] = None
-        plans: list[Plan] = []
-        problems: list[str] = []
-        for device, peer, vrf in groups:
-            info = self.infos.get(device)
-            if info is None or info.state is None:
-                problems.append(f"{device}: not polled yet")
-                continue
-            try:
-                plans.append(plan(info.state, peer, action=kind, vrf=vrf))  # type: ignore[arg-type]
-            except errors.IpsecctlError as exc:
-                problems.append(str(exc))
-        return plans, problems
-
     def start_action(self, kind: str) -> None:
-        plans, problems = self.build_plans(kind)
-        if self.ctx.read_only:
-            msg = (f"{kind} refused: actions are disabled, the dashboard is read-only "
-                   "(--read-only, IPSECCTL_READ_ONLY or read_only in the config file)")
-            self.event(msg, "error")
-            self.notify(msg, severity="error", title="read-only")
-            # the record says what would have been sent, as for a declined action
-            records = [{"device": p.device, "peer": p.peer, "vrf": p.vrf,
-                        "commands": p.commands + p.bring_up} for p in plans] or [
-                {"device": r.device, "peer": r.tunnel.peer, "vrf": r.tunnel.vrf, "commands": []}
-                for r in self.model.targets(self.table.cursor_key)] or [{}]
-            for rec in records:
-                self._audit({"action": kind, "outcome": "refused", "source": "dashboard",
-                             "message": "read-only", **rec})
-            return
-        for p in problems:
-            self.event(p, "error")
-        if not plans:
-            self.notify("nothing to act on: select or mark a tunnel with a peer",
-                        severity="warning")
-            return
-        tunnels = sum(len(p.tunnels) for p in plans)
-        sas = sum(p.sa_count for p in plans)
-        devices = len({p.device for p in plans})
-        peers = len({(p.device, p.peer) for p in plans})
-        summary = (f"{kind} {tunnels} tunnel(s), {sas} SA(s) to {peers} peer(s) on "
-                   f"{devices} device(s).\nThese commands will be sent:")
-        commands = [f"{p.device}# {c}" for p in plans for c in p.commands + p.bring_up]
-
-        def answered(ok: bool | None) -> None:
-            if ok:
-                self.model.clear_marks()
-                self.table.refresh()
-                self.run_actions(plans)
-            else:
-                self.event(f"{kind} declined ({tunnels} tunnel(s))", "info")
-                for p in plans:
-                    self._audit({"action": kind, "device": p.device, "peer": p.peer,
-                                 "vrf": p.vrf, "commands": p.commands + p.bring_up,
-                                 "outcome": "declined", "source": "dashboard"})
-
-        self.push_screen(ConfirmScreen(f"Confirm {kind}", summary, commands), answered)
-
-    @work(thread=True, group="actions", exit_on_error=False)
-    def run_actions(self, plans: list[Plan]) -> None:
-        """Thread worker: execute each plan, re-polling through the collector; every result
-        goes to the events pane and the audit log."""
-        self.call_from_thread(self._action_started, len(plans))
-        try:
-            for p in plans:
-                self._run_one(p)
-        finally:
-            self.call_from_thread(self._action_started, -len(plans))
+        """Clear or re-key the marked tunnels (else the one under the cursor)."""
+        self.action_bridge.start(kind, self.model.targets(self.table.cursor_key))
 
     def _action_started(self, delta: int) -> None:
         self._actions_running += delta
-        self._update_title()
-
-    def _run_one(self, p: Plan) -> None:
-        host = self.hosts[p.device]
-        old = " ".join(f"0x{s:08X}" for s in p.old_spis) or "none"
-        total = len(p.commands) + len(p.bring_up)
-        tag = f"{p.action} {p.device} -> {p.peer}"
-        self.post_message(ActionEvent(f"{tag}: {total} command(s); old SPIs {old}"))
-        progress = _Progress(p, tag, lambda text: self.post_message(ActionEvent(text)))
-
-        def repoll() -> DeviceState:
-            progress.polling()
-            state: DeviceState = self.ctx.collector.poll_one(host)
-            self.post_message(DevicePolled(p.device, state))
-            return state
-
-        record: dict[str, Any] = {"action": p.action, "scope": p.scope, "device": p.device,
-                                  "peer": p.peer, "vrf": p.vrf, "commands": p.commands +
-                                  p.bring_up, "old_spis": p.old_spis, "source": "dashboard"}
-        try:
-            runner = self.pool.session(host) if self.pool is not None else None
-            if runner is None:
-                raise errors.ActionError("no session pool: this dashboard cannot run actions")
-            result = execute(p, progress.wrap(runner), repoll, wait_s=self.ctx.action_wait_s)
-        except errors.IpsecctlError as exc:
-            record.update(ok=False, message=str(exc), new_spis=[])
-            self._audit(record)
-            self.post_message(ActionEvent(f"{p.action} {p.device} -> {p.peer} failed: {exc}",
-                                          "error"))
-            return
-        record.update(result.as_json())
-        record["source"] = "dashboard"
-        self._audit(record)
-        new = " ".join(f"0x{s:08X}" for s in result.new_spis) or "none"
-        level = "ok" if result.ok else "error"
-        self.post_message(ActionEvent(
-            f"{p.action} {p.device} -> {p.peer} {'ok' if result.ok else 'NOT verified'}: "
-            f"old [{old}] -> new [{new}] ({result.message})", level, result))
-
-    def _audit(self, record: dict[str, Any]) -> None:
-        audit = self.ctx.audit
-        if audit is None:
-            return
-        try:
-            audit(record)
-        except Exception as exc:  # the action happened: say the audit failed, loudly
-            self.post_message(ActionEvent(f"audit log write failed: {exc}", "error"))
+        if self.screen_stack:  # an action may end after the operator quit
+            self._update_title()
 
     def on_action_event(self, message: ActionEvent) -> None:
         if not self.screen_stack:
@@ -914,120 +705,18 @@ class IpsecApp(App[int]):
         self._update_title()
 
     async def action_quit(self) -> None:
+        if self.ctx.close_on_exit:
+            self.ops.close(abandon=True)
         self.exit(0)
 
 
-class _Progress:
-    """One event per step of an action, seen from the commands it sends and the polls it
-    makes (``actions.execute`` runs the steps; this only watches): clearing, bring-up sent,
-    waiting for the new SAs. The result is the caller's event."""
-
-    def __init__(self, p: Plan, tag: str, say: Callable[[str], object]) -> None:
-        self.plan, self.tag, self.say = p, tag, say
-        self.cleared = self.brought_up = self.waiting = False
-
-    def wrap(self, runner: Any) -> Any:
-        return _WatchedRunner(runner, self)
-
-    def sending(self, command: str) -> None:
-        if command in self.plan.commands and not self.cleared:
-            self.cleared = True
-            n = len(self.plan.commands)
-            self.say(f"{self.tag}: clearing ({n} command(s): {'; '.join(self.plan.commands)})")
-        elif command in self.plan.bring_up and not self.brought_up:
-            self.brought_up = True
-            self.say(f"{self.tag}: bring-up traffic sent ({command})")
-
-    def polling(self) -> None:
-        if not self.waiting:
-            self.waiting = True
-            what = "new SAs both ways" if self.plan.action == "rekey" else "the old SAs to go"
-            self.say(f"{self.tag}: waiting for {what} (re-polling)")
-
-
-class _WatchedRunner:
-    """A session that reports each command before sending it."""
-
-    def __init__(self, runner: Any, progress: _Progress) -> None:
-        self._runner, self._progress = runner, progress
-
-    def send(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        self._progress.sending(command)
-        return self._runner.send(command, *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._runner, name)
-
-
 def run_dashboard(ctx: DashboardContext) -> int:
-    """Run the dashboard until the operator quits; closes the collector. Returns exit code."""
+    """Run the dashboard until the operator quits; returns the exit code. Sessions are
+    abandoned, not waited for: a device that hangs must not hold the terminal."""
     app = IpsecApp(ctx)
     try:
         code = app.run()
     finally:
         if ctx.close_on_exit:
-            ctx.collector.close()
+            ctx.fleet.close(abandon=True)
     return int(code or 0)
-
-
-def make_context(
-    hosts: list[Any],
-    settings: Any,
-    *,
-    replay_dir: Path | None = None,
-    host_key_policy: str | None = None,
-    read_only: bool | None = None,
-    refresh: float | None = None,
-    theme: str | None = None,
-    audit: AuditFn | None = None,
-    extra_known_hosts: list[Path] | None = None,
-    keymap: dict[str, str] | None = None,
-) -> DashboardContext:
-    """Build pool + collector for the dashboard with the host-key modal wired in.
-
-    ``host_key_policy`` None means ``ask`` (a person is at the dashboard); ``keymap`` None
-    means ``settings.keymap`` (binding id -> keys).
-    """
-    from ipsecctl.collect import Collector
-    from ipsecctl.sessions import SessionPool
-
-    bridge = HostKeyBridge()
-    policy = host_key_policy or getattr(settings, "host_key_policy", None) or "ask"
-    pool = SessionPool(settings, host_key_policy=policy, ask_host_key=bridge,
-                       replay_dir=replay_dir, extra_known_hosts=extra_known_hosts)
-    collector = Collector(pool, workers=getattr(settings, "workers", 16))
-    return DashboardContext(
-        hosts=list(hosts),
-        collector=collector,
-        pool=pool,
-        refresh=refresh if refresh is not None else getattr(settings, "refresh_interval", 5.0),
-        read_only=bool(read_only if read_only is not None
-                       else getattr(settings, "read_only", False)),
-        audit=audit if audit is not None else default_audit(settings),
-        theme=theme,
-        host_key_bridge=bridge,
-        keymap=dict(keymap if keymap is not None else getattr(settings, "keymap", None) or {}),
-    )
-
-
-def default_audit(settings: Any) -> AuditFn | None:
-    """Write dashboard action records to the audit log in ``settings.audit_log``."""
-    path = getattr(settings, "audit_log", None)
-    if path is None:
-        return None
-    from ipsecctl.audit import AuditLog
-
-    log = AuditLog(Path(path))
-    return partial(audit_record, log)
-
-
-def audit_record(log: Any, record: dict[str, Any]) -> None:
-    """One dashboard action record -> ``AuditLog.record`` (outcome from ``ok``/``declined``)."""
-    outcome = record.get("outcome") or ("ok" if record.get("ok") else "failed")
-    details = {k: v for k, v in record.items()
-               if k not in ("action", "device", "peer", "vrf", "commands", "outcome")}
-    log.record(
-        str(record.get("action")), outcome=outcome, device=record.get("device"),
-        peer=record.get("peer"), vrf=record.get("vrf"), commands=record.get("commands", ()),
-        details=details,
-    )

@@ -10,13 +10,12 @@ toggles changed, which is what keeps a 10,000-row table fluid.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ipsecctl.models import DeviceState, Tunnel
-
-FAULT_STATES = frozenset({"down", "negotiating"})
+from ipsecctl.ops.formatting import fmt_count, fmt_duration, fmt_rate, fmt_spi, rate
 
 
 @dataclass(frozen=True)
@@ -84,45 +83,6 @@ def fit_columns(cols: list[Column], widths: dict[str, int], available: int) -> l
     return kept
 
 
-def fmt_duration(seconds: int | float | None) -> str:
-    """Compact k9s-style age: 42s, 5m03s, 3h12m, 2d04h."""
-    if seconds is None:
-        return "-"
-    s = int(max(0, seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
-
-
-def fmt_count(value: int | None) -> str:
-    return "-" if value is None else str(value)
-
-
-def fmt_rate(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value >= 10_000:
-        return f"{value / 1000:.0f}k"
-    if value >= 100:
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def rate(previous: int | None, current: int | None, seconds: float) -> float | None:
-    """Per-second rate between two polls; a counter that went backwards was reset (a clear,
-    a re-key, a reload), so what it counts now is all new since the reset."""
-    if previous is None or current is None or seconds <= 0:
-        return None
-    delta = current - previous
-    if delta < 0:
-        delta = current
-    return delta / seconds
-
-
 @dataclass(slots=True)
 class Row:
     """One tunnel as the table shows it; ``cells`` are the rendered texts (also the filter's
@@ -139,6 +99,8 @@ class Row:
     # set while the device is unreachable: the row is the last known data, not the truth
     stale_since: datetime | None = None
     stale_text: str = ""
+    # why the operations layer calls this tunnel a fault (ops.faults); empty = no fault
+    reasons: tuple[str, ...] = ()
 
     @property
     def device(self) -> str:
@@ -152,9 +114,9 @@ class Row:
 
     @property
     def fault(self) -> bool:
-        t = self.tunnel
-        return (t.state in FAULT_STATES or (t.state == "idle" and bool(t.expected_up))
-                or t.error_count > 0 or self.one_way or self.stale_since is not None)
+        """A fault by the one definition (:mod:`ipsecctl.ops.faults`), or last-known data
+        of a device that stopped answering (which the operator must see too)."""
+        return bool(self.reasons) or self.stale_since is not None
 
     def sort_value(self, key: str) -> tuple[int, object]:
         """(0, value) sorts before (1, None): unknown values go last whichever the column."""
@@ -196,7 +158,7 @@ def _addr_key(addr: str | None) -> object:
 
 def _first_spi(t: Tunnel, direction: str) -> str:
     spis = t.spis(direction)
-    return f"0x{spis[0]:08X}" if spis else "-"
+    return fmt_spi(spis[0]) if spis else "-"
 
 
 def render_cells(row: Row) -> None:
@@ -411,6 +373,19 @@ class TunnelModel:
     def set_faults_only(self, value: bool) -> None:
         self.faults_only = value
         self.invalidate()
+
+    def set_faults(self, faults: Mapping[str, tuple[str, ...]]) -> bool:
+        """Take the operations layer's faults (tunnel id -> reasons); True when any row's
+        verdict changed (the view then needs recomputing if it shows faults only)."""
+        changed = False
+        for key, row in self.rows.items():
+            reasons = tuple(faults.get(key, ()))
+            if reasons != row.reasons:
+                row.reasons = reasons
+                changed = True
+        if changed and self.faults_only:
+            self.invalidate()
+        return changed
 
     def set_devices(self, devices: Iterable[str] | None) -> None:
         self.devices = set(devices) if devices is not None else None

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsecctl.cli.commands_show import poll_targets
+from ipsecctl.cli.commands_views import poll_targets
 from ipsecctl.cli.context import AppContext
 from ipsecctl.diag.crosscheck import crosscheck
 from ipsecctl.diag.health import evaluate
@@ -45,16 +45,13 @@ EXPECTED = {
 }
 
 
-def _diag_commands() -> list[str]:
-    cmds: dict[str, None] = {}
-    for platform in ("cisco_ios", "cisco_iosxe"):
-        cmds.update(dict.fromkeys(get_platform(platform).collect.get("diag", [])))
-    return list(cmds)
+def _diag_commands(host: object) -> list[str]:
+    return list(get_platform(host.platform).collect.get("diag", []))  # type: ignore[attr-defined]
 
 
 def _poll(obj: AppContext) -> tuple[list[DeviceState], float]:
     t0 = time.monotonic()
-    states = poll_targets(obj, None, _diag_commands())
+    states, _ = poll_targets(obj, None, logs=True, extra_for=_diag_commands)
     return states, time.monotonic() - t0
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from inventory.model import Host
 from ipsecctl.collect import Collector
+from ipsecctl.ops.fleet import Fleet
+from ipsecctl.ops.setup import open_workflow
 from ipsecctl.sessions import SessionPool
 from ipsecctl.settings import Settings
 from ipsecctl.tui.app import DashboardContext, IpsecApp
@@ -35,9 +37,9 @@ class SplitPool:
     def discard(self, name: str) -> None:
         self._pool(name).discard(name)
 
-    def close(self) -> None:
-        self.replay.close()
-        self.ssh.close()
+    def close(self, *, abandon: bool = False) -> None:
+        self.replay.close(abandon=abandon)
+        self.ssh.close(abandon=abandon)
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ async def test_silent_router_does_not_freeze_the_others(
 ) -> None:
     address, port = silent_server
     settings = Settings(connect_timeout=10, command_timeout=10, device_timeout=12,
-                        audit_log=tmp_path / "audit.jsonl")
+                        audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions")
     hosts = replay_hosts()
     stuck = Host(name="stuck", hostname=address, port=port, platform="cisco_iosxe",
                  username="admin", use_agent=False)
@@ -80,7 +82,9 @@ async def test_silent_router_does_not_freeze_the_others(
                      SessionPool(settings, host_key_policy="reject"),
                      {h.name for h in hosts})
     collector = Collector(pool, workers=4)  # type: ignore[arg-type]
-    ctx = DashboardContext(hosts=[*hosts, stuck], collector=collector, refresh=0.3,
+    fleet = Fleet([*hosts, stuck], collector, logs=True)
+    workflow = open_workflow(settings, read_only=False, source="dashboard")
+    ctx = DashboardContext(hosts=[*hosts, stuck], fleet=fleet, workflow=workflow, refresh=0.3,
                            clock=lambda: FROZEN)
     app = IpsecApp(ctx)
     try:

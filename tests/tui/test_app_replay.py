@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 
-from ipsecctl.audit import read_audit
+from ipsecctl.ops.audit_trail import read_audit
 from ipsecctl.tui.app import DashboardContext, IpsecApp
 from ipsecctl.tui.screens import ConfirmScreen, ExportScreen, HelpScreen
 
@@ -96,7 +96,7 @@ async def test_marking_and_clear_confirm_decline_then_run(
         # both marked rows are edge-1 tunnels: to 1.1.1.1 and 2.2.2.1, exact commands shown
         assert screen.commands == ["edge-1# clear crypto session remote 1.1.1.1",
                                    "edge-1# clear crypto session remote 2.2.2.1"]
-        assert "to 2 peer(s) on 1 device(s)" in screen.summary
+        assert "2 peer(s) on 1 device(s)" in screen.summary
         await pilot.press("n")  # type-ahead: ignored, the screen stays
         assert isinstance(app.screen, ConfirmScreen) and app.screen.ignored == ["n"]
         await confirm(pilot, "n")
@@ -174,7 +174,7 @@ async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_pat
             t = tunnels[r["id"]]
             assert r["spi_in"] == " ".join(str(s) for s in t.spis("in"))
             assert r["uptime_s"] == ("" if t.uptime_s is None else str(t.uptime_s))
-            assert r["stale"] == "false"
+            assert r["expected_up"] in ("", "true", "false")
         assert any(r["spi_in"].isdigit() for r in rows)
         assert any("as CSV" in x for x in app.events_pane.lines_text)
         app._export_to(str(tmp_path / "view.txt"))  # not .json: CSV, and the event says so
@@ -185,6 +185,9 @@ async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_pat
     doc = json.loads((tmp_path / "view.json").read_text())
     assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "tunnels"
     assert {t["device"] for t in doc["tunnels"]} == {"edge-1"}
+    # the CLI's document: the devices the tunnels come from, with their errors inline
+    assert [d["device"] for d in doc["devices"]] == ["edge-1"]
+    assert (tmp_path / "view.json").stat().st_mode & 0o777 == 0o600
 
 
 async def test_narrow_terminal_stacks_panes_and_ansi_theme(replay_ctx: DashboardContext) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from ipsecctl.assemble import assemble
 from ipsecctl.models import DeviceState, IpsecSa, TrafficSelector, Tunnel
+from ipsecctl.ops.faults import assess, attach
 from ipsecctl.tui.state import (
     Filter,
     FilterError,
@@ -100,6 +101,8 @@ def test_marks_targets_faults_and_removed_tunnels() -> None:
     model.toggle_mark(down.id)
     assert [r.key for r in model.targets(up.id)] == [down.id]
     model.set_faults_only(True)
+    state = DeviceState(device="r", platform="cisco_ios", tunnels=[up, down])
+    model.set_faults(attach([state], []).faults)  # down and not marked "not expected up"
     assert model.view == [down.id]
     res = model.apply(DeviceState(device="r", platform="cisco_ios", tunnels=[up]))
     assert res.removed == [down.id] and model.marks == set() and model.view == []
@@ -113,27 +116,26 @@ def test_fmt_duration() -> None:
         ["-", "5s", "5m03s", "3h12m", "2d04h"]
 
 
-def test_one_way_traffic_and_errors_are_faults() -> None:
-    """QA: faults-only left out r05's one-way tunnel (0 in / 100 out per s)."""
+def test_one_way_traffic_is_a_fault_by_the_shared_definition() -> None:
+    """The dashboard's faults are the operations layer's: traffic out, nothing in."""
     model = TunnelModel()
     one_way = tunnel("r", "1.1.1.1", n=1)
     one_way.counters.update(pkts_decaps=0, pkts_encaps=100)
     healthy = tunnel("r", "2.2.2.2", pkts=100, n=2)
-    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0,
-                            tunnels=[one_way, healthy]))
+    first = DeviceState(device="r", platform="cisco_ios", polled_at=T0,
+                        tunnels=[one_way, healthy])
+    model.apply(first)
     model.set_faults_only(True)
-    assert model.view == []  # one poll: no rate yet, nothing to judge
     later = one_way.model_copy(update={"counters": {"pkts_decaps": 0, "pkts_encaps": 600}})
     busy = healthy.model_copy(update={"counters": {"pkts_decaps": 300, "pkts_encaps": 600}})
-    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=5),
-                            tunnels=[later, busy]))
+    second = DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=5),
+                         tunnels=[later, busy])
+    model.apply(second)
+    assessment = assess([second], [first])
+    model.set_faults(assessment.faults)
+    assert "ONE_WAY_TRAFFIC" in assessment.faults[one_way.id]
     assert model.view == [one_way.id] and model.rows[one_way.id].one_way
     assert "one-way" in model.rows[one_way.id].haystack
-    errs = busy.model_copy(update={"counters": {**busy.counters, "recv_errors": 3,
-                                                "pkts_decaps": 600, "pkts_encaps": 900}})
-    model.apply(DeviceState(device="r", platform="cisco_ios",
-                            polled_at=T0 + timedelta(seconds=10), tunnels=[later, errs]))
-    assert set(model.view) == {healthy.id}  # one-way stopped (no traffic now); errors count
 
 
 def test_unreachable_device_rows_go_stale_with_age_then_recover() -> None:

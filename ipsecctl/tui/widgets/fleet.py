@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from ipsecctl.models import DeviceState
-from ipsecctl.tui.state import fmt_duration
+from ipsecctl.ops.formatting import fmt_duration
 
 
 @dataclass

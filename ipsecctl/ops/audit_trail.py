@@ -1,4 +1,10 @@
-"""Append-only audit trail of operator actions (JSON lines, one record per action).
+"""Append-only audit trail of operator actions (JSON lines).
+
+An action leaves several records sharing one ``action_id``: ``started`` (the planned commands),
+one ``sending`` record per command *before* that command goes to the device, and a final
+outcome (``ok``, ``failed``, ``interrupted``). Each is flushed to disk (``fsync``) before the
+caller goes on, so a process killed at any moment leaves a trail that says what reached the
+device. Actions that never start leave one record: ``refused``, ``declined`` or ``dry-run``.
 
 The file is created 0600 and tightened if someone loosened it: it names devices, peers and the
 exact commands sent, which is reconnaissance material even with secrets removed. Every record
@@ -26,8 +32,12 @@ from ipsecctl.redact import redact
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["ok", "failed", "refused", "dry-run", "declined"]
-OUTCOMES: tuple[str, ...] = ("ok", "failed", "refused", "dry-run", "declined")
+Outcome = Literal[
+    "started", "sending", "ok", "failed", "interrupted", "refused", "dry-run", "declined"
+]
+OUTCOMES: tuple[str, ...] = (
+    "started", "sending", "ok", "failed", "interrupted", "refused", "dry-run", "declined"
+)
 FILE_MODE = 0o600
 
 
@@ -72,13 +82,19 @@ class AuditLog:
         vrf: str | None = None,
         commands: Iterable[str] = (),
         details: dict[str, Any] | None = None,
+        action_id: str | None = None,
     ) -> dict[str, Any]:
-        """Append one record and return it (as written, i.e. redacted)."""
+        """Append one record, flushed to disk, and return it (as written, i.e. redacted).
+
+        Raises :class:`OSError` when the record could not be written: the caller must not
+        touch the device then (an action that escapes the audit trail is worse than none).
+        """
         if outcome not in OUTCOMES:
             raise ValueError(f"audit outcome must be one of {OUTCOMES}, not {outcome!r}")
         entry: dict[str, Any] = redact(
             {
                 "time": now_iso(),
+                "action_id": action_id,
                 "user": _user(),
                 "host": socket.gethostname(),
                 "action": action,
@@ -98,6 +114,7 @@ class AuditLog:
                 written = os.write(fd, line)
                 while written < len(line):  # only on a full disk or a signal mid-write
                     written += os.write(fd, line[written:])
+                os.fsync(fd)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:

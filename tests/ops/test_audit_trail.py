@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsecctl.audit import AuditLog, read_audit
+from ipsecctl.ops.audit_trail import AuditLog, read_audit
 from ipsecctl.redact import MASK
 
 SECRETS = ("Sup3rPSK", "hunter2", "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba98")
@@ -106,7 +106,7 @@ def test_concurrent_writers_never_interleave(tmp_path):
         f"""
         import sys
         from pathlib import Path
-        from ipsecctl.audit import AuditLog
+        from ipsecctl.ops.audit_trail import AuditLog
         log = AuditLog(Path({str(path)!r}))
         for i in range(200):
             log.record("bulk", outcome="ok", device=sys.argv[1], details={{"pad": "x" * 5000}})
@@ -123,7 +123,7 @@ def test_concurrent_writers_never_interleave(tmp_path):
 
 def test_append_audit_dict_form(tmp_path):
     path = tmp_path / "audit.jsonl"
-    from ipsecctl.audit import append_audit
+    from ipsecctl.ops.audit_trail import append_audit
 
     append_audit(
         path,

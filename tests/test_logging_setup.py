@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from ipsecctl.logs import setup_logging, uninstall_record_redaction
+from ipsecctl.logging_setup import setup_logging, uninstall_record_redaction
 from ipsecctl.redact import MASK, clear_registered, register_secrets
 
 

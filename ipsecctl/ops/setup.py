@@ -1,0 +1,75 @@
+"""Build the operations layer's objects from settings and inventory hosts.
+
+The CLI and the dashboard construct sessions, collectors and workflows only through these
+functions, so both connect the same way (host-key policy, jump hosts, timeouts) and act
+under the same policy (read-only, audit trail, locks).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from inventory import Host
+from ipsecctl.ops.audit_trail import AuditLog
+from ipsecctl.ops.fleet import Fleet, HistorySink
+from ipsecctl.ops.workflow import Workflow, settle_interrupted
+from ipsecctl.sessions import AskHostKey
+from ipsecctl.settings import HostKeyPolicy, Settings
+
+log = logging.getLogger(__name__)
+
+
+def open_fleet(
+    settings: Settings,
+    hosts: Sequence[Host],
+    *,
+    host_key_policy: HostKeyPolicy = "reject",
+    ask_host_key: AskHostKey | None = None,
+    replay_dir: Path | None = None,
+    save_raw: Path | None = None,
+    save_raw_secrets: bool = False,
+    extra_known_hosts: Sequence[Path] = (),
+    store: HistorySink | None = None,
+    logs: bool = False,
+    log_every: int = 1,
+    workers: int | None = None,
+    keep_raw: bool = False,
+) -> Fleet:
+    """Sessions (persistent, per device) + a collector + the fleet's memory of polls."""
+    from ipsecctl.collect import Collector
+    from ipsecctl.sessions import SessionPool
+
+    pool = SessionPool(
+        settings,
+        host_key_policy=host_key_policy,
+        ask_host_key=ask_host_key,
+        replay_dir=replay_dir,
+        save_raw=save_raw,
+        save_raw_secrets=save_raw_secrets,
+        extra_known_hosts=list(extra_known_hosts),
+    )
+    collector = Collector(pool, workers=workers or settings.workers, keep_raw=keep_raw)
+    return Fleet(hosts, collector, store=store, logs=logs, log_every=log_every)
+
+
+def open_workflow(
+    settings: Settings, *, read_only: bool, source: str, read_only_reason: str = "read-only mode"
+) -> Workflow:
+    return Workflow(
+        audit=AuditLog(settings.audit_log),
+        actions_dir=settings.actions_dir,
+        read_only=read_only,
+        read_only_reason=read_only_reason,
+        source=source,
+    )
+
+
+def interrupted(settings: Settings) -> list[str]:
+    """Actions a killed ipsecctl left half done (named once, then closed in the audit log)."""
+    try:
+        return settle_interrupted(AuditLog(settings.audit_log), settings.actions_dir)
+    except OSError as exc:
+        log.warning("cannot check for interrupted actions: %s", exc)
+        return []

@@ -1,0 +1,149 @@
+"""The dashboard's side of the action workflow: plans from the rows an operator chose, the
+confirmation as a modal, progress as events.
+
+The workflow itself (read-only refusal, locks, the audit trail written before each command,
+verification) is :class:`ipsecctl.ops.workflow.Workflow`, the one the CLI runs; it runs here
+in a thread worker and asks for confirmation through :meth:`ActionBridge.confirm`, which
+shows the modal on the UI thread and waits for the answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from ipsecctl import errors
+from ipsecctl.actions import Plan, Progress
+from ipsecctl.ops.formatting import fmt_spis
+from ipsecctl.ops.tunnel_actions import TunnelActionSpec, plan_actions
+from ipsecctl.ops.workflow import ActionPlan, ActionRequest
+from ipsecctl.tui.screens import ConfirmScreen
+
+if TYPE_CHECKING:
+    from ipsecctl.tui.app import IpsecApp
+    from ipsecctl.tui.state import Row
+
+
+def describe_result(plan: Plan, ok: bool, message: str,
+                    old: dict[str, list[int]], new: dict[str, list[int]]) -> str:
+    """One line per action outcome, SPIs labelled by direction (old -> new)."""
+    parts = [f"{d} {fmt_spis(old.get(d, [])) or 'none'} -> {fmt_spis(new.get(d, [])) or 'none'}"
+             for d in ("in", "out")]
+    where = f"{plan.device} -> {plan.peer}" + (f" vrf {plan.vrf}" if plan.vrf else "")
+    verdict = "ok" if ok else "failed"
+    return f"{plan.action} {where} {verdict}: {'; '.join(parts)} ({message})"
+
+
+class ActionBridge:
+    def __init__(self, app: IpsecApp) -> None:
+        self.app = app
+
+    def plans_for(self, kind: str, rows: Iterable[Row]) -> tuple[list[Plan], list[str]]:
+        """One plan per (device, peer, vrf) among ``rows``, from each device's last poll."""
+        groups: dict[tuple[str, str, str | None], None] = {}
+        for row in rows:
+            if row.tunnel.peer:
+                groups[(row.device, row.tunnel.peer, row.tunnel.vrf)] = None
+        plans: list[Plan] = []
+        problems: list[str] = []
+        for device, peer, vrf in groups:
+            state = self.app.ops.current(device)
+            if state is None:
+                problems.append(f"{device}: not polled yet")
+                continue
+            try:
+                plans += plan_actions(state, [peer], action=kind, vrf=vrf)  # type: ignore[arg-type]
+            except errors.IpsecctlError as exc:
+                problems.append(str(exc))
+        return plans, problems
+
+    def start(self, kind: str, rows: list[Row]) -> None:
+        app = self.app
+        plans, problems = self.plans_for(kind, rows)
+        for p in problems:
+            app.event(p, "error")
+        if not plans:
+            app.notify("nothing to act on: select or mark a tunnel with a peer",
+                       severity="warning")
+            return
+        if app.ctx.read_only:
+            try:
+                app.ctx.workflow.check_policy(ActionRequest(kind, plans), confirm=None,
+                                              yes=False)
+            except errors.RefusedError as exc:
+                msg = f"{kind} refused: {exc.message}"
+                app.event(msg, "error")
+                app.notify(msg, severity="error", title="read-only")
+            return
+        app.run_worker(partial(self.run, kind, plans), thread=True, group="actions",
+                       exit_on_error=False)
+
+    def run(self, kind: str, plans: list[Plan]) -> None:
+        """Thread worker: the workflow asks (modal), then runs each plan, re-polling through
+        the fleet; every step reaches the events pane."""
+        from ipsecctl.tui.app import ActionEvent, DevicePolled
+
+        app = self.app
+        spec = TunnelActionSpec(app.ops, wait_s=app.ctx.action_wait_s)
+
+        def progress(plan: ActionPlan, event: Progress) -> None:
+            if event.stage == "done":
+                return
+            level = "error" if event.stage in ("refused", "lost", "repoll_failed") else "action"
+            app.post_message(ActionEvent(f"{plan.action} {plan.device} -> {plan.peer}: "
+                                         f"{event.text}", level))
+            if event.stage == "polling":
+                state = app.ops.current(plan.device)
+                if state is not None:
+                    app.post_message(DevicePolled(plan.device, state))
+
+        app.call_from_thread(app._action_started, len(plans))
+        try:
+            results = app.ctx.workflow.run(spec, plans, confirm=self.confirm,
+                                           progress=progress)
+        except errors.RefusedError as exc:
+            app.post_message(ActionEvent(f"{kind} {exc.message}", "info"))
+            return
+        except errors.IpsecctlError as exc:
+            app.post_message(ActionEvent(f"{kind} failed: {exc}", "error"))
+            return
+        finally:
+            app.call_from_thread(app._action_started, -len(plans))
+        app.call_from_thread(app.model.clear_marks)  # acted on: a declined run keeps them
+        for plan, result in zip(plans, results, strict=False):
+            state = app.ops.current(plan.device)
+            if state is not None:
+                app.post_message(DevicePolled(plan.device, state))
+            text = describe_result(plan, result.ok, result.message, result.old_by_direction,
+                                   result.new_by_direction)
+            app.post_message(ActionEvent(text, "ok" if result.ok else "error", result))
+
+    def confirm(self, request: ActionRequest) -> bool:
+        """Called by the workflow in the worker thread: the modal names every device, peer
+        and VRF with the exact commands; the thread waits for the answer."""
+        app = self.app
+        done = threading.Event()
+        answer = [False]
+        targets = [what for what, _cmds in request.lines()]
+        summary = "\n".join([f"{request.headline()}:", *targets,
+                             "These commands will be sent:"])
+        commands = [c for _what, cmds in request.lines() for c in cmds]
+
+        def show() -> None:
+            def answered(ok: bool | None) -> None:
+                answer[0] = bool(ok)
+                done.set()
+
+            app.push_screen(ConfirmScreen(f"Confirm {request.action}", summary, commands),
+                            answered)
+
+        try:
+            app.call_from_thread(show)
+        except RuntimeError:
+            return False
+        while not done.wait(0.2):
+            if not app.is_running:
+                return False
+        return answer[0]
