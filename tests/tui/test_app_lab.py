@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 import os
+import re
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,9 +16,9 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from inventory import load_inventory
-from ipsecctl.ops.audit_trail import read_audit
 from ipsecctl.errors import IpsecctlError
 from ipsecctl.lab.manage import LabHandle, start_lab
+from ipsecctl.ops.audit_trail import read_audit
 from ipsecctl.settings import Settings
 from ipsecctl.tui.app import IpsecApp, make_context
 from ipsecctl.tui.screens import ConfirmScreen
@@ -42,7 +42,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
 async def _dashboard(lab: LabHandle, tmp_path: Path) -> AsyncIterator[tuple[IpsecApp, Pilot[int]]]:
     """The dashboard over the lab's inventory, once every device has been polled over SSH."""
     hosts = list(load_inventory(lab.inventory_path).hosts.values())
-    ctx = make_context(hosts, Settings(audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions"),
+    settings = Settings(audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions")
+    ctx = make_context(hosts, settings,
                        host_key_policy="reject", refresh=2)
     ctx.action_wait_s = 20
     app = IpsecApp(ctx)
