@@ -53,12 +53,13 @@ PARAMIKO_LOG = "ipsecctl.transport.paramiko"
 
 
 class _AsDebug(logging.Filter):
-    """Lower every record to DEBUG (see the module docstring); never drops one."""
+    """Lower every record to DEBUG (see the module docstring), and drop it unless DEBUG is
+    enabled for :data:`PARAMIKO_LOG` (a handler without a level would print it otherwise)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.levelno = logging.DEBUG
         record.levelname = "DEBUG"
-        return True
+        return logging.getLogger(PARAMIKO_LOG).isEnabledFor(logging.DEBUG)
 
 
 logging.getLogger(PARAMIKO_LOG).addFilter(_AsDebug())
@@ -203,9 +204,23 @@ def open_client(
             raise cancel.error("connecting") from None
         if stalled is not None:
             waited = min(cap(t.connect, remaining), cap(t.banner, remaining))
+            if stalled == "banner" and getattr(sock, "received", 0):
+                stalled = "partial banner"
             raise stall_error(stalled, params, waited) from exc
         raise map_error(exc, params, known) from exc
     return client
+
+
+class _TcpSocket(socket.socket):
+    """A TCP socket that counts what it received, so a stalled SSH banner can be told apart:
+    nothing at all (a hung or non-SSH service) or a banner arriving byte by byte."""
+
+    received = 0
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = super().recv(bufsize, flags)
+        self.received += len(data)
+        return data
 
 
 def tcp_connect(
@@ -217,7 +232,7 @@ def tcp_connect(
     infos = socket.getaddrinfo(hostname, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
     failures: dict[tuple[str, int] | tuple[str, int, int, int], Exception] = {}
     for family, kind, proto, _, addr in infos:
-        sock = socket.socket(family, kind, proto)
+        sock = _TcpSocket(family, kind, proto)
         if cancel is not None:
             try:
                 cancel.watch(sock)
@@ -258,6 +273,9 @@ def stall_error(phase: str, params: ConnectionParams, waited: float) -> TimeoutE
     if phase == "banner":
         what = f"sent no SSH banner within {waited:g} s"
         hint = "check that the port is SSH and the device is not overloaded or hung"
+    elif phase == "partial banner":
+        what = f"sent only part of its SSH banner within {waited:g} s (it arrives too slowly)"
+        hint = "the device or the link is overloaded"
     else:
         what = f"did not finish the SSH key exchange within {waited:g} s"
         hint = "the device may be overloaded or hung"

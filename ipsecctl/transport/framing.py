@@ -135,12 +135,14 @@ class Frame:
             tail = body[cut + 1 :]
         return clean_output(tail)
 
-    def at_prompt(self) -> bool:
-        """The echo was seen and the unfinished last line is the prompt."""
-        if not self.echoed:
-            return False
+    def prompt_last(self) -> bool:
+        """The unfinished last line is a prompt (echo seen or not)."""
         line = self.last_line()
         return bool(line) and self._is_prompt(line)
+
+    def at_prompt(self) -> bool:
+        """The echo was seen and the unfinished last line is the prompt."""
+        return self.echoed and self.prompt_last()
 
     def take_paging(self, paging: re.Pattern[str]) -> bool:
         """Remove a pager marker (``--More--``) ending the last line; True if one was there."""

@@ -282,6 +282,12 @@ class SshSession(RunnerBase):
                 )
         prompt = frame.last_line().rstrip()
         self._set_prompt(prompt)
+        try:
+            self._check_failure(spec.command, frame.output())
+        except CommandRejected as exc:
+            raise AuthenticationError(
+                f"enable failed on {self.device}: {exc.message}", device=self.device
+            ) from None
         if not prompt.endswith("#"):
             raise AuthenticationError(
                 f"enable failed on {self.device}: the device did not accept the enable "
@@ -427,11 +433,12 @@ class SshSession(RunnerBase):
             hint = "; raise the overall timeout or check the device"
         got = progress.received
         if not frame.echoed:
-            if frame.stale_prompts or frame.stale_lines:
+            prompts = frame.stale_prompts + frame.prompt_last()
+            if prompts or frame.stale_lines:
                 return OutOfStepError(
                     f"{self.device}: session out of step: {what} was never echoed {budget}; "
-                    f"{frame.stale_prompts} prompt(s) and {frame.stale_lines} other line(s) "
-                    "arrived instead; the session is reset",
+                    f"{prompts} prompt(s) and {frame.stale_lines} other line(s) arrived "
+                    "instead; the session is reset",
                     device=self.device,
                 )
             if not got:

@@ -33,8 +33,15 @@ def _inventory(path: Path, hosts: dict[str, dict[str, object]]) -> Path:
 
 def _status(tmp_path: Path, inventory: Path, *args: str, **env: str) -> CliRun:
     return run_cli(
-        "-i", str(inventory), "--host-key-policy", "accept-new", "status", *args,
-        home=tmp_path / "home", env=env, timeout=90,
+        "-i",
+        str(inventory),
+        "--host-key-policy",
+        "accept-new",
+        "status",
+        *args,
+        home=tmp_path / "home",
+        env=env,
+        timeout=90,
     )
 
 
@@ -45,11 +52,19 @@ def _error_lines(run: CliRun) -> list[str]:
 def test_sha1_only_server_gives_one_line_and_no_traceback(
     sshd_sha1_only: Sshd, tmp_path: Path
 ) -> None:
-    inv = _inventory(tmp_path / "inv.yaml", {"old-ios": {
-        "hostname": sshd_sha1_only.address, "port": sshd_sha1_only.port,
-        "platform": "cisco_ios", "username": sshd_sha1_only.user,
-        "key_file": sshd_sha1_only.client_key, "use_agent": "false",
-    }})
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        {
+            "old-ios": {
+                "hostname": sshd_sha1_only.address,
+                "port": sshd_sha1_only.port,
+                "platform": "cisco_ios",
+                "username": sshd_sha1_only.user,
+                "key_file": sshd_sha1_only.client_key,
+                "use_agent": "false",
+            }
+        },
+    )
     run = _status(tmp_path, inv)
     assert run.code == 1, run
     lines = _error_lines(run)
@@ -71,10 +86,19 @@ def test_no_banner_is_a_timeout_naming_the_banner(
     silent_port: tuple[str, int], tmp_path: Path
 ) -> None:
     address, port = silent_port
-    inv = _inventory(tmp_path / "inv.yaml", {"r02": {
-        "hostname": address, "port": port, "platform": "cisco_ios",
-        "username": "admin", "password": "pw", "use_agent": "false",
-    }})
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        {
+            "r02": {
+                "hostname": address,
+                "port": port,
+                "platform": "cisco_ios",
+                "username": "admin",
+                "password": "pw",
+                "use_agent": "false",
+            }
+        },
+    )
     run = _status(tmp_path, inv, IPSECCTL_CONNECT_TIMEOUT="2")
     assert run.code == 1, run
     lines = _error_lines(run)
@@ -87,17 +111,27 @@ def test_refused_jump_channel_is_one_line(sshd: Sshd, tmp_path: Path) -> None:
     with socket.socket() as closed:  # a port nothing listens on behind the jump host
         closed.bind(("127.0.0.32", 0))
         dead_port = int(closed.getsockname()[1])
-    inv = _inventory(tmp_path / "inv.yaml", {
-        "bastion": {
-            "hostname": sshd.address, "port": sshd.port, "username": sshd.user,
-            "key_file": sshd.client_key, "use_agent": "false",
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        {
+            "bastion": {
+                "hostname": sshd.address,
+                "port": sshd.port,
+                "username": sshd.user,
+                "key_file": sshd.client_key,
+                "use_agent": "false",
+            },
+            "r09": {
+                "hostname": "127.0.0.32",
+                "port": dead_port,
+                "platform": "cisco_ios",
+                "username": "admin",
+                "password": "pw",
+                "jump_host": "bastion",
+                "use_agent": "false",
+            },
         },
-        "r09": {
-            "hostname": "127.0.0.32", "port": dead_port, "platform": "cisco_ios",
-            "username": "admin", "password": "pw", "jump_host": "bastion",
-            "use_agent": "false",
-        },
-    })
+    )
     run = _status(tmp_path, inv, "r09")
     assert run.code == 1, run
     lines = _error_lines(run)
@@ -130,10 +164,19 @@ def test_proxy_command_host_exits_without_traceback(tmp_path: Path) -> None:
             f"Host rtr-proxied\n  HostName {ios.address}\n  Port {ios.port}\n"
             f"  ProxyCommand {sys.executable} {relay} %h %p\n"
         )
-        inv = _inventory(tmp_path / "inv.yaml", {"rtr": {
-            "hostname": "rtr-proxied", "platform": "cisco_ios", "username": ios.username,
-            "password": ios.password, "enable_secret": ios.enable_secret, "use_agent": "false",
-        }})
+        inv = _inventory(
+            tmp_path / "inv.yaml",
+            {
+                "rtr": {
+                    "hostname": "rtr-proxied",
+                    "platform": "cisco_ios",
+                    "username": ios.username,
+                    "password": ios.password,
+                    "enable_secret": ios.enable_secret,
+                    "use_agent": "false",
+                }
+            },
+        )
         run = _status(tmp_path, inv)
         assert ios.connections == 1, run  # reached through the proxy, at ssh_config's Port
     # the IOS-like test server rejects the crypto show commands: those lines only
