@@ -204,7 +204,7 @@ def open_client(
             raise cancel.error("connecting") from None
         if stalled is not None:
             waited = min(cap(t.connect, remaining), cap(t.banner, remaining))
-            if stalled == "banner" and getattr(sock, "received", 0):
+            if stalled == "banner" and isinstance(sock, _TcpSocket) and sock.received:
                 stalled = "partial banner"
             raise stall_error(stalled, params, waited) from exc
         raise map_error(exc, params, known) from exc

@@ -196,9 +196,13 @@ def test_large_output_within_the_limit_is_complete(known_file: Path) -> None:
 
 def test_output_limit_is_configurable(known_file: Path) -> None:
     server = IosServer(address=ADDR, misbehave={"show crypto isakmp sa": "flood"})
-    with server, connect(server, known_file, timeouts=GENEROUS, max_output=1024 * 1024) as s:
-        with pytest.raises(OutputTooLargeError, match="passed the limit of 1 MB"):
-            s.send("show crypto isakmp sa")
+    limit = 1024 * 1024
+    with (
+        server,
+        connect(server, known_file, timeouts=GENEROUS, max_output=limit) as s,
+        pytest.raises(OutputTooLargeError, match="passed the limit of 1 MB"),
+    ):
+        s.send("show crypto isakmp sa")
 
 
 def test_invalid_input_for_everything(known_file: Path) -> None:
@@ -285,7 +289,7 @@ def test_hostile_devices_fail_alone_beside_a_healthy_one(known_file: Path) -> No
         try:
             with connect(server, known_file, name=name, timeouts=timeouts, max_output=4 << 20) as s:
                 results[name] = [s.send(command) for command, _ in POLL]
-        except Exception as exc:  # noqa: BLE001 - the result under test
+        except Exception as exc:
             results[name] = exc
 
     for server in servers.values():
