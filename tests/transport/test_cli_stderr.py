@@ -18,6 +18,7 @@ from tests.helpers import CliRun, run_cli
 
 from .conftest import Sshd
 from .ios_server import IosServer
+from .raw_peer import RawPeer
 
 SILENT_ADDR = "127.0.0.31"
 
@@ -183,3 +184,24 @@ def test_proxy_command_host_exits_without_traceback(tmp_path: Path) -> None:
     assert _error_lines(run), run
     assert all(line.startswith("error: rtr") for line in _error_lines(run)), run
     assert "Traceback" not in run.err and "closed file" not in run.err, run
+
+
+@pytest.mark.parametrize("mode", ["silent", "drip"])
+def test_banner_timeouts_leave_no_paramiko_traceback_in_the_log_file(
+    mode: str, tmp_path: Path
+) -> None:
+    """paramiko logs the end of a banner read (and, when a socket was closed under its reader,
+    "Bad file descriptor") at ERROR with a traceback; the log file holds our line only."""
+    with RawPeer("127.0.0.35", mode) as peer:
+        inv = _inventory(tmp_path / "inv.yaml", {"r03": {
+            "hostname": peer.address, "port": peer.port, "platform": "cisco_ios",
+            "username": "admin", "password": "pw", "use_agent": "false",
+        }})
+        log_file = tmp_path / "ipsecctl.log"
+        run = _status(tmp_path, inv, "--log-file", str(log_file), IPSECCTL_CONNECT_TIMEOUT="2")
+    assert run.code == 1, run
+    lines = _error_lines(run)
+    assert len(lines) == 1 and "r03" in lines[0] and "SSH banner" in lines[0], run
+    log_text = log_file.read_text()
+    for noise in ("Traceback", "Bad file descriptor", "paramiko", "Error reading SSH"):
+        assert noise not in log_text, log_text
