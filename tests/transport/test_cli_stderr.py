@@ -193,10 +193,19 @@ def test_banner_timeouts_leave_no_paramiko_traceback_in_the_log_file(
     """paramiko logs the end of a banner read (and, when a socket was closed under its reader,
     "Bad file descriptor") at ERROR with a traceback; the log file holds our line only."""
     with RawPeer("127.0.0.35", mode) as peer:
-        inv = _inventory(tmp_path / "inv.yaml", {"r03": {
-            "hostname": peer.address, "port": peer.port, "platform": "cisco_ios",
-            "username": "admin", "password": "pw", "use_agent": "false",
-        }})
+        inv = _inventory(
+            tmp_path / "inv.yaml",
+            {
+                "r03": {
+                    "hostname": peer.address,
+                    "port": peer.port,
+                    "platform": "cisco_ios",
+                    "username": "admin",
+                    "password": "pw",
+                    "use_agent": "false",
+                }
+            },
+        )
         log_file = tmp_path / "ipsecctl.log"
         run = _status(tmp_path, inv, "--log-file", str(log_file), IPSECCTL_CONNECT_TIMEOUT="2")
     assert run.code == 1, run
