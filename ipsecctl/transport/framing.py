@@ -29,6 +29,8 @@ _ERASE_RE = re.compile(r"\x08+ *\x08+")
 _ANSI_RE = re.compile(
     r"\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[()][A-Za-z0-9]|[=>78DEHM])"
 )
+_TERMINAL_RE = re.compile(r"[\r\x1b\x08]")
+_BLANK_LINES_RE = re.compile(r"(?:[^\S\n]*\n)*")
 _CR_END_RE = re.compile(r"\r+(?=\n|\Z)")
 _CR_REDRAW_RE = re.compile(r"(?m)^[^\n]*\r")
 
@@ -49,19 +51,44 @@ def clean_output(text: str) -> str:
     return text
 
 
-def trim_blank_lines(text: str) -> str:
-    """Drop blank lines at both ends; a non-empty result ends with one newline."""
-    start = 0
-    while True:
-        nl = text.find("\n", start)
-        if nl < 0 or text[start:nl].strip():
+def _redraws(line: str) -> bool:
+    """Whether a carriage return in ``line`` (one raw line) discards what precedes it."""
+    if "\r" not in line:
+        return False
+    if "\x1b" in line:
+        line = _ANSI_RE.sub("", line)
+    if "\x08" in line:
+        line = _ERASE_RE.sub("", line).replace("\x08", "")
+    return "\r" in line.rstrip("\r")
+
+
+def _trim_start(text: str) -> str:
+    """Drop the blank lines that start ``text``."""
+    match = _BLANK_LINES_RE.match(text)
+    start = match.end() if match else 0
+    return text[start:] if start else text
+
+
+def _trim_end(text: str) -> str:
+    """Drop the blank lines that end ``text``; what is left ends with one newline."""
+    end = len(text)
+    while end:  # the blank end is short: strip the last block, not a copy of everything
+        block = text[max(0, end - 4096) : end]
+        kept = len(block.rstrip())
+        end -= len(block) - kept
+        if kept:
             break
-        start = nl + 1
-    end = len(text.rstrip())
-    if end <= start:
+    if not end:
         return ""
     nl = text.find("\n", end)
-    return text[start : nl if nl >= 0 else len(text)] + "\n"
+    if nl < 0:
+        return text + "\n"
+    return text if nl + 1 == len(text) else text[: nl + 1]
+
+
+def trim_blank_lines(text: str) -> str:
+    """Drop blank lines at both ends; a non-empty result ends with one newline."""
+    return _trim_end(_trim_start(text))
 
 
 class Frame:
@@ -78,6 +105,7 @@ class Frame:
         self._is_prompt = is_prompt
         self._chunks: list[str] = []  # cleaned complete lines after the echo
         self._pieces: list[str] = []  # raw beginning of an overlong unfinished line
+        self._plain = True  # no piece holds an escape, a backspace or a carriage return
         self._tail = ""  # raw unfinished last line (its end, when pieces were set aside)
         self.stale_prompts = 0
         self.stale_lines = 0
@@ -90,25 +118,45 @@ class Frame:
         if nl < 0:
             self._tail += text
         else:
-            done = text[: nl + 1]
-            if self._pieces or self._tail:
-                done = "".join(self._pieces) + self._tail + done
-                self._pieces = []
+            raw = self._tail + text[: nl + 1] if self._tail else text[: nl + 1]
             self._tail = text[nl + 1 :]
-            self._complete(done)
+            head: list[str] = []
+            if self._pieces:
+                head, raw = self._line_start(raw)
+            self._complete(head, raw)
         if len(self._tail) > _PIECE:
-            self._pieces.append(self._tail[:-PROMPT_WINDOW])
-            self._tail = self._tail[-PROMPT_WINDOW:]
+            piece, self._tail = self._tail[:-PROMPT_WINDOW], self._tail[-PROMPT_WINDOW:]
+            self._plain = self._plain and not _TERMINAL_RE.search(piece)
+            self._pieces.append(piece)
 
-    def _complete(self, text: str) -> None:
-        """``text`` is whole lines (ends with a newline)."""
+    def _line_start(self, raw: str) -> tuple[list[str], str]:
+        """The set-aside start of an overlong line, cleaned, and the raw text that follows.
+
+        Plain pieces (no escape, backspace or carriage return) are already clean, so they are
+        kept as they are and never joined to the rest: a 100 MB line is not copied again to
+        be cleaned. The end of the line decides whether a carriage return redrew it.
+        """
+        pieces, self._pieces = self._pieces, []
+        plain, self._plain = self._plain, True
+        if not plain:
+            return [], "".join([*pieces, raw])  # rare: clean the whole line at once
+        end = raw[: raw.index("\n")]
+        if _redraws(end):
+            return [], raw  # only what follows the last \r remains: the pieces are gone
+        return pieces, raw
+
+    def _complete(self, head: list[str], text: str) -> None:
+        """``head`` (clean) begins the first line of ``text``: whole raw lines."""
         if self.echoed:
+            self._chunks.extend(head)
             self._chunks.append(clean_output(text))
             return
         pos = 0
         while pos < len(text):
             nl = text.index("\n", pos)
             line = clean_output(text[pos:nl])
+            if pos == 0 and head:
+                line = "".join([*head, line])
             pos = nl + 1
             if self.echo is not None and line.rstrip().endswith(self.echo):
                 self.echoed = True
@@ -156,7 +204,19 @@ class Frame:
         return True
 
     def output(self) -> str:
-        """Everything between the echo and the prompt, cleaned, without blank edges."""
-        text = "".join(self._chunks)
-        self._chunks = []
-        return trim_blank_lines(text)
+        """Everything between the echo and the prompt, cleaned, without blank edges.
+
+        Blank edges are trimmed on the first and last chunks before the one join, so a
+        100 MB output is copied once, not once per step.
+        """
+        chunks, self._chunks = self._chunks, []
+        # whole blank lines only: a piece (no newline) begins a longer line
+        while chunks and chunks[0].endswith("\n") and chunks[0].isspace():
+            chunks.pop(0)
+        while chunks and (not chunks[-1] or chunks[-1].isspace()):
+            chunks.pop()
+        if not chunks:
+            return ""
+        chunks[0] = _trim_start(chunks[0])
+        chunks[-1] = _trim_end(chunks[-1])
+        return "".join(chunks)

@@ -4,11 +4,13 @@ split into reads, the output is what lies between the command's echo and the pro
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ipsecctl.transport import framing
 from ipsecctl.transport.framing import PROMPT_WINDOW, Frame, clean_output, trim_blank_lines
 
 PROMPT_RE = re.compile(r"^[\w.\-@/:()]{1,63}(?:\([\w.\-]+\))?[>#]\s*$")
@@ -117,3 +119,50 @@ def test_trim_blank_lines(text: str, expected: str) -> None:
 def test_clean_output_matches_line_by_line_semantics() -> None:
     text = "a\r\r\nxx\r   \rd\r\nkeep\rlast\r\r\n\x1b[1mbold\x1b[0m"
     assert clean_output(text) == "a\nd\nlast\nbold"
+
+
+def reference(stream: str) -> str:
+    """The answer as the simplest reading defines it: the whole stream cleaned line by line,
+    everything after the echo line and before the final prompt, blank edges dropped."""
+    lines = clean_output(stream).split("\n")
+    echo = next(i for i, line in enumerate(lines) if line.rstrip().endswith("show x"))
+    return trim_blank_lines("\n".join(lines[echo + 1 : -1]) + "\n")
+
+
+LINE = st.lists(
+    st.sampled_from(["a", "b", " ", "\r", "\x1b[K", "\x1b[1;31m", "\x08", "R1#", "zz"]),
+    max_size=60,
+).map("".join)
+
+
+@given(
+    st.lists(LINE, max_size=8),
+    st.lists(st.integers(min_value=0, max_value=2_000), max_size=30),
+)
+def test_frames_match_the_reference_however_split_and_however_long_the_lines(
+    body: list[str], cuts: list[int]
+) -> None:
+    """With tiny limits every line counts as overlong, so the set-aside path is exercised."""
+    stream = "\r\nR1#show x\r\n" + "".join(line + "\r\n" for line in body) + "R1#"
+    with patch.object(framing, "_PIECE", 12), patch.object(framing, "PROMPT_WINDOW", 4):
+        frame = frame_of(split(stream, cuts), "show x")
+        assert frame.at_prompt()
+        assert frame.output() == reference(stream)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("a" * 40 + "\rbb", "bb\n"),  # redrawn at the end of a long line
+        ("a" * 40 + "\x1b[K\r", "a" * 40 + "\n"),  # only a trailing \r: nothing redrawn
+        ("a" * 40 + "\rbb\x1b[K\r\r", "bb\n"),
+        ("a" * 20 + "\r" + "c" * 30, "c" * 30 + "\n"),  # redrawn inside the set-aside part
+    ],
+)
+def test_carriage_returns_in_long_lines(line: str, expected: str) -> None:
+    stream = "show x\r\n" + line + "\r\nR1#"
+    assert reference(stream) == expected
+    with patch.object(framing, "_PIECE", 12), patch.object(framing, "PROMPT_WINDOW", 4):
+        for size in (1, 5, 64):
+            frame = frame_of([stream[i : i + size] for i in range(0, len(stream), size)], "show x")
+            assert frame.output() == expected, size
