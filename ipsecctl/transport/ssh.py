@@ -570,7 +570,7 @@ class SshSession(RunnerBase):
 
     def _check_failure(self, command: str, output: str) -> None:
         """Raise on the first line holding a failure indicator (linear, no line list)."""
-        found = [i for i in (output.find(ind) for ind in self._platform.failure_indicators)]
+        found = (output.find(ind) for ind in self._platform.failure_indicators)
         hits = [i for i in found if i >= 0]
         if not hits:
             return
