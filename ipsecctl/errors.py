@@ -16,6 +16,9 @@ code. The CLI catches the root class and prints ``error: <message>``; anything e
     │   ├── AuthenticationError                credentials refused
     │   ├── HostKeyError                       unknown (policy reject) or changed host key
     │   ├── AlgorithmError                     no common SSH algorithm (see the legacy extra)
+    │   ├── OutOfStepError                     the shell's output no longer lines up with
+    │   │                                      the commands sent (the session is reset)
+    │   ├── OutputTooLargeError                a command's output passed the size limit
     │   └── CommandRejected                    the device printed a failure indicator
     ├── ParseError                     exit 1  device output we do not recognise
     ├── ActionError                    exit 1  an action ran but did not verify
@@ -88,6 +91,14 @@ class HostKeyError(TransportError):
 
 class AlgorithmError(TransportError):
     kind = "algorithm"
+
+
+class OutOfStepError(TransportError):
+    kind = "out_of_step"
+
+
+class OutputTooLargeError(TransportError):
+    kind = "too_large"
 
 
 class CommandRejected(TransportError):

@@ -70,6 +70,8 @@ class Settings(BaseModel):
     connect_timeout: float = Field(default=10.0, gt=0)
     command_timeout: float = Field(default=30.0, gt=0)
     device_timeout: float = Field(default=120.0, gt=0)
+    # bytes one command may print before it is stopped (a runaway device must not exhaust RAM)
+    max_output_mb: float = Field(default=32.0, gt=0)
     refresh_interval: float = Field(default=5.0, ge=1.0)
     host_key_policy: HostKeyPolicy | None = None
     read_only: bool = False

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from ipsecctl.platforms import Platform, get_platform
 
-from .base import HOST_KEY_POLICIES, CommandRunner, ConnectionParams, HostKeyPolicyName, Timeouts
+from .base import (
+    DEFAULT_MAX_OUTPUT,
+    HOST_KEY_POLICIES,
+    CommandRunner,
+    ConnectionParams,
+    HostKeyPolicyName,
+    Timeouts,
+)
 from .hostkeys import AskHostKey, KnownHosts, fingerprint, host_key_name, own_known_hosts
 from .jump import JumpPool, jump_chain, load_ssh_config, parse_proxy_jump, resolve_params
-from .replay import RawRecorder, ReplayRunner, command_slug
+from .replay import RawRecorder, ReplayRunner, command_slug, private_dir, write_private
 from .ssh import SshSession, clean_output
 
 __all__ = [
+    "DEFAULT_MAX_OUTPUT",
     "HOST_KEY_POLICIES",
     "AskHostKey",
     "CommandRunner",
@@ -32,7 +40,9 @@ __all__ = [
     "open_session",
     "own_known_hosts",
     "parse_proxy_jump",
+    "private_dir",
     "resolve_params",
+    "write_private",
 ]
 
 

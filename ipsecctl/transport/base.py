@@ -14,6 +14,7 @@ from typing import Literal, Protocol, Self, runtime_checkable
 HostKeyPolicyName = Literal["reject", "ask", "accept-new"]
 HOST_KEY_POLICIES: tuple[HostKeyPolicyName, ...] = ("reject", "ask", "accept-new")
 
+DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024  # bytes per command; see ``ConnectionParams.max_output``
 _SECRET_FIELDS = frozenset({"password", "enable_secret", "passphrase"})
 
 
@@ -42,6 +43,8 @@ class ConnectionParams:
     ``~/.ssh/config`` when it exists (``use_ssh_config=False`` ignores it).
     ``credential_sources`` maps ``username``/``password``/``key_file``/``enable_secret`` to
     where each came from (``"hosts.yaml:7"``, ``"IPSECCTL_PASSWORD"``), for error hints only.
+    ``max_output`` bounds the bytes one command may return (echo and prompt included): a
+    device that floods stops that command with an error instead of exhausting memory.
     """
 
     name: str
@@ -63,6 +66,7 @@ class ConnectionParams:
     use_ssh_config: bool = True
     timeouts: Timeouts = field(default_factory=Timeouts)
     credential_sources: tuple[tuple[str, str], ...] = ()
+    max_output: int = DEFAULT_MAX_OUTPUT
 
     def __post_init__(self) -> None:
         # Accept lists from loaders but keep the object hashable/immutable.

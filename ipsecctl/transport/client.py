@@ -3,16 +3,25 @@
 Shared by device sessions and jump hops so both get the same timeouts, host-key policy and
 one-line errors. paramiko's exceptions never leave this module: callers see only
 :mod:`ipsecctl.errors` classes, each naming the device and what to do.
+
+paramiko's transport threads log to :data:`PARAMIKO_LOG`, where every record is lowered to
+DEBUG: they log at ERROR, with a traceback, failures this module already reports as one-line
+errors (no banner, an EOF after a close we asked for), and those must not reach an operator's
+terminal or log file unless they asked for debug output (``-vv``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import logging
+import os
+import select
 import socket
 import subprocess
 import threading
+import time
 
 import paramiko
 from paramiko.ssh_exception import (
@@ -35,9 +44,25 @@ from ipsecctl.errors import (
 )
 
 from .base import ConnectionParams
+from .cancel import Cancel
 from .hostkeys import AskHostKey, KnownHosts, changed_key_error, host_key_name, make_policy
 
 log = logging.getLogger(__name__)
+
+PARAMIKO_LOG = "ipsecctl.transport.paramiko"
+
+
+class _AsDebug(logging.Filter):
+    """Lower every record to DEBUG (see the module docstring), and drop it unless DEBUG is
+    enabled for :data:`PARAMIKO_LOG` (a handler without a level would print it otherwise)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno = logging.DEBUG
+        record.levelname = "DEBUG"
+        return logging.getLogger(PARAMIKO_LOG).isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger(PARAMIKO_LOG).addFilter(_AsDebug())
 
 LEGACY_HINT = (
     "offers only SHA-1 SSH algorithms removed from paramiko 5: install ipsecctl[legacy] "
@@ -92,6 +117,31 @@ class _ProxyCommand(paramiko.ProxyCommand):
             self.process.kill()
             self.process.wait()
 
+    def recv(self, size: int) -> bytes:
+        """Return what is there as soon as there is something, and ``b""`` at end of file.
+
+        paramiko's version keeps reading until ``size`` bytes and, once the proxy process has
+        ended, spins on the empty pipe until its timeout instead of reporting the EOF: the
+        transport thread then never notices the connection is gone.
+        """
+        stdout = self.process.stdout
+        assert stdout is not None
+        start = time.monotonic()
+        try:
+            while True:
+                wait = None
+                if self.timeout is not None:
+                    wait = self.timeout - (time.monotonic() - start)
+                    if wait <= 0:
+                        raise TimeoutError()
+                ready, _, _ = select.select([stdout], [], [], wait)
+                if ready:
+                    return os.read(stdout.fileno(), size)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise ProxyCommandFailure(" ".join(self.cmd), exc.strerror or str(exc)) from exc
+
     def release(self) -> None:
         """Close the remaining pipes; only once nothing reads them any more."""
         for pipe in (self.process.stdout, self.process.stderr):
@@ -106,18 +156,28 @@ def open_client(
     sock: paramiko.Channel | paramiko.ProxyCommand | socket.socket | None = None,
     ask: AskHostKey | None = None,
     remaining: float | None = None,
+    cancel: Cancel | None = None,
 ) -> paramiko.SSHClient:
-    """Connect and authenticate; raises a TransportError subclass naming ``params.name``."""
+    """Connect and authenticate; raises a TransportError subclass naming ``params.name``.
+
+    With ``cancel``, everything the connection blocks on is registered there, so another
+    thread can cut the connect (TCP, banner, key exchange, authentication) short at any point.
+    """
     port = params.effective_port
     name = host_key_name(params.hostname, port)
     t = params.timeouts
     client = paramiko.SSHClient()
+    client.set_log_channel(PARAMIKO_LOG)
     client.set_missing_host_key_policy(make_policy(params.host_key_policy, known, params.name, ask))
     known.load_into(client, name)
-    if sock is None and params.proxy_command:
-        sock = _ProxyCommand(expand_proxy_command(params.proxy_command, params))
     log.debug("connecting to %s (%s:%d) as %s", params.name, params.hostname, port, params.username)
     try:
+        if sock is None and params.proxy_command:
+            sock = _ProxyCommand(expand_proxy_command(params.proxy_command, params))
+        if sock is None:
+            sock = tcp_connect(params.hostname, port, cap(t.connect, remaining), cancel)
+        elif cancel is not None:
+            cancel.watch(sock)
         client.connect(
             params.hostname,
             port=port,
@@ -136,13 +196,61 @@ def open_client(
     except BaseException as exc:
         stalled = stalled_phase(client.get_transport(), exc)
         close_client(client)
+        if isinstance(sock, socket.socket):
+            sock.close()  # paramiko never saw it when the TCP connect itself failed
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
+        if cancel is not None and cancel.cancelled:
+            raise cancel.error("connecting") from None
         if stalled is not None:
             waited = min(cap(t.connect, remaining), cap(t.banner, remaining))
+            if stalled == "banner" and isinstance(sock, _TcpSocket) and sock.received:
+                stalled = "partial banner"
             raise stall_error(stalled, params, waited) from exc
         raise map_error(exc, params, known) from exc
     return client
+
+
+class _TcpSocket(socket.socket):
+    """A TCP socket that counts what it received, so a stalled SSH banner can be told apart:
+    nothing at all (a hung or non-SSH service) or a banner arriving byte by byte."""
+
+    received = 0
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = super().recv(bufsize, flags)
+        self.received += len(data)
+        return data
+
+
+def tcp_connect(
+    hostname: str, port: int, timeout: float, cancel: Cancel | None = None
+) -> socket.socket:
+    """A connected TCP socket, tried per address as paramiko does (same errors), but on a
+    socket of our own so that ``cancel`` can shut it down even in the middle of ``connect``.
+    """
+    infos = socket.getaddrinfo(hostname, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    failures: dict[tuple[str, int] | tuple[str, int, int, int], Exception] = {}
+    for family, kind, proto, _, addr in infos:
+        sock = _TcpSocket(family, kind, proto)
+        if cancel is not None:
+            try:
+                cancel.watch(sock)
+            except BaseException:
+                sock.close()
+                raise
+        try:
+            sock.settimeout(timeout)
+            sock.connect(addr)
+            return sock
+        except OSError as exc:
+            if cancel is not None:
+                cancel.forget(sock)
+            sock.close()
+            if exc.errno not in (errno.ECONNREFUSED, errno.EHOSTUNREACH):
+                raise
+            failures[(str(addr[0]), int(addr[1]))] = exc
+    raise NoValidConnectionsError(failures)
 
 
 def stalled_phase(transport: paramiko.Transport | None, exc: BaseException) -> str | None:
@@ -165,6 +273,9 @@ def stall_error(phase: str, params: ConnectionParams, waited: float) -> TimeoutE
     if phase == "banner":
         what = f"sent no SSH banner within {waited:g} s"
         hint = "check that the port is SSH and the device is not overloaded or hung"
+    elif phase == "partial banner":
+        what = f"sent only part of its SSH banner within {waited:g} s (it arrives too slowly)"
+        hint = "the device or the link is overloaded"
     else:
         what = f"did not finish the SSH key exchange within {waited:g} s"
         hint = "the device may be overloaded or hung"
@@ -176,12 +287,12 @@ def stall_error(phase: str, params: ConnectionParams, waited: float) -> TimeoutE
 def close_client(client: paramiko.SSHClient) -> None:
     """Close a client after its transport thread has stopped reading; then free the proxy.
 
-    paramiko's ``Transport.close`` closes the socket without waiting for its reader thread,
-    which then reads a closed (or, in a busy pool, reused) descriptor and logs a traceback
-    ("I/O operation on closed file" for a ProxyCommand). Instead: mark the packetizer closed,
+    paramiko's ``Transport.close`` (and ``Packetizer.close``) close the socket without waiting
+    for the reader thread, which then reads a closed (or, in a busy pool, reused) descriptor
+    and logs a traceback ("Bad file descriptor", "I/O operation on closed file"). Instead:
     wake the reader with an EOF (socket shutdown, channel close, proxy process ended), let the
-    thread end and close its socket itself, and only then close the proxy command's pipes.
-    Waking it matters: a pool closing 200 sessions must not wait 0.1 s poll ticks for each.
+    thread end, and only then close the socket and the proxy command's pipes. Waking it
+    matters: a pool closing 200 sessions must not wait 0.1 s poll ticks for each.
     """
     transport = client.get_transport()
     if (
@@ -189,7 +300,6 @@ def close_client(client: paramiko.SSHClient) -> None:
         and transport.is_alive()
         and transport is not threading.current_thread()
     ):
-        transport.packetizer.close()
         _wake_reader(transport.sock)
         transport.join(1.0)
     client.close()

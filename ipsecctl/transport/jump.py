@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import weakref
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import paramiko
 
 from ipsecctl.errors import ConnectError, InputFileError, TransportError
 
 from .base import ConnectionParams
+from .cancel import Cancel, cut
 from .client import cap, close_client, map_error, open_client
 from .hostkeys import AskHostKey, KnownHosts
 
@@ -136,9 +139,7 @@ def parse_proxy_jump(spec: str, device: ConnectionParams) -> list[ConnectionPara
                 ssh_config=device.ssh_config,
                 use_ssh_config=device.use_ssh_config,
                 timeouts=device.timeouts,
-                credential_sources=(
-                    (("username", f"ProxyJump {spec}"),) if match["user"] else ()
-                )
+                credential_sources=((("username", f"ProxyJump {spec}"),) if match["user"] else ())
                 + ((("key_file", key_source),) if key_source else ()),
             )
         )
@@ -161,12 +162,21 @@ def jump_chain(params: ConnectionParams) -> list[ConnectionParams]:
     return hops
 
 
+class Abandonable(Protocol):
+    def abandon(self) -> None: ...
+
+
 def _hop_key(hop: ConnectionParams) -> tuple[str | None, str, int]:
     return (hop.username, hop.hostname, hop.effective_port)
 
 
 class JumpPool:
-    """Authenticated jump transports, one per chain, shared by every device behind it."""
+    """Authenticated jump transports, one per chain, shared by every device behind it.
+
+    It is also the set of sessions opened with it (they register themselves), so that
+    :meth:`abandon` can cut every connection of a pool at once, including those still
+    connecting, which a caller holding only finished sessions could not reach.
+    """
 
     def __init__(
         self,
@@ -181,6 +191,8 @@ class JumpPool:
         self._clients: dict[tuple[tuple[str | None, str, int], ...], paramiko.SSHClient] = {}
         self._locks: dict[tuple[tuple[str | None, str, int], ...], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._cancel = Cancel("jump host")
+        self._sessions: weakref.WeakSet[Abandonable] = weakref.WeakSet()
 
     def __bool__(self) -> bool:
         """A pool is a pool even while empty (``pool or JumpPool()`` must not replace it)."""
@@ -202,13 +214,21 @@ class JumpPool:
             with lock:
                 client = self._clients.get(key)
                 if client is None or not _alive(client):
+                    if client is not None:  # a dead hop: forget its socket before replacing it
+                        old = client.get_transport()
+                        self._cancel.forget(getattr(old, "sock", None))
                     sock = None
                     if transport is not None:
                         sock = _direct_tcpip(transport, hop, remaining)
                     known = self._known or KnownHosts(hop.known_hosts, own=self._own)
                     log.debug("opening %s", hop.name)
                     client = open_client(
-                        hop, known=known, sock=sock, ask=self._ask, remaining=remaining
+                        hop,
+                        known=known,
+                        sock=sock,
+                        ask=self._ask,
+                        remaining=remaining,
+                        cancel=self._cancel,
                     )
                     with self._guard:
                         self._clients[key] = client
@@ -232,12 +252,46 @@ class JumpPool:
             raise type(exc)(f"{target.name}: {exc.message}", device=target.name) from exc
         return _direct_tcpip(transport, target, remaining)
 
+    def register(self, session: Abandonable) -> None:
+        with self._guard:
+            self._sessions.add(session)
+
+    def unregister(self, session: Abandonable) -> None:
+        with self._guard:
+            self._sessions.discard(session)
+
     def close(self) -> None:
         with self._guard:
             clients = list(self._clients.values())
             self._clients.clear()
+        self._cancel.clear()
         for client in reversed(clients):
             close_client(client)
+
+    def abandon(self) -> None:
+        """Cut every registered session and jump transport now, without waiting; the pool
+        opens nothing afterwards. Orderly closes finish on daemon threads."""
+        with self._guard:
+            sessions = list(self._sessions)
+            self._sessions.clear()
+            clients = list(self._clients.values())
+            self._clients.clear()
+        self._cancel.cancel()
+        for session in sessions:
+            session.abandon()
+        for client in clients:
+            transport = client.get_transport()
+            if transport is not None:
+                cut(transport)
+        if clients:
+            threading.Thread(
+                target=_close_all, args=(clients,), name="ipsecctl-close", daemon=True
+            ).start()
+
+
+def _close_all(clients: list[paramiko.SSHClient]) -> None:
+    for client in reversed(clients):
+        close_client(client)
 
 
 def _alive(client: paramiko.SSHClient) -> bool:

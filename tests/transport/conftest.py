@@ -114,9 +114,7 @@ class Sshd:
         return self.log.read_text(errors="replace").count("Accepted publickey")
 
 
-def _start_sshd(
-    directory: Path, extra: str, host_key_type: str, log_level: str = "ERROR"
-) -> Sshd:
+def _start_sshd(directory: Path, extra: str, host_key_type: str, log_level: str = "ERROR") -> Sshd:
     need(Path(SSHD).exists() and shutil.which("ssh-keygen") is not None, "OpenSSH sshd missing")
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir
@@ -138,8 +136,7 @@ def _start_sshd(
         "StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         "PubkeyAuthentication yes\nPermitRootLogin yes\nAllowTcpForwarding yes\n"
         "PermitTunnel no\nX11Forwarding no\nMaxStartups 50\nMaxSessions 50\n"
-        f"LogLevel {log_level}\n"
-        + extra
+        f"LogLevel {log_level}\n" + extra
     )
     log = directory / "sshd.log"
     with log.open("wb") as err:

@@ -3,6 +3,12 @@
 A real paramiko SSH server on a real socket: password auth, a pty shell that echoes like IOS,
 user/privileged modes with an enable secret, ``--More--`` paging at ``terminal length``,
 IOS failure messages, and commands that misbehave on purpose (hang, slow, drop the connection).
+
+Hostile devices are the same server with one behaviour switched on (see the fields after
+``commands``): a late first prompt, slow answers, one byte per second, ANSI colours and
+``\r\n\r`` line ends, a shell that keeps asking for a password, "% Invalid input" for
+everything, and per-command misbehaviour (``misbehave``): a flood of output with or without
+newlines, a hang or a dropped connection in the middle of the output.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ IPv6 Crypto ISAKMP SA
 
 VERSION = "Cisco IOS Software, C1100 Software, Version 17.9.4a\nuptime is 1 week, 2 days\n"
 LONG = "".join(f"line {i:03d} of the long output\n" for i in range(1, 61))
+MISBEHAVIOURS = ("flood", "flood-no-newline", "hang-midway", "drop-midway", "late-output")
+LATE = "%SYS-5-CONFIG_I: a message printed after the prompt\n"
+FLOOD_LINE = "flood line of a device that does not stop printing ............\n"
 MORE = " --More-- "
 ERASE = "\b" * len(MORE) + " " * len(MORE) + "\b" * len(MORE)
 
@@ -50,6 +59,20 @@ class IosServer:
     port: int = 0
     connections: int = 0
     commands: list[str] = field(default_factory=list)
+    secrets_tried: list[str] = field(default_factory=list)  # answers to enable's Password:
+    # hostile behaviours, all off by default (a well-behaved device)
+    first_prompt_delay: float = 0.0  # seconds before the banner and the first prompt
+    command_delay: float = 0.0  # seconds a busy CLI takes before it echoes and answers a line
+    byte_delay: float = 0.0  # everything is sent one byte at a time, this far apart
+    line_end: str = "\r\n"  # what the device ends lines with ("\r\n\r" for some)
+    ansi: bool = False  # coloured prompt, window title, erase-to-end-of-line in output
+    password_loop: bool = False  # the shell asks "Password: " forever instead of a prompt
+    reject_all: bool = False  # "% Invalid input detected" for every command
+    echo: bool = True  # False: commands are never echoed (a shell out of step for good)
+    outputs: dict[str, str] = field(default_factory=dict)  # extra command -> output
+    misbehave: dict[str, str] = field(default_factory=dict)  # command -> MISBEHAVIOURS
+    flood_bytes: int = 100 * 1024 * 1024
+    served: threading.Event = field(default_factory=threading.Event)  # a command arrived
 
     def __post_init__(self) -> None:
         self._sock: socket.socket | None = None
@@ -146,8 +169,17 @@ class _Shell:
         self.length = 24
         self.pending = b""
 
+    def send(self, data: bytes) -> None:
+        if not self.s.byte_delay:
+            self.chan.sendall(data)
+            return
+        for i in range(len(data)):
+            self.chan.sendall(data[i : i + 1])
+            time.sleep(self.s.byte_delay)
+
     def write(self, text: str) -> None:
-        self.chan.sendall(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
+        end = ("\x1b[K" if self.s.ansi else "") + self.s.line_end
+        self.send(text.replace("\r\n", "\n").replace("\n", end).encode())
 
     def prompt(self) -> str:
         return (
@@ -155,6 +187,13 @@ class _Shell:
             + ("#" if self.privileged else ">")
             + (" " if self.s.trailing_space else "")
         )
+
+    def write_prompt(self) -> None:
+        if self.s.ansi:
+            self.send(f"\x1b]0;{self.s.hostname}\x07\x1b[?2004h\x1b[1;32m".encode())
+            self.send(self.prompt().encode() + b"\x1b[0m")
+        else:
+            self.send(self.prompt().encode())
 
     def read_char(self) -> str:
         while not self.pending:
@@ -177,17 +216,63 @@ class _Shell:
                 return line
             line += ch
             if echo:
-                self.chan.sendall(ch.encode())
+                self.send(ch.encode())
 
     def run(self) -> None:
+        time.sleep(self.s.first_prompt_delay)
         self.write(self.s.banner)
-        self.write(self.prompt())
+        if self.s.password_loop:
+            while True:
+                self.write("Password: ")
+                self.s.commands.append(self.read_line(echo=False))
+                self.s.served.set()
+        self.write_prompt()
         while True:
-            line = self.read_line().strip()
+            if self.s.command_delay:  # a busy CLI: the line is echoed late, with its answer
+                raw = self.read_line(echo=False)
+                time.sleep(self.s.command_delay)
+                self.send(raw.encode())
+                self.write("\n")
+            else:
+                raw = self.read_line(echo=self.s.echo)
+                if not self.s.echo:
+                    self.write("\n")
+            line = raw.strip()
             self.s.commands.append(line)
+            self.s.served.set()
             if not self.execute(line):
                 return
-            self.write(self.prompt())
+            self.write_prompt()
+
+    def flood(self, newlines: bool) -> None:
+        block = (FLOOD_LINE * 1024) if newlines else ("x" * 65536)
+        data = block.replace("\n", "\r\n").encode()
+        sent = 0
+        while sent < self.s.flood_bytes:
+            chunk = data[: self.s.flood_bytes - sent]
+            self.chan.sendall(chunk)
+            sent += len(chunk)
+        self.write("\n")
+
+    def misbehaviour(self, kind: str) -> bool:
+        """Run one of MISBEHAVIOURS; False ends the session."""
+        if kind in ("flood", "flood-no-newline"):
+            self.flood(newlines=kind == "flood")
+            return True
+        if kind == "late-output":  # answer, prompt, then more text and a second prompt
+            self.write(VERSION)
+            self.write_prompt()
+            time.sleep(0.2)
+            self.write("\n" + LATE)
+            return True
+        half = LONG[: len(LONG) // 2]
+        self.write(half[: half.rfind("\n") + 1])
+        if kind == "hang-midway":
+            while True:
+                self.read_char()  # never finishes; ends when the client goes away
+        if kind == "drop-midway":
+            return False
+        raise ValueError(kind)
 
     def page(self, text: str) -> None:
         lines = text.splitlines(keepends=True)
@@ -215,13 +300,23 @@ class _Shell:
         words = line.split()
         if not words:
             return True
+        if line in self.s.misbehave:
+            return self.misbehaviour(self.s.misbehave[line])
+        if self.s.reject_all:
+            self.invalid(line)
+            return True
+        if line in self.s.outputs:
+            self.write(self.s.outputs[line])
+            return True
         if line == "enable":
             if self.privileged or self.s.enable_secret is None:
                 self.privileged = True
                 return True
             for _ in range(3):
                 self.write("Password: ")
-                if self.read_line(echo=False) == self.s.enable_secret:
+                answer = self.read_line(echo=False)
+                self.s.secrets_tried.append(answer)
+                if answer == self.s.enable_secret:
                     self.write("\n")
                     self.privileged = True
                     return True

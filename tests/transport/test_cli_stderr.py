@@ -18,6 +18,7 @@ from tests.helpers import CliRun, run_cli
 
 from .conftest import Sshd
 from .ios_server import IosServer
+from .raw_peer import RawPeer
 
 SILENT_ADDR = "127.0.0.31"
 
@@ -33,8 +34,15 @@ def _inventory(path: Path, hosts: dict[str, dict[str, object]]) -> Path:
 
 def _status(tmp_path: Path, inventory: Path, *args: str, **env: str) -> CliRun:
     return run_cli(
-        "-i", str(inventory), "--host-key-policy", "accept-new", "status", *args,
-        home=tmp_path / "home", env=env, timeout=90,
+        "-i",
+        str(inventory),
+        "--host-key-policy",
+        "accept-new",
+        "status",
+        *args,
+        home=tmp_path / "home",
+        env=env,
+        timeout=90,
     )
 
 
@@ -45,11 +53,19 @@ def _error_lines(run: CliRun) -> list[str]:
 def test_sha1_only_server_gives_one_line_and_no_traceback(
     sshd_sha1_only: Sshd, tmp_path: Path
 ) -> None:
-    inv = _inventory(tmp_path / "inv.yaml", {"old-ios": {
-        "hostname": sshd_sha1_only.address, "port": sshd_sha1_only.port,
-        "platform": "cisco_ios", "username": sshd_sha1_only.user,
-        "key_file": sshd_sha1_only.client_key, "use_agent": "false",
-    }})
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        {
+            "old-ios": {
+                "hostname": sshd_sha1_only.address,
+                "port": sshd_sha1_only.port,
+                "platform": "cisco_ios",
+                "username": sshd_sha1_only.user,
+                "key_file": sshd_sha1_only.client_key,
+                "use_agent": "false",
+            }
+        },
+    )
     run = _status(tmp_path, inv)
     assert run.code == 1, run
     lines = _error_lines(run)
@@ -71,10 +87,19 @@ def test_no_banner_is_a_timeout_naming_the_banner(
     silent_port: tuple[str, int], tmp_path: Path
 ) -> None:
     address, port = silent_port
-    inv = _inventory(tmp_path / "inv.yaml", {"r02": {
-        "hostname": address, "port": port, "platform": "cisco_ios",
-        "username": "admin", "password": "pw", "use_agent": "false",
-    }})
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        {
+            "r02": {
+                "hostname": address,
+                "port": port,
+                "platform": "cisco_ios",
+                "username": "admin",
+                "password": "pw",
+                "use_agent": "false",
+            }
+        },
+    )
     run = _status(tmp_path, inv, IPSECCTL_CONNECT_TIMEOUT="2")
     assert run.code == 1, run
     lines = _error_lines(run)
@@ -87,17 +112,27 @@ def test_refused_jump_channel_is_one_line(sshd: Sshd, tmp_path: Path) -> None:
     with socket.socket() as closed:  # a port nothing listens on behind the jump host
         closed.bind(("127.0.0.32", 0))
         dead_port = int(closed.getsockname()[1])
-    inv = _inventory(tmp_path / "inv.yaml", {
-        "bastion": {
-            "hostname": sshd.address, "port": sshd.port, "username": sshd.user,
-            "key_file": sshd.client_key, "use_agent": "false",
+    inv = _inventory(
+        tmp_path / "inv.yaml",
+        {
+            "bastion": {
+                "hostname": sshd.address,
+                "port": sshd.port,
+                "username": sshd.user,
+                "key_file": sshd.client_key,
+                "use_agent": "false",
+            },
+            "r09": {
+                "hostname": "127.0.0.32",
+                "port": dead_port,
+                "platform": "cisco_ios",
+                "username": "admin",
+                "password": "pw",
+                "jump_host": "bastion",
+                "use_agent": "false",
+            },
         },
-        "r09": {
-            "hostname": "127.0.0.32", "port": dead_port, "platform": "cisco_ios",
-            "username": "admin", "password": "pw", "jump_host": "bastion",
-            "use_agent": "false",
-        },
-    })
+    )
     run = _status(tmp_path, inv, "r09")
     assert run.code == 1, run
     lines = _error_lines(run)
@@ -130,13 +165,52 @@ def test_proxy_command_host_exits_without_traceback(tmp_path: Path) -> None:
             f"Host rtr-proxied\n  HostName {ios.address}\n  Port {ios.port}\n"
             f"  ProxyCommand {sys.executable} {relay} %h %p\n"
         )
-        inv = _inventory(tmp_path / "inv.yaml", {"rtr": {
-            "hostname": "rtr-proxied", "platform": "cisco_ios", "username": ios.username,
-            "password": ios.password, "enable_secret": ios.enable_secret, "use_agent": "false",
-        }})
+        inv = _inventory(
+            tmp_path / "inv.yaml",
+            {
+                "rtr": {
+                    "hostname": "rtr-proxied",
+                    "platform": "cisco_ios",
+                    "username": ios.username,
+                    "password": ios.password,
+                    "enable_secret": ios.enable_secret,
+                    "use_agent": "false",
+                }
+            },
+        )
         run = _status(tmp_path, inv)
         assert ios.connections == 1, run  # reached through the proxy, at ssh_config's Port
     # the IOS-like test server rejects the crypto show commands: those lines only
     assert _error_lines(run), run
     assert all(line.startswith("error: rtr") for line in _error_lines(run)), run
     assert "Traceback" not in run.err and "closed file" not in run.err, run
+
+
+@pytest.mark.parametrize("mode", ["silent", "drip"])
+def test_banner_timeouts_leave_no_paramiko_traceback_in_the_log_file(
+    mode: str, tmp_path: Path
+) -> None:
+    """paramiko logs the end of a banner read (and, when a socket was closed under its reader,
+    "Bad file descriptor") at ERROR with a traceback; the log file holds our line only."""
+    with RawPeer("127.0.0.35", mode) as peer:
+        inv = _inventory(
+            tmp_path / "inv.yaml",
+            {
+                "r03": {
+                    "hostname": peer.address,
+                    "port": peer.port,
+                    "platform": "cisco_ios",
+                    "username": "admin",
+                    "password": "pw",
+                    "use_agent": "false",
+                }
+            },
+        )
+        log_file = tmp_path / "ipsecctl.log"
+        run = _status(tmp_path, inv, "--log-file", str(log_file), IPSECCTL_CONNECT_TIMEOUT="2")
+    assert run.code == 1, run
+    lines = _error_lines(run)
+    assert len(lines) == 1 and "r03" in lines[0] and "SSH banner" in lines[0], run
+    log_text = log_file.read_text()
+    for noise in ("Traceback", "Bad file descriptor", "paramiko", "Error reading SSH"):
+        assert noise not in log_text, log_text

@@ -235,6 +235,9 @@ def test_closing_a_proxy_command_session_is_clean(
         assert proxy.process.stdout is not None and proxy.process.stdout.closed
     # the in-process test server's own transport may log the client leaving ("Socket
     # exception: Connection reset by peer"): that is the server side, not what is tested here
-    errors = [r.getMessage() for r in paramiko_records if r.levelno >= logging.ERROR
-              and not r.getMessage().startswith("Socket exception")]
+    errors = [
+        r.getMessage()
+        for r in paramiko_records
+        if r.levelno >= logging.ERROR and not r.getMessage().startswith("Socket exception")
+    ]
     assert errors == []

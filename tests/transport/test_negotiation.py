@@ -52,8 +52,13 @@ def test_negotiation_timeout_names_the_phase(
 ) -> None:
     address, port, kind = hung_peer
     params = ConnectionParams(
-        name="r02", hostname=address, port=port, username="admin", password="pw",
-        use_agent=False, use_ssh_config=False,
+        name="r02",
+        hostname=address,
+        port=port,
+        username="admin",
+        password="pw",
+        use_agent=False,
+        use_ssh_config=False,
         timeouts=Timeouts(connect=1.5, banner=5, auth=5, command=5, overall=20),
     )
     started = time.monotonic()
