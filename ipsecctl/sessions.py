@@ -50,6 +50,7 @@ class SessionPool:
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._jumps: JumpPool | None = None
+        self._abandoned = False
 
     def _device_lock(self, name: str) -> threading.Lock:
         with self._lock:
@@ -57,6 +58,10 @@ class SessionPool:
 
     def session(self, host: Host) -> CommandRunner:
         """The device's runner (connecting now if needed); raises TransportError subclasses."""
+        if self._abandoned:
+            from ipsecctl.errors import ConnectError
+
+            raise ConnectError(f"{host.name}: the session pool was closed", device=host.name)
         with self._device_lock(host.name):
             runner = self._runners.get(host.name)
             if runner is None:
@@ -64,7 +69,8 @@ class SessionPool:
                 if self.save_raw is not None:
                     from ipsecctl.transport import RawRecorder
 
-                    runner = RawRecorder(self.save_raw, runner)
+                    runner = RawRecorder(self.save_raw, runner,
+                                         keep_secrets=self.save_raw_secrets)
                 self._runners[host.name] = runner
             return runner
 
@@ -119,6 +125,7 @@ class SessionPool:
                 overall=float(s.device_timeout),
             ),
             credential_sources=tuple(host.credential_sources.items()),
+            max_output=int(s.max_output_mb * 1024 * 1024),
         )
 
     def discard(self, name: str) -> None:
@@ -131,22 +138,26 @@ class SessionPool:
                 runner.close()
 
     def close(self, *, abandon: bool = False) -> None:
-        """Close every session; ``abandon`` hands the closing to a daemon thread and returns
-        at once, so a device that hangs on close cannot hold the caller (quitting)."""
+        """Close every session; ``abandon`` cuts sockets from this thread without waiting on
+        any device (connects and reads in progress included) and hands the orderly close to
+        daemon threads, so a device that hangs cannot hold the caller (quitting)."""
         with self._lock:
+            if abandon:
+                self._abandoned = True  # no new session (or jump) after this
             runners = list(self._runners.values())
             self._runners.clear()
             jumps, self._jumps = self._jumps, None
-
-        def close_all() -> None:
-            for runner in runners:
-                with contextlib.suppress(Exception):
-                    runner.close()
+        if abandon:
             if jumps is not None:
                 with contextlib.suppress(Exception):
-                    jumps.close()
-
-        if abandon:
-            threading.Thread(target=close_all, name="close-sessions", daemon=True).start()
-        else:
-            close_all()
+                    jumps.abandon()
+            for runner in runners:
+                with contextlib.suppress(Exception):
+                    runner.close(abandon=True)
+            return
+        for runner in runners:
+            with contextlib.suppress(Exception):
+                runner.close()
+        if jumps is not None:
+            with contextlib.suppress(Exception):
+                jumps.close()

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol, Self, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
-HostKeyPolicyName = Literal["reject", "ask", "accept-new"]
-HOST_KEY_POLICIES: tuple[HostKeyPolicyName, ...] = ("reject", "ask", "accept-new")
+from ipsecctl.settings import HOST_KEY_POLICIES as HOST_KEY_POLICIES
+from ipsecctl.settings import HostKeyPolicy
+
+# the one definition lives with the settings; the transport speaks of it by this name
+HostKeyPolicyName = HostKeyPolicy
 
 DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024  # bytes per command; see ``ConnectionParams.max_output``
 _SECRET_FIELDS = frozenset({"password", "enable_secret", "passphrase"})
@@ -114,7 +117,9 @@ class CommandRunner(Protocol):
 
     def send(self, command: str, *, timeout: float | None = None) -> str: ...
 
-    def close(self) -> None: ...
+    def close(self, *, abandon: bool = False) -> None:
+        """Close the session; ``abandon`` returns at once whatever the device does."""
+        ...
 
     def __enter__(self) -> Self: ...
 
@@ -129,7 +134,7 @@ class CommandRunner(Protocol):
 class RunnerBase:
     """Context-manager plumbing shared by the concrete runners."""
 
-    def close(self) -> None:  # pragma: no cover - overridden
+    def close(self, *, abandon: bool = False) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def __enter__(self) -> Self:
