@@ -11,13 +11,16 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 import parsers
 from ipsecctl.diag.mtu import for_tunnel as mtu_for_tunnel
 from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
 
 _STATUS_RANK = {"up": 2, "negotiating": 1, "down": 0}
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def _norm_addr(addr: str | None) -> str | None:
@@ -142,6 +145,22 @@ def tunnel_state(tunnel: Tunnel) -> str:
     return "idle"
 
 
+def _validated(model: type[_M], record: dict[str, Any], problems: list[str]) -> _M | None:
+    """The model of one record, or ``None`` with the reason in ``problems``: a value outside
+    the model (an unknown protocol, ``IKEv3``) costs that record, never the device's others."""
+    try:
+        return model.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        value = repr(first.get("input"))[:80]
+        who = record.get("peer") or record.get("remote") or record.get("dst") or "?"
+        problems.append(
+            f"{model.__name__} record (peer {who}) left out: {where} = {value}: {first['msg']}"
+        )
+        return None
+
+
 def assemble(
     device: str,
     platform: str,
@@ -152,7 +171,12 @@ def assemble(
     polled_at: datetime | None = None,
     keep_raw: bool = False,
 ) -> DeviceState:
-    """Parse every output and merge; a command that fails to parse becomes an error entry."""
+    """Parse every output and merge.
+
+    A command whose output has nothing recognisable becomes an error of kind ``parse``; lines
+    or records a parser could not read become ``parse_warning`` entries, and everything else
+    of that output is kept (the device stays reachable).
+    """
     state_errors = list(errors)
     ike_sas: list[IkeSa] = []
     tunnels: list[Tunnel] = []
@@ -172,15 +196,21 @@ def assemble(
                 CommandError(command=command, kind="parse", message=f"parser failed: {exc!r}")
             )
             continue
+        problems = [str(w) for w in records.warnings]
         for rec in records.get("ike_sas", []):
-            ike_sas.append(IkeSa.model_validate({**rec, "device": device}))
+            sa = _validated(IkeSa, {**rec, "device": device}, problems)
+            if sa is not None:
+                ike_sas.append(sa)
         for rec in records.get("tunnels", []):
-            tunnels.append(
-                Tunnel.model_validate({**rec, "device": device, "platform": platform})
-            )
+            tunnel = _validated(Tunnel, {**rec, "device": device, "platform": platform}, problems)
+            if tunnel is not None:
+                tunnels.append(tunnel)
         for kind, recs in records.items():
             if kind not in ("ike_sas", "tunnels"):
                 extra.setdefault(kind, []).extend(recs)
+        state_errors += [
+            CommandError(command=command, kind="parse_warning", message=m) for m in problems
+        ]
 
     sessions = extra.pop("sessions", [])
     ike_sas = merge_ikev1_views(ike_sas)

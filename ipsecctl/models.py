@@ -2,8 +2,14 @@
 
 Field names are a public contract: scripts read them from ``--json`` output, so renaming or
 removing one is a breaking change (``tests/test_schema.py`` pins the schema). Values that a
-device did not report are ``None``; nothing is invented. Values a platform gives that have no
-field of their own go into ``extra``.
+device did not report are ``None``; nothing is invented (an IKE table that says ``aes``
+without a key size gives ``encryption: None`` and ``extra.encryption_raw: "aes"``). Values a
+platform gives that have no field of their own go into ``extra``.
+
+DH groups have one representation everywhere: ``dh_group`` is the IANA Diffie-Hellman group
+number (14, 19, 31...) on an IKE SA and on a tunnel (for a tunnel: the PFS group); a tunnel's
+``pfs`` is a bool (PFS in use or not, ``None`` when the device does not say). Human tables may
+print strongSwan's names (``modp2048``); JSON and CSV carry the numbers.
 
 Parsers (``parsers/``) return plain dicts whose keys are these field names; the models validate
 them, which is why the parsers never import this module.
@@ -153,7 +159,7 @@ class Tunnel(_Model):
     peer_port: int | None = None
     local_ts: TrafficSelector | None = None
     remote_ts: TrafficSelector | None = None
-    pfs: str | None = None
+    pfs: bool | None = None
     dh_group: int | None = None
     counters: dict[str, int] = Field(default_factory=dict)
     sas: list[IpsecSa] = Field(default_factory=list)
