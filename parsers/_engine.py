@@ -21,10 +21,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -70,8 +69,7 @@ class ParseError(ValueError):
 WARNING_LIMIT = 200
 
 
-@dataclass(frozen=True, slots=True)
-class ParseWarning:
+class ParseWarning(NamedTuple):
     """A line of device output that no grammar knows, or a block that lost its header.
 
     ``lineno`` is 1-based in the text handed to the parser (``None`` for a record-level

@@ -556,35 +556,47 @@ def _prefix(addr: str, mask: str) -> str:
 _COUNTER_REGION = re.compile(r"#[^;]*(?:; #[^;]*)*")
 #: Values follow a blank: the literal first character lets the regex engine skip ahead fast.
 _COUNTER_VALUE = re.compile(r" (\d+)")
-_NO_DIGITS = str.maketrans("", "", "0123456789")
-_counter_layouts: dict[str, list[str | None]] = {}
+_counter_layouts: dict[tuple[str, ...], list[str | None]] = {}
 
 
 def _counters(text: str, notes: Notes | None = None) -> dict[str, int]:
     """The ``#pkts ...`` region of an ident -> {counter key: value}.
 
-    A hub prints the same labels for every peer: the label layout (the region without its
-    digits) is resolved to keys once and cached, so each ident costs two C-level passes.
+    A hub prints the same labels for every peer: the labels (the region split at its values)
+    are resolved to keys once and cached, so each ident costs one C-level split.
     """
-    layout = text.translate(_NO_DIGITS)
-    names = _counter_layouts.get(layout)
+    parts = _COUNTER_VALUE.split(text)
+    labels = tuple(parts[0::2])
+    names = _counter_layouts.get(labels)
     if names is None:
-        parts = _COUNTER_VALUE.split(text)
         names = [
             _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None for p in parts[0:-1:2]
         ]
         if len(_counter_layouts) < 64:
-            _counter_layouts[layout] = names
-    values = _COUNTER_VALUE.findall(text)
-    if len(max(values, key=len, default="")) > 20:  # past 2**64: not a counter
+            _counter_layouts[labels] = names
+    values = parts[1::2]
+    if values and max(map(len, values)) > 20:  # past 2**64: not a counter
         if notes is not None:
             notes.add(None, text[:200], "counter value out of range: counters left out")
         return {}
-    return {n: int(v) for n, v in zip(names, values, strict=False) if n}
+    counters = dict(zip(names, map(int, values), strict=False))  # C-level: no Python per value
+    counters.pop(None, None)  # type: ignore[arg-type]
+    return counters  # type: ignore[return-value]
+
+
+#: The usual IOS ident opening in one match; any other takes the part-by-part path.
+_IDENT_USUAL = re.compile(
+    r"protected vrf: ([^;]*?) ; local ident \(addr/mask/prot/port\): \(([^;()]*)\) ;"
+    r" remote ident \(addr/mask/prot/port\): \(([^;()]*)\) ; "
+)
 
 
 def _ident_head(body: str) -> tuple[dict[str, str], str]:
     """The opening parts of an ident (vrf/ACL line, selectors) -> (fields, the rest)."""
+    usual = _IDENT_USUAL.match(body)
+    if usual is not None:
+        vrf, local, remote = usual.groups()
+        return {"vrf": vrf, "local_ident": local, "remote_ident": remote}, body[usual.end() :]
     fields: dict[str, str] = {}
     pos = 0
     while pos < len(body):
@@ -606,6 +618,16 @@ def _ident_head(body: str) -> tuple[dict[str, str], str]:
 
 
 _NO_VRF = (None, "(none)", "none", "Global", "global")
+
+#: The usual IOS ident remainder (counters taken out) in one match; any other layout takes
+#: the part-by-part path, which gives the same fields.
+_REST_USUAL = re.compile(
+    r"current_peer (\S+) port (\d{1,5}) ; (\w+), flags=([^;]*) ;"
+    r" local crypto endpt\.: ([^,;]*), remote crypto endpt\.: ([^;]*) ;"
+    r" plaintext mtu (\d{1,9}), path mtu (\d{1,9}), ip mtu (\d{1,9}), ip mtu idb ([^;,]*) ;"
+    r" current outbound spi: (0x[0-9A-Fa-f]{1,8}(?:\(\d+\))?) ;"
+    r" PFS \(Y/N\): ([YN]), DH group: ([^;,]*)"
+)
 
 
 def tunnel_record(
@@ -638,7 +660,29 @@ def tunnel_record(
         counters = _counters(region.group(), notes)
         # the region ends at "; local crypto ..." (its trailing blank included)
         rest = rest[: region.start()] + rest[region.end() :].lstrip("; ")
-    for part in rest.split(" ; "):
+    usual = _REST_USUAL.fullmatch(rest)
+    if usual is not None:
+        peer, port, action, flags, local, remote, plain, path, ip, idb, spi, flag, group = (
+            usual.groups()
+        )
+        peer_port = int(port)
+        extra.update(
+            action=action,
+            flags=flags,
+            local_crypto_endpt=local,
+            remote_crypto_endpt=remote,
+            plaintext_mtu=int(plain),
+            path_mtu=int(path),
+            ip_mtu=int(ip),
+            ip_mtu_idb=idb,
+            current_outbound_spi=spi_to_int(spi),
+            pfs_flag=flag,
+            pfs_group=group,
+        )
+        pfs = flag == "Y"
+        dh = group_number(group) if pfs else None
+        rest = ""
+    for part in rest.split(" ; ") if rest else ():
         if part.startswith("current_peer"):
             match = _PEER.match(part)
             if match:
@@ -776,10 +820,10 @@ def _mode(settings: str) -> tuple[str | None, bool, bool]:
 #: The commonest SA layout (IOS/IOS-XE hubs) in one match; anything else takes the per-part
 #: path below. Both give the same record.
 _SA_USUAL = re.compile(
-    r"transform: (.*?) , ; in use settings =(\{[^}]*\}) ; conn id: (\d+), flow_id: ([^,]*),"
+    r"transform: (.*?) , ; in use settings =(\{[^}]*\}) ; conn id: (\d{1,19}), flow_id: ([^,]*),"
     r" sibling_flags (\S+), crypto map: ([^,;]*) ; sa timing: remaining key lifetime"
-    r" \(k/sec\): \((\d+)/(\d+)\) ; IV size: (\d+) bytes ; replay detection support: (\S+)"
-    r"(?: replay window size: (\d+))? ; Status: ([^;]*)"
+    r" \(k/sec\): \((\d{1,19})/(\d{1,19})\) ; IV size: (\d{1,5}) bytes ;"
+    r" replay detection support: (\S+)(?: replay window size: (\d{1,19}))? ; Status: ([^;]*)"
 )
 
 
@@ -801,17 +845,17 @@ def _usual_sa(
         "mode": mode,
         "udp_encap": udp_encap,
         "esn": esn,
-        "conn_id": _small(conn),
-        "remaining_kb": _small(kb),
-        "remaining_s": _small(sec),
-        "replay_window": _small(window) if window else None,
+        "conn_id": int(conn),
+        "remaining_kb": int(kb),
+        "remaining_s": int(sec),
+        "replay_window": int(window) if window else None,
         "status": status,
         "extra": {
             "settings": settings,
             "flow_id": flow,
             "sibling_flags": sibling,
             "sa_crypto_map": sa_map,
-            "iv_size": _small(iv),
+            "iv_size": int(iv),
             "replay_detection": replay,
         },
     }
