@@ -151,7 +151,9 @@ class Notes:
     def unknown_line(self, lineno: int, line: str) -> None:
         self.unknown += 1
         reason = "device error" if line.startswith("%") else "unrecognised line"
-        if self.first_unknown is None:
+        if self.first_unknown is None or (
+            reason == "device error" and self.first_unknown.reason != reason
+        ):  # the device's own error message says most about what went wrong
             self.first_unknown = ParseWarning(lineno, line[:500], reason)
         self.add(lineno, line, reason)
 
@@ -164,10 +166,10 @@ class Notes:
     def reject_if_unrecognisable(self, records: int) -> None:
         """Raise :class:`ParseError` when nothing in the output was this command's.
 
-        No record came out and unknown lines are at least as many as known ones: another
-        command's output, a device error or garbage, never "no SAs".
+        No record came out and unknown lines outnumber known ones: another command's output,
+        a device error or garbage, never "no SAs".
         """
-        if records or self.first_unknown is None or self.known > self.unknown:
+        if records or self.first_unknown is None or self.known >= self.unknown:
             return
         first = self.first_unknown
         reason = first.reason if first.reason == "device error" else "unrecognised output"

@@ -59,6 +59,9 @@ _INNER = re.compile(r"  +")
 #: (Two patterns with a literal first word: the regex engine then skips ahead in C.)
 _VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
 _IVRF_JOIN = re.compile(r"(Protected vrf \(ivrf\): [^\n]*)\nlocal ident")  # ASA 9.x
+_NO_MAP = re.compile(
+    r"^((?:interface|peer address): [^\n]*)\n(?=access-list |Protected vrf|local ident)", re.M
+)
 _ACL_JOIN = re.compile(r"(access-list [^\n]*)\n(local ident|Protected vrf)")
 #: Lines that start a logical line; every other line is joined to the one before.
 _STARTS = ("interface:", "peer address:", "protected vrf:", "Protected vrf (ivrf):", "local ident")
@@ -205,6 +208,8 @@ def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
         text = _IVRF_JOIN.sub(r"\1 ; local ident", text)
     if starts is _ASA_STARTS:
         text = _ACL_JOIN.sub(r"\1 ; \2", text)
+        # idents whose crypto map line is missing still need a map entry to belong to
+        text = _NO_MAP.sub(r"\1\nCrypto map tag: -\n", text)
     return text
 
 
@@ -416,7 +421,10 @@ def _header(
     if interface == "-" and not entry:
         notes.add(None, "interface: (missing)", "idents before any 'interface:' line")
     parts = (entry.get("map_header") if entry else iface.get("header")) or ""
-    if entry:
+    if entry and parts.split(" ; ", 1)[0] == "-":
+        notes.add(None, "Crypto map tag: (missing)", "idents without their 'Crypto map tag:' line")
+        parts = parts[4:]
+    elif entry:
         parts = "Crypto map tag: " + parts
     orphans: list[str] = []
     for part in parts.split(" ; ") if parts else ():
@@ -580,7 +588,7 @@ def _counters(text: str, notes: Notes | None = None) -> dict[str, int]:
             notes.add(None, text[:200], "counter value out of range: counters left out")
         return {}
     counters = dict(zip(names, map(int, values), strict=False))  # C-level: no Python per value
-    counters.pop(None, None)  # type: ignore[arg-type]
+    counters.pop(None, None)
     return counters  # type: ignore[return-value]
 
 

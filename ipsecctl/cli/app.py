@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 
 from ipsecctl import __version__, errors
-from ipsecctl.cli import commands_actions, commands_info, commands_show
+from ipsecctl.cli import commands_actions, commands_info, commands_parse, commands_show
 from ipsecctl.cli.context import HOST_KEY_POLICIES, AppContext, stderr
 
 EXIT_HELP = (
@@ -135,6 +135,7 @@ def _prompt_secret(what: str, option: str) -> str:
 
 
 commands_show.register(app)
+commands_parse.register(app)
 commands_actions.register(app)
 commands_info.register(app)
 

@@ -27,7 +27,7 @@ def test_invalid_input_names_command_and_line(command: str) -> None:
     with pytest.raises(ParseError) as err:
         parse("cisco_ios", command, text)
     assert err.value.command == command
-    assert err.value.lineno == 2
+    assert err.value.lineno == 3 and err.value.reason == "device error"
     assert command in str(err.value)
 
 
