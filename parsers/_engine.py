@@ -41,6 +41,13 @@ PLATFORM_DIRS = {
 
 _VAR = re.compile(r"\{\{.*?\}\}")
 _PROMPT = re.compile(r"^[\w.\-@/:()]+(\(config[^)]*\))?[#>]$")
+#: The echoed command as operators type it (a prompt, then ``sh cry ...`` / ``swanctl ...``).
+_ECHO = re.compile(r"^(?:[^#>$]{0,80}[#>$] ?)?(?:sh(?:o|ow)?|swanctl|sudo swanctl) ", re.I)
+
+
+def is_echo(line: str, echo: str) -> bool:
+    """Whether the first line of an output is the command line itself (possibly abbreviated)."""
+    return line.lower().endswith(echo) or bool(_ECHO.match(line))
 
 
 class ParseError(ValueError):
@@ -386,7 +393,7 @@ def clean_lines(
         line = normalise(raw)
         if not line:
             continue
-        if not seen_content and line.lower().endswith(echo):
+        if not seen_content and is_echo(line, echo):
             seen_content = True
             continue
         if pending_prompt is not None:

@@ -39,7 +39,7 @@ from parsers._convert import (
     to_int,
     transform_keywords,
 )
-from parsers._engine import _PROMPT, Notes, Template, normalise
+from parsers._engine import _PROMPT, Notes, Template, is_echo, normalise
 
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
@@ -159,7 +159,7 @@ class _Checker:
         text = normalise_text(raw)
         if first and text:
             head, _, rest = text.partition("\n")
-            if head.lower().endswith(self.echo):
+            if is_echo(head, self.echo):
                 text = rest
         if final and text:
             head, _, last = text[:-1].rpartition("\n")
@@ -176,7 +176,7 @@ class _Checker:
         lines = raw.splitlines()
         content = [(i, normalise(line)) for i, line in enumerate(lines, offset + 1)]
         content = [(i, line) for i, line in content if line]
-        if first and content and content[0][1].lower().endswith(self.echo):
+        if first and content and is_echo(content[0][1], self.echo):
             content = content[1:]
         last = content[-1][1] if content else ""
         if final and _PROMPT.match(last) and not self.template.recognises(last):

@@ -265,6 +265,9 @@ def _kind(line: str, in_child: bool) -> str:
 
 def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     state = ike.get("state")
+    if ike.get("spis"):  # before 5.3: "ISPI:RSPI", our side not marked
+        first, _, second = ike["spis"].partition(":")
+        ike = {**ike, "spi_i": f"{first}_i", "spi_r": f"{second}_r"}
     spi_i, i_ours = _spi(ike.get("spi_i"))
     spi_r, r_ours = _spi(ike.get("spi_r"))
     role = "initiator" if i_ours else "responder" if r_ours else None
