@@ -170,12 +170,14 @@ def assemble(
     expected_up: Any = None,
     polled_at: datetime | None = None,
     keep_raw: bool = False,
+    parsed: Mapping[str, parsers.ParseResult] | None = None,
 ) -> DeviceState:
     """Parse every output and merge.
 
     A command whose output has nothing recognisable becomes an error of kind ``parse``; lines
     or records a parser could not read become ``parse_warning`` entries, and everything else
-    of that output is kept (the device stays reachable).
+    of that output is kept (the device stays reachable). ``parsed`` gives results the caller
+    already has (by command), so that an output is never parsed twice.
     """
     state_errors = list(errors)
     ike_sas: list[IkeSa] = []
@@ -187,7 +189,7 @@ def assemble(
         except ValueError:
             continue  # an extra command with no parser (show logging): kept in ``raw`` only
         try:
-            records = parsers.parse(platform, command, text)
+            records = (parsed or {}).get(command) or parsers.parse(platform, command, text)
         except parsers.ParseError as exc:
             state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
             continue

@@ -44,6 +44,9 @@ from parsers._engine import _PROMPT, Notes, Template, is_echo, normalise
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
 CHUNK_CHARS = 1 << 18
+#: Past this a chunk is cut at any line end, block boundary or not: output without structure
+#: (garbage, a flood of unknown lines) must not be held whole. No real block comes close.
+MAX_CHUNK_CHARS = 1 << 22
 
 #: Device counter labels whose snake_case differs from the established record key.
 COUNTER_NAMES = {
@@ -231,8 +234,12 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
             cut = _mark_before(lines, start + CHUNK_CHARS, start + 1)
             if cut < 0:
                 cut = _mark_after(lines, start + CHUNK_CHARS)
-                if cut < 0:
-                    break
+                if cut < 0 or cut > start + MAX_CHUNK_CHARS:
+                    if len(lines) - start <= MAX_CHUNK_CHARS:
+                        break  # the rest is small enough to be the last chunk
+                    cut = lines.find("\n", start + CHUNK_CHARS) + 1  # no structure: any line end
+                    if cut <= 0:
+                        break
             yield lines[start:cut], False
             start = cut
         yield lines[start:], True
@@ -247,6 +254,8 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
             pending += block
             if len(pending) >= CHUNK_CHARS:
                 cut = _mark_before(pending, len(pending), 1)
+                if cut <= 0 and len(pending) >= MAX_CHUNK_CHARS:  # no structure: any line end
+                    cut = pending.rfind("\n") + 1
                 if cut > 0:
                     yield pending[:cut], False
                     pending = pending[cut:]
@@ -255,7 +264,9 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
     buf: list[str] = []
     size = 0
     for line in lines:
-        if size >= CHUNK_CHARS and line.lstrip().startswith(_CUT_MARKS):
+        if size >= CHUNK_CHARS and (
+            line.lstrip().startswith(_CUT_MARKS) or size >= MAX_CHUNK_CHARS
+        ):
             yield _join(buf), False
             buf, size = [], 0
         buf.append(line)

@@ -20,7 +20,7 @@ from rich.markup import escape
 from ipsecctl import errors
 from ipsecctl.cli import render
 from ipsecctl.cli.context import stderr
-from ipsecctl.models import DeviceState, dump
+from ipsecctl.models import SCHEMA, DeviceState, dump
 
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table | json | csv")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as -o json.")]
@@ -92,7 +92,9 @@ def parse(
         if explain:
             _explain(text, slug, None, [])
         raise errors.ParseError(f"{file}: {exc}") from None
-    state = assemble(file.name, platform, {command: text})
+    if not explain:
+        text = ""  # the records are all that is needed now: let a big output go
+    state = assemble(file.name, platform, {command: text}, parsed={command: result})
     hard = [e for e in state.errors if e.kind != "parse_warning"]
     if hard:
         raise errors.ParseError(f"{file}: {hard[0].message}")
@@ -100,14 +102,9 @@ def parse(
     others = {k: v for k, v in result.items() if k not in ("ike_sas", "tunnels")}
     if explain:
         _explain(text, slug, result, result.warnings, to_stderr=fmt != "table")
+    result.records.clear()  # the models hold it all now
     if fmt == "json":
-        render.emit_json(
-            "parse",
-            ike_sas=[dump(sa) for sa in state.ike_sas],
-            tunnels=[dump(t) for t in state.tunnels],
-            **others,
-            warnings=warnings,
-        )
+        _emit_json(state, others, warnings)
     elif fmt == "csv":
         render.emit_csv(render.TUNNEL_HEADER, render.tunnel_rows([state], human=False))
         for kind, recs in others.items():
@@ -121,15 +118,41 @@ def parse(
     return 0
 
 
+def _emit_json(state: DeviceState, others: dict[str, Any], warnings: list[Any]) -> None:
+    """The ``parse`` document, written one record at a time: a 50 MB output's models are in
+    memory once, not also as one dict tree and one string (same bytes as a whole dump)."""
+    import json
+
+    out = sys.stdout
+    out.write('{\n  "schema": ' + json.dumps(SCHEMA) + ',\n  "kind": "parse"')
+    lists: list[tuple[str, Any]] = [("ike_sas", state.ike_sas), ("tunnels", state.tunnels)]
+    lists += [(k, v) for k, v in others.items()] + [("warnings", warnings)]
+    for key, items in lists:
+        out.write(",\n  " + json.dumps(key) + ": ")
+        if not items:
+            out.write("[]")
+            continue
+        out.write("[\n")
+        for n, item in enumerate(items):
+            doc = dump(item) if hasattr(item, "model_dump") else item
+            text = json.dumps(doc, indent=2, default=str)
+            out.write(("" if n == 0 else ",\n") + "    " + text.replace("\n", "\n    "))
+            if hasattr(item, "model_dump"):
+                items[n] = None  # written: let it go
+        out.write("\n  ]")
+    out.write("\n}\n")
+
+
 def _read_input(file: Path) -> tuple[str, int]:
     """The text, and how many bytes were not UTF-8 (each replaced by U+FFFD)."""
     try:
         data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
         raise errors.InputFileError(f"{file}: cannot read ({exc.strerror})") from None
+    already = data.count("\ufffd".encode())
     text = data.decode("utf-8", errors="replace")
-    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
-    return text, replaced
+    del data
+    return text, text.count("\ufffd") - already
 
 
 def _warnings(replaced: int, state: DeviceState) -> list[dict[str, Any]]:
