@@ -65,8 +65,9 @@ def report_errors(states: list[DeviceState]) -> None:
 
 
 def exit_code(states: list[DeviceState]) -> int:
-    """1 when a device failed, else 3 when a tunnel that should be up is not, else 0."""
-    if any(s.errors or not s.reachable for s in states):
+    """1 when a device failed (lines a parser left out are warnings, not failures), else 3
+    when a tunnel that should be up is not, else 0."""
+    if any(not s.reachable or any(e.kind != "parse_warning" for e in s.errors) for s in states):
         return errors.EXIT_OPERATIONAL
     for s in states:
         for t in s.tunnels:
