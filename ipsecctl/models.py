@@ -21,7 +21,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 SCHEMA = "ipsecctl/v1"
 
@@ -168,6 +168,15 @@ class Tunnel(_Model):
     state: TunnelState = "down"
     expected_up: bool | None = None
     uptime_s: int | None = None
+
+    @field_validator("pfs", mode="before")
+    @classmethod
+    def _pfs_flag(cls, value: Any) -> Any:
+        """History written before ``pfs`` became a flag holds the group name (``group14``,
+        ``modp2048``) or ``none``: read those as the flag they imply."""
+        if isinstance(value, str):
+            return value.strip().lower() not in ("", "none", "no", "n", "false", "0")
+        return value
 
     def identity(self) -> str:
         """Stable across polls and rekeys: device, vrf, peer and selectors, never SPIs."""
