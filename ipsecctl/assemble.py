@@ -66,9 +66,7 @@ def _session_uptimes(sessions: Iterable[dict[str, Any]]) -> dict[tuple[str | Non
     """Per (peer, ivrf): how long the crypto session has been up (``show crypto session``)."""
     out: dict[tuple[str | None, Any], int] = {}
     for session in sessions:
-        if session.get("uptime_s") is not None and str(session.get("status", "")).startswith(
-            "UP"
-        ):
+        if session.get("uptime_s") is not None and str(session.get("status", "")).startswith("UP"):
             out[(_norm_addr(session.get("peer")), session.get("ivrf"))] = session["uptime_s"]
     return out
 
@@ -117,11 +115,14 @@ def merge_same_identity(tunnels: list[Tunnel]) -> list[Tunnel]:
             by_id[tunnel.id] = tunnel
             out.append(tunnel)
             continue
-        live, dying = (tunnel, first) if tunnel.state == "up" and first.state != "up" else (
-            first, tunnel)
+        live, dying = (
+            (tunnel, first) if tunnel.state == "up" and first.state != "up" else (first, tunnel)
+        )
         live.sas = live.sas + dying.sas
-        live.extra = {**live.extra, "superseded": [*live.extra.get("superseded", []),
-                                                   dying.extra.get("unique_id")]}
+        live.extra = {
+            **live.extra,
+            "superseded": [*live.extra.get("superseded", []), dying.extra.get("unique_id")],
+        }
         if live is not first:
             out[out.index(first)] = live
             by_id[tunnel.id] = live

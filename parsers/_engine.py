@@ -196,8 +196,11 @@ def convert_each(
         try:
             out.append(convert(row))
         except _MALFORMED as exc:
-            text = " ".join(str(v) for v in row.values() if isinstance(v, str)) if isinstance(
-                row, dict) else str(row)
+            text = (
+                " ".join(str(v) for v in row.values() if isinstance(v, str))
+                if isinstance(row, dict)
+                else str(row)
+            )
             notes.add(None, text[:200], f"malformed {what} left out ({exc})")
     return out
 

@@ -649,9 +649,7 @@ _REST_USUAL = re.compile(
 )
 
 
-def tunnel_record(
-    header: dict[str, Any], body: str, notes: Notes | None = None
-) -> dict[str, Any]:
+def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None) -> dict[str, Any]:
     """Interface header + one ident's logical line -> a ``Tunnel``-shaped dict."""
     crypto_map = header.get("crypto_map")
     ident, rest = _ident_head(body)

@@ -118,9 +118,7 @@ def test_lost_ident_line_is_not_merged_into_the_previous_peer() -> None:
     blocks = _blocks(lines)
     start = blocks[-1][0]
     broken = [
-        line
-        for i, line in enumerate(lines)
-        if not (start <= i < start + 3 and _OPENER.match(line))
+        line for i, line in enumerate(lines) if not (start <= i < start + 3 and _OPENER.match(line))
     ]
     result = parse("cisco_iosxe", "show crypto ipsec sa", "\n".join(broken))
     last_peer, last_spis = blocks[-1][2], blocks[-1][3]

@@ -92,8 +92,11 @@ def test_spi_over_32_bits_and_huge_numbers_are_malformed() -> None:
 def test_a_value_outside_the_model_costs_one_record() -> None:
     text = (STRONGSWAN / "documented-multi.txt").read_text()
     ikev = next(line for line in text.splitlines() if ", IKEv1," in line)
-    state = assemble("gw", "strongswan", {"swanctl --list-sas": text.replace(ikev, ikev.replace(
-        "IKEv1", "IKEv3"))})
+    state = assemble(
+        "gw",
+        "strongswan",
+        {"swanctl --list-sas": text.replace(ikev, ikev.replace("IKEv1", "IKEv3"))},
+    )
     good = assemble("gw", "strongswan", {"swanctl --list-sas": text})
     assert len(state.ike_sas) == len(good.ike_sas) - 1
     assert len(state.tunnels) == len(good.tunnels)
