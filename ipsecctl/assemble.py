@@ -11,13 +11,16 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 import parsers
 from ipsecctl.diag.mtu import for_tunnel as mtu_for_tunnel
 from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
 
 _STATUS_RANK = {"up": 2, "negotiating": 1, "down": 0}
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def _norm_addr(addr: str | None) -> str | None:
@@ -63,9 +66,7 @@ def _session_uptimes(sessions: Iterable[dict[str, Any]]) -> dict[tuple[str | Non
     """Per (peer, ivrf): how long the crypto session has been up (``show crypto session``)."""
     out: dict[tuple[str | None, Any], int] = {}
     for session in sessions:
-        if session.get("uptime_s") is not None and str(session.get("status", "")).startswith(
-            "UP"
-        ):
+        if session.get("uptime_s") is not None and str(session.get("status", "")).startswith("UP"):
             out[(_norm_addr(session.get("peer")), session.get("ivrf"))] = session["uptime_s"]
     return out
 
@@ -114,11 +115,14 @@ def merge_same_identity(tunnels: list[Tunnel]) -> list[Tunnel]:
             by_id[tunnel.id] = tunnel
             out.append(tunnel)
             continue
-        live, dying = (tunnel, first) if tunnel.state == "up" and first.state != "up" else (
-            first, tunnel)
+        live, dying = (
+            (tunnel, first) if tunnel.state == "up" and first.state != "up" else (first, tunnel)
+        )
         live.sas = live.sas + dying.sas
-        live.extra = {**live.extra, "superseded": [*live.extra.get("superseded", []),
-                                                   dying.extra.get("unique_id")]}
+        live.extra = {
+            **live.extra,
+            "superseded": [*live.extra.get("superseded", []), dying.extra.get("unique_id")],
+        }
         if live is not first:
             out[out.index(first)] = live
             by_id[tunnel.id] = live
@@ -142,6 +146,22 @@ def tunnel_state(tunnel: Tunnel) -> str:
     return "idle"
 
 
+def _validated(model: type[_M], record: dict[str, Any], problems: list[str]) -> _M | None:
+    """The model of one record, or ``None`` with the reason in ``problems``: a value outside
+    the model (an unknown protocol, ``IKEv3``) costs that record, never the device's others."""
+    try:
+        return model.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        value = repr(first.get("input"))[:80]
+        who = record.get("peer") or record.get("remote") or record.get("dst") or "?"
+        problems.append(
+            f"{model.__name__} record (peer {who}) left out: {where} = {value}: {first['msg']}"
+        )
+        return None
+
+
 def assemble(
     device: str,
     platform: str,
@@ -151,8 +171,15 @@ def assemble(
     expected_up: Any = None,
     polled_at: datetime | None = None,
     keep_raw: bool = False,
+    parsed: Mapping[str, parsers.ParseResult] | None = None,
 ) -> DeviceState:
-    """Parse every output and merge; a command that fails to parse becomes an error entry."""
+    """Parse every output and merge.
+
+    A command whose output has nothing recognisable becomes an error of kind ``parse``; lines
+    or records a parser could not read become ``parse_warning`` entries, and everything else
+    of that output is kept (the device stays reachable). ``parsed`` gives results the caller
+    already has (by command), so that an output is never parsed twice.
+    """
     state_errors = list(errors)
     ike_sas: list[IkeSa] = []
     tunnels: list[Tunnel] = []
@@ -163,7 +190,7 @@ def assemble(
         except ValueError:
             continue  # an extra command with no parser (show logging): kept in ``raw`` only
         try:
-            records = parsers.parse(platform, command, text)
+            records = (parsed or {}).get(command) or parsers.parse(platform, command, text)
         except parsers.ParseError as exc:
             state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
             continue
@@ -172,15 +199,21 @@ def assemble(
                 CommandError(command=command, kind="parse", message=f"parser failed: {exc!r}")
             )
             continue
+        problems = [str(w) for w in records.warnings]
         for rec in records.get("ike_sas", []):
-            ike_sas.append(IkeSa.model_validate({**rec, "device": device}))
+            sa = _validated(IkeSa, {**rec, "device": device}, problems)
+            if sa is not None:
+                ike_sas.append(sa)
         for rec in records.get("tunnels", []):
-            tunnels.append(
-                Tunnel.model_validate({**rec, "device": device, "platform": platform})
-            )
+            tunnel = _validated(Tunnel, {**rec, "device": device, "platform": platform}, problems)
+            if tunnel is not None:
+                tunnels.append(tunnel)
         for kind, recs in records.items():
             if kind not in ("ike_sas", "tunnels"):
                 extra.setdefault(kind, []).extend(recs)
+        state_errors += [
+            CommandError(command=command, kind="parse_warning", message=m) for m in problems
+        ]
 
     sessions = extra.pop("sessions", [])
     ike_sas = merge_ikev1_views(ike_sas)

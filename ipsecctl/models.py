@@ -2,8 +2,14 @@
 
 Field names are a public contract: scripts read them from ``--json`` output, so renaming or
 removing one is a breaking change (``tests/test_schema.py`` pins the schema). Values that a
-device did not report are ``None``; nothing is invented. Values a platform gives that have no
-field of their own go into ``extra``.
+device did not report are ``None``; nothing is invented (an IKE table that says ``aes``
+without a key size gives ``encryption: None`` and ``extra.encryption_raw: "aes"``). Values a
+platform gives that have no field of their own go into ``extra``.
+
+DH groups have one representation everywhere: ``dh_group`` is the IANA Diffie-Hellman group
+number (14, 19, 31...) on an IKE SA and on a tunnel (for a tunnel: the PFS group); a tunnel's
+``pfs`` is a bool (PFS in use or not, ``None`` when the device does not say). Human tables may
+print strongSwan's names (``modp2048``); JSON and CSV carry the numbers.
 
 Parsers (``parsers/``) return plain dicts whose keys are these field names; the models validate
 them, which is why the parsers never import this module.
@@ -15,7 +21,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 SCHEMA = "ipsecctl/v1"
 
@@ -153,7 +159,7 @@ class Tunnel(_Model):
     peer_port: int | None = None
     local_ts: TrafficSelector | None = None
     remote_ts: TrafficSelector | None = None
-    pfs: str | None = None
+    pfs: bool | None = None
     dh_group: int | None = None
     counters: dict[str, int] = Field(default_factory=dict)
     sas: list[IpsecSa] = Field(default_factory=list)
@@ -162,6 +168,15 @@ class Tunnel(_Model):
     state: TunnelState = "down"
     expected_up: bool | None = None
     uptime_s: int | None = None
+
+    @field_validator("pfs", mode="before")
+    @classmethod
+    def _pfs_flag(cls, value: Any) -> Any:
+        """History written before ``pfs`` became a flag holds the group name (``group14``,
+        ``modp2048``) or ``none``: read those as the flag they imply."""
+        if isinstance(value, str):
+            return value.strip().lower() not in ("", "none", "no", "n", "false", "0")
+        return value
 
     def identity(self) -> str:
         """Stable across polls and rekeys: device, vrf, peer and selectors, never SPIs."""

@@ -2,14 +2,22 @@
 
 Contract (this package imports nothing from ``ipsecctl``):
 
-``parse(platform, command, text) -> dict[str, list[dict]]`` returns plain records keyed by kind:
-``ike_sas`` (keys = ``ipsecctl.models.IkeSa`` field names), ``tunnels`` (keys = ``Tunnel`` field
-names, with ``sas`` a list of ``IpsecSa``-shaped dicts and ``local_ts``/``remote_ts`` as
-``{prefix, protocol, port}``), and for configuration/other commands their own kinds.
-Records never carry ``device``/``platform``; the caller adds them. Values the output does not
-show are absent or ``None``. Output the template does not recognise raises :class:`ParseError`
-naming the command and the first unrecognised line; an empty but valid output returns empty
-lists.
+``parse(platform, command, text) -> ParseResult`` returns plain records keyed by kind (the
+result is a mapping: ``result["tunnels"]``): ``ike_sas`` (keys = ``ipsecctl.models.IkeSa`` field
+names), ``tunnels`` (keys = ``Tunnel`` field names, with ``sas`` a list of ``IpsecSa``-shaped
+dicts and ``local_ts``/``remote_ts`` as ``{prefix, protocol, port}``), and for other commands
+their own kinds; plus ``result.warnings``, a list of :class:`ParseWarning` (line number, text,
+reason). Records never carry ``device``/``platform``; the caller adds them. Values the output
+does not show are absent or ``None``, never guessed (``aes`` without a key size gives
+``encryption: None`` and the spelling in ``extra.encryption_raw``); DH groups are IANA numbers.
+
+The reader is tolerant where devices differ and strict where it matters: a line no grammar
+knows (a newer image's counter, an older image's missing line) is left out and reported as a
+warning; the records around it are kept. Block boundaries are explicit: a record belongs to
+the block whose header it follows, and a block whose header line is missing is reported, not
+merged into its neighbour. Only output with nothing recognisable (another command, another
+platform, a device error, garbage) raises :class:`ParseError` naming the command and the first
+unknown line; an empty but valid output returns empty lists.
 
 Commands (platforms ``cisco_ios`` and ``cisco_iosxe`` share templates):
 
@@ -46,9 +54,26 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from parsers._engine import PLATFORM_DIRS, ParseError, Template, clean_lines, load_template
+from parsers._engine import (
+    PLATFORM_DIRS,
+    Notes,
+    ParseError,
+    ParseResult,
+    ParseWarning,
+    Template,
+    clean_lines,
+    load_template,
+)
 
-__all__ = ["COMMANDS", "ParseError", "iter_parse", "parse", "resolve_command"]
+__all__ = [
+    "COMMANDS",
+    "ParseError",
+    "ParseResult",
+    "ParseWarning",
+    "iter_parse",
+    "parse",
+    "resolve_command",
+]
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -109,9 +134,10 @@ def _platform_dir(platform: str, wanted: str, command: str) -> None:
         raise ValueError(f"no {command!r} parser for platform {platform!r} (it is {wanted}'s)")
 
 
-def _builder(
-    slug: str, platform: str = "cisco_ios"
-) -> Callable[[Iterable[tuple[int, str]], Template], Records]:
+Builder = Callable[[Iterable[tuple[int, str]], Template, Notes], Records]
+
+
+def _builder(slug: str, platform: str = "cisco_ios") -> Builder:
     asa = PLATFORM_DIRS.get(platform, platform) == "cisco_asa"
     if asa and slug in ("show_crypto_isakmp_sa", "show_crypto_ikev1_sa"):
         from parsers.cisco_asa_ike import build_ikev1
@@ -144,39 +170,75 @@ def _builder(
     raise ValueError(f"no builder for {slug}")
 
 
-def parse(platform: str, command: str, text: str) -> Records:
+def parse(platform: str, command: str, text: str) -> ParseResult:
     """Parse one command's output; see the module docstring for kinds and record keys.
 
-    Raises :class:`ParseError` for output the template does not recognise and ``ValueError``
-    for an unknown platform or command.
+    Raises :class:`ParseError` only for output with nothing of this command in it, and
+    ``ValueError`` for an unknown platform or command.
     """
+    notes = Notes(command)
     if resolve_command(command)[0] == "swanctl_list_sas_raw":
         from parsers.strongswan import build_list_sas_raw
 
         _platform_dir(platform, "strongswan", command)
-        return build_list_sas_raw(text, command)
-    template, slug, _kind = _template(platform, command)
-    if slug == "show_crypto_ipsec_sa":
-        from parsers.cisco_ipsec_sa import iter_tunnels
+        records = build_list_sas_raw(text, command, notes)
+    else:
+        template, slug, _kind = _template(platform, command)
+        if slug == "show_crypto_ipsec_sa":
+            from parsers.cisco_ipsec_sa import iter_tunnels
 
-        return {"tunnels": list(iter_tunnels(text, command, template))}
-    return _builder(slug, platform)(clean_lines(text.splitlines(), command, template), template)
+            records = {"tunnels": list(iter_tunnels(text, command, template, notes))}
+        else:
+            numbered = clean_lines(text.splitlines(), command, template, notes)
+            records = _builder(slug, platform)(numbered, template, notes)
+    notes.reject_if_unrecognisable(sum(len(v) for v in records.values()))
+    return ParseResult(records, notes.warnings())
 
 
-def iter_parse(platform: str, command: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+def iter_parse(
+    platform: str,
+    command: str,
+    lines: Iterable[str],
+    warnings: list[ParseWarning] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Stream records of ``command`` from an iterable of lines (a file, an SSH channel).
 
     For ``show crypto ipsec sa`` records come out in small batches of idents, so memory stays
-    bounded on huge hubs; other commands are parsed whole, then yielded.
+    bounded on huge hubs; other commands are parsed whole, then yielded. Warnings are
+    appended to ``warnings`` (when given) once the output is read to its end.
     """
-    if resolve_command(command)[0] == "swanctl_list_sas_raw":
-        yield from parse(platform, command, "\n".join(lines))["tunnels"]
+    slug = resolve_command(command)[0]
+    if slug != "show_crypto_ipsec_sa":
+        result = parse(platform, command, "".join(_with_newlines(lines)))
+        if warnings is not None:
+            warnings.extend(result.warnings)
+        yield from result.get(slug_kind(command), [])
         return
-    template, slug, kind = _template(platform, command)
-    if slug == "show_crypto_ipsec_sa":
-        from parsers.cisco_ipsec_sa import iter_tunnels
+    template, _slug, _kind = _template(platform, command)
+    from parsers.cisco_ipsec_sa import iter_tunnels
 
-        yield from iter_tunnels(lines, command, template)
+    notes = Notes(command)
+    count = 0
+    for record in iter_tunnels(lines, command, template, notes):
+        count += 1
+        yield record
+    notes.reject_if_unrecognisable(count)
+    if warnings is not None:
+        warnings.extend(notes.warnings())
+
+
+def slug_kind(command: str) -> str:
+    """The record kind a command's parse yields from :func:`iter_parse` (``tunnels``, ...)."""
+    return resolve_command(command)[1]
+
+
+def _with_newlines(lines: Iterable[str]) -> Iterator[str]:
+    if isinstance(lines, str):
+        yield lines
         return
-    records = _builder(slug, platform)(clean_lines(lines, command, template), template)
-    yield from records.get(kind, [])
+    read = getattr(lines, "read", None)
+    if callable(read):
+        yield read()
+        return
+    for line in lines:
+        yield line if line.endswith("\n") else line + "\n"

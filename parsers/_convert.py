@@ -2,7 +2,12 @@
 
 Kept apart from the templates because the mapping is the same for every Cisco command and
 every template: a transform set, an IKE proposal column and a session line all say "aes 256".
-Unknown spellings give ``None`` (the raw text stays in the record), never a guess.
+Unknown spellings give ``None`` (the raw text stays in the record), never a guess. The ESP
+transform names carry their key size by definition (IOS and ASA print ``esp-aes`` only for
+128-bit keys, ``esp-192-aes`` / ``esp-aes-256`` otherwise; ``esp-gcm`` is 128 unless a size
+follows), which is why ``esp-aes`` maps to ``aes128`` while the IKE table's bare ``aes`` does
+not map at all. DH groups are IANA numbers (``DH_KEYWORDS`` gives strongSwan's names, for
+people).
 """
 
 from __future__ import annotations
@@ -39,10 +44,18 @@ _HASH = {
 
 
 def to_int(value: object) -> int | None:
+    """Digits -> int; ``None`` for no value or not a number.
+
+    Raises ``ValueError`` for more than 20 digits (past any 64-bit counter): such a value is
+    malformed output, which the parsers report rather than carry.
+    """
     if value is None:
         return None
+    text = str(value).strip()
+    if len(text) > 20 and text.lstrip("-").isdigit():
+        raise ValueError(f"number out of range: {text[:24]}...")
     try:
-        return int(str(value).strip())
+        return int(text)
     except ValueError:
         return None
 
@@ -92,19 +105,23 @@ def hash_keyword(text: str | None) -> str | None:
 
 
 def cipher_keyword(name: str | None, keysize: int | None = None) -> str | None:
-    """IKE column spellings: ``aes`` ``AES-CBC`` ``AES-GCM`` ``3des`` (+ key size)."""
+    """IKE column spellings: ``aes`` ``AES-CBC`` ``AES-GCM`` ``aes-256`` ``3des`` (+ key size).
+
+    An AES spelling without a key size (the IOS ISAKMP table prints ``aes`` for 128, 192 and
+    256 alike) gives ``None``: the size is not in the output, so it is not guessed.
+    """
     if not name:
         return None
     raw = name.strip().lower()
-    match = re.fullmatch(r"aes[-:]?(\d+)", raw)
+    match = re.fullmatch(r"(aes(?:-cbc|-gcm|-gmac)?)[-:]?(\d+)", raw)
     if match:
-        raw, keysize = "aes", int(match.group(1))
+        raw, keysize = match.group(1), int(match.group(2))
     if raw in ("aes", "aes-cbc"):
-        return f"aes{keysize or 128}"
+        return f"aes{keysize}" if keysize else None
     if raw == "aes-gcm":
-        return f"aes{keysize or 128}gcm16"
+        return f"aes{keysize}gcm16" if keysize else None
     if raw in ("aes-gmac",):
-        return f"aes{keysize or 128}gmac"
+        return f"aes{keysize}gmac" if keysize else None
     if raw in ("3des", "des", "null"):
         return raw
     return None

@@ -7,18 +7,23 @@ whose indentation was stripped on the way into a bug report parse exactly like r
 Each template's own lines (plus an optional ``<slug>.known`` list of lines that carry nothing
 we keep) define what the command may print; a command whose template sees pre-joined logical
 lines (``show crypto ipsec sa``, for speed) keeps its physical line grammar in ``<slug>.lines``,
-same syntax as a template. Anything else is reported as the first
-unrecognised line, so garbage or the output of another command never passes as "no SAs".
+same syntax as a template.
+
+A line matching none of them is not fatal: a newer or older image prints lines no grammar
+has seen, and one such line must not cost a device all its SAs. It is left out of what the
+template sees and reported as a :class:`ParseWarning` (line number and text) in the
+:class:`ParseResult`. Only output with nothing recognisable in it (another command's output,
+a device error, garbage) raises :class:`ParseError`, so it never passes as "no SAs".
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -36,6 +41,13 @@ PLATFORM_DIRS = {
 
 _VAR = re.compile(r"\{\{.*?\}\}")
 _PROMPT = re.compile(r"^[\w.\-@/:()]+(\(config[^)]*\))?[#>]$")
+#: The echoed command as operators type it (a prompt, then ``sh cry ...`` / ``swanctl ...``).
+_ECHO = re.compile(r"^(?:[^#>$]{0,80}[#>$] ?)?(?:sh(?:o|ow)?|swanctl|sudo swanctl) ", re.I)
+
+
+def is_echo(line: str, echo: str) -> bool:
+    """Whether the first line of an output is the command line itself (possibly abbreviated)."""
+    return line.lower().endswith(echo) or bool(_ECHO.match(line))
 
 
 class ParseError(ValueError):
@@ -57,6 +69,140 @@ class ParseError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Raised in parse worker processes: must cross a pickle intact.
         return (type(self), (self.command, self.line, self.lineno, self.reason))
+
+
+#: Warnings kept per parse: a 50 MB file of garbage must not become 50 MB of warnings. The rest
+#: are counted in one closing warning.
+WARNING_LIMIT = 200
+
+
+class ParseWarning(NamedTuple):
+    """A line of device output that no grammar knows, or a block that lost its header.
+
+    ``lineno`` is 1-based in the text handed to the parser (``None`` for a record-level
+    problem that has no single line); ``line`` is the text as printed, whitespace-normalised.
+    """
+
+    lineno: int | None
+    line: str
+    reason: str = "unrecognised line"
+
+    def __str__(self) -> str:
+        where = f"line {self.lineno}" if self.lineno is not None else "record"
+        shown = self.line if len(self.line) <= 160 else self.line[:157] + "..."
+        return f"{where}: {self.reason}: {shown!r}"
+
+
+class ParseResult(Mapping[str, list[dict[str, Any]]]):
+    """Records by kind (``tunnels``, ``ike_sas``, ...) plus the :class:`ParseWarning` list.
+
+    A mapping, so ``result["tunnels"]`` reads the records; ``result.warnings`` says what was
+    left out and why.
+    """
+
+    __slots__ = ("records", "warnings")
+
+    def __init__(
+        self,
+        records: Mapping[str, list[dict[str, Any]]] | None = None,
+        warnings: Iterable[ParseWarning] = (),
+    ) -> None:
+        self.records: dict[str, list[dict[str, Any]]] = dict(records or {})
+        self.warnings: list[ParseWarning] = list(warnings)
+
+    def __getitem__(self, kind: str) -> list[dict[str, Any]]:
+        return self.records[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ParseResult):
+            return self.records == other.records and self.warnings == other.warnings
+        return isinstance(other, Mapping) and not self.warnings and self.records == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={len(v)}" for k, v in self.records.items())
+        return f"ParseResult({counts}, warnings={len(self.warnings)})"
+
+
+class Notes:
+    """Collects the warnings of one parse (one per call: nothing shared between threads).
+
+    Also counts recognised lines, which decides whether an output with no record in it was
+    merely empty or was not this command's output at all.
+    """
+
+    __slots__ = ("command", "dropped", "first_unknown", "items", "known", "limit", "unknown")
+
+    def __init__(self, command: str, limit: int = WARNING_LIMIT) -> None:
+        self.command = command
+        self.items: list[ParseWarning] = []
+        self.limit = limit
+        self.dropped = 0
+        self.known = 0
+        self.unknown = 0
+        self.first_unknown: ParseWarning | None = None
+
+    def add(self, lineno: int | None, line: str, reason: str = "unrecognised line") -> None:
+        if len(self.items) < self.limit:
+            self.items.append(ParseWarning(lineno, line[:500], reason))
+        else:
+            self.dropped += 1
+
+    def unknown_line(self, lineno: int, line: str) -> None:
+        self.unknown += 1
+        reason = "device error" if line.startswith("%") else "unrecognised line"
+        if self.first_unknown is None or (
+            reason == "device error" and self.first_unknown.reason != reason
+        ):  # the device's own error message says most about what went wrong
+            self.first_unknown = ParseWarning(lineno, line[:500], reason)
+        self.add(lineno, line, reason)
+
+    def warnings(self) -> list[ParseWarning]:
+        if not self.dropped:
+            return list(self.items)
+        more = ParseWarning(None, f"{self.dropped} more warning(s) not listed", "truncated")
+        return [*self.items, more]
+
+    def reject_if_unrecognisable(self, records: int) -> None:
+        """Raise :class:`ParseError` when nothing in the output was this command's.
+
+        No record came out and unknown lines outnumber known ones: another command's output,
+        a device error or garbage, never "no SAs".
+        """
+        if records or self.first_unknown is None or self.known >= self.unknown:
+            return
+        first = self.first_unknown
+        reason = first.reason if first.reason == "device error" else "unrecognised output"
+        raise ParseError(self.command, first.line, first.lineno, reason)
+
+
+_MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+
+
+def convert_each(
+    notes: Notes, rows: Iterable[Any], convert: Any, what: str = "record"
+) -> list[dict[str, Any]]:
+    """``[convert(row) for row in rows]``, except that a row whose values do not convert
+    (a number out of range, a field in an unknown form) is left out and reported."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        try:
+            out.append(convert(row))
+        except _MALFORMED as exc:
+            text = (
+                " ".join(str(v) for v in row.values() if isinstance(v, str))
+                if isinstance(row, dict)
+                else str(row)
+            )
+            notes.add(None, text[:200], f"malformed {what} left out ({exc})")
+    return out
 
 
 def _var_regex(var: str, named: dict[str, str] | None = None) -> str:
@@ -236,12 +382,12 @@ def load_template(platform: str, slug: str) -> Template:
 
 
 def clean_lines(
-    lines: Iterable[str], command: str, template: Template
+    lines: Iterable[str], command: str, template: Template, notes: Notes
 ) -> Iterator[tuple[int, str]]:
-    """Yield ``(lineno, normalised line)`` of real output, raising on unrecognised lines.
+    """Yield ``(lineno, normalised line)`` of recognised output; unknown lines go to ``notes``.
 
     Skips blank lines, the echoed command line (with or without a prompt in front) and a
-    trailing prompt line; treats ``% ...`` device errors as unrecognised output.
+    trailing prompt line.
     """
     echo = normalise(command).lower()
     seen_content = False
@@ -250,23 +396,18 @@ def clean_lines(
         line = normalise(raw)
         if not line:
             continue
-        if not seen_content and line.lower().endswith(echo):
+        if not seen_content and is_echo(line, echo):
             seen_content = True
             continue
         if pending_prompt is not None:
             # A prompt-looking line followed by more output was not the trailing prompt.
-            _check(template, command, *pending_prompt)
-            yield pending_prompt
+            notes.unknown_line(*pending_prompt)
             pending_prompt = None
         seen_content = True
-        if _PROMPT.match(line) and not template.recognises(line):
+        if template.recognises(line):
+            notes.known += 1
+            yield lineno, line
+        elif _PROMPT.match(line):
             pending_prompt = (lineno, line)
-            continue
-        _check(template, command, lineno, line)
-        yield lineno, line
-
-
-def _check(template: Template, command: str, lineno: int, line: str) -> None:
-    if not template.recognises(line):
-        reason = "device error" if line.startswith("%") else "unrecognised output"
-        raise ParseError(command, line, lineno, reason)
+        else:
+            notes.unknown_line(lineno, line)

@@ -19,7 +19,7 @@ from parsers._convert import (
     split_addr_port,
     to_int,
 )
-from parsers._engine import Template
+from parsers._engine import Notes, Template, convert_each
 from parsers.cisco_ike import v2_status
 
 _ACTIVE = {"MM_ACTIVE", "AM_ACTIVE"}
@@ -46,11 +46,13 @@ def v1_status(state: str | None) -> str:
     return "down"
 
 
-def build_ikev1(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+def build_ikev1(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
     result = template.run(_text(numbered))
     rows = [*_list(result.get("blocks")), *_list(result.get("rows"))]
-    rows.sort(key=lambda r: to_int(r.get("index")) or 0)
-    return {"ike_sas": [_v1_record(row) for row in rows]}
+    rows.sort(key=lambda r: (len(r.get("index") or ""), r.get("index") or ""))  # numeric order
+    return {"ike_sas": convert_each(notes, rows, _v1_record, "IKE SA")}
 
 
 def _v1_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +66,8 @@ def _v1_record(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("type", "rekey", "encr", "hash", "auth"):
         if key in row:
             extra[f"{key}_raw" if key in ("encr", "hash", "auth") else key] = row[key]
+    if row.get("encr") and cipher_keyword(row["encr"]) is None:
+        extra["encryption_raw"] = row["encr"]
     return {
         "version": 1,
         "local": None,
@@ -80,7 +84,9 @@ def _v1_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_ikev2(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+def build_ikev2(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
     result = template.run(_text(numbered))
     records: list[dict[str, Any]] = []
     for session in _list(result.get("sessions")):
@@ -93,8 +99,12 @@ def build_ikev2(numbered: Iterable[tuple[int, str]], template: Template) -> dict
             }
             for c in _list(session.get("children"))
         ]
-        for sa in _list(session.get("sas")):
-            records.append(_v2_record(sa, session, children))
+        records += convert_each(
+            notes,
+            _list(session.get("sas")),
+            lambda sa, s=session, c=children: _v2_record(sa, s, c),
+            "IKE SA",
+        )
     return {"ike_sas": records}
 
 
@@ -129,6 +139,8 @@ def _v2_record(
     for key in ("status_description", "local_id", "remote_id"):
         if key in sa:
             extra[key] = sa[key]
+    if sa.get("encr") and cipher_keyword(sa["encr"], to_int(sa.get("keysize"))) is None:
+        extra["encryption_raw"] = sa["encr"]
     if spi_local is not None:
         extra["spi_local"], extra["spi_remote"] = spi_local, spi_remote
     return {

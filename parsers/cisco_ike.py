@@ -20,7 +20,7 @@ from parsers._convert import (
     split_addr_port,
     to_int,
 )
-from parsers._engine import Template
+from parsers._engine import Notes, Template, convert_each
 
 _V1_UP = {"QM_IDLE", "MM_ACTIVE", "AM_ACTIVE"}
 
@@ -47,12 +47,16 @@ def v1_status(state: str | None, cisco_status: str | None) -> str:
     return "negotiating"
 
 
-def build_isakmp(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+def build_isakmp(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
     result = template.run(_text(numbered))
     records: list[dict[str, Any]] = []
     for section in _list(result.get("sections")):
-        for row in _list(section.get("rows")):
-            records.append(_isakmp_record(row, section.get("family")))
+        family = section.get("family")
+        records += convert_each(
+            notes, _list(section.get("rows")), lambda r, f=family: _isakmp_record(r, f), "IKE SA"
+        )
     return {"ike_sas": records}
 
 
@@ -64,6 +68,8 @@ def _isakmp_record(row: dict[str, Any], family: str | None) -> dict[str, Any]:
             extra["capabilities" if key == "cap" else "engine_conn_id"] = row[key]
     if "encr" in row:
         extra.update(encr_raw=row["encr"], hash_raw=row.get("hash"), auth_raw=row.get("auth"))
+        if cipher_keyword(row["encr"]) is None:
+            extra["encryption_raw"] = row["encr"]
     return {
         "version": 1,
         "local": row.get("local"),
@@ -93,9 +99,11 @@ def v2_status(state: str | None) -> str:
     return "negotiating"
 
 
-def build_ikev2(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+def build_ikev2(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
     result = template.run(_text(numbered))
-    return {"ike_sas": [_ikev2_record(sa) for sa in _list(result.get("sas"))]}
+    return {"ike_sas": convert_each(notes, _list(result.get("sas")), _ikev2_record, "IKE SA")}
 
 
 def _vrf(value: str | None) -> str | None:
@@ -140,6 +148,9 @@ def _ikev2_record(sa: dict[str, Any]) -> dict[str, Any]:
             )
     if spi_local is not None:
         extra["spi_local"], extra["spi_remote"] = spi_local, spi_remote
+    encryption = cipher_keyword(sa.get("encr"), to_int(sa.get("keysize")))
+    if encryption is None and sa.get("encr"):
+        extra["encryption_raw"] = sa["encr"]
     if "subnet" in sa:
         addrs = str(sa["subnet"]).split(",")
         masks = str(sa.get("subnet_mask", "")).split(",")
@@ -156,7 +167,7 @@ def _ikev2_record(sa: dict[str, Any]) -> dict[str, Any]:
         "spi_i": spi_i,
         "spi_r": spi_r,
         "role": role,
-        "encryption": cipher_keyword(sa.get("encr"), to_int(sa.get("keysize"))),
+        "encryption": encryption,
         "integrity": hash_keyword(sa.get("hash")),
         "prf": f"prf{prf}" if prf else None,
         "dh_group": to_int(sa.get("dh")),

@@ -5,42 +5,48 @@ matched line, so the text is prepared in C first, one chunk (~256 KB of whole in
 ident blocks) at a time:
 
 1. whitespace is normalised (templates never depend on indentation);
-2. every physical line is checked against the command's line grammar (``<slug>.lines`` +
-   ``<slug>.known``) with one possessive regex over the whole chunk
-   (``Template.whole_text``); only when that fails does a line-by-line pass find the first
-   unknown line and its number for the :class:`ParseError`;
+2. every physical line is checked against the command's line grammar
+   (``<slug>.lines`` + ``<slug>.known``) with one possessive regex over the whole chunk
+   (``Template.whole_text``); only when that fails does a line-by-line pass take the unknown
+   lines out and report them (line number and text) as warnings;
 3. lines are joined (``str.replace``) into one logical line per interface header and per
    ident, SAs included, parts separated by `` ; ``;
-4. TTP parses the logical lines: structure (interface -> [ASA crypto map entry] -> idents)
-   and identity fields; each ident's remainder (counters, MTUs, SA sections) is split here.
+4. TTP parses the logical lines into the structure (interface [-> ASA crypto map entry]
+   -> idents); each ident's parts (selectors, peer, counters, MTUs, SA sections) are split
+   here.
+
+Block boundaries are explicit. An ident is opened by its ``protected vrf:`` / ``access-list``
+/ ``local ident`` line; when that line is missing, its remaining header lines (``remote
+ident``, ``current_peer``) follow another block's SAs, and are split off into a record of
+their own (selectors unknown) with a warning, never merged into the block before. A ``Crypto
+map tag:`` line whose ``interface:`` line is missing opens a block with no interface (reported).
 
 Memory is bounded by one chunk and its records: :func:`iter_tunnels` streams from a file, an
-iterable of lines or a whole string. Outputs over ``PARALLEL_MIN_CHARS`` are shared, chunk by
-chunk, with one forked process (:func:`default_workers`).
+iterable of lines or a whole string. Single-threaded and free of process-wide side effects:
+callers parse devices on worker threads.
 """
 
 from __future__ import annotations
 
-import gc
-import itertools
-import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from parsers._convert import (
-    DH_KEYWORDS,
     group_number,
     mask_to_prefix,
     spi_to_int,
     to_int,
     transform_keywords,
 )
-from parsers._engine import _PROMPT, ParseError, Template, normalise
+from parsers._engine import _PROMPT, Notes, Template, is_echo, normalise
 
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
 CHUNK_CHARS = 1 << 18
+#: Past this a chunk is cut at any line end, block boundary or not: output without structure
+#: (garbage, a flood of unknown lines) must not be held whole. No real block comes close.
+MAX_CHUNK_CHARS = 1 << 22
 
 #: Device counter labels whose snake_case differs from the established record key.
 COUNTER_NAMES = {
@@ -55,13 +61,24 @@ _INNER = re.compile(r"  +")
 #: before ``local ident``: joined back into one logical line.
 #: (Two patterns with a literal first word: the regex engine then skips ahead in C.)
 _VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
-_ACL_JOIN = re.compile(r"(access-list [^\n]*)\nlocal ident")
+_IVRF_JOIN = re.compile(r"(Protected vrf \(ivrf\): [^\n]*)\nlocal ident")  # ASA 9.x
+_NO_MAP = re.compile(
+    r"^((?:interface|peer address): [^\n]*)\n(?=access-list |Protected vrf|local ident)", re.M
+)
+_ACL_JOIN = re.compile(r"(access-list [^\n]*)\n(local ident|Protected vrf)")
 #: Lines that start a logical line; every other line is joined to the one before.
-_STARTS = ("interface:", "protected vrf:", "local ident")
+_STARTS = ("interface:", "peer address:", "protected vrf:", "Protected vrf (ivrf):", "local ident")
 #: ASA prints a crypto map line per map entry, several under one interface, and an ACL line
 #: per ident: both start logical lines there (``templates/cisco_asa``).
-_ASA_STARTS = ("interface:", "Crypto map tag:", "access-list ", "local ident")
-_SECTION = re.compile(r" ; ((?:in|out)bound) (\w+) sas:")
+_ASA_STARTS = (
+    "interface:",
+    "peer address:",
+    "Crypto map tag:",
+    "access-list ",
+    "Protected vrf (ivrf):",
+    "local ident",
+)
+_SECTION = re.compile(r" ; ((?i:in|out)bound) (\w+) sas:")
 
 _PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
 _MTU = re.compile(
@@ -122,28 +139,30 @@ def normalise_text(text: str) -> str:
 class _Checker:
     """Echo, trailing prompt and unknown-line handling for one chunk of one output."""
 
-    def __init__(self, command: str, template: Template) -> None:
+    def __init__(self, command: str, template: Template, notes: Notes) -> None:
         self.command = command
         self.template = template
+        self.notes = notes
         self.echo = normalise(command).lower()
 
     def check(self, raw: str, offset: int, first: bool, final: bool, header: str = "") -> str:
-        """Return normalised ``raw`` minus echo/prompt; raise on the first unknown line.
+        """Return normalised ``raw`` minus echo/prompt and unknown lines (reported).
 
         ``offset``: raw lines before this chunk; ``first``: no content seen before it;
         ``final``: nothing follows it; ``header``: the (already checked) interface header
         lines a chunk that starts mid-interface is parsed under.
         """
         text = self._check(raw, offset, first, final)
-        if header and text and not text.startswith("interface:"):
-            text = normalise_text(header) + text
+        if text and not text.startswith(_HEADS):
+            # idents before any interface line (it was lost, or this chunk continues one)
+            text = (normalise_text(header) if header else "interface: -\n") + text
         return text
 
     def _check(self, raw: str, offset: int, first: bool, final: bool) -> str:
         text = normalise_text(raw)
         if first and text:
             head, _, rest = text.partition("\n")
-            if head.lower().endswith(self.echo):
+            if is_echo(head, self.echo):
                 text = rest
         if final and text:
             head, _, last = text[:-1].rpartition("\n")
@@ -152,23 +171,32 @@ class _Checker:
         checked = self.template.whole_text().match(text)
         if checked is None or checked.end() != len(text):
             return self._locate(raw, offset, first, final)
+        self.notes.known += text.count("\n")
         return text
 
     def _locate(self, raw: str, offset: int, first: bool, final: bool) -> str:
-        """Slow path, only when something is unknown: find its line and number."""
+        """Slow path, only when something is unknown: report each unknown line, drop it."""
         lines = raw.splitlines()
         content = [(i, normalise(line)) for i, line in enumerate(lines, offset + 1)]
         content = [(i, line) for i, line in content if line]
-        if first and content and content[0][1].lower().endswith(self.echo):
+        if first and content and is_echo(content[0][1], self.echo):
             content = content[1:]
         last = content[-1][1] if content else ""
         if final and _PROMPT.match(last) and not self.template.recognises(last):
             content = content[:-1]
+        kept: list[str] = []
         for lineno, line in content:
-            if not self.template.recognises(line):
-                reason = "device error" if line.startswith("%") else "unrecognised output"
-                raise ParseError(self.command, line, lineno, reason)
-        return "".join(line + "\n" for _, line in content)
+            if self.template.recognises(line):
+                kept.append(line + "\n")
+            else:
+                self.notes.unknown_line(lineno, line)
+        self.notes.known += len(kept)
+        return "".join(kept)
+
+
+#: Logical lines a block of the structure starts with (anything else before the first one is
+#: an ident whose interface line is missing).
+_HEADS = ("interface:", "peer address:")
 
 
 def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
@@ -179,14 +207,18 @@ def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
     if text.endswith(" ; "):
         text = text[:-3] + "\n"
     text = _VRF_JOIN.sub(r"\1 ; local ident", text)
+    if "Protected vrf (ivrf):" in text:
+        text = _IVRF_JOIN.sub(r"\1 ; local ident", text)
     if starts is _ASA_STARTS:
-        text = _ACL_JOIN.sub(r"\1 ; local ident", text)
+        text = _ACL_JOIN.sub(r"\1 ; \2", text)
+        # idents whose crypto map line is missing still need a map entry to belong to
+        text = _NO_MAP.sub(r"\1\nCrypto map tag: -\n", text)
     return text
 
 
 #: Lines a chunk may start at: an interface, or an ident of a long interface (a crypto-map
 #: hub prints thousands of idents under one ``interface:``).
-_CUT_MARKS = ("interface:", "protected vrf:", "Crypto map tag:", "access-list ")
+_CUT_MARKS = ("interface:", "peer address:", "protected vrf:", "Crypto map tag:", "access-list ")
 
 
 def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
@@ -202,8 +234,12 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
             cut = _mark_before(lines, start + CHUNK_CHARS, start + 1)
             if cut < 0:
                 cut = _mark_after(lines, start + CHUNK_CHARS)
-                if cut < 0:
-                    break
+                if cut < 0 or cut > start + MAX_CHUNK_CHARS:
+                    if len(lines) - start <= MAX_CHUNK_CHARS:
+                        break  # the rest is small enough to be the last chunk
+                    cut = lines.find("\n", start + CHUNK_CHARS) + 1  # no structure: any line end
+                    if cut <= 0:
+                        break
             yield lines[start:cut], False
             start = cut
         yield lines[start:], True
@@ -218,6 +254,8 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
             pending += block
             if len(pending) >= CHUNK_CHARS:
                 cut = _mark_before(pending, len(pending), 1)
+                if cut <= 0 and len(pending) >= MAX_CHUNK_CHARS:  # no structure: any line end
+                    cut = pending.rfind("\n") + 1
                 if cut > 0:
                     yield pending[:cut], False
                     pending = pending[cut:]
@@ -226,7 +264,9 @@ def iter_chunks(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
     buf: list[str] = []
     size = 0
     for line in lines:
-        if size >= CHUNK_CHARS and line.lstrip().startswith(_CUT_MARKS):
+        if size >= CHUNK_CHARS and (
+            line.lstrip().startswith(_CUT_MARKS) or size >= MAX_CHUNK_CHARS
+        ):
             yield _join(buf), False
             buf, size = [], 0
         buf.append(line)
@@ -294,22 +334,9 @@ def _headers(chunks: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool, st
 
 # ------------------------------------------------------------------ parsing
 
-#: Below this many characters of output a second process costs more than it saves.
-PARALLEL_MIN_CHARS = 1 << 20
-
-
-def default_workers() -> int:
-    """Processes for big outputs: 2 where this process may use 2+ CPUs and can fork, else 1."""
-    if not hasattr(os, "fork"):
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return 2 if cpus >= 2 else 1
-
-
 _Job = tuple[str, int, bool, bool, str]
+#: Turns a normalised line back into its line number in the chunk (slow path: warnings only).
+Locate = Callable[[str], "int | None"]
 
 
 def _jobs(lines: Iterable[str]) -> Iterator[_Job]:
@@ -324,124 +351,60 @@ def _jobs(lines: Iterable[str]) -> Iterator[_Job]:
 
 
 def iter_tunnels(
-    lines: Iterable[str], command: str, template: Template, workers: int | None = None
+    lines: Iterable[str], command: str, template: Template, notes: Notes | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Stream tunnel records; raises ``ParseError`` at the first unrecognised line.
+    """Stream tunnel records, chunk by chunk; unknown lines and broken blocks go to ``notes``.
 
-    With ``workers`` > 1 (default: :func:`default_workers`) an output over
-    ``PARALLEL_MIN_CHARS`` is shared with one forked process, chunk by chunk (one chunk in
-    flight each), so memory stays bounded and records still come out in device order.
+    Never raises for device text: deciding that an output had nothing of this command in it
+    is the caller's (``Notes.reject_if_unrecognisable``), once the stream has ended.
     """
-    checker = _Checker(command, template)
-    jobs = _jobs(lines)
-    workers = default_workers() if workers is None else workers
-    head: list[_Job] = []
-    size = 0
-    for job in jobs:
-        head.append(job)
-        size += len(job[0])
-        if job[3] or size >= PARALLEL_MIN_CHARS:
-            break
-    if workers <= 1 or size < PARALLEL_MIN_CHARS or not hasattr(os, "fork"):
-        for job in itertools.chain(head, jobs):
-            yield from _work(checker, job)
-        return
-    yield from _paired(itertools.chain(head, jobs), checker)
+    notes = notes if notes is not None else Notes(command)
+    checker = _Checker(command, template, notes)
+    for raw, offset, first, final, header in _jobs(lines):
+        text = checker.check(raw, offset, first, final, header)
+        yield from parse_checked(text, template, notes, _Locator(raw, offset))
 
 
-def _work(checker: _Checker, job: _Job) -> list[dict[str, Any]]:
-    return list(parse_checked(checker.check(*job), checker.template))
+class _Locator:
+    """Line numbers of normalised lines in one raw chunk, built only if a warning needs one."""
+
+    def __init__(self, raw: str, offset: int) -> None:
+        self.raw = raw
+        self.offset = offset
+        self.index: dict[str, int] | None = None
+
+    def __call__(self, line: str) -> int | None:
+        if self.index is None:
+            self.index = {}
+            for lineno, text in enumerate(self.raw.splitlines(), self.offset + 1):
+                self.index.setdefault(normalise(text), lineno)
+        return self.index.get(line)
 
 
-def _paired(jobs: Iterator[_Job], checker: _Checker) -> Iterator[dict[str, Any]]:
-    """Alternate chunks between this process and one forked child (pickles over pipes).
-
-    Plain ``os.fork`` + two pipes rather than a pool: no manager thread, no extra imports,
-    and the child inherits the compiled template.
-    """
-    import pickle
-
-    checker.template.run("")  # compile TTP and the line regexes once, before forking
-    checker.template.whole_text()
-    job_r, job_w = os.pipe()
-    res_r, res_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
-        code = 0
-        try:
-            os.close(job_w)
-            os.close(res_r)
-            with os.fdopen(job_r, "rb") as inp, os.fdopen(res_w, "wb") as out:
-                while (job := pickle.load(inp)) is not None:
-                    try:
-                        reply: tuple[str, Any] = ("ok", _work(checker, job))
-                    except ParseError as exc:
-                        reply = ("err", exc)
-                    pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
-                    out.flush()
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(job_r)
-    os.close(res_w)
-    inp = os.fdopen(res_r, "rb")
-    out = os.fdopen(job_w, "wb")
-    try:
-        for job in jobs:
-            pickle.dump(job, out, protocol=pickle.HIGHEST_PROTOCOL)
-            out.flush()
-            local = next(jobs, None)
-            mine: list[dict[str, Any]] = []
-            failure: ParseError | None = None
-            if local is not None:
-                try:
-                    mine = _work(checker, local)
-                except ParseError as exc:
-                    failure = exc  # the child's earlier chunk may hold an earlier error
-            gc.disable()  # tens of thousands of fresh acyclic dicts: no cycles to find
-            try:
-                status, payload = pickle.load(inp)
-            finally:
-                gc.enable()
-            if status == "err":
-                raise payload
-            yield from payload
-            if failure is not None:
-                raise failure
-            yield from mine
-    finally:
-        inp.close()  # first: a child blocked writing a result gets EPIPE and exits
-        try:
-            pickle.dump(None, out)
-            out.close()
-        except OSError:
-            pass
-        os.waitpid(pid, 0)
-
-
-def parse_checked(text: str, template: Template) -> Iterator[dict[str, Any]]:
+def parse_checked(
+    text: str, template: Template, notes: Notes | None = None, locate: Locate | None = None
+) -> list[dict[str, Any]]:
     """Normalised, checked text of whole interface blocks -> tunnel records."""
     if not text.strip():
-        return
-    # Tens of thousands of small acyclic dicts: the cyclic GC would rescan them (and TTP's
-    # result tree) over and over for nothing. Paused per chunk, never across a yield.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        starts = _ASA_STARTS if template.path.parent.name == "cisco_asa" else _STARTS
-        result = template.run(_logical(text, starts))
-        records = [
-            tunnel_record(header, ident)
-            for iface in _as_list(result.get("ifaces"))
-            for entry in (_as_list(iface.get("maps")) or [{}])
-            for header in (_header(iface, entry),)
-            for ident in _as_list(entry.get("idents") or iface.get("idents"))
-        ]
-    finally:
-        if paused:
-            gc.enable()
-    yield from records
+        return []
+    notes = notes if notes is not None else Notes("show crypto ipsec sa")
+    locate = locate or (lambda _line: None)
+    starts = _ASA_STARTS if template.path.parent.name == "cisco_asa" else _STARTS
+    result = template.run(_logical(text, starts))
+    records: list[dict[str, Any]] = []
+    for iface in _as_list(result.get("ifaces")):
+        maps = _as_list(iface.get("maps"))
+        header, orphans = _header(iface, {}, notes, locate)
+        if orphans:
+            _blocks(header, orphans, notes, locate, records)
+        for entry in maps or [{}]:
+            if entry:
+                header, orphans = _header(iface, entry, notes, locate)
+                if orphans:
+                    _blocks(header, orphans, notes, locate, records)
+            for ident in _as_list(entry.get("idents") if entry else iface.get("idents")):
+                header = _blocks(header, ident.get("body") or "", notes, locate, records)
+    return records
 
 
 def _as_list(value: Any) -> list[dict[str, Any]]:
@@ -452,24 +415,135 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
     return list(value)
 
 
-def _header(iface: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
-    """Interface (+ ASA crypto map entry) group -> the fields its idents' records share."""
+_HEADER_PARTS = ("Crypto map tag:", "IPsecv6 policy name:")
+
+
+def _header(
+    iface: dict[str, Any], entry: dict[str, Any], notes: Notes, locate: Locate
+) -> tuple[dict[str, Any], str]:
+    """Interface (+ ASA crypto map entry) group -> (the fields its idents' records share,
+    what follows the header lines on their logical line: parts of an ident that lost its
+    opening line)."""
     interface = iface.get("interface")
     out: dict[str, Any] = {"interface": None if interface == "-" else interface}
-    if entry:
-        out["crypto_map"] = entry.get("crypto_map")
-        out["local_addr"] = entry.get("local_addr")
-        out["map_seq"] = to_int(entry.get("map_seq"))
-    for part in (iface.get("header") or "").split(" ; "):
-        if part.startswith("Crypto map tag:"):
-            match = _HEADER.match(part)
-            if match:
-                out["crypto_map"], seq, out["local_addr"] = match.groups()
-                if seq:
-                    out["map_seq"] = int(seq)
+    if iface.get("peer_address"):
+        out["interface"] = None
+        out["peer_address"] = iface["peer_address"]
+    if interface == "-" and not entry:
+        notes.add(None, "interface: (missing)", "idents before any 'interface:' line")
+    parts = (entry.get("map_header") if entry else iface.get("header")) or ""
+    if entry and parts.split(" ; ", 1)[0] == "-":
+        notes.add(None, "Crypto map tag: (missing)", "idents without their 'Crypto map tag:' line")
+        parts = parts[4:]
+    elif entry:
+        parts = "Crypto map tag: " + parts
+    orphans: list[str] = []
+    for part in parts.split(" ; ") if parts else ():
+        if orphans:
+            orphans.append(part)
+        elif part.startswith("Crypto map tag:"):
+            _map_line(out, part)
         elif part.startswith("IPsecv6 policy name:"):
-            out["policy_name"] = part.split(": ", 1)[1]
-    return out
+            out.setdefault("extra", {})["policy_name"] = part.split(": ", 1)[1]
+        else:
+            orphans.append(part)
+    return out, " ; ".join(orphans)
+
+
+def _map_line(out: dict[str, Any], part: str) -> None:
+    match = _HEADER.match(part)
+    if match:
+        out["crypto_map"], seq, out["local_addr"] = match.groups()
+        out["map_seq"] = _small(seq) if seq else None
+    else:
+        out["crypto_map"] = part.split(": ", 1)[1].split(",", 1)[0]
+
+
+#: Order of an ident's opening lines; a header line that does not come after the ones
+#: already seen in a block (or comes after its body) opens another block.
+_RANK = (
+    ("access-list ", 0),
+    ("protected vrf:", 1),
+    ("Protected vrf (ivrf):", 1),
+    ("local ident", 2),
+    ("remote ident", 3),
+    ("current_peer", 4),
+)
+_BODY = 5
+
+
+def _rank(part: str) -> int:
+    for prefix, rank in _RANK:
+        if part.startswith(prefix):
+            return rank
+    return _BODY
+
+
+def _blocks(
+    header: dict[str, Any],
+    body: str,
+    notes: Notes,
+    locate: Locate,
+    records: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One ident's logical line -> its record(s); returns the header for the idents after it.
+
+    The usual ident has one ``remote ident`` and one ``current_peer``: one C-level count
+    each decides that, and only a broken block takes the part-by-part path.
+    """
+    if (
+        body.count("current_peer") == 1
+        and body.count("remote ident") <= 1
+        and "; Crypto map tag:" not in body
+        and "; IPsecv6 policy name:" not in body
+    ):
+        _record(header, body, notes, locate, records, opened=True)
+        return header
+    block: list[str] = []
+    top = -1
+    opened = True
+    for part in body.split(" ; "):
+        if part.startswith(_HEADER_PARTS):  # its interface line is missing
+            if block:
+                _record(header, " ; ".join(block), notes, locate, records, opened)
+            block, top, opened = [], -1, True
+            header = {"interface": None}
+            if part.startswith("Crypto map tag:"):
+                _map_line(header, part)
+            notes.add(locate(part), part, "crypto map line without its 'interface:' line")
+            continue
+        rank = _rank(part)
+        if rank < _BODY and rank <= top and block:
+            _record(header, " ; ".join(block), notes, locate, records, opened)
+            block, top, opened = [], -1, rank <= 2
+        top = max(top, rank)
+        block.append(part)
+    if block:
+        _record(header, " ; ".join(block), notes, locate, records, opened)
+    return header
+
+
+def _record(
+    header: dict[str, Any],
+    body: str,
+    notes: Notes,
+    locate: Locate,
+    records: list[dict[str, Any]],
+    opened: bool,
+) -> None:
+    first = body.split(" ; ", 1)[0]
+    if not opened or _rank(first) > 2:
+        notes.add(
+            locate(first), first, "ident block without its 'local ident' line: selectors unknown"
+        )
+    try:
+        record = tunnel_record(header, body, notes)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        notes.add(locate(first), first, f"malformed ident block left out ({exc})")
+        return
+    if record["peer"] is None and record["sas"]:
+        notes.add(locate(first), first, "ident block without a 'current_peer' line: peer unknown")
+    records.append(record)
 
 
 def _selector(text: str | None) -> dict[str, Any] | None:
@@ -481,8 +555,8 @@ def _selector(text: str | None) -> dict[str, Any] | None:
     addr, mask, prot, port = parts
     return {
         "prefix": _prefix(addr, mask),
-        "protocol": int(prot) if prot.isdigit() else 0,
-        "port": int(port) if port.isdigit() else 0,
+        "protocol": _small(prot) if prot.isdigit() else 0,
+        "port": _small(port) if port.isdigit() else 0,
     }
 
 
@@ -501,57 +575,136 @@ def _prefix(addr: str, mask: str) -> str:
 _COUNTER_REGION = re.compile(r"#[^;]*(?:; #[^;]*)*")
 #: Values follow a blank: the literal first character lets the regex engine skip ahead fast.
 _COUNTER_VALUE = re.compile(r" (\d+)")
-_NO_DIGITS = str.maketrans("", "", "0123456789")
-_counter_layouts: dict[str, list[str | None]] = {}
+_counter_layouts: dict[tuple[str, ...], list[str | None]] = {}
 
 
-def _counters(text: str) -> dict[str, int]:
+def _counters(text: str, notes: Notes | None = None) -> dict[str, int]:
     """The ``#pkts ...`` region of an ident -> {counter key: value}.
 
-    A hub prints the same labels for every peer: the label layout (the region without its
-    digits) is resolved to keys once and cached, so each ident costs two C-level passes.
+    A hub prints the same labels for every peer: the labels (the region split at its values)
+    are resolved to keys once and cached, so each ident costs one C-level split.
     """
-    layout = text.translate(_NO_DIGITS)
-    names = _counter_layouts.get(layout)
+    parts = _COUNTER_VALUE.split(text)
+    labels = tuple(parts[0::2])
+    names = _counter_layouts.get(labels)
     if names is None:
-        parts = _COUNTER_VALUE.split(text)
         names = [
             _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None for p in parts[0:-1:2]
         ]
         if len(_counter_layouts) < 64:
-            _counter_layouts[layout] = names
-    values = _COUNTER_VALUE.findall(text)
-    return {n: int(v) for n, v in zip(names, values, strict=False) if n}
+            _counter_layouts[labels] = names
+    values = parts[1::2]
+    if values and max(map(len, values)) > 20:  # past 2**64: not a counter
+        if notes is not None:
+            notes.add(None, text[:200], "counter value out of range: counters left out")
+        return {}
+    counters = dict(zip(names, map(int, values), strict=False))  # C-level: no Python per value
+    counters.pop(None, None)
+    return counters  # type: ignore[return-value]
 
 
-def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, Any]:
-    """Interface header + TTP ident group -> a ``Tunnel``-shaped dict (model field names)."""
+#: The usual IOS ident opening in one match; any other takes the part-by-part path.
+_IDENT_USUAL = re.compile(
+    r"protected vrf: ([^;]*?) ; local ident \(addr/mask/prot/port\): \(([^;()]*)\) ;"
+    r" remote ident \(addr/mask/prot/port\): \(([^;()]*)\) ; "
+)
+
+
+def _ident_head(body: str) -> tuple[dict[str, str], str]:
+    """The opening parts of an ident (vrf/ACL line, selectors) -> (fields, the rest)."""
+    usual = _IDENT_USUAL.match(body)
+    if usual is not None:
+        vrf, local, remote = usual.groups()
+        return {"vrf": vrf, "local_ident": local, "remote_ident": remote}, body[usual.end() :]
+    fields: dict[str, str] = {}
+    pos = 0
+    while pos < len(body):
+        end = body.find(" ; ", pos)
+        part = body[pos:] if end < 0 else body[pos:end]
+        if part.startswith("protected vrf: "):
+            fields["vrf"] = part[15:]
+        elif part.startswith("Protected vrf (ivrf): "):  # ASA 9.x
+            fields["vrf"] = part[22:]
+        elif part.startswith("access-list "):
+            fields["acl"] = part[12:]
+        elif part.startswith(("local ident", "remote ident")):
+            side = "local_ident" if part[0] == "l" else "remote_ident"
+            fields[side] = part[part.rfind("(") + 1 : part.rfind(")")]
+        else:
+            break
+        pos = len(body) if end < 0 else end + 3
+    return fields, body[pos:]
+
+
+_NO_VRF = (None, "(none)", "none", "Global", "global")
+
+#: The usual IOS ident remainder (counters taken out) in one match; any other layout takes
+#: the part-by-part path, which gives the same fields.
+_REST_USUAL = re.compile(
+    r"current_peer (\S+) port (\d{1,5}) ; (\w+), flags=([^;]*) ;"
+    r" local crypto endpt\.: ([^,;]*), remote crypto endpt\.: ([^;]*) ;"
+    r" plaintext mtu (\d{1,9}), path mtu (\d{1,9}), ip mtu (\d{1,9}), ip mtu idb ([^;,]*) ;"
+    r" current outbound spi: (0x[0-9A-Fa-f]{1,8}(?:\(\d+\))?) ;"
+    r" PFS \(Y/N\): ([YN]), DH group: ([^;,]*)"
+)
+
+
+def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None) -> dict[str, Any]:
+    """Interface header + one ident's logical line -> a ``Tunnel``-shaped dict."""
     crypto_map = header.get("crypto_map")
+    ident, rest = _ident_head(body)
     vrf = ident.get("vrf")
-    rest, _, sections = (ident.get("rest") or "").partition(" ; inbound ")
+    rest, _, sections = rest.partition(" ; inbound ")
     if sections:
         sections = " ; inbound " + sections
-    else:  # no inbound section printed: maybe outbound ones alone
-        rest, _, sections = rest.partition(" ; outbound ")
-        sections = " ; outbound " + sections if sections else ""
-    extra: dict[str, Any] = {}
-    if "policy_name" in header:
-        extra["policy_name"] = header["policy_name"]
+    else:  # no inbound section printed: maybe outbound ones alone (or other spellings)
+        found = _SECTION.search(" ; " + rest)
+        if found is not None:
+            at = max(found.start() - 3, 0)
+            rest, sections = rest[:at], " ; " + rest[at:].lstrip(" ;")
+    extra: dict[str, Any] = dict(header.get("extra", ()))
+    if "peer_address" in header:
+        extra["peer_address"] = header["peer_address"]
+    if vrf in _NO_VRF and vrf is not None and vrf.lower() == "global":
+        extra["ivrf_raw"] = vrf
     peer: str | None = None
     peer_port: int | None = None
     dh: int | None = None
+    pfs: bool | None = None
     region = _COUNTER_REGION.search(rest)
     counters: dict[str, int] = {}
     if region is not None:
-        counters = _counters(region.group())
+        counters = _counters(region.group(), notes)
         # the region ends at "; local crypto ..." (its trailing blank included)
         rest = rest[: region.start()] + rest[region.end() :].lstrip("; ")
-    for part in rest.split(" ; "):
+    usual = _REST_USUAL.fullmatch(rest)
+    if usual is not None:
+        peer, port, action, flags, local, remote, plain, path, ip, idb, spi, flag, group = (
+            usual.groups()
+        )
+        peer_port = int(port)
+        extra.update(
+            action=action,
+            flags=flags,
+            local_crypto_endpt=local,
+            remote_crypto_endpt=remote,
+            plaintext_mtu=int(plain),
+            path_mtu=int(path),
+            ip_mtu=int(ip),
+            ip_mtu_idb=idb,
+            current_outbound_spi=spi_to_int(spi),
+            pfs_flag=flag,
+            pfs_group=group,
+        )
+        pfs = flag == "Y"
+        dh = group_number(group) if pfs else None
+        rest = ""
+    for part in rest.split(" ; ") if rest else ():
         if part.startswith("current_peer"):
             match = _PEER.match(part)
             if match:
                 peer, port = match.groups()
-                peer_port = int(port) if port else None
+                peer_port = _small(port) if port else None
         elif part.startswith("local crypto endpt.:"):
             local, _, remote = part.partition(", remote crypto endpt.: ")
             extra["local_crypto_endpt"] = local[len("local crypto endpt.: ") :].rstrip(",")
@@ -567,6 +720,8 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
             extra["current_inbound_spi"] = spi_to_int(part[len("current inbound spi : ") :])
         elif part.startswith("dynamic allocated peer ip:"):  # ASA remote access
             extra["assigned_ip"] = part.split(": ", 1)[1]
+        elif part.startswith("dynamic allocated peer ipv6:"):  # ASA remote access
+            extra["assigned_ipv6"] = part.split(": ", 1)[1]
         elif part.startswith("current outbound spi:"):
             extra["current_outbound_spi"] = spi_to_int(part[len("current outbound spi: ") :])
         elif part.startswith("PFS"):
@@ -576,30 +731,34 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
                 extra["pfs_flag"], extra["pfs_group"] = flag, group
                 if pfs_extra:
                     extra["pfs_extra"] = pfs_extra
-                dh = group_number(group) if flag == "Y" else None
+                pfs = flag.upper() == "Y" if flag.upper() in ("Y", "N") else None
+                dh = group_number(group) if pfs else None
         elif ", flags=" in part:
             action, _, flags = part.partition(", flags=")
             extra["action"], extra["flags"] = action, flags
-    sas, no_spi = _sas(sections)
+        elif part.startswith(("PMTU time remaining", "ICMP error validation")):  # ASA
+            for key, _, value in (f.partition(": ") for f in part.split(", ")):
+                extra[_counter_key(key)] = to_int(value) if value.isdigit() else value
+    sas, no_spi = _sas(sections, notes)
     if no_spi:
         extra["sas_without_spi"] = no_spi
     if "acl" in ident:
         extra["acl"] = ident["acl"]
     if peer_port is None and "remote_crypto_endpt" in extra:  # ASA: the port sits there
         _, slash, port = extra["remote_crypto_endpt"].rpartition("/")
-        peer_port = int(port) if slash and port.isdigit() else None
+        peer_port = _small(port) if slash and port.isdigit() else None
     return {
         "kind": "vti" if crypto_map and "-head-" in crypto_map else "crypto_map",
         "interface": header.get("interface"),
         "crypto_map": crypto_map,
         "map_seq": header.get("map_seq"),
         "local_addr": header.get("local_addr"),
-        "vrf": None if vrf in (None, "(none)") else vrf,
+        "vrf": None if vrf in _NO_VRF else vrf,
         "peer": peer,
         "peer_port": peer_port,
         "local_ts": _selector(ident.get("local_ident")),
         "remote_ts": _selector(ident.get("remote_ident")),
-        "pfs": DH_KEYWORDS.get(dh) if dh is not None else None,
+        "pfs": pfs,
         "dh_group": dh,
         "counters": counters,
         "sas": sas,
@@ -607,21 +766,44 @@ def tunnel_record(header: dict[str, Any], ident: dict[str, Any]) -> dict[str, An
     }
 
 
-def _sas(sections: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _small(text: str) -> int:
+    """A port, a conn id, a lifetime: digits the device printed, but not absurdly many."""
+    if len(text) > 19:
+        raise ValueError(f"number out of range: {text[:24]}...")
+    return int(text)
+
+
+def _sas(
+    sections: str, notes: Notes | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """`` ; inbound esp sas: ; spi: ... ; outbound ...`` -> SA records (with SPI, without)."""
     sas: list[dict[str, Any]] = []
     no_spi: list[dict[str, Any]] = []
     parts = _SECTION.split(sections)
     # parts: [before, direction, protocol, body, direction, protocol, body, ...]
     for k in range(1, len(parts) - 2, 3):
-        direction = "in" if parts[k] == "inbound" else "out"
-        protocol = parts[k + 1]
-        for chunk in parts[k + 2].split(" ; spi: ")[1:]:
+        direction = "in" if parts[k].lower() == "inbound" else "out"
+        protocol = parts[k + 1].lower()
+        body = parts[k + 2]
+        if protocol not in ("esp", "ah", "pcp"):
+            if " ; spi: " in body and notes is not None:
+                line = f"{parts[k]} {parts[k + 1]} sas:"
+                notes.add(None, line, "SAs of an unknown protocol left out")
+            continue
+        for chunk in body.split(" ; spi: ")[1:]:
             spi, _, rest = chunk.partition(" ; ")
-            record = sa_record(spi, rest, direction, protocol)
+            try:
+                record = sa_record(spi, rest, direction, protocol)
+            except ValueError as exc:
+                if notes is not None:
+                    notes.add(None, f"spi: {spi}"[:200], f"malformed SA left out ({exc})")
+                continue
             if record["spi"] is None:
                 record.pop("spi")
                 no_spi.append(record)
+            elif record["spi"] > 0xFFFFFFFF:
+                if notes is not None:
+                    notes.add(None, f"spi: {spi}"[:200], "SPI longer than 32 bits: SA left out")
             else:
                 sas.append(record)
     return sas, no_spi
@@ -655,10 +837,10 @@ def _mode(settings: str) -> tuple[str | None, bool, bool]:
 #: The commonest SA layout (IOS/IOS-XE hubs) in one match; anything else takes the per-part
 #: path below. Both give the same record.
 _SA_USUAL = re.compile(
-    r"transform: (.*?) , ; in use settings =(\{[^}]*\}) ; conn id: (\d+), flow_id: ([^,]*),"
+    r"transform: (.*?) , ; in use settings =(\{[^}]*\}) ; conn id: (\d{1,19}), flow_id: ([^,]*),"
     r" sibling_flags (\S+), crypto map: ([^,;]*) ; sa timing: remaining key lifetime"
-    r" \(k/sec\): \((\d+)/(\d+)\) ; IV size: (\d+) bytes ; replay detection support: (\S+)"
-    r"(?: replay window size: (\d+))? ; Status: ([^;]*)"
+    r" \(k/sec\): \((\d{1,19})/(\d{1,19})\) ; IV size: (\d{1,5}) bytes ;"
+    r" replay detection support: (\S+)(?: replay window size: (\d{1,19}))? ; Status: ([^;]*)"
 )
 
 
@@ -717,7 +899,7 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
             match = _CONN.match(part)
             if match:
                 cid, flow_id, sibling, sa_map, initiator = match.groups()
-                conn_id = int(cid)
+                conn_id = _small(cid)
                 extra["flow_id"], extra["sibling_flags"] = flow_id, sibling
                 extra["sa_crypto_map"] = sa_map
                 if initiator is not None:
@@ -726,18 +908,18 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
             match = _TIMING.match(part)
             if match:
                 kb, sec, only_sec, hours, mins = match.groups()
-                remaining_kb = int(kb) if kb else None
+                remaining_kb = _small(kb) if kb else None
                 if sec or only_sec:
-                    remaining_s = int(sec or only_sec)
+                    remaining_s = _small(sec or only_sec)
                 elif hours is not None:
-                    remaining_s = int(hours) * 3600 + int(mins) * 60
+                    remaining_s = _small(hours) * 3600 + _small(mins) * 60
         elif first == "IV":
             extra["iv_size"] = to_int(part.split()[2]) if part.count(" ") >= 2 else None
         elif first == "re" and part.startswith("replay detection support:"):
             match = _REPLAY.match(part)
             if match:
                 extra["replay_detection"], window = match.groups()
-                replay_window = int(window) if window else None
+                replay_window = _small(window) if window else None
         elif first == "St" and part.startswith("Status:"):
             status = part[8:]
         elif first == "SA" and part.startswith("SA State: "):  # ASA

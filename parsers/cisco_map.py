@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from parsers._convert import group_number, to_int
-from parsers._engine import Template
+from parsers._engine import Notes, Template, convert_each
 
 
 def _split(value: Any, sep: str) -> list[str]:
@@ -26,12 +26,14 @@ def _yn(value: str | None) -> bool | None:
     return None if value is None else value.upper().startswith("Y")
 
 
-def build_maps(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+def build_maps(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
     result = template.run("".join(line + "\n" for _, line in numbered))
     entries = result.get("entries") or []
     if isinstance(entries, dict):
         entries = [entries]
-    return {"crypto_maps": [_entry(e) for e in entries]}
+    return {"crypto_maps": convert_each(notes, entries, _entry, "crypto map entry")}
 
 
 def _entry(raw: dict[str, Any]) -> dict[str, Any]:

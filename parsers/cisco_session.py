@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from parsers._convert import hms_to_seconds, split_addr_port, to_int
-from parsers._engine import Template
+from parsers._engine import Notes, Template, convert_each
 
 
 def _list(value: Any) -> list[dict[str, Any]]:
@@ -35,9 +35,11 @@ def _vrf(value: str | None) -> str | None:
     return None if value in (None, "(none)", "none") else value
 
 
-def build_sessions(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
+def build_sessions(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
     result = template.run("".join(line + "\n" for _, line in numbered))
-    return {"sessions": [_session(s) for s in _list(result.get("sessions"))]}
+    return {"sessions": convert_each(notes, _list(result.get("sessions")), _session, "session")}
 
 
 def _session(raw: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from parsers._convert import DH_KEYWORDS
-from parsers._engine import ParseError, Template
+from parsers._engine import Notes, ParseError, Template, convert_each
 
 _UP = {"ESTABLISHED", "REKEYING", "REKEYED", "PASSIVE"}
 _NEGOTIATING = {"CREATED", "CONNECTING"}
@@ -163,20 +163,111 @@ def selector(text: str) -> dict[str, Any]:
     return {"prefix": prefix, "protocol": protocol, "port": port_no}
 
 
-def build_list_sas(numbered: Iterable[tuple[int, str]], template: Template) -> dict[str, Any]:
-    result = template.run("".join(line + "\n" for _, line in numbered))
+def build_list_sas(
+    numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
+) -> dict[str, Any]:
+    lines = _with_headers(numbered, notes)
+    result = template.run("".join(line + "\n" for line in lines))
     ike_sas: list[dict[str, Any]] = []
     tunnels: list[dict[str, Any]] = []
     for ike in _list(result.get("ikes")):
-        record = ike_record(ike)
+        (record,) = convert_each(notes, [ike], ike_record, "IKE_SA") or (None,)
+        if record is None:
+            continue
         ike_sas.append(record)
-        for child in _list(ike.get("children")):
-            tunnels.append(child_record(child, record))
+        tunnels += convert_each(
+            notes,
+            _list(ike.get("children")),
+            lambda child, r=record: child_record(child, r, notes),
+            "CHILD_SA",
+        )
     return {"ike_sas": ike_sas, "tunnels": tunnels}
+
+
+_IKE_HEADER = re.compile(r"\S+: #\d+, [A-Z_]+, IKEv")
+_CHILD_HEADER = re.compile(r"\S+: #\d+, reqid \d+, ")
+_IKE_LINES = (("local '", "local"), ("remote '", "remote"), ("established ", "established"))
+_CHILD_LINES = (
+    ("installed ", "installed"),
+    ("in ", "in"),
+    ("out ", "out"),
+    ("local ", "ts_local"),
+    ("remote ", "ts_remote"),
+)
+
+
+def _with_headers(numbered: Iterable[tuple[int, str]], notes: Notes) -> Iterable[str]:
+    """Lines of blocks that have their header; a block whose header line is missing is left
+    out and reported, so its CHILD_SAs are never credited to the IKE_SA printed before it.
+
+    A block lost its header when one of its lines comes a second time in the block before it
+    (a second ``remote '...'`` in one IKE_SA, a second ``in`` in one CHILD_SA), or when an
+    IKE_SA line follows a CHILD_SA.
+    """
+    ike_seen: set[str] | None = None
+    child_seen: set[str] | None = None
+    skipping = ""  # "ike" or "child" while the lines of a headless block are dropped
+    dropped = 0
+    start: tuple[int, str] = (0, "")
+
+    def report() -> None:
+        if skipping:
+            what = "IKE_SA" if skipping == "ike" else "CHILD_SA"
+            notes.add(*start, f"{what} block without its header line: {dropped} line(s) left out")
+
+    for lineno, line in numbered:
+        if _IKE_HEADER.match(line):
+            report()
+            skipping, ike_seen, child_seen = "", set(), None
+            yield line
+            continue
+        if _CHILD_HEADER.match(line):
+            if skipping == "ike" or ike_seen is None:
+                skipping = skipping or "ike"
+                start = start if dropped else (lineno, line)
+                dropped += 1
+                continue
+            report()
+            skipping, child_seen, dropped = "", set(), 0
+            yield line
+            continue
+        kind = _kind(line, child_seen is not None)
+        if not skipping:
+            if child_seen is None:
+                broken = ike_seen is None or (kind in ike_seen and kind != "other")
+                if broken:
+                    skipping, start, dropped = "ike", (lineno, line), 0
+                else:
+                    ike_seen.add(kind)  # type: ignore[union-attr]
+            elif kind in ("local", "remote", "established"):
+                skipping, start, dropped = "ike", (lineno, line), 0
+            elif kind in child_seen and kind != "other":
+                skipping, start, dropped = "child", (lineno, line), 0
+            else:
+                child_seen.add(kind)
+        if skipping:
+            dropped += 1
+            continue
+        yield line
+    report()
+
+
+def _kind(line: str, in_child: bool) -> str:
+    for prefix, kind in _IKE_LINES:
+        if line.startswith(prefix):
+            return kind
+    if in_child:
+        for prefix, kind in _CHILD_LINES:
+            if line.startswith(prefix):
+                return kind
+    return "other"
 
 
 def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     state = ike.get("state")
+    if ike.get("spis"):  # before 5.3: "ISPI:RSPI", our side not marked
+        first, _, second = ike["spis"].partition(":")
+        ike = {**ike, "spi_i": f"{first}_i", "spi_r": f"{second}_r"}
     spi_i, i_ours = _spi(ike.get("spi_i"))
     spi_r, r_ours = _spi(ike.get("spi_r"))
     role = "initiator" if i_ours else "responder" if r_ours else None
@@ -186,7 +277,7 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     timers = _timers(ike.get("ike_timers"))
     extra: dict[str, Any] = {
         "name": ike.get("name"),
-        "unique_id": int(ike["uniqueid"]),
+        "unique_id": _int(ike.get("uniqueid")),
         "local_id": ike.get("local_id"),
         "remote_id": ike.get("remote_id"),
     }
@@ -206,14 +297,14 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
             extra[f"tasks_{key}"] = ike[key].split()
     dh = algs["dh"]
     return {
-        "version": int(ike["version"]),
+        "version": _int(ike.get("version")),
         "local": local,
         "remote": remote,
         "local_port": local_port,
         "remote_port": remote_port,
         "state": state,
         "status": ike_status(state),
-        "conn_id": int(ike["uniqueid"]),
+        "conn_id": _int(ike.get("uniqueid")),
         "spi_i": spi_i,
         "spi_r": spi_r,
         "role": role,
@@ -227,11 +318,25 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sa(direction: str, line: str | None, proto: str, common: dict[str, Any]) -> dict[str, Any]:
+def _int(text: Any) -> int | None:
+    """Digits -> int, ``None`` when absent; more than 20 digits is malformed (ValueError)."""
+    if text is None or text == "":
+        return None
+    text = str(text)
+    if len(text) > 20:
+        raise ValueError(f"number out of range: {text[:24]}...")
+    return int(text)
+
+
+def _sa(
+    direction: str, line: str | None, proto: str, common: dict[str, Any]
+) -> dict[str, Any] | None:
     match = _SA_LINE.match(line or "")
     if not match:
-        raise ParseError("swanctl --list-sas", f"{direction} {line}", None, "unrecognised SA line")
+        return None
     spi, cpi, mark, mask, nbytes, packets, use = match.groups()
+    if len(spi) > 8:
+        raise ValueError(f"SPI longer than 32 bits: {spi[:24]}")
     extra = {k: v for k, v in (("cpi", cpi), ("mark", mark), ("mark_mask", mask)) if v}
     if use is not None:
         extra["last_use_s"] = int(use)
@@ -241,12 +346,14 @@ def _sa(direction: str, line: str | None, proto: str, common: dict[str, Any]) ->
         "spi": int(spi, 16),
         **common,
         "extra": extra,
-        "_bytes": int(nbytes),
-        "_packets": int(packets),
+        "_bytes": _int(nbytes),
+        "_packets": _int(packets),
     }
 
 
-def child_record(child: dict[str, Any], ike: dict[str, Any]) -> dict[str, Any]:
+def child_record(
+    child: dict[str, Any], ike: dict[str, Any], notes: Notes | None = None
+) -> dict[str, Any]:
     mode_raw = child.get("mode") or ""
     proto, _, alg_text = (child.get("child_algs") or "").partition(":")
     algs = algorithms(alg_text)
@@ -267,7 +374,12 @@ def child_record(child: dict[str, Any], ike: dict[str, Any]) -> dict[str, Any]:
     sas = []
     for direction, key in (("in", "sa_in"), ("out", "sa_out")):
         if child.get(key):
-            sas.append(_sa(direction, child[key], proto.lower() or "esp", common))
+            sa = _sa(direction, child[key], proto.lower() or "esp", common)
+            if sa is None:
+                if notes is not None:
+                    notes.add(None, f"{direction} {child[key]}"[:200], "SA line not understood")
+                continue
+            sas.append(sa)
     counters: dict[str, int] = {}
     for sa in sas:
         nbytes, packets = sa.pop("_bytes"), sa.pop("_packets")
@@ -280,11 +392,11 @@ def child_record(child: dict[str, Any], ike: dict[str, Any]) -> dict[str, Any]:
     dh = algs["dh"]
     extra: dict[str, Any] = {
         "name": child.get("child_name"),
-        "unique_id": int(child["child_id"]),
-        "reqid": int(child["reqid"]),
+        "unique_id": _int(child.get("child_id")),
+        "reqid": _int(child.get("reqid")),
         "ike_name": ike["extra"]["name"],
         "ike_unique_id": ike["conn_id"],
-        "installed_s": int(child["installed"]) if child.get("installed") else None,
+        "installed_s": _int(child.get("installed")),
         "local_ts_all": local_all,
         "remote_ts_all": remote_all,
     }
@@ -303,7 +415,7 @@ def child_record(child: dict[str, Any], ike: dict[str, Any]) -> dict[str, Any]:
         "peer_port": ike["remote_port"],
         "local_ts": selector(local_all[0]) if local_all else None,
         "remote_ts": selector(remote_all[0]) if remote_all else None,
-        "pfs": dh,
+        "pfs": True if dh else None,
         "dh_group": _DH_NUMBER.get(dh) if dh else None,
         "counters": counters,
         "sas": sas,
@@ -323,7 +435,9 @@ _RAW_TOKEN = re.compile(
 )
 
 
-def parse_raw_tree(text: str, command: str = "swanctl --list-sas --raw") -> list[Any]:
+def parse_raw_tree(
+    text: str, command: str = "swanctl --list-sas --raw", notes: Notes | None = None
+) -> list[Any]:
     """``list-sa event {lab {uniqueid=1 ... child-sas {...}}}`` lines -> nested dicts.
 
     Returns one ``(message name, dict)`` per top-level message (``list-sa event`` ...).
@@ -335,7 +449,10 @@ def parse_raw_tree(text: str, command: str = "swanctl --list-sas --raw") -> list
             continue
         head, brace, body = line.partition(" {")
         if not brace:
-            raise ParseError(command, line, lineno, "not a vici message")
+            if notes is None:
+                raise ParseError(command, line, lineno, "not a vici message")
+            notes.unknown_line(lineno, line)
+            continue
         stack: list[dict[str, Any]] = [{}]
         pos = 0
         body = "{" + body  # the message's own section
@@ -343,7 +460,10 @@ def parse_raw_tree(text: str, command: str = "swanctl --list-sas --raw") -> list
         while pos < len(body):
             match = _RAW_TOKEN.match(body, pos)
             if match is None or match.end() == pos:
-                raise ParseError(command, line, lineno, "unrecognised vici dump")
+                if notes is None:
+                    raise ParseError(command, line, lineno, "unrecognised vici dump")
+                notes.add(lineno, line[pos : pos + 200], "vici dump not understood: rest left out")
+                break
             pos = match.end()
             if match.group("close"):
                 if len(stack) == 1:
@@ -357,6 +477,8 @@ def parse_raw_tree(text: str, command: str = "swanctl --list-sas --raw") -> list
                 stack[-1][match.group("key")] = match.group("list").split()
             else:
                 stack[-1][match.group("key")] = match.group("value")
+        if notes is not None:
+            notes.known += 1
         messages.append((head, stack[0]))
     return messages
 
@@ -383,11 +505,15 @@ def _raw_timers(sa: dict[str, Any], keys: tuple[str, ...]) -> str:
     return "".join(f", {names[k]} in {sa[k]}s" for k in keys if sa.get(k))
 
 
-def build_list_sas_raw(text: str, command: str) -> dict[str, Any]:
-    """``swanctl --list-sas --raw`` -> the same records as the text form."""
-    messages = parse_raw_tree(text, command)
+def build_list_sas_raw(text: str, command: str, notes: Notes | None = None) -> dict[str, Any]:
+    """``swanctl --list-sas --raw`` -> the same records as the text form.
+
+    A key the message does not carry is a missing value (``None``), never the text "None".
+    """
+    notes = notes if notes is not None else Notes(command)
+    messages = parse_raw_tree(text, command, notes)
     try:
-        return _raw_records(messages)
+        return _raw_records(messages, notes)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ParseError):
             raise
@@ -400,56 +526,82 @@ def build_list_sas_raw(text: str, command: str) -> dict[str, Any]:
         ) from None
 
 
-def _raw_records(messages: list[Any]) -> dict[str, Any]:
+def _host_text(sa: dict[str, Any], side: str) -> str | None:
+    host = sa.get(f"{side}-host")
+    if not host:
+        return None
+    port = sa.get(f"{side}-port")
+    return f"{host}[{port}]" if port else host
+
+
+def _spi_text(value: Any, suffix: str, ours: bool) -> str | None:
+    if not value:
+        return None
+    return f"{value}_{suffix}{'*' if ours else ''}"
+
+
+def _raw_records(messages: list[Any], notes: Notes) -> dict[str, Any]:
     ike_sas: list[dict[str, Any]] = []
     tunnels: list[dict[str, Any]] = []
     for head, message in messages:
         if head != "list-sa event":
             continue
         for name, sa in message.items():
+            if not isinstance(sa, dict):
+                notes.add(None, f"{name}={sa}"[:200], "not an IKE_SA section")
+                continue
             ours = sa.get("initiator") == "yes"
             ike = {
                 "name": name,
-                "uniqueid": sa.get("uniqueid", "0"),
+                "uniqueid": sa.get("uniqueid"),
                 "state": sa.get("state"),
-                "version": sa.get("version", "2"),
-                "spi_i": f"{sa.get('initiator-spi')}_i{'*' if ours else ''}",
-                "spi_r": f"{sa.get('responder-spi')}_r{'' if ours else '*'}",
+                "version": sa.get("version"),
+                "spi_i": _spi_text(sa.get("initiator-spi"), "i", ours),
+                "spi_r": _spi_text(sa.get("responder-spi"), "r", not ours),
                 "local_id": sa.get("local-id"),
-                "local_host": f"{sa.get('local-host')}[{sa.get('local-port')}]",
+                "local_host": _host_text(sa, "local"),
                 "remote_id": sa.get("remote-id"),
-                "remote_host": f"{sa.get('remote-host')}[{sa.get('remote-port')}]",
+                "remote_host": _host_text(sa, "remote"),
                 "ike_algs": _raw_algs(sa) if sa.get("encr-alg") else None,
                 "established": sa.get("established"),
                 "ike_timers": _raw_timers(sa, ("rekey-time", "reauth-time", "life-time")),
             }
-            record = ike_record(ike)
+            (record,) = convert_each(notes, [ike], ike_record, "IKE_SA") or (None,)
+            if record is None:
+                continue
             ike_sas.append(record)
-            for child in sa.get("child-sas", {}).values():
-                encap = "-in-UDP" if child.get("encap") == "yes" else ""
-                sa_lines = {}
-                for d in ("in", "out"):
-                    use = f", {child[f'use-{d}']}s ago" if child.get(f"use-{d}") else ""
-                    sa_lines[f"sa_{d}"] = (
-                        f"{child.get(f'spi-{d}')}, {child.get(f'bytes-{d}', 0)} bytes,"
-                        f" {child.get(f'packets-{d}', 0)} packets{use}"
-                    )
-                tunnels.append(
-                    child_record(
-                        {
-                            "child_name": child.get("name"),
-                            "child_id": child.get("uniqueid", "0"),
-                            "reqid": child.get("reqid", "0"),
-                            "child_state": child.get("state"),
-                            "mode": f"{child.get('mode', '')}{encap}",
-                            "child_algs": f"{child.get('protocol', 'ESP')}:{_raw_algs(child)}",
-                            "installed": child.get("install-time"),
-                            "child_timers": _raw_timers(child, ("rekey-time", "life-time")),
-                            "local_ts": " ".join(child.get("local-ts", [])),
-                            "remote_ts": " ".join(child.get("remote-ts", [])),
-                            **sa_lines,
-                        },
-                        record,
-                    )
-                )
+            children = sa.get("child-sas", {})
+            children = children.values() if isinstance(children, dict) else []
+            tunnels += convert_each(
+                notes,
+                [_raw_child(c) for c in children if isinstance(c, dict)],
+                lambda c, r=record: child_record(c, r, notes),
+                "CHILD_SA",
+            )
     return {"ike_sas": ike_sas, "tunnels": tunnels}
+
+
+def _raw_child(child: dict[str, Any]) -> dict[str, Any]:
+    encap = "-in-UDP" if child.get("encap") == "yes" else ""
+    sa_lines = {}
+    for d in ("in", "out"):
+        if not child.get(f"spi-{d}"):
+            continue
+        use = f", {child[f'use-{d}']}s ago" if child.get(f"use-{d}") else ""
+        sa_lines[f"sa_{d}"] = (
+            f"{child.get(f'spi-{d}')}, {child.get(f'bytes-{d}', 0)} bytes,"
+            f" {child.get(f'packets-{d}', 0)} packets{use}"
+        )
+    return {
+        "child_name": child.get("name"),
+        "child_id": child.get("uniqueid"),
+        "reqid": child.get("reqid"),
+        "child_state": child.get("state"),
+        "mode": f"{child.get('mode', '')}{encap}",
+        "child_algs": f"{child.get('protocol', 'ESP')}:{_raw_algs(child)}",
+        "installed": child.get("install-time"),
+        "child_timers": _raw_timers(child, ("rekey-time", "life-time")),
+        "local_ts": " ".join(child.get("local-ts", [])),
+        "remote_ts": " ".join(child.get("remote-ts", [])),
+        **sa_lines,
+    }

@@ -66,3 +66,16 @@ def test_identity_ignores_spis() -> None:
     a = models.Tunnel(**base, sas=[models.IpsecSa(direction="in", spi=1)]).with_identity()
     b = models.Tunnel(**base, sas=[models.IpsecSa(direction="in", spi=2)]).with_identity()
     assert a.id == b.id
+
+
+def test_dh_groups_are_numbers_and_pfs_a_flag() -> None:
+    """One representation of DH groups: the IANA number; ``pfs`` says whether PFS is used."""
+    assert models.Tunnel.model_fields["pfs"].annotation == bool | None
+    assert models.Tunnel.model_fields["dh_group"].annotation == int | None
+    assert models.IkeSa.model_fields["dh_group"].annotation == int | None
+    tunnel = models.Tunnel(pfs=True, dh_group=14)
+    doc = models.dump(tunnel)
+    assert doc["pfs"] is True and doc["dh_group"] == 14
+    # history stored before the flag kept the group's name
+    assert models.Tunnel(pfs="group14").pfs is True
+    assert models.Tunnel(pfs="none").pfs is False

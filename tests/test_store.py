@@ -30,7 +30,7 @@ def state(device: str, at: datetime, pkts: int = 0, up: bool = True) -> DeviceSt
         peer_port=500,
         local_ts=TrafficSelector(prefix="10.1.0.0/24"),
         remote_ts=TrafficSelector(prefix="10.2.0.0/24", protocol=6, port=443),
-        pfs="group14",
+        pfs=True,
         dh_group=14,
         counters={"pkts_encaps": pkts, "pkts_decaps": pkts // 2, "replay_failed": 0},
         sas=[

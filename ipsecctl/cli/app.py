@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 
 from ipsecctl import __version__, errors
-from ipsecctl.cli import commands_actions, commands_info, commands_show, commands_views
+from ipsecctl.cli import commands_actions, commands_info, commands_parse, commands_views
 from ipsecctl.cli.context import AppContext, stderr
 from ipsecctl.settings import HOST_KEY_POLICIES, HostKeyPolicy
 
@@ -143,7 +143,7 @@ def _prompt_secret(what: str, option: str) -> str:
 
 
 commands_views.register(app)
-commands_show.register(app)
+commands_parse.register(app)
 commands_actions.register(app)
 commands_info.register(app)
 

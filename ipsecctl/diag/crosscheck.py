@@ -119,7 +119,9 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
             for u in mirror:
                 mine_tf, their_tf = _transforms(t, "out"), _transforms(u, "in")
                 tf_bad = bool(mine_tf and their_tf and not (mine_tf & their_tf))
-                pfs_bad = bool(t.pfs and u.pfs and t.pfs.lower() != u.pfs.lower())
+                pfs_bad = t.pfs is not None and u.pfs is not None and (
+                    t.pfs != u.pfs or bool(t.dh_group and u.dh_group and t.dh_group != u.dh_group)
+                )
                 if tf_bad or pfs_bad:
                     findings.append(
                         Finding(
@@ -133,8 +135,10 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
                                 f"{t.local_ts} -> {t.remote_ts}"
                             ),
                             evidence=[
-                                f"{a.device} outbound: {sorted(mine_tf)} pfs={t.pfs}",
-                                f"{b.device} inbound: {sorted(their_tf)} pfs={u.pfs}",
+                                f"{a.device} outbound: {sorted(mine_tf)} pfs={t.pfs}"
+                                f" dh_group={t.dh_group}",
+                                f"{b.device} inbound: {sorted(their_tf)} pfs={u.pfs}"
+                                f" dh_group={u.dh_group}",
                             ],
                             causes=["transform sets or 'set pfs' differ between the ends"],
                             next_steps=[

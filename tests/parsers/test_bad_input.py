@@ -27,7 +27,7 @@ def test_invalid_input_names_command_and_line(command: str) -> None:
     with pytest.raises(ParseError) as err:
         parse("cisco_ios", command, text)
     assert err.value.command == command
-    assert err.value.lineno == 2
+    assert err.value.lineno == 3 and err.value.reason == "device error"
     assert command in str(err.value)
 
 
@@ -54,11 +54,12 @@ def test_echo_prompt_crlf_trailing_spaces_tolerated() -> None:
     )
 
 
-def test_truncated_line_is_reported() -> None:
+def test_truncated_output_keeps_complete_blocks_and_says_where_it_stopped() -> None:
     cut = IPSEC[: IPSEC.index("#pkts decaps") + 5] + "\n"
-    with pytest.raises(ParseError) as err:
-        parse("cisco_ios", "show crypto ipsec sa", cut)
-    assert err.value.line == "#pkts"
+    result = parse("cisco_ios", "show crypto ipsec sa", cut)
+    (warning,) = result.warnings
+    assert warning.line == "#pkts" and warning.lineno == cut.count("\n")
+    assert len(result["tunnels"]) == 1
 
 
 def test_unknown_command_and_platform() -> None:

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ipsecctl.models import COUNTER_NAMES, IkeSa, IpsecSa, Tunnel
+from ipsecctl.ops.formatting import fmt_dh
 
 # IOS defaults, used as the bar's full length when the device does not say the lifetime
 DEFAULT_LIFETIME_S = 3600
@@ -52,7 +53,7 @@ def _ike_text(ike: IkeSa | None, tunnel: Tunnel) -> Text:
     ]
     algs = [a for a in (ike.encryption, ike.integrity, ike.prf) if a]
     if ike.dh_group:
-        algs.append(f"dh{ike.dh_group}")
+        algs.append(fmt_dh(ike.dh_group))
     if algs:
         parts.append("/".join(algs))
     if ike.auth:
@@ -79,7 +80,7 @@ def render_tunnel(tunnel: Tunnel, ike: IkeSa | None) -> RenderableType:
     if tunnel.vrf:
         head.append(f" vrf {tunnel.vrf}")
     sel = Text(f"local {tunnel.local_ts or '-'}  remote {tunnel.remote_ts or '-'}"
-               f"  pfs {tunnel.pfs or '-'}  id {tunnel.id}", style="dim")
+               f"  pfs {_pfs(tunnel)}  id {tunnel.id}", style="dim")
     counters = Table.grid(padding=(0, 2))
     names = list(COUNTER_NAMES) + sorted(k for k in tunnel.counters if k not in COUNTER_NAMES)
     cells = [f"{n} {tunnel.counters[n]}" for n in names if n in tunnel.counters]
@@ -131,3 +132,12 @@ class DetailPane(Static):
         self.tunnel_id = None
         self.device_name = name
         self.update(render_device(name, platform, reachable, error, summary))
+
+
+def _pfs(tunnel: Tunnel) -> str:
+    """PFS as operators read it: the group when used, ``no`` when not, ``-`` when unknown."""
+    if tunnel.pfs is None:
+        return "-"
+    if not tunnel.pfs:
+        return "no"
+    return fmt_dh(tunnel.dh_group) if tunnel.dh_group else "yes"

@@ -1,0 +1,71 @@
+"""Real outputs from public documents (cloud providers' VPN guides, issue threads, vendor and
+community labs), each compared field by field with values read by hand from its text.
+
+Each ``tests/fixtures/real/<platform>/<command>/<name>.txt`` has a ``<name>.expected.json``:
+``platform``, ``command``, ``source`` (where the text was published), ``warnings`` (line
+numbers expected to be reported; usually none), and the expected records. Only the fields
+listed are compared; record counts must match exactly. ``spis_in``/``spis_out`` list a
+tunnel's SPIs per direction; ``sa`` holds fields every SA of the tunnel shares.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parsers import parse
+from tests.parsers.conftest import strip_indent
+
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
+SAMPLES = sorted(REAL.glob("*/*/*.txt"))
+
+
+def _expected(sample: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        sample.with_name(sample.name[: -len(".txt")] + ".expected.json").read_text()
+    )
+    return data
+
+
+def _tunnel_view(tunnel: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
+    got: dict[str, Any] = {}
+    for key in want:
+        if key == "spis_in":
+            got[key] = [sa["spi"] for sa in tunnel["sas"] if sa["direction"] == "in"]
+        elif key == "spis_out":
+            got[key] = [sa["spi"] for sa in tunnel["sas"] if sa["direction"] == "out"]
+        elif key == "sa":
+            got[key] = [{k: sa.get(k) for k in want["sa"]} for sa in tunnel["sas"]]
+            want = {**want, "sa": [want["sa"]] * len(tunnel["sas"])}
+        elif key == "counters":
+            got[key] = {k: tunnel["counters"].get(k) for k in want["counters"]}
+        else:
+            got[key] = tunnel.get(key)
+    return got
+
+
+@pytest.mark.parametrize("stripped", [False, True], ids=["real", "stripped"])
+@pytest.mark.parametrize(
+    "sample", SAMPLES, ids=[f"{p.parts[-3]}/{p.parts[-2]}/{p.stem}" for p in SAMPLES]
+)
+def test_real_output(sample: Path, stripped: bool) -> None:
+    want = _expected(sample)
+    assert want.get("source", "").startswith("http"), "every sample names its source"
+    text = sample.read_text()
+    result = parse(want["platform"], want["command"], strip_indent(text) if stripped else text)
+    assert sorted(w.lineno or 0 for w in result.warnings) == sorted(want.get("warnings", [])), [
+        str(w) for w in result.warnings
+    ]
+    if "ike_sas" in want:
+        assert len(result["ike_sas"]) == len(want["ike_sas"])
+        for got, exp in zip(result["ike_sas"], want["ike_sas"], strict=True):
+            assert {k: got.get(k) for k in exp} == exp
+    if "tunnels" in want:
+        assert len(result["tunnels"]) == len(want["tunnels"])
+        for got, exp in zip(result["tunnels"], want["tunnels"], strict=True):
+            view = _tunnel_view(got, exp)
+            exp = {**exp, "sa": [exp["sa"]] * len(got["sas"])} if "sa" in exp else exp
+            assert view == exp
