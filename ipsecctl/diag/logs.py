@@ -92,6 +92,8 @@ class Signature:
     peer: re.Pattern[str] | None
     source: str
     tag: str
+    session: str | None = None  # "down" | "up": the line marks a tunnel going down / coming up
+    finding: str | None = None  # the health finding code the line is evidence for
 
 
 @dataclass
@@ -165,6 +167,8 @@ def signatures() -> tuple[Signature, ...]:
                 peer=re.compile(item["peer"]) if item.get("peer") else None,
                 source=item.get("source", ""),
                 tag=item.get("tag", "K"),
+                session=item.get("session"),
+                finding=item.get("finding"),
             )
         )
     return tuple(out)
