@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipsecctl.diag.health.codes import step_keys
 from ipsecctl.diag.history import TunnelHistories
 from ipsecctl.diag.rules import PlatformFacts, platform_facts
 from ipsecctl.diag.steps import Step, render
@@ -253,14 +254,13 @@ class Scope:
         causes: Sequence[str],
         tunnels: Sequence[Tunnel] = (),
         ike: IkeSa | None = None,
-        keys: Sequence[str] = (),
         vrf: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Finding:
         """A finding with its context for front ends and its next steps for this platform."""
         ctx = self.context(peer, tunnels, ike)
-        step_keys = [code, *keys]
-        steps = render(self.dev.platform, step_keys, ctx) + self.far_steps(step_keys, ctx)
+        keys = step_keys(code)
+        steps = render(self.dev.platform, keys, ctx) + self.far_steps(keys, ctx)
         vrf = vrf if vrf is not None else next((t.vrf for t in tunnels if t.vrf), None)
         info: dict[str, Any] = {
             "platform": self.dev.platform,

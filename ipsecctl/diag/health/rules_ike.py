@@ -74,7 +74,6 @@ def stuck_findings(scope: Scope) -> Iterable[Finding]:
             causes=stuck.causes,
             tunnels=tunnels,
             ike=sa,
-            keys=[f"IKE_STUCK.{stuck.kind}"],
             extra={"state": state, "ike_version": version},
         )
 
@@ -134,5 +133,4 @@ def ike_up_findings(scope: Scope) -> Iterable[Finding]:
             ],
             tunnels=tunnels,
             ike=sa,
-            keys=["IKE_STUCK.phase2"],
         )

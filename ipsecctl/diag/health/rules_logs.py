@@ -15,23 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any, cast
-
-import yaml
+from typing import cast
 
 from ipsecctl.diag.health.context import Scope, norm_addr
 from ipsecctl.diag.health.rules_counters import invalid_spi
-from ipsecctl.diag.rules import RULES_DIR
+from ipsecctl.diag.rules import log_findings as log_findings_table
 from ipsecctl.models import SEVERITY_ORDER, Finding, Severity, Tunnel
 
 _CONN_ID = re.compile(r"connection\s+id=\s*(\d+)")
-
-
-@cache
-def log_findings_table() -> dict[str, dict[str, Any]]:
-    data: dict[str, dict[str, Any]] = yaml.safe_load((RULES_DIR / "log_findings.yaml").read_text())
-    return data
 
 
 @dataclass
@@ -115,6 +106,5 @@ def log_findings(scope: Scope, logs: LogEvidence) -> Iterable[Finding]:
             evidence=[f"{len(lines)} matching line(s) in the log", *quoted],
             causes=info["causes"],
             tunnels=tunnels,
-            keys=info.get("keys") or [],
             extra={"source": "log", "lines": len(lines)},
         )

@@ -164,6 +164,13 @@ def platform_facts(platform: str) -> PlatformFacts:
     )
 
 
+@cache
+def log_findings() -> dict[str, dict[str, Any]]:
+    """Finding code -> {summary, causes, keys} for findings the device's log proves."""
+    data: dict[str, dict[str, Any]] = _load("log_findings")
+    return data
+
+
 @dataclass(frozen=True)
 class Timing:
     rekey_margin_s: int
