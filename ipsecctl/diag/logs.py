@@ -7,9 +7,10 @@ are kept with ``code: null`` (so an operator sees what we could not explain); ev
 
 Debug output names the peer on few lines: most carry only a connection id (``ISAKMP:(1001):``,
 ``ISAKMP (0:1001):``, ``IKEv2:(SESSION ID = 3,...)``, ``sa_conn_id= 2002``, strongSwan's
-``<conn|7>`` / ``IKE_SA conn[7]``) that another line of the same capture binds to an address. The file is read twice: first to learn those bindings,
-then each peerless line takes the peer its connection id had nearest before it (or, before the
-first binding, the first one after). Connection id 0 is shared by every SA still in MM_NO_STATE,
+``<conn|7>`` / ``IKE_SA conn[7]``) that another line of the same capture binds to an
+address. The file is read twice: first to learn those bindings, then each peerless line takes
+the peer its connection id had nearest before it (or, before the first binding, the first one
+after). Connection id 0 is shared by every SA still in MM_NO_STATE,
 so it never binds.
 """
 
