@@ -145,13 +145,15 @@ def best_ike(dev: DeviceState, peer: str | None, local: set[str]) -> IkeSa | Non
 
 
 def _ike_values(sa: IkeSa | None) -> dict[str, Any]:
+    """Placeholders an IKE SA fills: version, front-door VRF, Cisco conn-id, strongSwan
+    unique id and IKE_SA (connection) name."""
     if sa is None:
         return {}
     out: dict[str, Any] = {
         "ike_version": sa.version,
         "fvrf": sa.fvrf,
         "conn_id": sa.conn_id if sa.version == 1 else None,
-        "ike_id": sa.extra.get("unique_id", sa.conn_id if sa.extra.get("name") else None),
+        "ike_id": sa.extra.get("unique_id"),
         "conn": sa.extra.get("name"),
     }
     return {k: v for k, v in out.items() if v not in (None, "")}

@@ -65,13 +65,9 @@ def flapping(
     )
 
 
-def _tunnels_to(scope: Scope, peer: str | None, vrf: str | None = None) -> list[Tunnel]:
+def _tunnels_to(scope: Scope, peer: str | None) -> list[Tunnel]:
     key = norm_addr(peer)
-    return [
-        t
-        for t in scope.dev.tunnels
-        if norm_addr(t.peer) == key and (vrf is None or (t.vrf or None) == vrf)
-    ]
+    return [t for t in scope.dev.tunnels if norm_addr(t.peer) == key]
 
 
 def log_flaps(scope: Scope, logs: LogEvidence) -> Iterable[Finding]:
@@ -98,7 +94,7 @@ def history_flaps(scope: Scope) -> Iterable[Finding]:
             scope,
             peer,
             [_history_line(peer, h)],
-            _tunnels_to(scope, peer, vrf),
+            [t for t in _tunnels_to(scope, peer) if (t.vrf or None) == vrf],
             vrf=vrf,
             source=h.source,
         )
