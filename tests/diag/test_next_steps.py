@@ -262,3 +262,16 @@ def test_platform_collect_and_action_commands_are_grammatical(platform: str) -> 
         commands += spec.action(name, **values)
     bad = [c for c in commands if not G.load(platform).accepts(c)]
     assert not bad, bad
+
+
+def test_strongswan_ike_sa_stuck_connecting() -> None:
+    """documented-multi.txt: IKEv1 IKE_SA "carol" #4 to 192.168.0.100 is still CONNECTING
+    (main mode queued and active); the other IKE_SA is ESTABLISHED with its CHILD_SA."""
+    text = (STRONGSWAN / "documented-multi.txt").read_text()
+    d = assemble("gw", "strongswan", {"swanctl --list-sas": text}, polled_at=T0)
+    (f,) = evaluate([d])
+    assert (f.code, f.severity, f.peer) == ("IKE_STUCK_CONNECTING", "error", "192.168.0.100")
+    assert f.next_steps[:2] == ["swanctl --list-sas --ike-id 4", "swanctl --list-conns --ike carol"]
+    assert "swanctl --terminate --ike-id 4 --force" in f.next_steps
+    assert "ipsecctl diag probe 192.168.0.100 --ikev1" in f.next_steps  # IKEv1: main mode probe
+    assert all(accepted(S.Step(s["command"], s["platform"], s["mode"])) for s in f.extra["steps"])
