@@ -11,12 +11,16 @@ tunnel's ``peer`` with the other device's local addresses), we compare:
 * SELECTOR_NOT_MIRRORED: A's (local, remote) selectors have no mirror (remote, local) on B
   (knowledge 3.4 [V]: mirror-image crypto ACLs).
 * TRANSFORM_MISMATCH: for a mirrored pair with SAs on both sides, different transforms or PFS.
+
+Both ends are known here, so each finding's next steps name both: A's own platform commands,
+then B's (from B's platform table, marked "on B").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ipsecctl.diag.health.context import Fleet, Scope
 from ipsecctl.models import DeviceState, Finding, Tunnel
 
 
@@ -50,7 +54,9 @@ def _pairs(devices: list[DeviceState]) -> Iterable[tuple[DeviceState, DeviceStat
 def crosscheck(devices: list[DeviceState]) -> list[Finding]:
     """Findings about A's view of each peer B that is in the same data set."""
     findings: list[Finding] = []
+    fleet = Fleet(d for d in devices if d.reachable)
     for a, b, a_addr, b_addr in _pairs(devices):
+        scope = Scope(a, fleet=fleet)
         mine = [t for t in a.tunnels if t.peer and t.peer.lower() == b_addr.lower()]
         theirs = [t for t in b.tunnels if t.peer and t.peer.lower() == a_addr.lower()]
         b_in = {spi for t in theirs for spi in t.spis("in")}
@@ -59,28 +65,21 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
             if t.local_ts and t.remote_ts and not mirror:
                 offered = ", ".join(f"{u.local_ts} -> {u.remote_ts}" for u in theirs) or "none"
                 findings.append(
-                    Finding(
-                        code="SELECTOR_NOT_MIRRORED",
-                        severity="error",
-                        device=a.device,
+                    scope.finding(
+                        "SELECTOR_NOT_MIRRORED",
+                        "error",
+                        f"{a.device} protects {t.local_ts} -> {t.remote_ts} towards "
+                        f"{b.device}, which has no mirror image of it",
                         peer=b_addr,
-                        summary=(
-                            f"{a.device} protects {t.local_ts} -> {t.remote_ts} towards "
-                            f"{b.device}, which has no mirror image of it"
-                        ),
                         evidence=[
                             f"{a.device}: local_ts={t.local_ts} remote_ts={t.remote_ts}",
                             f"{b.device} towards {a_addr}: {offered}",
                         ],
                         causes=[
-                            "crypto ACLs are not mirror images: SAs come up only when the "
-                            "side whose ACL is the subset initiates",
+                            "crypto ACLs / traffic selectors are not mirror images: SAs come "
+                            "up only when the side whose selectors are the subset initiates",
                         ],
-                        next_steps=[
-                            "show crypto map   (on both)",
-                            "show access-lists   (on both)",
-                            f"ipsecctl diag pair {a.device} {b.device}",
-                        ],
+                        tunnels=[t],
                     )
                 )
             out = [s for s in t.spis("out") if s]
@@ -90,16 +89,13 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
             rekeying = len(out) > len(missing) and any(s in b_in for s in out)
             if out and theirs and missing and not rekeying:
                 findings.append(
-                    Finding(
-                        code="SPI_MISMATCH",
-                        severity="error",
-                        device=a.device,
+                    scope.finding(
+                        "SPI_MISMATCH",
+                        "error",
+                        f"{a.device} encrypts to {b.device} with SPI "
+                        f"{', '.join(f'0x{s:08X}' for s in missing)}, which "
+                        f"{b.device} does not have inbound",
                         peer=b_addr,
-                        summary=(
-                            f"{a.device} encrypts to {b.device} with SPI "
-                            f"{', '.join(f'0x{s:08X}' for s in missing)}, which "
-                            f"{b.device} does not have inbound"
-                        ),
                         evidence=[
                             f"{a.device} outbound: {', '.join(f'0x{s:08X}' for s in out)}",
                             f"{b.device} inbound from {a_addr}: "
@@ -109,11 +105,7 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
                             "SAs out of sync after a reboot or a one-sided clear",
                             "lifetime skew: one side deleted the SA early",
                         ],
-                        next_steps=[
-                            f"clear crypto sa peer {b_addr}   (on {a.device}, the sender)",
-                            "crypto isakmp invalid-spi-recovery",
-                            f"show logging | include RECVD_PKT_INV_SPI   (on {b.device})",
-                        ],
+                        tunnels=[t],
                     )
                 )
             for u in mirror:
@@ -124,28 +116,23 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
                 )
                 if tf_bad or pfs_bad:
                     findings.append(
-                        Finding(
-                            code="TRANSFORM_MISMATCH",
-                            severity="error",
-                            device=a.device,
+                        scope.finding(
+                            "TRANSFORM_MISMATCH",
+                            "error",
+                            f"{a.device} and {b.device} use different "
+                            f"{'transforms' if tf_bad else 'PFS settings'} for "
+                            f"{t.local_ts} -> {t.remote_ts}",
                             peer=b_addr,
-                            summary=(
-                                f"{a.device} and {b.device} use different "
-                                f"{'transforms' if tf_bad else 'PFS settings'} for "
-                                f"{t.local_ts} -> {t.remote_ts}"
-                            ),
                             evidence=[
                                 f"{a.device} outbound: {sorted(mine_tf)} pfs={t.pfs}"
                                 f" dh_group={t.dh_group}",
                                 f"{b.device} inbound: {sorted(their_tf)} pfs={u.pfs}"
                                 f" dh_group={u.dh_group}",
                             ],
-                            causes=["transform sets or 'set pfs' differ between the ends"],
-                            next_steps=[
-                                "show crypto ipsec transform-set   (on both)",
-                                "show crypto map   (on both)",
-                                f"ipsecctl diag pair {a.device} {b.device}",
+                            causes=[
+                                "transform sets / ESP proposals or PFS differ between the ends"
                             ],
+                            tunnels=[t],
                         )
                     )
     return findings

@@ -6,10 +6,11 @@ are kept with ``code: null`` (so an operator sees what we could not explain); ev
 (interface flaps, config messages) is noise and is dropped.
 
 Debug output names the peer on few lines: most carry only a connection id (``ISAKMP:(1001):``,
-``ISAKMP (0:1001):``, ``IKEv2:(SESSION ID = 3,...)``, ``sa_conn_id= 2002``) that another line of
-the same capture binds to an address. The file is read twice: first to learn those bindings,
-then each peerless line takes the peer its connection id had nearest before it (or, before the
-first binding, the first one after). Connection id 0 is shared by every SA still in MM_NO_STATE,
+``ISAKMP (0:1001):``, ``IKEv2:(SESSION ID = 3,...)``, ``sa_conn_id= 2002``, strongSwan's
+``<conn|7>`` / ``IKE_SA conn[7]``) that another line of the same capture binds to an
+address. The file is read twice: first to learn those bindings, then each peerless line takes
+the peer its connection id had nearest before it (or, before the first binding, the first one
+after). Connection id 0 is shared by every SA still in MM_NO_STATE,
 so it never binds.
 """
 
@@ -54,6 +55,9 @@ _CONN_IDS = (
     ("ike", re.compile(r"\bISAKMP\s*:?\s*\((?:\d+:)?(?P<id>\d+)\)")),
     ("ikev2", re.compile(r"IKEv2:\(SESSION ID = (?P<id>\d+)")),
     ("ipsec", re.compile(r"\b(?:sa_conn_id|conn_id|connection id)\s*=?\s*(?P<id>\d+)")),
+    # strongSwan charon: the IKE_SA's unique id, as the "<conn|id>" prefix or "IKE_SA conn[id]"
+    ("charon", re.compile(r"<[^|<>\s]+\|(?P<id>\d+)>")),
+    ("charon", re.compile(r"\bIKE_SA [^\s\[\]]+\[(?P<id>\d+)\]")),
 )
 # Addresses a line names as *ours*: never a peer (IPSEC(create_sa) prints the inbound SA with
 # sa_dest = the local address, the outbound one with sa_dest = the peer).
@@ -92,6 +96,8 @@ class Signature:
     peer: re.Pattern[str] | None
     source: str
     tag: str
+    session: str | None = None  # "down" | "up": the line marks a tunnel going down / coming up
+    finding: str | None = None  # the health finding code the line is evidence for
 
 
 @dataclass
@@ -165,6 +171,8 @@ def signatures() -> tuple[Signature, ...]:
                 peer=re.compile(item["peer"]) if item.get("peer") else None,
                 source=item.get("source", ""),
                 tag=item.get("tag", "K"),
+                session=item.get("session"),
+                finding=item.get("finding"),
             )
         )
     return tuple(out)

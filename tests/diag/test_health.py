@@ -150,9 +150,26 @@ def test_one_way_traffic_needs_movement() -> None:
     found = evaluate([d1], [d0])
     assert codes(found) == [("ONE_WAY_TRAFFIC", "error", "1.1.1.1")]
     assert found[0].extra["direction"] == "out"
-    assert any("RECVD_PKT_INV_SPI" in s for s in found[0].next_steps)
+    # The peer (1.1.1.1) was not polled: its platform is unknown, so every step is one for
+    # this IOS-XE router itself, none for the far end.
+    assert "show crypto ipsec sa peer 1.1.1.1 detail" in found[0].next_steps
+    assert not any("(on " in s for s in found[0].next_steps)
     # Both directions moving: healthy.
     assert evaluate([_moved(d0, pkts_encaps=500, pkts_decaps=480)], [d0]) == []
+
+
+def test_one_way_traffic_names_the_peers_steps_when_it_was_polled_too() -> None:
+    d0 = device("iosxe/show_crypto_ipsec_sa/genieparser-1.txt")
+    d0.tunnels = [t for t in d0.tunnels if t.sas]
+    b0 = _mirror(d0)
+    d1 = _moved(d0, pkts_encaps=500, pkts_encrypt=500)
+    b1 = b0.model_copy(update={"polled_at": d1.polled_at})
+    found = [f for f in evaluate([d1, b1], [d0, b0]) if f.code == "ONE_WAY_TRAFFIC"]
+    assert [(f.device, f.peer) for f in found] == [("r1", "1.1.1.1")]
+    # r2 (IOS-XE, 1.1.1.1) is asked to look for our packets: its peer is r1's 1.1.1.2
+    assert "show logging | include RECVD_PKT_INV_SPI   (on r2)" in found[0].next_steps
+    assert "show crypto ipsec sa peer 1.1.1.2 detail   (on r2)" in found[0].next_steps
+    assert found[0].extra["peer_device"] == "r2"
 
 
 def test_one_way_inbound() -> None:
@@ -214,7 +231,15 @@ def test_invalid_spi_from_logs_in_raw() -> None:
     }
     found = evaluate([d])
     assert codes(found) == [("INVALID_SPI", "error", "1.1.1.1")]
-    assert "clear crypto sa peer r1" in found[0].next_steps[0]
+    # the sender was not polled: this router's own steps only (its session clear resyncs both)
+    assert "clear crypto session remote 1.1.1.1" in found[0].next_steps
+    assert "crypto isakmp invalid-spi-recovery   (configuration mode)" in found[0].next_steps
+    # with the sender (r2 at 1.1.1.1) polled too, it is told to clear its SAs towards us
+    d.tunnels = [t for t in d.tunnels if t.sas]
+    sender = _mirror(d)
+    sender.raw = None
+    found = [f for f in evaluate([d, sender]) if f.code == "INVALID_SPI"]
+    assert "clear crypto sa peer 1.1.1.2   (on r2)" in found[0].next_steps
 
 
 LOGS = Path(__file__).parent.parent / "fixtures" / "logs"

@@ -83,3 +83,48 @@ def test_flapping_found_on_every_run_with_default_interval(lab: Lab, state_dir: 
         # the log evidence is what makes it reliable, whatever the polls happened to see
         assert any("the log shows the session" in e for e in found[0]["evidence"]), found[0]
     assert len(results) == RUNS
+
+
+def test_flap_seen_only_by_earlier_polls_is_recognised_from_history(lab: Lab) -> None:
+    """Earlier polls saw the tunnel go down and come back; the poll diagnosed now does not
+    (no previous poll given, the log left out): the history alone carries the flap.
+
+    The history is counted here, by the test, from the real polls' tunnel states (up -> not
+    up = one down, not up -> up = one up), the way a history store summarises transitions.
+    """
+    from datetime import datetime
+
+    from ipsecctl.cli.context import AppContext
+    from ipsecctl.diag.health import TunnelHistory, evaluate
+
+    name, peer = _flapper(lab)
+    obj = AppContext(inventory_path=str(lab.inventory_path), host_key_policy="reject", quiet=True)
+    hosts = obj.select([name])
+    states: list[str] = []
+    vrf: str | None = None
+    downs = ups = 0
+    last_down: datetime | None = None
+    deadline = time.monotonic() + 40
+    with obj.collector() as collector:
+        while downs < 2 or ups < 2:
+            assert time.monotonic() < deadline, f"two flaps not seen in 40 s: {states}"
+            (state,) = collector.poll(hosts)
+            tunnel = next(t for t in state.tunnels if t.peer == peer)
+            vrf = tunnel.vrf
+            now_up = tunnel.state == "up"
+            if states and states[-1] == "up" and not now_up:
+                downs, last_down = downs + 1, state.polled_at
+            elif states and states[-1] != "up" and now_up:
+                ups += 1
+            states.append(tunnel.state)
+            time.sleep(0.3)
+        (current,) = collector.poll(hosts)
+    current.raw = None  # the log would also show it: leave it out, the history must carry it
+    assert not [f for f in evaluate([current]) if f.code == "FLAPPING" and f.peer == peer]
+    history = {(name, peer, vrf): TunnelHistory(downs, ups, last_down, None, 600.0, "history")}
+    found = [f for f in evaluate([current], history=history) if f.code == "FLAPPING"]
+    assert [(f.device, f.peer) for f in found] == [(name, peer)]
+    assert found[0].evidence[0].startswith(f"history: the tunnel to {peer} went down {downs}")
+    assert found[0].extra["tunnels"] == [
+        t.id for t in current.tunnels if t.peer == peer and t.vrf == vrf
+    ]

@@ -1,0 +1,296 @@
+"""What every rule needs around one device's poll, and the one way findings are built.
+
+A :class:`Scope` holds the device's current and previous poll, its own addresses, the other
+devices of the same poll (to name a peer that was polled too, and give steps for it), the
+platform's facts and the history. :meth:`Scope.finding` attaches to each finding what front
+ends need to place it without guessing (``extra.vrf``, ``extra.tunnels`` with ``Tunnel.id``s,
+``extra.platform``) and renders its next steps for the device's own platform.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipsecctl.diag.health.codes import step_keys
+from ipsecctl.diag.history import TunnelHistories
+from ipsecctl.diag.rules import PlatformFacts, platform_facts
+from ipsecctl.diag.steps import Step, render
+from ipsecctl.models import DeviceState, Finding, IkeSa, Severity, Tunnel
+
+
+def norm_state(state: str | None) -> str:
+    return (state or "").strip().upper()
+
+
+def norm_addr(addr: str | None) -> str | None:
+    """One spelling per address (IPv6 compressed, lower case) so lookups match."""
+    if not addr:
+        return None
+    try:
+        return str(ipaddress.ip_address(addr.split("/")[0].strip("[]")))
+    except ValueError:
+        return addr.lower()
+
+
+def local_addresses(dev: DeviceState) -> set[str]:
+    """Our own addresses: tunnel endpoints, IKE ``local``, and any address every IKEv1 row has.
+
+    IOS prints IKEv1 rows as ``dst src`` in the first packet's direction, so with no tunnel
+    data the address common to all rows (two or more) is ours: every SA has us at one end.
+    """
+    addrs = {t.local_addr for t in dev.tunnels if t.local_addr}
+    addrs |= {sa.local for sa in dev.ike_sas if sa.local}
+    for v6 in (False, True):
+        rows = [
+            {a for a in (sa.src, sa.dst) if a}
+            for sa in dev.ike_sas
+            if (sa.src or sa.dst) and (":" in (sa.src or sa.dst or "")) == v6
+        ]
+        if len(rows) >= 2:
+            addrs |= set.intersection(*rows)
+    return {a.lower() for a in addrs}
+
+
+def ike_peer(sa: IkeSa, local: set[str]) -> str | None:
+    """The far end of an IKE SA: ``remote``, else whichever IKEv1 column is not ours.
+
+    IOS prints ``dst src`` in the direction of the first packet, so the peer is ``dst`` only
+    when we initiated; knowing our own addresses (from the tunnels) settles it.
+    """
+    if sa.remote:
+        return sa.remote
+    for cand in (sa.dst, sa.src):
+        if cand and cand.lower() not in local:
+            return cand
+    return sa.dst or sa.src
+
+
+def tunnel_evidence(t: Tunnel) -> list[str]:
+    ev = [
+        f"tunnel {t.id or t.identity()} state={t.state} peer={t.peer}"
+        + (f" vrf={t.vrf}" if t.vrf else ""),
+        f"local_ts={t.local_ts} remote_ts={t.remote_ts}",
+    ]
+    if t.counters:
+        keys = ("pkts_encaps", "pkts_decaps", "send_errors", "recv_errors")
+        ev.append(", ".join(f"{k}={t.counters[k]}" for k in keys if k in t.counters))
+    out = t.spis("out")
+    ev.append(f"outbound esp spi: {', '.join(f'0x{s:08X}' for s in out) or '0x0 (none)'}")
+    return ev
+
+
+def raw_lines(dev: DeviceState, needle: str | None, limit: int = 3) -> list[str]:
+    """Raw output lines that mention ``needle`` (the peer), to quote as evidence."""
+    if not dev.raw or not needle:
+        return []
+    hits: list[str] = []
+    for command, text in dev.raw.items():
+        for line in text.splitlines():
+            if needle in line:
+                hits.append(f"{command}: {line.strip()}")
+                if len(hits) >= limit:
+                    return hits
+    return hits
+
+
+def _first_host(prefix: str | None) -> str | None:
+    """An address inside a selector to send test traffic to or from; none for any/any."""
+    if not prefix:
+        return None
+    try:
+        net = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        return None
+    if net.prefixlen == 0:
+        return None  # any: no address to aim at (a VTI or a catch-all selector)
+    if net.num_addresses <= 2:
+        return str(net.network_address)
+    return str(next(net.hosts()))
+
+
+def _af(addr: str | None) -> str | None:
+    if not addr:
+        return None
+    return "ipv6" if ":" in addr else "ipv4"
+
+
+class Fleet:
+    """The devices of one poll, found by any of their own addresses."""
+
+    def __init__(self, devices: Iterable[DeviceState]) -> None:
+        self._by_addr: dict[str, DeviceState | None] = {}
+        for dev in devices:
+            for addr in local_addresses(dev):
+                key = norm_addr(addr) or addr
+                seen = self._by_addr.get(key, dev)
+                # an address two devices claim (overlapping VRFs) names neither
+                self._by_addr[key] = dev if seen is dev else None
+
+    def device_at(self, addr: str | None) -> DeviceState | None:
+        key = norm_addr(addr)
+        return self._by_addr.get(key) if key else None
+
+
+def best_ike(dev: DeviceState, peer: str | None, local: set[str]) -> IkeSa | None:
+    """The IKE SA to ``peer`` that says most about the tunnel: an up one if there is one."""
+    key = norm_addr(peer)
+    if key is None:
+        return None
+    rank = {"up": 2, "negotiating": 1, "down": 0}
+    cands = [sa for sa in dev.ike_sas if norm_addr(ike_peer(sa, local)) == key]
+    return max(cands, key=lambda sa: rank.get(sa.status, 0)) if cands else None
+
+
+def _ike_values(sa: IkeSa | None) -> dict[str, Any]:
+    """Placeholders an IKE SA fills: version, front-door VRF, Cisco conn-id, strongSwan
+    unique id and IKE_SA (connection) name."""
+    if sa is None:
+        return {}
+    out: dict[str, Any] = {
+        "ike_version": sa.version,
+        "fvrf": sa.fvrf,
+        "conn_id": sa.conn_id if sa.version == 1 else None,
+        "ike_id": sa.extra.get("unique_id"),
+        "conn": sa.extra.get("name"),
+    }
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+def tunnel_values(t: Tunnel) -> dict[str, Any]:
+    """Placeholders a tunnel fills: addresses, VRF, selectors, SA names and ids."""
+    ts_local = _first_host(t.local_ts.prefix if t.local_ts else None)
+    ts_remote = _first_host(t.remote_ts.prefix if t.remote_ts else None)
+    out: dict[str, Any] = {
+        "peer": t.peer,
+        "local": t.local_addr,
+        "vrf": t.vrf,
+        "peer_af": _af(t.peer),
+        "interface": t.interface,
+        "crypto_map": t.crypto_map,
+        "child": t.extra.get("name"),
+        "child_id": t.extra.get("unique_id"),
+        "conn": t.extra.get("ike_name") or t.extra.get("conn"),
+        "ike_id": t.extra.get("ike_unique_id"),
+    }
+    if ts_local and ts_remote and _af(ts_local) == _af(ts_remote):
+        out.update(ts_local=ts_local, ts_remote=ts_remote, ts_af=_af(ts_remote))
+    return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+@dataclass
+class Scope:
+    """One device's poll and what the rules need around it (see the module docstring)."""
+
+    dev: DeviceState
+    prev: DeviceState | None = None
+    fleet: Fleet | None = None
+    history: TunnelHistories = field(default_factory=dict)
+    local: set[str] = field(default_factory=set)
+    facts: PlatformFacts = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.local:
+            self.local = local_addresses(self.dev)
+        self.facts = platform_facts(self.dev.platform)
+
+    @property
+    def device(self) -> str:
+        return self.dev.device
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.prev is None:
+            return None
+        return (self.dev.polled_at - self.prev.polled_at).total_seconds()
+
+    def context(
+        self, peer: str | None, tunnels: Sequence[Tunnel] = (), ike: IkeSa | None = None
+    ) -> dict[str, Any]:
+        """Placeholder values for a finding about ``peer`` (and these tunnels / IKE SA)."""
+        ike = ike or best_ike(self.dev, peer, self.local)
+        ctx: dict[str, Any] = {"device": self.device, "peer_af": _af(peer)}
+        ctx.update(_ike_values(ike))
+        if tunnels:
+            ctx.update(tunnel_values(tunnels[0]))
+        if ike is not None and "local" not in ctx:
+            local = ike.local or next(
+                (a for a in (ike.src, ike.dst) if a and a.lower() in self.local), None
+            )
+            if local:
+                ctx["local"] = local
+        if peer:
+            ctx["peer"] = peer
+        far = self.fleet.device_at(peer) if self.fleet else None
+        if far is not None and far is not self.dev:
+            ctx["peer_device"] = far.device
+        return {k: v for k, v in ctx.items() if v not in (None, "")}
+
+    def far_steps(self, keys: Sequence[str], ctx: Mapping[str, Any]) -> list[Step]:
+        """The steps for the far end, from its own platform table, when it was polled too."""
+        far = self.fleet.device_at(ctx.get("peer")) if self.fleet else None
+        mine = ctx.get("local")
+        if far is None or far is self.dev or not mine:
+            return []
+        far_local = local_addresses(far)
+        mirror = [t for t in far.tunnels if norm_addr(t.peer) == norm_addr(mine)]
+        ike = best_ike(far, mine, far_local)
+        far_ctx: dict[str, Any] = {"device": far.device, "peer_device": self.device}
+        far_ctx.update(_ike_values(ike))
+        if mirror:
+            far_ctx.update(tunnel_values(_mirror_of(mirror, ctx)))
+        far_ctx.update(peer=mine, peer_af=_af(mine), local=ctx.get("peer"))
+        peer_keys = [f"{k}@peer" for k in keys]
+        return render(far.platform, peer_keys, far_ctx, device=far.device)
+
+    def finding(
+        self,
+        code: str,
+        severity: Severity,
+        summary: str,
+        *,
+        peer: str | None,
+        evidence: list[str],
+        causes: Sequence[str],
+        tunnels: Sequence[Tunnel] = (),
+        ike: IkeSa | None = None,
+        vrf: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Finding:
+        """A finding with its context for front ends and its next steps for this platform."""
+        ctx = self.context(peer, tunnels, ike)
+        keys = step_keys(code)
+        steps = render(self.dev.platform, keys, ctx) + self.far_steps(keys, ctx)
+        vrf = vrf if vrf is not None else next((t.vrf for t in tunnels if t.vrf), None)
+        info: dict[str, Any] = {
+            "platform": self.dev.platform,
+            "vrf": vrf,
+            "tunnels": [t.id or t.identity() for t in tunnels],
+        }
+        if ctx.get("peer_device"):
+            info["peer_device"] = ctx["peer_device"]
+        info["steps"] = [s.as_dict() for s in steps]
+        info.update(extra or {})
+        return Finding(
+            code=code,
+            severity=severity,
+            device=self.device,
+            peer=peer,
+            summary=summary,
+            evidence=evidence,
+            causes=list(causes),
+            next_steps=[s.text() for s in steps],
+            extra=info,
+        )
+
+
+def _mirror_of(candidates: list[Tunnel], ctx: Mapping[str, Any]) -> Tunnel:
+    """Of the far end's tunnels back to us, the one whose selectors mirror ours."""
+    mine_local, mine_remote = ctx.get("ts_local"), ctx.get("ts_remote")
+    for t in candidates:
+        values = tunnel_values(t)
+        if values.get("ts_local") == mine_remote and values.get("ts_remote") == mine_local:
+            return t
+    return candidates[0]
