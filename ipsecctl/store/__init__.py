@@ -50,7 +50,7 @@ def sqlite_path(location: str | Path) -> Path:
         rest = text[len("sqlite://") :]
         if not rest.startswith("/"):
             raise UsageError(f"--store {text!r}: write sqlite:///absolute/path or just the path")
-        return Path(rest)
+        return Path("/" + rest.lstrip("/"))  # sqlite:////abs/path too (SQLAlchemy's form)
     if "://" in text:
         scheme = text.split("://", 1)[0]
         raise UsageError(
