@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 
 from ipsecctl import __version__, errors
-from ipsecctl.cli import commands_actions, commands_info, commands_show
+from ipsecctl.cli import commands_actions, commands_history, commands_info, commands_show
 from ipsecctl.cli.context import HOST_KEY_POLICIES, AppContext, stderr
 
 EXIT_HELP = (
@@ -137,6 +137,7 @@ def _prompt_secret(what: str, option: str) -> str:
 commands_show.register(app)
 commands_actions.register(app)
 commands_info.register(app)
+commands_history.register(app)
 
 
 def _register_subcommands() -> None:
