@@ -121,23 +121,38 @@ def _human_rows(events: Sequence[Any]) -> list[list[Any]]:
     for ev in events:
         style = _STYLE.get(ev.event)
         name = f"[{style}]{ev.event}[/]" if style else ev.event
-        change = "" if ev.from_ is None and ev.to is None else (
-            f"{_value(ev.from_) or '-'} -> {_value(ev.to) or '-'}"
+        change = (
+            ""
+            if ev.from_ is None and ev.to is None
+            else (f"{_value(ev.from_) or '-'} -> {_value(ev.to) or '-'}")
         )
-        rows.append([
-            ev.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            escape(ev.device), ev.peer or "", escape(ev.vrf or ""), name,
-            escape(change), escape(describe(ev)),
-        ])
+        rows.append(
+            [
+                ev.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                escape(ev.device),
+                ev.peer or "",
+                escape(ev.vrf or ""),
+                name,
+                escape(change),
+                escape(describe(ev)),
+            ]
+        )
     return rows
 
 
 def _csv_rows(events: Sequence[Any]) -> list[list[Any]]:
     return [
-        [ev.line()["time"], ev.device, ev.peer, ev.vrf, ev.event,
-         json.dumps(ev.from_) if not isinstance(ev.from_, str | None) else ev.from_,
-         json.dumps(ev.to) if not isinstance(ev.to, str | None) else ev.to,
-         ev.tunnel, json.dumps(ev.detail, separators=(",", ":")) if ev.detail else ""]
+        [
+            ev.line()["time"],
+            ev.device,
+            ev.peer,
+            ev.vrf,
+            ev.event,
+            json.dumps(ev.from_) if not isinstance(ev.from_, str | None) else ev.from_,
+            json.dumps(ev.to) if not isinstance(ev.to, str | None) else ev.to,
+            ev.tunnel,
+            json.dumps(ev.detail, separators=(",", ":")) if ev.detail else "",
+        ]
         for ev in events
     ]
 
@@ -164,8 +179,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         store: Annotated[
             str | None,
-            typer.Option("--store", help="History store: a SQLite file or postgresql://... "
-                         "(default: the store setting, else the state directory's file)."),
+            typer.Option(
+                "--store",
+                help="History store: a SQLite file or postgresql://... "
+                "(default: the store setting, else the state directory's file).",
+            ),
         ] = None,
         output: OutputOpt = "table",
         as_json: JsonOpt = False,
@@ -194,25 +212,34 @@ def register(app: typer.Typer) -> None:
             stderr().print(
                 f"no history recorded yet: {escape(str(location))} does not exist. ipsecctl "
                 "records every poll and action there as they happen (use --store for "
-                "another location).", highlight=False,
+                "another location).",
+                highlight=False,
             )
             if fmt == "table":
                 return
             events: list[Any] = []
         else:
             with open_store(location) as db:
-                events = db.events(devices, peer=peer, vrf=vrf_filter, since=start,
-                                   kinds=kinds, limit=limit)
+                events = db.events(
+                    devices, peer=peer, vrf=vrf_filter, since=start, kinds=kinds, limit=limit
+                )
         if fmt == "table" and not events:
-            stderr().print(f"no events in {escape(str(location))} for this selection "
-                           f"(since {escape(since)})", highlight=False)
+            stderr().print(
+                f"no events in {escape(str(location))} for this selection (since {escape(since)})",
+                highlight=False,
+            )
             return
         render.emit(
-            fmt, "history",
-            lambda: {"since": None if start is None else start.isoformat().replace(
-                         "+00:00", "Z"),
-                     "events": [ev.model_dump(mode="json", by_alias=True) for ev in events]},
+            fmt,
+            "history",
+            lambda: {
+                "since": None if start is None else start.isoformat().replace("+00:00", "Z"),
+                "events": [ev.model_dump(mode="json", by_alias=True) for ev in events],
+            },
             csv=lambda: (HEADER, _csv_rows(events)),
-            table=lambda: (f"history since {since}" if start else "history",
-                           HUMAN_HEADER, _human_rows(events)),
+            table=lambda: (
+                f"history since {since}" if start else "history",
+                HUMAN_HEADER,
+                _human_rows(events),
+            ),
         )

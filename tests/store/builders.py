@@ -40,16 +40,37 @@ def tunnel(
     sas = []
     if up:
         sas = [
-            IpsecSa(direction="in", spi=s, transform="esp-256-aes esp-sha256-hmac",
-                    encryption="aes256", integrity="sha256", mode="tunnel", status="ACTIVE")
+            IpsecSa(
+                direction="in",
+                spi=s,
+                transform="esp-256-aes esp-sha256-hmac",
+                encryption="aes256",
+                integrity="sha256",
+                mode="tunnel",
+                status="ACTIVE",
+            )
             for s in spi_in
         ] + [
-            IpsecSa(direction="out", spi=s, transform="esp-256-aes esp-sha256-hmac",
-                    encryption="aes256", integrity="sha256", mode="tunnel", status="ACTIVE")
+            IpsecSa(
+                direction="out",
+                spi=s,
+                transform="esp-256-aes esp-sha256-hmac",
+                encryption="aes256",
+                integrity="sha256",
+                mode="tunnel",
+                status="ACTIVE",
+            )
             for s in spi_out
         ]
-    counters = {"pkts_encaps": encaps, "pkts_decaps": decaps, "send_errors": 0,
-                "recv_errors": 0, "replay_failed": 0, "decrypt_failed": 0, "verify_failed": 0}
+    counters = {
+        "pkts_encaps": encaps,
+        "pkts_decaps": decaps,
+        "send_errors": 0,
+        "recv_errors": 0,
+        "replay_failed": 0,
+        "decrypt_failed": 0,
+        "verify_failed": 0,
+    }
     counters.update(errors or {})
     return Tunnel(
         device=device,
@@ -85,8 +106,15 @@ def device(
     raw: dict[str, str] | None = None,
 ) -> DeviceState:
     ike = [
-        IkeSa(device=name, version=1, src="10.0.0.1", dst=t.peer, state=t.ike_state,
-              status="up" if t.ike_state == "QM_IDLE" else "negotiating", conn_id=1001)
+        IkeSa(
+            device=name,
+            version=1,
+            src="10.0.0.1",
+            dst=t.peer,
+            state=t.ike_state,
+            status="up" if t.ike_state == "QM_IDLE" else "negotiating",
+            conn_id=1001,
+        )
         for t in tunnels
         if t.ike_state
     ]
@@ -97,7 +125,7 @@ def device(
         reachable=reachable,
         ike_sas=ike if reachable else [],
         tunnels=list(tunnels) if reachable else [],
-        errors=errors or ([] if reachable else [CommandError(kind="unreachable",
-                                                             message="connection refused")]),
+        errors=errors
+        or ([] if reachable else [CommandError(kind="unreachable", message="connection refused")]),
         raw=raw,
     )

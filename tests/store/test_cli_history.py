@@ -13,16 +13,47 @@ from tests.store.builders import at, device, tunnel
 
 def record(location: str | Path) -> None:
     with open_store(location) as s:
-        s.record_poll([device(at(0), tunnel(), tunnel(peer="10.0.0.3", vrf="RED")),
-                       device(at(0), tunnel(device="br-1", peer="10.0.0.1"), name="br-1")])
-        s.record_poll([device(at(1), tunnel(state="down", ike_state="MM_NO_STATE"),
-                              tunnel(peer="10.0.0.3", vrf="RED")),
-                       device(at(1), name="br-1", reachable=False)])
-        s.record_poll([device(at(2), tunnel(spi_in=(0x0A0B0C0D,), spi_out=(0x01020304,)),
-                              tunnel(peer="10.0.0.3", vrf="RED", spi_in=(0x55,), spi_out=(0x66,),
-                                     encaps=1100, decaps=1100))])
-        s.record_action({"action": "clear", "device": "hub-1", "peer": "10.0.0.2", "ok": True,
-                         "time": "2026-11-26T12:00:40Z"})
+        s.record_poll(
+            [
+                device(at(0), tunnel(), tunnel(peer="10.0.0.3", vrf="RED")),
+                device(at(0), tunnel(device="br-1", peer="10.0.0.1"), name="br-1"),
+            ]
+        )
+        s.record_poll(
+            [
+                device(
+                    at(1),
+                    tunnel(state="down", ike_state="MM_NO_STATE"),
+                    tunnel(peer="10.0.0.3", vrf="RED"),
+                ),
+                device(at(1), name="br-1", reachable=False),
+            ]
+        )
+        s.record_poll(
+            [
+                device(
+                    at(2),
+                    tunnel(spi_in=(0x0A0B0C0D,), spi_out=(0x01020304,)),
+                    tunnel(
+                        peer="10.0.0.3",
+                        vrf="RED",
+                        spi_in=(0x55,),
+                        spi_out=(0x66,),
+                        encaps=1100,
+                        decaps=1100,
+                    ),
+                )
+            ]
+        )
+        s.record_action(
+            {
+                "action": "clear",
+                "device": "hub-1",
+                "peer": "10.0.0.2",
+                "ok": True,
+                "time": "2026-11-26T12:00:40Z",
+            }
+        )
 
 
 @pytest.fixture
@@ -42,8 +73,7 @@ def test_without_a_store_says_how_history_gets_recorded(tmp_path):
 
 
 def test_json_timeline_of_one_peer(home):
-    run = run_cli("history", "hub-1", "--peer", "10.0.0.2", "--since", "all", "--json",
-                  home=home)
+    run = run_cli("history", "hub-1", "--peer", "10.0.0.2", "--since", "all", "--json", home=home)
     assert run.code == 0, run
     doc = run.json
     assert (doc["schema"], doc["kind"], doc["since"]) == ("ipsecctl/v1", "history", None)
@@ -64,10 +94,21 @@ def test_filters_vrf_kind_since_and_targets(home):
     red = run_cli("history", "--vrf", "RED", "--since", "all", "--json", home=home).json
     assert [e["event"] for e in red["events"]] == ["tunnel_added", "rekey"]
     assert red["events"][1]["detail"]["in"] == {"old": [0xC0FFEE01], "new": [0x55]}
-    downs = run_cli("history", "--kind", "tunnel_down", "--kind", "unreachable",
-                    "--since", "2026-11-26T12:00:10Z", "--json", home=home).json
+    downs = run_cli(
+        "history",
+        "--kind",
+        "tunnel_down",
+        "--kind",
+        "unreachable",
+        "--since",
+        "2026-11-26T12:00:10Z",
+        "--json",
+        home=home,
+    ).json
     assert [(e["device"], e["event"]) for e in downs["events"]] == [
-        ("br-1", "unreachable"), ("hub-1", "tunnel_down")]
+        ("br-1", "unreachable"),
+        ("hub-1", "tunnel_down"),
+    ]
     br = run_cli("history", "br-1", "--since", "all", "--json", home=home).json
     assert [e["event"] for e in br["events"]] == ["tunnel_added", "unreachable"]
     # the default window is the last 24 hours: these events are older
@@ -109,7 +150,16 @@ def test_garbage_store_file(tmp_path):
 
 def test_history_from_postgresql(tmp_path, pg_url):
     record(pg_url)
-    run = run_cli("history", "--store", pg_url, "--since", "all", "--kind", "tunnel_down",
-                  "--json", home=tmp_path)
+    run = run_cli(
+        "history",
+        "--store",
+        pg_url,
+        "--since",
+        "all",
+        "--kind",
+        "tunnel_down",
+        "--json",
+        home=tmp_path,
+    )
     assert run.code == 0, run
     assert [(e["device"], e["peer"]) for e in run.json["events"]] == [("hub-1", "10.0.0.2")]

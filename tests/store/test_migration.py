@@ -50,10 +50,17 @@ def make_v1(path: Path) -> None:
             (s.device, epoch(s.polled_at), s.model_dump_json(exclude={"raw"})),
         )
     db.execute("INSERT INTO snapshots (device, polled_at, body) VALUES ('x', 0, '{\"bad\": 1}')")
-    record = {"action": "clear", "device": "hub-1", "peer": "10.0.0.2", "ok": True,
-              "time": "2026-11-26T12:00:45Z"}
-    db.execute("INSERT INTO actions (time, device, action, body) VALUES (?, ?, ?, ?)",
-               (epoch(at(1)) + 15, "hub-1", "clear", json.dumps(record)))
+    record = {
+        "action": "clear",
+        "device": "hub-1",
+        "peer": "10.0.0.2",
+        "ok": True,
+        "time": "2026-11-26T12:00:45Z",
+    }
+    db.execute(
+        "INSERT INTO actions (time, device, action, body) VALUES (?, ?, ?, ?)",
+        (epoch(at(1)) + 15, "hub-1", "clear", json.dumps(record)),
+    )
     db.commit()
     db.close()
 
@@ -65,9 +72,11 @@ def test_v1_file_is_migrated_into_events_and_latest_states(tmp_path):
         hub = store.events(["hub-1"])
         assert [(e.event, e.time) for e in hub] == [
             ("tunnel_added", at(0)),
-            ("tunnel_down", at(1)), ("ike_state", at(1)),
+            ("tunnel_down", at(1)),
+            ("ike_state", at(1)),
             ("action", at(1).replace(second=45)),
-            ("tunnel_up", at(2)), ("ike_state", at(2)),
+            ("tunnel_up", at(2)),
+            ("ike_state", at(2)),
         ]
         assert hub[4].detail["spis"] == {"in": [0xAB], "out": [0xCD]}
         assert [e.event for e in store.events(["br-1"])] == ["tunnel_added", "unreachable"]

@@ -33,13 +33,27 @@ def test_same_schema_and_history_as_sqlite(pg_url):
         assert isinstance(store, PostgresStore)
         assert "@127.0.0.1:" in store.location
         store.record_poll([device(at(0), tunnel(uptime_s=50))], collector="eu")
-        store.record_poll([device(at(1), tunnel(state="down", ike_state="MM_NO_STATE"))],
-                          collector="eu")
+        store.record_poll(
+            [device(at(1), tunnel(state="down", ike_state="MM_NO_STATE"))], collector="eu"
+        )
         store.record_poll([device(at(2), tunnel(spi_in=(7,), spi_out=(8,)))], collector="eu")
-        store.record_action({"action": "clear", "device": "hub-1", "peer": "10.0.0.2",
-                             "password": "hunter2", "time": "2026-11-26T12:00:45Z"})
+        store.record_action(
+            {
+                "action": "clear",
+                "device": "hub-1",
+                "peer": "10.0.0.2",
+                "password": "hunter2",
+                "time": "2026-11-26T12:00:45Z",
+            }
+        )
         assert [e.event for e in store.events()] == [
-            "tunnel_added", "tunnel_down", "ike_state", "action", "tunnel_up", "ike_state"]
+            "tunnel_added",
+            "tunnel_down",
+            "ike_state",
+            "action",
+            "tunnel_up",
+            "ike_state",
+        ]
         assert store.flaps("hub-1", "10.0.0.2") == 1
         assert store.uptime_since("hub-1", "10.0.0.2") == at(2)
         (latest,) = store.latest()
@@ -70,8 +84,9 @@ _COLLECTOR = textwrap.dedent("""
 def test_two_collectors_write_at_once_and_lose_nothing(pg_url):
     open_store(pg_url).close()  # migrated once; the collectors then start together
     procs = [
-        subprocess.Popen([sys.executable, "-c", _COLLECTOR, name, pg_url, str(first), "10"],
-                         cwd=ROOT)
+        subprocess.Popen(
+            [sys.executable, "-c", _COLLECTOR, name, pg_url, str(first), "10"], cwd=ROOT
+        )
         for name, first in (("eu", 0), ("us", 10))
     ]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
@@ -82,8 +97,10 @@ def test_two_collectors_write_at_once_and_lose_nothing(pg_url):
             # per device: added, then down/up twice (down at 10 and 20, up at 11 and 21)
             assert [(e.event, e.time) for e in store.events([d]) if e.event != "ike_state"] == [
                 ("tunnel_added", at(0)),
-                ("tunnel_down", at(10)), ("tunnel_up", at(11)),
-                ("tunnel_down", at(20)), ("tunnel_up", at(21)),
+                ("tunnel_down", at(10)),
+                ("tunnel_up", at(11)),
+                ("tunnel_down", at(20)),
+                ("tunnel_up", at(21)),
             ]
         assert len(store.events(kinds=["tunnel_down"])) == 40
         polls = _psql_rows(pg_url, "SELECT collector, COUNT(*) FROM polls GROUP BY 1 ORDER BY 1")
@@ -97,8 +114,9 @@ def test_collectors_racing_on_one_device_keep_the_newest_state(pg_url):
     def run(n: int) -> None:
         try:
             for i in range(n, 40, 2):  # interleaved polls of the same device
-                stores[n].record_poll([device(at(i), tunnel(encaps=1000 + i, decaps=1000 + i))],
-                                      collector=f"c{n}")
+                stores[n].record_poll(
+                    [device(at(i), tunnel(encaps=1000 + i, decaps=1000 + i))], collector=f"c{n}"
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -141,10 +159,16 @@ def test_migration_from_the_first_schema(pg_url):
             )
     with open_store(pg_url) as store:
         assert [(e.event, e.time) for e in store.events()] == [
-            ("tunnel_added", at(0)), ("tunnel_down", at(1))]
+            ("tunnel_added", at(0)),
+            ("tunnel_down", at(1)),
+        ]
         assert [s.polled_at for s in store.latest()] == [at(1)]
-    tables = {t for (t,) in _psql_rows(
-        pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    tables = {
+        t
+        for (t,) in _psql_rows(
+            pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        )
+    }
     assert "snapshots" not in tables and {"devices", "polls", "events"} <= tables
 
 
@@ -179,8 +203,14 @@ def test_server_goes_away_and_comes_back_without_losing_polls(pg_server, pg_url)
         for i in range(5, 15):
             state = "down" if i == 8 else "up"
             returned += [e.event for e in store.record_poll([device(at(i), tunnel(state=state))])]
-        store.record_action({"action": "clear", "device": "hub-1", "peer": "10.0.0.2",
-                             "time": "2026-11-26T12:04:05Z"})
+        store.record_action(
+            {
+                "action": "clear",
+                "device": "hub-1",
+                "peer": "10.0.0.2",
+                "time": "2026-11-26T12:04:05Z",
+            }
+        )
         assert store.pending == 11
         assert store.flush() is False
     finally:
@@ -196,7 +226,9 @@ def test_server_goes_away_and_comes_back_without_losing_polls(pg_server, pg_url)
     assert returned == ["tunnel_added", "tunnel_down", "tunnel_up"]
     assert [p["polled_at"] for p in store.polls("hub-1")] == [at(n) for n in range(i)]
     assert [(e.event, e.time) for e in store.events()] == [
-        ("tunnel_added", at(0)), ("tunnel_down", at(8)),
-        ("action", at(8).replace(second=5)), ("tunnel_up", at(9)),
+        ("tunnel_added", at(0)),
+        ("tunnel_down", at(8)),
+        ("action", at(8).replace(second=5)),
+        ("tunnel_up", at(9)),
     ]
     store.close()

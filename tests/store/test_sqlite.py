@@ -79,14 +79,20 @@ def test_uptime_across_restarts_uses_the_first_sighting(path):
 
 
 def test_event_filters(store):
-    store.record_poll([
-        device(at(0), tunnel(peer="10.0.0.2"), tunnel(peer="10.0.0.3", vrf="RED")),
-        device(at(0), tunnel(device="br-1", peer="10.0.0.1"), name="br-1"),
-    ])
-    store.record_poll([
-        device(at(1), tunnel(peer="10.0.0.2", state="down"), tunnel(peer="10.0.0.3", vrf="RED")),
-        device(at(1), reachable=False, name="br-1"),
-    ])
+    store.record_poll(
+        [
+            device(at(0), tunnel(peer="10.0.0.2"), tunnel(peer="10.0.0.3", vrf="RED")),
+            device(at(0), tunnel(device="br-1", peer="10.0.0.1"), name="br-1"),
+        ]
+    )
+    store.record_poll(
+        [
+            device(
+                at(1), tunnel(peer="10.0.0.2", state="down"), tunnel(peer="10.0.0.3", vrf="RED")
+            ),
+            device(at(1), reachable=False, name="br-1"),
+        ]
+    )
     assert len(store.events()) == 5
     assert [e.event for e in store.events(["br-1"])] == ["tunnel_added", "unreachable"]
     assert [e.event for e in store.events(peer="10.0.0.2")] == ["tunnel_added", "tunnel_down"]
@@ -104,8 +110,15 @@ def test_event_filters(store):
 
 def test_latest_state_per_device_without_raw_and_poll_summaries(store):
     store.record_poll([device(at(0), tunnel(), raw={"show crypto ipsec sa": "interface: Gi1"})])
-    store.record_poll([device(at(1), tunnel(encaps=1100, decaps=1090),
-                              raw={"show crypto ipsec sa": "interface: Gi1"})])
+    store.record_poll(
+        [
+            device(
+                at(1),
+                tunnel(encaps=1100, decaps=1090),
+                raw={"show crypto ipsec sa": "interface: Gi1"},
+            )
+        ]
+    )
     (latest,) = store.latest()
     assert latest.raw is None and latest.polled_at == at(1)
     assert latest.tunnels[0].counters["pkts_encaps"] == 1100
@@ -113,7 +126,9 @@ def test_latest_state_per_device_without_raw_and_poll_summaries(store):
     assert store.latest(["nope"]) == []
     summaries = store.polls("hub-1")
     assert [(p["polled_at"], p["tunnels_up"], p["tunnels_total"]) for p in summaries] == [
-        (at(0), 1, 1), (at(1), 1, 1)]
+        (at(0), 1, 1),
+        (at(1), 1, 1),
+    ]
     assert summaries[0]["reachable"] is True and summaries[0]["collector"] == "local"
 
 
@@ -126,16 +141,28 @@ def test_an_older_poll_never_replaces_a_newer_state(store):
 
 
 def test_actions_are_redacted_ordered_and_in_the_timeline(store):
-    store.record_action({
-        "action": "clear", "device": "hub-1", "peer": "10.0.0.2",
-        "time": "2026-11-26T12:00:01Z",
-        "commands": ["crypto isakmp key Sup3r address 10.0.0.2"], "ok": True,
-    })
-    store.record_action({
-        "action": "rekey", "device": "hub-1", "peer": "10.0.0.2",
-        "time": "2026-11-26T12:00:00Z", "password": "hunter2",
-        "old_spis": [1], "new_spis": [2], "ok": True,
-    })
+    store.record_action(
+        {
+            "action": "clear",
+            "device": "hub-1",
+            "peer": "10.0.0.2",
+            "time": "2026-11-26T12:00:01Z",
+            "commands": ["crypto isakmp key Sup3r address 10.0.0.2"],
+            "ok": True,
+        }
+    )
+    store.record_action(
+        {
+            "action": "rekey",
+            "device": "hub-1",
+            "peer": "10.0.0.2",
+            "time": "2026-11-26T12:00:00Z",
+            "password": "hunter2",
+            "old_spis": [1],
+            "new_spis": [2],
+            "ok": True,
+        }
+    )
     store.record_action({"action": "clear", "device": "br-lon"})  # time filled in: now
     acts = store.actions()
     assert [a["action"] for a in acts] == ["rekey", "clear", "clear"]
@@ -144,7 +171,9 @@ def test_actions_are_redacted_ordered_and_in_the_timeline(store):
     assert [a["device"] for a in store.actions(limit=1)] == ["br-lon"]
     timeline = store.events(["hub-1"], peer="10.0.0.2")
     assert [(e.event, e.to, e.detail["action"]) for e in timeline] == [
-        ("action", "ok", "rekey"), ("action", "ok", "clear")]
+        ("action", "ok", "rekey"),
+        ("action", "ok", "clear"),
+    ]
     assert store.events(kinds=["tunnel_down"]) == []
 
 
@@ -173,8 +202,9 @@ def test_a_newer_schema_is_refused(path, how):
     open_store(path).close()
     db = sqlite3.connect(path)
     if how == "table":
-        db.execute("INSERT INTO schema_version VALUES (?, 'from the future', 0)",
-                   (SCHEMA_VERSION + 1,))
+        db.execute(
+            "INSERT INTO schema_version VALUES (?, 'from the future', 0)", (SCHEMA_VERSION + 1,)
+        )
     else:
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     db.commit()
@@ -202,8 +232,15 @@ def test_unknown_scheme_is_a_usage_error(tmp_path):
 def test_threads_share_one_store(store):
     def worker(n: int) -> None:
         for i in range(25):
-            store.record_poll([device(at(i), tunnel(device=f"r{n}", encaps=1000 + i,
-                                                    decaps=1000 + i), name=f"r{n}")])
+            store.record_poll(
+                [
+                    device(
+                        at(i),
+                        tunnel(device=f"r{n}", encaps=1000 + i, decaps=1000 + i),
+                        name=f"r{n}",
+                    )
+                ]
+            )
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for t in threads:
@@ -256,18 +293,28 @@ def test_database_locked_away_buffers_in_order_and_flushes(path):
         # the events are still computed and returned while the database is away
         assert [e.event for e in down] == ["tunnel_down", "ike_state"]
         assert [e.event for e in up] == ["tunnel_up", "ike_state"]
-        store.record_action({"action": "clear", "device": "hub-1", "peer": "10.0.0.2",
-                             "time": "2026-11-26T12:01:00Z"})
+        store.record_action(
+            {
+                "action": "clear",
+                "device": "hub-1",
+                "peer": "10.0.0.2",
+                "time": "2026-11-26T12:01:00Z",
+            }
+        )
         assert store.pending == 3
         assert store.flush() is False
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    store.record_poll([device(at(3), tunnel(spi_in=(9,), spi_out=(10,), encaps=1100,
-                                            decaps=1100))])
+    store.record_poll([device(at(3), tunnel(spi_in=(9,), spi_out=(10,), encaps=1100, decaps=1100))])
     assert store.pending == 0
     assert [(e.event, e.time) for e in store.events()] == [
-        ("tunnel_added", at(0)), ("tunnel_down", at(1)), ("ike_state", at(1)),
-        ("tunnel_up", at(2)), ("ike_state", at(2)), ("action", at(2))]
+        ("tunnel_added", at(0)),
+        ("tunnel_down", at(1)),
+        ("ike_state", at(1)),
+        ("tunnel_up", at(2)),
+        ("ike_state", at(2)),
+        ("action", at(2)),
+    ]
     assert [p["polled_at"] for p in store.polls("hub-1")] == [at(0), at(1), at(2), at(3)]
     store.close()

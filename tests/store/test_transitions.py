@@ -47,8 +47,9 @@ def test_down_and_up_with_ike_state():
 
 def test_rekey_gives_old_and_new_spis_as_integers():
     prev = device(at(0), tunnel(spi_in=(0x11111111,), spi_out=(0x22222222,), encaps=500))
-    cur = device(at(1), tunnel(spi_in=(0x33333333,), spi_out=(0x44444444,), encaps=650,
-                               decaps=1100))
+    cur = device(
+        at(1), tunnel(spi_in=(0x33333333,), spi_out=(0x44444444,), encaps=650, decaps=1100)
+    )
     events = diff(prev, cur)
     assert kinds(events) == ["rekey"]
     assert events[0].detail == {
@@ -69,8 +70,10 @@ def test_rekey_overlap_is_one_rekey_not_two():
 
 
 def test_rebuilt_between_polls_is_a_down_and_an_up_not_a_rekey():
-    prev = device(at(0), tunnel(spi_in=(1,), spi_out=(2,), encaps=9000, decaps=9000,
-                                errors={"replay_failed": 7}))
+    prev = device(
+        at(0),
+        tunnel(spi_in=(1,), spi_out=(2,), encaps=9000, decaps=9000, errors={"replay_failed": 7}),
+    )
     # all SPIs new and the ident's counters restarted: the SAs were deleted in between
     cur = device(at(1), tunnel(spi_in=(5,), spi_out=(6,), encaps=12, decaps=11))
     events = diff(prev, cur)
@@ -81,15 +84,15 @@ def test_rebuilt_between_polls_is_a_down_and_an_up_not_a_rekey():
 
 def test_rebuilt_seen_by_session_uptime_alone():
     prev = device(at(0), tunnel(spi_in=(1,), spi_out=(2,), uptime_s=5000))
-    cur = device(at(1), tunnel(spi_in=(5,), spi_out=(6,), encaps=1100, decaps=1100,
-                               uptime_s=20))
+    cur = device(at(1), tunnel(spi_in=(5,), spi_out=(6,), encaps=1100, decaps=1100, uptime_s=20))
     assert kinds(diff(prev, cur)) == ["tunnel_down", "tunnel_up"]
 
 
 def test_errors_rising_names_counters_and_a_reset_is_not_rising():
     prev = device(at(0), tunnel(errors={"replay_failed": 3, "decrypt_failed": 0}))
-    cur = device(at(1), tunnel(encaps=1100, decaps=1100,
-                               errors={"replay_failed": 18, "decrypt_failed": 2}))
+    cur = device(
+        at(1), tunnel(encaps=1100, decaps=1100, errors={"replay_failed": 18, "decrypt_failed": 2})
+    )
     events = diff(prev, cur)
     assert kinds(events) == ["errors_rising"]
     assert (events[0].from_, events[0].to) == (3, 20)
@@ -197,8 +200,12 @@ def test_watch_line_shape():
     assert line["schema"] == "ipsecctl/v1" and line["kind"] == "event"
     assert line["time"] == "2026-11-26T12:00:30Z"
     assert {k: line[k] for k in ("device", "peer", "vrf", "event", "from", "to")} == {
-        "device": "hub-1", "peer": "10.0.0.2", "vrf": None, "event": "tunnel_down",
-        "from": "up", "to": "down",
+        "device": "hub-1",
+        "peer": "10.0.0.2",
+        "vrf": None,
+        "event": "tunnel_down",
+        "from": "up",
+        "to": "down",
     }
     fields = {k: v for k, v in line.items() if k not in ("schema", "kind")}
     assert Event.model_validate(fields) == ev  # a watch line reads back as the same event
@@ -208,13 +215,22 @@ def test_flap_count_and_up_since():
     a = tunnel(remote="10.2.0.0/24")
     b = tunnel(remote="10.3.0.0/24")  # same peer, second selector pair
     added = diff(None, device(at(0), a, b))
-    down = diff(device(at(0), a, b), device(at(1), tunnel(state="down", remote="10.2.0.0/24"),
-                                              tunnel(state="down", remote="10.3.0.0/24")))
+    down = diff(
+        device(at(0), a, b),
+        device(
+            at(1),
+            tunnel(state="down", remote="10.2.0.0/24"),
+            tunnel(state="down", remote="10.3.0.0/24"),
+        ),
+    )
     assert flap_count(added + down) == 1  # two tunnels down at one poll: one flap
     one = [e for e in added if e.tunnel == a.id]
     assert up_since(one) == T0 - timedelta(seconds=600)  # first seen up 600 s into the session
     downs = [e for e in down if e.tunnel == a.id]
     assert up_since(one + downs) is None
-    ups = [e for e in diff(device(at(1), tunnel(state="down")), device(at(2), tunnel()))
-           if e.event == "tunnel_up"]
+    ups = [
+        e
+        for e in diff(device(at(1), tunnel(state="down")), device(at(2), tunnel()))
+        if e.event == "tunnel_up"
+    ]
     assert up_since(one + downs + ups) == at(2)
