@@ -36,6 +36,7 @@ from ipsecctl.store.buffer import Pending, RetryBuffer
 from ipsecctl.store.db import Db, epoch, from_epoch
 from ipsecctl.store.writer import (
     EVENT_COLUMNS,
+    Batch,
     Known,
     compute,
     decode_state,
@@ -43,7 +44,6 @@ from ipsecctl.store.writer import (
     load_known,
     row_event,
     stored_polled_at,
-    write,
 )
 from ipsecctl.transitions import Event, flap_count, up_since
 
@@ -277,23 +277,25 @@ class SqlStore:
     def _write_poll(self, states: list[DeviceState], collector: str | None) -> list[Event]:
         by_device: dict[str, list[Event]] = {}
         learned: dict[str, Known] = {}
+        names = sorted({s.device for s in states})
+        batch = Batch()
         with self._backend.transaction() as db:
-            # one lock order for every writer: no deadlock between collectors
+            db.lock_devices(names)
+            stored = stored_polled_at(db, names)
             for cur in sorted(states, key=lambda s: s.device):
-                db.lock_device(cur.device)
-                stored = stored_polled_at(db, cur.device)
-                cached = self._known.get(cur.device)
-                if stored is None:
-                    known = None
-                elif cached is not None and cached.polled_at == stored:
-                    known = cached
-                else:
+                at = stored.get(cur.device)
+                known = learned.get(cur.device) or self._known.get(cur.device)
+                if at is None:
+                    known = learned.get(cur.device)
+                elif known is None or known.polled_at != at:
                     known = load_known(db, cur.device, self.location)
                 events, after = compute(cur, known)
-                write(db, cur, events, after, collector)
+                batch.add(cur, events, after, collector)
                 if after is not None:
                     learned[cur.device] = after
+                    stored[cur.device] = after.polled_at
                 by_device.setdefault(cur.device, []).extend(events)
+            batch.write(db)
         self._known.update(learned)
         return [ev for s in states for ev in by_device.pop(s.device, [])]
 

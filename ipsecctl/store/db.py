@@ -43,9 +43,10 @@ class Db(Protocol):
         """Run one INSERT/UPDATE/DELETE; how many rows it touched."""
         ...
 
-    def lock_device(self, device: str) -> None:
-        """Serialise writers of one device until the transaction ends (no-op where the whole
-        database is locked for writing anyway)."""
+    def lock_devices(self, devices: Sequence[str]) -> None:
+        """Serialise writers of these devices until the transaction ends, locking them in the
+        order given (callers sort: one order for every writer, no deadlock). A no-op where the
+        whole database is locked for writing anyway."""
         ...
 
 

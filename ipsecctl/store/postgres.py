@@ -50,9 +50,12 @@ class _PgDb:
         cur = self._conn.execute(self._sql(sql), tuple(params))
         return int(cur.rowcount)
 
-    def lock_device(self, device: str) -> None:
+    def lock_devices(self, devices: Sequence[str]) -> None:
+        # one statement for the whole poll; WITH ORDINALITY keeps the caller's (sorted) order
         self._conn.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_DEVICE_LOCK_NS, device)
+            "SELECT pg_advisory_xact_lock(%s, hashtext(d.name)) FROM unnest(%s::text[]) "
+            "WITH ORDINALITY AS d(name, n) ORDER BY d.n",
+            (_DEVICE_LOCK_NS, list(devices)),
         )
 
 

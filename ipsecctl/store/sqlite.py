@@ -43,7 +43,7 @@ class _SqliteDb:
     def changes(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._conn.execute(sql, tuple(params)).rowcount
 
-    def lock_device(self, device: str) -> None:
+    def lock_devices(self, devices: Sequence[str]) -> None:
         """BEGIN IMMEDIATE already holds the database's one write lock."""
 
 

@@ -79,9 +79,13 @@ def load_known(db: Db, device: str, where: str) -> Known | None:
     )
 
 
-def stored_polled_at(db: Db, device: str) -> float | None:
-    rows = db.execute("SELECT polled_at FROM devices WHERE device = ?", (device,))
-    return float(rows[0][0]) if rows else None
+def stored_polled_at(db: Db, devices: list[str]) -> dict[str, float]:
+    """When each of ``devices`` was last stored (absent: never)."""
+    if not devices:
+        return {}
+    marks = ", ".join("?" for _ in devices)
+    rows = db.execute(f"SELECT device, polled_at FROM devices WHERE device IN ({marks})", devices)
+    return {d: float(at) for d, at in rows}
 
 
 def compute(cur: DeviceState, known: Known | None) -> tuple[list[Event], Known | None]:
@@ -103,12 +107,12 @@ def compute(cur: DeviceState, known: Known | None) -> tuple[list[Event], Known |
 
 
 EVENT_COLUMNS = "time, device, tunnel, peer, vrf, event, from_state, to_state, detail, collector"
-_INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_INSERT_POLL = (
+INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_POLL = (
     "INSERT INTO polls (device, polled_at, collector, reachable, tunnels_up, tunnels_total, "
     "ike_up, ike_total, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-_UPSERT_DEVICE = (
+UPSERT_DEVICE = (
     "INSERT INTO devices (device, platform, polled_at, reachable, collector, state, baseline, "
     "conditions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (device) DO UPDATE SET platform = excluded.platform, "
@@ -149,6 +153,61 @@ def row_event(row: tuple[Any, ...]) -> Event:
     )
 
 
+def poll_row(cur: DeviceState, collector: str | None) -> tuple[Any, ...]:
+    errors = sum(1 for e in cur.errors if e.kind != "parse_warning")
+    return (
+        cur.device,
+        epoch(cur.polled_at),
+        collector,
+        int(cur.reachable),
+        cur.tunnels_up,
+        len(cur.tunnels),
+        cur.ike_up,
+        len(cur.ike_sas),
+        errors,
+    )
+
+
+def device_row(cur: DeviceState, after: Known, collector: str | None) -> tuple[Any, ...]:
+    return (
+        cur.device,
+        cur.platform,
+        after.polled_at,
+        int(cur.reachable),
+        collector,
+        encode_state(cur),
+        encode_state(after.baseline) if after.baseline is not None else None,
+        _json(after.ongoing) if after.ongoing else None,
+    )
+
+
+@dataclass
+class Batch:
+    """The rows of one poll of several devices, written with one statement per table."""
+
+    polls: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    devices: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(
+        self, cur: DeviceState, events: list[Event], after: Known | None, collector: str | None
+    ) -> None:
+        """One computed poll (``after`` None: a stale poll, summary only)."""
+        self.polls.append(poll_row(cur, collector))
+        if after is None:
+            return
+        self.events += [event_row(ev, collector) for ev in events]
+        self.devices.append(device_row(cur, after, collector))
+
+    def write(self, db: Db) -> None:
+        if self.polls:
+            db.executemany(INSERT_POLL, self.polls)
+        if self.events:
+            db.executemany(INSERT_EVENT, self.events)
+        if self.devices:
+            db.executemany(UPSERT_DEVICE, self.devices)
+
+
 def write(
     db: Db,
     cur: DeviceState,
@@ -156,36 +215,7 @@ def write(
     after: Known | None,
     collector: str | None,
 ) -> None:
-    """The rows of one computed poll (``after`` None: a stale poll, summary only)."""
-    errors = sum(1 for e in cur.errors if e.kind != "parse_warning")
-    db.execute(
-        _INSERT_POLL,
-        (
-            cur.device,
-            epoch(cur.polled_at),
-            collector,
-            int(cur.reachable),
-            cur.tunnels_up,
-            len(cur.tunnels),
-            cur.ike_up,
-            len(cur.ike_sas),
-            errors,
-        ),
-    )
-    if after is None:
-        return
-    if events:
-        db.executemany(_INSERT_EVENT, [event_row(ev, collector) for ev in events])
-    db.execute(
-        _UPSERT_DEVICE,
-        (
-            cur.device,
-            cur.platform,
-            after.polled_at,
-            int(cur.reachable),
-            collector,
-            encode_state(cur),
-            encode_state(after.baseline) if after.baseline is not None else None,
-            _json(after.ongoing) if after.ongoing else None,
-        ),
-    )
+    """The rows of one computed poll of one device."""
+    batch = Batch()
+    batch.add(cur, events, after, collector)
+    batch.write(db)
