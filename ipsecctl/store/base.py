@@ -98,6 +98,10 @@ class Store(Protocol):
         self, device: str, peer: str, vrf: str | None = None, since: datetime | None = None
     ) -> int: ...
 
+    def flap_counts(
+        self, devices: Sequence[str] | None = None, since: datetime | None = None
+    ) -> dict[tuple[str, str | None, str | None], int]: ...
+
     def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None: ...
 
     def uptime_since(self, device: str, peer: str, vrf: str | None = None) -> datetime | None: ...
@@ -452,6 +456,27 @@ class SqlStore:
         two polls) since ``since``."""
         found = self.events([device], peer=peer, vrf=vrf, since=since, kinds=["tunnel_down"])
         return flap_count(found)
+
+    def flap_counts(
+        self, devices: Sequence[str] | None = None, since: datetime | None = None
+    ) -> dict[tuple[str, str | None, str | None], int]:
+        """:meth:`flaps` for the whole fleet in one query: ``{(device, peer, vrf): count}`` for
+        every peer that went down at least once (what a dashboard refresh needs)."""
+        where = ["event = 'tunnel_down'"]
+        params: list[Any] = []
+        if devices:
+            where.append(f"device IN ({_placeholders(devices)})")
+            params += list(devices)
+        if since is not None:
+            where.append("time >= ?")
+            params.append(epoch(since))
+        sql = (
+            "SELECT device, peer, vrf, COUNT(DISTINCT time) FROM events WHERE "
+            + " AND ".join(where)
+            + " GROUP BY device, peer, vrf"
+        )
+        rows = self._read(lambda db: db.execute(sql, params))
+        return {(d, p, v): int(n) for d, p, v, n in rows}
 
     def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None:
         found = self.events([device], peer=peer, vrf=vrf, kinds=["tunnel_down"], limit=1)

@@ -67,6 +67,9 @@ def test_flaps_last_down_uptime_and_rekeys_from_the_history(store):
     rekeys = store.rekeys("hub-1", "10.0.0.2")
     assert [(r.time, r.detail["in"]) for r in rekeys] == [(at(4), {"old": [5], "new": [7]})]
     assert store.uptime_since("hub-1", "10.0.0.2", vrf="") == at(3)
+    assert store.flap_counts() == {("hub-1", "10.0.0.2", None): 2}
+    assert store.flap_counts(since=at(2)) == {("hub-1", "10.0.0.2", None): 1}
+    assert store.flap_counts(["br-1"]) == {}
     assert store.uptime_since("hub-1", "10.0.0.2", vrf="RED") is None
 
 
@@ -189,6 +192,10 @@ def test_files_at_rest_schema_version_and_wal(path):
     open_store(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with open_store(path) as s:  # open: the WAL and its index exist, private like the file
+        s.record_poll([device(at(0), tunnel())])
+        for side in ("-wal", "-shm"):
+            assert stat.S_IMODE(Path(f"{path}{side}").stat().st_mode) == 0o600
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
