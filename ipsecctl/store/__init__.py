@@ -31,6 +31,7 @@ __all__ = [
     "Store",
     "default_location",
     "is_postgres",
+    "open_configured",
     "open_store",
     "sqlite_path",
     "store_exists",
@@ -89,3 +90,13 @@ def open_store(
     from ipsecctl.store.sqlite import SqliteStore
 
     return SqliteStore(sqlite_path(location), retention=retention, buffer=buffer)
+
+
+def open_configured(settings: Any, location: str | Path | None = None, **kwargs: Any) -> SqlStore:
+    """The store the settings name (``--store`` overrides with ``location``), pruned to the
+    configured retention (``history_retention_days``) as polls are recorded."""
+    return open_store(
+        location or default_location(settings),
+        retention_days=getattr(settings, "history_retention_days", None),
+        **kwargs,
+    )

@@ -173,7 +173,7 @@ class SqlStore:
         self.buffer = buffer if buffer is not None else RetryBuffer()
         self._lock = threading.RLock()
         self._known: dict[str, Known] = {}
-        self._last_prune = time.monotonic()
+        self._last_prune: float | None = None  # first poll prunes, then every hour
 
     def __enter__(self) -> SqlStore:
         return self
@@ -335,7 +335,9 @@ class SqlStore:
             )
 
     def _maybe_prune(self) -> None:
-        if self.retention is None or time.monotonic() - self._last_prune < PRUNE_EVERY_S:
+        if self.retention is None:
+            return
+        if self._last_prune is not None and time.monotonic() - self._last_prune < PRUNE_EVERY_S:
             return
         self._last_prune = time.monotonic()
         try:

@@ -188,6 +188,21 @@ def test_prune_keeps_the_retention_window(store):
     assert store.events() == [] and store.latest() == []
 
 
+def test_retention_is_applied_as_polls_are_recorded(path):
+    from datetime import UTC, datetime
+
+    from ipsecctl.settings import Settings
+    from ipsecctl.store import open_configured
+
+    settings = Settings(history=path, history_retention_days=1)
+    with open_configured(settings) as s:
+        s.record_poll([device(at(0), tunnel(), name="old")])  # days ago: pruned at once
+        now = datetime.now(UTC)
+        s.record_poll([device(now, tunnel(device="new"), name="new")])
+        assert [d.device for d in s.latest()] == ["new"]
+        assert {e.device for e in s.events()} == {"new"}
+
+
 def test_files_at_rest_schema_version_and_wal(path):
     open_store(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
