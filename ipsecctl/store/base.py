@@ -294,7 +294,7 @@ class SqlStore:
                 elif known is None or known.polled_at != at:
                     known = load_known(db, cur.device, self.location)
                 events, after = compute(cur, known)
-                batch.add(cur, events, after, collector)
+                batch.add(cur, events, known, after, collector)
                 if after is not None:
                     learned[cur.device] = after
                     stored[cur.device] = after.polled_at
@@ -355,7 +355,7 @@ class SqlStore:
         with self._lock, self._backend.transaction() as db:
             for table, column in (
                 ("events", "time"),
-                ("polls", "polled_at"),
+                ("polls", "last_at"),
                 ("actions", "time"),
                 ("devices", "polled_at"),
             ):
@@ -520,24 +520,27 @@ class SqlStore:
         return [d for (d,) in self._read(lambda db: db.execute(_DEVICES))]
 
     def polls(self, device: str, since: datetime | None = None) -> list[dict[str, Any]]:
-        """One device's poll summaries, oldest first."""
+        """One device's poll summaries, oldest first: one entry per run of polls that said
+        the same (``since`` / ``until``: its first and last poll, ``polls``: how many)."""
         sql = (
-            "SELECT polled_at, collector, reachable, tunnels_up, tunnels_total, ike_up, "
-            "ike_total, errors FROM polls WHERE device = ?"
+            "SELECT polled_at, last_at, n_polls, collector, reachable, tunnels_up, "
+            "tunnels_total, ike_up, ike_total, errors FROM polls WHERE device = ?"
         )
         params: list[Any] = [device]
         if since is not None:
-            sql += " AND polled_at >= ?"
+            sql += " AND last_at >= ?"
             params.append(epoch(since))
         rows = self._read(lambda db: db.execute(sql + " ORDER BY polled_at", params))
-        keys = ("collector", "reachable", "tunnels_up", "tunnels_total", "ike_up", "ike_total")
+        keys = ("tunnels_up", "tunnels_total", "ike_up", "ike_total", "errors")
         return [
             {
                 "device": device,
-                "polled_at": from_epoch(r[0]),
-                **dict(zip(keys, r[1:7], strict=True)),
-                "reachable": bool(r[2]),
-                "errors": r[7],
+                "since": from_epoch(r[0]),
+                "until": from_epoch(r[1]),
+                "polls": int(r[2]),
+                "collector": r[3],
+                "reachable": bool(r[4]),
+                **dict(zip(keys, r[5:10], strict=True)),
             }
             for r in rows
         ]

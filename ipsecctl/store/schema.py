@@ -10,9 +10,10 @@ backend's write lock, so two collectors starting at once migrate it once.
 Versions:
 
 1. ``snapshots`` (every poll as JSON) and ``actions``: the first format.
-2. ``devices`` (latest full state per device, replaced in place), ``polls`` (one summary row per
-   poll), ``events`` (transitions); ``actions`` gains ``peer`` and ``vrf``. The snapshots of a
-   version 1 file are replayed into events, summaries and latest states, then dropped.
+2. ``devices`` (latest full state per device, replaced in place), ``polls`` (poll summaries,
+   one row per run of equal summaries), ``events`` (transitions); ``actions`` gains ``peer``
+   and ``vrf``. The snapshots of a version 1 file are replayed into events, summaries and
+   latest states, then dropped.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _replay_snapshots(db: Db) -> None:
                 skipped += 1
                 continue
             events, after = compute(state, known)
-            write(db, state, events, after, "migrated")
+            write(db, state, events, known, after, "migrated")
             known = after or known
     if skipped:
         log.warning("history migration: %d stored snapshot(s) no longer fit the model", skipped)
@@ -93,13 +94,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         (
             "CREATE TABLE devices (device TEXT PRIMARY KEY, platform TEXT NOT NULL, "
             "polled_at {float} NOT NULL, reachable INTEGER NOT NULL, collector TEXT, "
-            "state {blob} NOT NULL, baseline {blob}, conditions TEXT)",
+            "state {blob} NOT NULL, baseline {blob}, conditions TEXT, run_start {float})",
             "CREATE TABLE polls (device TEXT NOT NULL, polled_at {float} NOT NULL, "
+            "last_at {float} NOT NULL, n_polls INTEGER NOT NULL, "
             "collector TEXT, reachable INTEGER NOT NULL, tunnels_up INTEGER NOT NULL, "
             "tunnels_total INTEGER NOT NULL, ike_up INTEGER NOT NULL, "
             "ike_total INTEGER NOT NULL, errors INTEGER NOT NULL, "
             "PRIMARY KEY (device, polled_at)){without_rowid}",
-            "CREATE INDEX polls_time ON polls (polled_at)",
+            "CREATE INDEX polls_last ON polls (last_at)",
             "CREATE TABLE events (id {pk}, time {float} NOT NULL, device TEXT NOT NULL, "
             "tunnel TEXT, peer TEXT, vrf TEXT, event TEXT NOT NULL, from_state TEXT, "
             "to_state TEXT, detail TEXT, collector TEXT)",

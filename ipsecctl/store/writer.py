@@ -1,7 +1,9 @@
 """What one poll of one device writes, and how stored rows become models again.
 
-A poll writes three things: a one-row summary (the ``polls`` table: enough for "was it
-reachable, how many tunnels were up" over time), the events computed against what the store
+A poll writes three things: its summary (the ``polls`` table: enough for "was it reachable,
+how many tunnels were up" over time; a run of polls with the same summary from the same
+collector is one row whose end time and count grow, so a steady fleet adds rows only when
+something changes), the events computed against what the store
 knew of the device before (the ``events`` table), and the device's latest full state, replaced
 in place (the ``devices`` table), so that the next poll, after a restart or from another
 collector, is compared with it. Full states are stored compressed and without ``raw``.
@@ -38,6 +40,8 @@ class Known:
     state: DeviceState | None
     baseline: DeviceState | None = None
     ongoing: Ongoing = field(default_factory=dict)
+    run_start: float | None = None  # the ``polls`` row (run) this device's polls extend
+    collector: str | None = None
 
 
 def encode_state(state: DeviceState) -> bytes:
@@ -66,16 +70,20 @@ def _unjson(text: str | None) -> Any:
 
 def load_known(db: Db, device: str, where: str) -> Known | None:
     rows = db.execute(
-        "SELECT polled_at, state, baseline, conditions FROM devices WHERE device = ?", (device,)
+        "SELECT polled_at, state, baseline, conditions, run_start, collector FROM devices "
+        "WHERE device = ?",
+        (device,),
     )
     if not rows:
         return None
-    polled_at, state, baseline, conditions = rows[0]
+    polled_at, state, baseline, conditions, run_start, collector = rows[0]
     return Known(
         polled_at=float(polled_at),
         state=decode_state(state, where),
         baseline=decode_state(baseline, where),
         ongoing=_unjson(conditions) or {},
+        run_start=None if run_start is None else float(run_start),
+        collector=collector,
     )
 
 
@@ -109,16 +117,21 @@ def compute(cur: DeviceState, known: Known | None) -> tuple[list[Event], Known |
 EVENT_COLUMNS = "time, device, tunnel, peer, vrf, event, from_state, to_state, detail, collector"
 INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_POLL = (
-    "INSERT INTO polls (device, polled_at, collector, reachable, tunnels_up, tunnels_total, "
-    "ike_up, ike_total, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO polls (device, polled_at, last_at, n_polls, collector, reachable, tunnels_up, "
+    "tunnels_total, ike_up, ike_total, errors) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+EXTEND_POLL = (
+    "UPDATE polls SET last_at = ?, n_polls = n_polls + 1 WHERE device = ? AND polled_at = ?"
 )
 UPSERT_DEVICE = (
     "INSERT INTO devices (device, platform, polled_at, reachable, collector, state, baseline, "
-    "conditions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "conditions, run_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (device) DO UPDATE SET platform = excluded.platform, "
     "polled_at = excluded.polled_at, reachable = excluded.reachable, "
     "collector = excluded.collector, state = excluded.state, baseline = excluded.baseline, "
-    "conditions = excluded.conditions WHERE devices.polled_at <= excluded.polled_at"
+    "conditions = excluded.conditions, run_start = excluded.run_start "
+    "WHERE devices.polled_at <= excluded.polled_at"
 )
 
 
@@ -153,17 +166,15 @@ def row_event(row: tuple[Any, ...]) -> Event:
     )
 
 
-def poll_row(cur: DeviceState, collector: str | None) -> tuple[Any, ...]:
-    errors = sum(1 for e in cur.errors if e.kind != "parse_warning")
+def summary(state: DeviceState) -> tuple[int, ...]:
+    """What a ``polls`` row says of a poll: reachable, tunnels and IKE SAs up/total, errors."""
+    errors = sum(1 for e in state.errors if e.kind != "parse_warning")
     return (
-        cur.device,
-        epoch(cur.polled_at),
-        collector,
-        int(cur.reachable),
-        cur.tunnels_up,
-        len(cur.tunnels),
-        cur.ike_up,
-        len(cur.ike_sas),
+        int(state.reachable),
+        state.tunnels_up,
+        len(state.tunnels),
+        state.ike_up,
+        len(state.ike_sas),
         errors,
     )
 
@@ -178,6 +189,7 @@ def device_row(cur: DeviceState, after: Known, collector: str | None) -> tuple[A
         encode_state(cur),
         encode_state(after.baseline) if after.baseline is not None else None,
         _json(after.ongoing) if after.ongoing else None,
+        after.run_start,
     )
 
 
@@ -186,22 +198,48 @@ class Batch:
     """The rows of one poll of several devices, written with one statement per table."""
 
     polls: list[tuple[Any, ...]] = field(default_factory=list)
+    extend: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     devices: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add(
-        self, cur: DeviceState, events: list[Event], after: Known | None, collector: str | None
+        self,
+        cur: DeviceState,
+        events: list[Event],
+        known: Known | None,
+        after: Known | None,
+        collector: str | None,
     ) -> None:
-        """One computed poll (``after`` None: a stale poll, summary only)."""
-        self.polls.append(poll_row(cur, collector))
+        """One computed poll. ``after`` None: a poll older than the stored one (another
+        collector's, flushed late: its summary is a run of its own) or the stored one again
+        (a retried write: nothing to add)."""
+        at = epoch(cur.polled_at)
+        row = summary(cur)
         if after is None:
+            if known is None or at < known.polled_at:
+                self.polls.append((cur.device, at, at, collector, *row))
             return
+        if (
+            known is not None
+            and known.run_start is not None
+            and known.state is not None
+            and known.collector == collector
+            and summary(known.state) == row
+        ):
+            self.extend.append((at, cur.device, known.run_start))
+            after.run_start = known.run_start
+        else:
+            self.polls.append((cur.device, at, at, collector, *row))
+            after.run_start = at
+        after.collector = collector
         self.events += [event_row(ev, collector) for ev in events]
         self.devices.append(device_row(cur, after, collector))
 
     def write(self, db: Db) -> None:
         if self.polls:
             db.executemany(INSERT_POLL, self.polls)
+        if self.extend:
+            db.executemany(EXTEND_POLL, self.extend)
         if self.events:
             db.executemany(INSERT_EVENT, self.events)
         if self.devices:
@@ -212,10 +250,11 @@ def write(
     db: Db,
     cur: DeviceState,
     events: list[Event],
+    known: Known | None,
     after: Known | None,
     collector: str | None,
 ) -> None:
     """The rows of one computed poll of one device."""
     batch = Batch()
-    batch.add(cur, events, after, collector)
+    batch.add(cur, events, known, after, collector)
     batch.write(db)

@@ -103,8 +103,11 @@ def test_two_collectors_write_at_once_and_lose_nothing(pg_url):
                 ("tunnel_up", at(21)),
             ]
         assert len(store.events(kinds=["tunnel_down"])) == 40
-        polls = _psql_rows(pg_url, "SELECT collector, COUNT(*) FROM polls GROUP BY 1 ORDER BY 1")
-        assert polls == [("eu", 300), ("us", 300)]
+        polls = _psql_rows(
+            pg_url, "SELECT collector, SUM(n_polls), COUNT(*) FROM polls GROUP BY 1 ORDER BY 1"
+        )
+        # every poll counted; per device five runs of equal summaries (up, down, up, down, up)
+        assert polls == [("eu", 300, 50), ("us", 300, 50)]
 
 
 def test_collectors_racing_on_one_device_keep_the_newest_state(pg_url):
@@ -128,7 +131,7 @@ def test_collectors_racing_on_one_device_keep_the_newest_state(pg_url):
     assert not errors
     (latest,) = stores[0].latest()
     assert latest.polled_at == at(39)  # an older poll never replaced a newer one
-    assert len(stores[0].polls("hub-1")) == 40
+    assert sum(run["polls"] for run in stores[0].polls("hub-1")) == 40
     assert [e.event for e in stores[0].events()] == ["tunnel_added"]
     for s in stores:
         s.close()
@@ -224,7 +227,12 @@ def test_server_goes_away_and_comes_back_without_losing_polls(pg_server, pg_url)
         i += 1
     assert store.pending == 0 and store.buffer.dropped == 0
     assert returned == ["tunnel_added", "tunnel_down", "tunnel_up"]
-    assert [p["polled_at"] for p in store.polls("hub-1")] == [at(n) for n in range(i)]
+    # every poll is counted, in runs of equal summaries: up 0-7, down 8, up from 9 on
+    assert [(p["since"], p["until"], p["polls"]) for p in store.polls("hub-1")] == [
+        (at(0), at(7), 8),
+        (at(8), at(8), 1),
+        (at(9), at(i - 1), i - 9),
+    ]
     assert [(e.event, e.time) for e in store.events()] == [
         ("tunnel_added", at(0)),
         ("tunnel_down", at(8)),
