@@ -41,10 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from parse_ipsec_sa import generate  # noqa: E402
+
 from ipsecctl.assemble import assemble  # noqa: E402
 from ipsecctl.models import DeviceState, Tunnel  # noqa: E402
 from ipsecctl.store import open_store  # noqa: E402
-from parse_ipsec_sa import generate  # noqa: E402
 
 POLL_S = 30
 DAY_POLLS = 86400 // POLL_S
@@ -187,7 +188,7 @@ def day_and_week(location: str, fleet: Fleet, day_polls: int) -> dict[str, Any]:
     day_events = _rows(location, "SELECT count(*) FROM events")
     day_poll_rows = _rows(location, "SELECT count(*) FROM polls")
     cols = "device, tunnel, peer, vrf, event, from_state, to_state, detail, collector"
-    pcols = "collector, reachable, tunnels_up, tunnels_total, ike_up, ike_total, errors"
+    pcols = "n_polls, collector, reachable, tunnels_up, tunnels_total, ike_up, ike_total, errors"
     copies = []
     for d in range(1, 7):
         shift = d * 86400
@@ -357,7 +358,7 @@ def main() -> None:
         "",
         f"## A day and a week of 30 s polls ({args.tunnels} tunnels, routers of 10)",
         "",
-        "| backend | polls written | fill time (s) | events / day | poll rows / day | "
+        "| backend | polls written | fill time (s) | events / day | poll summary rows / day | "
         "size after 1 day (MiB) | size after 7 days (MiB) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
