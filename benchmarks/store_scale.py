@@ -197,8 +197,8 @@ def day_and_week(location: str, fleet: Fleet, day_polls: int) -> dict[str, Any]:
             f"FROM events WHERE time >= {start.timestamp()}"
         )
         copies.append(
-            f"INSERT INTO polls (device, polled_at, {pcols}) SELECT device, "
-            f"polled_at - {shift}, {pcols} FROM polls "
+            f"INSERT INTO polls (device, polled_at, last_at, {pcols}) SELECT device, "
+            f"polled_at - {shift}, last_at - {shift}, {pcols} FROM polls "
             f"WHERE polled_at >= {start.timestamp()}"
         )
     _sql(location, copies)
