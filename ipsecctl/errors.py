@@ -22,6 +22,7 @@ code. The CLI catches the root class and prints ``error: <message>``; anything e
     │   └── CommandRejected                    the device printed a failure indicator
     ├── ParseError                     exit 1  device output we do not recognise
     ├── ActionError                    exit 1  an action ran but did not verify
+    ├── StoreError                     exit 1  the history database is unreachable or refused
     └── RefusedError                   exit 4  read-only, declined, or confirmation impossible
 
 ``parsers.ParseError`` is re-raised as :class:`ParseError` at the boundary because ``parsers``
@@ -117,6 +118,10 @@ class ParseError(IpsecctlError):
 
 class ActionError(IpsecctlError):
     pass
+
+
+class StoreError(IpsecctlError):
+    """The history database (a PostgreSQL server) could not be reached or refused a query."""
 
 
 class RefusedError(IpsecctlError):

@@ -79,6 +79,10 @@ class Settings(BaseModel):
     # locks (one action per tunnel across processes) and markers of actions in flight
     actions_dir: Path = Field(default_factory=lambda: state_dir() / "actions")
     history: Path = Field(default_factory=lambda: state_dir() / "history.sqlite3")
+    # history store: a SQLite path or sqlite:///PATH, or postgresql://... shared by collectors;
+    # None: the ``history`` file
+    store: str | None = None
+    history_retention_days: float = Field(default=30.0, gt=0)
     lab_dir: Path = Field(default_factory=lambda: state_dir() / "lab")
     known_hosts: Path = Field(default_factory=lambda: data_dir() / "known_hosts")
     log_file: Path | None = None
@@ -97,7 +101,7 @@ def _coerce_env(name: str, raw: str, var: str) -> Any:
         if word not in TRUE_WORDS | FALSE_WORDS:
             raise UsageError(f"{var}={raw!r}: expected one of yes/no, true/false, on/off, 1/0")
         return word in TRUE_WORDS
-    if name == "host_key_policy" and raw.strip() in ("", "auto"):
+    if name in ("host_key_policy", "store") and raw.strip() in ("", "auto"):
         return None
     if name in _PATH_FIELDS:
         return Path(raw).expanduser()

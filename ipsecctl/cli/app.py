@@ -9,7 +9,6 @@ with no terminal and no ``--yes``). When several apply: 2, then 1, then 4, then 
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -18,7 +17,13 @@ import typer
 from rich.markup import escape
 
 from ipsecctl import __version__, errors
-from ipsecctl.cli import commands_actions, commands_info, commands_parse, commands_views
+from ipsecctl.cli import (
+    commands_actions,
+    commands_history,
+    commands_info,
+    commands_parse,
+    commands_views,
+)
 from ipsecctl.cli.context import AppContext, stderr
 from ipsecctl.settings import HOST_KEY_POLICIES, HostKeyPolicy
 
@@ -78,6 +83,12 @@ def main_callback(
                                   help="Save every raw device output to DIR (0600 files in a "
                                   "0700 folder; keys and passwords replaced by <removed>).")
     ] = None,
+    store: Annotated[
+        str | None, typer.Option("--store", metavar="URL",
+                                 help="History store: a file, sqlite:///PATH or postgresql://... "
+                                 "(default: the history file in the state directory; config "
+                                 "file `store`).")
+    ] = None,
     save_raw_secrets: Annotated[
         bool, typer.Option("--save-raw-secrets",
                            help="Keep key material in --save-raw files (do not redact).")
@@ -109,15 +120,13 @@ def main_callback(
         )
     if replay is not None and not replay.is_dir():
         raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
-    try:
-        from ipsecctl.logging_setup import setup_logging
+    from ipsecctl.logging_setup import setup_logging
 
-        setup_logging(verbose, log_file)
-    except ImportError:
-        logging.basicConfig(level=logging.WARNING)
+    setup_logging(verbose, log_file)
     password = _prompt_secret("password", "--ask-pass") if ask_pass else None
     enable_secret = _prompt_secret("enable secret", "--ask-enable") if ask_enable else None
     ctx.obj = AppContext(
+        store_url=store,
         save_raw_secrets=save_raw_secrets,
         username=username,
         password=password,
@@ -130,6 +139,7 @@ def main_callback(
         replay=replay,
         save_raw=save_raw,
     )
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _prompt_secret(what: str, option: str) -> str:
@@ -146,6 +156,7 @@ commands_views.register(app)
 commands_parse.register(app)
 commands_actions.register(app)
 commands_info.register(app)
+commands_history.register(app)
 
 
 def _register_subcommands() -> None:
@@ -167,7 +178,7 @@ _register_subcommands()
 
 # options that belong to the top level but that operators type after the subcommand
 _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
-                      "--replay", "--save-raw", "--log-file", "-u", "--username"}
+                      "--replay", "--save-raw", "--log-file", "-u", "--username", "--store"}
 _GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable", "--save-raw-secrets"}
 
 

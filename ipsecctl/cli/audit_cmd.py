@@ -66,7 +66,7 @@ def audit(
         live = bool(targets) or not (config or certs)
         failed: list[str] = []
         if live:
-            states, _ = poll_diag(ctx, targets, also=(PKI,))
+            states = poll_diag(ctx, targets, also=(PKI,)).states
             failed = poll_failed(states, optional=(PKI,))
             for st in states:
                 devices.append(st.device)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +21,7 @@ from ipsecctl import errors
 from ipsecctl.cli import render
 from ipsecctl.cli.context import AppContext, stderr
 from ipsecctl.cli.render import Col, esc, styled_state
+from ipsecctl.diag.history import TunnelHistory
 from ipsecctl.models import DeviceState, Tunnel
 from ipsecctl.ops import export
 from ipsecctl.ops.faults import Assessment, assess, problem_summary
@@ -47,25 +49,33 @@ def output_format(output: str, as_json: bool) -> str:
     return fmt
 
 
+@dataclass(frozen=True)
+class Polled:
+    """One poll of a selection: what the devices said, their previous poll (the history
+    store's, when recent), and the flaps the history saw."""
+
+    states: list[DeviceState]
+    previous: list[DeviceState]
+    history: Mapping[tuple[str, str, str | None], TunnelHistory]
+
+    def assess(self) -> Assessment:
+        return assess(self.states, self.previous, history=self.history)
+
+
 def poll_targets(
     obj: AppContext, targets: list[str] | None, *, logs: bool = False, keep_raw: bool = False,
     extra_for: Callable[[Host], Sequence[str]] | None = None,
-) -> tuple[list[DeviceState], list[DeviceState]]:
-    """Poll the selection once (a progress bar on a terminal); returns (current, previous).
-
-    ``previous`` is each device's last poll from the history store when it is recent, so
-    movement rules work across one-shot commands.
-    """
+) -> Polled:
+    """Poll the selection once (a progress bar on a terminal)."""
     hosts = obj.select(targets or [])
     if not hosts:
         raise errors.UsageError("the selection matches no device")
     fleet = obj.fleet(hosts, logs=logs, keep_raw=keep_raw)
     try:
         states = poll_with_progress(obj, fleet, extra_for=extra_for)
-        previous = fleet.previous_states()
+        return Polled(states, fleet.previous_states(), fleet.history())
     finally:
         fleet.close()
-    return states, previous
 
 
 def poll_with_progress(
@@ -192,8 +202,8 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Per device: reachable, IKE SAs up/total, tunnels up/total, faults, errors."""
         fmt = output_format(output, as_json)
-        states, previous = poll_targets(ctx.obj, targets)
-        assessment = assess(states, previous)
+        polled = poll_targets(ctx.obj, targets)
+        states, assessment = polled.states, polled.assess()
 
         def table() -> None:
             render.emit_table("fleet", STATUS_COLS, status_rows(states, assessment))
@@ -219,8 +229,8 @@ def register(app: typer.Typer) -> None:
         """Every tunnel: peer, selectors, IKE state, tunnel state, SPIs, packets, errors."""
         fmt = output_format(output, as_json)
         # faults need the log evidence the dashboard and diag health read (flaps)
-        states, previous = poll_targets(ctx.obj, targets, logs=faults)
-        assessment = assess(states, previous)
+        polled = poll_targets(ctx.obj, targets, logs=faults)
+        states, assessment = polled.states, polled.assess()
         chosen = [t for s in states for t in s.tunnels
                   if not faults or assessment.is_fault(t)]
 
@@ -250,8 +260,8 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Every IKE SA (IKEv1 and IKEv2) with state, algorithms and lifetime."""
         fmt = output_format(output, as_json)
-        states, previous = poll_targets(ctx.obj, targets)
-        assessment = assess(states, previous)
+        polled = poll_targets(ctx.obj, targets)
+        states, assessment = polled.states, polled.assess()
         sas = [sa for s in states for sa in s.ike_sas]
 
         def table() -> None:
@@ -299,8 +309,8 @@ def register(app: typer.Typer) -> None:
                 norm = str(ipaddress.ip_address(peer))
             except ValueError:
                 raise errors.UsageError(f"--peer {peer!r} is not an IP address") from None
-        states, previous = poll_targets(obj, [device], keep_raw=raw)
-        assessment = assess(states, previous)
+        polled = poll_targets(obj, [device], keep_raw=raw)
+        states, assessment = polled.states, polled.assess()
         if norm:
             for s in states:
                 known = sorted({t.peer for t in s.tunnels if t.peer})

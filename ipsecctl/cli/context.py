@@ -62,6 +62,8 @@ class AppContext:
     quiet: bool = False
     _settings: Settings | None = None
     _inventory: Inventory | None = None
+    _history: HistorySink | None = None
+    _history_opened: bool = False
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- settings & modes ---------------------------------------------------------------------
@@ -182,9 +184,24 @@ class AppContext:
             return answer in ("y", "yes")
 
     def history_store(self) -> HistorySink | None:
-        """The history store every poll goes to (None when it cannot be opened: a poll
-        never fails for want of history)."""
-        return None
+        """The history store every poll and action goes to, opened once per process (None
+        when it cannot be opened: a poll never fails for want of history). Replayed outputs
+        are not history."""
+        if not self._history_opened:
+            self._history_opened = True
+            if self.replay is None:
+                from ipsecctl.ops.setup import open_history
+
+                self._history = open_history(self.settings, self.store_url)
+        return self._history
+
+    def close(self) -> None:
+        """End of the command: buffered history is written (or reported) before exit."""
+        store, self._history = self._history, None
+        if store is not None:
+            close = getattr(store, "close", None)
+            if callable(close):
+                close()
 
     def fleet(self, hosts: list[Host], *, logs: bool = False, keep_raw: bool = False) -> Fleet:
         from ipsecctl.ops.setup import open_fleet
@@ -208,7 +225,8 @@ class AppContext:
 
         for line in interrupted(self.settings):
             stderr().print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
-        return open_workflow(self.settings, read_only=self.is_read_only, source="cli")
+        return open_workflow(self.settings, read_only=self.is_read_only, source="cli",
+                             history=self.history_store())
 
     def confirm(self, request: ActionRequest) -> bool:
         """The terminal's confirmation: the question, answered on stdin."""

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,6 +30,9 @@ from ipsecctl.errors import (
     UsageError,
 )
 from ipsecctl.models import SEVERITY_ORDER, DeviceState, Finding, dump, envelope
+
+if TYPE_CHECKING:
+    from ipsecctl.cli.commands_views import Polled
 
 app = typer.Typer(help="Diagnose why a tunnel is down.", no_args_is_help=True)
 
@@ -114,16 +117,16 @@ def diag_commands(platform: str) -> list[str]:
 def poll_diag(
     ctx: typer.Context, targets: list[str] | None, also: tuple[str, ...] = (), *,
     twice: bool = False, interval: float = 0.0,
-) -> tuple[list[DeviceState], list[DeviceState]]:
+) -> Polled:
     """Poll ``targets`` (all when empty) with each platform's logs and ``diag`` commands.
 
     With ``twice``, the fleet is polled twice ``interval`` seconds apart (movement rules);
-    otherwise the previous poll is the history store's, when recent. Returns (current,
-    previous); results keep the inventory's order.
+    otherwise the previous poll is the history store's, when recent. Results keep the
+    inventory's order.
     """
     import time
 
-    from ipsecctl.cli.commands_views import poll_with_progress
+    from ipsecctl.cli.commands_views import Polled, poll_with_progress
 
     hosts = ctx.obj.select(targets or [])
     if not hosts:
@@ -138,7 +141,7 @@ def poll_diag(
             poll_with_progress(ctx.obj, fleet, extra_for=extra_for)
             time.sleep(interval)
         current = poll_with_progress(ctx.obj, fleet, extra_for=extra_for)
-        return current, fleet.previous_states()
+        return Polled(current, fleet.previous_states(), fleet.history())
     finally:
         fleet.close()
 
@@ -222,16 +225,18 @@ def health(
 
         prev: list[DeviceState] | None = load_snapshot(previous) if previous else None
         failed: list[str] = []
+        history = None
         if snapshot:
             if targets:
                 raise UsageError("give TARGETS to poll or --snapshot FILE, not both")
             current = load_snapshot(snapshot)
         else:
-            current, polled_prev = poll_diag(ctx, targets, twice=prev is None and not once,
-                                             interval=interval)
-            prev = prev or polled_prev or None
+            polled = poll_diag(ctx, targets, twice=prev is None and not once,
+                               interval=interval)
+            current, history = polled.states, polled.history
+            prev = prev or polled.previous or None
             failed = poll_failed(current)
-        findings = assess(current, prev).findings
+        findings = assess(current, prev, history=history).findings
         if as_json:
             emit_json(
                 envelope(
@@ -269,7 +274,7 @@ def logs(
         if device and file:
             raise UsageError("give a log FILE or --device D, not both")
         if device:
-            states, _ = poll_diag(ctx, [device])
+            states = poll_diag(ctx, [device]).states
             raw = (states[0].raw or {}) if states else {}
             text = raw.get("show logging")
             if text is None:
@@ -414,7 +419,7 @@ def pair(
         elif device_a and device_b:
             if config_a or config_b:
                 raise UsageError("give DEVICE_A DEVICE_B or --config-a/--config-b, not both")
-            states, _ = poll_diag(ctx, [device_a, device_b])
+            states = poll_diag(ctx, [device_a, device_b]).states
             by_name = {s.device: s for s in states}
             texts = []
             for name in (device_a, device_b):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from inventory import Host
 from ipsecctl import errors
+from ipsecctl.diag.history import TunnelHistory
 from ipsecctl.models import DeviceState
 from ipsecctl.platforms import get_platform
 
@@ -36,10 +37,20 @@ PREVIOUS_MAX_AGE = timedelta(minutes=15)
 
 
 class HistorySink(Protocol):
-    """What the fleet needs of the history store (``ipsecctl.store``)."""
+    """What the operations layer needs of the history store (``ipsecctl.store``)."""
 
     def record_poll(self, states: list[DeviceState], *, collector: str) -> Any: ...
+    def record_action(self, record: dict[str, Any]) -> None: ...
     def latest(self, devices: Sequence[str] | None = None) -> list[DeviceState]: ...
+    def flap_counts(
+        self, devices: Sequence[str] | None = None, since: datetime | None = None
+    ) -> dict[tuple[str, str | None, str | None], int]: ...
+
+    def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None: ...
+
+
+#: how far back the history store's flaps count for a fault (the health rules' own window)
+FLAP_WINDOW = timedelta(hours=1)
 
 
 @dataclass
@@ -210,6 +221,30 @@ class Fleet:
             if not self._store_failed:
                 log.warning("history store: cannot record a poll: %s", exc)
             self._store_failed = True
+
+    def history(self) -> dict[tuple[str, str, str | None], TunnelHistory]:
+        """Flaps the history store saw within :data:`FLAP_WINDOW`, per (device, peer, vrf),
+        as the health rules take them (empty without a store)."""
+        if self.store is None:
+            return {}
+        since = datetime.now(UTC) - FLAP_WINDOW
+        try:
+            counts = self.store.flap_counts(self.order, since=since)
+        except Exception as exc:  # history is a help, never a reason to fail
+            log.warning("history store: cannot read flaps: %s", exc)
+            return {}
+        out: dict[tuple[str, str, str | None], TunnelHistory] = {}
+        for (device, peer, vrf), downs in counts.items():
+            if not peer or downs <= 0:
+                continue
+            try:
+                last = self.store.last_down(device, peer, vrf)
+            except Exception:
+                last = None
+            out[(device, peer, vrf)] = TunnelHistory(
+                downs=downs, last_down=last, window_s=FLAP_WINDOW.total_seconds(),
+                source="history store")
+        return out
 
     # -- what was seen -----------------------------------------------------------------------
     def current(self, name: str) -> DeviceState | None:

@@ -55,7 +55,8 @@ def open_fleet(
 
 
 def open_workflow(
-    settings: Settings, *, read_only: bool, source: str, read_only_reason: str = "read-only mode"
+    settings: Settings, *, read_only: bool, source: str, read_only_reason: str = "read-only mode",
+    history: HistorySink | None = None,
 ) -> Workflow:
     return Workflow(
         audit=AuditLog(settings.audit_log),
@@ -63,7 +64,24 @@ def open_workflow(
         read_only=read_only,
         read_only_reason=read_only_reason,
         source=source,
+        history=history,
     )
+
+
+def open_history(settings: Settings, location: str | None = None) -> HistorySink | None:
+    """The history store every poll and action goes to; None (with a warning in the log)
+    when it cannot be opened, because a poll never fails for want of history."""
+    from ipsecctl import errors
+    from ipsecctl.store import open_configured
+
+    try:
+        store: HistorySink = open_configured(settings, location)
+    except errors.UsageError:
+        raise  # a malformed --store is the operator's to fix
+    except (errors.IpsecctlError, OSError) as exc:
+        log.warning("history store unavailable, polls are not recorded: %s", exc)
+        return None
+    return store
 
 
 def interrupted(settings: Settings) -> list[str]:

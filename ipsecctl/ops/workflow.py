@@ -124,6 +124,21 @@ class Workflow:
     read_only_reason: str = "read-only mode"
     source: str = "cli"
     extra: dict[str, Any] = field(default_factory=dict)
+    history: Any = None  # the history store (ops.fleet.HistorySink): outcomes go there too
+
+    def _remember(self, plan: ActionPlan, outcome: str, action_id: str, sent: list[str],
+                  details: dict[str, Any]) -> None:
+        """The outcome in the history store, beside the polls (its timeline shows it)."""
+        if self.history is None:
+            return
+        try:
+            self.history.record_action({
+                "action": plan.action, "outcome": outcome, "device": plan.device,
+                "peer": plan.peer, "vrf": plan.vrf, "commands": sent, "action_id": action_id,
+                "source": self.source, **details,
+            })
+        except Exception as exc:  # the audit trail has it; the store is a second copy
+            log.warning("history store: cannot record the action: %s", exc)
 
     # -- before anything is sent ------------------------------------------------------------
     def _record(self, plan: ActionPlan, outcome: str, *, action_id: str | None = None,
@@ -252,11 +267,12 @@ class Workflow:
                 result = spec.failed(plan, str(exc))
                 result.sent = list(sent)
             body = result.as_json()
-            self._record(plan, "ok" if result.ok else "failed", action_id=action_id,
-                         commands=result.sent, details={
-                             k: v for k, v in body.items()
-                             if k not in ("device", "peer", "vrf", "action", "commands", "sent")
-                         })
+            outcome = "ok" if result.ok else "failed"
+            details = {k: v for k, v in body.items()
+                       if k not in ("device", "peer", "vrf", "action", "commands", "sent")}
+            self._record(plan, outcome, action_id=action_id, commands=result.sent,
+                         details=details)
+            self._remember(plan, outcome, action_id, result.sent, details)
             if marker is not None:
                 marker.remove()
             return result

@@ -341,7 +341,7 @@ class IpsecApp(App[int]):
         current = self.ops.states()
         previous = self.ops.previous_states()
         if wait:
-            self._assessed(assess(current, previous or None))
+            self._assessed(assess(current, previous or None, history=self.ops.history()))
         else:
             self._diagnose_in_thread(current, previous)
 
@@ -349,7 +349,7 @@ class IpsecApp(App[int]):
     def _diagnose_in_thread(self, current: list[DeviceState],
                             previous: list[DeviceState]) -> None:
         try:
-            found = assess(current, previous or None)
+            found = assess(current, previous or None, history=self.ops.history())
         except Exception as exc:  # a rule bug must not take the dashboard down
             self.call_from_thread(self.diagnosis.update, f"diagnostics failed: {exc!r}")
             return
