@@ -31,7 +31,7 @@ def analyse_capture(capture: Path, keys_path: Path | None) -> dict[str, Any]:
     from ipsecctl.diag.ike.decode import decode_capture, decode_raw, is_raw_message
     from ipsecctl.diag.ike.keys import load_keys
     from ipsecctl.diag.ike.timeline import build_sas
-    from ipsecctl.diag.packets.pcap import CaptureInfo
+    from ipsecctl.diag.packets.reader import CaptureInfo
     from ipsecctl.errors import InputFileError
 
     keys = load_keys(keys_path) if keys_path else None

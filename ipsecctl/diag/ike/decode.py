@@ -17,7 +17,8 @@ from typing import Any
 from ipsecctl.diag.ike import names as N
 from ipsecctl.diag.ike.keys import KeyTable
 from ipsecctl.diag.ike.sk import decrypt_sk
-from ipsecctl.diag.packets.pcap import KIND_IKE, CaptureInfo, Frame, open_capture
+from ipsecctl.diag.packets.pcap import KIND_IKE, Frame
+from ipsecctl.diag.packets.reader import CaptureInfo, open_capture
 
 HEADER_LEN = 28
 MAX_PAYLOADS = 256

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsecctl.diag.packets.pcap import CaptureInfo, open_capture
+from ipsecctl.diag.packets.reader import CaptureInfo, open_capture
 from ipsecctl.errors import InputFileError
 from tests.diag.packets.builders import frame, ipv4, udp, write_capture
 from tests.diag.packets.test_corpus import run_cli
