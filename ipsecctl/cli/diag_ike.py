@@ -227,3 +227,14 @@ def register(diag_app: typer.Typer) -> None:
     """Add ``ike`` and ``probe`` to the ``ipsecctl diag`` group."""
     diag_app.command("ike")(ike_command)
     diag_app.command("probe")(probe_command)
+
+
+def _standalone() -> typer.Typer:
+    app = typer.Typer(add_completion=False)
+    app.command("ike")(ike_command)
+    app.command("probe")(probe_command)
+    return app
+
+
+if __name__ == "__main__":  # `python -m ipsecctl.cli.diag_ike ike CAPTURE` (benchmarks)
+    _standalone()()

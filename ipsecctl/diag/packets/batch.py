@@ -410,7 +410,8 @@ def record_text(rec: dict[str, Any]) -> str:
 def analyse_segment(
     seg: Segment, sas: list[SecurityAssociation], opts: Options, summary_only: bool = False
 ) -> Chunk:
-    """Analyse one segment from scratch (what a worker process runs)."""
+    """Analyse one segment from scratch (what a worker process runs; a detached segment is
+    read from its file here)."""
     sa = SegmentAnalyzer(sas, opts, summary_only)
-    sa.feed(seg)
+    sa.feed(seg.load())
     return sa.chunk()

@@ -82,6 +82,38 @@ class Segment:
     """pcap: the file's link type."""
     ifaces: tuple[Iface, ...] = ()
     """pcapng: the interfaces described before the segment starts."""
+    source: str | None = None
+    """File the bytes are in, when ``data`` was left out (see :meth:`detached`)."""
+    offset: int = 0
+    length: int = 0
+
+    def detached(self, path: str | Path) -> Segment:
+        """The same segment without its bytes: where they are in ``path`` instead.
+
+        Why: handing a worker process a file range costs a few bytes; handing it the bytes
+        costs a copy through a pipe, which for a 1 GB capture is most of the parent's work.
+        """
+        return Segment(
+            self.format, self.first, self.frames, b"", self.endian, self.unit, self.linktype,
+            self.ifaces, str(path), self.offset, len(self.data),
+        )  # fmt: skip
+
+    def load(self) -> Segment:
+        """The bytes back in (worker side); InputFileError when the file changed under us."""
+        if self.source is None or self.data:
+            return self
+        try:
+            with open(self.source, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read(self.length)
+        except OSError as exc:
+            raise InputFileError(
+                f"cannot read capture {self.source}: {exc.strerror or exc}"
+            ) from None
+        if len(data) != self.length:
+            raise InputFileError(f"capture {self.source} changed while it was being read")
+        return Segment(self.format, self.first, self.frames, data, self.endian, self.unit,
+                       self.linktype, self.ifaces)  # fmt: skip
 
 
 def _open(path: Path) -> BinaryIO:
@@ -170,7 +202,7 @@ def _pcap_segments(
         if cut > 0:
             info.frames = number
             yield Segment("pcap", start_number + 1, number - start_number, buf[:cut], endian,
-                          unit, linktype)  # fmt: skip
+                          unit, linktype, offset=offset)  # fmt: skip
         if damage is not None:
             if not damage.startswith("last record"):
                 damage += ": the rest of the file is skipped"
@@ -274,7 +306,7 @@ def _pcapng_segments(
         if cut > 0:
             info.frames = number
             yield Segment("pcapng", start_number + 1, number - start_number, buf[:cut],
-                          start_endian, ifaces=start_ifaces)  # fmt: skip
+                          start_endian, ifaces=start_ifaces, offset=offset)  # fmt: skip
         if damage is not None:
             info.warnings.append(f"{path}: {damage}: the rest of the file is skipped")
             return

@@ -51,6 +51,7 @@ from ipsecctl.diag.packets.report import Analyzer, Options
 from ipsecctl.errors import IpsecctlError
 
 SaKey = tuple[str, int, str, str]
+_FILE_FORMATS = ("pcap", "pcapng")  # segments that are byte ranges of the file itself
 _REPLAY = VERDICT_JSON[REPLAY]
 _ACCEPTED_LEN = len(VERDICT_JSON[ACCEPTED])
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
@@ -157,11 +158,14 @@ def _chunks_pooled(
     executor: Executor,
     in_flight: int,
     timeout: float,
+    source: Path | None,
 ) -> Iterator[Chunk]:
     """Results in capture order with at most ``in_flight`` segments submitted at a time."""
     pending: deque[Future[Chunk]] = deque()
     try:
         for seg in segments:
+            if source is not None:  # a file range, not the bytes, goes through the pipe
+                seg = seg.detached(source)
             pending.append(executor.submit(analyse_segment, seg, sas, opts, summary_only))
             while len(pending) >= in_flight:
                 yield _result(pending.popleft(), timeout)
@@ -228,8 +232,9 @@ def write_json(
         summary = an.result().summary
     else:
         if executor is not None and workers > 1:
+            source = path if info.format in _FILE_FORMATS else None
             chunks = _chunks_pooled(segments, sas, opts, summary_only, executor, 2 * workers,
-                                    timeout)  # fmt: skip
+                                    timeout, source)  # fmt: skip
         else:
             chunks = _chunks_inline(segments, sas, opts, summary_only)
         for chunk in chunks:
