@@ -182,7 +182,7 @@ def _hex(value: Any, what: str) -> bytes:
     try:
         return parse_hex(value)
     except ValueError as exc:
-        raise ValueError(f"{what} is not hex") from exc
+        raise ValueError(f"{what} {exc}") from None
 
 
 def _spi(value: Any) -> str:
