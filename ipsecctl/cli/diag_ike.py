@@ -21,13 +21,16 @@ from ipsecctl.errors import EXIT_OK, EXIT_PROBLEM, IpsecctlError, UsageError
 from ipsecctl.models import envelope
 
 
-def analyse_capture(capture: Path, keys_path: Path | None) -> dict[str, Any]:
-    """The ``diag ike`` document for a capture (pcap/pcapng, or one raw IKE message file).
+def analyse_capture(capture: Path, keys_path: Path | None,
+                    capture_format: str | None = None) -> dict[str, Any]:
+    """The ``diag ike`` document for a capture (pcap/pcapng, a printed capture saved from a
+    device, or one raw IKE message file).
 
     The file is opened by the same reader as ``diag esp`` (same errors for unreadable and
     non-capture files); only a file that holds a well-formed IKE header is taken as a raw
     message (ike-scan ``.dat``), so random or text files are refused, never decoded.
     """
+    from ipsecctl.diag.capture.formats import check_format
     from ipsecctl.diag.ike.decode import decode_capture, decode_raw, is_raw_message
     from ipsecctl.diag.ike.keys import load_keys
     from ipsecctl.diag.ike.timeline import build_sas
@@ -37,7 +40,7 @@ def analyse_capture(capture: Path, keys_path: Path | None) -> dict[str, Any]:
     keys = load_keys(keys_path) if keys_path else None
     info = CaptureInfo()
     try:
-        messages = decode_capture(capture, keys, info)
+        messages = decode_capture(capture, keys, info, check_format(capture_format))
     except InputFileError as exc:
         data = _read_or_none(capture)
         if data is None or not is_raw_message(data):
@@ -124,13 +127,17 @@ def _fail(exc: IpsecctlError) -> None:
 
 
 def ike_command(
-    capture: Path = typer.Argument(..., help="pcap/pcapng capture (or one raw IKE message)"),
+    capture: Path = typer.Argument(..., help="pcap/pcapng capture, a printed capture saved "
+                                   "from a device, or one raw IKE message"),
     keys: Path | None = typer.Option(
         None, "--keys", help="IKE keys: Wireshark ikev2_decryption_table, tcpdump 'ikev2 I|R' "
                              "secrets, or ipsecctl YAML (ikev2: [{spi_i, spi_r, sk_ei, sk_er, "
                              "encryption, sk_ai, sk_ar, integrity}]; format and examples in "
                              "docs/keys.md)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON document (schema ipsecctl/v1)"),
+    capture_format: str | None = typer.Option(
+        None, "--format", help="capture format (default: detected): auto, pcap, pcapng, "
+                               "ios-dump, ios-detailed, asa-dump, asa-detail, hex"),
 ) -> None:
     """Decode IKEv1/IKEv2 in a capture: per IKE SA a timeline and a verdict.
 
@@ -141,7 +148,7 @@ def ike_command(
     from ipsecctl.diag.ike.timeline import is_problem
 
     try:
-        doc = analyse_capture(capture, keys)
+        doc = analyse_capture(capture, keys, capture_format)
     except IpsecctlError as exc:
         _fail(exc)
         return

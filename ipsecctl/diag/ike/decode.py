@@ -581,10 +581,12 @@ def decode_frames(frames: Iterable[Frame],
 
 
 def decode_capture(path: str | Path, keys: KeyTable | None = None,
-                   info: CaptureInfo | None = None) -> list[dict[str, Any]]:
-    """Decode the IKE messages of a pcap/pcapng file (InputFileError when unreadable or not
-    a capture); ``info`` collects the reader's file-level warnings (truncation, link types)."""
-    return decode_frames(open_capture(path, info), keys)
+                   info: CaptureInfo | None = None,
+                   fmt: str | None = None) -> list[dict[str, Any]]:
+    """Decode the IKE messages of a capture -- pcap, pcapng or a printed capture, ``fmt``
+    forcing the format -- (InputFileError when unreadable or not a capture); ``info``
+    collects the reader's file-level warnings (truncation, link types)."""
+    return decode_frames(open_capture(path, info, fmt), keys)
 
 
 def _reassemble(last: dict[str, Any], parts: list[dict[str, Any]]) -> None:
