@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hmac import compare_digest
 from typing import Any
@@ -44,6 +45,8 @@ _IPV6_EXT = frozenset({0, 43, 44, 60, 135, 139, 140})
 _REC = struct.Struct("<IIII")
 _REC_BE = struct.Struct(">IIII")
 _RAW = frozenset({101, 228, 229, 12, 14})
+Record = tuple[int, float, int, int, int, int]
+"""(frame number, time, link type, first byte, end byte, original length) in a segment."""
 
 
 @dataclass(slots=True)
@@ -166,16 +169,14 @@ class SegmentAnalyzer:
 
     # ----------------------------------------------------------------- one segment
     def feed(self, seg: Segment) -> None:
-        if seg.format == "pcapng":
-            self._pcapng(seg)
-        else:
-            self._pcap(seg)
+        records = self._pcapng(seg) if seg.format == "pcapng" else self._pcap(seg)
+        self._run(seg.data, records)
 
-    def _pcap(self, seg: Segment) -> None:
+    def _pcap(self, seg: Segment) -> Iterator[Record | Frame]:
+        """Records of a pcap-layout segment: (number, time, link type, start, end, orig)."""
         buf = seg.data
         unpack = (_REC if seg.endian == "<" else _REC_BE).unpack_from
         unit, lt = seg.unit, seg.linktype
-        packet = self._packet
         p, n, number = 0, len(buf), seg.first
         while p + 16 <= n:
             sec, frac, incl, orig = unpack(buf, p)
@@ -184,12 +185,14 @@ class SegmentAnalyzer:
             if p > n:
                 frame = Frame(number, sec + frac * unit, lt, buf[d0:n], orig)
                 frame.error = "truncated record (capture file ends early)"
-                self._slow(frame)
+                yield frame
                 return
-            packet(number, sec + frac * unit, lt, buf, d0, p, orig)
+            yield number, sec + frac * unit, lt, d0, p, orig
             number += 1
 
-    def _pcapng(self, seg: Segment) -> None:
+    def _pcapng(self, seg: Segment) -> Iterator[Record | Frame]:
+        """Records of a pcapng-layout segment; frames the general reader decodes (blocks
+        other than an Enhanced Packet Block) come as :class:`Frame` s."""
         buf = seg.data
         endian = seg.endian
         ifaces = list(seg.ifaces)
@@ -205,15 +208,13 @@ class SegmentAnalyzer:
                 iface, hi, lo, incl, orig = epb.unpack_from(buf, body)
                 if iface < len(ifaces) and body + 20 + incl <= bend:
                     lt, unit, _snap = ifaces[iface]
-                    self._packet(number, ((hi << 32) | lo) * unit, lt, buf, body + 20,
-                                 body + 20 + incl, orig)  # fmt: skip
+                    yield number, ((hi << 32) | lo) * unit, lt, body + 20, body + 20 + incl, orig
                     number += 1
                     p += blen
                     continue
-            # anything else (interfaces, sections, other packet blocks): the general reader
             one = Segment("pcapng", number, 0, buf[p : p + blen], endian, ifaces=tuple(ifaces))
             for frame in iter_pcapng_segment(one):
-                self._slow(frame)
+                yield frame
                 number += 1
             if btype == 0x0A0D0D0A:
                 ifaces = []
@@ -221,136 +222,177 @@ class SegmentAnalyzer:
                 ifaces.append(read_idb(buf, body, bend, endian))
             p += blen
 
-    # ----------------------------------------------------------------- one packet
-    def _packet(
-        self, number: int, ts: float, lt: int, buf: bytes, d0: int, d1: int, orig: int
-    ) -> None:
-        """Open one frame ``buf[d0:d1]`` on the fast path, or hand it to the Analyzer."""
-        # -- link layer -> IP
-        if lt == 1:
-            et = buf[d0 + 12 : d0 + 14]
-            if et != b"\x08\x00" and et != b"\x86\xdd":
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            ip = d0 + 14
-        elif lt in _RAW:
-            ip = d0
-        elif lt == 113:
-            ip = d0 + 16
-        else:
-            return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        if d1 - ip < 48:
-            return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        if buf[ip] == 0x45:
-            end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
-            if end > d1 or end < ip + 20 or (buf[ip + 6] & 0x3F) or buf[ip + 7]:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            proto = buf[ip + 9]
-            if proto == 50:
-                esp = ip + 20
-                key = buf[ip + 12 : ip + 24]
-            elif proto == 17:
-                esp = ip + 28
-                key = buf[ip + 12 : ip + 24] + buf[esp : esp + 4]
-            else:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        elif buf[ip] >> 4 == 6:
-            end = ip + 40 + ((buf[ip + 4] << 8) | buf[ip + 5])
-            if end > d1 or end == ip + 40:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            proto = buf[ip + 6]
-            if proto == 50:
-                esp = ip + 40
-                key = buf[ip + 8 : ip + 44]
-            elif proto == 17:
-                esp = ip + 48
-                key = buf[ip + 8 : ip + 44] + buf[esp : esp + 4]
-            else:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        else:
-            return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        fs = self.fast.get(key)
-        if fs is None:
-            fs = self._new_fast(key, buf, ip, esp, end)
-        if fs is _NOT_FAST or end - esp < fs.min_len:
-            return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        # -- authenticate and decrypt
-        if fs.cbc is not None:
-            icv_start = end - fs.icv_len
-            ct_len = icv_start - esp - 8 - fs.iv_len
-            if ct_len <= 0 or ct_len % fs.align:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            h = fs.hmac.copy()
-            h.update(buf[esp:icv_start])
-            if not compare_digest(h.finalize()[: fs.icv_len], buf[icv_start:end]):
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            pt = fs.cbc.update(buf[esp + 8 : icv_start])[fs.iv_len :]
-        else:
-            try:
-                pt = fs.aead.decrypt(fs.salt + buf[esp + 8 : esp + 16], buf[esp + 16 : end],
-                                     buf[esp : esp + 8])  # fmt: skip
-            except InvalidTag:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        # -- RFC 4303 trailer and a plausible payload (else the Analyzer says what is wrong)
-        m = len(pt) - 2
-        pad = pt[m]
-        nh = pt[m + 1]
-        m -= pad
-        if m < 0 or (pad and pt[m : m + pad] != _PADS[pad]):
-            return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        if nh == 4:
-            if m < 24 or pt[0] != 0x45:
-                if m < 20 or pt[0] >> 4 != 4:
-                    return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-                ihl = (pt[0] & 15) * 4
-                ck = b""
-            else:
-                ihl = 20
-                ck = pt[6:10] + pt[12:24]
-            total = (pt[2] << 8) | pt[3]
-            hv = int.from_bytes(pt[:ihl], "big")
-            if ihl < 20 or total < ihl or total > m or hv % 0xFFFF or not hv or pt[9] in _NESTED:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            if total < 24:
-                ck = b""
-        elif nh == 41:
-            if m < 40 or pt[0] >> 4 != 6:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            plen = (pt[4] << 8) | pt[5]
-            if 40 + plen > m or plen == 0 or pt[6] in _NESTED:
-                return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-            ck = b"" if pt[6] in _IPV6_EXT or plen < 4 else b"6" + pt[6:7] + pt[8:44]
-        elif nh in PLAUSIBLE_NEXT_HEADERS and nh not in _NESTED:
-            ck = b""
-        else:
-            return self._slow(Frame(number, ts, lt, buf[d0:d1], orig))
-        # -- the record
-        seq = (buf[esp + 4] << 24) | (buf[esp + 5] << 16) | (buf[esp + 6] << 8) | buf[esp + 7]
-        fs.n += 1
-        fs.seqs.append(seq)
-        if self.summary_only:
-            return None
-        rest = self.inner.get(ck) if ck else None
-        if rest is None:
-            summary = _ENCODE(summarize(pt[:m], nh))
-            # the summary's first two keys are mode and length: the rest depends only on the
-            # header bytes in the key (the length check above keeps the upper header inside)
-            _, _, rest = summary.partition(f',"length":{m},')
-            if ck:
-                if len(self.inner) >= _CACHE_MAX:
-                    self.inner.clear()
-                self.inner[ck] = rest
-            inner = summary
-        else:
-            inner = f"{_INNER_TUNNEL}{m},{rest}"
-        text = (
-            f'{{"frame":{number},"time":"{_iso(ts)}",{fs.head}"seq":{seq},"pad_len":{pad},'
-            f'"next_header":{nh},{fs.tail}"inner":{inner},"replay":{_ACCEPTED}'
+    # ----------------------------------------------------------------- the packets
+    def _run(self, buf: bytes, records: Iterator[Record | Frame]) -> None:
+        """Open every record on the fast path, or hand it to the Analyzer.
+
+        One loop with everything it touches in local variables: per packet, attribute
+        lookups and a method call cost as much as the decryption. A record that fails any
+        check (``break`` out of the one-pass ``while``) goes to :meth:`_slow`, which says
+        exactly what is wrong with it.
+        """
+        fast, inner_cache, app = self.fast, self.inner, self.texts.append
+        summary_only, slow, new_fast = self.summary_only, self._slow, self._new_fast
+        pads, nested, raw, ipv6_ext = _PADS, _NESTED, _RAW, _IPV6_EXT
+        plausible, encode, accepted, back = (
+            PLAUSIBLE_NEXT_HEADERS,
+            _ENCODE,
+            _ACCEPTED,
+            _ACCEPTED_BACK,
         )
-        self.texts.append(text)
-        pos = self.pos + len(text)
-        fs.where.append(pos - _ACCEPTED_BACK)
-        self.pos = pos + 1
-        return None
+        iso_heads: dict[int, str] = {}
+        pos = self.pos
+        for rec in records:
+            if isinstance(rec, Frame):
+                self.pos = pos
+                slow(rec)
+                pos = self.pos
+                continue
+            number, ts, lt, d0, d1, orig = rec  # type: ignore[misc]
+            done = False
+            while True:  # one pass; ``break`` hands the frame to the Analyzer
+                # -- link layer -> IP
+                if lt == 1:
+                    et = buf[d0 + 12 : d0 + 14]
+                    if et != b"\x08\x00" and et != b"\x86\xdd":
+                        break
+                    ip = d0 + 14
+                elif lt in raw:
+                    ip = d0
+                elif lt == 113:
+                    ip = d0 + 16
+                else:
+                    break
+                if d1 - ip < 48:
+                    break
+                if buf[ip] == 0x45:
+                    end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
+                    if end > d1 or end < ip + 20 or (buf[ip + 6] & 0x3F) or buf[ip + 7]:
+                        break
+                    proto = buf[ip + 9]
+                    if proto == 50:
+                        esp = ip + 20
+                        key = buf[ip + 12 : ip + 24]
+                    elif proto == 17:
+                        esp = ip + 28
+                        key = buf[ip + 12 : ip + 24] + buf[esp : esp + 4]
+                    else:
+                        break
+                elif buf[ip] >> 4 == 6:
+                    end = ip + 40 + ((buf[ip + 4] << 8) | buf[ip + 5])
+                    if end > d1 or end == ip + 40:
+                        break
+                    proto = buf[ip + 6]
+                    if proto == 50:
+                        esp = ip + 40
+                        key = buf[ip + 8 : ip + 44]
+                    elif proto == 17:
+                        esp = ip + 48
+                        key = buf[ip + 8 : ip + 44] + buf[esp : esp + 4]
+                    else:
+                        break
+                else:
+                    break
+                fs = fast.get(key)
+                if fs is None:
+                    fs = new_fast(key, buf, ip, esp, end)
+                if fs is _NOT_FAST or end - esp < fs.min_len:
+                    break
+                # -- authenticate and decrypt
+                if fs.cbc is not None:
+                    icv_start = end - fs.icv_len
+                    ct_len = icv_start - esp - 8 - fs.iv_len
+                    if ct_len <= 0 or ct_len % fs.align:
+                        break
+                    h = fs.hmac.copy()
+                    h.update(buf[esp:icv_start])
+                    if not compare_digest(h.finalize()[: fs.icv_len], buf[icv_start:end]):
+                        break
+                    pt = fs.cbc.update(buf[esp + 8 : icv_start])[fs.iv_len :]
+                else:
+                    try:
+                        pt = fs.aead.decrypt(fs.salt + buf[esp + 8 : esp + 16],
+                                             buf[esp + 16 : end], buf[esp : esp + 8])  # fmt: skip
+                    except InvalidTag:
+                        break
+                # -- RFC 4303 trailer and a plausible payload
+                m = len(pt) - 2
+                pad = pt[m]
+                nh = pt[m + 1]
+                m -= pad
+                if m < 0 or (pad and pt[m : m + pad] != pads[pad]):
+                    break
+                if nh == 4:
+                    if m < 24 or pt[0] != 0x45:
+                        if m < 20 or pt[0] >> 4 != 4:
+                            break
+                        ihl = (pt[0] & 15) * 4
+                        ck = b""
+                    else:
+                        ihl = 20
+                        ck = pt[6:10] + pt[12:24]
+                    total = (pt[2] << 8) | pt[3]
+                    hv = int.from_bytes(pt[:ihl], "big")
+                    if ihl < 20 or total < ihl or total > m or hv % 0xFFFF or not hv:
+                        break
+                    if pt[9] in nested:
+                        break
+                    if total < 24:
+                        ck = b""
+                elif nh == 41:
+                    if m < 40 or pt[0] >> 4 != 6:
+                        break
+                    plen = (pt[4] << 8) | pt[5]
+                    if 40 + plen > m or plen == 0 or pt[6] in nested:
+                        break
+                    ck = b"" if pt[6] in ipv6_ext or plen < 4 else b"6" + pt[6:7] + pt[8:44]
+                elif nh in plausible and nh not in nested:
+                    ck = b""
+                else:
+                    break
+                # -- the record
+                seq = int.from_bytes(buf[esp + 4 : esp + 8], "big")
+                fs.n += 1
+                fs.seqs.append(seq)
+                done = True
+                if summary_only:
+                    break
+                rest = inner_cache.get(ck) if ck else None
+                if rest is None:
+                    summary = encode(summarize(pt[:m], nh))
+                    # the summary's first keys are mode and length; the rest depends only on
+                    # the header bytes in the key (the checks above keep them inside)
+                    _, _, rest = summary.partition(f',"length":{m},')
+                    if ck:
+                        if len(inner_cache) >= _CACHE_MAX:
+                            inner_cache.clear()
+                        inner_cache[ck] = rest
+                    inner = summary
+                else:
+                    inner = f"{_INNER_TUNNEL}{m},{rest}"
+                # the time as _iso() writes it, with its whole-second prefix cached here
+                sec = int(ts // 1)
+                usec = round((ts - sec) * 1e6)
+                if usec >= 1_000_000:
+                    sec, usec = sec + 1, usec - 1_000_000
+                head = iso_heads.get(sec)
+                if head is None:
+                    head = iso_heads[sec] = _iso(float(sec))[:-1]
+                when = f"{head}.{usec:06d}Z" if usec else f"{head}Z"
+                text = (
+                    f'{{"frame":{number},"time":"{when}",{fs.head}"seq":{seq},"pad_len":{pad},'
+                    f'"next_header":{nh},{fs.tail}"inner":{inner},"replay":{accepted}'
+                )
+                app(text)
+                pos += len(text)
+                fs.where.append(pos - back)
+                pos += 1
+                break
+            if not done:
+                self.pos = pos
+                slow(Frame(number, ts, lt, buf[d0:d1], orig))
+                pos = self.pos
+        self.pos = pos
 
     def _new_fast(self, key: bytes, buf: bytes, ip: int, esp: int, end: int) -> Any:
         """Look the SA up once per (SPI, addresses, ports) and decide whether it goes fast."""
