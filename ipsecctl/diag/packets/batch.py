@@ -248,7 +248,7 @@ class SegmentAnalyzer:
                 slow(rec)
                 pos = self.pos
                 continue
-            number, ts, lt, d0, d1, orig = rec  # type: ignore[misc]
+            number, ts, lt, d0, d1, orig = rec
             done = False
             while True:  # one pass; ``break`` hands the frame to the Analyzer
                 # -- link layer -> IP
