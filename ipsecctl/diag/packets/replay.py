@@ -267,4 +267,5 @@ class SaReplayStats:
             "missing": missing,
             "max_reorder_depth": self.max_depth,
             "min_window": self.min_window(),
+            "untracked": self.untracked,
         }
