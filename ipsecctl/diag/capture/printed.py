@@ -546,7 +546,11 @@ def _is_text(head: bytes) -> bool:
 
 
 def read_printed(
-    fh: BinaryIO, path: Path, info: CaptureInfo, fmt: str | None = None
+    fh: BinaryIO,
+    path: Path,
+    info: CaptureInfo,
+    fmt: str | None = None,
+    prefer: tuple[str, ...] = (),
 ) -> Iterator[Printed]:
     """Packets of a printed capture (format detected unless ``fmt``); InputFileError when
     the text holds none. Raises before yielding anything when the text is unusable."""
@@ -576,6 +580,8 @@ def read_printed(
                 hint="formats: IOS/IOS-XE `show monitor capture ... dump|detailed`, ASA "
                 "`show capture NAME dump`, a hex dump; force one with --format",
             )
+        if len(found) > 1 and len(found & set(prefer)) == 1:
+            found &= set(prefer)
         if len(found) > 1:
             raise InputFileError(
                 f"{path}: the text looks like several printed formats ({', '.join(sorted(found))})",
@@ -601,10 +607,15 @@ def read_printed(
 
 
 def printed_segments(
-    fh: BinaryIO, path: Path, info: CaptureInfo, fmt: str | None, head: bytes
+    fh: BinaryIO,
+    path: Path,
+    info: CaptureInfo,
+    fmt: str | None,
+    head: bytes,
+    prefer: tuple[str, ...] = (),
 ) -> Iterator[Segment]:
     """A printed capture as reader segments (:func:`read_segments` calls this for text)."""
-    packets = read_printed(fh, path, info, None if fmt in (None, "auto") else fmt)
+    packets = read_printed(fh, path, info, None if fmt in (None, "auto") else fmt, prefer)
 
     def segments() -> Iterator[Segment]:
         batch: list[Printed] = []

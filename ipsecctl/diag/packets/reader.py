@@ -377,24 +377,49 @@ def read_segments(
     info: CaptureInfo | None = None,
     size: int = SEGMENT_BYTES,
     fmt: str | None = None,
+    prefer: tuple[str, ...] = (),
 ) -> Iterator[Segment]:
     """The capture as segments. File-level damage before the first packet raises
     :class:`InputFileError` *now* (before the first segment is consumed); see the module
-    docstring for the rest. ``fmt`` forces a printed-capture format (``auto`` by default)."""
+    docstring for the rest. ``fmt`` forces a format (detected when None or ``auto``);
+    ``prefer`` names the printed formats to take when the text fits several (a platform's)."""
     path = Path(path)
+    return stream_segments(_open(path), path, info, size, fmt, prefer)
+
+
+def stream_segments(
+    fh: BinaryIO,
+    label: Path,
+    info: CaptureInfo | None = None,
+    size: int = SEGMENT_BYTES,
+    fmt: str | None = None,
+    prefer: tuple[str, ...] = (),
+) -> Iterator[Segment]:
+    """:func:`read_segments` of an open binary stream (closed when the segments end);
+    ``label`` names the capture in messages. Device output held in memory goes this way."""
+    path = label
     info = info if info is not None else CaptureInfo()
-    fh = _open(path)
     try:
         head = _read(fh, 24, path)
-        if head[:4] in PCAP_MAGICS and fmt in (None, "auto", "pcap"):
+        binary = head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_SHB
+        if fmt in ("pcap", "pcapng") and not (
+            (fmt == "pcap" and head[:4] in PCAP_MAGICS)
+            or (fmt == "pcapng" and head[:4] == PCAPNG_SHB)
+        ):
+            raise InputFileError(f"{path} is not a {fmt} capture (--format {fmt})",
+                                 hint="leave --format out to detect the format")  # fmt: skip
+        if binary and fmt not in (None, "auto", "pcap", "pcapng"):
+            raise InputFileError(f"{path} is a binary capture, not a printed one (--format {fmt})",
+                                 hint="leave --format out to detect the format")  # fmt: skip
+        if head[:4] in PCAP_MAGICS:
             gen = _pcap_segments(fh, path, head, info, size)
-        elif head[:4] == PCAPNG_SHB and fmt in (None, "auto", "pcapng"):
+        elif head[:4] == PCAPNG_SHB:
             gen = _pcapng_segments(fh, path, head, info, size)
         else:
             from ipsecctl.diag.capture.printed import printed_segments
 
             fh.seek(0)
-            gen = printed_segments(fh, path, info, fmt, head)
+            gen = printed_segments(fh, path, info, fmt, head, prefer)
         first = next(gen, None)
     except BaseException:
         fh.close()

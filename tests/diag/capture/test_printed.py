@@ -236,3 +236,22 @@ def test_pasted_dump_with_collapsed_spaces(tmp_path: Path) -> None:
                    "E.......@.......\n0x0010 0a00 0002 4142 ....AB\n")  # fmt: skip
     (f,), _ = _frames(asa)
     assert f.data[-2:] == b"AB" and len(f.data) == 22
+
+
+def test_platform_hint_settles_an_ambiguous_text_and_text_in_memory(tmp_path: Path) -> None:
+    from ipsecctl.diag.capture.files import frames_from_file, frames_from_text
+
+    both = (PRINTED / "asa-dump-icmp.txt").read_text() + "\n" + (
+        PRINTED / "ios-dump-snmp.txt").read_text()  # fmt: skip
+    p = tmp_path / "both.txt"
+    p.write_text(both)
+    asa = list(frames_from_file(p, platform="cisco_asa"))
+    assert [f.ip.src for f in asa] == ["10.124.255.212"]
+    ios = list(frames_from_text(both, platform="cisco_iosxe"))
+    assert [f.ip.dst for f in ios] == ["172.16.127.49", "172.16.88.40"]
+    with pytest.raises(InputFileError, match="device output: the text looks like several"):
+        list(frames_from_text(both))
+    with pytest.raises(InputFileError, match="not a pcapng capture"):
+        list(frames_from_file(p, fmt="pcapng"))
+    with pytest.raises(InputFileError, match="binary capture, not a printed one"):
+        list(frames_from_file(FIX / "pcap" / "espudp1.pcap", fmt="asa-dump"))
