@@ -182,17 +182,27 @@ def run(
     fmt = check_format(capture_format)
     sas: list[SecurityAssociation] = load_keys(keys, keys_format) if keys else []
     opts = Options(replay_window=replay_window, esn=esn, collect_decrypted=bool(write_decrypted))
-    if as_json and not write_decrypted:
+    if as_json:
         # Streamed (and, for big captures, parallel): no per-packet list is kept in memory.
+        from ipsecctl.diag.packets.pcap import LINKTYPE_RAW, PcapWriter
         from ipsecctl.diag.packets.stream import write_json
 
         nproc = plan_workers(workers, capture)
-        with process_pool(nproc) as pool:
-            summary, warnings = write_json(capture, sas, opts, sys.stdout, executor=pool,
-                                           workers=nproc, summary_only=summary_only,
-                                           fmt=fmt)  # fmt: skip
+        sink = PcapWriter(write_decrypted, LINKTYPE_RAW) if write_decrypted else None
+        try:
+            with process_pool(nproc) as pool:
+                summary, warnings = write_json(
+                    capture, sas, opts, sys.stdout, executor=pool, workers=nproc,
+                    summary_only=summary_only, fmt=fmt,
+                    decrypted=sink.write if sink is not None else None,
+                )  # fmt: skip
+        finally:
+            if sink is not None:
+                sink.close()
         for w in warnings:
             _say(f"warning: {w}")
+        if sink is not None:
+            _say(f"wrote {sink.count} decrypted packets to {write_decrypted}")
         _no_match_note(keys, summary)
         return EXIT_PROBLEM if problems(summary) else EXIT_OK
     an = analyse(capture, sas, opts, fmt=fmt)

@@ -300,25 +300,51 @@ def classify(frame: Frame) -> Frame:
     return frame
 
 
+class PcapWriter:
+    """Write frames of one link type to a microsecond pcap as they come (context manager)."""
+
+    _REC = struct.Struct("<IIII")
+
+    def __init__(self, path: str | Path, linktype: int) -> None:
+        self.path = Path(path)
+        self.count = 0
+        try:
+            self._fh = self.path.open("wb")
+            self._fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def write(self, ts: float, data: bytes) -> None:
+        sec = int(ts)
+        usec = round((ts - sec) * 1e6)
+        if usec >= 1_000_000:
+            sec, usec = sec + 1, usec - 1_000_000
+        try:
+            self._fh.write(self._REC.pack(sec, usec, len(data), len(data)))
+            self._fh.write(data)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.count += 1
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def __enter__(self) -> PcapWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_pcap(path: str | Path, linktype: int, packets: Iterable[tuple[float, bytes]]) -> int:
     """Write a microsecond pcap; returns the number of packets written."""
-    path = Path(path)
-    count = 0
-    rec = struct.Struct("<IIII")
-    try:
-        with path.open("wb") as fh:
-            fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
-            for ts, data in packets:
-                sec = int(ts)
-                usec = round((ts - sec) * 1e6)
-                if usec >= 1_000_000:
-                    sec, usec = sec + 1, usec - 1_000_000
-                fh.write(rec.pack(sec, usec, len(data), len(data)))
-                fh.write(data)
-                count += 1
-    except OSError as exc:
-        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return count
+    with PcapWriter(path, linktype) as w:
+        for ts, data in packets:
+            w.write(ts, data)
+    return w.count
 
 
 def _open_private(path: Path) -> BinaryIO:

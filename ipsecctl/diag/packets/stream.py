@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -199,13 +199,17 @@ def write_json(
     fmt: str | None = None,
     timeout: float = CHUNK_TIMEOUT_S,
     segment_bytes: int = SEGMENT_BYTES,
+    decrypted: Callable[[float, bytes], None] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Write the ``diag esp`` JSON document to ``out``; returns (summary, warnings).
 
     ``executor`` (owned by the caller, e.g. a process pool of ``workers`` processes) analyses
-    segments in parallel; without it everything runs here. Raises InputFileError before
-    writing anything when the capture cannot be used at all.
+    segments in parallel; without it everything runs here. ``decrypted`` receives each
+    decrypted inner packet (time, bytes) as it is found (frame by frame, in this process).
+    Raises InputFileError before writing anything when the capture cannot be used at all.
     """
+    if decrypted is not None:
+        opts = Options(opts.replay_window, opts.esn, collect_decrypted=True)
     info = CaptureInfo()
     path = Path(capture)
     inline_window = needs_inline_window(sas, opts)
@@ -223,6 +227,11 @@ def write_json(
         an = Analyzer(sas, opts)
         for frame in frames:
             an.feed(frame)
+            if an.decrypted:
+                if decrypted is not None:
+                    for ts, data in an.decrypted:
+                        decrypted(ts, data)
+                an.decrypted.clear()
             if an.packets:
                 if not summary_only:
                     text = ",".join(record_text(r) for r in an.packets)

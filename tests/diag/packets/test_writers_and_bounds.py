@@ -66,3 +66,22 @@ def test_stream_schema_is_the_models_schema() -> None:
     from ipsecctl.models import SCHEMA as MODELS_SCHEMA
 
     assert SCHEMA == MODELS_SCHEMA
+
+
+def test_json_with_write_decrypted_streams_both(tmp_path: Path) -> None:
+    import json
+
+    from tests.diag.packets.test_corpus import run_cli
+
+    fix = Path(__file__).resolve().parents[2] / "fixtures" / "pcap"
+    cap, keys = fix / "02-sunrise-sunset-esp.pcap", fix / "esp1-secrets.txt"
+    out = tmp_path / "plain.pcap"
+    code, stdout, stderr = run_cli(str(cap), "--keys", str(keys), "--json",
+                                   "--write-decrypted", str(out))  # fmt: skip
+    assert code == 0 and "wrote 8 decrypted packets" in stderr
+    _, plain_run, _ = run_cli(str(cap), "--keys", str(keys), "--json")
+    assert json.loads(stdout) == json.loads(plain_run)
+    inner = list(open_capture(out))
+    # esp1.out (tcpdump): every packet is ICMP 192.0.2.1 > 192.0.1.1 inside the tunnel
+    assert len(inner) == 8 and all((f.ip.src, f.ip.dst, f.ip.proto) == ("192.0.2.1",
+                                   "192.0.1.1", 1) for f in inner)  # fmt: skip
