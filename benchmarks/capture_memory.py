@@ -11,7 +11,8 @@ Every run is checked from its own output: `diag esp` must have decrypted every E
 a good ICV and no replay (the output is read through a pipe, only its tail is kept, the
 summary parsed from it); `diag ike` must list every IKE message.
 
-Usage: python benchmarks/capture_memory.py [--size-mb 1024] [--out benchmarks/memory_results.md]
+Usage: python benchmarks/capture_memory.py [--size-mb 1024]
+       [--out benchmarks/capture_memory_results.md]
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--ike-every", type=int, default=1000)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "memory_results.md")
+    default_out = ROOT / "benchmarks" / "capture_memory_results.md"
+    ap.add_argument("--out", type=Path, default=default_out)
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -167,7 +169,8 @@ def main() -> None:
         py = [sys.executable, "-m"]
         esp = [*py, "ipsecctl.cli.diag_esp", str(cap), "--keys", str(keys), "--json"]
         runs = {
-            "diag esp --json (auto: 2 processes)": esp,
+            "diag esp --json (default workers)": esp,
+            "diag esp --json --workers 2": [*esp, "--workers", "2"],
             "diag esp --json --workers 1": [*esp, "--workers", "1"],
             "diag esp --json --summary": [*esp, "--summary"],
             "diag ike --json": [*py, "ipsecctl.cli.diag_ike", "ike", str(cap), "--json"],
