@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ipsecctl.diag.packets.reader import CaptureInfo, open_capture
@@ -255,3 +257,38 @@ def test_platform_hint_settles_an_ambiguous_text_and_text_in_memory(tmp_path: Pa
         list(frames_from_file(p, fmt="pcapng"))
     with pytest.raises(InputFileError, match="binary capture, not a printed one"):
         list(frames_from_file(FIX / "pcap" / "espudp1.pcap", fmt="asa-dump"))
+
+
+_FIXTURE_TEXTS = {p.name: p.read_text() for p in sorted(PRINTED.glob("*.txt"))}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_FIXTURE_TEXTS)),
+    edits=st.lists(st.tuples(st.sampled_from(["drop", "dup", "junk", "cut"]),
+                             st.integers(0, 200), st.text(max_size=20)), max_size=6),
+)  # fmt: skip
+def test_mutated_printed_captures_never_crash(name: str, edits: list[tuple[str, int, str]]) -> None:
+    """Lines deleted, duplicated, replaced by junk or cut short: packets or one clear error,
+    never a traceback."""
+    from ipsecctl.diag.capture.files import frames_from_text
+
+    lines = _FIXTURE_TEXTS[name].splitlines()
+    for op, at, junk in edits:
+        if not lines:
+            break
+        i = at % len(lines)
+        if op == "drop":
+            del lines[i]
+        elif op == "dup":
+            lines.insert(i, lines[i])
+        elif op == "junk":
+            lines[i] = junk
+        else:
+            lines[i] = lines[i][: len(lines[i]) // 2]
+    try:
+        frames = list(frames_from_text("\n".join(lines) + "\n", label=name))
+    except InputFileError as exc:
+        assert name in str(exc)
+        return
+    assert all(f.number >= 1 for f in frames)
