@@ -117,29 +117,15 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cpus() -> int:
-    """CPUs this process may use minus those already busy (the 1-minute load average).
-
-    Why: on a shared machine whose CPUs are all busy, worker processes only queue behind
-    the other work and add the cost of moving results between processes.
-    """
-    cpus = default_workers()
-    try:
-        busy = int(os.getloadavg()[0])
-    except OSError:  # pragma: no cover - no load average on this platform
-        busy = 0
-    return max(1, min(cpus, cpus - busy))
-
-
 def plan_workers(workers: int | None, capture: Path) -> int:
-    """Processes for a capture: ``None`` = one per idle CPU when the file is big enough,
-    else one; 0 and 1 = one process; N = N processes."""
+    """Processes for a capture: ``None`` = one per CPU when the file is big enough, else one;
+    0 and 1 = one process; N = N processes."""
     if workers is None:
         try:
             big = capture.stat().st_size >= PARALLEL_MIN_BYTES
         except OSError:
             big = False  # the reader reports the unreadable file
-        return idle_cpus() if big else 1
+        return default_workers() if big else 1
     return max(workers, 1)
 
 
@@ -265,8 +251,8 @@ def esp(
         int | None,
         typer.Option(
             "--workers",
-            help="processes for --json (default: one per idle CPU for captures of 8 MB or "
-            "more; 0 or 1 = one process)",
+            help="processes for --json (default: one per CPU for captures of 8 MB or more; "
+            "0 or 1 = one process)",
         ),
     ] = None,
     summary_only: Annotated[
