@@ -198,8 +198,6 @@ def main() -> None:
             cap, keys, uat = build(case, n, tmp)
             r = {
                 "ours_auto": best(ipsecctl_cmd(cap, keys), args.repeat, ours_decrypted, n),
-                "ours_2": best(ipsecctl_cmd(cap, keys, "--workers", "2"), args.repeat,
-                               ours_decrypted, n),
                 "ours_1": best(ipsecctl_cmd(cap, keys, "--workers", "1"), args.repeat,
                                ours_decrypted, n),
                 "ours_summary": best(ipsecctl_cmd(cap, keys, "--summary"), args.repeat,
@@ -212,7 +210,7 @@ def main() -> None:
             }  # fmt: skip
             rows.append((name, r))
             print(name, {k: f"{n / v:,.0f} pkt/s ({v:.2f} s)" for k, v in r.items()})
-    cols = ("ours_auto", "ours_2", "ours_1", "ours_summary", "console", "tshark", "tshark_stat")
+    cols = ("ours_auto", "ours_1", "ours_summary", "console", "tshark", "tshark_stat")
     lines = [
         "# ESP decrypt benchmark: `ipsecctl diag esp` vs tshark",
         "",
@@ -229,8 +227,8 @@ def main() -> None:
         "  carries every packet (ICV, replay verdict, inner summary); every record must say",
         "  `decrypted: true` and `summary.decrypted` must equal the packet count, `icv_bad` 0.",
         "  Default workers: one process per CPU (2 here) for captures of 8 MB or more;",
-        "  `--workers 2` / `--workers 1` fix the count; `--summary`: counters and per-SA",
-        "  results only, no per-packet rows (default workers).",
+        "  `--workers 1`: one process; `--summary`: counters and per-SA results only, no",
+        "  per-packet rows (default workers).",
         "- `ipsecctl diag esp` (the console script, default workers): the same, through the",
         "  whole command-line application (its start-up included).",
         "- tshark (default): one summary line per frame with ESP decryption and ICV checking",
@@ -242,14 +240,14 @@ def main() -> None:
         f"Load average (1 min) at the start and end of the run: {load0:.2f}, "
         f"{os.getloadavg()[0]:.2f}.",
         "",
-        "| suite | packets | ipsecctl --json pkt/s (s) | --workers 2 | --workers 1 "
+        "| suite | packets | ipsecctl --json pkt/s (s) | --json --workers 1 "
         "| --json --summary | `ipsecctl diag esp --json` | tshark | tshark -q -z "
-        "| best --json / tshark |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| --json / tshark |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows:
         cells = [f"{n / r[k]:,.0f} ({r[k]:.2f})" for k in cols]
-        ours = min(r["ours_auto"], r["ours_2"], r["ours_1"])
+        ours = r["ours_auto"]
         lines.append(f"| {name} | {n:,} | " + " | ".join(cells)
                      + f" | {r['tshark'] / ours:.2f}x |")  # fmt: skip
     args.out.write_text("\n".join(lines) + "\n")

@@ -11,9 +11,10 @@ whose check fails on this path (bad ICV, implausible plaintext, ESN, nested ESP,
 headers...), goes through the ``Analyzer`` unchanged, so the records are the same whichever path
 made them (a test compares the two over a capture built to exercise both).
 
-The anti-replay window is not run here: the segment's records carry a placeholder and the
-sequence numbers are queued per SA, and the caller runs the window over all segments in
-capture order (:mod:`ipsecctl.diag.packets.stream`). This function is pure: what goes to a
+The anti-replay window is not run here: the sequence numbers are queued per SA with where
+each record's verdict sits in the text (written ``"accepted"``), and the caller runs the
+window over all segments in capture order and rewrites the few verdicts that differ
+(:mod:`ipsecctl.diag.packets.stream`). This function is pure: what goes to a
 worker process is a :class:`~ipsecctl.diag.packets.reader.Segment` and the SA list.
 """
 
@@ -79,7 +80,7 @@ class _Fast:
     the decryption).
     """
 
-    __slots__ = ("aead", "align", "cbc", "head", "hmac", "icv_len", "index", "iv_len", "kind",
+    __slots__ = ("aead", "align", "cbc", "head", "hmac", "icv_len", "iv_len", "kind",
                  "min_len", "n", "salt", "seqs", "st", "tail", "where")  # fmt: skip
 
     def __init__(self, st: _SaState, head: str) -> None:
@@ -106,7 +107,6 @@ class _Fast:
         self.n = 0
         self.seqs = st.seqs
         self.where = st.where
-        self.index = st.index
 
 
 def _fast_ok(st: _SaState) -> bool:

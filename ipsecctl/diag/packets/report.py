@@ -128,9 +128,8 @@ def _rebuild_transport(data: bytes, ip: IPHeader, payload: bytes, nh: int) -> by
 
 
 DEFERRED = "\x00"
-"""``replay`` of a record whose verdict is decided later (deferred mode). As JSON text the
-record carries a raw NUL there, which JSON encoding never produces (it escapes control
-characters), so the merge can split on it."""
+"""``replay`` of a record whose verdict is decided later (deferred mode); the batched path
+writes such a record with ``"accepted"`` and the merge rewrites the few the window rejects."""
 
 
 _ISO_SECOND: dict[int, str] = {}
@@ -172,9 +171,9 @@ class Analyzer:
         self.counts.update(frames=0, ike=0, nat_keepalive=0, wrong_key_suspected=0)
         self._ciphers: dict[int, EspCipher] = {}
         self.defer_replay = False
-        """When set, replay-window input is queued (``_SaState.seqs``, ``order``) instead of
-        checked, and the record's ``replay`` is :data:`DEFERRED`: the batched path checks it
-        later, in capture order, over all segments."""
+        """When set, replay-window input is queued (``_SaState.seqs``, ``deferred_states``)
+        instead of checked, and the record's ``replay`` is :data:`DEFERRED`: the batched path
+        checks it later, in capture order, over all segments."""
         self.deferred_states: list[_SaState] = []
         """Deferred mode: the SA of each deferred record, in record order."""
 
