@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipsecctl.diag.ike.charon_keys import CharonKeys, bind_from_messages
 from ipsecctl.diag.ike.decode import decode_frames, ike_message, transform_keyword
 from ipsecctl.diag.ike.keys import KeyTable
 from ipsecctl.diag.ike.timeline import build_sas
@@ -145,16 +146,20 @@ def analyse_capture(
     sas: Sequence[IpsecSa] = (),
     previous_spis: Iterable[int] = (),
     local_addr: str | None = None,
-    keys: Sequence[SecurityAssociation] | None = None,
+    keys: Sequence[SecurityAssociation] | CharonKeys | None = None,
     ike_keys: KeyTable | None = None,
     commands: Sequence[str] = (),
     pcap: str | None = None,
 ) -> CaptureReport:
     """The report for ``packets`` captured on ``device`` towards ``peer`` (see the module
-    docstring). ``keys`` decrypt ESP, ``ike_keys`` IKE (both optional)."""
+    docstring). ``keys`` decrypt ESP, ``ike_keys`` IKE (both optional). ``keys`` may be what
+    a charon log gave (:class:`~ipsecctl.diag.ike.charon_keys.CharonKeys`): its IKE key sets
+    are then bound to this capture's IKE SAs by the messages their ICVs verify."""
     current = {sa.spi: sa for sa in sas if sa.protocol == "esp"}
     previous = set(previous_spis)
-    an = Analyzer(list(keys or []), Options(replay_window=0))
+    charon = keys if isinstance(keys, CharonKeys) else None
+    esp_keys = list(charon.esp if charon is not None else keys or [])
+    an = Analyzer(esp_keys, Options(replay_window=0))
     spis: dict[tuple[int, str], SpiReport] = {}
     ike_frames: list[Frame] = []
     count = 0
@@ -172,6 +177,10 @@ def analyse_capture(
             if rec["protocol"] == "esp" and rec["spi"] is not None and rec["seq"] is not None:
                 _count_esp(rec, frame, spis, current, previous, local_addr)
         an.packets.clear()
+    if charon is not None and ike_keys is None:
+        raw = {f.number: m for f in ike_frames if (m := ike_message(f)) is not None}
+        bind_from_messages(charon, decode_frames(ike_frames), raw)
+        ike_keys = charon.ike_table()
     messages = decode_frames(ike_frames, ike_keys)
     ike_sas = build_sas(messages)
     report = CaptureReport(
@@ -180,7 +189,7 @@ def analyse_capture(
         list(spis.values()), [_ike_row(m) for m in messages], ike_sas, [], pcap,
     )  # fmt: skip
     report.findings = findings(report, have_sas=bool(current), peer=peer, device=device,
-                               keys_given=bool(keys))  # fmt: skip
+                               keys_given=bool(esp_keys))  # fmt: skip
     return report
 
 

@@ -247,3 +247,14 @@ def test_printed_capture_feeds_the_same_engine(tmp_path: Path) -> None:
     assert [{k: v for k, v in e.items() if k not in strip} for e in got["esp"]] == [
         {k: v for k, v in e.items() if k not in strip} for e in want["esp"]
     ]
+
+
+def test_charon_keys_given_whole_bind_to_the_capture() -> None:
+    """The responder's log (no SPIs in it) handed over as it is: ESP decrypts and the IKE
+    key set binds itself to the capture's IKE SA."""
+    cap = CHARON / "gcm.pcapng"
+    keys = parse_charon_log((CHARON / "gcm-b.log").read_text())
+    doc = analyse_capture(open_capture(cap), device="gw-b", keys=keys).to_dict()
+    assert sorted(e["decrypted"] for e in doc["esp"]) == [5, 5]
+    encrypted = [m for m in doc["ike"] if m["exchange"] != "IKE_SA_INIT"]
+    assert encrypted and all(m["icv"] == "ok" for m in encrypted)
