@@ -158,7 +158,11 @@ def analyse_capture(
     current = {sa.spi: sa for sa in sas if sa.protocol == "esp"}
     previous = set(previous_spis)
     charon = keys if isinstance(keys, CharonKeys) else None
-    esp_keys = list(charon.esp if charon is not None else keys or [])
+    esp_keys: list[SecurityAssociation] = []
+    if isinstance(keys, CharonKeys):
+        esp_keys = list(keys.esp)
+    elif keys:
+        esp_keys = list(keys)
     an = Analyzer(esp_keys, Options(replay_window=0))
     spis: dict[tuple[int, str], SpiReport] = {}
     ike_frames: list[Frame] = []
