@@ -1,12 +1,14 @@
 """ESP decrypt throughput: `ipsecctl diag esp` vs tshark on the same 100,000-packet capture.
 
 Builds two captures (AES-GCM-256 and AES-CBC-128 + HMAC-SHA1-96, tunnel mode, 100-byte inner
-ICMP packets, Ethernet), then times whole processes in the same run:
-  ipsecctl: python -m ipsecctl.cli.diag_esp CAP --keys K --json > /dev/null
+ICMP packets, Ethernet), then times whole processes in the same run, output read through a
+pipe:
+  ipsecctl: python -m ipsecctl.cli.diag_esp CAP --keys K --json [--workers 1 | --summary]
+            ipsecctl diag esp CAP --keys K --json            (the console script)
   tshark:   tshark -n -r CAP -o esp.enable_encryption_decode:TRUE
-            -o esp.enable_authentication_check:TRUE -o 'uat:esp_sa:...' > /dev/null
-Both must authenticate and decrypt every packet; the script checks that before timing counts.
-Usage: python benchmarks/esp_decrypt.py [--packets N] [--out benchmarks/esp_results.md]
+            -o esp.enable_authentication_check:TRUE -o 'uat:esp_sa:...'   (and -q -z io,stat)
+Every timed run must have authenticated and decrypted every packet, checked from its own
+output. Usage: python benchmarks/esp_decrypt.py [--packets N] [--out benchmarks/esp_results.md]
 """
 
 from __future__ import annotations
@@ -102,9 +104,14 @@ def timed(cmd: list[str]) -> tuple[float, bytes]:
     return dt, proc.stdout
 
 
-def ipsecctl_cmd(cap: Path, keys: Path, workers: int) -> list[str]:
+def ipsecctl_cmd(cap: Path, keys: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "ipsecctl.cli.diag_esp", str(cap), "--keys", str(keys),
-            "--json", "--workers", str(workers)]  # fmt: skip
+            "--json", *extra]  # fmt: skip
+
+
+def console_cmd(cap: Path, keys: Path) -> list[str]:
+    exe = Path(sys.executable).with_name("ipsecctl")
+    return [str(exe), "diag", "esp", str(cap), "--keys", str(keys), "--json"]
 
 
 def tshark_cmd(cap: Path, uat: str, extra: list[str]) -> list[str]:
@@ -118,7 +125,18 @@ def tshark_cmd(cap: Path, uat: str, extra: list[str]) -> list[str]:
 
 
 def ours_decrypted(out: bytes) -> int:
-    s = json.loads(out)["summary"]
+    doc = json.loads(out)
+    s = doc["summary"]
+    assert s["icv_bad"] == 0 and s["replayed"] == 0, s
+    records = doc["packets"]
+    assert len(records) == s["esp"] and all(r["decrypted"] for r in records)
+    return int(s["decrypted"])
+
+
+def ours_summary_decrypted(out: bytes) -> int:
+    doc = json.loads(out)
+    assert "packets" not in doc
+    s = doc["summary"]
     assert s["icv_bad"] == 0 and s["replayed"] == 0, s
     return int(s["decrypted"])
 
@@ -146,14 +164,17 @@ def verify_small(cap: Path, uat: str, n: int) -> None:
     assert good == n, f"tshark decrypted/authenticated {good}/{n}: {lines[:3]}"
 
 
-def best(cmd: list[str], repeat: int, count: Any, n: int) -> float:
-    times = []
+def best(cmds: dict[str, tuple[list[str], Any]], repeat: int, n: int) -> dict[str, float]:
+    """Best wall time per command; the commands take turns, round after round, so that a
+    burst of other work on the shared machine falls on all of them alike."""
+    times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(repeat):
-        dt, out = timed(cmd)
-        got = count(out)
-        assert got == n, f"{cmd[0]}: decrypted {got}/{n}"
-        times.append(dt)
-    return min(times)
+        for key, (cmd, count) in cmds.items():
+            dt, out = timed(cmd)
+            got = count(out)
+            assert got == n, f"{key}: decrypted {got}/{n}"
+            times[key].append(dt)
+    return {k: min(v) for k, v in times.items()}
 
 
 def main() -> None:
@@ -169,6 +190,7 @@ def main() -> None:
     ).stdout.splitlines()[0]
     n = args.packets
     rows = []
+    load0 = os.getloadavg()[0]
     os.chdir(ROOT)
     stat = ["-q", "-z", "io,stat,0,COUNT(icmp.type)icmp.type==8"]
     with tempfile.TemporaryDirectory() as d:
@@ -177,50 +199,57 @@ def main() -> None:
             small, keys, uat = build(case, 200, tmp)
             verify_small(small, uat, 200)
             cap, keys, uat = build(case, n, tmp)
-            r = {
-                "ours_auto": best(ipsecctl_cmd(cap, keys, 0), args.repeat, ours_decrypted, n),
-                "ours_1": best(ipsecctl_cmd(cap, keys, 1), args.repeat, ours_decrypted, n),
-                "tshark": best(tshark_cmd(cap, uat, []), args.repeat,
-                               tshark_summary_decrypted, n),
-                "tshark_stat": best(tshark_cmd(cap, uat, stat), args.repeat,
-                                    tshark_stat_decrypted, n),
-            }  # fmt: skip
+            r = best({
+                "ours_auto": (ipsecctl_cmd(cap, keys), ours_decrypted),
+                "ours_1": (ipsecctl_cmd(cap, keys, "--workers", "1"), ours_decrypted),
+                "ours_summary": (ipsecctl_cmd(cap, keys, "--summary"), ours_summary_decrypted),
+                "console": (console_cmd(cap, keys), ours_decrypted),
+                "tshark": (tshark_cmd(cap, uat, []), tshark_summary_decrypted),
+                "tshark_stat": (tshark_cmd(cap, uat, stat), tshark_stat_decrypted),
+            }, args.repeat, n)  # fmt: skip
             rows.append((name, r))
-            print(name, {k: f"{n / v:,.0f} pkt/s" for k, v in r.items()})
+            print(name, {k: f"{n / v:,.0f} pkt/s ({v:.2f} s)" for k, v in r.items()})
+    cols = ("ours_auto", "ours_1", "ours_summary", "console", "tshark", "tshark_stat")
     lines = [
         "# ESP decrypt benchmark: `ipsecctl diag esp` vs tshark",
         "",
         f"Run: `python benchmarks/esp_decrypt.py --packets {n} --repeat {args.repeat}` "
         f"({os.cpu_count()} cores shared with other work, Python {platform.python_version()}, "
-        f"{tshark_version}). Best of {args.repeat} runs per cell, all in the same run.",
+        f"{tshark_version}). Best of {args.repeat} runs per cell, all in the same run, the",
+        "commands taking turns round after round.",
         "",
         "Same capture for every command: Ethernet, IPv4, ESP tunnel mode, 100-byte inner ICMP",
         "packets, one SA. Whole-process wall time including start-up, reading the file and",
         "reading all output through a pipe. Every timed run is checked to have decrypted all",
         "packets, from its own output:",
         "",
-        "- ipsecctl: `python -m ipsecctl.cli.diag_esp CAP --keys K --json --workers W`; the",
-        "  JSON carries every packet (ICV, replay verdict, inner summary); `summary.decrypted`",
-        "  must equal the packet count, with `icv_bad` 0. `--workers 0` = one process per CPU",
-        "  (2 here; captures over 20,000 frames are split), `--workers 1` = one process.",
+        "- ipsecctl `--json`: `python -m ipsecctl.cli.diag_esp CAP --keys K --json`; the JSON",
+        "  carries every packet (ICV, replay verdict, inner summary); every record must say",
+        "  `decrypted: true` and `summary.decrypted` must equal the packet count, `icv_bad` 0.",
+        "  Default workers: one process per CPU (2 here) for captures of 8 MB or more;",
+        "  `--workers 1`: one process; `--summary`: counters and per-SA results only, no",
+        "  per-packet rows (default workers).",
+        "- `ipsecctl diag esp` (the console script, default workers): the same, through the",
+        "  whole command-line application (its start-up included).",
         "- tshark (default): one summary line per frame with ESP decryption and ICV checking",
-        "  on (`-o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE",
-        "  -o uat:esp_sa:...`); lines reading `Echo (ping) request` (only there when the inner",
-        "  ICMP was decrypted) must equal the packet count.",
-        "- tshark -q -z io,stat: no per-packet output, one statistic",
-        "  `COUNT(icmp.type)icmp.type==8` that must equal the packet count (it can only be",
-        "  computed from decrypted payloads).",
+        "  on; lines reading `Echo (ping) request` (only there when the inner ICMP was",
+        "  decrypted) must equal the packet count. tshark -q -z io,stat: one statistic",
+        "  `COUNT(icmp.type)icmp.type==8` that must equal the packet count.",
         "- On a 200-packet capture tshark's `esp.icv_good` was also checked for every packet.",
         "",
-        "| suite | packets | ipsecctl auto pkt/s (s) | ipsecctl 1 proc pkt/s (s) "
-        "| tshark pkt/s (s) | tshark -q -z pkt/s (s) | ipsecctl auto / tshark |",
-        "|---|---|---|---|---|---|---|",
+        f"Load average (1 min) at the start and end of the run: {load0:.2f}, "
+        f"{os.getloadavg()[0]:.2f}.",
+        "",
+        "| suite | packets | ipsecctl --json pkt/s (s) | --json --workers 1 "
+        "| --json --summary | `ipsecctl diag esp --json` | tshark | tshark -q -z "
+        "| --json / tshark |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows:
-        cells = [f"{n / r[k]:,.0f} ({r[k]:.2f})" for k in ("ours_auto", "ours_1", "tshark",
-                                                             "tshark_stat")]  # fmt: skip
+        cells = [f"{n / r[k]:,.0f} ({r[k]:.2f})" for k in cols]
+        ours = r["ours_auto"]
         lines.append(f"| {name} | {n:,} | " + " | ".join(cells)
-                     + f" | {r['tshark'] / r['ours_auto']:.2f}x |")  # fmt: skip
+                     + f" | {r['tshark'] / ours:.2f}x |")  # fmt: skip
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

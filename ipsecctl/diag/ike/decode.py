@@ -17,7 +17,8 @@ from typing import Any
 from ipsecctl.diag.ike import names as N
 from ipsecctl.diag.ike.keys import KeyTable
 from ipsecctl.diag.ike.sk import decrypt_sk
-from ipsecctl.diag.packets.pcap import KIND_IKE, CaptureInfo, Frame, open_capture
+from ipsecctl.diag.packets.pcap import KIND_IKE, Frame
+from ipsecctl.diag.packets.reader import CaptureInfo, open_capture
 
 HEADER_LEN = 28
 MAX_PAYLOADS = 256
@@ -45,8 +46,14 @@ def parse_header(data: bytes) -> dict[str, Any]:
     msgid, length = struct.unpack("!II", data[20:28])
     major = ver >> 4
     hdr: dict[str, Any] = {
-        "version": major, "minor": ver & 0x0F, "exchange_type": xchg, "spi_i": spi_i,
-        "spi_r": spi_r, "message_id": msgid, "length": length, "flags": flags,
+        "version": major,
+        "minor": ver & 0x0F,
+        "exchange_type": xchg,
+        "spi_i": spi_i,
+        "spi_r": spi_r,
+        "message_id": msgid,
+        "length": length,
+        "flags": flags,
         "next_payload": np,
     }
     if major == 2:
@@ -72,13 +79,13 @@ def _attributes(data: bytes) -> list[tuple[int, int | bytes]]:
     off = 0
     while off < len(data):
         _need(data[off:], 4, "attribute")
-        atype, aval = struct.unpack("!HH", data[off:off + 4])
+        atype, aval = struct.unpack("!HH", data[off : off + 4])
         if atype & 0x8000:
             out.append((atype & 0x7FFF, aval))
             off += 4
         else:
-            _need(data[off + 4:], aval, "attribute value")
-            out.append((atype, data[off + 4:off + 4 + aval]))
+            _need(data[off + 4 :], aval, "attribute value")
+            out.append((atype, data[off + 4 : off + 4 + aval]))
             off += 4 + aval
     return out
 
@@ -109,8 +116,11 @@ def _v1_transform_attrs(attrs: list[tuple[int, int | bytes]], phase1: bool) -> d
 
 def _v2_transform(ttype: int, tid: int, attrs: list[tuple[int, int | bytes]]) -> dict[str, Any]:
     table = N.TRANSFORM_IDS.get(ttype, {})
-    t: dict[str, Any] = {"type": N.name_of(N.TRANSFORM_TYPES, ttype), "id": tid,
-                         "name": table.get(tid, f"UNKNOWN_{tid}")}
+    t: dict[str, Any] = {
+        "type": N.name_of(N.TRANSFORM_TYPES, ttype),
+        "id": tid,
+        "name": table.get(tid, f"UNKNOWN_{tid}"),
+    }
     for atype, val in attrs:
         if atype == 14:
             t["keylen"] = _int_value(val)
@@ -152,20 +162,24 @@ def _proposals(body: bytes, read_transform: _TransformReader) -> list[dict[str, 
     off = 0
     while off < len(body):
         _need(body[off:], 8, "proposal")
-        more, _r, plen, pnum, proto, spisz, ntr = struct.unpack("!BBHBBBB", body[off:off + 8])
+        more, _r, plen, pnum, proto, spisz, ntr = struct.unpack("!BBHBBBB", body[off : off + 8])
         if plen < 8 or off + plen > len(body):
             raise Malformed(f"proposal {pnum}: length {plen} does not fit")
-        pb = body[off + 8:off + plen]
+        pb = body[off + 8 : off + plen]
         _need(pb, spisz, "proposal SPI")
-        prop: dict[str, Any] = {"number": pnum, "protocol": N.name_of(N.PROTOCOLS, proto),
-                                "spi": pb[:spisz].hex() or None, "transforms": []}
+        prop: dict[str, Any] = {
+            "number": pnum,
+            "protocol": N.name_of(N.PROTOCOLS, proto),
+            "spi": pb[:spisz].hex() or None,
+            "transforms": [],
+        }
         toff = spisz
         for _ in range(ntr):
             _need(pb[toff:], 8, "transform")
-            _more, _r2, tlen, b4, b5, b67 = struct.unpack("!BBHBBH", pb[toff:toff + 8])
+            _more, _r2, tlen, b4, b5, b67 = struct.unpack("!BBHBBH", pb[toff : toff + 8])
             if tlen < 8 or toff + tlen > len(pb):
                 raise Malformed(f"transform length {tlen} does not fit")
-            attrs = _attributes(pb[toff + 8:toff + tlen])
+            attrs = _attributes(pb[toff + 8 : toff + tlen])
             prop["transforms"].append(read_transform(proto, b4, b5, b67, attrs))
             toff += tlen
         proposals.append(prop)
@@ -192,15 +206,18 @@ def _v1_transform(proto: int, tnum: int, tid: int, _r: int, attrs: _Attrs) -> di
         tname = N.V1_AH_IDS.get(tid, f"UNKNOWN_{tid}")
     else:
         tname = f"ID_{tid}"
-    return {"number": tnum, "id": tid, "name": tname,
-            "attributes": _v1_transform_attrs(attrs, is_p1)}
+    return {
+        "number": tnum,
+        "id": tid,
+        "name": tname,
+        "attributes": _v1_transform_attrs(attrs, is_p1),
+    }
 
 
 def _sa_v1(body: bytes) -> dict[str, Any]:
     _need(body, 8, "SA DOI/situation")
     doi, situation = struct.unpack("!II", body[:8])
-    return {"doi": doi, "situation": situation,
-            "proposals": _proposals(body[8:], _v1_transform)}
+    return {"doi": doi, "situation": situation, "proposals": _proposals(body[8:], _v1_transform)}
 
 
 # -- other payload bodies ---------------------------------------------------------------
@@ -240,9 +257,13 @@ def _notify(body: bytes, version: int) -> dict[str, Any]:
     _need(rest, spisz, "notify SPI")
     spi, data = rest[:spisz], rest[spisz:]
     table = N.NOTIFY_V1 if version == 1 else N.NOTIFY_V2
-    n: dict[str, Any] = {"notify_type": ntype, "name": N.name_of(table, ntype),
-                         "protocol": N.PROTOCOLS.get(proto) if proto else None,
-                         "spi": spi.hex() or None, "data_len": len(data)}
+    n: dict[str, Any] = {
+        "notify_type": ntype,
+        "name": N.name_of(table, ntype),
+        "protocol": N.PROTOCOLS.get(proto) if proto else None,
+        "spi": spi.hex() or None,
+        "data_len": len(data),
+    }
     if doi is not None:
         n["doi"] = doi
     if ntype == 17 and version == 2 and len(data) >= 2:
@@ -250,17 +271,20 @@ def _notify(body: bytes, version: int) -> dict[str, Any]:
         n["group_name"] = N.DH_GROUPS.get(n["group"], f"UNKNOWN_{n['group']}")
     elif ntype in (16388, 16389, 16390, 16401) or (ntype >= 16384 and len(data) <= 64):
         n["data"] = data.hex()
-    elif ntype == 9101 or (ntype < 16384 and data and all(32 <= b < 127 or b == 0
-                                                          for b in data)):
+    elif ntype == 9101 or (ntype < 16384 and data and all(32 <= b < 127 or b == 0 for b in data)):
         n["text"] = data.decode("latin-1")
     elif len(data) <= 64:
         n["data"] = data.hex()
     if ntype == 16407 and len(data) >= 2:  # REDIRECT: gateway identity type, length, value
         gtype, glen = data[0], data[1]
-        gw = data[2:2 + glen]
-        n["gateway"] = (str(ipaddress.IPv4Address(gw)) if gtype == 1 and glen == 4 else
-                        str(ipaddress.IPv6Address(gw)) if gtype == 2 and glen == 16 else
-                        gw.decode("latin-1"))
+        gw = data[2 : 2 + glen]
+        n["gateway"] = (
+            str(ipaddress.IPv4Address(gw))
+            if gtype == 1 and glen == 4
+            else str(ipaddress.IPv6Address(gw))
+            if gtype == 2 and glen == 16
+            else gw.decode("latin-1")
+        )
     return n
 
 
@@ -271,19 +295,26 @@ def _ts(body: bytes) -> list[dict[str, Any]]:
     off = 4
     for _ in range(count):
         _need(body[off:], 8, "traffic selector")
-        tstype, proto, slen, sport, eport = struct.unpack("!BBHHH", body[off:off + 8])
+        tstype, proto, slen, sport, eport = struct.unpack("!BBHHH", body[off : off + 8])
         if slen < 8 or off + slen > len(body):
             raise Malformed(f"traffic selector length {slen} does not fit")
-        addrs = body[off + 8:off + slen]
-        ts: dict[str, Any] = {"type": N.name_of(N.TS_TYPES, tstype), "protocol": proto,
-                              "start_port": sport, "end_port": eport}
+        addrs = body[off + 8 : off + slen]
+        ts: dict[str, Any] = {
+            "type": N.name_of(N.TS_TYPES, tstype),
+            "protocol": proto,
+            "start_port": sport,
+            "end_port": eport,
+        }
         alen = 4 if tstype == 7 else 16 if tstype == 8 else 0
         if alen and len(addrs) >= 2 * alen:
             start = ipaddress.ip_address(addrs[:alen])
-            end = ipaddress.ip_address(addrs[alen:2 * alen])
+            end = ipaddress.ip_address(addrs[alen : 2 * alen])
             ts["start"], ts["end"] = str(start), str(end)
-            nets = (list(ipaddress.summarize_address_range(start, end))
-                    if int(start) <= int(end) else [])
+            nets = (
+                list(ipaddress.summarize_address_range(start, end))
+                if int(start) <= int(end)
+                else []
+            )
             if len(nets) == 1:
                 ts["prefix"] = str(nets[0])
         out.append(ts)
@@ -297,9 +328,9 @@ def _cp(body: bytes) -> dict[str, Any]:
     off = 4
     while off < len(body):
         _need(body[off:], 4, "configuration attribute")
-        atype, alen = struct.unpack("!HH", body[off:off + 4])
-        _need(body[off + 4:], alen, "configuration attribute value")
-        val = body[off + 4:off + 4 + alen]
+        atype, alen = struct.unpack("!HH", body[off : off + 4])
+        _need(body[off + 4 :], alen, "configuration attribute value")
+        val = body[off + 4 : off + 4 + alen]
         a: dict[str, Any] = {"type": N.name_of(N.CP_ATTRS, atype & 0x7FFF), "length": alen}
         if (atype & 0x7FFF) in (1, 2, 3, 4, 6, 13) and alen >= 4:
             a["value"] = str(ipaddress.IPv4Address(val[:4]))
@@ -319,16 +350,21 @@ def _body(ptype: int, body: bytes, version: int) -> dict[str, Any]:
         if version == 2:
             _need(body, 4, "KE")
             group = struct.unpack("!H", body[:2])[0]
-            return {"group": group, "group_name": N.DH_GROUPS.get(group, f"UNKNOWN_{group}"),
-                    "data_len": len(body) - 4}
+            return {
+                "group": group,
+                "group_name": N.DH_GROUPS.get(group, f"UNKNOWN_{group}"),
+                "data_len": len(body) - 4,
+            }
         return {"data_len": len(body)}
     if name in ("Nonce", "NONCE", "HASH", "SIG"):
         return {"data_len": len(body)}
     if name in ("ID", "IDi", "IDr"):
         _need(body, 4, "ID")
         id_type = body[0]
-        out: dict[str, Any] = {"id_type": N.name_of(N.ID_TYPES, id_type),
-                               "value": _id_value(id_type, body[4:])}
+        out: dict[str, Any] = {
+            "id_type": N.name_of(N.ID_TYPES, id_type),
+            "value": _id_value(id_type, body[4:]),
+        }
         if version == 1:
             out["protocol"], out["port"] = body[1], struct.unpack("!H", body[2:4])[0]
         return out
@@ -350,8 +386,10 @@ def _body(ptype: int, body: bytes, version: int) -> dict[str, Any]:
             proto, spisz, count = body[0], body[1], struct.unpack("!H", body[2:4])[0]
             spis = body[4:]
         _need(spis, spisz * count, "delete SPIs")
-        return {"protocol": N.PROTOCOLS.get(proto, str(proto)),
-                "spis": [spis[i * spisz:(i + 1) * spisz].hex() for i in range(count)]}
+        return {
+            "protocol": N.PROTOCOLS.get(proto, str(proto)),
+            "spis": [spis[i * spisz : (i + 1) * spisz].hex() for i in range(count)],
+        }
     if name in ("V", "VID"):
         return {"data": body.hex(), "name": N.vendor_name(body)}
     if name in ("TSi", "TSr"):
@@ -362,12 +400,14 @@ def _body(ptype: int, body: bytes, version: int) -> dict[str, Any]:
         return {"hash": body.hex()}
     if name == "NAT-OA":
         _need(body, 4, "NAT-OA")
-        return {"id_type": N.name_of(N.ID_TYPES, body[0]), "value": _id_value(body[0],
-                                                                               body[4:])}
+        return {"id_type": N.name_of(N.ID_TYPES, body[0]), "value": _id_value(body[0], body[4:])}
     if name == "EAP":
         _need(body, 4, "EAP")
-        return {"code": body[0], "identifier": body[1],
-                "eap_type": body[4] if len(body) > 4 else None}
+        return {
+            "code": body[0],
+            "identifier": body[1],
+            "eap_type": body[4] if len(body) > 4 else None,
+        }
     if name == "FRAG":
         return {"data_len": len(body)}
     return {"data_len": len(body)}
@@ -376,8 +416,9 @@ def _body(ptype: int, body: bytes, version: int) -> dict[str, Any]:
 # -- payload chain ---------------------------------------------------------------------------
 
 
-def _chain(data: bytes, off: int, end: int, np: int, version: int,
-           errors: list[str], base: int = 0) -> tuple[list[Payload], int | None]:
+def _chain(
+    data: bytes, off: int, end: int, np: int, version: int, errors: list[str], base: int = 0
+) -> tuple[list[Payload], int | None]:
     """Walk a payload chain in ``data[off:end]``; returns payloads and the SK offset if any."""
     payloads: list[Payload] = []
     names = N.PAYLOADS_V2 if version == 2 else N.PAYLOADS_V1
@@ -389,13 +430,14 @@ def _chain(data: bytes, off: int, end: int, np: int, version: int,
             errors.append("too many payloads (loop?)")
             break
         if off + 4 > end:
-            errors.append(f"payload {names.get(np, np)} at offset {base + off}: truncated "
-                          "header")
+            errors.append(f"payload {names.get(np, np)} at offset {base + off}: truncated header")
             break
-        nxt, crit, plen = data[off], data[off + 1], struct.unpack("!H", data[off + 2:off + 4])[0]
+        nxt, crit, plen = data[off], data[off + 1], struct.unpack("!H", data[off + 2 : off + 4])[0]
         if plen < 4 or off + plen > end:
-            errors.append(f"payload {names.get(np, np)} at offset {base + off}: length {plen} "
-                          f"does not fit ({end - off} bytes left)")
+            errors.append(
+                f"payload {names.get(np, np)} at offset {base + off}: length {plen} "
+                f"does not fit ({end - off} bytes left)"
+            )
             break
         p: Payload = {"type": names.get(np, f"UNKNOWN_{np}"), "type_id": np, "length": plen}
         if version == 2 and crit & 0x80:
@@ -405,13 +447,14 @@ def _chain(data: bytes, off: int, end: int, np: int, version: int,
             p["inner_next_id"] = nxt
             if np == 53 and plen >= 8:
                 p["fragment_number"], p["total_fragments"] = struct.unpack(
-                    "!HH", data[off + 4:off + 8])
+                    "!HH", data[off + 4 : off + 8]
+                )
             p["encrypted_len"] = plen - (8 if np == 53 else 4)
             payloads.append(p)
             sk_at = off
             break  # SK/SKF is always last; its next-payload names the first inner payload
         try:
-            p.update(_body(np, data[off + 4:off + plen], version))
+            p.update(_body(np, data[off + 4 : off + plen], version))
         except (Malformed, ValueError, struct.error, IndexError) as exc:
             p["error"] = str(exc)
             errors.append(f"payload {p['type']} at offset {base + off}: {exc}")
@@ -426,8 +469,9 @@ def notifies(payloads: Iterable[Payload]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for p in payloads:
         if p.get("type") in ("N",) and "notify_type" in p:
-            n = {k: v for k, v in p.items() if k not in ("type", "type_id", "length",
-                                                         "notify_type")}
+            n = {
+                k: v for k, v in p.items() if k not in ("type", "type_id", "length", "notify_type")
+            }
             out.append({"type": p["notify_type"], **n})
         if isinstance(p.get("payloads"), list):
             out.extend(notifies(p["payloads"]))
@@ -436,14 +480,26 @@ def notifies(payloads: Iterable[Payload]) -> list[dict[str, Any]]:
 
 def decode_message(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
     """Decode one IKE message (UDP payload without the non-ESP marker). Never raises."""
-    msg: dict[str, Any] = {"payloads": [], "notify": [], "decrypted": None, "icv": None,
-                           "errors": []}
+    msg: dict[str, Any] = {
+        "payloads": [],
+        "notify": [],
+        "decrypted": None,
+        "icv": None,
+        "errors": [],
+    }
     try:
         hdr = parse_header(data)
     except Malformed as exc:
         msg["errors"].append(str(exc))
-        msg.update(version=None, exchange=None, spi_i=None, spi_r=None, message_id=None,
-                   response=None, initiator=None)
+        msg.update(
+            version=None,
+            exchange=None,
+            spi_i=None,
+            spi_r=None,
+            message_id=None,
+            response=None,
+            initiator=None,
+        )
         return msg
     msg.update(hdr)
     if hdr["version"] not in (1, 2):
@@ -459,14 +515,17 @@ def decode_message(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
         end = length
     version = hdr["version"]
     if version == 1 and hdr["encrypted"]:
-        msg["payloads"] = [{"type": "encrypted", "first_payload":
-                            N.PAYLOADS_V1.get(hdr["next_payload"], hdr["next_payload"]),
-                            "encrypted_len": end - HEADER_LEN}]
+        msg["payloads"] = [
+            {
+                "type": "encrypted",
+                "first_payload": N.PAYLOADS_V1.get(hdr["next_payload"], hdr["next_payload"]),
+                "encrypted_len": end - HEADER_LEN,
+            }
+        ]
         msg["decrypted"] = False
         return msg
     try:
-        payloads, sk_at = _chain(data, HEADER_LEN, end, hdr["next_payload"], version,
-                                 msg["errors"])
+        payloads, sk_at = _chain(data, HEADER_LEN, end, hdr["next_payload"], version, msg["errors"])
         msg["payloads"] = payloads
         if sk_at is not None:
             _decrypt_into(msg, data[:end], sk_at, keys)
@@ -487,8 +546,15 @@ def _decrypt_into(msg: dict[str, Any], data: bytes, sk_at: int, keys: KeyTable |
         msg["icv"] = "no_key" if keys else None
         return
     from_i = bool(msg["initiator"])
-    res = decrypt_sk(data, body_start, end, k.encr, k.integ, k.sk_ei if from_i else k.sk_er,
-                     k.sk_ai if from_i else k.sk_ar)
+    res = decrypt_sk(
+        data,
+        body_start,
+        end,
+        k.encr,
+        k.integ,
+        k.sk_ei if from_i else k.sk_er,
+        k.sk_ai if from_i else k.sk_ar,
+    )
     msg["icv"] = res.icv
     if res.plaintext is None:
         msg["decrypted"] = False
@@ -499,8 +565,9 @@ def _decrypt_into(msg: dict[str, Any], data: bytes, sk_at: int, keys: KeyTable |
     if is_frag:
         sk["_plain"] = res.plaintext  # joined by reassemble(); removed before output
         return
-    inner, _ = _chain(res.plaintext, 0, len(res.plaintext), sk["inner_next_id"], 2,
-                      msg["errors"], base=body_start)
+    inner, _ = _chain(
+        res.plaintext, 0, len(res.plaintext), sk["inner_next_id"], 2, msg["errors"], base=body_start
+    )
     sk["payloads"] = inner
 
 
@@ -526,9 +593,12 @@ def is_raw_message(data: bytes) -> bool:
 
 def decode_raw(data: bytes, keys: KeyTable | None = None) -> dict[str, Any]:
     """Decode a raw message file (ike-scan ``.dat``): strips a leading non-ESP marker."""
-    if len(data) > HEADER_LEN + 4 and data[:4] == b"\x00\x00\x00\x00" and \
-            data[4 + 17] >> 4 in (1, 2) and \
-            struct.unpack("!I", data[4 + 24:4 + 28])[0] == len(data) - 4:
+    if (
+        len(data) > HEADER_LEN + 4
+        and data[:4] == b"\x00\x00\x00\x00"
+        and data[4 + 17] >> 4 in (1, 2)
+        and struct.unpack("!I", data[4 + 24 : 4 + 28])[0] == len(data) - 4
+    ):
         return {"nat_t": True, **decode_message(data[4:], keys)}
     return {"nat_t": False, **decode_message(data, keys)}
 
@@ -541,11 +611,10 @@ def ike_message(frame: Frame) -> bytes | None:
     """
     if frame.kind != KIND_IKE or frame.ip is None:
         return None
-    return frame.data[frame.payload_offset:frame.ip.end]
+    return frame.data[frame.payload_offset : frame.ip.end]
 
 
-def decode_frames(frames: Iterable[Frame],
-                  keys: KeyTable | None = None) -> list[dict[str, Any]]:
+def decode_frames(frames: Iterable[Frame], keys: KeyTable | None = None) -> list[dict[str, Any]]:
     """Decode every IKE message of a capture, flag retransmissions, reassemble SKF fragments."""
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -556,8 +625,16 @@ def decode_frames(frames: Iterable[Frame],
             continue
         assert f.ip is not None
         msg = decode_message(raw, keys)
-        info = {"frame": f.number, "time": f.time, "src": f.ip.src, "dst": f.ip.dst,
-                "sport": f.sport, "dport": f.dport, "nat_t": f.udp_encap, "size": len(raw)}
+        info = {
+            "frame": f.number,
+            "time": f.time,
+            "src": f.ip.src,
+            "dst": f.ip.dst,
+            "sport": f.sport,
+            "dport": f.dport,
+            "nat_t": f.udp_encap,
+            "size": len(raw),
+        }
         msg = {**info, **msg}
         digest = hashlib.sha256(raw).hexdigest()
         if digest in seen:
@@ -579,11 +656,16 @@ def decode_frames(frames: Iterable[Frame],
     return out
 
 
-def decode_capture(path: str | Path, keys: KeyTable | None = None,
-                   info: CaptureInfo | None = None) -> list[dict[str, Any]]:
-    """Decode the IKE messages of a pcap/pcapng file (InputFileError when unreadable or not
-    a capture); ``info`` collects the reader's file-level warnings (truncation, link types)."""
-    return decode_frames(open_capture(path, info), keys)
+def decode_capture(
+    path: str | Path,
+    keys: KeyTable | None = None,
+    info: CaptureInfo | None = None,
+    fmt: str | None = None,
+) -> list[dict[str, Any]]:
+    """Decode the IKE messages of a capture -- pcap, pcapng or a printed capture, ``fmt``
+    forcing the format -- (InputFileError when unreadable or not a capture); ``info``
+    collects the reader's file-level warnings (truncation, link types)."""
+    return decode_frames(open_capture(path, info, fmt), keys)
 
 
 def _reassemble(last: dict[str, Any], parts: list[dict[str, Any]]) -> None:
@@ -593,7 +675,6 @@ def _reassemble(last: dict[str, Any], parts: list[dict[str, Any]]) -> None:
     if any(pl is None for pl in plains):
         return
     data = b"".join(pl for pl in plains if pl is not None)
-    inner, _ = _chain(data, 0, len(data), first_sk.get("inner_next_id") or 0, 2,
-                      last["errors"])
+    inner, _ = _chain(data, 0, len(data), first_sk.get("inner_next_id") or 0, 2, last["errors"])
     last["payloads"][-1]["payloads"] = inner
     last["notify"] = notifies(last["payloads"])

@@ -93,8 +93,7 @@ def _from_esp(name: str) -> EncrSpec:
     return EncrSpec(e.name, mode, e.key_len, e.salt_len, e.iv_len, e.icv_len)
 
 
-_ENCR_FIXED = {"NULL": _from_esp("null"), "3DES": _from_esp("3des"),
-               "ENCR_3DES": _from_esp("3des")}
+_ENCR_FIXED = {"NULL": _from_esp("null"), "3DES": _from_esp("3des"), "ENCR_3DES": _from_esp("3des")}
 
 
 def encr_spec(name: str, keysize: int | None = None) -> EncrSpec:
@@ -105,15 +104,17 @@ def encr_spec(name: str, keysize: int | None = None) -> EncrSpec:
         return _ENCR_FIXED[up]
     if "CHACHA20" in up:
         return _from_esp("chacha20poly1305")
-    m = re.fullmatch(r"AES[-_](CBC|CTR|GCM|CCM)(?:[-_](\d+))?(?:[-_ ](?:WITH )?(\d+)"
-                     r"(?: OCTET ICV)?)?", up)
+    m = re.fullmatch(
+        r"AES[-_](CBC|CTR|GCM|CCM)(?:[-_](\d+))?(?:[-_ ](?:WITH )?(\d+)"
+        r"(?: OCTET ICV)?)?",
+        up,
+    )
     if m:
         mode, bits, icv = m.group(1).lower(), m.group(2), m.group(3)
         if mode in ("gcm", "ccm") and bits and icv is None and keysize:
             # IANA spelling: AES_GCM_16 + keysize 256 (the number is the ICV length)
             icv, bits = bits, str(keysize)
-        if bits is None or (mode in ("gcm", "ccm") and bits in ("8", "12", "16") and
-                            icv is None):
+        if bits is None or (mode in ("gcm", "ccm") and bits in ("8", "12", "16") and icv is None):
             if keysize is None:
                 raise ValueError(f"{name}: key size missing")
             if mode in ("gcm", "ccm") and bits:
@@ -147,7 +148,8 @@ def _integ_from_esp(name: str) -> IntegSpec:
 
 _INTEG = {
     "NONE": None,
-    "HMAC_MD5_96": _integ_from_esp("md5"), "HMAC_MD5_128": IntegSpec("md5_128", "md5", 16),
+    "HMAC_MD5_96": _integ_from_esp("md5"),
+    "HMAC_MD5_128": IntegSpec("md5_128", "md5", 16),
     "HMAC_SHA1_96": _integ_from_esp("sha1"),
     "HMAC_SHA1_160": IntegSpec("sha1_160", "sha1", 20),
     "HMAC_SHA2_256_96": _integ_from_esp("sha256_96"),
@@ -156,11 +158,20 @@ _INTEG = {
     "HMAC_SHA2_512_256": _integ_from_esp("sha512"),
     "AES_CMAC_96": IntegSpec("aescmac", "cmac", 12),
 }
-_INTEG_KEYWORDS = {"none": "NONE", "md5": "HMAC_MD5_96", "md5_128": "HMAC_MD5_128",
-                   "sha1": "HMAC_SHA1_96", "sha": "HMAC_SHA1_96", "sha1_160": "HMAC_SHA1_160",
-                   "sha256_96": "HMAC_SHA2_256_96", "sha256": "HMAC_SHA2_256_128",
-                   "sha2_256": "HMAC_SHA2_256_128", "sha384": "HMAC_SHA2_384_192",
-                   "sha512": "HMAC_SHA2_512_256", "aescmac": "AES_CMAC_96"}
+_INTEG_KEYWORDS = {
+    "none": "NONE",
+    "md5": "HMAC_MD5_96",
+    "md5_128": "HMAC_MD5_128",
+    "sha1": "HMAC_SHA1_96",
+    "sha": "HMAC_SHA1_96",
+    "sha1_160": "HMAC_SHA1_160",
+    "sha256_96": "HMAC_SHA2_256_96",
+    "sha256": "HMAC_SHA2_256_128",
+    "sha2_256": "HMAC_SHA2_256_128",
+    "sha384": "HMAC_SHA2_384_192",
+    "sha512": "HMAC_SHA2_512_256",
+    "aescmac": "AES_CMAC_96",
+}
 
 
 def integ_spec(name: str) -> IntegSpec | None:
@@ -182,7 +193,7 @@ def _hex(value: Any, what: str) -> bytes:
     try:
         return parse_hex(value)
     except ValueError as exc:
-        raise ValueError(f"{what} is not hex") from exc
+        raise ValueError(f"{what} {exc}") from None
 
 
 def _spi(value: Any) -> str:
@@ -192,13 +203,30 @@ def _spi(value: Any) -> str:
     return text
 
 
-def ikev2_keys(spi_i: Any, spi_r: Any, sk_ei: Any, sk_er: Any, encryption: str, sk_ai: Any,
-               sk_ar: Any, integrity: str, keysize: int | None = None) -> Ikev2Keys:
+def ikev2_keys(
+    spi_i: Any,
+    spi_r: Any,
+    sk_ei: Any,
+    sk_er: Any,
+    encryption: str,
+    sk_ai: Any,
+    sk_ar: Any,
+    integrity: str,
+    keysize: int | None = None,
+) -> Ikev2Keys:
     """Validated keys for one IKEv2 SA (ValueError naming the bad field)."""
     encr = encr_spec(encryption, keysize)
     integ = None if encr.aead else integ_spec(integrity or "NONE")
-    keys = Ikev2Keys(_spi(spi_i), _spi(spi_r), encr, integ, _hex(sk_ei, "SK_ei"),
-                     _hex(sk_er, "SK_er"), _hex(sk_ai, "SK_ai"), _hex(sk_ar, "SK_ar"))
+    keys = Ikev2Keys(
+        _spi(spi_i),
+        _spi(spi_r),
+        encr,
+        integ,
+        _hex(sk_ei, "SK_ei"),
+        _hex(sk_er, "SK_er"),
+        _hex(sk_ai, "SK_ai"),
+        _hex(sk_ar, "SK_ar"),
+    )
     want = encr.key_len + encr.salt_len
     for label, key in (("SK_ei", keys.sk_ei), ("SK_er", keys.sk_er)):
         if encr.mode != "null" and len(key) != want:
@@ -210,8 +238,7 @@ def parse_keys(text: str, source: str = "<keys>") -> KeyTable:
     """Parse any supported key format; InputFileError names the file and line on bad input."""
     table = KeyTable()
     stripped = text.strip()
-    if stripped.startswith(("ikev2:", "ikev1:", "{")) or re.match(r"^(ikev[12]|-)\s*:",
-                                                                  stripped):
+    if stripped.startswith(("ikev2:", "ikev1:", "{")) or re.match(r"^(ikev[12]|-)\s*:", stripped):
         _parse_yaml(text, source, table)
         return table
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -226,18 +253,29 @@ def parse_keys(text: str, source: str = "<keys>") -> KeyTable:
                 continue
             fields = next(csv.reader([s], skipinitialspace=True))
             if len(fields) == 8:
-                k = ikev2_keys(fields[0], fields[1], fields[2], fields[3], fields[4],
-                               fields[5], fields[6], fields[7])
+                k = ikev2_keys(
+                    fields[0],
+                    fields[1],
+                    fields[2],
+                    fields[3],
+                    fields[4],
+                    fields[5],
+                    fields[6],
+                    fields[7],
+                )
                 table.ikev2[(k.spi_i, k.spi_r)] = k
             elif len(fields) == 2:
                 table.ikev1[_spi(fields[0])] = _hex(fields[1], "IKEv1 key")
             else:
-                raise ValueError(f"expected 8 fields (ikev2_decryption_table) or 2 "
-                                 f"(ikev1_decryption_table), found {len(fields)}")
+                raise ValueError(
+                    f"expected 8 fields (ikev2_decryption_table) or 2 "
+                    f"(ikev1_decryption_table), found {len(fields)}"
+                )
         except (ValueError, StopIteration) as exc:
-            raise InputFileError(f"{source}:{lineno}: bad key line: {exc}",
-                                 hint="see `ipsecctl diag ike --help` for the key formats"
-                                 ) from exc
+            raise InputFileError(
+                f"{source}:{lineno}: bad key line: {exc}",
+                hint="see `ipsecctl diag ike --help` for the key formats",
+            ) from exc
     return table
 
 
@@ -267,19 +305,31 @@ def _parse_yaml(text: str, source: str, table: KeyTable) -> None:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise InputFileError(f"{where}: not valid YAML: {problem}",
-                             hint="see `ipsecctl diag ike --help` for the key formats") from None
+        raise InputFileError(
+            f"{where}: not valid YAML: {problem}",
+            hint="see `ipsecctl diag ike --help` for the key formats",
+        ) from None
     if not isinstance(doc, dict):
         raise InputFileError(f"{source}: expected a mapping with ikev2:/ikev1: lists")
     for i, row in enumerate(doc.get("ikev2") or [], 1):
         try:
-            k = ikev2_keys(row["spi_i"], row["spi_r"], row.get("sk_ei"), row.get("sk_er"),
-                           str(row["encryption"]), row.get("sk_ai"), row.get("sk_ar"),
-                           str(row.get("integrity") or "NONE"), row.get("keysize"))
+            k = ikev2_keys(
+                row["spi_i"],
+                row["spi_r"],
+                row.get("sk_ei"),
+                row.get("sk_er"),
+                str(row["encryption"]),
+                row.get("sk_ai"),
+                row.get("sk_ar"),
+                str(row.get("integrity") or "NONE"),
+                row.get("keysize"),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputFileError(f"{source}: ikev2 entry {i}: {exc}",
-                                 hint="each entry needs spi_i, spi_r, sk_ei, sk_er, "
-                                      "encryption, sk_ai, sk_ar, integrity") from exc
+            raise InputFileError(
+                f"{source}: ikev2 entry {i}: {exc}",
+                hint="each entry needs spi_i, spi_r, sk_ei, sk_er, "
+                "encryption, sk_ai, sk_ar, integrity",
+            ) from exc
         table.ikev2[(k.spi_i, k.spi_r)] = k
     for i, row in enumerate(doc.get("ikev1") or [], 1):
         try:
@@ -293,21 +343,31 @@ def load_keys(path: str | Path) -> KeyTable:
     try:
         text = p.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{p}: cannot read key file: {exc}",
-                             hint="give a Wireshark ikev2_decryption_table, tcpdump secrets "
-                                  "or ipsecctl YAML key file") from exc
+        raise InputFileError(
+            f"{p}: cannot read key file: {exc}",
+            hint="give a Wireshark ikev2_decryption_table, tcpdump secrets "
+            "or ipsecctl YAML key file",
+        ) from exc
     table = parse_keys(text, str(p))
     if not len(table):
         raise InputFileError(f"{p}: no IKE keys found", hint="see the key formats in --help")
     return table
 
 
-_WS_ENCR = {"cbc": "AES-CBC-{b} [RFC3602]", "ctr": "AES-CTR-{b} [RFC5930]",
-            "gcm": "AES-GCM-{b} with {i} octet ICV [RFC5282]",
-            "ccm": "AES-CCM-{b} with {i} octet ICV [RFC5282]"}
-_WS_INTEG = {"md5": "HMAC_MD5_96 [RFC2403]", "sha1": "HMAC_SHA1_96 [RFC2404]",
-             "sha1_160": "HMAC_SHA1_160 [RFC4595]", "sha256": "HMAC_SHA2_256_128 [RFC4868]",
-             "sha384": "HMAC_SHA2_384_192 [RFC4868]", "sha512": "HMAC_SHA2_512_256 [RFC4868]"}
+_WS_ENCR = {
+    "cbc": "AES-CBC-{b} [RFC3602]",
+    "ctr": "AES-CTR-{b} [RFC5930]",
+    "gcm": "AES-GCM-{b} with {i} octet ICV [RFC5282]",
+    "ccm": "AES-CCM-{b} with {i} octet ICV [RFC5282]",
+}
+_WS_INTEG = {
+    "md5": "HMAC_MD5_96 [RFC2403]",
+    "sha1": "HMAC_SHA1_96 [RFC2404]",
+    "sha1_160": "HMAC_SHA1_160 [RFC4595]",
+    "sha256": "HMAC_SHA2_256_128 [RFC4868]",
+    "sha384": "HMAC_SHA2_384_192 [RFC4868]",
+    "sha512": "HMAC_SHA2_512_256 [RFC4868]",
+}
 
 
 def wireshark_uat_line(k: Ikev2Keys) -> str:
@@ -324,5 +384,15 @@ def wireshark_uat_line(k: Ikev2Keys) -> str:
         enc = _WS_ENCR[e.mode].format(b=e.key_len * 8, i=e.icv_len)
     integ = "NONE [RFC4306]" if k.integ is None else _WS_INTEG[k.integ.keyword]
     # UAT byte fields are bare hex; enumerations are quoted strings
-    return ",".join([k.spi_i, k.spi_r, k.sk_ei.hex(), k.sk_er.hex(), f'"{enc}"', k.sk_ai.hex(),
-                     k.sk_ar.hex(), f'"{integ}"'])
+    return ",".join(
+        [
+            k.spi_i,
+            k.spi_r,
+            k.sk_ei.hex(),
+            k.sk_er.hex(),
+            f'"{enc}"',
+            k.sk_ai.hex(),
+            k.sk_ar.hex(),
+            f'"{integ}"',
+        ]
+    )

@@ -16,7 +16,8 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, hmac
 
 __all__ = [
-    "HASHES", "TripleDES", "YamlInt", "hmac_template", "iso_utc", "load_key_yaml", "parse_hex",
+    "HASHES", "TripleDES", "YamlInt", "hex_problem", "hmac_template", "iso_utc", "load_key_yaml",
+    "parse_hex",
 ]  # fmt: skip
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -89,7 +90,28 @@ def parse_hex(text: object) -> bytes:
         t = t.replace("_", "")
     if not t:
         return b""
+    problem = hex_problem(t)
+    if problem is not None:
+        raise ValueError(problem)
     return bytes.fromhex(t)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def hex_problem(t: str) -> str | None:
+    """What is wrong with hex digits ``t`` (separators already removed), or None.
+
+    The message says where, never what: the text is key material, so it names a position and
+    a count, not the characters (a stray ``)`` or a pasted word after the key is common).
+    """
+    for i, ch in enumerate(t):
+        if ch not in _HEX:
+            return (f"is not hexadecimal: character {i + 1} is not a hex digit "
+                    f"(after {i} hex digits)")  # fmt: skip
+    if len(t) % 2:
+        return f"is not whole bytes: {len(t)} hex digits (an odd number)"
+    return None
 
 
 def iso_utc(ts: Any) -> str | None:

@@ -88,8 +88,8 @@ class _Err:
 def _hex(text: object, err: _Err, line: int, what: str) -> bytes:
     try:
         return parse_hex(text)
-    except ValueError:
-        raise err(line, f"{what} is not hexadecimal") from None
+    except ValueError as exc:
+        raise err(line, f"{what} {exc}") from None
 
 
 def _spi(text: str | int, err: _Err, line: int) -> int:
@@ -292,7 +292,7 @@ def parse_ipsecctl(text: str, path: Path) -> list[SecurityAssociation]:
 
 
 # --------------------------------------------------------------------------- ip xfrm state
-_XFRM_ALG = re.compile(r"^(enc|auth|auth-trunc|aead)\s+(\S+)\s+(0x[0-9a-fA-F]*|''|\"\")\s*(\d+)?")
+_XFRM_ALG_KINDS = ("enc", "auth", "auth-trunc", "aead")
 _XFRM_ENC_NAMES = {
     "cbc(aes)": "aes", "cbc(des3_ede)": "3des", "cbc(des)": "des", "ecb(cipher_null)": "null",
     "cipher_null": "null", "rfc3686(ctr(aes))": "aesctr", "rfc4106(gcm(aes))": "aesgcm",
@@ -302,6 +302,47 @@ _XFRM_AUTH_NAMES = {
     "hmac(md5)": "md5", "hmac(sha1)": "sha1", "hmac(sha256)": "sha256",
     "hmac(sha384)": "sha384", "hmac(sha512)": "sha512", "digest_null": "null",
 }  # fmt: skip
+
+
+def _xfrm_alg(words: list[str], cur: dict[str, Any], err: _Err, no: int) -> dict[str, Any]:
+    """One ``enc|auth|auth-trunc|aead NAME KEY [BITS]`` line of ``ip xfrm state``, strictly.
+
+    Why strict: a key line with anything after the key (a pasted word, a second key, a
+    truncated copy) would otherwise decrypt with a key the kernel does not have, and every
+    packet would read as "wrong key" instead of the file being wrong.
+    """
+    kind = words[0]
+    spi = f"SPI 0x{cur['spi']:08x} " if "spi" in cur else ""
+    what = f"{spi}{kind} key"
+    want = 4 if kind in ("aead", "auth-trunc") else 3
+    if len(words) < 3:
+        raise err(no, f"{what}: expected `{kind} ALGORITHM 0xKEY`, the key is missing")
+    name, key_t = words[1], words[2]
+    if key_t in ("''", '""'):
+        key_t = ""
+    elif not key_t.lower().startswith("0x"):
+        raise err(no, f"{what} ({name}) must be written 0x followed by hex digits, as ip xfrm "
+                      "prints it")  # fmt: skip
+    key = _hex(key_t, err, no, f"{what} ({name})")
+    bits: int | None = None
+    if want == 4 and len(words) == 4:
+        if not words[3].isdigit():
+            raise err(no, f"{what} ({name}): the bit length after the key is not a number")
+        bits = int(words[3])
+    if len(words) > want:
+        raise err(no, f"{what} ({name}): unexpected text after the key "
+                      f"({len(words) - want} extra word(s)); one key per line")  # fmt: skip
+    if kind in ("enc", "aead"):
+        mapped = _XFRM_ENC_NAMES.get(name.lower())
+        if mapped is None:
+            raise err(no, f"unsupported xfrm algorithm {name}")
+        return {"enc": (mapped, key, bits if kind == "aead" else None)}
+    mapped = _XFRM_AUTH_NAMES.get(name.lower())
+    if mapped is None:
+        raise err(no, f"unsupported xfrm algorithm {name}")
+    if kind == "auth" and mapped != "null":  # untruncated `auth`: the kernel uses 96 bits
+        bits = 96
+    return {"auth": (mapped, key, bits)}
 
 
 def parse_xfrm(text: str, path: Path) -> list[SecurityAssociation]:
@@ -342,23 +383,9 @@ def parse_xfrm(text: str, path: Path) -> list[SecurityAssociation]:
             continue
         if re.search(r"\bflag\b.*\besn\b", line):
             cur["esn"] = True
-        m = _XFRM_ALG.match(line)
-        if m:
-            kind, name, key_t, bits_t = m.groups()
-            key = _hex(key_t, err, no, f"{kind} key")
-            bits = int(bits_t) if bits_t else None
-            if kind in ("enc", "aead"):
-                mapped = _XFRM_ENC_NAMES.get(name.lower())
-                if mapped is None:
-                    raise err(no, f"unsupported xfrm algorithm {name}")
-                cur["enc"] = (mapped, key, bits if kind == "aead" else None)
-            else:
-                mapped = _XFRM_AUTH_NAMES.get(name.lower())
-                if mapped is None:
-                    raise err(no, f"unsupported xfrm algorithm {name}")
-                if kind == "auth" and mapped != "null":  # untruncated `auth`: kernel uses 96 bits
-                    bits = 96
-                cur["auth"] = (mapped, key, bits)
+        words = line.split()
+        if words[0] in _XFRM_ALG_KINDS:
+            cur.update(_xfrm_alg(words, cur, err, no))
     finish()
     return out
 
@@ -441,20 +468,29 @@ def _cisco_sa(
     enc_name, auth_name, ah_auth = tsets[tset]
     words = rest.split()
     enc_key, auth_key = b"", b""
+    what = f"SPI {spi_t}"
     if proto == "esp":
-        if "cipher" in words:
-            i = words.index("cipher")
-            if i + 1 >= len(words):
-                raise err(no, "`cipher` without key")
-            enc_key = _hex(words[i + 1], err, no, "cipher key")
-        if "authenticator" in words:
-            i = words.index("authenticator")
-            if i + 1 >= len(words):
-                raise err(no, "`authenticator` without key")
-            auth_key = _hex(words[i + 1], err, no, "authenticator key")
+        used: set[int] = set()
+        for word in ("cipher", "authenticator"):
+            if word in words:
+                i = words.index(word)
+                if i + 1 >= len(words):
+                    raise err(no, f"{what}: `{word}` without key")
+                key = _hex(words[i + 1], err, no, f"{what} {word} key")
+                if word == "cipher":
+                    enc_key = key
+                else:
+                    auth_key = key
+                used.update((i, i + 1))
+        extra = [i for i in range(len(words)) if i not in used]
+        if extra:
+            raise err(no, f"{what}: unexpected text ({len(extra)} word(s)) besides "
+                          "`cipher KEY [authenticator KEY]`")  # fmt: skip
         enc_s, integ = _suites(enc_name or "null", enc_key, auth_name, err, no)
     else:
-        auth_key = _hex(words[0] if words else "", err, no, "AH key")
+        if len(words) > 1:
+            raise err(no, f"{what}: unexpected text after the AH key (one key per line)")
+        auth_key = _hex(words[0] if words else "", err, no, f"{what} AH key")
         enc_s, integ = _suites(None, b"", ah_auth, err, no)
     inbound = direction.lower() == "inbound"
     sa = SecurityAssociation(

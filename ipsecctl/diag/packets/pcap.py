@@ -1,25 +1,25 @@
-"""Small pcap / pcapng reader and pcap writer, tuned for IPsec captures.
+"""Frame decoding down to the IPsec/IKE layer, and the pcap / pcapng writers.
 
-Why our own reader: the only packaged candidate (dpkt 1.9.8, last released 2022) is not installed,
-builds a full object tree per frame, and still needs the IPsec demultiplexing written here
-(non-ESP marker, NAT keepalives, IPv6 extension headers). A struct-based reader is ~300 lines,
-has no dependency, and decodes only what the ESP/AH/IKE diagnostics need.
+Why our own decoder: the only packaged candidate (dpkt 1.9.8, last released 2022) is not
+installed, builds a full object tree per frame, and still needs the IPsec demultiplexing written
+here (non-ESP marker, NAT keepalives, IPv6 extension headers). Reading files (in bounded
+segments) is :mod:`ipsecctl.diag.packets.reader`; this module decodes one frame at a time.
 
-Public contract (also used by the IKE diagnostics): ``iter_packets(path) -> Iterator[Frame]``.
 Each :class:`Frame` carries the 1-based frame number, the timestamp, the link type, the captured
 bytes, the decoded IP layer (:class:`IPHeader`), the UDP ports when UDP, and ``kind`` plus
 ``payload_offset`` saying where the ESP header, AH header or IKE header starts in ``data``.
 Nothing here raises on bad packet bytes: a frame that cannot be decoded carries ``error``.
-Only an unreadable or non-capture *file* raises :class:`~ipsecctl.errors.InputFileError`.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ipsecctl.errors import InputFileError
 
@@ -54,14 +54,6 @@ _ETH_IPV4 = 0x0800
 _ETH_IPV6 = 0x86DD
 _BSD_AF_INET6 = frozenset({10, 24, 28, 30})
 
-_PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
-    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
-    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
-}
-_PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
-_ALL = 1 << 62
 # version/IHL, total length, flags/fragment offset, protocol, source, destination
 _IPV4 = struct.Struct("!BxH2xH1xB2x4s4s")
 
@@ -113,18 +105,6 @@ class Frame:
     error: str | None = None
 
 
-@dataclass(slots=True)
-class CaptureInfo:
-    """What the reader noticed about the file as a whole (not per frame)."""
-
-    format: str = ""
-    warnings: list[str] = field(default_factory=list)
-    frames: int = 0
-    """Records read so far (all of them once the iterator is exhausted)."""
-    unsupported: dict[int, list[int]] = field(default_factory=dict)
-    """Link type -> numbers of the frames skipped because the reader cannot decode it."""
-
-
 SUPPORTED_LINKTYPES = (
     "Ethernet (1), raw IP (101, 228, 229), Linux cooked v1/v2 (113, 276), loopback (0, 108)"
 )
@@ -138,35 +118,10 @@ _LINKTYPE_NAMES = {
 }  # fmt: skip
 
 
-def _ranges(numbers: list[int], limit: int = 8) -> str:
-    """``1-15, 20, 22-24``: frame numbers as runs (at most ``limit`` runs, then ``...``)."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    text = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in runs[:limit])
-    return text + (", ..." if len(runs) > limit else "")
-
-
-def _note_unsupported(frames: Iterator[Frame], path: Path, info: CaptureInfo) -> Iterator[Frame]:
-    """Pass frames through; when done, warn once per link type the reader had to skip.
-
-    Why: a capture in a link type we do not decode (802.11, PPP, DLT_USERn...) would
-    otherwise read as "0 ESP packets" with no hint that nothing was even looked at.
-    """
-    for f in frames:
-        if f.linktype >= 0 and f.error is not None and f.error.startswith("unsupported link"):
-            info.unsupported.setdefault(f.linktype, []).append(f.number)
-        yield f
-    for lt, numbers in info.unsupported.items():
-        name = _LINKTYPE_NAMES.get(lt)
-        label = f"link type {lt}" + (f" ({name})" if name else "")
-        info.warnings.append(
-            f"{path}: {label} is not supported: {len(numbers)} frame(s) skipped "
-            f"(frames {_ranges(numbers)}); supported: {SUPPORTED_LINKTYPES}"
-        )
+def linktype_label(lt: int) -> str:
+    """``link type 147 (USER0)``: the number and, when known, its name."""
+    name = _LINKTYPE_NAMES.get(lt)
+    return f"link type {lt}" + (f" ({name})" if name else "")
 
 
 _ADDR_CACHE: dict[bytes, str] = {}
@@ -345,224 +300,119 @@ def classify(frame: Frame) -> Frame:
     return frame
 
 
-def _read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(
-            f"cannot read capture {path}: {exc.strerror or exc}",
-            hint="check the path and permissions",
-        ) from exc
+class PcapWriter:
+    """Write frames of one link type to a microsecond pcap as they come (context manager)."""
 
+    _REC = struct.Struct("<IIII")
 
-def _iter_pcap(
-    buf: bytes, path: Path, info: CaptureInfo, first: int = 1, last: int = _ALL
-) -> Iterator[Frame]:
-    endian, unit = _PCAP_MAGICS[buf[:4]]
-    if len(buf) < 24:
-        raise InputFileError(f"capture {path} is truncated inside the pcap file header")
-    linktype = struct.unpack_from(endian + "I", buf, 20)[0] & 0x0FFFFFFF
-    rec = struct.Struct(endian + "IIII")
-    p, n, number = 24, len(buf), 0
-    info.format = "pcap"
-    while p < n:
-        if p + 16 > n:
-            info.warnings.append(f"{path}: truncated record header at byte {p}")
-            return
-        sec, frac, incl, orig = rec.unpack_from(buf, p)
-        p += 16
-        if incl > _MAX_RECORD:
-            info.warnings.append(
-                f"{path}: record {number + 1} at byte {p - 16} has a corrupt header "
-                f"(implausible length {incl}): the rest of the file is skipped"
-            )
-            return
-        number += 1
-        info.frames = number
-        if number < first:
-            p += incl
-            continue
-        if number > last:
-            return
-        data = buf[p : p + incl]
-        p += incl
-        frame = Frame(number, sec + frac * unit, linktype, data, orig)
-        if len(data) < incl:
-            frame.error = "truncated record (capture file ends early)"
-            info.warnings.append(f"{path}: last record truncated")
-            yield frame
-            return
-        yield classify(frame)
+    def __init__(self, path: str | Path, linktype: int) -> None:
+        self.path = Path(path)
+        self.count = 0
+        try:
+            self._fh = self.path.open("wb")
+            self._fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
 
+    def write(self, ts: float, data: bytes) -> None:
+        sec = int(ts)
+        usec = round((ts - sec) * 1e6)
+        if usec >= 1_000_000:
+            sec, usec = sec + 1, usec - 1_000_000
+        try:
+            self._fh.write(self._REC.pack(sec, usec, len(data), len(data)))
+            self._fh.write(data)
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.count += 1
 
-def _iter_pcapng(
-    buf: bytes, path: Path, info: CaptureInfo, first: int = 1, last: int = _ALL
-) -> Iterator[Frame]:
-    info.format = "pcapng"
-    n, p, number = len(buf), 0, 0
-    endian = "<"
-    ifaces: list[tuple[int, float, int]] = []  # (linktype, time unit, snaplen)
-    while p + 12 <= n:
-        btype = struct.unpack_from(endian + "I", buf, p)[0]
-        if buf[p : p + 4] == _PCAPNG_SHB:
-            bom = buf[p + 8 : p + 12]
-            endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
-            if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
-                info.warnings.append(f"{path}: bad section byte-order magic at byte {p}")
-                return
-            btype = 0x0A0D0D0A
-            ifaces = []
-        blen = struct.unpack_from(endian + "I", buf, p + 4)[0]
-        if blen < 12 or blen % 4 or p + blen > n:
-            info.warnings.append(f"{path}: truncated or corrupt block at byte {p}")
-            return
-        body = p + 8
-        bend = p + blen - 4
-        if btype == 1 and bend - body >= 8:  # Interface Description Block
-            lt, _res, snap = struct.unpack_from(endian + "HHI", buf, body)
-            unit = 1e-6
-            q = body + 8
-            while q + 4 <= bend:
-                code, olen = struct.unpack_from(endian + "HH", buf, q)
-                if code == 0:
-                    break
-                if code == 9 and olen >= 1:  # if_tsresol
-                    r = buf[q + 4]
-                    unit = 2.0 ** -(r & 0x7F) if r & 0x80 else 10.0**-r
-                q += 4 + ((olen + 3) & ~3)
-            ifaces.append((lt, unit, snap))
-        elif btype in (6, 2) and bend - body >= 20:  # Enhanced / obsolete Packet Block
-            if btype == 6:
-                iface, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", buf, body)
-            else:
-                iface, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", buf, body)
-            number += 1
-            info.frames = number
-            if number > last:
-                return
-            data = buf[body + 20 : min(body + 20 + incl, bend)]
-            if number < first:
-                pass
-            elif iface >= len(ifaces):
-                yield Frame(number, 0.0, -1, data, orig, error=f"unknown interface {iface}")
-            else:
-                lt, unit, _snap = ifaces[iface]
-                frame = Frame(number, ((hi << 32) | lo) * unit, lt, data, orig)
-                if len(data) < incl:
-                    frame.error = "truncated block"
-                    yield frame
-                else:
-                    yield classify(frame)
-        elif btype == 3 and bend - body >= 4:  # Simple Packet Block
-            number += 1
-            info.frames = number
-            if number > last:
-                return
-            orig = struct.unpack_from(endian + "I", buf, body)[0]
-            if number < first:
-                pass
-            elif not ifaces:
-                yield Frame(number, 0.0, -1, b"", orig, error="simple packet before interface")
-            else:
-                lt, _unit, snap = ifaces[0]
-                cap = min(orig, snap) if snap else orig
-                data = buf[body + 4 : min(body + 4 + cap, bend)]
-                yield classify(Frame(number, 0.0, lt, data, orig))
-        p += blen
-    if p < n:
-        info.warnings.append(f"{path}: {n - p} trailing bytes ignored")
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
 
+    def __enter__(self) -> PcapWriter:
+        return self
 
-_MAX_RECORD = 0x4000000
-
-
-def _check_first_pcap_record(buf: bytes, path: Path) -> None:
-    """Refuse a pcap whose *first* record header is corrupt: no packet at all can be read.
-
-    Why eagerly (not as a warning while iterating): with nothing readable the file is not a
-    usable capture (exit 2), and the streamed ``--json`` output must not have started yet.
-    A bad record later in the file is a warning: what came before it is still analysed.
-    """
-    n = len(buf)
-    if n == 24:
-        return  # a header and no packets: an empty capture, not a corrupt one
-    where = f"capture {path}: the first record (byte 24)"
-    if n < 24 + 16:
-        raise InputFileError(
-            f"{where} is cut inside its 16-byte header ({n - 24} bytes): no packet to read",
-            hint="the file is damaged or still being written",
-        )
-    endian = _PCAP_MAGICS[buf[:4]][0]
-    incl = struct.unpack_from(endian + "I", buf, 24 + 8)[0]
-    if incl > _MAX_RECORD or 40 + incl > n:
-        raise InputFileError(
-            f"{where} claims {incl} bytes but only {n - 40} follow: corrupt record header "
-            "or a file cut inside its first packet; no packet to read",
-            hint="the file is damaged; capture again with tcpdump -w or dumpcap",
-        )
-
-
-def open_capture(
-    path: str | Path,
-    info: CaptureInfo | None = None,
-    first: int = 1,
-    last: int = _ALL,
-) -> Iterator[Frame]:
-    """Like :func:`iter_packets`; ``info`` collects file-level warnings (truncated tail, ...).
-
-    ``first``/``last`` (1-based, inclusive) select a run of frames: the others are skipped
-    without being decoded, which is how parallel workers each take one chunk of a capture.
-    """
-    path = Path(path)
-    buf = _read_file(path)
-    info = info if info is not None else CaptureInfo()
-    head = buf[:4]
-    if head in _PCAP_MAGICS:
-        if len(buf) < 24:  # eagerly: the streamed --json output must not have started
-            raise InputFileError(f"capture {path} is truncated inside the pcap file header")
-        _check_first_pcap_record(buf, path)
-        return _note_unsupported(_iter_pcap(buf, path, info, first, last), path, info)
-    if head == _PCAPNG_SHB:
-        return _note_unsupported(_iter_pcapng(buf, path, info, first, last), path, info)
-    raise InputFileError(
-        f"{path} is not a pcap or pcapng capture (magic {head.hex() or 'empty'})",
-        hint="write captures with tcpdump -w or dumpcap",
-    )
-
-
-def count_frames(path: str | Path) -> int:
-    """Number of records in a capture, without decoding any of them (cheap: headers only)."""
-    info = CaptureInfo()
-    for _ in open_capture(path, info, first=_ALL):
-        pass
-    return info.frames
-
-
-def iter_packets(path: str | Path) -> Iterator[Frame]:
-    """Yield every frame of a pcap/pcapng file, decoded to the IPsec/IKE layer.
-
-    Raises :class:`InputFileError` (exit 2) when the file cannot be read or is not a capture;
-    never raises on packet contents.
-    """
-    return open_capture(path)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def write_pcap(path: str | Path, linktype: int, packets: Iterable[tuple[float, bytes]]) -> int:
     """Write a microsecond pcap; returns the number of packets written."""
-    path = Path(path)
-    count = 0
-    rec = struct.Struct("<IIII")
-    try:
-        with path.open("wb") as fh:
-            fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
-            for ts, data in packets:
-                sec = int(ts)
-                usec = round((ts - sec) * 1e6)
-                if usec >= 1_000_000:
-                    sec, usec = sec + 1, usec - 1_000_000
-                fh.write(rec.pack(sec, usec, len(data), len(data)))
-                fh.write(data)
-                count += 1
-    except OSError as exc:
-        raise InputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return count
+    with PcapWriter(path, linktype) as w:
+        for ts, data in packets:
+            w.write(ts, data)
+    return w.count
+
+
+def _open_private(path: Path) -> BinaryIO:
+    """A new file readable by its owner only (captures hold the traffic of other people)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode under O_CREAT: tighten it
+    return os.fdopen(fd, "wb")
+
+
+class PcapngWriter:
+    """Write frames to a pcapng file as they come (one interface per link type seen).
+
+    Why pcapng for ``--write``: a capture taken on a device can mix link types (an ASA's
+    inside and outside captures, IOS-XE's L2 and L3 points), which pcap cannot hold in one
+    file. Timestamps are kept to the microsecond. The file is created 0600. Use as a context
+    manager; :attr:`count` is the number of packets written.
+    """
+
+    _SHB = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+
+    def __init__(self, path: str | Path, application: str = "ipsecctl") -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._ifaces: dict[int, int] = {}
+        try:
+            self._fh = _open_private(self.path)
+            opt = application.encode()
+            shb_opts = struct.pack("<HH", 4, len(opt)) + opt + bytes(-len(opt) % 4)
+            self._block(0x0A0D0D0A, self._SHB + shb_opts + struct.pack("<HH", 0, 0))
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def _block(self, btype: int, body: bytes) -> None:
+        body += bytes(-len(body) % 4)
+        n = 12 + len(body)
+        self._fh.write(struct.pack("<II", btype, n) + body + struct.pack("<I", n))
+
+    def write(self, ts: float, linktype: int, data: bytes) -> None:
+        """Append one frame captured at ``ts`` (seconds since the epoch)."""
+        iface = self._ifaces.get(linktype)
+        try:
+            if iface is None:
+                iface = self._ifaces[linktype] = len(self._ifaces)
+                tsresol = struct.pack("<HHB3x", 9, 1, 6)  # if_tsresol: microseconds
+                self._block(1, struct.pack("<HHI", linktype, 0, 0) + tsresol + bytes(4))
+            us = max(round(ts * 1e6), 0)
+            self._block(6, struct.pack("<IIIII", iface, us >> 32, us & 0xFFFFFFFF, len(data),
+                                       len(data)) + bytes(data))  # fmt: skip
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.count += 1
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        except OSError as exc:
+            raise InputFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def __enter__(self) -> PcapngWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_pcapng(path: str | Path, frames: Iterable[tuple[float, int, bytes]]) -> int:
+    """Write ``(time, link type, bytes)`` frames to a new 0600 pcapng; returns the count."""
+    with PcapngWriter(path) as w:
+        for ts, lt, data in frames:
+            w.write(ts, lt, data)
+    return w.count

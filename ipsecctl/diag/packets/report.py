@@ -31,12 +31,11 @@ from ipsecctl.diag.packets.pcap import (
     KIND_ESP,
     KIND_IKE,
     KIND_NAT_KEEPALIVE,
-    CaptureInfo,
     Frame,
     IPHeader,
     decode_ip,
-    open_capture,
 )
+from ipsecctl.diag.packets.reader import CaptureInfo, open_capture
 from ipsecctl.diag.packets.replay import ReplayWindow, SaReplayStats
 
 SUMMARY_KEYS = (
@@ -67,6 +66,16 @@ class _SaState:
     cipher: EspCipher | None = None
     ah: ah_mod.AhVerifier | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    index: int = 0
+    """Position in first-seen order (the order of the report's ``sas``)."""
+    seqs: list[int] = field(default_factory=list)
+    """Deferred mode: sequence numbers queued for the anti-replay window, in capture order."""
+    where: list[int] = field(default_factory=list)
+    """Deferred mode: where each queued packet's verdict goes in the segment's JSON text."""
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        return (self.protocol, self.spi, self.src, self.dst)
 
     def describe(self) -> dict[str, Any]:
         """The SA's row in ``sas`` without key material; the whole-capture report and the
@@ -118,6 +127,11 @@ def _rebuild_transport(data: bytes, ip: IPHeader, payload: bytes, nh: int) -> by
     return bytes(hdr) + payload
 
 
+DEFERRED = "\x00"
+"""``replay`` of a record whose verdict is decided later (deferred mode); the batched path
+writes such a record with ``"accepted"`` and the merge rewrites the few the window rejects."""
+
+
 _ISO_SECOND: dict[int, str] = {}
 
 
@@ -157,9 +171,11 @@ class Analyzer:
         self.counts.update(frames=0, ike=0, nat_keepalive=0, wrong_key_suspected=0)
         self._ciphers: dict[int, EspCipher] = {}
         self.defer_replay = False
-        """When set, replay-window input is queued in ``deferred`` instead of checked: the
-        parallel path checks it later, in capture order, over all chunks."""
-        self.deferred: list[tuple[int, tuple[str, int, str, str], int]] = []
+        """When set, replay-window input is queued (``_SaState.seqs``, ``deferred_states``)
+        instead of checked, and the record's ``replay`` is :data:`DEFERRED`: the batched path
+        checks it later, in capture order, over all segments."""
+        self.deferred_states: list[_SaState] = []
+        """Deferred mode: the SA of each deferred record, in record order."""
 
     # ---------------------------------------------------------------- SA state
     def _state(self, proto: str, spi: int, src: str, dst: str) -> _SaState:
@@ -173,6 +189,7 @@ class Analyzer:
             st.counts = dict.fromkeys(("icv_ok", "icv_bad", "unverified", "no_key"), 0)
             st.counts["decrypted"] = 0
             st.counts["packets"] = 0
+            st.index = len(self.states)
             if sa is not None:
                 if proto == "esp" and sa.encryption is not None:
                     st.cipher = self._cipher_for(sa, esn)
@@ -297,8 +314,9 @@ class Analyzer:
     def _replay(self, rec: dict[str, Any], st: _SaState, seq64: int) -> None:
         """Run (or queue) the anti-replay window for an authenticated packet."""
         if self.defer_replay:
-            self.deferred.append((len(self.packets) - 1, (st.protocol, st.spi, st.src, st.dst),
-                                  seq64))  # fmt: skip
+            rec["replay"] = DEFERRED
+            st.seqs.append(seq64)
+            self.deferred_states.append(st)
             return
         rec["replay"] = verdict = st.stats.record(seq64)
         self._count_replay(verdict)
@@ -410,11 +428,14 @@ class Analyzer:
 
 
 def analyse(
-    capture: str | Path, sas: Iterable[SecurityAssociation], opts: Options | None = None
+    capture: str | Path,
+    sas: Iterable[SecurityAssociation],
+    opts: Options | None = None,
+    fmt: str | None = None,
 ) -> Analysis:
-    """Decode, decrypt and replay-check every ESP/AH packet of ``capture``."""
+    """Decode, decrypt and replay-check every ESP/AH packet of ``capture`` (kept in memory)."""
     info = CaptureInfo()
     an = Analyzer(sas, opts)
-    for frame in open_capture(capture, info):
+    for frame in open_capture(capture, info, fmt):
         an.feed(frame)
     return an.result(info.warnings)

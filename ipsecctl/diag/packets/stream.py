@@ -1,162 +1,129 @@
-"""``diag esp --json`` for large captures: decrypt in chunks (in parallel), stream the document.
+"""``diag esp --json``: stream the document while the capture is read, in bounded memory.
 
-Why: per-packet Python work (decode, decrypt, summarise, JSON) is the cost, not the cipher, so
-the capture is cut into runs of frames and each run is analysed by a worker process with the
-same :class:`~ipsecctl.diag.packets.report.Analyzer` the sequential path uses. Workers also
-encode their packet records as JSON text. Only the anti-replay window is inherently sequential:
-workers queue (SA, sequence number) instead of checking it, and this process runs the window
-over the queued numbers chunk by chunk, in capture order, while it writes the records out.
-The document is the same as ``analyse()`` + ``envelope()`` gives (``replay`` is the last key
-of each packet record instead of a middle one).
+The capture is read in segments (:mod:`~ipsecctl.diag.packets.reader`); each segment is
+analysed by :func:`~ipsecctl.diag.packets.batch.analyse_segment`, here or -- when the caller
+passes an executor it owns -- in worker processes, a bounded number of segments in flight.
+Results are consumed in capture order: this process runs the RFC 4303 anti-replay window over
+each segment's queued sequence numbers (the only inherently sequential step), puts the verdicts
+into the records and writes them out. Nothing per packet is kept, so memory is bounded by the
+segments in flight plus the per-SA statistics, whatever the capture size.
 
-Extended sequence numbers need the window to guess each packet's high half *before*
-decrypting, so captures with ESN SAs (and ``--write-decrypted`` runs, which keep plaintexts)
-take the sequential path.
+Why the caller owns the processes: library code here starts none (no fork inside a call, no
+process-wide state); ``cli/diag_esp.py`` creates the pool for the command's lifetime.
+
+Extended sequence numbers need the window's estimate of each packet's high half *before* it
+can be authenticated, so SAs with ESN (or ``--esn``) are analysed frame by frame in this process
+with the window inline -- still streamed.
+
+Document: ``{"schema", "kind": "diag esp", "packets": [...], "summary": {...}, "warnings":
+[...]}``; with ``summary_only`` the ``packets`` key is left out.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ipsecctl.diag.packets.batch import Chunk, analyse_segment, record_text
 from ipsecctl.diag.packets.keys import SecurityAssociation
-from ipsecctl.diag.packets.pcap import CaptureInfo, count_frames, open_capture
-from ipsecctl.diag.packets.replay import REPLAY, TOO_OLD, ReplayWindow, SaReplayStats
+from ipsecctl.diag.packets.reader import (
+    SEGMENT_BYTES,
+    CaptureInfo,
+    Segment,
+    note_unsupported,
+    read_segments,
+)
+from ipsecctl.diag.packets.reader import open_capture as _open_capture
+from ipsecctl.diag.packets.replay import (
+    ACCEPTED,
+    REPLAY,
+    VERDICT_JSON,
+    ReplayWindow,
+    SaReplayStats,
+)
 from ipsecctl.diag.packets.report import Analyzer, Options
 from ipsecctl.errors import IpsecctlError
 
-PARALLEL_MIN_FRAMES = 20_000
-"""Below this many frames the cost of starting workers outweighs what they save."""
-
 SaKey = tuple[str, int, str, str]
+_FILE_FORMATS = ("pcap", "pcapng")  # segments that are byte ranges of the file itself
+_REPLAY = VERDICT_JSON[REPLAY]
+_ACCEPTED_LEN = len(VERDICT_JSON[ACCEPTED])
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
+SCHEMA = "ipsecctl/v1"
+"""``ipsecctl.models.SCHEMA`` (a test keeps them equal): the streamed path does not import the
+models, whose start-up cost is most of a small capture's run."""
 
-@dataclass(slots=True)
-class Chunk:
-    """What one worker returns for frames ``first..last`` (picklable, mostly strings)."""
-
-    records: list[str]
-    """Each packet record as JSON text, without its closing brace and without ``replay``."""
-    deferred: list[tuple[int, SaKey, int]]
-    counts: dict[str, int]
-    sas: list[tuple[SaKey, dict[str, Any], dict[str, int]]]
-    """Per SA in first-seen order: key, fixed description, counters."""
-    warnings: list[str] = field(default_factory=list)
-    verdicts: list[str | None] | None = None
-    """Replay verdicts already decided (sequential run: the window ran in the Analyzer)."""
-    stats: dict[SaKey, SaReplayStats] | None = None
-
-
-def analyse_chunk(
-    capture: str,
-    sas: list[SecurityAssociation],
-    opts: Options,
-    first: int,
-    last: int,
-    defer: bool = True,
-) -> Chunk:
-    """Analyse frames ``first..last`` of ``capture``; ``defer`` queues the replay window."""
-    info = CaptureInfo()
-    an = Analyzer(sas, opts)
-    an.defer_replay = defer
-    for frame in open_capture(capture, info, first, last):
-        an.feed(frame)
-    records = []
-    verdicts: list[str | None] = []
-    for rec in an.packets:
-        verdicts.append(rec.pop("replay"))
-        records.append(_ENCODE(rec)[:-1])
-    sa_rows = []
-    for key, st in an.states.items():
-        sa_rows.append((key, st.describe(), dict(st.counts)))
-    chunk = Chunk(records, an.deferred, dict(an.counts), sa_rows, info.warnings)
-    if not defer:
-        chunk.verdicts = verdicts
-        chunk.stats = {key: st.stats for key, st in an.states.items()}
-    return chunk
-
-
-def _chunk_star(args: tuple[str, list[SecurityAssociation], Options, int, int, bool]) -> Chunk:
-    return analyse_chunk(*args)
-
-
-def plan_chunks(frames: int, workers: int) -> list[tuple[int, int]]:
-    """Contiguous 1-based frame runs: two per worker, so merging overlaps the decrypting."""
-    if frames <= 0:
-        return [(1, 1 << 62)]
-    n = max(1, min(workers * 2, frames))
-    step = -(-frames // n)
-    runs = [(i, min(i + step - 1, frames)) for i in range(1, frames + 1, step)]
-    lo, _ = runs[-1]
-    runs[-1] = (lo, 1 << 62)  # the last run also takes anything after the count
-    return runs
-
-
-def default_workers() -> int:
-    """Worker processes to use: the CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _sequential_only(sas: list[SecurityAssociation], opts: Options) -> bool:
-    return opts.esn or opts.collect_decrypted or any(sa.esn for sa in sas)
+CHUNK_TIMEOUT_S = 600.0
+"""Longest wait for one segment's result from a worker before the command gives up."""
 
 
 @dataclass(slots=True)
-class _Merge:
-    """Replay window and counters across chunks, in capture order."""
+class Merge:
+    """Anti-replay window and counters across segments, in capture order."""
 
     window: int
     counts: dict[str, int] = field(default_factory=dict)
     order: dict[SaKey, tuple[dict[str, Any], dict[str, int]]] = field(default_factory=dict)
     stats: dict[SaKey, SaReplayStats] = field(default_factory=dict)
 
-    def add_sas(
-        self,
-        rows: Iterable[tuple[SaKey, dict[str, Any], dict[str, int]]],
-        stats: dict[SaKey, SaReplayStats] | None = None,
-    ) -> None:
-        for key, desc, counts in rows:
-            seen = self.order.get(key)
-            if seen is None:
-                self.order[key] = (desc, dict(counts))
-                self.stats[key] = (stats or {}).get(key) or SaReplayStats(
-                    ReplayWindow(self.window)
-                )
-            else:
-                for k, v in counts.items():
-                    seen[1][k] = seen[1].get(k, 0) + v
+    def __post_init__(self) -> None:
+        base = ("frames", "esp", "ah", "decrypted", "icv_ok", "icv_bad", "no_key", "unverified",
+                "malformed", "replayed", "too_old", "ike", "nat_keepalive",
+                "wrong_key_suspected")  # fmt: skip
+        for k in base:
+            self.counts.setdefault(k, 0)
 
-    def verdicts(self, chunk: Chunk) -> dict[int, str]:
-        """Run the window over the chunk's queued sequence numbers; verdict per record index."""
-        if chunk.verdicts is not None:
-            return {i: v for i, v in enumerate(chunk.verdicts) if v is not None}
-        out: dict[int, str] = {}
-        stats = self.stats
-        replayed = too_old = 0
-        for idx, key, seq in chunk.deferred:
-            v = stats[key].record(seq)
-            out[idx] = v
-            if v == REPLAY:
-                replayed += 1
-            elif v == TOO_OLD:
-                too_old += 1
-        self.counts["replayed"] = self.counts.get("replayed", 0) + replayed
-        self.counts["too_old"] = self.counts.get("too_old", 0) + too_old
-        return out
-
-    def add_counts(self, counts: dict[str, int], window_ran: bool) -> None:
+    def _stats(self, key: SaKey, desc: dict[str, Any], counts: dict[str, int]) -> SaReplayStats:
+        seen = self.order.get(key)
+        if seen is None:
+            self.order[key] = (desc, dict(counts))
+            st = self.stats[key] = SaReplayStats(ReplayWindow(self.window))
+            return st
         for k, v in counts.items():
-            if window_ran or k not in ("replayed", "too_old"):
+            seen[1][k] = seen[1].get(k, 0) + v
+        return self.stats[key]
+
+    def add(self, chunk: Chunk) -> str:
+        """Fold one segment's result in; returns its records as final JSON text ('' if none).
+
+        Deferred records read ``"accepted"``; only those the window judges otherwise are
+        rewritten, so in-order traffic costs no per-packet work here.
+        """
+        for k, v in chunk.counts.items():
+            if k not in ("replayed", "too_old"):
                 self.counts[k] = self.counts.get(k, 0) + v
+        patches: list[tuple[int, str]] = []
+        for (key, desc, counts), seqs, where in zip(chunk.sas, chunk.seqs, chunk.where,
+                                                   strict=True):  # fmt: skip
+            st = self._stats(key, desc, counts)
+            if not seqs:
+                continue
+            for i, verdict in st.record_many(seqs):
+                if verdict == _REPLAY:
+                    self.counts["replayed"] += 1
+                else:
+                    self.counts["too_old"] += 1
+                if where:
+                    patches.append((where[i], verdict))
+        text = chunk.text
+        if not patches:
+            return text
+        patches.sort()
+        pieces = []
+        last = 0
+        for at, verdict in patches:
+            pieces.append(text[last:at])
+            pieces.append(verdict)
+            last = at + _ACCEPTED_LEN
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def summary(self) -> dict[str, Any]:
         sas = []
@@ -171,11 +138,52 @@ class _Merge:
         return summary
 
 
-_VERDICT_JSON = {None: "null", "accepted": '"accepted"', REPLAY: '"replay"',
-                 TOO_OLD: '"too_old"'}  # fmt: skip
+def needs_inline_window(sas: list[SecurityAssociation], opts: Options) -> bool:
+    """ESN (or kept plaintexts) needs the window inline, frame by frame, in one process."""
+    return opts.esn or opts.collect_decrypted or any(sa.esn for sa in sas)
 
 
-CHUNK_TIMEOUT_S = 600
+def _chunks_inline(
+    segments: Iterator[Segment], sas: list[SecurityAssociation], opts: Options, summary_only: bool
+) -> Iterator[Chunk]:
+    for seg in segments:
+        yield analyse_segment(seg, sas, opts, summary_only)
+
+
+def _chunks_pooled(
+    segments: Iterator[Segment],
+    sas: list[SecurityAssociation],
+    opts: Options,
+    summary_only: bool,
+    executor: Executor,
+    in_flight: int,
+    timeout: float,
+    source: Path | None,
+) -> Iterator[Chunk]:
+    """Results in capture order with at most ``in_flight`` segments submitted at a time."""
+    pending: deque[Future[Chunk]] = deque()
+    try:
+        for seg in segments:
+            if source is not None:  # a file range, not the bytes, goes through the pipe
+                seg = seg.detached(source)
+            pending.append(executor.submit(analyse_segment, seg, sas, opts, summary_only))
+            while len(pending) >= in_flight:
+                yield _result(pending.popleft(), timeout)
+        while pending:
+            yield _result(pending.popleft(), timeout)
+    finally:
+        for f in pending:
+            f.cancel()
+
+
+def _result(fut: Future[Chunk], timeout: float) -> Chunk:
+    try:
+        return fut.result(timeout=timeout)
+    except FutureTimeout:
+        raise IpsecctlError(
+            f"a decryption worker gave no result within {timeout:.0f} s",
+            hint="rerun with --workers 1",
+        ) from None
 
 
 def write_json(
@@ -183,61 +191,75 @@ def write_json(
     sas: list[SecurityAssociation],
     opts: Options,
     out: IO[str],
-    workers: int = 0,
-    schema: str = "ipsecctl/v1",
-    min_frames: int = PARALLEL_MIN_FRAMES,
+    *,
+    executor: Executor | None = None,
+    workers: int = 1,
+    summary_only: bool = False,
+    schema: str = SCHEMA,
+    fmt: str | None = None,
+    timeout: float = CHUNK_TIMEOUT_S,
+    segment_bytes: int = SEGMENT_BYTES,
+    decrypted: Callable[[float, bytes], None] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Write the ``diag esp`` JSON document to ``out``; returns (summary, warnings).
 
-    ``workers`` 0 picks the number of usable CPUs; 1 forces one process. The capture is split
-    only when it has more than ``min_frames`` frames and no ESN SA is involved.
+    ``executor`` (owned by the caller, e.g. a process pool of ``workers`` processes) analyses
+    segments in parallel; without it everything runs here. ``decrypted`` receives each
+    decrypted inner packet (time, bytes) as it is found (frame by frame, in this process).
+    Raises InputFileError before writing anything when the capture cannot be used at all.
     """
-    path = str(capture)
-    nproc = workers or default_workers()
-    frames = count_frames(path) if nproc > 1 else 0
-    parallel = nproc > 1 and frames > min_frames and not _sequential_only(sas, opts)
-    runs = plan_chunks(frames, nproc) if parallel else [(1, 1 << 62)]
-    merge = _Merge(opts.replay_window)
-    merge.counts = dict.fromkeys(("frames", "ike", "nat_keepalive", "wrong_key_suspected"), 0)
-    warnings: list[str] = []
-    out.write(f'{{"schema":{json.dumps(schema)},"kind":"diag esp","packets":[')
-    first_record = True
-    jobs = [(path, sas, opts, lo, hi, parallel) for lo, hi in runs]
-
-    def consume(chunk: Chunk) -> None:
-        nonlocal first_record
-        merge.add_sas(chunk.sas, chunk.stats)
-        merge.add_counts(chunk.counts, chunk.verdicts is not None)
-        verdicts = merge.verdicts(chunk)
-        warnings.extend(chunk.warnings)
-        vj = _VERDICT_JSON
-        get = verdicts.get
-        parts = [f'{text},"replay":{vj[get(i)]}}}' for i, text in enumerate(chunk.records)]
-        if parts:
-            if not first_record:
-                out.write(",")
-            out.write(",".join(parts))
-            first_record = False
-
-    if parallel:
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(nproc, len(jobs))) as pool:
-            results = pool.imap(_chunk_star, jobs)
-            for _ in jobs:
-                try:
-                    # a worker that dies (or cannot unpickle its task) never answers: bound it
-                    chunk = results.next(timeout=CHUNK_TIMEOUT_S)
-                except multiprocessing.TimeoutError:
-                    raise IpsecctlError(
-                        f"a decryption worker gave no result within {CHUNK_TIMEOUT_S} s",
-                        hint="rerun with --workers 1",
-                    ) from None
-                consume(chunk)
+    if decrypted is not None:
+        opts = Options(opts.replay_window, opts.esn, collect_decrypted=True)
+    info = CaptureInfo()
+    path = Path(capture)
+    inline_window = needs_inline_window(sas, opts)
+    if inline_window:
+        frames = _open_capture(path, info, fmt)
+        segments: Iterator[Segment] = iter(())
     else:
-        for job in jobs:
-            consume(_chunk_star(job))
-    summary = merge.summary()
-    out.write('],"summary":')
+        segments = read_segments(path, info, segment_bytes, fmt)
+    merge = Merge(opts.replay_window)
+    out.write(f'{{"schema":{json.dumps(schema)},"kind":"diag esp"')
+    if not summary_only:
+        out.write(',"packets":[')
+    first = True
+    if inline_window:
+        an = Analyzer(sas, opts)
+        for frame in frames:
+            an.feed(frame)
+            if an.decrypted:
+                if decrypted is not None:
+                    for ts, data in an.decrypted:
+                        decrypted(ts, data)
+                an.decrypted.clear()
+            if an.packets:
+                if not summary_only:
+                    text = ",".join(record_text(r) for r in an.packets)
+                    out.write(text if first else "," + text)
+                    first = False
+                an.packets.clear()
+        summary = an.result().summary
+    else:
+        if executor is not None and workers > 1:
+            source = path if info.format in _FILE_FORMATS else None
+            chunks = _chunks_pooled(segments, sas, opts, summary_only, executor, 2 * workers,
+                                    timeout, source)  # fmt: skip
+        else:
+            chunks = _chunks_inline(segments, sas, opts, summary_only)
+        for chunk in chunks:
+            for lt, numbers in chunk.unsupported.items():
+                info.unsupported.setdefault(lt, []).extend(numbers)
+            text = merge.add(chunk)
+            if text:
+                out.write(text if first else "," + text)
+                first = False
+        note_unsupported(info, path)
+        summary = merge.summary()
+    if not summary_only:
+        out.write("]")
+    out.write(',"summary":')
     out.write(_ENCODE(summary))
+    out.write(',"warnings":')
+    out.write(_ENCODE(info.warnings))
     out.write("}\n")
-    return summary, warnings
+    return summary, info.warnings

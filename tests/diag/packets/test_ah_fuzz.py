@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from ipsecctl.diag.packets import ah, inner
 from ipsecctl.diag.packets.esp import EspCipher
 from ipsecctl.diag.packets.keys import SecurityAssociation, detect_format
-from ipsecctl.diag.packets.pcap import Frame, classify, decode_ip, iter_packets
+from ipsecctl.diag.packets.pcap import Frame, classify, decode_ip
+from ipsecctl.diag.packets.reader import iter_packets
 from ipsecctl.diag.packets.report import Analyzer
 from ipsecctl.diag.packets.suites import ENCRYPTION, INTEGRITY
 from ipsecctl.errors import InputFileError

@@ -220,3 +220,50 @@ def test_docs_keys_md_examples_load(tmp_path: Path) -> None:
     yaml_sas = load_keys(_write(tmp_path, "y.yaml", esp[0][1]))
     assert [sa.protocol for sa in yaml_sas] == ["esp", "esp", "esp", "ah"]
     assert yaml_sas[0].enc_key == bytes(range(16)) and yaml_sas[2].esn
+
+
+_XFRM_ONE = (
+    "src 172.16.1.1 dst 172.16.2.2\n\tproto esp spi 0xc1a2b3c4 reqid 1 mode tunnel\n"
+    "\tauth-trunc hmac(sha256) 0x{A} 128\n\tenc cbc(aes) 0x{E}\n"
+)
+_A = bytes(range(32)).hex()
+_E = bytes(range(16)).hex()
+
+
+@pytest.mark.parametrize(
+    ("auth", "enc", "line", "what"),
+    [
+        # the good key followed by junk: once accepted as if it were the key
+        (f"{_A} 128", f"{_E} junk", 4, "enc key (cbc(aes)): unexpected text after the key"),
+        (f"{_A} 128", f"{_E}zz", 4, "character 33 is not a hex digit (after 32 hex digits)"),
+        (f"{_A} 128", f"{_E}0", 4, "33 hex digits (an odd number)"),
+        (f"{_A} 128 x", _E, 3, "auth-trunc key (hmac(sha256)): unexpected text"),
+        (f"{_A} 12x", _E, 3, "bit length after the key is not a number"),
+        (f"{_A} 128", _E[2:] + " 0x00", 4, "unexpected text after the key"),
+    ],
+)
+def test_xfrm_key_with_trailing_junk_is_refused(
+    tmp_path: Path, auth: str, enc: str, line: int, what: str
+) -> None:
+    text = _XFRM_ONE.replace("{A} 128", auth).replace("{E}", enc)
+    p = _write(tmp_path, "xfrm.txt", text)
+    with pytest.raises(InputFileError) as exc:
+        load_keys(p)
+    msg = str(exc.value)
+    assert f"{p}:{line}: SPI 0xc1a2b3c4 " in msg and what in msg, msg
+    assert _E not in msg and _A not in msg  # the key bytes are never printed
+
+
+def test_xfrm_good_line_still_loads(tmp_path: Path) -> None:
+    text = _XFRM_ONE.replace("{A}", _A).replace("{E}", _E)
+    (sa,) = load_keys(_write(tmp_path, "xfrm.txt", text))
+    assert sa.enc_key == bytes(range(16)) and sa.auth_key == bytes(range(32))
+
+
+def test_cisco_session_key_with_trailing_junk_is_refused(tmp_path: Path) -> None:
+    lines = CISCO.splitlines()
+    assert "outbound esp 257" in lines[6]
+    lines[6] += " 00"  # the outbound key line, with one word too many
+    p = _write(tmp_path, "r.cfg", "\n".join(lines) + "\n")
+    with pytest.raises(InputFileError, match=r"r.cfg:7: SPI 257: unexpected text \(1 word"):
+        load_keys(p)

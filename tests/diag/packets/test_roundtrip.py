@@ -12,7 +12,8 @@ import pytest
 
 from ipsecctl.diag.packets.esp import EspCipher
 from ipsecctl.diag.packets.keys import load_keys
-from ipsecctl.diag.packets.pcap import LINKTYPE_RAW, iter_packets
+from ipsecctl.diag.packets.pcap import LINKTYPE_RAW
+from ipsecctl.diag.packets.reader import iter_packets
 from tests.diag.packets.builders import frame, icmp_echo, ipv4, ipv6, tcp_syn, udp, write_capture
 from tests.diag.packets.test_corpus import run_cli
 

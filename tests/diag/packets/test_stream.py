@@ -8,9 +8,10 @@ keepalives. Both paths are run over it and the parsed documents compared field b
 from __future__ import annotations
 
 import io
-import itertools
 import json
+import multiprocessing
 import random
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,16 @@ from hypothesis import strategies as st
 from ipsecctl.diag.packets.esp import EspCipher
 from ipsecctl.diag.packets.keys import load_keys
 from ipsecctl.diag.packets.report import Options, _iso, analyse, problems
-from ipsecctl.diag.packets.stream import plan_chunks, write_json
+from ipsecctl.diag.packets.stream import write_json
 from ipsecctl.models import envelope
 from tests.diag.packets.builders import frame, icmp_echo, ipv4, udp, write_capture
 
-_K1, _K2, _A2, _K3 = (bytes(range(20)).hex(), bytes(range(16)).hex(),
-                      bytes(range(40, 60)).hex(), bytes(range(36)).hex())
+_K1, _K2, _A2, _K3 = (
+    bytes(range(20)).hex(),
+    bytes(range(16)).hex(),
+    bytes(range(40, 60)).hex(),
+    bytes(range(36)).hex(),
+)
 KEYS = f"""sas:
   - {{spi: 0x1001, dst: 172.16.2.2, encryption: aes128gcm16, enc_key: '{_K1}', integrity: null}}
   - {{spi: 0x2002, dst: 172.16.1.1, encryption: aes128, enc_key: '{_K2}', integrity: sha1,
@@ -36,7 +41,7 @@ KEYS = f"""sas:
 """
 
 
-def _capture(tmp: Path, n: int = 400) -> tuple[Path, Path]:
+def _capture(tmp: Path, n: int = 400, fmt: str = "pcap") -> tuple[Path, Path]:
     keys = tmp / "k.yaml"
     keys.write_text(KEYS)
     sa1, sa2, sa3 = load_keys(keys)
@@ -67,22 +72,35 @@ def _capture(tmp: Path, n: int = 400) -> tuple[Path, Path]:
         if k == 5:
             ike = bytes(16) + bytes((33, 0x20, 34, 8)) + bytes(4) + (28).to_bytes(4, "big")
             frames.append(frame(1, ipv4("172.16.1.1", "172.16.2.2", 17, udp(500, 500, ike))))
-    return write_capture(tmp / "mix.pcap", 1, frames), keys
+    return write_capture(tmp / f"mix.{fmt}", 1, frames, fmt), keys
 
 
-def _stream(cap: Path, keys: Path, workers: int, **opts: Any) -> dict[str, Any]:
+def _stream(cap: Path, keys: Path, workers: int, seg: int = 4096, **opts: Any) -> dict[str, Any]:
+    """The streamed document, cut into segments of about ``seg`` bytes (many, on purpose)."""
     out = io.StringIO()
-    write_json(cap, load_keys(keys), Options(**opts), out, workers, min_frames=0)
-    return json.loads(out.getvalue())
+    sas = load_keys(keys)
+    if workers > 1:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            write_json(cap, sas, Options(**opts), out, executor=pool, workers=workers,
+                       segment_bytes=seg)  # fmt: skip
+    else:
+        write_json(cap, sas, Options(**opts), out, segment_bytes=seg)
+    doc = json.loads(out.getvalue())
+    assert doc.pop("warnings") == []
+    return doc
 
 
-@pytest.mark.parametrize("workers", [1, 2, 3])
-def test_stream_equals_sequential(tmp_path: Path, workers: int) -> None:
+def _want(seq: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(envelope("diag esp", packets=seq.packets, summary=seq.summary)))
+
+
+@pytest.mark.parametrize(("workers", "seg"), [(1, 4096), (1, 1 << 20), (2, 4096), (3, 20000)])
+def test_stream_equals_sequential(tmp_path: Path, workers: int, seg: int) -> None:
     cap, keys = _capture(tmp_path)
     seq = analyse(cap, load_keys(keys))
-    want = json.loads(json.dumps(envelope("diag esp", packets=seq.packets, summary=seq.summary)))
-    got = _stream(cap, keys, workers)
-    assert got == want
+    got = _stream(cap, keys, workers, seg)
+    assert got == _want(seq)
     s = got["summary"]
     assert isinstance(s, dict)
     # the capture really exercises what chunking could break
@@ -91,21 +109,21 @@ def test_stream_equals_sequential(tmp_path: Path, workers: int) -> None:
     assert problems(s) == seq.problems > 0
 
 
-def test_stream_window_off_and_small_window(tmp_path: Path) -> None:
-    cap, keys = _capture(tmp_path, 200)
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_stream_window_off_and_small_window(tmp_path: Path, fmt: str) -> None:
+    cap, keys = _capture(tmp_path, 200, fmt)
     for window in (0, 8):
         seq = analyse(cap, load_keys(keys), Options(replay_window=window))
-        want = json.loads(json.dumps(envelope("diag esp", packets=seq.packets,
-                                              summary=seq.summary)))  # fmt: skip
-        assert _stream(cap, keys, 2, replay_window=window) == want
+        assert _stream(cap, keys, 2, replay_window=window) == _want(seq)
 
 
-def test_plan_chunks_cover_every_frame() -> None:
-    for frames in (1, 2, 5, 99, 100_001):
-        for workers in (1, 2, 4):
-            runs = plan_chunks(frames, workers)
-            assert runs[0][0] == 1 and runs[-1][1] >= frames
-            assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(runs))
+def test_summary_only_has_the_same_summary(tmp_path: Path) -> None:
+    cap, keys = _capture(tmp_path, 300)
+    out = io.StringIO()
+    write_json(cap, load_keys(keys), Options(), out, summary_only=True, segment_bytes=4096)
+    doc = json.loads(out.getvalue())
+    assert "packets" not in doc
+    assert doc["summary"] == _want(analyse(cap, load_keys(keys)))["summary"]
 
 
 @settings(max_examples=300, deadline=None)
