@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 
 from ipsecctl.errors import UsageError
-from ipsecctl.lab.runtime import LOG_FILE, STATE_FILE, LabDir, LabError, RouterInfo
+from ipsecctl.lab.errors import LabError
+from ipsecctl.lab.runtime import LOG_FILE, STATE_FILE, LabDir, RouterInfo
 
 START_TIMEOUT_S = 60.0
 

@@ -1,7 +1,7 @@
 """Network namespaces for the real lab: create, address, connect, run in, and always clean up.
 
-Why a module of its own: the strongSwan lab, the IKE probe tests and later the product's
-"real lab" all need the same thing -- a few namespaces joined by veth pairs on addresses the
+Why a module of its own: the real gateways of ``ipsecctl lab up --real``, the strongSwan and
+libreswan gateway pairs and the IKE probe tests all need the same thing -- a few namespaces joined by veth pairs on addresses the
 host does not already use. Everything here shells out to ``ip`` (iproute2); no sockets.
 """
 
@@ -17,14 +17,11 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ipsecctl.errors import IpsecctlError, UsageError
+from ipsecctl.errors import UsageError
+from ipsecctl.lab.errors import LabError
 
 #: Second octets the lab may use: 10.N.0.0/16 with N in this range.
 LAB_OCTETS = range(200, 251)
-
-
-class LabError(IpsecctlError):
-    """The namespace lab could not be built or driven (missing root, tool, or a command failed)."""
 
 
 def prerequisites_missing() -> list[str]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from ipsecctl.errors import IpsecctlError, UsageError
+from ipsecctl.errors import UsageError
+from ipsecctl.lab.errors import LabError
 from ipsecctl.lab.sshd import Credentials, RouterServer, SshFleetServer, load_or_create_host_key
 from ipsecctl.lab.state import Fleet
 from ipsecctl.lab.topology import plan
@@ -29,10 +30,6 @@ STATE_FILE = "state.json"
 LOG_FILE = "lab.log"
 USERNAME = "admin"
 INVENTORY_FILES = ("hosts.yaml", "groups.yaml", "defaults.yaml")
-
-
-class LabError(IpsecctlError):
-    """The lab could not be started, found or stopped."""
 
 
 @dataclass
@@ -255,7 +252,8 @@ class Lab(LabDir):
         self.known_hosts.write_text("\n".join(kh_lines) + "\n")
         hosts: dict[str, Any] = {}
         for r in self.routers:
-            group = "ios" if r.platform == "cisco_ios" else "iosxe"
+            group = {"cisco_ios": "ios", "cisco_iosxe": "iosxe", "cisco_asa": "asa"}.get(
+                r.platform, r.platform)
             hosts[r.name] = {
                 "hostname": r.address,
                 "port": r.port,
@@ -267,6 +265,7 @@ class Lab(LabDir):
             "lab": {"data": {"lab": True}},
             "ios": {"platform": "cisco_ios"},
             "iosxe": {"platform": "cisco_iosxe"},
+            "asa": {"platform": "cisco_asa"},
         }
         secret = self.creds.enable_secret
         defaults = {

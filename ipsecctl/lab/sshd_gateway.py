@@ -22,12 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipsecctl.errors import IpsecctlError
+from ipsecctl.lab.errors import LabError
 
 SSHD = "/usr/sbin/sshd"
 
 
-class SshdError(IpsecctlError):
+class SshdError(LabError):
     """The lab's sshd could not be started (missing OpenSSH, bad config, port taken)."""
 
 

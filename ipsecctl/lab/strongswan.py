@@ -30,8 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from ipsecctl.lab.gateway import DeviceEndpoint, expose, write_inventory
+from ipsecctl.lab.errors import LabError
 from ipsecctl.lab.netns import (
-    LabError,
     Namespaces,
     check_free,
     existing_namespaces,

@@ -33,7 +33,7 @@ class Shell:
             self.read_until("Password: ")
             self.chan.send(lab.creds.enable_secret.encode() + b"\n")
             self.read_until(re.escape(f"{name}#"))
-            self.cmd("terminal length 0")
+            self.cmd("terminal pager 0" if r.platform == "cisco_asa" else "terminal length 0")
 
     def read_until(self, pattern: str, timeout: float = 15.0) -> str:
         buf = ""

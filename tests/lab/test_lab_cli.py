@@ -45,7 +45,8 @@ def test_plan_has_every_scenario_and_healthy_majority() -> None:
     scen = [r.scenario for r in p.routers]
     assert set(BROKEN) <= set(scen)
     assert scen.count("healthy") >= len(scen) // 2
-    assert {r.platform for r in p.routers} == {"cisco_ios", "cisco_iosxe"}
+    assert [r.platform for r in p.routers].count("cisco_asa") == 4  # 8 routers + 4 ASAs
+    assert {r.platform for r in p.routers} == {"cisco_ios", "cisco_iosxe", "cisco_asa"}
     assert any(lk.ike_version == 2 for lk in p.links)
     assert any(lk.kind == "vti" for lk in p.links)
     assert any(":" in lk.a_addr for lk in p.links)
@@ -311,18 +312,24 @@ def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no
             conn.disconnect()
 
 
-COLLECT = [
-    "show crypto isakmp sa", "show crypto isakmp sa detail", "show crypto ikev2 sa",
-    "show crypto ikev2 sa detailed", "show crypto ipsec sa", "show crypto ipsec sa detail",
-    "show crypto session", "show crypto session detail",
-]
+COLLECT = {
+    "cisco_ios": [
+        "show crypto isakmp sa", "show crypto isakmp sa detail", "show crypto ikev2 sa",
+        "show crypto ikev2 sa detailed", "show crypto ipsec sa", "show crypto ipsec sa detail",
+        "show crypto session", "show crypto session detail",
+    ],
+    "cisco_asa": [
+        "show crypto ikev1 sa", "show crypto ikev1 sa detail", "show crypto isakmp sa",
+        "show crypto ikev2 sa", "show crypto ikev2 sa detail", "show crypto ipsec sa",
+    ],
+}
 
 
 def test_every_output_parses_with_the_team_parsers(lab: Lab, shell_factory) -> None:  # type: ignore[no-untyped-def]
     failures = []
     for r in lab.routers:
         s: Shell = shell_factory(r.name)
-        for command in COLLECT:
+        for command in COLLECT["cisco_asa" if r.platform == "cisco_asa" else "cisco_ios"]:
             text = s.cmd(command)
             try:
                 parse(r.platform, command, text)
