@@ -123,7 +123,7 @@ class Intent:
     description: str | None = None
 
     @property
-    def key(self) -> tuple[str, ...]:
+    def key(self) -> tuple[object, ...]:
         """Identity of this configured tunnel on its device."""
         if self.kind == "vti":
             return (self.router, "vti", self.interface)
@@ -304,10 +304,11 @@ def _read_ios(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
             rest = w[3:]
             if "address" in rest:
                 a = rest.index("address")
-                key_words, addr = rest[:a], rest[a + 1:]
+                key_words, addr_words = rest[:a], rest[a + 1:]
                 try:
-                    mask = addr[1] if len(addr) > 1 and addr[1][0].isdigit() else None
-                    cfg.v1_keys.append((_net(addr[0], mask), _key_value(key_words), None))
+                    mask = addr_words[1] if len(addr_words) > 1 and addr_words[1][0].isdigit() \
+                        else None
+                    cfg.v1_keys.append((_net(addr_words[0], mask), _key_value(key_words), None))
                 except (IndexError, ValueError):
                     pass
         elif head.startswith("crypto keyring ") and len(w) >= 3:
@@ -504,9 +505,9 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                 old = cfg.transform_sets[name]
                 cfg.transform_sets[name] = TransformSet(name, old.pairs, w[6], old.words)
             else:
-                enc = next((_ENC[x] for x in w[5:] if x in _ENC), "unknown")
+                enc1 = next((_ENC[x] for x in w[5:] if x in _ENC), "unknown")
                 integ1 = next((_INTEG[x] for x in w[5:] if x in _INTEG), "none")
-                cfg.transform_sets[name] = TransformSet(name, ((enc, integ1),), "tunnel",
+                cfg.transform_sets[name] = TransformSet(name, ((enc1, integ1),), "tunnel",
                                                         " ".join(w[5:]))
         elif head.startswith("crypto ipsec ikev2 ipsec-proposal ") and len(w) == 5:
             encs: list[str] = []
@@ -540,10 +541,9 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                     entry["ike_version"] = 2
                 elif what[:2] == ["set", "pfs"]:
                     entry["pfs"] = _group(what[2]) if len(what) > 2 else 2
-                elif what[:3] == ["set", "security-association", "lifetime"] and len(what) > 4:
-                    if what[4].isdigit():
-                        entry["lifetime_" + ("s" if what[3] == "seconds" else "kb")] = \
-                            int(what[4])
+                elif what[:3] == ["set", "security-association", "lifetime"] and \
+                        len(what) > 4 and what[4].isdigit():
+                    entry["lifetime_" + ("s" if what[3] == "seconds" else "kb")] = int(what[4])
         elif head.startswith("access-list ") and len(w) > 3:
             sel = _acl_asa(w[2:])
             if sel:
@@ -686,8 +686,7 @@ def _ios_auth(cfg: DeviceConfig, it: Intent, p1: list[P1Policy], v2: list[V2Prop
     if prof2 is None:
         return
     matches = [str(m) for m in prof2.get("match", [])]  # type: ignore[attr-defined]
-    if matches and not any(_covers(_net(m) if "/" in m else _net(m), it.peer_addr)
-                           for m in matches):
+    if matches and not any(_covers(_net(m), it.peer_addr) for m in matches):
         return  # the profile does not match the peer's identity: no key is found
     ring2 = cfg.v2_keyrings.get(str(prof2.get("keyring")), [])
     it.psk = _longest(ring2, it.peer_addr)

@@ -144,8 +144,8 @@ def p1_mismatch(platform: str, v2: bool, local: str, peer: str,
         return [
             (0.0, f"IKEv2:(SESSION ID = {conn},SA ID = 1):Received Packet [From {p}:500/To "
                   f"{ios_addr(local)}:500/VRF i0:f0]"),
-            (0.01, "IKEv2:(SESSION ID = {0},SA ID = 1):Processing IKE_SA_INIT response: "
-                   "NOTIFY(NO_PROPOSAL_CHOSEN)".format(conn)),
+            (0.01, f"IKEv2:(SESSION ID = {conn},SA ID = 1):Processing IKE_SA_INIT response: "
+                   "NOTIFY(NO_PROPOSAL_CHOSEN)"),
             (0.02, f"%IKEV2-3-NEG_ABORT: Negotiation aborted due to ERROR: Received no "
                    f"proposal chosen notify from {p}"),
         ]

@@ -1,8 +1,9 @@
 """Network namespaces for the real lab: create, address, connect, run in, and always clean up.
 
 Why a module of its own: the real gateways of ``ipsecctl lab up --real``, the strongSwan and
-libreswan gateway pairs and the IKE probe tests all need the same thing -- a few namespaces joined by veth pairs on addresses the
-host does not already use. Everything here shells out to ``ip`` (iproute2); no sockets.
+libreswan gateway pairs and the IKE probe tests all need the same thing -- a few namespaces
+joined by veth pairs on addresses the host does not already use. Everything here shells out
+to ``ip`` (iproute2); no sockets.
 """
 
 from __future__ import annotations

@@ -317,7 +317,8 @@ class Fleet:
         """Link key -> (initiating intent, responding intent or None, planned spec or None).
         Planned links pair first, in the plan's orientation; then every other intent pairs
         with a mirrored (else the first unpaired) intent of the device owning its peer."""
-        by_key = {it.key: it for st in self.routers.values() for it in st.intents}
+        by_key: dict[tuple[object, ...], Intent] = {
+            it.key: it for st in self.routers.values() for it in st.intents}
         used: set[tuple[object, ...]] = set()
         out: dict[tuple[object, ...], tuple[Intent, Intent | None, LinkSpec | None]] = {}
         for spec in self.plan.links:

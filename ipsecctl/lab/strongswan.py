@@ -29,8 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ipsecctl.lab.gateway import DeviceEndpoint, expose, write_inventory
 from ipsecctl.lab.errors import LabError
+from ipsecctl.lab.gateway import DeviceEndpoint, expose, write_inventory
 from ipsecctl.lab.netns import (
     Namespaces,
     check_free,

@@ -186,7 +186,6 @@ def _asa_indices(scenarios: list[str], seed: int, count: int) -> set[int]:
     """Which devices are ASAs: one player of every broken scenario that has two or more
     (alternating, so the routers keep the others), then healthy devices from the end of the
     fleet, never the first device nor the one that carries the VRF tunnels."""
-    n = len(scenarios)
     chosen: list[int] = []
     for scen in BROKEN:
         players = [i for i, s in enumerate(scenarios) if s == scen]

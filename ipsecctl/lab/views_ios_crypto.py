@@ -9,8 +9,7 @@ simulator. Functions are pure over a locked snapshot: the caller holds ``fleet.l
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterable
 
 from ipsecctl.lab.negotiation import Agreed
 from ipsecctl.lab.state import IPSEC_LIFETIME_KB, STUCK_P1, Fleet, Link, counters
