@@ -77,6 +77,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     r"| --noblock| -n)*": ("swanctl_list_sas", "tunnels"),
     r"swanctl (?:--list-sas|-l)(?: (?:--ike|-i|--ike-id|-I|--child|-c|--child-id|-C) \S+"
     r"| --noblock| -n)* (?:--raw|-r)": ("swanctl_list_sas_raw", "tunnels"),
+    # libreswan (platform libreswan): parsers/libreswan.py
+    r"ipsec (?:status|whack --status|auto --status|showstates)": ("ipsec_status", "tunnels"),
+    r"ipsec (?:trafficstatus|whack --trafficstatus)": ("ipsec_trafficstatus", "tunnels"),
 }
 _COMPILED = [(re.compile(k, re.IGNORECASE), v) for k, v in COMMANDS.items()]
 
@@ -155,6 +158,11 @@ def parse(platform: str, command: str, text: str) -> Records:
 
         _platform_dir(platform, "strongswan", command)
         return build_list_sas_raw(text, command)
+    if resolve_command(command)[0].startswith("ipsec_"):
+        from parsers.libreswan import parse_libreswan
+
+        _platform_dir(platform, "libreswan", command)
+        return parse_libreswan(resolve_command(command)[0], text, command)
     template, slug, _kind = _template(platform, command)
     if slug == "show_crypto_ipsec_sa":
         from parsers.cisco_ipsec_sa import iter_tunnels
@@ -169,7 +177,8 @@ def iter_parse(platform: str, command: str, lines: Iterable[str]) -> Iterator[di
     For ``show crypto ipsec sa`` records come out in small batches of idents, so memory stays
     bounded on huge hubs; other commands are parsed whole, then yielded.
     """
-    if resolve_command(command)[0] == "swanctl_list_sas_raw":
+    if resolve_command(command)[0] in ("swanctl_list_sas_raw", "ipsec_status",
+                                       "ipsec_trafficstatus"):
         yield from parse(platform, command, "\n".join(lines))["tunnels"]
         return
     template, slug, kind = _template(platform, command)

@@ -54,10 +54,13 @@ class DeviceEndpoint:
         }
 
 
-def forced_command(ns: str, run_dir: Path) -> str:
+def forced_command(ns: str, run_dir: Path, prelude: str = "") -> str:
     """The shell script sshd runs for every session: the client's command in *ns* with
-    *run_dir* on /run (a private mount namespace, so nothing leaks to the host)."""
-    inner = 'mount --bind "$1" /run && exec sh -c "${SSH_ORIGINAL_COMMAND:-exec sh -i}"'
+    *run_dir* on /run (a private mount namespace, so nothing leaks to the host). ``prelude``
+    (shell, ending in ``&&``) prepares that view further, e.g. where a daemon expects its
+    helpers."""
+    inner = (f'mount --bind "$1" /run && {prelude} '
+             'exec sh -c "${SSH_ORIGINAL_COMMAND:-exec sh -i}"')
     return ("#!/bin/sh\n"
             "# ipsecctl lab: run the SSH client's command inside the gateway's namespace\n"
             f"exec ip netns exec {shlex.quote(ns)} unshare --mount --propagation private "
@@ -81,7 +84,8 @@ def pick_loopback(rng: random.Random | None = None) -> tuple[str, int]:
 
 
 def expose(name: str, ns: str, run_dir: Path, directory: Path, known_hosts: Path, *,
-           address: str | None = None) -> tuple[DeviceEndpoint, OpenSshServer]:
+           address: str | None = None, prelude: str = "",
+           platform: str = "strongswan") -> tuple[DeviceEndpoint, OpenSshServer]:
     """Start an sshd whose sessions run in namespace *ns* with *run_dir* as /run.
 
     The server's host key is appended to *known_hosts* (the inventory's file), so clients
@@ -90,7 +94,7 @@ def expose(name: str, ns: str, run_dir: Path, directory: Path, known_hosts: Path
     """
     directory.mkdir(parents=True, exist_ok=True)
     script = directory / "gateway-command.sh"
-    script.write_text(forced_command(ns, run_dir))
+    script.write_text(forced_command(ns, run_dir, prelude))
     script.chmod(0o755)
     port: int | None = None
     if address is None:
@@ -101,7 +105,7 @@ def expose(name: str, ns: str, run_dir: Path, directory: Path, known_hosts: Path
         fh.write(server.known_hosts_line())
     endpoint = DeviceEndpoint(name=name, hostname=server.address, port=server.port,
                               username=server.user, key_file=server.client_key,
-                              known_hosts=known_hosts)
+                              known_hosts=known_hosts, platform=platform)
     return endpoint, server
 
 

@@ -147,3 +147,28 @@ def existing_namespaces() -> set[str]:
         return {n["name"] for n in json.loads(out or "[]")}
     except (ValueError, KeyError, TypeError):
         return set()
+
+
+def kernel_esp_missing() -> str | None:
+    """Why this kernel cannot carry ESP in XFRM (None when it can).
+
+    Probed, not guessed: an ESP state is added in a throw-away namespace. A kernel built
+    without ESP (no ``CONFIG_INET_ESP``, no modules) answers "Requested type not found"; then
+    daemons that need kernel ESP (libreswan) negotiate IKE but cannot install IPsec SAs, and
+    strongSwan uses its user-space ESP instead.
+    """
+    name = f"ipsecctl-esp-probe-{os.getpid()}"
+    created = run(["ip", "netns", "add", name], check=False)
+    if created.returncode != 0:
+        return f"cannot create a network namespace: {created.stderr.strip()}"
+    try:
+        proc = run(["ip", "netns", "exec", name, "ip", "xfrm", "state", "add", "src", "10.0.0.1",
+                    "dst", "10.0.0.2", "proto", "esp", "spi", "0x1000", "mode", "tunnel",
+                    "enc", "cbc(aes)", "0x" + "00" * 16, "auth", "hmac(sha256)",
+                    "0x" + "00" * 32], check=False)
+        if proc.returncode == 0:
+            return None
+        return ("this kernel has no ESP for XFRM: `ip xfrm state add ... proto esp` fails with "
+                f"\"{proc.stderr.strip()}\"")
+    finally:
+        run(["ip", "netns", "del", name], check=False)

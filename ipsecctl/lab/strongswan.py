@@ -78,6 +78,8 @@ class Tunnel:
     fragment_size: int = 0
     """charon ``fragment_size`` in bytes (0: charon's default, 1280); small values force
     encrypted messages such as IKE_AUTH into several SKF fragments."""
+    start_action: str = "none"
+    """swanctl ``start_action`` of the CHILD_SA: none | start | trap."""
 
 
 @dataclass
@@ -104,13 +106,15 @@ class Gateway:
         return self.workdir / "strongswan.conf"
 
 
-def strongswan_conf(logfile: Path, fragment_size: int = 0) -> str:
-    """A charon configuration that logs the keys (ike/chd 4) and uses user-space ESP."""
+def strongswan_conf(logfile: Path, fragment_size: int = 0, kernel_esp: bool = False) -> str:
+    """A charon configuration that logs the keys (ike/chd 4) and uses user-space ESP
+    (kernel-libipsec), or the kernel's ESP where ``kernel_esp``."""
     frag = f"fragment_size = {fragment_size}" if fragment_size else ""
+    plugins = PLUGINS.replace("kernel-libipsec ", "") if kernel_esp else PLUGINS
     return f"""charon {{
     {frag}
     load_modular = no
-    load = {PLUGINS}
+    load = {plugins}
     install_virtual_ip = no
     retransmit_tries = 2
     retransmit_timeout = 1.0
@@ -143,7 +147,7 @@ def strongswan_conf(logfile: Path, fragment_size: int = 0) -> str:
 
 
 def swanctl_conf(tunnel: Tunnel, me: Gateway, peer: Gateway, *, my_id: str,
-                 peer_id: str) -> str:
+                 peer_id: str, kernel_esp: bool = False) -> str:
     """A swanctl.conf for one side; both ends share the PSK and mirror the selectors."""
     aggr = "yes" if tunnel.aggressive else "no"
     return f"""connections {{
@@ -152,7 +156,7 @@ def swanctl_conf(tunnel: Tunnel, me: Gateway, peer: Gateway, *, my_id: str,
         local_addrs = {me.wan.split('/')[0]}
         remote_addrs = {peer.wan.split('/')[0]}
         proposals = {tunnel.ike_proposals}
-        encap = yes
+        encap = {"no" if kernel_esp else "yes"}
         aggressive = {aggr}
         fragmentation = {tunnel.fragmentation}
         rekey_time = 0
@@ -172,7 +176,7 @@ def swanctl_conf(tunnel: Tunnel, me: Gateway, peer: Gateway, *, my_id: str,
                 esp_proposals = {tunnel.esp_proposals}
                 mode = tunnel
                 rekey_time = 0
-                start_action = none
+                start_action = {tunnel.start_action}
             }}
         }}
     }}
@@ -329,6 +333,8 @@ class NetnsLab:
     net: ipaddress.IPv4Network | None = None
     workdir: Path | None = None
     keep_files: bool = False
+    kernel_esp: bool = False
+    """ESP in the kernel (XFRM) instead of charon's user-space kernel-libipsec."""
     a: Gateway | None = None
     b: Gateway | None = None
     _ns: Namespaces = field(default_factory=Namespaces)
@@ -381,9 +387,11 @@ class NetnsLab:
             self._ns.inside(gw.ns, gw.inside)
         for gw, peer, me_id, peer_id in ((self.a, self.b, "a.lab", "b.lab"),
                                          (self.b, self.a, "b.lab", "a.lab")):
-            gw.conf.write_text(strongswan_conf(gw.log, self.tunnel.fragment_size))
+            gw.conf.write_text(strongswan_conf(gw.log, self.tunnel.fragment_size,
+                                               self.kernel_esp))
             (gw.workdir / "swanctl" / "swanctl.conf").write_text(
-                swanctl_conf(self.tunnel, gw, peer, my_id=me_id, peer_id=peer_id))
+                swanctl_conf(self.tunnel, gw, peer, my_id=me_id, peer_id=peer_id,
+                             kernel_esp=self.kernel_esp))
         if self.start_a:
             self.start_charon(self.a)
         if self.start_b:
@@ -506,6 +514,23 @@ class NetnsLab:
         return {"ike": ike_out, "child": child_out, "sas": raw}
 
     @property
+    def namespaces(self) -> list[str]:
+        return list(self._ns.names)
+
+    @property
+    def servers(self) -> list[OpenSshServer]:
+        return list(self._servers)
+
+    def spawn(self, which: str, args: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+        """A long-running process in a gateway's namespace, stopped by :meth:`down`."""
+        with log.open("ab") as out:
+            proc = subprocess.Popen(["ip", "netns", "exec", self._gw(which).ns, *args],
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self._procs.append(proc)
+        return proc
+
+    @property
     def files(self) -> Path:
         if self._tmp is None:
             raise LabError("the lab is not up: call up() first")
@@ -514,7 +539,8 @@ class NetnsLab:
     # -- SSH-managed devices -----------------------------------------------------------------
 
     def ssh_device(self, which: str = "a", *, name: str | None = None,
-                   address: str | None = None) -> DeviceEndpoint:
+                   address: str | None = None, prelude: str = "",
+                   platform: str = "strongswan") -> DeviceEndpoint:
         """Expose gateway *which* as an SSH device (OpenSSH on 127.0.0.x in the root namespace,
         every command run in the gateway's namespace and /run view); idempotent per gateway.
 
@@ -526,7 +552,7 @@ class NetnsLab:
         gw = self._gw(which)
         endpoint, server = expose(name or f"gw-{which}", gw.ns, gw.workdir / "run",
                                   self.files / "sshd" / which, self.files / "known_hosts",
-                                  address=address)
+                                  address=address, prelude=prelude, platform=platform)
         self._servers.append(server)
         self._endpoints[which] = endpoint
         return endpoint
