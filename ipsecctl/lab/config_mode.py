@@ -103,6 +103,10 @@ _ASA_ONE_LINE = re.compile(r"^(crypto map \S+ \d+ (?:match address|set peer|set 
                            r"security-association lifetime (?:seconds|kilobytes)))\b", re.I)
 
 
+# IOS one-line settings that replace an earlier one for the same address
+_IOS_KEY = re.compile(r"^crypto isakmp key (?:[067] )?\S+ address (\S+)", re.I)
+
+
 def _once_prefix(child: str) -> str | None:
     text = child.strip()
     return next((p for p in _ONCE if text.startswith(p) or text == p.strip()), None)
@@ -146,15 +150,27 @@ class ConfigMode:
         return block
 
     def _replace_one_line(self, line: str) -> None:
-        """ASA ``crypto map M 10 set peer X`` replaces the entry's earlier ``set peer``."""
+        """ASA ``crypto map M 10 set peer X`` replaces the entry's earlier ``set peer``; IOS
+        ``crypto isakmp key K address A`` replaces the key for A."""
         m = _ASA_ONE_LINE.match(line)
-        if m is None:
+        key = _IOS_KEY.match(line)
+        if m is not None:
+            prefix = m.group(1).lower()
+
+            def same(head: str) -> bool:
+                return head.lower().startswith(prefix)
+        elif key is not None:
+            addr = key.group(1)
+
+            def same(head: str) -> bool:
+                k = _IOS_KEY.match(head)
+                return k is not None and k.group(1) == addr
+        else:
             return
-        prefix = m.group(1).lower()
         blocks = self.router.config
-        blocks[:] = [b for b in blocks if not b[0].lower().startswith(prefix)]
+        blocks[:] = [b for b in blocks if not same(b[0]) or b[0] == line]
         for head in self._base_blocks():
-            if head.lower().startswith(prefix) and head != line:
+            if same(head) and head != line:
                 self.router.removed.add(head)
 
     def _set_child(self, block: list[str], at: int, line: str) -> int:
