@@ -169,7 +169,9 @@ class RealGateways:
         assert isinstance(ep, DeviceEndpoint)
         self._add(gateways, ep, scenario)
         self._save()
-        info["libreswan"] = {"ike": "negotiated with strongSwan (gw-la)"}
+        assert pair.a is not None and pair.b is not None
+        info["libreswan"] = {"ike": "negotiated with strongSwan (gw-la)",
+                             "a": pair.a.wan.split("/")[0], "b": pair.b.wan.split("/")[0]}
         if no_esp:
             info["libreswan"]["esp"] = (
                 "no IPsec SA: pluto installs ESP only in the kernel, and " + no_esp)
