@@ -32,8 +32,14 @@ def _banner(address: str, port: int) -> bool:
 
 def _run(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ipsecctl", *args], capture_output=True,
-                          text=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ipsecctl", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t0, proc
 
 
@@ -81,8 +87,10 @@ def main() -> None:
             ups.append(up_s)
             downs.append(down_s)
             print(f"{size} devices: up {up_s:.2f} s, down {down_s:.2f} s ({n} answering)")
-        lines.append(f"| {n} | {'yes' if args.real else 'no'} | {statistics.median(ups):.2f} | "
-                     f"{max(ups):.2f} | {statistics.median(downs):.2f} |")
+        lines.append(
+            f"| {n} | {'yes' if args.real else 'no'} | {statistics.median(ups):.2f} | "
+            f"{max(ups):.2f} | {statistics.median(downs):.2f} |"
+        )
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -29,30 +29,63 @@ from parsers._engine import ParseError
 
 _KNOWN = Path(__file__).parent / "templates" / "libreswan" / "ipsec_status.known"
 _PREFIX = re.compile(r"^(?:\d{3}(?: |$))?")
-_STATE = re.compile(r'^#(\d+): "([^"]+)"(?:\[\d+\])?(?: [^:\s]*)?(?::(\d+))? (STATE_\w+|'
-                    r'[A-Z][A-Z0-9_]+_(?:SA|I\d|R\d)\w*) \(([^)]*)\)(.*)$')
-_SPIS = re.compile(r'^#(\d+): "([^"]+)"(?:\[\d+\])?(?: \S+)? (esp|ah)\.([0-9a-fA-F]+|\w+)@(\S+) '
-                   r'(?:esp|ah)\.([0-9a-fA-F]+|\w+)@(\S+).*?Traffic: ESPin=(\S+) ESPout=(\S+?)!?'
-                   r' ESPmax=\S+')
+_STATE = re.compile(
+    r'^#(\d+): "([^"]+)"(?:\[\d+\])?(?: [^:\s]*)?(?::(\d+))? (STATE_\w+|'
+    r"[A-Z][A-Z0-9_]+_(?:SA|I\d|R\d)\w*) \(([^)]*)\)(.*)$"
+)
+_SPIS = re.compile(
+    r'^#(\d+): "([^"]+)"(?:\[\d+\])?(?: \S+)? (esp|ah)\.([0-9a-fA-F]+|\w+)@(\S+) '
+    r"(?:esp|ah)\.([0-9a-fA-F]+|\w+)@(\S+).*?Traffic: ESPin=(\S+) ESPout=(\S+?)!?"
+    r" ESPmax=\S+"
+)
 _CONN = re.compile(r'^"([^"]+)"(?:\[\d+\])?: (\S+)\.\.\.(\S+?);')
-_ALG = re.compile(r'^"([^"]+)"(?:\[\d+\])?:\s+(IKEv2|IKE|ESP) algorithm newest: (\S+?)'
-                  r'(?:; pfsgroup=(\S+))?$')
-_TRAFFIC = re.compile(r'^#(\d+): "([^"]+)"(?:\[\d+\])?(?: (\S+))?, type=(\w+), add_time=(\d+), '
-                      r'inBytes=(\d+), outBytes=(\d+)(?:, maxBytes=\S+)?(?:, id=\'([^\']*)\')?'
-                      r'(?:, lease=\S+)?$')
+_ALG = re.compile(
+    r'^"([^"]+)"(?:\[\d+\])?:\s+(IKEv2|IKE|ESP) algorithm newest: (\S+?)'
+    r"(?:; pfsgroup=(\S+))?$"
+)
+_TRAFFIC = re.compile(
+    r'^#(\d+): "([^"]+)"(?:\[\d+\])?(?: (\S+))?, type=(\w+), add_time=(\d+), '
+    r"inBytes=(\d+), outBytes=(\d+)(?:, maxBytes=\S+)?(?:, id=\'([^\']*)\')?"
+    r"(?:, lease=\S+)?$"
+)
 _IKE_SA = re.compile(r"(?:_IKE_SA|PARENT_[IR]\d|MAIN_[IR]\d|AGGR_[IR]\d)")
 _CHILD_SA = re.compile(r"(?:_CHILD_SA|QUICK_[IR]\d|V2_IPSEC_[IR])")
 
-_ENC = {"AES_CBC_128": "aes128", "AES_CBC_192": "aes192", "AES_CBC_256": "aes256",
-        "AES_GCM_16_128": "aes128gcm16", "AES_GCM_16_256": "aes256gcm16",
-        "AES_GCM_16_192": "aes192gcm16", "3DES_CBC": "3des", "AES_128": "aes128",
-        "AES_256": "aes256", "CHACHA20_POLY1305": "chacha20poly1305"}
-_HASH = {"HMAC_SHA1": "sha1", "HMAC_SHA2_256": "sha256", "HMAC_SHA2_384": "sha384",
-         "HMAC_SHA2_512": "sha512", "HMAC_MD5": "md5", "HMAC_SHA1_96": "sha1",
-         "HMAC_SHA2_256_128": "sha256", "HMAC_SHA2_384_192": "sha384",
-         "HMAC_SHA2_512_256": "sha512", "NONE": None}
-_DH = {"MODP1024": 2, "MODP1536": 5, "MODP2048": 14, "MODP3072": 15, "MODP4096": 16,
-       "DH19": 19, "DH20": 20, "DH21": 21, "DH31": 31}
+_ENC = {
+    "AES_CBC_128": "aes128",
+    "AES_CBC_192": "aes192",
+    "AES_CBC_256": "aes256",
+    "AES_GCM_16_128": "aes128gcm16",
+    "AES_GCM_16_256": "aes256gcm16",
+    "AES_GCM_16_192": "aes192gcm16",
+    "3DES_CBC": "3des",
+    "AES_128": "aes128",
+    "AES_256": "aes256",
+    "CHACHA20_POLY1305": "chacha20poly1305",
+}
+_HASH = {
+    "HMAC_SHA1": "sha1",
+    "HMAC_SHA2_256": "sha256",
+    "HMAC_SHA2_384": "sha384",
+    "HMAC_SHA2_512": "sha512",
+    "HMAC_MD5": "md5",
+    "HMAC_SHA1_96": "sha1",
+    "HMAC_SHA2_256_128": "sha256",
+    "HMAC_SHA2_384_192": "sha384",
+    "HMAC_SHA2_512_256": "sha512",
+    "NONE": None,
+}
+_DH = {
+    "MODP1024": 2,
+    "MODP1536": 5,
+    "MODP2048": 14,
+    "MODP3072": 15,
+    "MODP4096": 16,
+    "DH19": 19,
+    "DH20": 20,
+    "DH21": 21,
+    "DH31": 31,
+}
 
 
 def _known() -> tuple[str, ...]:
@@ -106,19 +139,25 @@ def parse_status(text: str, command: str = "ipsec status") -> dict[str, list[dic
         if (m := _SPIS.match(line)) is not None:
             spis[int(m.group(1))] = m
         elif (m := _STATE.match(line)) is not None:
-            states[int(m.group(1))] = {"conn": m.group(2), "port": m.group(3),
-                                       "state": m.group(4), "text": m.group(5),
-                                       "rest": m.group(6)}
+            states[int(m.group(1))] = {
+                "conn": m.group(2),
+                "port": m.group(3),
+                "state": m.group(4),
+                "text": m.group(5),
+                "rest": m.group(6),
+            }
         elif (m := _ALG.match(line)) is not None:
             conns.setdefault(m.group(1), {})[m.group(2)] = m.group(3)
             if m.group(4):
                 conns[m.group(1)]["pfs"] = m.group(4)
         elif (m := _CONN.match(line)) is not None:
             lnet, laddr, rnet, raddr = _conn_ends(m.group(2), m.group(3))
-            conns.setdefault(m.group(1), {}).update(local=laddr, remote=raddr, lnet=lnet,
-                                                   rnet=rnet)
-        elif re.match(r'^"[^"]+"(?:\[\d+\])?:\s', line) or line.startswith(known) or \
-                re.match(r"^[\w-]+=\S", line):  # "config setup options" lines
+            conns.setdefault(m.group(1), {}).update(local=laddr, remote=raddr, lnet=lnet, rnet=rnet)
+        elif (
+            re.match(r'^"[^"]+"(?:\[\d+\])?:\s', line)
+            or line.startswith(known)
+            or re.match(r"^[\w-]+=\S", line)
+        ):  # "config setup options" lines
             continue
         else:
             raise ParseError(command, line, lineno, "unrecognised output")
@@ -127,25 +166,38 @@ def parse_status(text: str, command: str = "ipsec status") -> dict[str, list[dic
     for num, st in sorted(states.items()):
         conn = conns.get(st["conn"], {})
         state = st["state"]
-        up = "ESTABLISHED" in state or state.endswith(("I4", "R3", "I3", "R2")) or \
-            "IPsec SA established" in st["text"] or "ISAKMP SA established" in st["text"]
+        up = (
+            "ESTABLISHED" in state
+            or state.endswith(("I4", "R3", "I3", "R2"))
+            or "IPsec SA established" in st["text"]
+            or "ISAKMP SA established" in st["text"]
+        )
         if _IKE_SA.search(state) and not _CHILD_SA.search(state):
             v2 = "V2" in state or "PARENT" in state
-            algs = _algs(conn.get("IKEv2" if v2 else "IKE", "")) if conn.get(
-                "IKEv2" if v2 else "IKE") else {}
-            ike_sas.append({
-                "version": 2 if v2 else 1, "local": conn.get("local"),
-                "remote": conn.get("remote"), "state": state,
-                "status": "up" if up else "negotiating", "conn_id": num,
-                "local_port": int(st["port"]) if st["port"] else None,
-                "remote_port": int(st["port"]) if st["port"] else None,
-                "nat_t": st["port"] == "4500" if st["port"] else None,
-                "encryption": algs.get("encryption"),
-                "integrity": algs.get("integrity"),
-                "prf": f"prf{algs['integrity']}" if algs.get("integrity") else None,
-                "dh_group": algs.get("dh_group"), "auth": None,
-                "extra": {"name": st["conn"], "detail": st["text"]},
-            })
+            algs = (
+                _algs(conn.get("IKEv2" if v2 else "IKE", ""))
+                if conn.get("IKEv2" if v2 else "IKE")
+                else {}
+            )
+            ike_sas.append(
+                {
+                    "version": 2 if v2 else 1,
+                    "local": conn.get("local"),
+                    "remote": conn.get("remote"),
+                    "state": state,
+                    "status": "up" if up else "negotiating",
+                    "conn_id": num,
+                    "local_port": int(st["port"]) if st["port"] else None,
+                    "remote_port": int(st["port"]) if st["port"] else None,
+                    "nat_t": st["port"] == "4500" if st["port"] else None,
+                    "encryption": algs.get("encryption"),
+                    "integrity": algs.get("integrity"),
+                    "prf": f"prf{algs['integrity']}" if algs.get("integrity") else None,
+                    "dh_group": algs.get("dh_group"),
+                    "auth": None,
+                    "extra": {"name": st["conn"], "detail": st["text"]},
+                }
+            )
             continue
         m = spis.get(num)
         esp = _algs(conn["ESP"]) if conn.get("ESP") else {}
@@ -159,24 +211,43 @@ def parse_status(text: str, command: str = "ipsec status") -> dict[str, list[dic
                     value: int | None = int(spi, 16)
                 except ValueError:
                     value = None  # a sanitised sample
-                sas.append({"direction": direction, "protocol": m.group(3), "spi": value,
-                            "encryption": esp.get("encryption"),
-                            "integrity": esp.get("integrity"), "mode": "tunnel",
-                            "udp_encap": st["port"] == "4500", "status": state})
+                sas.append(
+                    {
+                        "direction": direction,
+                        "protocol": m.group(3),
+                        "spi": value,
+                        "encryption": esp.get("encryption"),
+                        "integrity": esp.get("integrity"),
+                        "mode": "tunnel",
+                        "udp_encap": st["port"] == "4500",
+                        "status": state,
+                    }
+                )
             counters = {"bytes_in": _bytes(m.group(8)), "bytes_out": _bytes(m.group(9))}
-        tunnels.append({
-            "kind": "child_sa", "local_addr": conn.get("local"), "peer": conn.get("remote"),
-            "peer_port": int(st["port"]) if st["port"] else None,
-            "local_ts": _ts(conn.get("lnet")), "remote_ts": _ts(conn.get("rnet")),
-            "counters": counters, "sas": sas,
-            "extra": {"name": st["conn"], "unique_id": num, "state": state,
-                      "ike_id": int(ike_ref.group(1)) if ike_ref else None},
-        })
+        tunnels.append(
+            {
+                "kind": "child_sa",
+                "local_addr": conn.get("local"),
+                "peer": conn.get("remote"),
+                "peer_port": int(st["port"]) if st["port"] else None,
+                "local_ts": _ts(conn.get("lnet")),
+                "remote_ts": _ts(conn.get("rnet")),
+                "counters": counters,
+                "sas": sas,
+                "extra": {
+                    "name": st["conn"],
+                    "unique_id": num,
+                    "state": state,
+                    "ike_id": int(ike_ref.group(1)) if ike_ref else None,
+                },
+            }
+        )
     return {"ike_sas": ike_sas, "tunnels": tunnels}
 
 
-def parse_trafficstatus(text: str, command: str = "ipsec trafficstatus"
-                        ) -> dict[str, list[dict[str, Any]]]:
+def parse_trafficstatus(
+    text: str, command: str = "ipsec trafficstatus"
+) -> dict[str, list[dict[str, Any]]]:
     tunnels: list[dict[str, Any]] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = _PREFIX.sub("", raw.rstrip(), count=1).strip()
@@ -185,13 +256,23 @@ def parse_trafficstatus(text: str, command: str = "ipsec trafficstatus"
         m = _TRAFFIC.match(line)
         if m is None:
             raise ParseError(command, line, lineno, "unrecognised output")
-        tunnels.append({
-            "kind": "child_sa", "peer": m.group(3), "local_ts": None, "remote_ts": None,
-            "counters": {"bytes_in": int(m.group(6)), "bytes_out": int(m.group(7))},
-            "sas": [],
-            "extra": {"name": m.group(2), "unique_id": int(m.group(1)), "type": m.group(4),
-                      "add_time": int(m.group(5)), "remote_id": m.group(8)},
-        })
+        tunnels.append(
+            {
+                "kind": "child_sa",
+                "peer": m.group(3),
+                "local_ts": None,
+                "remote_ts": None,
+                "counters": {"bytes_in": int(m.group(6)), "bytes_out": int(m.group(7))},
+                "sas": [],
+                "extra": {
+                    "name": m.group(2),
+                    "unique_id": int(m.group(1)),
+                    "type": m.group(4),
+                    "add_time": int(m.group(5)),
+                    "remote_id": m.group(8),
+                },
+            }
+        )
     return {"tunnels": tunnels}
 
 

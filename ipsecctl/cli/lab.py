@@ -25,9 +25,13 @@ app = typer.Typer(no_args_is_help=True, help="The embedded lab of simulated devi
 
 DirOpt = Annotated[
     Path | None,
-    typer.Option("--dir", "--lab", help="Lab directory (default: the user state dir's "
-                 "ipsecctl/lab, or the running lab this machine knows of).",
-                 show_default=False),
+    typer.Option(
+        "--dir",
+        "--lab",
+        help="Lab directory (default: the user state dir's "
+        "ipsecctl/lab, or the running lab this machine knows of).",
+        show_default=False,
+    ),
 ]
 
 
@@ -47,12 +51,18 @@ def up(
         int | None, typer.Option("--port", help="SSH port (default 2222, else a free one).")
     ] = None,
     asa: Annotated[
-        int | None, typer.Option("--asa", help="How many devices are ASAs (default: a "
-                                 "third from 6 devices up).")
+        int | None,
+        typer.Option(
+            "--asa", help="How many devices are ASAs (default: a third from 6 devices up)."
+        ),
     ] = None,
     real: Annotated[
-        bool, typer.Option("--real", help="Add real strongSwan and libreswan gateways in "
-                           "network namespaces (needs root and the packages).")
+        bool,
+        typer.Option(
+            "--real",
+            help="Add real strongSwan and libreswan gateways in "
+            "network namespaces (needs root and the packages).",
+        ),
     ] = False,
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Run in this process until Ctrl-C.")
@@ -73,14 +83,15 @@ def up(
             _err(f"lab already running in {d} (pid {existing.pid}); reusing it")
             print(existing.inventory_path)
             return
-        raise LabError(f"a lab is already running in {d} (pid {existing.pid})",
-                       hint="use --reuse, or stop it with 'ipsecctl lab down'")
+        raise LabError(
+            f"a lab is already running in {d} (pid {existing.pid})",
+            hint="use --reuse, or stop it with 'ipsecctl lab down'",
+        )
     for stale in clean_stale():
         _err(f"removed the stale lab in {stale} (its process was gone)")
     if foreground:
         if real:
-            raise UsageError("--real runs in the background lab only",
-                             hint="drop --foreground")
+            raise UsageError("--real runs in the background lab only", hint="drop --foreground")
         lab = Lab(d, devices, seed, time_scale, port, asa).start()
         _err(f"lab up: {len(lab.routers)} devices on port {lab.routers[0].port}; Ctrl-C stops")
         print(lab.inventory_path, flush=True)
@@ -94,24 +105,31 @@ def up(
         lab.stop()
         lab.remove_files()
         return
-    handle = start_lab(d, devices=devices, seed=seed, time_scale=time_scale, port=port,
-                       real=real, asa=asa)
+    handle = start_lab(
+        d, devices=devices, seed=seed, time_scale=time_scale, port=port, real=real, asa=asa
+    )
     broken = sum(1 for r in handle.routers if r.scenario != "healthy")
     asas = sum(1 for r in handle.routers if r.platform == "cisco_asa")
-    _err(f"lab up: {len(handle.routers)} devices ({asas} ASA, {broken} with a broken "
-         f"scenario), pid {handle.pid}, log {handle.log_path}")
+    _err(
+        f"lab up: {len(handle.routers)} devices ({asas} ASA, {broken} with a broken "
+        f"scenario), pid {handle.pid}, log {handle.log_path}"
+    )
     if real:
         info = handle.real
         if info.get("missing"):
             _err("real gateways not started: missing " + ", ".join(info["missing"]))
         else:
-            _err("real gateways: " + ", ".join(info.get("gateways", [])) + f" (ESP: "
-                 f"{info.get('esp', '?')})")
+            _err(
+                "real gateways: " + ", ".join(info.get("gateways", [])) + f" (ESP: "
+                f"{info.get('esp', '?')})"
+            )
             for key in ("missing_libreswan", "error", "error_libreswan"):
                 if info.get(key):
                     value = info[key]
-                    _err(f"{key.replace('_', ' ')}: "
-                         + (", ".join(value) if isinstance(value, list) else str(value)))
+                    _err(
+                        f"{key.replace('_', ' ')}: "
+                        + (", ".join(value) if isinstance(value, list) else str(value))
+                    )
             if isinstance(info.get("libreswan"), dict) and info["libreswan"].get("esp"):
                 _err("libreswan: " + str(info["libreswan"]["esp"]))
     print(handle.inventory_path)
@@ -127,8 +145,18 @@ def status(
     if handle is None:
         where = dir.expanduser().resolve() if dir is not None else default_dir()
         if as_json:
-            print(json.dumps({"schema": "ipsecctl/v1", "kind": "lab status", "dir": str(where),
-                              "pid": None, "running": False, "routers": []}))
+            print(
+                json.dumps(
+                    {
+                        "schema": "ipsecctl/v1",
+                        "kind": "lab status",
+                        "dir": str(where),
+                        "pid": None,
+                        "running": False,
+                        "routers": [],
+                    }
+                )
+            )
         raise LabError(f"no lab in {where}", hint="start one with 'ipsecctl lab up'")
     if as_json:
         print(json.dumps(handle.status_json(), indent=2))
@@ -151,10 +179,25 @@ def list_cmd(
     """Every lab this machine knows of, newest first (stale ones say so)."""
     labs = list_labs()
     if as_json:
-        print(json.dumps({"schema": "ipsecctl/v1", "kind": "lab list", "labs": [
-            {"dir": str(h.dir), "pid": h.pid, "running": h.running,
-             "devices": len(h.routers), "inventory": str(h.inventory_path)} for h in labs]},
-            indent=2))
+        print(
+            json.dumps(
+                {
+                    "schema": "ipsecctl/v1",
+                    "kind": "lab list",
+                    "labs": [
+                        {
+                            "dir": str(h.dir),
+                            "pid": h.pid,
+                            "running": h.running,
+                            "devices": len(h.routers),
+                            "inventory": str(h.inventory_path),
+                        }
+                        for h in labs
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     if not labs:
         _err("no lab on this machine; start one with 'ipsecctl lab up'")

@@ -18,5 +18,14 @@ from ipsecctl.lab.manage import (
 )
 from ipsecctl.lab.runtime import Lab, RouterInfo
 
-__all__ = ["Lab", "LabError", "LabHandle", "RouterInfo", "clean_stale", "default_dir",
-           "find_lab", "list_labs", "start_lab"]
+__all__ = [
+    "Lab",
+    "LabError",
+    "LabHandle",
+    "RouterInfo",
+    "clean_stale",
+    "default_dir",
+    "find_lab",
+    "list_labs",
+    "start_lab",
+]

@@ -115,8 +115,10 @@ class AsaSession(DeviceSession):
         return ""
 
     def do_write_memory(self, m: Match) -> str:
-        return ("Building configuration...\nCryptochecksum: 4c3e0a2b 1f6d8e90 7a5b3c21 "
-                "9e8f7d6c \n\n8231 bytes copied in 0.310 secs\n[OK]\n")
+        return (
+            "Building configuration...\nCryptochecksum: 4c3e0a2b 1f6d8e90 7a5b3c21 "
+            "9e8f7d6c \n\n8231 bytes copied in 0.310 secs\n[OK]\n"
+        )
 
     def do_show_version(self, m: Match) -> str:
         return self._show(asa.show_version)
@@ -132,8 +134,7 @@ class AsaSession(DeviceSession):
         words = self.line.split()[2:]
         section: list[str] = []
         if words:
-            section = [next(w for w in SECTIONS if w.startswith(words[0].lower())),
-                       *words[1:]]
+            section = [next(w for w in SECTIONS if w.startswith(words[0].lower())), *words[1:]]
         with self.fleet.lock:
             return display(self.fleet, self.name, section or None)
 
@@ -240,9 +241,15 @@ class AsaSession(DeviceSession):
         tail = f"Success rate is {ok * 100 // repeat} percent ({ok}/{repeat})"
         if ok:
             tail += ", round-trip min/avg/max = 1/1/1 ms"
-        return "\n".join([
-            "Type escape sequence to abort.",
-            f"Sending {repeat}, 100-byte ICMP Echos to {dest}, timeout is {int(timeout)} seconds:",
-            marks,
-            tail,
-        ]) + "\n"
+        return (
+            "\n".join(
+                [
+                    "Type escape sequence to abort.",
+                    f"Sending {repeat}, 100-byte ICMP Echos to {dest}, "
+                    f"timeout is {int(timeout)} seconds:",
+                    marks,
+                    tail,
+                ]
+            )
+            + "\n"
+        )

@@ -119,8 +119,9 @@ class DeviceSession:
     def _vrfs(self) -> set[str]:
         return {lk.spec.vrf for lk, _ in self.fleet.ends_of(self.name) if lk.spec.vrf}
 
-    def clear_peer(self, what: str, peer: str | None, conn: int | None = None,
-                   vrf: str | None = None) -> int:
+    def clear_peer(
+        self, what: str, peer: str | None, conn: int | None = None, vrf: str | None = None
+    ) -> int:
         """Clear by the normalised peer address (lab addresses are stored normalised)."""
         with self.fleet.lock:
             if peer is not None:
@@ -136,8 +137,9 @@ class DeviceSession:
             return self.fleet.clear(self.name, what, peer, conn, vrf=vrf)
 
 
-def session_for(fleet: Fleet, name: str, enable_secret: str,
-                sleep: Callable[[float], None] | None = None) -> DeviceSession:
+def session_for(
+    fleet: Fleet, name: str, enable_secret: str, sleep: Callable[[float], None] | None = None
+) -> DeviceSession:
     """The exec session of device ``name``, in its family's CLI."""
     if fleet.routers[name].spec.asa:
         from ipsecctl.lab.asacli import AsaSession

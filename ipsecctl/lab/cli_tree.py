@@ -33,8 +33,10 @@ IOS = Dialect(
     invalid="% Invalid input detected at '^' marker.",
     incomplete="% Incomplete command.",
     ambiguous='% Ambiguous command:  "{typed}"',
-    unknown_word=('Translating "{tok}"',
-                  "% Unknown command or computer name, or unable to find computer address"),
+    unknown_word=(
+        'Translating "{tok}"',
+        "% Unknown command or computer name, or unable to find computer address",
+    ),
 )
 ASA = Dialect(
     invalid="ERROR: % Invalid input detected at '^' marker.",
@@ -96,8 +98,14 @@ def _tokens(line: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group()) for m in re.finditer(r"\S+", line)]
 
 
-def match(tree: Node, line: str, priv: int, prompt_len: int, dialect: Dialect = IOS,
-          open_ended: frozenset[str] = frozenset({"ping"})) -> Match:
+def match(
+    tree: Node,
+    line: str,
+    priv: int,
+    prompt_len: int,
+    dialect: Dialect = IOS,
+    open_ended: frozenset[str] = frozenset({"ping"}),
+) -> Match:
     """Walk ``tree`` for ``line``; errors carry the family's exact text (caret aligned).
     Actions in ``open_ended`` take the rest of the line as options once their last
     parameter is read (``ping X repeat 5 ...``)."""

@@ -22,24 +22,34 @@ INVALID = "% Invalid input detected at '^' marker."
 IOS_SUBMODES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = tuple(
     (re.compile(rx, re.I), mode, frozenset(words.split()))
     for rx, mode, words in (
-        (r"^crypto isakmp policy \d+$", "config-isakmp",
-         "encryption encr hash authentication group lifetime"),
-        (r"^crypto map \S+ \d+ ipsec-isakmp( dynamic \S+)?$", "config-crypto-map",
-         "set match description reverse-route"),
+        (
+            r"^crypto isakmp policy \d+$",
+            "config-isakmp",
+            "encryption encr hash authentication group lifetime",
+        ),
+        (
+            r"^crypto map \S+ \d+ ipsec-isakmp( dynamic \S+)?$",
+            "config-crypto-map",
+            "set match description reverse-route",
+        ),
         (r"^crypto ipsec transform-set \S+ \S.*$", "cfg-crypto-trans", "mode"),
         (r"^crypto ipsec profile \S+$", "ipsec-profile", "set description"),
-        (r"^crypto ikev2 proposal \S+$", "config-ikev2-proposal",
-         "encryption integrity group prf"),
+        (r"^crypto ikev2 proposal \S+$", "config-ikev2-proposal", "encryption integrity group prf"),
         (r"^crypto ikev2 policy \S+$", "config-ikev2-policy", "proposal match"),
         (r"^crypto ikev2 keyring \S+$", "config-ikev2-keyring", "peer"),
-        (r"^peer \S+$", "config-ikev2-keyring-peer",
-         "address pre-shared-key description identity"),
-        (r"^crypto ikev2 profile \S+$", "config-ikev2-profile",
-         "match identity authentication keyring dpd lifetime description"),
+        (r"^peer \S+$", "config-ikev2-keyring-peer", "address pre-shared-key description identity"),
+        (
+            r"^crypto ikev2 profile \S+$",
+            "config-ikev2-profile",
+            "match identity authentication keyring dpd lifetime description",
+        ),
         (r"^crypto keyring \S+( vrf \S+)?$", "conf-keyring", "pre-shared-key description"),
         (r"^crypto isakmp profile \S+$", "conf-isa-prof", "vrf keyring match description"),
-        (r"^interface [A-Za-z][\w\-]*\d+(/\d+)*(\.\d+)?$", "config-if",
-         "ip ipv6 description crypto tunnel shutdown negotiation no vrf"),
+        (
+            r"^interface [A-Za-z][\w\-]*\d+(/\d+)*(\.\d+)?$",
+            "config-if",
+            "ip ipv6 description crypto tunnel shutdown negotiation no vrf",
+        ),
         (r"^ip access-list extended \S+$", "config-ext-nacl", "permit deny remark"),
     )
 )
@@ -58,17 +68,25 @@ IOS_LEAVES: tuple[re.Pattern[str], ...] = tuple(
 ASA_SUBMODES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = tuple(
     (re.compile(rx, re.I), mode, frozenset(words.split()))
     for rx, mode, words in (
-        (r"^crypto ikev1 policy \d+$", "config-ikev1-policy",
-         "authentication encryption hash group lifetime"),
-        (r"^crypto ikev2 policy \d+$", "config-ikev2-policy",
-         "encryption integrity group prf lifetime"),
+        (
+            r"^crypto ikev1 policy \d+$",
+            "config-ikev1-policy",
+            "authentication encryption hash group lifetime",
+        ),
+        (
+            r"^crypto ikev2 policy \d+$",
+            "config-ikev2-policy",
+            "encryption integrity group prf lifetime",
+        ),
         (r"^crypto ipsec ikev2 ipsec-proposal \S+$", "config-ipsec-proposal", "protocol"),
         (r"^tunnel-group \S+ ipsec-attributes$", "config-tunnel-ipsec", "ikev1 ikev2 isakmp"),
-        (r"^tunnel-group \S+ general-attributes$", "config-tunnel-general",
-         "default-group-policy"),
+        (r"^tunnel-group \S+ general-attributes$", "config-tunnel-general", "default-group-policy"),
         (r"^group-policy \S+ attributes$", "config-group-policy", "vpn-tunnel-protocol"),
-        (r"^interface [A-Za-z][\w\-]*\d+(/\d+)*(\.\d+)?$", "config-if",
-         "nameif security-level ip description shutdown no"),
+        (
+            r"^interface [A-Za-z][\w\-]*\d+(/\d+)*(\.\d+)?$",
+            "config-if",
+            "nameif security-level ip description shutdown no",
+        ),
     )
 )
 ASA_LEAVES: tuple[re.Pattern[str], ...] = tuple(
@@ -88,19 +106,49 @@ ASA_LEAVES: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 # children a block holds once: typing one again replaces it
-_ONCE = ("crypto map ", "ip address ", "description ", "set transform-set ", "match address ",
-         "set pfs", "set ikev2-profile ", "set isakmp-profile ", "encr ", "encryption ",
-         "hash ", "authentication remote ", "authentication local ", "authentication ",
-         "group ", "lifetime ", "integrity ", "prf ",
-         "nameif ", "security-level ", "ikev1 pre-shared-key ", "tunnel destination ",
-         "tunnel source ", "tunnel protection ", "ikev2 remote-authentication ",
-         "ikev2 local-authentication ", "protocol esp encryption ", "protocol esp integrity ",
-         "keyring ", "vrf ", "address ", "pre-shared-key ", "set security-association "
-         "lifetime seconds ", "set security-association lifetime kilobytes ")
+_ONCE = (
+    "crypto map ",
+    "ip address ",
+    "description ",
+    "set transform-set ",
+    "match address ",
+    "set pfs",
+    "set ikev2-profile ",
+    "set isakmp-profile ",
+    "encr ",
+    "encryption ",
+    "hash ",
+    "authentication remote ",
+    "authentication local ",
+    "authentication ",
+    "group ",
+    "lifetime ",
+    "integrity ",
+    "prf ",
+    "nameif ",
+    "security-level ",
+    "ikev1 pre-shared-key ",
+    "tunnel destination ",
+    "tunnel source ",
+    "tunnel protection ",
+    "ikev2 remote-authentication ",
+    "ikev2 local-authentication ",
+    "protocol esp encryption ",
+    "protocol esp integrity ",
+    "keyring ",
+    "vrf ",
+    "address ",
+    "pre-shared-key ",
+    "set security-association lifetime seconds ",
+    "set security-association lifetime kilobytes ",
+)
 # ASA one-line attributes replace their earlier value: the words that name the attribute
-_ASA_ONE_LINE = re.compile(r"^(crypto map \S+ \d+ (?:match address|set peer|set ikev1 "
-                           r"transform-set|set ikev2 ipsec-proposal|set pfs|set "
-                           r"security-association lifetime (?:seconds|kilobytes)))\b", re.I)
+_ASA_ONE_LINE = re.compile(
+    r"^(crypto map \S+ \d+ (?:match address|set peer|set ikev1 "
+    r"transform-set|set ikev2 ipsec-proposal|set pfs|set "
+    r"security-association lifetime (?:seconds|kilobytes)))\b",
+    re.I,
+)
 
 
 # IOS one-line settings that replace an earlier one for the same address
@@ -184,8 +232,11 @@ class ConfigMode:
                     self.router.removed.add(f"{block[0]}\n{kid}")
             i = at + 1
             while i < len(block) and len(block[i]) - len(block[i].lstrip()) >= len(indent):
-                if len(block[i]) - len(block[i].lstrip()) == len(indent) and \
-                        block[i].strip().startswith(once.strip()) and block[i] != line:
+                if (
+                    len(block[i]) - len(block[i].lstrip()) == len(indent)
+                    and block[i].strip().startswith(once.strip())
+                    and block[i] != line
+                ):
                     del block[i]
                     continue
                 i += 1
@@ -270,8 +321,15 @@ def _child(block: list[str], parent: int, line: str) -> int:
 def _anchor(header: str) -> tuple[str, ...]:
     """Top-level lines a new block goes before (IOS prints sections in a fixed order)."""
     if header.startswith("crypto "):
-        return ("interface ", "ip route", "ip access-list", "line con", "telnet timeout",
-                "tunnel-group ", ": end")
+        return (
+            "interface ",
+            "ip route",
+            "ip access-list",
+            "line con",
+            "telnet timeout",
+            "tunnel-group ",
+            ": end",
+        )
     if header.startswith("interface "):
         return ("ip route", "ip access-list", "access-list", "line con", "ftp mode")
     if header.startswith("ip route"):
@@ -325,8 +383,16 @@ def merge_config(base: str, blocks: list[list[str]], removed: set[str]) -> str:
         pos = next((i for i, ln in enumerate(lines) if ln.startswith(anchors)), None)
         if pos is None:
             pos = next((i for i, ln in enumerate(lines) if ln in ("end", ": end")), len(lines))
-        new_lines = [header, *children, *([] if header.startswith(("crypto map ",
-                     "access-list ", "tunnel-group ")) and not children else ["!"])]
+        new_lines = [
+            header,
+            *children,
+            *(
+                []
+                if header.startswith(("crypto map ", "access-list ", "tunnel-group "))
+                and not children
+                else ["!"]
+            ),
+        ]
         lines[pos:pos] = new_lines
         stripped[pos:pos] = new_lines
     return "\n".join(lines)

@@ -27,37 +27,77 @@ LAB_PSK = "ipsecctl-lab-preshared-key"
 
 # transform spellings -> (encryption, integrity) keywords shared by IOS and ASA
 _ENC = {
-    "esp-aes": "aes128", "esp-aes 128": "aes128", "esp-aes 192": "aes192",
-    "esp-aes 256": "aes256", "esp-256-aes": "aes256", "esp-192-aes": "aes192",
-    "esp-128-aes": "aes128", "esp-aes-256": "aes256", "esp-aes-192": "aes192",
-    "esp-3des": "3des", "esp-des": "des", "esp-gcm": "aes128gcm16",
-    "esp-gcm 128": "aes128gcm16", "esp-gcm 256": "aes256gcm16", "esp-gcm 192": "aes192gcm16",
+    "esp-aes": "aes128",
+    "esp-aes 128": "aes128",
+    "esp-aes 192": "aes192",
+    "esp-aes 256": "aes256",
+    "esp-256-aes": "aes256",
+    "esp-192-aes": "aes192",
+    "esp-128-aes": "aes128",
+    "esp-aes-256": "aes256",
+    "esp-aes-192": "aes192",
+    "esp-3des": "3des",
+    "esp-des": "des",
+    "esp-gcm": "aes128gcm16",
+    "esp-gcm 128": "aes128gcm16",
+    "esp-gcm 256": "aes256gcm16",
+    "esp-gcm 192": "aes192gcm16",
     "esp-null": "null",
 }
 _INTEG = {
-    "esp-sha-hmac": "sha1", "esp-sha256-hmac": "sha256", "esp-sha384-hmac": "sha384",
-    "esp-sha512-hmac": "sha512", "esp-md5-hmac": "md5", "esp-none": "none",
+    "esp-sha-hmac": "sha1",
+    "esp-sha256-hmac": "sha256",
+    "esp-sha384-hmac": "sha384",
+    "esp-sha512-hmac": "sha512",
+    "esp-md5-hmac": "md5",
+    "esp-none": "none",
 }
 # ASA "crypto ipsec ikev2 ipsec-proposal" words
 _ASA_ESP_ENC = {
-    "aes": "aes128", "aes-192": "aes192", "aes-256": "aes256", "3des": "3des", "des": "des",
-    "aes-gcm": "aes128gcm16", "aes-gcm-192": "aes192gcm16", "aes-gcm-256": "aes256gcm16",
+    "aes": "aes128",
+    "aes-192": "aes192",
+    "aes-256": "aes256",
+    "3des": "3des",
+    "des": "des",
+    "aes-gcm": "aes128gcm16",
+    "aes-gcm-192": "aes192gcm16",
+    "aes-gcm-256": "aes256gcm16",
     "null": "null",
 }
 _ASA_ESP_INTEG = {
-    "sha-1": "sha1", "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512",
-    "md5": "md5", "null": "none",
+    "sha-1": "sha1",
+    "sha-256": "sha256",
+    "sha-384": "sha384",
+    "sha-512": "sha512",
+    "md5": "md5",
+    "null": "none",
 }
 # IKE phase 1 spellings
 _P1_ENC = {
-    "aes": "aes128", "aes 128": "aes128", "aes 192": "aes192", "aes 256": "aes256",
-    "aes-192": "aes192", "aes-256": "aes256", "3des": "3des", "des": "des",
-    "aes-cbc-128": "aes128", "aes-cbc-192": "aes192", "aes-cbc-256": "aes256",
-    "aes-gcm-128": "aes128gcm16", "aes-gcm-256": "aes256gcm16", "aes-gcm": "aes128gcm16",
+    "aes": "aes128",
+    "aes 128": "aes128",
+    "aes 192": "aes192",
+    "aes 256": "aes256",
+    "aes-192": "aes192",
+    "aes-256": "aes256",
+    "3des": "3des",
+    "des": "des",
+    "aes-cbc-128": "aes128",
+    "aes-cbc-192": "aes192",
+    "aes-cbc-256": "aes256",
+    "aes-gcm-128": "aes128gcm16",
+    "aes-gcm-256": "aes256gcm16",
+    "aes-gcm": "aes128gcm16",
     "aes-gcm-192": "aes192gcm16",
 }
-_P1_HASH = {"sha": "sha1", "sha1": "sha1", "sha256": "sha256", "sha384": "sha384",
-            "sha512": "sha512", "md5": "md5"}
+_P1_HASH = {
+    "sha": "sha1",
+    "sha1": "sha1",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+    "md5": "md5",
+}
 
 
 @dataclass(frozen=True)
@@ -283,8 +323,13 @@ def _read_ios(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
         head, kids = block[0], block[1:]
         w = head.split()
         if head.startswith("crypto isakmp policy ") and len(w) == 4 and w[3].isdigit():
-            vals: dict[str, object] = {"encryption": "des", "hash": "sha1", "auth": "rsa-sig",
-                                       "group": 1, "lifetime": 86400}
+            vals: dict[str, object] = {
+                "encryption": "des",
+                "hash": "sha1",
+                "auth": "rsa-sig",
+                "group": 1,
+                "lifetime": 86400,
+            }
             for k in kids:
                 kw = k.split()
                 if kw[0] in ("encr", "encryption"):
@@ -297,17 +342,27 @@ def _read_ios(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                     vals["group"] = int(kw[1])
                 elif kw[0] == "lifetime" and len(kw) > 1 and kw[1].isdigit():
                     vals["lifetime"] = int(kw[1])
-            cfg.p1.append(P1Policy(int(w[3]), str(vals["encryption"]), str(vals["hash"]),
-                                   str(vals["auth"]), int(str(vals["group"])),
-                                   int(str(vals["lifetime"]))))
+            cfg.p1.append(
+                P1Policy(
+                    int(w[3]),
+                    str(vals["encryption"]),
+                    str(vals["hash"]),
+                    str(vals["auth"]),
+                    int(str(vals["group"])),
+                    int(str(vals["lifetime"])),
+                )
+            )
         elif head.startswith("crypto isakmp key "):
             rest = w[3:]
             if "address" in rest:
                 a = rest.index("address")
-                key_words, addr_words = rest[:a], rest[a + 1:]
+                key_words, addr_words = rest[:a], rest[a + 1 :]
                 try:
-                    mask = addr_words[1] if len(addr_words) > 1 and addr_words[1][0].isdigit() \
+                    mask = (
+                        addr_words[1]
+                        if len(addr_words) > 1 and addr_words[1][0].isdigit()
                         else None
+                    )
                     cfg.v1_keys.append((_net(addr_words[0], mask), _key_value(key_words), None))
                 except (IndexError, ValueError):
                     pass
@@ -320,7 +375,7 @@ def _read_ios(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                     i = kw.index("key")
                     try:
                         mask = kw[3] if i > 3 else None
-                        keys.append((_net(kw[2], mask), _key_value(kw[i + 1:])))
+                        keys.append((_net(kw[2], mask), _key_value(kw[i + 1 :])))
                     except (IndexError, ValueError):
                         pass
             cfg.keyrings[w[2]] = (vrf, keys)
@@ -395,8 +450,13 @@ def _read_ios(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                 cfg.ipsec_lifetime_s = int(w[5])
             elif w[4:5] == ["kilobytes"] and w[5:6] and w[5].isdigit():
                 cfg.ipsec_lifetime_kb = int(w[5])
-        elif head.startswith("crypto map ") and len(w) >= 5 and w[3].isdigit() and \
-                w[4] == "ipsec-isakmp" and "dynamic" not in w:
+        elif (
+            head.startswith("crypto map ")
+            and len(w) >= 5
+            and w[3].isdigit()
+            and w[4] == "ipsec-isakmp"
+            and "dynamic" not in w
+        ):
             cfg.maps[(w[2], int(w[3]))] = _map_body(kids)
         elif head.startswith("ip access-list extended ") and len(w) == 4:
             cfg.acls[w[3]] = [sel for k in kids if (sel := _acl_ios(k.split()))]
@@ -441,8 +501,10 @@ def _ios_interface(kids: list[str]) -> dict[str, object]:
             iface["ip"] = kw[2]
         elif kw[:2] == ["ipv6", "address"] and len(kw) >= 3:
             iface["ip6"] = kw[2].split("/")[0].lower()
-        elif kw[:3] in (["ip", "vrf", "forwarding"], ["vrf", "forwarding", kw[2] if
-                                                     len(kw) > 2 else ""]):
+        elif kw[:3] in (
+            ["ip", "vrf", "forwarding"],
+            ["vrf", "forwarding", kw[2] if len(kw) > 2 else ""],
+        ):
             iface["vrf"] = kw[3] if kw[0] == "ip" else kw[2]
         elif kw[:2] == ["crypto", "map"] and len(kw) > 2:
             iface["crypto_map"] = kw[2]
@@ -462,8 +524,13 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
         head, kids = block[0], block[1:]
         w = head.split()
         if head.startswith("crypto ikev1 policy ") and len(w) == 4 and w[3].isdigit():
-            vals: dict[str, object] = {"encryption": "3des", "hash": "sha1",
-                                       "auth": "pre-share", "group": 2, "lifetime": 86400}
+            vals: dict[str, object] = {
+                "encryption": "3des",
+                "hash": "sha1",
+                "auth": "pre-share",
+                "group": 2,
+                "lifetime": 86400,
+            }
             for k in kids:
                 kw = k.split()
                 if kw[0] == "encryption" and len(kw) > 1:
@@ -476,9 +543,16 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                     vals["group"] = int(kw[1])
                 elif kw[0] == "lifetime" and len(kw) > 1 and kw[1].isdigit():
                     vals["lifetime"] = int(kw[1])
-            cfg.p1.append(P1Policy(int(w[3]), str(vals["encryption"]), str(vals["hash"]),
-                                   str(vals["auth"]), int(str(vals["group"])),
-                                   int(str(vals["lifetime"]))))
+            cfg.p1.append(
+                P1Policy(
+                    int(w[3]),
+                    str(vals["encryption"]),
+                    str(vals["hash"]),
+                    str(vals["auth"]),
+                    int(str(vals["group"])),
+                    int(str(vals["lifetime"])),
+                )
+            )
         elif head.startswith("crypto ikev2 policy ") and len(w) == 4 and w[3].isdigit():
             enc: tuple[str, ...] = ()
             integ: tuple[str, ...] = ()
@@ -507,8 +581,9 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
             else:
                 enc1 = next((_ENC[x] for x in w[5:] if x in _ENC), "unknown")
                 integ1 = next((_INTEG[x] for x in w[5:] if x in _INTEG), "none")
-                cfg.transform_sets[name] = TransformSet(name, ((enc1, integ1),), "tunnel",
-                                                        " ".join(w[5:]))
+                cfg.transform_sets[name] = TransformSet(
+                    name, ((enc1, integ1),), "tunnel", " ".join(w[5:])
+                )
         elif head.startswith("crypto ipsec ikev2 ipsec-proposal ") and len(w) == 5:
             encs: list[str] = []
             integs: list[str] = []
@@ -518,10 +593,14 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                     encs = [_ASA_ESP_ENC.get(x, x) for x in kw[3:]]
                 elif kw[:3] == ["protocol", "esp", "integrity"]:
                     integs = [_ASA_ESP_INTEG.get(x, x) for x in kw[3:]]
-            pairs = tuple((e, "none" if e.endswith("gcm16") else i)
-                          for e in encs for i in (integs or ["none"]))
+            pairs = tuple(
+                (e, "none" if e.endswith("gcm16") else i)
+                for e in encs
+                for i in (integs or ["none"])
+            )
             cfg.transform_sets["v2:" + w[4]] = TransformSet(
-                w[4], tuple(dict.fromkeys(pairs)), "tunnel", " ".join(kids))
+                w[4], tuple(dict.fromkeys(pairs)), "tunnel", " ".join(kids)
+            )
         elif head.startswith("crypto map ") and len(w) >= 4:
             tag = w[2]
             if w[3] == "interface" and len(w) > 4:
@@ -541,8 +620,11 @@ def _read_asa(cfg: DeviceConfig, blocks: list[list[str]]) -> None:
                     entry["ike_version"] = 2
                 elif what[:2] == ["set", "pfs"]:
                     entry["pfs"] = _group(what[2]) if len(what) > 2 else 2
-                elif what[:3] == ["set", "security-association", "lifetime"] and \
-                        len(what) > 4 and what[4].isdigit():
+                elif (
+                    what[:3] == ["set", "security-association", "lifetime"]
+                    and len(what) > 4
+                    and what[4].isdigit()
+                ):
                     entry["lifetime_" + ("s" if what[3] == "seconds" else "kb")] = int(what[4])
         elif head.startswith("access-list ") and len(w) > 3:
             sel = _acl_asa(w[2:])
@@ -622,10 +704,18 @@ def _ios_intents(router: str, cfg: DeviceConfig) -> list[Intent]:
                 prof2 = str(body.get("ikev2_profile") or "") or None
                 version = 2 if prof2 else 1
                 it = Intent(
-                    router=router, platform="cisco_ios", kind="crypto_map", local_addr=local,
-                    peer_addr=peer.lower(), interface=ifname, ike_version=version,
-                    map_tag=mtag, seq=seq, acl=str(body.get("acl") or "") or None,
-                    vrf=vrf if isinstance(vrf, str) else None, ikev2_profile=prof2,
+                    router=router,
+                    platform="cisco_ios",
+                    kind="crypto_map",
+                    local_addr=local,
+                    peer_addr=peer.lower(),
+                    interface=ifname,
+                    ike_version=version,
+                    map_tag=mtag,
+                    seq=seq,
+                    acl=str(body.get("acl") or "") or None,
+                    vrf=vrf if isinstance(vrf, str) else None,
+                    ikev2_profile=prof2,
                     isakmp_profile=str(body.get("isakmp_profile") or "") or None,
                     pfs=body.get("pfs"),  # type: ignore[arg-type]
                     lifetime_s=int(str(body.get("lifetime_s", life_s))),
@@ -633,8 +723,11 @@ def _ios_intents(router: str, cfg: DeviceConfig) -> list[Intent]:
                     description=str(body.get("description") or "") or None,
                 )
                 it.selectors = list(cfg.acls.get(it.acl or "", []))
-                it.transforms = [cfg.transform_sets[n] for n in body["transforms"]  # type: ignore[attr-defined]
-                                 if n in cfg.transform_sets]
+                it.transforms = [
+                    cfg.transform_sets[n]
+                    for n in body["transforms"]  # type: ignore[attr-defined]
+                    if n in cfg.transform_sets
+                ]
                 _ios_auth(cfg, it, p1, v2)
                 out.append(it)
         dest = iface.get("tunnel_destination")
@@ -650,15 +743,25 @@ def _ios_intents(router: str, cfg: DeviceConfig) -> list[Intent]:
             prof2 = str(body.get("ikev2_profile") or "") or None
             any_net = _net("::/0" if v6 else "0.0.0.0/0")
             it = Intent(
-                router=router, platform="cisco_ios", kind="vti", local_addr=local6,
-                peer_addr=dest, interface=ifname, ike_version=2 if prof2 else 1,
-                ipsec_profile=prof, ikev2_profile=prof2,
+                router=router,
+                platform="cisco_ios",
+                kind="vti",
+                local_addr=local6,
+                peer_addr=dest,
+                interface=ifname,
+                ike_version=2 if prof2 else 1,
+                ipsec_profile=prof,
+                ikev2_profile=prof2,
                 pfs=body.get("pfs"),  # type: ignore[arg-type]
                 selectors=[(any_net, any_net)],
-                lifetime_s=int(str(body.get("lifetime_s", life_s))), lifetime_kb=life_kb,
+                lifetime_s=int(str(body.get("lifetime_s", life_s))),
+                lifetime_kb=life_kb,
             )
-            it.transforms = [cfg.transform_sets[n] for n in body["transforms"]  # type: ignore[attr-defined]
-                             if n in cfg.transform_sets]
+            it.transforms = [
+                cfg.transform_sets[n]
+                for n in body["transforms"]  # type: ignore[attr-defined]
+                if n in cfg.transform_sets
+            ]
             _ios_auth(cfg, it, p1, v2)
             out.append(it)
     return out
@@ -692,8 +795,7 @@ def _ios_auth(cfg: DeviceConfig, it: Intent, p1: list[P1Policy], v2: list[V2Prop
     it.psk = _longest(ring2, it.peer_addr)
     life = prof2.get("lifetime")
     if isinstance(life, int):
-        it.v2 = [V2Proposal(p.name, p.encryption, p.integrity, p.groups, p.prf, life)
-                 for p in v2]
+        it.v2 = [V2Proposal(p.name, p.encryption, p.integrity, p.groups, p.prf, life) for p in v2]
 
 
 def _asa_intents(router: str, cfg: DeviceConfig) -> list[Intent]:
@@ -712,8 +814,15 @@ def _asa_intents(router: str, cfg: DeviceConfig) -> list[Intent]:
         peer = str(body["peers"][0])  # type: ignore[index]
         version = int(str(body.get("ike_version", 1)))
         it = Intent(
-            router=router, platform="cisco_asa", kind="crypto_map", local_addr=local,
-            peer_addr=peer, interface=str(nameif), ike_version=version, map_tag=tag, seq=seq,
+            router=router,
+            platform="cisco_asa",
+            kind="crypto_map",
+            local_addr=local,
+            peer_addr=peer,
+            interface=str(nameif),
+            ike_version=version,
+            map_tag=tag,
+            seq=seq,
             acl=str(body.get("acl") or "") or None,
             pfs=body.get("pfs"),  # type: ignore[arg-type]
             lifetime_s=int(str(body.get("lifetime_s", 28800))),
@@ -722,14 +831,19 @@ def _asa_intents(router: str, cfg: DeviceConfig) -> list[Intent]:
         it.selectors = list(cfg.acls.get(it.acl or "", []))
         group = cfg.tunnel_groups.get(peer, {})
         if version == 1:
-            it.transforms = [cfg.transform_sets[n] for n in body["transforms"]  # type: ignore[attr-defined]
-                             if n in cfg.transform_sets]
+            it.transforms = [
+                cfg.transform_sets[n]
+                for n in body["transforms"]  # type: ignore[attr-defined]
+                if n in cfg.transform_sets
+            ]
             it.p1 = p1
             it.psk = group.get("v1")
         else:
-            it.transforms = [cfg.transform_sets["v2:" + n]
-                             for n in body.get("v2_proposals", [])  # type: ignore[attr-defined]
-                             if "v2:" + n in cfg.transform_sets]
+            it.transforms = [
+                cfg.transform_sets["v2:" + n]
+                for n in body.get("v2_proposals", [])  # type: ignore[attr-defined]
+                if "v2:" + n in cfg.transform_sets
+            ]
             it.v2 = v2
             # what the ASA proves (local) must be what the peer checks, and vice versa:
             # the lab compares the remote key against the peer's key for us

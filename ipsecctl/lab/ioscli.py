@@ -133,9 +133,11 @@ class CliSession(DeviceSession):
         return f"*{dt:%H:%M:%S}.{dt.microsecond // 1000:03d} UTC {dt:%a %b} {dt.day} {dt.year}\n"
 
     def do_show_users(self, m: Match) -> str:
-        return ("    Line       User       Host(s)              Idle       Location\n"
-                "*  2 vty 0     admin      idle                 00:00:00 127.0.0.1\n\n"
-                "  Interface    User               Mode         Idle     Peer Address\n\n")
+        return (
+            "    Line       User       Host(s)              Idle       Location\n"
+            "*  2 vty 0     admin      idle                 00:00:00 127.0.0.1\n\n"
+            "  Interface    User               Mode         Idle     Peer Address\n\n"
+        )
 
     def do_show_run(self, m: Match) -> str:
         with self.fleet.lock:
@@ -163,8 +165,9 @@ class CliSession(DeviceSession):
         return self._show(crypto.show_ikev2_sa, detailed=True)
 
     def do_show_ipsec_sa(self, m: Match) -> str:
-        return self._show(crypto.show_ipsec_sa, peer=m.args.get("peer"),
-                          interface=m.args.get("interface"))
+        return self._show(
+            crypto.show_ipsec_sa, peer=m.args.get("peer"), interface=m.args.get("interface")
+        )
 
     def do_show_ipsec_sa_detail(self, m: Match) -> str:
         return self._show(crypto.show_ipsec_sa, detail=True, peer=m.args.get("peer"))
@@ -224,8 +227,8 @@ class CliSession(DeviceSession):
         while i < len(rest):
             word = rest[i].lower()
             keys = [k for k in opts if k.startswith(word)]
-            pos = len(self.prompt) + len(head) + 1 + len(dest) + 1 + sum(
-                len(x) + 1 for x in rest[:i]
+            pos = (
+                len(self.prompt) + len(head) + 1 + len(dest) + 1 + sum(len(x) + 1 for x in rest[:i])
             )
             if len(keys) != 1 or i + 1 >= len(rest):
                 if len(keys) == 1:
@@ -273,7 +276,11 @@ class CliSession(DeviceSession):
         for iface, addr in ((spec.lan_if, spec.inside_host), (spec.wan_if, spec.address)):
             full = iface.lower()
             m = re.match(r"^([a-z\-]+)([\d/]+)$", low)
-            if low == full or (m and full.startswith(m.group(1)) and full.endswith(m.group(2))
-                               and full[len(full) - len(m.group(2)) - 1].isalpha()):
+            if low == full or (
+                m
+                and full.startswith(m.group(1))
+                and full.endswith(m.group(2))
+                and full[len(full) - len(m.group(2)) - 1].isalpha()
+            ):
                 return addr
         return None

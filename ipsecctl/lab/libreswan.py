@@ -46,8 +46,10 @@ def libreswan_missing() -> list[str]:
     """What stops a libreswan gateway here (empty when it can run)."""
     missing = strongswan_missing()
     if prefix() is None:
-        missing.append(f"pluto (libreswan: apt-get download libreswan && dpkg-deb -x "
-                       f"libreswan_*.deb {PRIVATE_PREFIX})")
+        missing.append(
+            f"pluto (libreswan: apt-get download libreswan && dpkg-deb -x "
+            f"libreswan_*.deb {PRIVATE_PREFIX})"
+        )
     if shutil.which("certutil") is None:
         missing.append("certutil (libnss3-tools)")
     return missing
@@ -59,22 +61,25 @@ def mount_prelude(root: Path) -> str:
         return ""
     helpers = shlex.quote(str(root / "usr/libexec/ipsec"))
     sbin = shlex.quote(str(root / "usr/sbin"))
-    return (f"mount -t tmpfs ipsecctl-libexec /usr/libexec && mkdir /usr/libexec/ipsec && "
-            f"mount --bind {helpers} /usr/libexec/ipsec && export PATH={sbin}:$PATH "
-            f"IPSEC_SBINDIR={sbin} &&")
+    return (
+        f"mount -t tmpfs ipsecctl-libexec /usr/libexec && mkdir /usr/libexec/ipsec && "
+        f"mount --bind {helpers} /usr/libexec/ipsec && export PATH={sbin}:$PATH "
+        f"IPSEC_SBINDIR={sbin} &&"
+    )
 
 
-def ipsec_conf(conn: str, me: Gateway, peer: Gateway, *, my_id: str, peer_id: str,
-               ike: str, esp: str) -> str:
+def ipsec_conf(
+    conn: str, me: Gateway, peer: Gateway, *, my_id: str, peer_id: str, ike: str, esp: str
+) -> str:
     return f"""config setup
-    logfile={me.workdir / 'pluto.log'}
+    logfile={me.workdir / "pluto.log"}
     plutodebug=none
 
 conn {conn}
-    left={me.wan.split('/')[0]}
+    left={me.wan.split("/")[0]}
     leftid=@{my_id}
     leftsubnet={me.inside_net}
-    right={peer.wan.split('/')[0]}
+    right={peer.wan.split("/")[0]}
     rightid=@{peer_id}
     rightsubnet={peer.inside_net}
     authby=secret
@@ -114,25 +119,55 @@ class LibreswanPair(NetnsLab):
         assert root is not None
         nss = gw.workdir / "nss"
         nss.mkdir(exist_ok=True)
-        subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         (gw.workdir / "ipsec.d").mkdir(exist_ok=True)
         (gw.workdir / "run" / "pluto").mkdir(parents=True, exist_ok=True)
         conf = gw.workdir / "ipsec.conf"
-        conf.write_text(ipsec_conf(self.conn, gw, self._gw("a"), my_id="b.lab", peer_id="a.lab",
-                                   ike="aes256-sha2_256;modp2048", esp="aes_gcm256"))
+        conf.write_text(
+            ipsec_conf(
+                self.conn,
+                gw,
+                self._gw("a"),
+                my_id="b.lab",
+                peer_id="a.lab",
+                ike="aes256-sha2_256;modp2048",
+                esp="aes_gcm256",
+            )
+        )
         secrets = gw.workdir / "ipsec.secrets"
         secrets.write_text(f'@b.lab @a.lab : PSK "{self.tunnel.psk}"\n')
         secrets.chmod(0o600)
-        pluto = (f"mount --bind {shlex.quote(str(gw.workdir / 'run'))} /run && "
-                 f"{mount_prelude(root)} exec /usr/libexec/ipsec/pluto --nofork --config "
-                 f"{shlex.quote(str(conf))} --rundir /run/pluto --nssdir "
-                 f"{shlex.quote(str(nss))} --secretsfile {shlex.quote(str(secrets))} "
-                 f"--ipsecdir {shlex.quote(str(gw.workdir / 'ipsec.d'))}")
+        pluto = (
+            f"mount --bind {shlex.quote(str(gw.workdir / 'run'))} /run && "
+            f"{mount_prelude(root)} exec /usr/libexec/ipsec/pluto --nofork --config "
+            f"{shlex.quote(str(conf))} --rundir /run/pluto --nssdir "
+            f"{shlex.quote(str(nss))} --secretsfile {shlex.quote(str(secrets))} "
+            f"--ipsecdir {shlex.quote(str(gw.workdir / 'ipsec.d'))}"
+        )
         out = open(gw.workdir / "pluto.stderr", "wb")  # noqa: SIM115 - lives with the daemon
         gw.proc = subprocess.Popen(
-            ["ip", "netns", "exec", gw.ns, "unshare", "--mount", "--propagation", "private",
-             "sh", "-c", pluto], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "ip",
+                "netns",
+                "exec",
+                gw.ns,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                pluto,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         out.close()
         self._procs.append(gw.proc)
         ctl = gw.workdir / "run" / "pluto" / "pluto.ctl"
@@ -150,16 +185,20 @@ class LibreswanPair(NetnsLab):
         root = prefix()
         assert root is not None
         whack = root / "usr/libexec/ipsec/whack"
-        proc = self._ns.exec(gw.ns, [str(whack), "--ctlsocket",
-                                     str(gw.workdir / "run" / "pluto" / "pluto.ctl"), *args],
-                             check=False, timeout=timeout)
+        proc = self._ns.exec(
+            gw.ns,
+            [str(whack), "--ctlsocket", str(gw.workdir / "run" / "pluto" / "pluto.ctl"), *args],
+            check=False,
+            timeout=timeout,
+        )
         return proc.stdout + proc.stderr
 
     def ssh_device_b(self, name: str, address: str | None = None) -> object:
         root = prefix()
         assert root is not None
-        return self.ssh_device("b", name=name, address=address, prelude=mount_prelude(root),
-                               platform="libreswan")
+        return self.ssh_device(
+            "b", name=name, address=address, prelude=mount_prelude(root), platform="libreswan"
+        )
 
     def pluto_log(self) -> str:
         path = self._gw("b").workdir / "pluto.log"

@@ -155,21 +155,31 @@ def _read_state(dir: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise LabError(f"{path}: unreadable lab state ({exc})",
-                       hint="run 'ipsecctl lab down' to clean it up") from None
+        raise LabError(
+            f"{path}: unreadable lab state ({exc})", hint="run 'ipsecctl lab down' to clean it up"
+        ) from None
     return data
 
 
 def _handle(dir: Path, data: dict[str, Any]) -> LabHandle:
     routers = [
-        RouterInfo(name=r["name"], address=r["address"], port=int(r["port"]),
-                   platform=r["platform"], scenario=r["scenario"])
+        RouterInfo(
+            name=r["name"],
+            address=r["address"],
+            port=int(r["port"]),
+            platform=r["platform"],
+            scenario=r["scenario"],
+        )
         for r in data.get("routers", [])
     ]
     pid = int(data.get("pid", 0))
     return LabHandle(
-        dir=dir, pid=pid, routers=routers, time_scale=float(data.get("time_scale", 1.0)),
-        started_at=data.get("started_at"), running=_pid_alive(pid, dir),
+        dir=dir,
+        pid=pid,
+        routers=routers,
+        time_scale=float(data.get("time_scale", 1.0)),
+        started_at=data.get("started_at"),
+        running=_pid_alive(pid, dir),
         real=dict(data.get("real") or {}),
     )
 
@@ -263,14 +273,27 @@ def start_lab(
     d = _resolve(dir)
     existing = find_lab(d)
     if existing is not None and existing.running:
-        raise LabError(f"a lab is already running in {d} (pid {existing.pid})",
-                       hint="use it, or stop it with 'ipsecctl lab down'")
+        raise LabError(
+            f"a lab is already running in {d} (pid {existing.pid})",
+            hint="use it, or stop it with 'ipsecctl lab down'",
+        )
     clean_stale()
     d.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         (d / STATE_FILE).unlink()
-    cmd = [sys.executable, "-m", "ipsecctl.lab.server", "--dir", str(d),
-           "--devices", str(devices), "--seed", str(seed), "--time-scale", str(time_scale)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ipsecctl.lab.server",
+        "--dir",
+        str(d),
+        "--devices",
+        str(devices),
+        "--seed",
+        str(seed),
+        "--time-scale",
+        str(time_scale),
+    ]
     if port is not None:
         cmd += ["--port", str(port)]
     if asa is not None:
@@ -281,8 +304,12 @@ def start_lab(
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True, close_fds=True,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
         )
     finally:
         log.close()
@@ -292,9 +319,11 @@ def start_lab(
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             registry.unregister(d)
-            raise LabError(f"the lab process exited with code {proc.returncode}: "
-                           + (" | ".join(tail) or "no output"),
-                           hint=f"see {log_path}")
+            raise LabError(
+                f"the lab process exited with code {proc.returncode}: "
+                + (" | ".join(tail) or "no output"),
+                hint=f"see {log_path}",
+            )
         data = _read_state(d)
         if data is not None and int(data.get("pid", 0)) == proc.pid and data.get("ready"):
             handle = _handle(d, data)
@@ -305,5 +334,6 @@ def start_lab(
         time.sleep(0.02)
     with contextlib.suppress(ProcessLookupError):
         os.kill(proc.pid, signal.SIGTERM)
-    raise LabError(f"the lab did not come up within {START_TIMEOUT_S:.0f} s",
-                   hint=f"see {log_path}")
+    raise LabError(
+        f"the lab did not come up within {START_TIMEOUT_S:.0f} s", hint=f"see {log_path}"
+    )

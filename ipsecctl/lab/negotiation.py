@@ -67,11 +67,15 @@ class Outcome:
 def _p1(ini: list[P1Policy], res: list[P1Policy]) -> P1Policy | None:
     for p in ini:
         for r in res:
-            if (p.encryption, p.hash, p.auth, p.group) == (r.encryption, r.hash, r.auth,
-                                                            r.group) and \
-                    p.lifetime <= r.lifetime:
-                return P1Policy(p.priority, p.encryption, p.hash, p.auth, p.group,
-                                min(p.lifetime, r.lifetime))
+            if (p.encryption, p.hash, p.auth, p.group) == (
+                r.encryption,
+                r.hash,
+                r.auth,
+                r.group,
+            ) and p.lifetime <= r.lifetime:
+                return P1Policy(
+                    p.priority, p.encryption, p.hash, p.auth, p.group, min(p.lifetime, r.lifetime)
+                )
     return None
 
 
@@ -84,8 +88,13 @@ def _v2(ini: Intent, res: Intent) -> Agreed | None:
             if enc is None or group is None or (integ is None and not enc.endswith("gcm16")):
                 continue
             prf = next((x for x in p.prf if x in r.prf), integ or "sha256")
-            return Agreed(encryption=enc, integrity=integ or "none", prf=prf, group=group,
-                          ike_lifetime=p.lifetime)
+            return Agreed(
+                encryption=enc,
+                integrity=integ or "none",
+                prf=prf,
+                group=group,
+                ike_lifetime=p.lifetime,
+            )
     return None
 
 
@@ -104,8 +113,7 @@ def _inside(inner: tuple[object, object], outer: tuple[object, object]) -> bool:
     assert isinstance(b, ipaddress.IPv4Network | ipaddress.IPv6Network)
     assert isinstance(c, ipaddress.IPv4Network | ipaddress.IPv6Network)
     assert isinstance(d, ipaddress.IPv4Network | ipaddress.IPv6Network)
-    return a.version == c.version and b.version == d.version and \
-        a.subnet_of(c) and b.subnet_of(d)  # type: ignore[arg-type]
+    return a.version == c.version and b.version == d.version and a.subnet_of(c) and b.subnet_of(d)  # type: ignore[arg-type]
 
 
 def negotiate(ini: Intent, res: Intent | None) -> Outcome:
@@ -113,8 +121,10 @@ def negotiate(ini: Intent, res: Intent | None) -> Outcome:
     if res is None:
         return Outcome("no_response", "the peer has no crypto map entry or tunnel for us")
     if ini.ike_version != res.ike_version:
-        return Outcome("no_response" if ini.ike_version == 1 else "p1_mismatch",
-                       f"IKEv{ini.ike_version} offered, the peer runs IKEv{res.ike_version}")
+        return Outcome(
+            "no_response" if ini.ike_version == 1 else "p1_mismatch",
+            f"IKEv{ini.ike_version} offered, the peer runs IKEv{res.ike_version}",
+        )
     if ini.psk is None:
         return Outcome("no_response", "no pre-shared key for the peer: nothing is sent")
     if res.psk is None:
@@ -125,9 +135,14 @@ def negotiate(ini: Intent, res: Intent | None) -> Outcome:
         pol = _p1(ini.p1, res.p1)
         if pol is None:
             return Outcome("p1_mismatch", "no IKEv1 policy in common")
-        agreed = Agreed(encryption=pol.encryption, integrity=pol.hash, prf=pol.hash,
-                        group=pol.group, auth="psk" if pol.auth == "pre-share" else pol.auth,
-                        ike_lifetime=pol.lifetime)
+        agreed = Agreed(
+            encryption=pol.encryption,
+            integrity=pol.hash,
+            prf=pol.hash,
+            group=pol.group,
+            auth="psk" if pol.auth == "pre-share" else pol.auth,
+            ike_lifetime=pol.lifetime,
+        )
     else:
         found = _v2(ini, res)
         if found is None:
@@ -145,34 +160,69 @@ def negotiate(ini: Intent, res: Intent | None) -> Outcome:
     for pair in ini.selectors:
         mirrored = [(b, a) for a, b in res.selectors]
         if not any(_inside(pair, m) for m in mirrored):
-            return Outcome("proxy_mismatch",
-                           f"selector {pair[0]} -> {pair[1]} is not inside the peer's ACL",
-                           agreed)
+            return Outcome(
+                "proxy_mismatch",
+                f"selector {pair[0]} -> {pair[1]} is not inside the peer's ACL",
+                agreed,
+            )
     if not ini.selectors:
         return Outcome("proxy_mismatch", "no crypto ACL selects traffic", agreed)
-    return Outcome("up", "negotiated", Agreed(
-        encryption=agreed.encryption, integrity=agreed.integrity, prf=agreed.prf,
-        group=agreed.group, auth=agreed.auth, ike_lifetime=agreed.ike_lifetime, esp=esp,
-        pfs=ini.pfs, lifetime_s=min(ini.lifetime_s, res.lifetime_s),
-        lifetime_kb=min(ini.lifetime_kb, res.lifetime_kb)))
+    return Outcome(
+        "up",
+        "negotiated",
+        Agreed(
+            encryption=agreed.encryption,
+            integrity=agreed.integrity,
+            prf=agreed.prf,
+            group=agreed.group,
+            auth=agreed.auth,
+            ike_lifetime=agreed.ike_lifetime,
+            esp=esp,
+            pfs=ini.pfs,
+            lifetime_s=min(ini.lifetime_s, res.lifetime_s),
+            lifetime_kb=min(ini.lifetime_kb, res.lifetime_kb),
+        ),
+    )
 
 
 def offered(it: Intent) -> Agreed:
     """What an end settles on with a peer outside the lab (it accepts our first offer)."""
     if it.ike_version == 1 and it.p1:
         p = it.p1[0]
-        ike = Agreed(encryption=p.encryption, integrity=p.hash, prf=p.hash, group=p.group,
-                     auth="psk" if p.auth == "pre-share" else p.auth, ike_lifetime=p.lifetime)
+        ike = Agreed(
+            encryption=p.encryption,
+            integrity=p.hash,
+            prf=p.hash,
+            group=p.group,
+            auth="psk" if p.auth == "pre-share" else p.auth,
+            ike_lifetime=p.lifetime,
+        )
     elif it.v2 and it.v2[0].encryption and it.v2[0].groups:
         p2 = it.v2[0]
         integ = p2.integrity[0] if p2.integrity else "none"
-        ike = Agreed(encryption=p2.encryption[0], integrity=integ,
-                     prf=p2.prf[0] if p2.prf else integ, group=p2.groups[0],
-                     ike_lifetime=p2.lifetime)
+        ike = Agreed(
+            encryption=p2.encryption[0],
+            integrity=integ,
+            prf=p2.prf[0] if p2.prf else integ,
+            group=p2.groups[0],
+            ike_lifetime=p2.lifetime,
+        )
     else:
         ike = Agreed()
-    esp = it.transforms[0].pairs[0] if it.transforms and it.transforms[0].pairs else \
-        ("aes256", "sha256")
-    return Agreed(encryption=ike.encryption, integrity=ike.integrity, prf=ike.prf,
-                  group=ike.group, auth=ike.auth, ike_lifetime=ike.ike_lifetime, esp=esp,
-                  pfs=it.pfs, lifetime_s=it.lifetime_s, lifetime_kb=it.lifetime_kb)
+    esp = (
+        it.transforms[0].pairs[0]
+        if it.transforms and it.transforms[0].pairs
+        else ("aes256", "sha256")
+    )
+    return Agreed(
+        encryption=ike.encryption,
+        integrity=ike.integrity,
+        prf=ike.prf,
+        group=ike.group,
+        auth=ike.auth,
+        ike_lifetime=ike.ike_lifetime,
+        esp=esp,
+        pfs=it.pfs,
+        lifetime_s=it.lifetime_s,
+        lifetime_kb=it.lifetime_kb,
+    )

@@ -126,18 +126,25 @@ class RealGateways:
         info["gateways"] = [g.name for g, _h in gateways]
         return gateways, info, known
 
-    def _add(self, gateways: list[tuple[RouterInfo, dict[str, Any]]], ep: DeviceEndpoint,
-             scenario: str) -> None:
+    def _add(
+        self, gateways: list[tuple[RouterInfo, dict[str, Any]]], ep: DeviceEndpoint, scenario: str
+    ) -> None:
         host = ep.inventory_host(expected_up=True)
-        gateways.append((RouterInfo(ep.name, ep.hostname, ep.port, ep.platform, scenario),
-                         host))
+        gateways.append((RouterInfo(ep.name, ep.hostname, ep.port, ep.platform, scenario), host))
 
-    def _strongswan_pair(self, kernel_esp: bool, gateways: list[tuple[RouterInfo,
-                         dict[str, Any]]], info: dict[str, Any]) -> None:
-        pair = NetnsLab(Tunnel(name="lab", ike_proposals="aes256-sha256-modp2048",
-                               esp_proposals="aes256gcm16"),
-                        prefix=self.record["prefix"] + "s", workdir=self.workdir,
-                        keep_files=False, kernel_esp=kernel_esp)
+    def _strongswan_pair(
+        self,
+        kernel_esp: bool,
+        gateways: list[tuple[RouterInfo, dict[str, Any]]],
+        info: dict[str, Any],
+    ) -> None:
+        pair = NetnsLab(
+            Tunnel(name="lab", ike_proposals="aes256-sha256-modp2048", esp_proposals="aes256gcm16"),
+            prefix=self.record["prefix"] + "s",
+            workdir=self.workdir,
+            keep_files=False,
+            kernel_esp=kernel_esp,
+        )
         self.pairs.append(pair)
         pair.up()
         self._save()
@@ -147,17 +154,31 @@ class RealGateways:
             self._add(gateways, pair.ssh_device(which, name=name), "healthy")
         self._save()
         assert pair.a is not None and pair.b is not None
-        pair.spawn("a", [sys.executable, "-c", _TRAFFIC, pair.a.inside, pair.b.inside],
-                   pair.files / "traffic.log")
-        info["strongswan"] = {"a": pair.a.wan.split("/")[0], "b": pair.b.wan.split("/")[0],
-                              "inside_a": pair.a.inside_net, "inside_b": pair.b.inside_net}
+        pair.spawn(
+            "a",
+            [sys.executable, "-c", _TRAFFIC, pair.a.inside, pair.b.inside],
+            pair.files / "traffic.log",
+        )
+        info["strongswan"] = {
+            "a": pair.a.wan.split("/")[0],
+            "b": pair.b.wan.split("/")[0],
+            "inside_a": pair.a.inside_net,
+            "inside_b": pair.b.inside_net,
+        }
 
-    def _libreswan_pair(self, no_esp: str | None, gateways: list[tuple[RouterInfo,
-                        dict[str, Any]]], info: dict[str, Any]) -> None:
-        pair = LibreswanPair(Tunnel(name="lab", ike_proposals="aes256-sha256-modp2048",
-                                    esp_proposals="aes256gcm16"),
-                             prefix=self.record["prefix"] + "l", workdir=self.workdir,
-                             keep_files=False, kernel_esp=no_esp is None)
+    def _libreswan_pair(
+        self,
+        no_esp: str | None,
+        gateways: list[tuple[RouterInfo, dict[str, Any]]],
+        info: dict[str, Any],
+    ) -> None:
+        pair = LibreswanPair(
+            Tunnel(name="lab", ike_proposals="aes256-sha256-modp2048", esp_proposals="aes256gcm16"),
+            prefix=self.record["prefix"] + "l",
+            workdir=self.workdir,
+            keep_files=False,
+            kernel_esp=no_esp is None,
+        )
         self.pairs.append(pair)
         pair.up()
         self._save()
@@ -170,11 +191,15 @@ class RealGateways:
         self._add(gateways, ep, scenario)
         self._save()
         assert pair.a is not None and pair.b is not None
-        info["libreswan"] = {"ike": "negotiated with strongSwan (gw-la)",
-                             "a": pair.a.wan.split("/")[0], "b": pair.b.wan.split("/")[0]}
+        info["libreswan"] = {
+            "ike": "negotiated with strongSwan (gw-la)",
+            "a": pair.a.wan.split("/")[0],
+            "b": pair.b.wan.split("/")[0],
+        }
         if no_esp:
             info["libreswan"]["esp"] = (
-                "no IPsec SA: pluto installs ESP only in the kernel, and " + no_esp)
+                "no IPsec SA: pluto installs ESP only in the kernel, and " + no_esp
+            )
 
     def down(self) -> None:
         for pair in reversed(self.pairs):
@@ -186,8 +211,9 @@ class RealGateways:
 def _kill_recorded(pid: int, mark: str) -> None:
     """Kill a recorded daemon's process group, only if it is still that daemon."""
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(
-            errors="replace")
+        cmd = (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
     except OSError:
         return
     if mark not in cmd:

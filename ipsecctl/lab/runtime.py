@@ -47,8 +47,13 @@ class RouterInfo:
     def public(self) -> dict[str, Any]:
         """The keys ``state.json`` and ``lab status --json`` publish (a documented contract:
         ``expected_up`` lives in the inventory, not here)."""
-        return {"name": self.name, "address": self.address, "port": self.port,
-                "platform": self.platform, "scenario": self.scenario}
+        return {
+            "name": self.name,
+            "address": self.address,
+            "port": self.port,
+            "platform": self.platform,
+            "scenario": self.scenario,
+        }
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -172,8 +177,10 @@ class Lab(LabDir):
                 if all(_bind_test(a, port) for a in own):
                     return [(a, port) for a in own]
             if base is not None:
-                raise LabError(f"--port {base}: in use on the lab addresses",
-                               hint="choose another port, or omit --port for a free one")
+                raise LabError(
+                    f"--port {base}: in use on the lab addresses",
+                    hint="choose another port, or omit --port for a free one",
+                )
             for _ in range(20):
                 port = self._free_port(own[0])
                 if all(_bind_test(a, port) for a in own):
@@ -216,14 +223,17 @@ class Lab(LabDir):
                 srv.stop()
                 last_err = exc
                 if self.requested_port is not None:
-                    raise LabError(f"--port {self.requested_port}: cannot listen ({exc})",
-                                   hint="choose another port, or omit --port for a free one"
-                                   ) from exc
+                    raise LabError(
+                        f"--port {self.requested_port}: cannot listen ({exc})",
+                        hint="choose another port, or omit --port for a free one",
+                    ) from exc
                 continue
             break
         else:
-            raise LabError(f"could not bind the lab routers to {self.dir}'s addresses: "
-                           f"{last_err}", hint="try again, or pass a free --port")
+            raise LabError(
+                f"could not bind the lab routers to {self.dir}'s addresses: {last_err}",
+                hint="try again, or pass a free --port",
+            )
         self._server = srv
         srv.start()
         self.started_at = time.time()
@@ -241,8 +251,12 @@ class Lab(LabDir):
         self._write_files(ready)
         return self
 
-    def add_gateways(self, gateways: list[tuple[RouterInfo, dict[str, Any]]],
-                     real: dict[str, Any], known_hosts: list[str]) -> None:
+    def add_gateways(
+        self,
+        gateways: list[tuple[RouterInfo, dict[str, Any]]],
+        real: dict[str, Any],
+        known_hosts: list[str],
+    ) -> None:
         """Real gateways (already running) join the inventory and the state; ``real`` says
         what they are and what was missing; ``known_hosts`` are their sshds' lines."""
         self.gateways = gateways
@@ -282,7 +296,8 @@ class Lab(LabDir):
         hosts: dict[str, Any] = {}
         for r in self.routers:
             group = {"cisco_ios": "ios", "cisco_iosxe": "iosxe", "cisco_asa": "asa"}.get(
-                r.platform, r.platform)
+                r.platform, r.platform
+            )
             hosts[r.name] = {
                 "hostname": r.address,
                 "port": r.port,

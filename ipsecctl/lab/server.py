@@ -37,14 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        lab = Lab(args.dir, args.devices, args.seed, args.time_scale, args.port,
-                  args.asa).start(ready=not args.real)
+        lab = Lab(args.dir, args.devices, args.seed, args.time_scale, args.port, args.asa).start(
+            ready=not args.real
+        )
     except (OSError, IpsecctlError) as exc:
         print(f"error: lab could not start: {exc}", file=sys.stderr)
         return 1
     logging.info(
-        "lab up: %d devices, port %s, time scale %s", len(lab.routers),
-        lab.routers[0].port if lab.routers else "-", args.time_scale,
+        "lab up: %d devices, port %s, time scale %s",
+        len(lab.routers),
+        lab.routers[0].port if lab.routers else "-",
+        args.time_scale,
     )
     real = None
     if args.real:

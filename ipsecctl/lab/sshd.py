@@ -86,15 +86,19 @@ class _Server(paramiko.ServerInterface):
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
         threading.Thread(
-            target=self.router.run_shell, args=(channel,), daemon=True,
+            target=self.router.run_shell,
+            args=(channel,),
+            daemon=True,
             name=f"lab-shell-{self.router.name}",
         ).start()
         return True
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         threading.Thread(
-            target=self.router.run_exec, args=(channel, command.decode(errors="replace")),
-            daemon=True, name=f"lab-exec-{self.router.name}",
+            target=self.router.run_exec,
+            args=(channel, command.decode(errors="replace")),
+            daemon=True,
+            name=f"lab-exec-{self.router.name}",
         ).start()
         return True
 
@@ -183,8 +187,15 @@ class _Terminal:
 class RouterServer:
     """Everything that answers on one router's address."""
 
-    def __init__(self, name: str, address: str, port: int, host_key: paramiko.PKey,
-                 fleet: Fleet, creds: Credentials) -> None:
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        port: int,
+        host_key: paramiko.PKey,
+        fleet: Fleet,
+        creds: Credentials,
+    ) -> None:
         self.name = name
         self.address = address
         self.port = port
@@ -221,9 +232,13 @@ class RouterServer:
                 if line is None:
                     break
                 words = line.split()
-                if cli.config is None and words and "enable".startswith(words[0].lower()) \
-                        and len(words[0]) >= 2 \
-                        and len(words) == 1:
+                if (
+                    cli.config is None
+                    and words
+                    and "enable".startswith(words[0].lower())
+                    and len(words[0]) >= 2
+                    and len(words) == 1
+                ):
                     self._enable(term, cli)
                     continue
                 out = cli.run(line)

@@ -173,8 +173,14 @@ class RouterState:
 def counters(link: Link, side: str, t: float) -> dict[str, int]:
     """Flow counters of one end at simulated time ``t`` (zero when no SA is up)."""
     zero = {
-        "encaps": 0, "decaps": 0, "replay": 0, "invalid_spi": 0,
-        "send_errors": 0, "recv_errors": 0, "bytes_out": 0, "bytes_in": 0,
+        "encaps": 0,
+        "decaps": 0,
+        "replay": 0,
+        "invalid_spi": 0,
+        "send_errors": 0,
+        "recv_errors": 0,
+        "bytes_out": 0,
+        "bytes_in": 0,
     }
     if link.flow_since is None or not link.sas:
         return zero
@@ -193,9 +199,13 @@ def counters(link: Link, side: str, t: float) -> dict[str, int]:
         replay = int(in_rate * dt * 0.03)
         invalid = int(dt / 7.0)
     zero.update(
-        encaps=enc, decaps=dec, replay=replay, invalid_spi=invalid,
+        encaps=enc,
+        decaps=dec,
+        replay=replay,
+        invalid_spi=invalid,
         recv_errors=replay + invalid,
-        bytes_out=enc * spec.pkt_size, bytes_in=dec * spec.pkt_size,
+        bytes_out=enc * spec.pkt_size,
+        bytes_in=dec * spec.pkt_size,
     )
     return zero
 
@@ -210,8 +220,9 @@ def _norm(addr: str) -> str:
 class Fleet:
     """All devices and links, their events and logs; thread-safe through one lock."""
 
-    def __init__(self, plan: Plan, seed: int = 1, time_scale: float = 1.0,
-                 history_s: float = HISTORY_S) -> None:
+    def __init__(
+        self, plan: Plan, seed: int = 1, time_scale: float = 1.0, history_s: float = HISTORY_S
+    ) -> None:
         from ipsecctl.lab.views_config import render_startup_config
 
         self.plan = plan
@@ -253,8 +264,9 @@ class Fleet:
         st = self.routers[name]
         return merge_config(st.base_config, st.config, st.removed)
 
-    def _keys_of(self, planned: list[Link]) -> dict[int, tuple[tuple[object, ...],
-                                                               tuple[object, ...] | None]]:
+    def _keys_of(
+        self, planned: list[Link]
+    ) -> dict[int, tuple[tuple[object, ...], tuple[object, ...] | None]]:
         """The intent keys the plan's links are written under (by the same names the
         configuration renderer used)."""
         from ipsecctl.lab.tunnel_end import End
@@ -312,13 +324,13 @@ class Fleet:
                 else:
                     self._start(lk, self.t)
 
-    def _pairs(self) -> dict[tuple[object, ...],
-                             tuple[Intent, Intent | None, LinkSpec | None]]:
+    def _pairs(self) -> dict[tuple[object, ...], tuple[Intent, Intent | None, LinkSpec | None]]:
         """Link key -> (initiating intent, responding intent or None, planned spec or None).
         Planned links pair first, in the plan's orientation; then every other intent pairs
         with a mirrored (else the first unpaired) intent of the device owning its peer."""
         by_key: dict[tuple[object, ...], Intent] = {
-            it.key: it for st in self.routers.values() for it in st.intents}
+            it.key: it for st in self.routers.values() for it in st.intents
+        }
         used: set[tuple[object, ...]] = set()
         out: dict[tuple[object, ...], tuple[Intent, Intent | None, LinkSpec | None]] = {}
         for spec in self.plan.links:
@@ -331,8 +343,7 @@ class Fleet:
                 used.add(ka)
                 continue
             ib = by_key.get(kb)
-            if ib is not None and kb not in used and \
-                    _norm(ib.peer_addr) == _norm(ia.local_addr):
+            if ib is not None and kb not in used and _norm(ib.peer_addr) == _norm(ia.local_addr):
                 out[(ka, kb)] = (ia, ib, spec)
                 used |= {ka, kb}
         for r in self.plan.routers:
@@ -344,8 +355,13 @@ class Fleet:
                 if owner is None or owner == it.router:
                     out[(it.key, None)] = (it, None, None)
                     continue
-                cands = [j for j in self.routers[owner].intents if j.key not in used
-                         and j.kind == it.kind and _norm(j.peer_addr) == _norm(it.local_addr)]
+                cands = [
+                    j
+                    for j in self.routers[owner].intents
+                    if j.key not in used
+                    and j.kind == it.kind
+                    and _norm(j.peer_addr) == _norm(it.local_addr)
+                ]
                 j = next((c for c in cands if it.mirrors(c)), cands[0] if cands else None)
                 if j is None:
                     out[(it.key, ("none", owner))] = (it, None, None)
@@ -354,8 +370,9 @@ class Fleet:
                     out[(it.key, j.key)] = (it, j, None)
         return out
 
-    def _outcome(self, key: tuple[object, ...], ia: Intent, ib: Intent | None,
-                 spec: LinkSpec | None) -> tuple[str, Agreed, str]:
+    def _outcome(
+        self, key: tuple[object, ...], ia: Intent, ib: Intent | None, spec: LinkSpec | None
+    ) -> tuple[str, Agreed, str]:
         """(behaviour, what was agreed, why) for a link."""
         if ib is not None or key[1] is not None:
             o: Outcome = negotiate(ia, ib)
@@ -367,8 +384,9 @@ class Fleet:
             return spec.behaviour, offered(ia), "outside peer"
         return "ike_no_response", offered(ia), "nothing answers at that address"
 
-    def _new_link(self, key: tuple[object, ...], ia: Intent, ib: Intent | None,
-                  spec: LinkSpec | None) -> Link:
+    def _new_link(
+        self, key: tuple[object, ...], ia: Intent, ib: Intent | None, spec: LinkSpec | None
+    ) -> Link:
         behaviour, agreed, reason = self._outcome(key, ia, ib, spec)
         a_spec = self.routers[ia.router].spec
         a_lan, b_lan = self._lans(ia, spec)
@@ -382,29 +400,60 @@ class Fleet:
                 tun[it.router] = int(digits or 0)
             elif it.seq is not None:
                 seq[it.router] = it.seq
-        base = spec if spec is not None else LinkSpec(
-            id=next(self._ids), a=ia.router, b=None, a_addr=ia.local_addr, b_addr=ia.peer_addr,
-            a_lan=a_lan, b_lan=b_lan, ike_version=ia.ike_version, kind=ia.kind,
-            behaviour=behaviour, expected_up=True, transform=("esp-256-aes", "esp-sha-hmac"),
-            pfs_group=agreed.pfs, rate_ab=DEFAULT_RATE, rate_ba=DEFAULT_RATE, pkt_size=400)
+        base = (
+            spec
+            if spec is not None
+            else LinkSpec(
+                id=next(self._ids),
+                a=ia.router,
+                b=None,
+                a_addr=ia.local_addr,
+                b_addr=ia.peer_addr,
+                a_lan=a_lan,
+                b_lan=b_lan,
+                ike_version=ia.ike_version,
+                kind=ia.kind,
+                behaviour=behaviour,
+                expected_up=True,
+                transform=("esp-256-aes", "esp-sha-hmac"),
+                pfs_group=agreed.pfs,
+                rate_ab=DEFAULT_RATE,
+                rate_ba=DEFAULT_RATE,
+                pkt_size=400,
+            )
+        )
         new = replace(
-            base, a=ia.router, b=ib.router if ib is not None else None,
-            a_addr=ia.local_addr, b_addr=ia.peer_addr, a_lan=a_lan, b_lan=b_lan,
-            ike_version=ia.ike_version, kind=ia.kind, behaviour=behaviour,
-            pfs_group=agreed.pfs, seq=seq or dict(base.seq), tunnel_no=tun or
-            dict(base.tunnel_no), vrf=ia.vrf,
-            a_if=ia.interface if ia.vrf else base.a_if)
+            base,
+            a=ia.router,
+            b=ib.router if ib is not None else None,
+            a_addr=ia.local_addr,
+            b_addr=ia.peer_addr,
+            a_lan=a_lan,
+            b_lan=b_lan,
+            ike_version=ia.ike_version,
+            kind=ia.kind,
+            behaviour=behaviour,
+            pfs_group=agreed.pfs,
+            seq=seq or dict(base.seq),
+            tunnel_no=tun or dict(base.tunnel_no),
+            vrf=ia.vrf,
+            a_if=ia.interface if ia.vrf else base.a_if,
+        )
         if spec is None:
             new.expected_up = True
         del a_spec
-        return Link(new, {"a": ia, **({"b": ib} if ib is not None else {})}, agreed, reason,
-                    key)
+        return Link(new, {"a": ia, **({"b": ib} if ib is not None else {})}, agreed, reason, key)
 
-    def _lans(self, ia: Intent, spec: LinkSpec | None
-              ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
+    def _lans(
+        self, ia: Intent, spec: LinkSpec | None
+    ) -> tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]:
         for src, dst in ia.selectors:
-            if isinstance(src, ipaddress.IPv4Network) and isinstance(dst, ipaddress.IPv4Network) \
-                    and src.prefixlen and dst.prefixlen:
+            if (
+                isinstance(src, ipaddress.IPv4Network)
+                and isinstance(dst, ipaddress.IPv4Network)
+                and src.prefixlen
+                and dst.prefixlen
+            ):
                 return src, dst
         if spec is not None:
             return spec.a_lan, spec.b_lan
@@ -413,8 +462,7 @@ class Fleet:
         theirs = self.routers[owner].spec.lan if owner else ipaddress.IPv4Network("0.0.0.0/0")
         return mine, theirs
 
-    def _update_link(self, lk: Link, ia: Intent, ib: Intent | None,
-                     spec: LinkSpec | None) -> None:
+    def _update_link(self, lk: Link, ia: Intent, ib: Intent | None, spec: LinkSpec | None) -> None:
         behaviour, agreed, reason = self._outcome(lk.key, ia, ib, spec)
         lk.intents = {"a": ia, **({"b": ib} if ib is not None else {})}
         lk.agreed, lk.reason = agreed, reason
@@ -508,8 +556,11 @@ class Fleet:
             since = link.up_since if link.up_since is not None else t
             d = max(0, int(t - since))
             for text in msgs.session(
-                self.platform(name), link.spec.ike_version == 2, self.local_addr(link, side),
-                self.peer_addr(link, side), up,
+                self.platform(name),
+                link.spec.ike_version == 2,
+                self.local_addr(link, side),
+                self.peer_addr(link, side),
+                up,
                 spi_in=pair.spi_in(side) if pair else 0,
                 spi_out=pair.spi_out(side) if pair else 0,
                 local_proxy=str(local_lan.network_address),
@@ -578,8 +629,7 @@ class Fleet:
             link.ike = self._new_ike(link, t0 - self.rng.uniform(1, 20), self._fail_state(link))
             return
         ike_age = self.rng.uniform(4000, 80000)
-        link.ike = self._new_ike(link, t0 - ike_age, self._established(link),
-                                 self.rng.choice("ab"))
+        link.ike = self._new_ike(link, t0 - ike_age, self._established(link), self.rng.choice("ab"))
         self._schedule_ike_rekey(link, link.ike)
         if beh in STUCK_P2:
             return
@@ -674,8 +724,14 @@ class Fleet:
     def ends_of(self, router: str) -> list[tuple[Link, str]]:
         return self.routers[router].ends
 
-    def clear(self, router: str, what: str, peer: str | None = None,
-              conn_id: int | None = None, vrf: str | None = None) -> int:
+    def clear(
+        self,
+        router: str,
+        what: str,
+        peer: str | None = None,
+        conn_id: int | None = None,
+        vrf: str | None = None,
+    ) -> int:
         """``what``: session | sa | isakmp | ikev2. Returns the number of links touched.
 
         As on IOS, a clear naming a peer reaches that address in one front-door VRF only:
@@ -711,8 +767,15 @@ class Fleet:
                     self._recover(link, t)
             return touched
 
-    def ping(self, router: str, dest: str, source: str | None, repeat: int,
-             timeout: float, vrf: str | None = None) -> tuple[str, float]:
+    def ping(
+        self,
+        router: str,
+        dest: str,
+        source: str | None,
+        repeat: int,
+        timeout: float,
+        vrf: str | None = None,
+    ) -> tuple[str, float]:
         """Run a ping in simulated time: ``(result marks, simulated duration)``.
 
         Traffic that matches a tunnel's selectors triggers negotiation when no SA exists; the
@@ -755,14 +818,20 @@ class Fleet:
                 return "".join(marks), t - t0
             side = "a" if link.spec.a == router else "b"
             soon = t0 + NEGOTIATION_S
-            if not link.sas and (link.pending_up is None or link.pending_up > soon) and (
-                link.behaviour not in ("idle", "psk_mismatch") and
-                link.behaviour not in STUCK_P1
+            if (
+                not link.sas
+                and (link.pending_up is None or link.pending_up > soon)
+                and (
+                    link.behaviour not in ("idle", "psk_mismatch")
+                    and link.behaviour not in STUCK_P1
+                )
             ):
                 link.pending_up = soon
                 self.schedule(link.pending_up, partial(self._up, link, initiator=side))
-            if not link.sas and link.ike is None and (
-                link.behaviour in STUCK_P1 or link.behaviour == "psk_mismatch"
+            if (
+                not link.sas
+                and link.ike is None
+                and (link.behaviour in STUCK_P1 or link.behaviour == "psk_mismatch")
             ):
                 link.ike = self._new_ike(link, t0, self._fail_state(link))
             for _ in range(repeat):

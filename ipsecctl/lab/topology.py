@@ -282,11 +282,7 @@ def plan(devices: int, seed: int, asa: int | None = None) -> Plan:
         pairs = [(i, (i + 1) % devices) for i in range(devices)]
     for i, j in pairs:
         a, b = routers[i], routers[j]
-        v6 = (
-            not v6_done
-            and a.platform == "cisco_iosxe"
-            and b.platform == "cisco_iosxe"
-        )
+        v6 = not v6_done and a.platform == "cisco_iosxe" and b.platform == "cisco_iosxe"
         if v6:
             v6_done = True
         # ring neighbours alternate platforms; pair an IOS-XE with the next IOS-XE for IKEv2
@@ -341,25 +337,27 @@ def _vrf_links(routers: list[RouterSpec], first_id: int) -> list[LinkSpec]:
         return []
     out: list[LinkSpec] = []
     for k, vrf in enumerate(VRF_NAMES):
-        out.append(LinkSpec(
-            id=first_id + k,
-            a=r.name,
-            b=None,
-            a_addr=f"127.0.252.{1 + k}",
-            b_addr=VRF_PEER,
-            a_lan=VRF_LOCAL_LAN,
-            b_lan=VRF_REMOTE_LAN,
-            ike_version=1,
-            kind="crypto_map",
-            behaviour="healthy",
-            expected_up=True,
-            transform=("esp-256-aes", "esp-sha256-hmac"),
-            pfs_group=14,
-            rate_ab=5.0,
-            rate_ba=5.0 + 2.5 * k,
-            pkt_size=400,
-            seq={r.name: 10},
-            vrf=vrf,
-            a_if=f"GigabitEthernet{3 + k}",
-        ))
+        out.append(
+            LinkSpec(
+                id=first_id + k,
+                a=r.name,
+                b=None,
+                a_addr=f"127.0.252.{1 + k}",
+                b_addr=VRF_PEER,
+                a_lan=VRF_LOCAL_LAN,
+                b_lan=VRF_REMOTE_LAN,
+                ike_version=1,
+                kind="crypto_map",
+                behaviour="healthy",
+                expected_up=True,
+                transform=("esp-256-aes", "esp-sha256-hmac"),
+                pfs_group=14,
+                rate_ab=5.0,
+                rate_ba=5.0 + 2.5 * k,
+                pkt_size=400,
+                seq={r.name: 10},
+                vrf=vrf,
+                a_if=f"GigabitEthernet{3 + k}",
+            )
+        )
     return out

@@ -37,18 +37,43 @@ ASA_TS_NAMES: dict[tuple[str, ...], str] = {
     ("esp-aes", "esp-sha-hmac"): "ESP-AES-128-SHA",
 }
 # (encryption, integrity) keyword pair -> how each family prints the transform
-_IOS_ENC = {"aes128": "esp-aes", "aes192": "esp-192-aes", "aes256": "esp-256-aes",
-            "3des": "esp-3des", "des": "esp-des", "aes128gcm16": "esp-gcm",
-            "aes256gcm16": "esp-gcm 256", "aes192gcm16": "esp-gcm 192", "null": "esp-null"}
-_IOS_INTEG = {"sha1": "esp-sha-hmac", "sha256": "esp-sha256-hmac", "sha384": "esp-sha384-hmac",
-              "sha512": "esp-sha512-hmac", "md5": "esp-md5-hmac"}
-_ASA_ENC = {"aes128": "esp-aes", "aes192": "esp-aes-192", "aes256": "esp-aes-256",
-            "3des": "esp-3des", "des": "esp-des", "aes128gcm16": "esp-aes-gcm",
-            "aes192gcm16": "esp-aes-gcm-192", "aes256gcm16": "esp-aes-gcm-256",
-            "null": "esp-null"}
-_ASA_INTEG = {"sha1": "esp-sha-hmac", "sha256": "esp-sha-256-hmac",
-              "sha384": "esp-sha-384-hmac", "sha512": "esp-sha-512-hmac",
-              "md5": "esp-md5-hmac", "none": "esp-null-hmac"}
+_IOS_ENC = {
+    "aes128": "esp-aes",
+    "aes192": "esp-192-aes",
+    "aes256": "esp-256-aes",
+    "3des": "esp-3des",
+    "des": "esp-des",
+    "aes128gcm16": "esp-gcm",
+    "aes256gcm16": "esp-gcm 256",
+    "aes192gcm16": "esp-gcm 192",
+    "null": "esp-null",
+}
+_IOS_INTEG = {
+    "sha1": "esp-sha-hmac",
+    "sha256": "esp-sha256-hmac",
+    "sha384": "esp-sha384-hmac",
+    "sha512": "esp-sha512-hmac",
+    "md5": "esp-md5-hmac",
+}
+_ASA_ENC = {
+    "aes128": "esp-aes",
+    "aes192": "esp-aes-192",
+    "aes256": "esp-aes-256",
+    "3des": "esp-3des",
+    "des": "esp-des",
+    "aes128gcm16": "esp-aes-gcm",
+    "aes192gcm16": "esp-aes-gcm-192",
+    "aes256gcm16": "esp-aes-gcm-256",
+    "null": "esp-null",
+}
+_ASA_INTEG = {
+    "sha1": "esp-sha-hmac",
+    "sha256": "esp-sha-256-hmac",
+    "sha384": "esp-sha-384-hmac",
+    "sha512": "esp-sha-512-hmac",
+    "md5": "esp-md5-hmac",
+    "none": "esp-null-hmac",
+}
 
 
 def config_transform_word(word: str) -> str:
@@ -244,4 +269,4 @@ class End:
     @property
     def ikev2_profile(self) -> str:
         it = self.intent
-        return (it.ikev2_profile if it is not None and it.ikev2_profile else IKEV2_PROFILE)
+        return it.ikev2_profile if it is not None and it.ikev2_profile else IKEV2_PROFILE

@@ -19,17 +19,32 @@ from ipsecctl.lab.tunnel_end import End
 from ipsecctl.lab.views_ios_crypto import ends, shows_ike
 from ipsecctl.lab.views_ios_system import BOOTED_BEFORE_S
 
-_ENC = {"aes128": "aes", "aes192": "aes-192", "aes256": "aes-256", "3des": "3des",
-        "des": "des"}
-_HASH = {"sha1": "SHA", "md5": "MD5", "sha256": "SHA256", "sha384": "SHA384",
-         "sha512": "SHA512"}
-_V2_ENC = {"aes128": ("AES-CBC", 128), "aes192": ("AES-CBC", 192), "aes256": ("AES-CBC", 256),
-           "aes128gcm16": ("AES-GCM", 128), "aes256gcm16": ("AES-GCM", 256),
-           "3des": ("3DES", 0)}
-_SESSION_ENC = {"aes128": "AES128", "aes192": "AES192", "aes256": "AES256", "3des": "3DES",
-                "aes128gcm16": "AES-GCM-128", "aes256gcm16": "AES-GCM-256"}
-_SESSION_HASH = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512",
-                 "md5": "MD5", "none": "none"}
+_ENC = {"aes128": "aes", "aes192": "aes-192", "aes256": "aes-256", "3des": "3des", "des": "des"}
+_HASH = {"sha1": "SHA", "md5": "MD5", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
+_V2_ENC = {
+    "aes128": ("AES-CBC", 128),
+    "aes192": ("AES-CBC", 192),
+    "aes256": ("AES-CBC", 256),
+    "aes128gcm16": ("AES-GCM", 128),
+    "aes256gcm16": ("AES-GCM", 256),
+    "3des": ("3DES", 0),
+}
+_SESSION_ENC = {
+    "aes128": "AES128",
+    "aes192": "AES192",
+    "aes256": "AES256",
+    "3des": "3DES",
+    "aes128gcm16": "AES-GCM-128",
+    "aes256gcm16": "AES-GCM-256",
+}
+_SESSION_HASH = {
+    "sha1": "SHA1",
+    "sha256": "SHA256",
+    "sha384": "SHA384",
+    "sha512": "SHA512",
+    "md5": "MD5",
+    "none": "none",
+}
 
 
 def _agreed(e: End) -> Agreed:
@@ -71,8 +86,9 @@ def show_crypto_ikev1_sa(fleet: Fleet, name: str, t: float, detail: bool = False
     for i, e in enumerate(rows, start=1):
         ike = e.link.ike
         assert ike is not None
-        role = "initiator" if e.initiator or (not ike.established and e.side == "a") \
-            else "responder"
+        role = (
+            "initiator" if e.initiator or (not ike.established and e.side == "a") else "responder"
+        )
         state = v1_state(e)
         out += [
             f"{i:<3} IKE Peer: {e.peer_addr}",
@@ -93,8 +109,11 @@ def show_crypto_ikev1_sa(fleet: Fleet, name: str, t: float, detail: bool = False
 
 def show_crypto_isakmp_sa(fleet: Fleet, name: str, t: float, detail: bool = False) -> str:
     """The pre-8.4 name: both versions, IKEv1 first."""
-    return (show_crypto_ikev1_sa(fleet, name, t, detail) + "\n"
-            + show_crypto_ikev2_sa(fleet, name, t, detail))
+    return (
+        show_crypto_ikev1_sa(fleet, name, t, detail)
+        + "\n"
+        + show_crypto_ikev2_sa(fleet, name, t, detail)
+    )
 
 
 def show_crypto_ikev2_sa(fleet: Fleet, name: str, t: float, detail: bool = False) -> str:
@@ -125,13 +144,15 @@ def show_crypto_ikev2_sa(fleet: Fleet, name: str, t: float, detail: bool = False
             f"      Life/Active Time: {ike.lifetime_s}/{max(0, int(t - ike.born))} sec",
         ]
         if detail:
-            local_spi, remote_spi = (ike.spi_i, ike.spi_r) if e.initiator else \
-                (ike.spi_r, ike.spi_i)
+            local_spi, remote_spi = (
+                (ike.spi_i, ike.spi_r) if e.initiator else (ike.spi_r, ike.spi_i)
+            )
             msg = max(0, int(t - ike.born) // 600)
             out += [
                 f"      Session-id: {sid}",
-                "      Status Description: Negotiation done" if ike.established else
-                "      Status Description: Negotiation in progress",
+                "      Status Description: Negotiation done"
+                if ike.established
+                else "      Status Description: Negotiation in progress",
                 f"      Local spi: {local_spi}       Remote spi: {remote_spi}",
                 f"      Local id: {e.local_addr}",
                 f"      Remote id: {e.peer_addr}",
@@ -176,8 +197,11 @@ def _sa_block(e: End, t: float, outbound: bool, detail: bool) -> list[str]:
         spi = pair.spi_out(e.side) if outbound else pair.spi_in(e.side)
         used_kb = (c["bytes_out"] if outbound else c["bytes_in"]) // 1024
         kb = max(0, ag.lifetime_kb - used_kb)
-        bitmap = "0x00000000 0x00000001" if outbound else (
-            "0xFFFFFFFF 0xFFFFFFFF" if c["decaps"] > 64 else "0x00000000 0x0000001F")
+        bitmap = (
+            "0x00000000 0x00000001"
+            if outbound
+            else ("0xFFFFFFFF 0xFFFFFFFF" if c["decaps"] > 64 else "0x00000000 0x0000001F")
+        )
         out += [
             f"      spi: 0x{spi:08X} ({spi})",
             "         SA State: active",
@@ -236,8 +260,7 @@ def _ident_block(e: End, t: float, detail: bool) -> list[str]:
     overhead = "55(36)" if e.gcm else "74(44)"
     lines += [
         "",
-        f"      local crypto endpt.: {e.local_addr}/500, remote crypto endpt.: "
-        f"{e.peer_addr}/500",
+        f"      local crypto endpt.: {e.local_addr}/500, remote crypto endpt.: {e.peer_addr}/500",
         f"      path mtu 1500, ipsec overhead {overhead}, media mtu 1500",
         "      PMTU time remaining (sec): 0, DF policy: copy-df",
         "      ICMP error validation: disabled, TFC packets: disabled",
@@ -253,15 +276,15 @@ def _ident_block(e: End, t: float, detail: bool) -> list[str]:
     return lines
 
 
-def show_crypto_ipsec_sa(fleet: Fleet, name: str, t: float, *, detail: bool = False,
-                         peer: str | None = None) -> str:
+def show_crypto_ipsec_sa(
+    fleet: Fleet, name: str, t: float, *, detail: bool = False, peer: str | None = None
+) -> str:
     """``show crypto ipsec sa [peer X] [detail]``: only entries that have SAs, as an ASA."""
     members = []
     for e in ends(fleet, name):
         if not e.link.sas or e.vti:
             continue
-        if peer is not None and ipaddress.ip_address(peer) != \
-                ipaddress.ip_address(e.peer_addr):
+        if peer is not None and ipaddress.ip_address(peer) != ipaddress.ip_address(e.peer_addr):
             continue
         members.append(e)
     if not members:
@@ -286,8 +309,11 @@ def _duration(seconds: float) -> str:
 
 
 def _sessions(fleet: Fleet, name: str) -> list[End]:
-    return [e for e in ends(fleet, name)
-            if e.link.ike is not None and e.link.ike.established and shows_ike(e)]
+    return [
+        e
+        for e in ends(fleet, name)
+        if e.link.ike is not None and e.link.ike.established and shows_ike(e)
+    ]
 
 
 def show_vpn_sessiondb_l2l(fleet: Fleet, name: str, t: float, detail: bool = False) -> str:
@@ -367,41 +393,45 @@ def show_version(fleet: Fleet, name: str, t: float) -> str:
     spec = fleet.routers[name].spec
     up = max(0, int(t + fleet.history_s + BOOTED_BEFORE_S + spec.index * 60))
     days, rem = divmod(up, 86400)
-    return "\n".join([
-        "",
-        "Cisco Adaptive Security Appliance Software Version 9.16(4) ",
-        "SSP Operating System Version 2.10(1.162)",
-        "Device Manager Version 7.18(1)",
-        "",
-        "Compiled on Thu 14-Jul-22 11:15 GMT by builders",
-        'System image file is "boot:/asa9164-smp-k8.bin"',
-        'Config file at boot was "startup-config"',
-        "",
-        f"{name} up {days} days {rem // 3600} hours",
-        "",
-        "Hardware:   ASAv, 2048 MB RAM, CPU Xeon 4100/6100/8100 series 2200 MHz, 1 CPU "
-        "(1 core)",
-        "",
-        f" 0: Ext: {spec.wan_port:<20}: address is 5000.0001.{spec.index:04x}, irq 10",
-        f" 1: Ext: {spec.lan_port:<20}: address is 5000.0002.{spec.index:04x}, irq 10",
-        "",
-        "Licensed features for this platform:",
-        "Maximum VLANs                     : 50             ",
-        "Encryption-DES                    : Enabled        ",
-        "Encryption-3DES-AES               : Enabled        ",
-        "",
-        f"Serial Number: {spec.serial}",
-        "Configuration register is 0x1",
-        "",
-        "Configuration has not been modified since last system restart.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "Cisco Adaptive Security Appliance Software Version 9.16(4) ",
+            "SSP Operating System Version 2.10(1.162)",
+            "Device Manager Version 7.18(1)",
+            "",
+            "Compiled on Thu 14-Jul-22 11:15 GMT by builders",
+            'System image file is "boot:/asa9164-smp-k8.bin"',
+            'Config file at boot was "startup-config"',
+            "",
+            f"{name} up {days} days {rem // 3600} hours",
+            "",
+            "Hardware:   ASAv, 2048 MB RAM, CPU Xeon 4100/6100/8100 series 2200 MHz, 1 CPU "
+            "(1 core)",
+            "",
+            f" 0: Ext: {spec.wan_port:<20}: address is 5000.0001.{spec.index:04x}, irq 10",
+            f" 1: Ext: {spec.lan_port:<20}: address is 5000.0002.{spec.index:04x}, irq 10",
+            "",
+            "Licensed features for this platform:",
+            "Maximum VLANs                     : 50             ",
+            "Encryption-DES                    : Enabled        ",
+            "Encryption-3DES-AES               : Enabled        ",
+            "",
+            f"Serial Number: {spec.serial}",
+            "Configuration register is 0x1",
+            "",
+            "Configuration has not been modified since last system restart.",
+            "",
+        ]
+    )
 
 
 def show_interface_ip_brief(fleet: Fleet, name: str, t: float) -> str:
     spec = fleet.routers[name].spec
-    return "\n".join([
-        "Interface                  IP-Address      OK? Method Status                Protocol",
-        f"{spec.wan_port:<27}{spec.address:<16}YES CONFIG up                    up  ",
-        f"{spec.lan_port:<27}{spec.inside_host:<16}YES CONFIG up                    up  ",
-    ])
+    return "\n".join(
+        [
+            "Interface                  IP-Address      OK? Method Status                Protocol",
+            f"{spec.wan_port:<27}{spec.address:<16}YES CONFIG up                    up  ",
+            f"{spec.lan_port:<27}{spec.inside_host:<16}YES CONFIG up                    up  ",
+        ]
+    )

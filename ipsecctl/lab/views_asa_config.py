@@ -21,8 +21,7 @@ def running_config(fleet: Fleet, name: str) -> str:
         ": Saved",
         ":",
         f": Serial Number: {spec.serial}",
-        ": Hardware:   ASAv, 2048 MB RAM, CPU Xeon 4100/6100/8100 series 2200 MHz, 1 CPU "
-        "(1 core)",
+        ": Hardware:   ASAv, 2048 MB RAM, CPU Xeon 4100/6100/8100 series 2200 MHz, 1 CPU (1 core)",
         ":",
         "ASA Version 9.16(4) ",
         "!",
@@ -49,8 +48,10 @@ def running_config(fleet: Fleet, name: str) -> str:
     ]
     for e in sorted(my, key=lambda x: x.seq):
         ll, rl = e.local_lan, e.remote_lan
-        cfg.append(f"access-list {e.acl} extended permit ip {ll.network_address} {ll.netmask} "
-                   f"{rl.network_address} {rl.netmask} ")
+        cfg.append(
+            f"access-list {e.acl} extended permit ip {ll.network_address} {ll.netmask} "
+            f"{rl.network_address} {rl.netmask} "
+        )
     cfg += [
         "pager lines 24",
         "logging enable",

@@ -10,8 +10,11 @@ from ipsecctl.lab.state import Fleet
 
 ENABLE_HASH = "$9$lab$7xkLj3Pq1Zr"
 # ASA masks keys and passwords in show running-config
-_ASA_SECRET = re.compile(r"^(\s*(?:ikev1 pre-shared-key|ikev2 (?:remote|local)-authentication "
-                         r"pre-shared-key))\s+\S.*$", re.M)
+_ASA_SECRET = re.compile(
+    r"^(\s*(?:ikev1 pre-shared-key|ikev2 (?:remote|local)-authentication "
+    r"pre-shared-key))\s+\S.*$",
+    re.M,
+)
 
 
 def render_startup_config(fleet: Fleet, name: str) -> str:

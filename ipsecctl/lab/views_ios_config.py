@@ -110,8 +110,9 @@ def running_config(fleet: Fleet, name: str, psk: str, enable_hash: str) -> str:
         ]
         for e in v2:
             pa = e.peer_addr
-            cfg.append(f" match identity remote address {pa}" + (" /128" if e.v6 else
-                                                                  " 255.255.255.255"))
+            cfg.append(
+                f" match identity remote address {pa}" + (" /128" if e.v6 else " 255.255.255.255")
+            )
         cfg += [
             " authentication remote pre-share",
             " authentication local pre-share",

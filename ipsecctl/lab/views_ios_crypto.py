@@ -17,11 +17,15 @@ from ipsecctl.lab.tunnel_end import End, ios_addr
 
 # IOS "show crypto isakmp sa detail" spellings of the agreed phase 1
 _V1_ENC = {"aes128": "aes", "aes192": "aes", "aes256": "aes", "3des": "3des", "des": "des"}
-_V1_HASH = {"sha1": "sha", "sha256": "sha256", "sha384": "sha384", "sha512": "sha512",
-            "md5": "md5"}
-_V2_ENC = {"aes128": ("AES-CBC", 128), "aes192": ("AES-CBC", 192), "aes256": ("AES-CBC", 256),
-           "aes128gcm16": ("AES-GCM", 128), "aes256gcm16": ("AES-GCM", 256),
-           "3des": ("3DES", 0)}
+_V1_HASH = {"sha1": "sha", "sha256": "sha256", "sha384": "sha384", "sha512": "sha512", "md5": "md5"}
+_V2_ENC = {
+    "aes128": ("AES-CBC", 128),
+    "aes192": ("AES-CBC", 192),
+    "aes256": ("AES-CBC", 256),
+    "aes128gcm16": ("AES-GCM", 128),
+    "aes256gcm16": ("AES-GCM", 256),
+    "3des": ("3DES", 0),
+}
 
 
 def ends(fleet: Fleet, name: str) -> list[End]:
@@ -364,13 +368,15 @@ def show_crypto_session(fleet: Fleet, name: str, t: float, detail: bool = False)
             out.append(f"  Session ID: {ike.conn(e.side) if (ike and v2) else 0}  ")
         if ike is not None:
             word = "Active" if ike.established else "Inactive"
-            out.append(f"  {'IKEv2' if v2 else 'IKEv1'} SA: local {local}/500 remote {peer}/500 "
-                       f"{word} ")
+            out.append(
+                f"  {'IKEv2' if v2 else 'IKEv1'} SA: local {local}/500 remote {peer}/500 {word} "
+            )
             if detail:
                 life = hms(ike.born + ike.lifetime_s - t) if ike.established else "0"
                 caps = "D" if ike.established else "(none)"
-                out.append(f"          Capabilities:{caps} connid:{ike.conn(e.side)} "
-                           f"lifetime:{life}")
+                out.append(
+                    f"          Capabilities:{caps} connid:{ike.conn(e.side)} lifetime:{life}"
+                )
         if e.vti:
             flow = "permit ip 0.0.0.0/0.0.0.0 0.0.0.0/0.0.0.0 "
         else:
@@ -454,8 +460,11 @@ def _map_entries(members: Iterable[End]) -> list[str]:
         sels = it.selectors if it is not None else [(e.local_lan, e.remote_lan)]
         out += [
             f"\tExtended IP access list {e.acl}",
-            *(f"\t    access-list {e.acl} permit ip {lan.network_address} {lan.hostmask} "
-              f"{rlan.network_address} {rlan.hostmask}" for lan, rlan in sels),
+            *(
+                f"\t    access-list {e.acl} permit ip {lan.network_address} {lan.hostmask} "
+                f"{rlan.network_address} {rlan.hostmask}"
+                for lan, rlan in sels
+            ),
             *_map_policy(e, dh_group=True),
         ]
     return out
@@ -486,5 +495,3 @@ def show_crypto_map(fleet: Fleet, name: str, t: float) -> str:
             "",
         ]
     return "\n".join(out)
-
-

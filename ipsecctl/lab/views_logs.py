@@ -61,8 +61,9 @@ def _periodic(e: End, t: float, start: float) -> Iterable[tuple[float, str]]:
     def conn() -> int:
         return e.link.ike.conn(e.side) if e.link.ike else 1001
 
-    def fixed(fn: Callable[..., list[tuple[float, str]]], *args: object) -> Callable[
-            [float, int], list[tuple[float, str]]]:
+    def fixed(
+        fn: Callable[..., list[tuple[float, str]]], *args: object
+    ) -> Callable[[float, int], list[tuple[float, str]]]:
         return lambda _c0, _n: fn(plat, v2, local, peer, conn(), *args)
 
     if beh == "ike_no_response":
@@ -70,8 +71,13 @@ def _periodic(e: End, t: float, start: float) -> Iterable[tuple[float, str]]:
     if beh == "p1_mismatch":
         return _every(30, start, start, t, fixed(msgs.p1_mismatch))
     if beh == "psk_mismatch":
-        return _every(10, start, start, t, lambda c0, n: msgs.psk_mismatch(
-            plat, v2, local, peer, conn(), int(c0 // 10)))
+        return _every(
+            10,
+            start,
+            start,
+            t,
+            lambda c0, n: msgs.psk_mismatch(plat, v2, local, peer, conn(), int(c0 // 10)),
+        )
     if beh in ("p2_mismatch", "proxy_mismatch"):
         proxy = beh == "proxy_mismatch"
         return _every(30, start, start, t, fixed(msgs.p2_mismatch, proxy))
@@ -80,8 +86,16 @@ def _periodic(e: End, t: float, start: float) -> Iterable[tuple[float, str]]:
 
         def replay(_c0: float, n: int) -> list[tuple[float, str]]:
             bad = (sa.spi_in(e.side) ^ (0x5A5A0000 + n)) & 0xFFFFFFFF
-            return msgs.replay_and_spi(plat, local, peer, sa.conn(e.side), sa.spi_in(e.side),
-                                       bad, 1000 + 97 * n, e.router.wan_if)
+            return msgs.replay_and_spi(
+                plat,
+                local,
+                peer,
+                sa.conn(e.side),
+                sa.spi_in(e.side),
+                bad,
+                1000 + 97 * n,
+                e.router.wan_if,
+            )
 
         since = max(start, e.link.flow_since if e.link.flow_since is not None else start)
         return _every(60, since, start, t, replay)
@@ -113,52 +127,56 @@ def show_logging(fleet: Fleet, name: str, t: float) -> str:
     lines = buffer_lines(fleet, name, t)
     n = len(lines)
     if fleet.routers[name].spec.asa:
-        return "\n".join([
-            "Syslog logging: enabled",
-            "    Facility: 20",
-            "    Timestamp logging: enabled",
-            "    Timezone: disabled",
-            "    Logging Format: disabled",
-            "    Hide Username logging: enabled",
-            "    Standby logging: disabled",
-            "    Debug-trace logging: disabled",
+        return "\n".join(
+            [
+                "Syslog logging: enabled",
+                "    Facility: 20",
+                "    Timestamp logging: enabled",
+                "    Timezone: disabled",
+                "    Logging Format: disabled",
+                "    Hide Username logging: enabled",
+                "    Standby logging: disabled",
+                "    Debug-trace logging: disabled",
+                "    Console logging: disabled",
+                "    Monitor logging: disabled",
+                f"    Buffer logging: level debugging, {n} messages logged",
+                "    Trap logging: disabled",
+                "    Permit-hostdown logging: disabled",
+                "    History logging: disabled",
+                "    Device ID: disabled",
+                "    Mail logging: disabled",
+                "    ASDM logging: disabled",
+                *lines,
+            ]
+        )
+    return "\n".join(
+        [
+            "Syslog logging: enabled (0 messages dropped, 0 messages rate-limited, 0 flushes, "
+            "0 overruns, xml disabled, filtering disabled)",
+            "",
+            "No Active Message Discriminator.",
+            "",
+            "",
+            "",
+            "No Inactive Message Discriminator.",
+            "",
+            "",
             "    Console logging: disabled",
-            "    Monitor logging: disabled",
-            f"    Buffer logging: level debugging, {n} messages logged",
-            "    Trap logging: disabled",
-            "    Permit-hostdown logging: disabled",
-            "    History logging: disabled",
-            "    Device ID: disabled",
-            "    Mail logging: disabled",
-            "    ASDM logging: disabled",
+            "    Monitor logging: level debugging, 0 messages logged, xml disabled,",
+            "                     filtering disabled",
+            f"    Buffer logging:  level debugging, {n} messages logged, xml disabled,",
+            "                    filtering disabled",
+            "    Exception Logging: size (8192 bytes)",
+            "    Count and timestamp logging messages: disabled",
+            "    Persistent logging: disabled",
+            "",
+            "No active filter modules.",
+            "",
+            f"    Trap logging: level informational, {n} message lines logged",
+            "        Logging Source-Interface:       VRF Name:",
+            "",
+            f"Log Buffer ({BUFFER_BYTES} bytes):",
+            "",
             *lines,
-        ])
-    return "\n".join([
-        "Syslog logging: enabled (0 messages dropped, 0 messages rate-limited, 0 flushes, "
-        "0 overruns, xml disabled, filtering disabled)",
-        "",
-        "No Active Message Discriminator.",
-        "",
-        "",
-        "",
-        "No Inactive Message Discriminator.",
-        "",
-        "",
-        "    Console logging: disabled",
-        "    Monitor logging: level debugging, 0 messages logged, xml disabled,",
-        "                     filtering disabled",
-        f"    Buffer logging:  level debugging, {n} messages logged, xml disabled,",
-        "                    filtering disabled",
-        "    Exception Logging: size (8192 bytes)",
-        "    Count and timestamp logging messages: disabled",
-        "    Persistent logging: disabled",
-        "",
-        "No active filter modules.",
-        "",
-        f"    Trap logging: level informational, {n} message lines logged",
-        "        Logging Source-Interface:       VRF Name:",
-        "",
-        f"Log Buffer ({BUFFER_BYTES} bytes):",
-        "",
-        *lines,
-    ])
+        ]
+    )

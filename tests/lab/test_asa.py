@@ -41,8 +41,10 @@ def ios_spis(text: str) -> tuple[set[int], set[int]]:
 
 def asa_spis(text: str) -> tuple[set[int], set[int]]:
     [tunnel] = parse("cisco_asa", "show crypto ipsec sa", text)["tunnels"]
-    return ({sa["spi"] for sa in tunnel["sas"] if sa["direction"] == "in"},
-            {sa["spi"] for sa in tunnel["sas"] if sa["direction"] == "out"})
+    return (
+        {sa["spi"] for sa in tunnel["sas"] if sa["direction"] == "in"},
+        {sa["spi"] for sa in tunnel["sas"] if sa["direction"] == "out"},
+    )
 
 
 def test_prompts_enable_pager_and_errors(lab: Lab) -> None:
@@ -73,12 +75,13 @@ def test_prompts_enable_pager_and_errors(lab: Lab) -> None:
 
 
 def test_outputs_parse_and_agree_with_the_ios_end(lab: Lab, shell_factory) -> None:  # type: ignore[no-untyped-def]
-    link, asa, ios = asa_ios_link(lab)
+    _link, asa, ios = asa_ios_link(lab)
     a: Shell = shell_factory(asa)
     r: Shell = shell_factory(ios)
     asa_addr, ios_addr = lab.router(asa).address, lab.router(ios).address
-    ike = parse("cisco_asa", "show crypto ikev1 sa detail",
-                a.cmd("show crypto ikev1 sa detail"))["ike_sas"]
+    ike = parse("cisco_asa", "show crypto ikev1 sa detail", a.cmd("show crypto ikev1 sa detail"))[
+        "ike_sas"
+    ]
     peer_sa = next(sa for sa in ike if sa["remote"] == ios_addr)
     assert peer_sa["state"] == "MM_ACTIVE" and peer_sa["status"] == "up"
     a_in, a_out = asa_spis(a.cmd(f"show crypto ipsec sa peer {ios_addr}"))
@@ -111,7 +114,7 @@ def test_clear_then_inside_ping_renews_spis(lab: Lab, shell_factory) -> None:  #
 
 
 def test_vpn_sessiondb_logoff_asks_then_logs_off(lab: Lab) -> None:
-    link, asa, ios = asa_ios_link(lab)
+    _link, asa, ios = asa_ios_link(lab)
     ios_addr = lab.router(ios).address
     s = Shell(lab, asa)
     try:

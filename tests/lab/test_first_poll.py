@@ -67,8 +67,7 @@ def first_poll(lab: Lab) -> tuple[list[DeviceState], list[Finding]]:
     diag: dict[str, None] = {}
     for platform in ("cisco_ios", "cisco_iosxe", "cisco_asa"):
         diag.update(dict.fromkeys(get_platform(platform).collect.get("diag", [])))
-    obj = AppContext(inventory_path=str(lab.inventory_path), host_key_policy="reject",
-                     quiet=True)
+    obj = AppContext(inventory_path=str(lab.inventory_path), host_key_policy="reject", quiet=True)
     states = poll_targets(obj, None, list(diag))
     return states, evaluate(states)
 
@@ -93,32 +92,48 @@ def test_first_poll_is_clean_and_every_device_answers(
 
 @pytest.mark.parametrize(("family", "scenario"), _cases())
 def test_scenario_is_diagnosed_on_the_first_poll(
-    lab: Lab, first_poll: tuple[list[DeviceState], list[Finding]], family: str, scenario: str,
+    lab: Lab,
+    first_poll: tuple[list[DeviceState], list[Finding]],
+    family: str,
+    scenario: str,
 ) -> None:
     if (family, scenario) in KNOWN_GAPS:
         pytest.xfail("diag health does not read ASA session lines as flaps yet")
     _, findings = first_poll
-    routers = [r for r in lab.routers if r.scenario == scenario
-               and (r.platform == "cisco_asa") == (family == "asa")]
+    routers = [
+        r
+        for r in lab.routers
+        if r.scenario == scenario and (r.platform == "cisco_asa") == (family == "asa")
+    ]
     assert routers
     for r in routers:
-        peer = next(Fleet.peer_addr(lk, side) for lk, side in lab.fleet.ends_of(r.name)
-                    if lk.behaviour == scenario)
-        codes = {f.code for f in findings if f.device == r.name and f.peer == peer
-                 and SEVERITY_ORDER[f.severity] >= 1}
+        peer = next(
+            Fleet.peer_addr(lk, side)
+            for lk, side in lab.fleet.ends_of(r.name)
+            if lk.behaviour == scenario
+        )
+        codes = {
+            f.code
+            for f in findings
+            if f.device == r.name and f.peer == peer and SEVERITY_ORDER[f.severity] >= 1
+        }
         missing = EXPECTED[family][scenario] - codes
         assert not missing, (r.name, family, scenario, sorted(codes))
 
 
 def test_healthy_devices_are_silent_on_the_first_poll(
-    lab: Lab, first_poll: tuple[list[DeviceState], list[Finding]],
+    lab: Lab,
+    first_poll: tuple[list[DeviceState], list[Finding]],
 ) -> None:
     _, findings = first_poll
     for r in lab.routers:
         if r.scenario != "healthy":
             continue
-        loud = [f"{f.code} {f.peer}" for f in findings
-                if f.device == r.name and SEVERITY_ORDER[f.severity] >= 1]
+        loud = [
+            f"{f.code} {f.peer}"
+            for f in findings
+            if f.device == r.name and SEVERITY_ORDER[f.severity] >= 1
+        ]
         assert not loud, (r.name, loud)
 
 
@@ -132,8 +147,11 @@ def test_history_is_in_the_log_buffer(lab: Lab, tmp_path: Path) -> None:
         for r in lab.routers:
             lines = buffer_lines(lab.fleet, r.name, t)
             if r.scenario == "flapping":
-                downs = [ln for ln in lines if "SA DOWN" in ln or "is DOWN" in ln
-                         or "has been deleted" in ln]
+                downs = [
+                    ln
+                    for ln in lines
+                    if "SA DOWN" in ln or "is DOWN" in ln or "has been deleted" in ln
+                ]
                 assert len(downs) >= 10, (r.name, len(downs))
             if r.scenario == "psk_mismatch" and r.platform != "cisco_asa":
                 assert sum("retransmitting phase 1 MM_KEY_EXCH" in ln for ln in lines) >= 300

@@ -52,8 +52,15 @@ def test_up_status_down_cycle(tmp_path, capsys, monkeypatch) -> None:  # type: i
         c = paramiko.SSHClient()
         c.load_host_keys(str(handle.known_hosts))
         c.set_missing_host_key_policy(paramiko.RejectPolicy())
-        c.connect(r.address, port=r.port, username=user, password=password,
-                  look_for_keys=False, allow_agent=False, timeout=10)
+        c.connect(
+            r.address,
+            port=r.port,
+            username=user,
+            password=password,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
         _, o, _ = c.exec_command("show crypto isakmp sa")
         assert "IPv4 Crypto ISAKMP SA" in o.read().decode()
         c.close()
@@ -82,14 +89,24 @@ def test_start_lab_api_and_bad_input(tmp_path, monkeypatch) -> None:  # type: ig
     assert not handle.running
 
 
-def _cli(state: Path, *args: str, env: dict[str, str] | None = None,
-         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items()
-            if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_LAB")}
+def _cli(
+    state: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_LAB")
+    }
     full.update(IPSECCTL_STATE_DIR=str(state), NO_COLOR="1", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "ipsecctl", *args], capture_output=True,
-                          text=True, env=full, timeout=120, stdin=subprocess.DEVNULL,
-                          cwd=cwd or state.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "ipsecctl", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd or state.parent,
+    )
 
 
 def test_a_lab_started_with_dir_is_found_without_options(tmp_path: Path) -> None:
@@ -112,7 +129,9 @@ def test_a_lab_started_with_dir_is_found_without_options(tmp_path: Path) -> None
         assert up2.returncode == 0, up2.stderr
         listed = json.loads(_cli(state, "lab", "list", "--json").stdout)["labs"]
         assert {(x["dir"], x["running"], x["devices"]) for x in listed} == {
-            (str(one), True, 3), (str(two), True, 4)}
+            (str(one), True, 3),
+            (str(two), True, 4),
+        }
         s1 = json.loads(_cli(state, "lab", "status", "--lab", str(one), "--json").stdout)
         s2 = json.loads(_cli(state, "lab", "status", "--lab", str(two), "--json").stdout)
         assert (len(s1["routers"]), len(s2["routers"])) == (3, 4)

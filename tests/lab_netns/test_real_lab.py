@@ -35,8 +35,14 @@ class RealLab:
     home: Path
 
     def cli(self, *args: str) -> CliRun:
-        return run_cli("-i", str(self.handle.inventory_path), *args, home=self.home,
-                       env={"IPSECCTL_STATE_DIR": str(self.home / "state")}, timeout=90)
+        return run_cli(
+            "-i",
+            str(self.handle.inventory_path),
+            *args,
+            home=self.home,
+            env={"IPSECCTL_STATE_DIR": str(self.home / "state")},
+            timeout=90,
+        )
 
     def record(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.handle.dir / "real" / "real.json").read_text())
@@ -45,8 +51,9 @@ class RealLab:
     def ns(self, suffix: str) -> str:
         """The namespace of a pair's gateway (pair 's' strongSwan / 'l' libreswan, a|b)."""
         pre = self.record()["prefix"] + suffix[0]
-        return next(n for n in self.record()["namespaces"]
-                    if n.startswith(pre) and n.endswith(suffix[1]))
+        return next(
+            n for n in self.record()["namespaces"] if n.startswith(pre) and n.endswith(suffix[1])
+        )
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +77,30 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealLab]:
 def wire_spis(lab: RealLab, seconds: float = 3.5) -> set[int]:
     """ESP SPIs seen on gateway sa's WAN during ``seconds`` (tcpdump in its namespace)."""
     pcap = lab.home / f"cap-{time.monotonic_ns()}.pcap"
-    proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("sa"), "tcpdump", "-U", "-n",
-                             "-i", "wan", "-w", str(pcap), "udp port 4500 or esp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            lab.ns("sa"),
+            "tcpdump",
+            "-U",
+            "-n",
+            "-i",
+            "wan",
+            "-w",
+            str(pcap),
+            "udp port 4500 or esp",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(seconds)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=10)
-    text = subprocess.run(["tcpdump", "-n", "-r", str(pcap)], capture_output=True,
-                          text=True, check=False).stdout
+    text = subprocess.run(
+        ["tcpdump", "-n", "-r", str(pcap)], capture_output=True, text=True, check=False
+    ).stdout
     return {int(m.group(1), 16) for m in ESP_LINE.finditer(text)}
 
 
@@ -86,8 +109,11 @@ def test_status_lists_the_real_gateways(real: RealLab) -> None:
     doc = json.loads(st.out)
     platforms = {r["name"]: r["platform"] for r in doc["routers"]}
     assert {k: platforms[k] for k in ("gw-sa", "gw-sb", "gw-la", "gw-lb")} == {
-        "gw-sa": "strongswan", "gw-sb": "strongswan", "gw-la": "strongswan",
-        "gw-lb": "libreswan"}
+        "gw-sa": "strongswan",
+        "gw-sb": "strongswan",
+        "gw-la": "strongswan",
+        "gw-lb": "libreswan",
+    }
     assert doc["real"]["missing"] == []
 
 
@@ -124,9 +150,21 @@ def _whack_status(real: RealLab) -> str:
     assert root is not None
     ns = real.ns("lb")
     ctl = next(Path(real.handle.dir / "real").rglob("pluto.ctl"))
-    return subprocess.run(["ip", "netns", "exec", ns, str(root / "usr/libexec/ipsec/whack"),
-                           "--ctlsocket", str(ctl), "--status"], capture_output=True,
-                          text=True, check=False).stdout
+    return subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            str(root / "usr/libexec/ipsec/whack"),
+            "--ctlsocket",
+            str(ctl),
+            "--status",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
 
 
 def test_libreswan_gateway_ike_with_strongswan_and_its_clear(real: RealLab) -> None:
@@ -136,9 +174,15 @@ def test_libreswan_gateway_ike_with_strongswan_and_its_clear(real: RealLab) -> N
     assert run.code == 0, run
     [sa] = run.json["ike_sas"]
     assert (sa["version"], sa["state"], sa["status"], sa["conn_id"]) == (
-        2, "STATE_V2_ESTABLISHED_IKE_SA", "up", int(states[0][0]))
-    assert (sa["local"], sa["remote"]) == (real.handle.real["libreswan"]["b"],
-                                           real.handle.real["libreswan"]["a"])
+        2,
+        "STATE_V2_ESTABLISHED_IKE_SA",
+        "up",
+        int(states[0][0]),
+    )
+    assert (sa["local"], sa["remote"]) == (
+        real.handle.real["libreswan"]["b"],
+        real.handle.real["libreswan"]["a"],
+    )
     la = real.cli("ike", "gw-la", "--json").json["ike_sas"]
     assert [x["state"] for x in la] == ["ESTABLISHED"]
     peer = sa["remote"]
@@ -155,8 +199,7 @@ def test_down_leaves_nothing_even_after_kill_9(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {"IPSECCTL_STATE_DIR": str(home / "state")}
     d = tmp_path / "lab"
-    up = run_cli("lab", "up", "--dir", str(d), "-n", "2", "--real", home=home, env=env,
-                 timeout=200)
+    up = run_cli("lab", "up", "--dir", str(d), "-n", "2", "--real", home=home, env=env, timeout=200)
     assert up.code == 0, up
     record = json.loads((d / "real" / "real.json").read_text())
     pid = json.loads((d / "state.json").read_text())["pid"]
