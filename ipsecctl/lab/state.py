@@ -388,7 +388,6 @@ class Fleet:
         self, key: tuple[object, ...], ia: Intent, ib: Intent | None, spec: LinkSpec | None
     ) -> Link:
         behaviour, agreed, reason = self._outcome(key, ia, ib, spec)
-        a_spec = self.routers[ia.router].spec
         a_lan, b_lan = self._lans(ia, spec)
         seq: dict[str, int] = {}
         tun: dict[str, int] = {}
@@ -439,9 +438,6 @@ class Fleet:
             vrf=ia.vrf,
             a_if=ia.interface if ia.vrf else base.a_if,
         )
-        if spec is None:
-            new.expected_up = True
-        del a_spec
         return Link(new, {"a": ia, **({"b": ib} if ib is not None else {})}, agreed, reason, key)
 
     def _lans(

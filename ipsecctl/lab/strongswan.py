@@ -3,12 +3,15 @@
 Why this shape: charon's pid file (/var/run/charon.pid) is compiled in, so two daemons on one
 host need two views of /run. Each charon therefore runs under ``ip netns exec`` + ``unshare
 --mount`` with a private directory bind-mounted on /run, and its own strongswan.conf through
-``STRONGSWAN_CONF``. The kernel here has no ESP, so charon uses kernel-libipsec (user-space ESP,
-UDP-encapsulated tunnel mode only): every connection forces ``encap = yes``.
+``STRONGSWAN_CONF``. Where the kernel has no ESP (this project's test machines), charon uses
+kernel-libipsec (user-space ESP, UDP-encapsulated tunnel mode only) and every connection forces
+``encap = yes``.
 
 Keys come from charon's own log (``ike 4`` prints SK_* secrets, ``chd 4`` the CHILD_SA keys)
-and SPIs from ``swanctl --list-sas --raw``; the lab exists to produce captures with keys for
-the decoders, never to be a product gateway.
+and SPIs from ``swanctl --list-sas --raw``, so the same gateways serve the packet decoders'
+tests (captures with keys) and ``ipsecctl lab up --real`` (:mod:`~ipsecctl.lab.real`), where
+the product manages them over SSH like any Linux gateway. On a kernel with ESP,
+``kernel_esp=True`` drops kernel-libipsec and lets charon use XFRM.
 """
 
 from __future__ import annotations
