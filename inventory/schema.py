@@ -24,7 +24,8 @@ from inventory.errors import InventoryError
 from inventory.secret import Secret
 from inventory.yamlio import LineDict, LineList, display
 
-PLATFORMS: tuple[str, ...] = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan")
+PLATFORMS: tuple[str, ...] = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan",
+                              "libreswan")
 PLATFORM_ALIASES: dict[str, str] = {
     "ios": "cisco_ios",
     "iosxe": "cisco_iosxe",

@@ -102,6 +102,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     r"| --noblock| -n)*": ("swanctl_list_sas", "tunnels"),
     r"swanctl (?:--list-sas|-l)(?: (?:--ike|-i|--ike-id|-I|--child|-c|--child-id|-C) \S+"
     r"| --noblock| -n)* (?:--raw|-r)": ("swanctl_list_sas_raw", "tunnels"),
+    # libreswan (platform libreswan): parsers/libreswan.py
+    r"ipsec (?:status|whack --status|auto --status|showstates)": ("ipsec_status", "tunnels"),
+    r"ipsec (?:trafficstatus|whack --trafficstatus)": ("ipsec_trafficstatus", "tunnels"),
 }
 _COMPILED = [(re.compile(k, re.IGNORECASE), v) for k, v in COMMANDS.items()]
 
@@ -182,6 +185,11 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
 
         _platform_dir(platform, "strongswan", command)
         records = build_list_sas_raw(text, command, notes)
+    elif resolve_command(command)[0].startswith("ipsec_"):
+        from parsers.libreswan import parse_libreswan
+
+        _platform_dir(platform, "libreswan", command)
+        records = parse_libreswan(resolve_command(command)[0], text, command)
     else:
         template, slug, _kind = _template(platform, command)
         if slug == "show_crypto_ipsec_sa":

@@ -34,8 +34,17 @@ def _norm_transform(text: str | None) -> str:
     return " ".join((text or "").replace(",", " ").split()).lower()
 
 
-def _transforms(t: Tunnel, direction: str) -> set[str]:
-    return {_norm_transform(sa.transform) for sa in t.sas if sa.direction == direction}
+def _transforms(t: Tunnel, direction: str, by_algorithm: bool = False) -> set[str]:
+    """Raw spellings within one family; across families (an ASA prints ``esp-aes-256
+    esp-sha-hmac no compression`` where IOS prints ``esp-256-aes esp-sha-hmac``) the
+    parsers' normalised algorithms."""
+    return {
+        f"{sa.encryption}/{sa.integrity}"
+        if by_algorithm and sa.encryption
+        else _norm_transform(sa.transform)
+        for sa in t.sas
+        if sa.direction == direction
+    }
 
 
 def _pairs(devices: list[DeviceState]) -> Iterable[tuple[DeviceState, DeviceState, str, str]]:
@@ -109,7 +118,8 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
                     )
                 )
             for u in mirror:
-                mine_tf, their_tf = _transforms(t, "out"), _transforms(u, "in")
+                cross = t.platform != u.platform
+                mine_tf, their_tf = _transforms(t, "out", cross), _transforms(u, "in", cross)
                 tf_bad = bool(mine_tf and their_tf and not (mine_tf & their_tf))
                 pfs_bad = t.pfs is not None and u.pfs is not None and (
                     t.pfs != u.pfs or bool(t.dh_group and u.dh_group and t.dh_group != u.dh_group)

@@ -54,14 +54,20 @@ class DeviceEndpoint:
         }
 
 
-def forced_command(ns: str, run_dir: Path) -> str:
+def forced_command(ns: str, run_dir: Path, prelude: str = "") -> str:
     """The shell script sshd runs for every session: the client's command in *ns* with
-    *run_dir* on /run (a private mount namespace, so nothing leaks to the host)."""
-    inner = 'mount --bind "$1" /run && exec sh -c "${SSH_ORIGINAL_COMMAND:-exec sh -i}"'
-    return ("#!/bin/sh\n"
-            "# ipsecctl lab: run the SSH client's command inside the gateway's namespace\n"
-            f"exec ip netns exec {shlex.quote(ns)} unshare --mount --propagation private "
-            f"sh -c {shlex.quote(inner)} ipsecctl-gw {shlex.quote(str(run_dir))}\n")
+    *run_dir* on /run (a private mount namespace, so nothing leaks to the host). ``prelude``
+    (shell, ending in ``&&``) prepares that view further, e.g. where a daemon expects its
+    helpers."""
+    inner = (
+        f'mount --bind "$1" /run && {prelude} exec sh -c "${{SSH_ORIGINAL_COMMAND:-exec sh -i}}"'
+    )
+    return (
+        "#!/bin/sh\n"
+        "# ipsecctl lab: run the SSH client's command inside the gateway's namespace\n"
+        f"exec ip netns exec {shlex.quote(ns)} unshare --mount --propagation private "
+        f"sh -c {shlex.quote(inner)} ipsecctl-gw {shlex.quote(str(run_dir))}\n"
+    )
 
 
 def pick_loopback(rng: random.Random | None = None) -> tuple[str, int]:
@@ -76,12 +82,23 @@ def pick_loopback(rng: random.Random | None = None) -> tuple[str, int]:
             return address, free_port(address)
         except OSError as exc:
             last = exc
-    raise SshdError(f"no free loopback address in 127.0.0.{LOOPBACK_HOSTS.start}-"
-                    f"{LOOPBACK_HOSTS.stop - 1}: {last}")
+    raise SshdError(
+        f"no free loopback address in 127.0.0.{LOOPBACK_HOSTS.start}-"
+        f"{LOOPBACK_HOSTS.stop - 1}: {last}"
+    )
 
 
-def expose(name: str, ns: str, run_dir: Path, directory: Path, known_hosts: Path, *,
-           address: str | None = None) -> tuple[DeviceEndpoint, OpenSshServer]:
+def expose(
+    name: str,
+    ns: str,
+    run_dir: Path,
+    directory: Path,
+    known_hosts: Path,
+    *,
+    address: str | None = None,
+    prelude: str = "",
+    platform: str = "strongswan",
+) -> tuple[DeviceEndpoint, OpenSshServer]:
     """Start an sshd whose sessions run in namespace *ns* with *run_dir* as /run.
 
     The server's host key is appended to *known_hosts* (the inventory's file), so clients
@@ -90,7 +107,7 @@ def expose(name: str, ns: str, run_dir: Path, directory: Path, known_hosts: Path
     """
     directory.mkdir(parents=True, exist_ok=True)
     script = directory / "gateway-command.sh"
-    script.write_text(forced_command(ns, run_dir))
+    script.write_text(forced_command(ns, run_dir, prelude))
     script.chmod(0o755)
     port: int | None = None
     if address is None:
@@ -99,18 +116,27 @@ def expose(name: str, ns: str, run_dir: Path, directory: Path, known_hosts: Path
     known_hosts.parent.mkdir(parents=True, exist_ok=True)
     with known_hosts.open("a") as fh:
         fh.write(server.known_hosts_line())
-    endpoint = DeviceEndpoint(name=name, hostname=server.address, port=server.port,
-                              username=server.user, key_file=server.client_key,
-                              known_hosts=known_hosts)
+    endpoint = DeviceEndpoint(
+        name=name,
+        hostname=server.address,
+        port=server.port,
+        username=server.user,
+        key_file=server.client_key,
+        known_hosts=known_hosts,
+        platform=platform,
+    )
     return endpoint, server
 
 
-def write_inventory(path: Path, endpoints: Sequence[DeviceEndpoint], *,
-                    expected_up: bool | None = None) -> Path:
+def write_inventory(
+    path: Path, endpoints: Sequence[DeviceEndpoint], *, expected_up: bool | None = None
+) -> Path:
     """A single-file YAML inventory (``hosts:`` only) for *endpoints*; returns *path*."""
     hosts = {e.name: e.inventory_host(expected_up=expected_up) for e in endpoints}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# written by the ipsecctl namespace lab\n"
-                    + yaml.safe_dump({"hosts": hosts}, sort_keys=False))
+    path.write_text(
+        "# written by the ipsecctl namespace lab\n"
+        + yaml.safe_dump({"hosts": hosts}, sort_keys=False)
+    )
     path.chmod(0o600)
     return path

@@ -1,72 +1,37 @@
-"""The IOS exec CLI of a lab router: abbreviations, error markers, privilege, commands.
+"""The IOS / IOS-XE exec CLI of a lab router: its command tree and command handlers.
 
-A small command tree is matched the way IOS matches it: every keyword may be abbreviated to a
-unique prefix, an unknown word gets the ``^`` marker under it, a prefix that fits two keywords
-is ``% Ambiguous command``, and a line that stops early is ``% Incomplete command.``. The tree
-knows nothing about SSH: :class:`CliSession` turns one input line into output text, and
-``sshd`` moves bytes.
+Matching (abbreviations, ``^`` markers, ambiguous and incomplete commands) is
+:mod:`~ipsecctl.lab.cli_tree`'s, with IOS wording; what every family shares (privilege,
+terminal, configuration mode) is :class:`~ipsecctl.lab.cli_session.DeviceSession`'s.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import ClassVar
 
-from ipsecctl.lab import render
-from ipsecctl.lab.state import Fleet, RouterState
+from ipsecctl.lab import views_ios_crypto as crypto
+from ipsecctl.lab import views_ios_system as system
+from ipsecctl.lab.cli_session import DeviceSession
+from ipsecctl.lab.cli_tree import (
+    IOS,
+    PARAM_ADDR,
+    PARAM_IFACE,
+    PARAM_NUM,
+    PARAM_WORD,
+    Dialect,
+    Match,
+    Node,
+)
+from ipsecctl.lab.config_mode import merge_config
+from ipsecctl.lab.views_config import display
+from ipsecctl.lab.views_logs import show_logging
 
-INVALID = "% Invalid input detected at '^' marker."
-INCOMPLETE = "% Incomplete command."
+__all__ = ["TREE", "CliSession", "merge_config"]
 
-# parameter kinds accepted where a keyword is not
-PARAM_IP = "A.B.C.D"
-PARAM_IPV6 = "X:X:X:X::X"
-PARAM_ADDR = "ADDR"  # IPv4 or IPv6
-PARAM_WORD = "WORD"
-PARAM_NUM = "NUM"
-PARAM_IFACE = "IFACE"
-
-
-@dataclass
-class Node:
-    """One position in the command tree."""
-
-    children: dict[str, Node] = field(default_factory=dict)
-    params: list[tuple[str, str, Node]] = field(default_factory=list)  # (kind, arg name, next)
-    action: str | None = None
-    priv: int = 1
-
-    def kw(self, word: str, priv: int = 1, action: str | None = None) -> Node:
-        node = self.children.get(word)
-        if node is None:
-            node = Node(priv=priv, action=action)
-            self.children[word] = node
-        return node
-
-    def param(self, kind: str, name: str, action: str | None = None) -> Node:
-        node = Node(action=action)
-        self.params.append((kind, name, node))
-        return node
-
-
-def _valid(kind: str, token: str) -> bool:
-    if kind == PARAM_WORD:
-        return True
-    if kind == PARAM_NUM:
-        return token.isdigit()
-    if kind == PARAM_IFACE:
-        return bool(re.match(r"^[A-Za-z][A-Za-z\-]*\d+(/\d+)*$", token))
-    try:
-        addr = ipaddress.ip_address(token)
-    except ValueError:
-        return False
-    if kind == PARAM_IP:
-        return addr.version == 4
-    if kind == PARAM_IPV6:
-        return addr.version == 6
-    return True
+INVALID = IOS.invalid
+INCOMPLETE = IOS.incomplete
 
 
 def _peer_arg(node: Node, action: str) -> None:
@@ -139,120 +104,11 @@ def build_tree() -> Node:
 TREE = build_tree()
 
 
-@dataclass
-class Match:
-    action: str | None = None
-    args: dict[str, str] = field(default_factory=dict)
-    error: list[str] | None = None  # lines to print instead
-    rest: list[str] = field(default_factory=list)  # tokens after a ping destination
+class CliSession(DeviceSession):
+    """An IOS exec session."""
 
-
-def _tokens(line: str) -> list[tuple[int, str]]:
-    return [(m.start(), m.group()) for m in re.finditer(r"\S+", line)]
-
-
-def match(line: str, priv: int, prompt_len: int) -> Match:
-    """Walk the tree for ``line``; errors carry the exact IOS text (caret aligned)."""
-    toks = _tokens(line)
-    node = TREE
-    args: dict[str, str] = {}
-    for i, (pos, tok) in enumerate(toks):
-        if node.action == "ping" and "dest" in args:
-            return Match(node.action, args, rest=[t for _, t in toks[i:]])
-        low = tok.lower()
-        visible = {k: v for k, v in node.children.items() if v.priv <= priv}
-        if low in visible:
-            node = visible[low]
-            continue
-        cands = [k for k in visible if k.startswith(low)]
-        if len(cands) == 1:
-            node = visible[cands[0]]
-            continue
-        if len(cands) > 1:
-            typed = " ".join(t for _, t in toks[: i + 1])
-            return Match(error=[f'% Ambiguous command:  "{typed}"'])
-        for kind, name, nxt in node.params:
-            if _valid(kind, tok):
-                args[name] = tok
-                node = nxt
-                break
-        else:
-            if i == 0 and len(toks) == 1:
-                return Match(error=[
-                    f'Translating "{tok}"',
-                    "% Unknown command or computer name, or unable to find computer address",
-                ])
-            return Match(error=[" " * (prompt_len + pos) + "^", INVALID])
-    if node.action is None:
-        return Match(error=[INCOMPLETE])
-    return Match(node.action, args)
-
-
-@dataclass
-class CliSession:
-    """Per-connection state: privilege, terminal length/width, and the command handlers."""
-
-    fleet: Fleet
-    name: str
-    enable_secret: str
-    priv: int = 1
-    length: int = 24
-    width: int = 80
-    closed: bool = False
-    sleep: Callable[[float], None] | None = None
-    config: ConfigMode | None = None  # set while in configuration mode
-
-    @property
-    def prompt(self) -> str:
-        if self.config is not None:
-            return f"{self.name}({self.config.mode})#"
-        return f"{self.name}{'#' if self.priv >= 15 else '>'}"
-
-    def run(self, line: str) -> str:
-        """Output of one command line (without the trailing prompt)."""
-        if not line.strip():
-            return ""
-        if self.config is not None:
-            words = line.split()
-            if words[0].lower() == "do" and len(words) > 1:
-                cfg, self.config = self.config, None
-                try:
-                    return self.run(line.split(None, 1)[1])
-                finally:
-                    self.config = cfg
-            with self.fleet.lock:
-                out, leave = self.config.line(line, len(self.prompt))
-            if leave:
-                self.config = None
-            return out
-        m = match(line, self.priv, len(self.prompt))
-        if m.error:
-            return "\n".join(m.error) + "\n"
-        assert m.action is not None
-        handler = getattr(self, f"do_{m.action}")
-        text: str = handler(m)
-        return text
-
-    # -------------------------------------------------------------- simple commands
-    def _show(self, fn: Callable[..., str], **kw: object) -> str:
-        with self.fleet.lock:
-            t = self.fleet.advance()
-            text = fn(self.fleet, self.name, t, **kw)
-        return text + ("\n" if text and not text.endswith("\n") else "")
-
-    def do_noop(self, m: Match) -> str:
-        return ""
-
-    def do_exit(self, m: Match) -> str:
-        self.closed = True
-        return ""
-
-    def do_enable(self, m: Match) -> str:
-        return ""  # the shell handles the password dialogue
-
-    def do_disable(self, m: Match) -> str:
-        self.priv = 1
-        return ""
+    tree: ClassVar[Node] = TREE
+    dialect: ClassVar[Dialect] = IOS
 
     def do_term_length(self, m: Match) -> str:
         n = int(m.args["length"])
@@ -269,7 +125,7 @@ class CliSession:
         return ""
 
     def do_show_version(self, m: Match) -> str:
-        return self._show(render.show_version)
+        return self._show(system.show_version)
 
     def do_show_clock(self, m: Match) -> str:
         with self.fleet.lock:
@@ -277,58 +133,53 @@ class CliSession:
         return f"*{dt:%H:%M:%S}.{dt.microsecond // 1000:03d} UTC {dt:%a %b} {dt.day} {dt.year}\n"
 
     def do_show_users(self, m: Match) -> str:
-        return ("    Line       User       Host(s)              Idle       Location\n"
-                "*  2 vty 0     admin      idle                 00:00:00 127.0.0.1\n\n"
-                "  Interface    User               Mode         Idle     Peer Address\n\n")
+        return (
+            "    Line       User       Host(s)              Idle       Location\n"
+            "*  2 vty 0     admin      idle                 00:00:00 127.0.0.1\n\n"
+            "  Interface    User               Mode         Idle     Peer Address\n\n"
+        )
 
     def do_show_run(self, m: Match) -> str:
         with self.fleet.lock:
-            base = render.running_config(
-                self.fleet, self.name, "FLgBaJHXdYY_AVH]SKSY_YCOMTRaEcE", "$9$lab$7xkLj3Pq1Zr"
-            )
-            router = self.fleet.routers[self.name]
-            return merge_config(base, router.config, router.removed)
-
-    def do_configure(self, m: Match) -> str:
-        self.config = ConfigMode(self.fleet.routers[self.name])
-        return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+            return display(self.fleet, self.name)
 
     def do_write_memory(self, m: Match) -> str:
         return "Building configuration...\n[OK]\n"
 
     def do_show_logging(self, m: Match) -> str:
-        return self._show(render.show_logging)
+        return self._show(show_logging)
 
     def do_show_ip_int_brief(self, m: Match) -> str:
-        return self._show(render.show_ip_interface_brief)
+        return self._show(system.show_ip_interface_brief)
 
     def do_show_isakmp_sa(self, m: Match) -> str:
-        return self._show(render.show_isakmp_sa)
+        return self._show(crypto.show_isakmp_sa)
 
     def do_show_isakmp_sa_detail(self, m: Match) -> str:
-        return self._show(render.show_isakmp_sa_detail)
+        return self._show(crypto.show_isakmp_sa_detail)
 
     def do_show_ikev2_sa(self, m: Match) -> str:
-        return self._show(render.show_ikev2_sa)
+        return self._show(crypto.show_ikev2_sa)
 
     def do_show_ikev2_sa_detailed(self, m: Match) -> str:
-        return self._show(render.show_ikev2_sa, detailed=True)
+        return self._show(crypto.show_ikev2_sa, detailed=True)
 
     def do_show_ipsec_sa(self, m: Match) -> str:
-        return self._show(render.show_ipsec_sa, peer=m.args.get("peer"),
-                          interface=m.args.get("interface"))
+        return self._show(
+            crypto.show_ipsec_sa, peer=m.args.get("peer"), interface=m.args.get("interface")
+        )
 
     def do_show_ipsec_sa_detail(self, m: Match) -> str:
-        return self._show(render.show_ipsec_sa, detail=True, peer=m.args.get("peer"))
+        return self._show(crypto.show_ipsec_sa, detail=True, peer=m.args.get("peer"))
 
     def do_show_session(self, m: Match) -> str:
-        return self._show(render.show_crypto_session)
+        return self._show(crypto.show_crypto_session)
 
     def do_show_session_detail(self, m: Match) -> str:
-        return self._show(render.show_crypto_session, detail=True)
+        return self._show(crypto.show_crypto_session, detail=True)
 
     def do_show_crypto_map(self, m: Match) -> str:
-        return self._show(render.show_crypto_map)
+        return self._show(crypto.show_crypto_map)
 
     # -------------------------------------------------------------- actions
     def _peer(self, m: Match) -> str | None:
@@ -336,9 +187,6 @@ class CliSession:
         if peer is None:
             return None
         return str(ipaddress.ip_address(peer))
-
-    def _vrfs(self) -> set[str]:
-        return {lk.spec.vrf for lk, _ in self.fleet.ends_of(self.name) if lk.spec.vrf}
 
     def _vrf_ok(self, m: Match) -> str:
         vrf = m.args.get("vrf")
@@ -350,21 +198,8 @@ class CliSession:
         bad = self._vrf_ok(m)
         if bad:
             return bad
-        peer = self._peer(m)
-        with self.fleet.lock:
-            self._clear_peer(what, peer, conn, m.args.get("vrf"))
+        self.clear_peer(what, self._peer(m), conn, m.args.get("vrf"))
         return ""
-
-    def _clear_peer(self, what: str, peer: str | None, conn: int | None,
-                    vrf: str | None = None) -> None:
-        if peer is not None:
-            # match on the normalised address; lab addresses are stored normalised
-            for link, side in self.fleet.ends_of(self.name):
-                addr = self.fleet.peer_addr(link, side)
-                if ipaddress.ip_address(addr) == ipaddress.ip_address(peer):
-                    peer = addr
-                    break
-        self.fleet.clear(self.name, what, peer, conn, vrf=vrf)
 
     def do_clear_session(self, m: Match) -> str:
         return self._norm_clear("session", m)
@@ -379,11 +214,6 @@ class CliSession:
     def do_clear_ikev2(self, m: Match) -> str:
         return self._norm_clear("ikev2", m)
 
-    def do_clear_logging(self, m: Match) -> str:
-        with self.fleet.lock:
-            self.fleet.routers[self.name].log.clear()
-        return ""
-
     def do_ping(self, m: Match) -> str:
         vrf = m.args.get("vrf")
         if vrf is not None and vrf not in self._vrfs():
@@ -397,8 +227,8 @@ class CliSession:
         while i < len(rest):
             word = rest[i].lower()
             keys = [k for k in opts if k.startswith(word)]
-            pos = len(self.prompt) + len(head) + 1 + len(dest) + 1 + sum(
-                len(x) + 1 for x in rest[:i]
+            pos = (
+                len(self.prompt) + len(head) + 1 + len(dest) + 1 + sum(len(x) + 1 for x in rest[:i])
             )
             if len(keys) != 1 or i + 1 >= len(rest):
                 if len(keys) == 1:
@@ -446,174 +276,11 @@ class CliSession:
         for iface, addr in ((spec.lan_if, spec.inside_host), (spec.wan_if, spec.address)):
             full = iface.lower()
             m = re.match(r"^([a-z\-]+)([\d/]+)$", low)
-            if low == full or (m and full.startswith(m.group(1)) and full.endswith(m.group(2))
-                               and full[len(full) - len(m.group(2)) - 1].isalpha()):
+            if low == full or (
+                m
+                and full.startswith(m.group(1))
+                and full.endswith(m.group(2))
+                and full[len(full) - len(m.group(2)) - 1].isalpha()
+            ):
                 return addr
         return None
-
-
-# ------------------------------------------------------------------ configuration mode
-# Enough of IOS global configuration for provisioning crypto: the sub-modes a crypto
-# configuration enters, the words each accepts, and IOS's rule that a line a sub-mode does not
-# know is tried one level up (so "crypto map ..." after a policy block simply starts a new
-# block). Lines land in the router's running-config text; they do not (yet) create tunnels.
-
-# (header pattern, prompt mode, words a child line may start with)
-SUBMODES: tuple[tuple[re.Pattern[str], str, frozenset[str]], ...] = tuple(
-    (re.compile(rx, re.I), mode, frozenset(words.split()))
-    for rx, mode, words in (
-        (r"^crypto isakmp policy \d+$", "config-isakmp",
-         "encryption encr hash authentication group lifetime"),
-        (r"^crypto map \S+ \d+ ipsec-isakmp( dynamic \S+)?$", "config-crypto-map",
-         "set match description reverse-route"),
-        (r"^crypto ipsec transform-set \S+ \S.*$", "cfg-crypto-trans", "mode"),
-        (r"^crypto ipsec profile \S+$", "ipsec-profile", "set description"),
-        (r"^crypto ikev2 proposal \S+$", "config-ikev2-proposal",
-         "encryption integrity group prf"),
-        (r"^crypto ikev2 policy \S+$", "config-ikev2-policy", "proposal match"),
-        (r"^crypto ikev2 keyring \S+$", "config-ikev2-keyring", "peer"),
-        (r"^peer \S+$", "config-ikev2-keyring-peer",
-         "address pre-shared-key description identity"),
-        (r"^crypto ikev2 profile \S+$", "config-ikev2-profile",
-         "match identity authentication keyring dpd lifetime description"),
-        (r"^interface [A-Za-z][\w\-]*\d+(/\d+)*(\.\d+)?$", "config-if",
-         "ip ipv6 description crypto tunnel shutdown negotiation no"),
-        (r"^ip access-list extended \S+$", "config-ext-nacl", "permit deny remark"),
-    )
-)
-LEAVES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(rx, re.I)
-    for rx in (
-        r"^crypto isakmp key (?:[067] )?\S+ address \S+(?: \S+)?(?: no-xauth)?$",
-        r"^crypto isakmp keepalive \d+(?: \d+)?(?: periodic| on-demand)?$",
-        r"^crypto isakmp aggressive-mode disable$",
-        r"^crypto ipsec security-association (?:lifetime (?:seconds|kilobytes) \d+"
-        r"|replay window-size \d+)$",
-        r"^ip route \S+ \S+ \S+(?: \d+)?$",
-        r"^access-list \d+ (?:permit|deny) .+$",
-    )
-)
-
-
-class ConfigMode:
-    """One ``configure terminal`` session: a stack of sub-modes over the router's blocks."""
-
-    def __init__(self, router: RouterState) -> None:
-        self.router = router
-        self.stack: list[tuple[str, frozenset[str], list[str], int]] = []  # mode, words, block, at
-
-    @property
-    def mode(self) -> str:
-        return self.stack[-1][0] if self.stack else "config"
-
-    def _block(self, header: str) -> list[str]:
-        blocks = self.router.config
-        for block in blocks:
-            if block[0] == header:
-                return block
-        block = [header]
-        blocks.append(block)
-        self.router.removed.discard(header)
-        return block
-
-    def line(self, text: str, prompt_len: int) -> tuple[str, bool]:
-        """(output, leave config mode?) for one typed line."""
-        stripped = " ".join(text.split())
-        low = stripped.lower()
-        if not stripped or stripped.startswith("!"):
-            return "", False
-        if low == "end":
-            return "", True
-        if low == "exit":
-            if not self.stack:
-                return "", True
-            self.stack.pop()
-            return "", False
-        while self.stack:
-            mode, words, block, at = self.stack[-1]
-            first = low.split()[0]
-            if first in words:
-                depth = len(self.stack)
-                if mode == "config-ikev2-keyring" and first == "peer":
-                    idx = _child(block, at, " " * depth + stripped)
-                    _, sub, sub_words = SUBMODES[7]
-                    self.stack.append((sub, sub_words, block, idx))
-                    return "", False
-                _child(block, at, " " * depth + stripped)
-                return "", False
-            self.stack.pop()
-        for pattern, mode, words in SUBMODES:
-            if pattern.match(stripped) and mode != "config-ikev2-keyring-peer":
-                self.stack.append((mode, words, self._block(stripped), 0))
-                return "", False
-        if any(p.match(stripped) for p in LEAVES):
-            self._block(stripped)
-            return "", False
-        if low.startswith("no ") and len(stripped) > 3:
-            target = stripped[3:]
-            blocks = self.router.config
-            kept = [b for b in blocks if b[0] != target]
-            if len(kept) == len(blocks):
-                self.router.removed.add(target)
-            blocks[:] = kept
-            return "", False
-        pos = len(text) - len(text.lstrip())
-        return " " * (prompt_len + pos) + "^\n" + INVALID + "\n", False
-
-
-def _child(block: list[str], parent: int, line: str) -> int:
-    """Add ``line`` at the end of ``block[parent]``'s subtree unless it is there; its index."""
-    indent = len(block[parent]) - len(block[parent].lstrip())
-    end = parent + 1
-    while end < len(block) and len(block[end]) - len(block[end].lstrip()) > indent:
-        if block[end] == line:
-            return end
-        end += 1
-    block.insert(end, line)
-    return end
-
-
-def _anchor(header: str) -> tuple[str, ...]:
-    """Top-level lines a new block goes before (IOS prints sections in a fixed order)."""
-    if header.startswith("crypto "):
-        return ("interface ", "ip route", "ip access-list", "line con")
-    if header.startswith("interface "):
-        return ("ip route", "ip access-list", "access-list", "line con")
-    if header.startswith("ip route"):
-        return ("ip access-list", "access-list", "line con")
-    return ("line con",)
-
-
-def merge_config(base: str, blocks: list[list[str]], removed: set[str]) -> str:
-    """The rendered running-config with the configured blocks merged in (pure)."""
-    if not blocks and not removed:
-        return base
-    lines = base.split("\n")
-    # drop removed top-level blocks (header and its indented children)
-    out: list[str] = []
-    skip = False
-    for ln in lines:
-        if ln and not ln.startswith(" "):
-            skip = ln in removed
-        elif not ln:
-            skip = False
-        if not skip:
-            out.append(ln)
-    lines = out
-    for block in blocks:
-        header, children = block[0], block[1:]
-        if header in lines:
-            at = lines.index(header) + 1
-            end = at
-            while end < len(lines) and lines[end].startswith(" "):
-                end += 1
-            present = set(lines[at:end])
-            new = [c for c in children if c not in present]
-            lines[end:end] = new
-            continue
-        anchors = _anchor(header)
-        pos = next((i for i, ln in enumerate(lines) if ln.startswith(anchors)), None)
-        if pos is None:
-            pos = next((i for i, ln in enumerate(lines) if ln == "end"), len(lines))
-        lines[pos:pos] = [header, *children, "!"]
-    return "\n".join(lines)

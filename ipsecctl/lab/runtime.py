@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from ipsecctl.errors import IpsecctlError, UsageError
+from ipsecctl.errors import UsageError
+from ipsecctl.lab.errors import LabError
 from ipsecctl.lab.sshd import Credentials, RouterServer, SshFleetServer, load_or_create_host_key
 from ipsecctl.lab.state import Fleet
 from ipsecctl.lab.topology import plan
@@ -29,10 +31,6 @@ STATE_FILE = "state.json"
 LOG_FILE = "lab.log"
 USERNAME = "admin"
 INVENTORY_FILES = ("hosts.yaml", "groups.yaml", "defaults.yaml")
-
-
-class LabError(IpsecctlError):
-    """The lab could not be started, found or stopped."""
 
 
 @dataclass
@@ -49,8 +47,13 @@ class RouterInfo:
     def public(self) -> dict[str, Any]:
         """The keys ``state.json`` and ``lab status --json`` publish (a documented contract:
         ``expected_up`` lives in the inventory, not here)."""
-        return {"name": self.name, "address": self.address, "port": self.port,
-                "platform": self.platform, "scenario": self.scenario}
+        return {
+            "name": self.name,
+            "address": self.address,
+            "port": self.port,
+            "platform": self.platform,
+            "scenario": self.scenario,
+        }
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -105,14 +108,26 @@ class LabDir:
                 return r
         raise KeyError(name)
 
-    def remove_files(self) -> None:
-        """What ``lab down`` removes; host keys stay so the lab keeps its identity."""
+    def remove_files(self, keep_identity: bool = True) -> None:
+        """What ``lab down`` removes: everything the lab wrote. With ``keep_identity`` (a
+        lab in the user's state directory) the host keys and the log stay, so a restarted lab
+        keeps its identity; elsewhere the directory is left as the user made it."""
         for p in (self.state_path, self.known_hosts):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         for name in INVENTORY_FILES:
             with contextlib.suppress(FileNotFoundError):
                 (self.inventory_path / name).unlink()
+        with contextlib.suppress(OSError):
+            self.inventory_path.rmdir()
+        shutil.rmtree(self.dir / "real", ignore_errors=True)
+        if keep_identity:
+            return
+        shutil.rmtree(self.dir / "keys", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.log_path.unlink()
+        with contextlib.suppress(OSError):
+            self.dir.rmdir()  # only when nothing of the user's is left in it
 
 
 class Lab(LabDir):
@@ -125,6 +140,7 @@ class Lab(LabDir):
         seed: int = 1,
         time_scale: float = 1.0,
         port: int | None = None,
+        asa: int | None = None,
     ) -> None:
         if devices < 1:
             raise UsageError(f"--devices {devices}: a lab needs at least 1 router")
@@ -135,7 +151,7 @@ class Lab(LabDir):
         self.seed = seed
         self.time_scale = time_scale
         self.requested_port = port
-        self.plan = plan(devices, seed)
+        self.plan = plan(devices, seed, asa)
         self.fleet = Fleet(self.plan, seed=seed, time_scale=time_scale)
         self.creds = Credentials(
             username=USERNAME,
@@ -143,6 +159,9 @@ class Lab(LabDir):
             enable_secret=secrets.token_urlsafe(12),
         )
         self.routers: list[RouterInfo] = []
+        self.gateways: list[tuple[RouterInfo, dict[str, Any]]] = []  # real ones: inventory host
+        self.real: dict[str, Any] = {}
+        self.gateway_known_hosts: list[str] = []
         self._server: SshFleetServer | None = None
         self.started_at: float | None = None
 
@@ -158,8 +177,10 @@ class Lab(LabDir):
                 if all(_bind_test(a, port) for a in own):
                     return [(a, port) for a in own]
             if base is not None:
-                raise LabError(f"--port {base}: in use on the lab addresses",
-                               hint="choose another port, or omit --port for a free one")
+                raise LabError(
+                    f"--port {base}: in use on the lab addresses",
+                    hint="choose another port, or omit --port for a free one",
+                )
             for _ in range(20):
                 port = self._free_port(own[0])
                 if all(_bind_test(a, port) for a in own):
@@ -176,7 +197,9 @@ class Lab(LabDir):
         finally:
             s.close()
 
-    def start(self) -> Lab:
+    def start(self, ready: bool = True) -> Lab:
+        """Bind and serve every device, then write the lab's files; ``ready`` False leaves
+        ``state.json`` saying the lab is still starting (real gateways to come)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "keys").mkdir(exist_ok=True, mode=0o700)
         auth = self.dir / "authorized_keys"
@@ -200,14 +223,17 @@ class Lab(LabDir):
                 srv.stop()
                 last_err = exc
                 if self.requested_port is not None:
-                    raise LabError(f"--port {self.requested_port}: cannot listen ({exc})",
-                                   hint="choose another port, or omit --port for a free one"
-                                   ) from exc
+                    raise LabError(
+                        f"--port {self.requested_port}: cannot listen ({exc})",
+                        hint="choose another port, or omit --port for a free one",
+                    ) from exc
                 continue
             break
         else:
-            raise LabError(f"could not bind the lab routers to {self.dir}'s addresses: "
-                           f"{last_err}", hint="try again, or pass a free --port")
+            raise LabError(
+                f"could not bind the lab routers to {self.dir}'s addresses: {last_err}",
+                hint="try again, or pass a free --port",
+            )
         self._server = srv
         srv.start()
         self.started_at = time.time()
@@ -222,8 +248,21 @@ class Lab(LabDir):
             )
             for s, spec in zip(servers, self.plan.routers, strict=True)
         ]
-        self._write_files()
+        self._write_files(ready)
         return self
+
+    def add_gateways(
+        self,
+        gateways: list[tuple[RouterInfo, dict[str, Any]]],
+        real: dict[str, Any],
+        known_hosts: list[str],
+    ) -> None:
+        """Real gateways (already running) join the inventory and the state; ``real`` says
+        what they are and what was missing; ``known_hosts`` are their sshds' lines."""
+        self.gateways = gateways
+        self.gateway_known_hosts = known_hosts
+        self.real = real
+        self._write_files(True)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -246,16 +285,19 @@ class Lab(LabDir):
         return list(dict.fromkeys(out))
 
     # ------------------------------------------------------------------ files
-    def _write_files(self) -> None:
+    def _write_files(self, ready: bool = True) -> None:
         assert self._server is not None
         kh_lines = []
         for s in self._server.routers:
             host = s.address if s.port == 22 else f"[{s.address}]:{s.port}"
             kh_lines.append(f"{host} {s.host_key.get_name()} {s.host_key.get_base64()}")
+        kh_lines += self.gateway_known_hosts
         self.known_hosts.write_text("\n".join(kh_lines) + "\n")
         hosts: dict[str, Any] = {}
         for r in self.routers:
-            group = "ios" if r.platform == "cisco_ios" else "iosxe"
+            group = {"cisco_ios": "ios", "cisco_iosxe": "iosxe", "cisco_asa": "asa"}.get(
+                r.platform, r.platform
+            )
             hosts[r.name] = {
                 "hostname": r.address,
                 "port": r.port,
@@ -263,11 +305,17 @@ class Lab(LabDir):
                 "groups": ["lab", group],
                 "data": {"scenario": r.scenario, "expected_up": r.expected_up, "lab": True},
             }
-        groups = {
+        for info, gw_host in self.gateways:
+            hosts[info.name] = {**gw_host, "groups": ["lab", info.platform]}
+            gw_host["data"]["known_hosts"] = str(self.known_hosts)
+        groups: dict[str, Any] = {
             "lab": {"data": {"lab": True}},
             "ios": {"platform": "cisco_ios"},
             "iosxe": {"platform": "cisco_iosxe"},
+            "asa": {"platform": "cisco_asa"},
         }
+        for info, _host in self.gateways:
+            groups[info.platform] = {"platform": info.platform}
         secret = self.creds.enable_secret
         defaults = {
             "username": self.creds.username,
@@ -292,7 +340,10 @@ class Lab(LabDir):
             "started_at": self.started_at,
             "inventory": str(inv),
             "known_hosts": str(self.known_hosts),
-            "routers": [r.public() for r in self.routers],
+            "routers": [r.public() for r in self.routers]
+            + [info.public() for info, _host in self.gateways],
+            "real": self.real,
+            "ready": ready,
         }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))

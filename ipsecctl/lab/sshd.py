@@ -1,9 +1,9 @@
-"""SSH servers of the lab routers: one listening socket per router, one accept loop for all.
+"""SSH servers of the lab devices: one listening socket per device, one accept loop for all.
 
-Each accepted connection gets a paramiko server ``Transport``; a shell channel runs an IOS
-terminal (echo, line editing, ``enable`` password dialogue, ``--More--`` paging) on top of
-:class:`~ipsecctl.lab.ioscli.CliSession`. An exec channel runs one command and closes, like
-``ssh router "show version"`` on a real box.
+Each accepted connection gets a paramiko server ``Transport``; a shell channel runs a Cisco
+terminal (echo, line editing, ``enable`` password dialogue, paging with the family's ``More``
+prompt) on top of the device's session (:func:`~ipsecctl.lab.cli_session.session_for`). An exec
+channel runs one command and closes, like ``ssh router "show version"`` on a real box.
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import paramiko.common
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ipsecctl.lab.ioscli import CliSession
+from ipsecctl.lab.cli_session import DeviceSession, session_for
 from ipsecctl.lab.state import Fleet
 
 log = logging.getLogger(__name__)
-MORE = " --More-- "
-ERASE_MORE = "\b" * len(MORE) + " " * len(MORE) + "\b" * len(MORE)
 
 
 def load_or_create_host_key(path: Path) -> paramiko.Ed25519Key:
@@ -88,15 +86,19 @@ class _Server(paramiko.ServerInterface):
 
     def check_channel_shell_request(self, channel: paramiko.Channel) -> bool:
         threading.Thread(
-            target=self.router.run_shell, args=(channel,), daemon=True,
+            target=self.router.run_shell,
+            args=(channel,),
+            daemon=True,
             name=f"lab-shell-{self.router.name}",
         ).start()
         return True
 
     def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
         threading.Thread(
-            target=self.router.run_exec, args=(channel, command.decode(errors="replace")),
-            daemon=True, name=f"lab-exec-{self.router.name}",
+            target=self.router.run_exec,
+            args=(channel, command.decode(errors="replace")),
+            daemon=True,
+            name=f"lab-exec-{self.router.name}",
         ).start()
         return True
 
@@ -150,8 +152,9 @@ class _Terminal:
             if echo:
                 self.chan.sendall(ch.encode())
 
-    def page(self, text: str, length: int) -> None:
-        """Write ``text``; with a terminal length, stop at ``--More--`` like IOS."""
+    def page(self, text: str, length: int, more: str = " --More-- ") -> None:
+        """Write ``text``; with a terminal length, stop at the ``More`` prompt like IOS/ASA."""
+        erase = "\b" * len(more) + " " * len(more) + "\b" * len(more)
         lines = text.split("\n")
         if text.endswith("\n"):
             lines = lines[:-1]
@@ -166,9 +169,9 @@ class _Terminal:
             self.write("\n".join(chunk) + "\n")
             if i >= len(lines):
                 return
-            self.chan.sendall(MORE.encode())
+            self.chan.sendall(more.encode())
             b = self._byte()
-            self.chan.sendall(ERASE_MORE.encode())
+            self.chan.sendall(erase.encode())
             if b is None:
                 return
             if b == 0x20:
@@ -184,8 +187,15 @@ class _Terminal:
 class RouterServer:
     """Everything that answers on one router's address."""
 
-    def __init__(self, name: str, address: str, port: int, host_key: paramiko.PKey,
-                 fleet: Fleet, creds: Credentials) -> None:
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        port: int,
+        host_key: paramiko.PKey,
+        fleet: Fleet,
+        creds: Credentials,
+    ) -> None:
         self.name = name
         self.address = address
         self.port = port
@@ -194,14 +204,15 @@ class RouterServer:
         self.creds = creds
         self.sock: socket.socket | None = None
 
-    def session(self) -> CliSession:
-        return CliSession(self.fleet, self.name, self.creds.enable_secret, sleep=time.sleep)
+    def session(self) -> DeviceSession:
+        return session_for(self.fleet, self.name, self.creds.enable_secret, sleep=time.sleep)
 
     def run_exec(self, chan: paramiko.Channel, command: str) -> None:
         try:
             time.sleep(0.05)  # let paramiko answer the exec request before data and close
             cli = self.session()
             out = cli.run(command)
+            cli.close()
             chan.sendall(out.replace("\n", "\r\n").encode())
             chan.send_exit_status(0)
         except Exception:  # a broken client must never take the lab down
@@ -221,24 +232,32 @@ class RouterServer:
                 if line is None:
                     break
                 words = line.split()
-                if words and "enable".startswith(words[0].lower()) and len(words[0]) >= 2 \
-                        and len(words) == 1:
+                if (
+                    cli.config is None
+                    and words
+                    and "enable".startswith(words[0].lower())
+                    and len(words[0]) >= 2
+                    and len(words) == 1
+                ):
                     self._enable(term, cli)
                     continue
                 out = cli.run(line)
                 if out:
-                    term.page(out, cli.length)
+                    term.page(out, cli.length, cli.more)
         except (OSError, EOFError, paramiko.SSHException):
             pass
         except Exception:
             log.exception("shell on %s failed", self.name)
         finally:
             with contextlib.suppress(Exception):
+                cli.close()
+            with contextlib.suppress(Exception):
                 chan.close()
 
-    def _enable(self, term: _Terminal, cli: CliSession) -> None:
+    def _enable(self, term: _Terminal, cli: DeviceSession) -> None:
         if cli.priv >= 15:
             return
+        asa = self.fleet.routers[self.name].spec.asa
         for _ in range(3):
             term.write("Password: ")
             pw = term.readline(echo=False)
@@ -247,7 +266,9 @@ class RouterServer:
             if hmac.compare_digest(pw.encode(), self.creds.enable_secret.encode()):
                 cli.priv = 15
                 return
-        term.write("% Bad secrets\n\n")
+            if asa:
+                term.write("Invalid password\n")
+        term.write("Access denied.\n" if asa else "% Bad secrets\n\n")
 
 
 class SshFleetServer:

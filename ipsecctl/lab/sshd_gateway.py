@@ -22,12 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipsecctl.errors import IpsecctlError
+from ipsecctl.lab.errors import LabError
 
 SSHD = "/usr/sbin/sshd"
 
 
-class SshdError(IpsecctlError):
+class SshdError(LabError):
     """The lab's sshd could not be started (missing OpenSSH, bad config, port taken)."""
 
 
@@ -71,8 +71,10 @@ class OpenSshServer:
         return base64.b64decode(self.host_key_b64)
 
     def known_hosts_line(self) -> str:
-        return f"{known_hosts_name(self.address, self.port)} {self.host_key_type} " \
-               f"{self.host_key_b64}\n"
+        return (
+            f"{known_hosts_name(self.address, self.port)} {self.host_key_type} "
+            f"{self.host_key_b64}\n"
+        )
 
     @property
     def log(self) -> Path:
@@ -94,15 +96,26 @@ class OpenSshServer:
 
 def _keygen(path: Path, key_type: str) -> None:
     try:
-        subprocess.run(["ssh-keygen", "-q", "-N", "", "-t", key_type, "-f", str(path)],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-N", "", "-t", key_type, "-f", str(path)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise SshdError(f"ssh-keygen -t {key_type} failed for {path}: {exc}") from exc
 
 
-def start_sshd(directory: Path, *, address: str = "127.0.0.1", port: int | None = None,
-               extra_config: str = "", host_key_type: str = "ed25519",
-               force_command: str | None = None, start_timeout: float = 10.0) -> OpenSshServer:
+def start_sshd(
+    directory: Path,
+    *,
+    address: str = "127.0.0.1",
+    port: int | None = None,
+    extra_config: str = "",
+    host_key_type: str = "ed25519",
+    force_command: str | None = None,
+    start_timeout: float = 10.0,
+) -> OpenSshServer:
     """Start sshd on *address* with keys and config under *directory*; wait until it listens.
 
     ``extra_config`` is appended to sshd_config (e.g. to restrict algorithms); with
@@ -112,8 +125,10 @@ def start_sshd(directory: Path, *, address: str = "127.0.0.1", port: int | None 
     """
     missing = sshd_missing()
     if missing:
-        raise SshdError(f"OpenSSH server unavailable: missing {', '.join(missing)}",
-                        hint="install openssh-server and openssh-client")
+        raise SshdError(
+            f"OpenSSH server unavailable: missing {', '.join(missing)}",
+            hint="install openssh-server and openssh-client",
+        )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     directory.mkdir(parents=True, exist_ok=True)
@@ -139,13 +154,19 @@ def start_sshd(directory: Path, *, address: str = "127.0.0.1", port: int | None 
     )
     log = directory / "sshd.log"
     with log.open("wb") as err:
-        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=err,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(config)],
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + start_timeout
     while True:
         if proc.poll() is not None:
-            raise SshdError(f"sshd did not start on {address}:{port}: "
-                            f"{log.read_text(errors='replace').strip()[-400:]}")
+            raise SshdError(
+                f"sshd did not start on {address}:{port}: "
+                f"{log.read_text(errors='replace').strip()[-400:]}"
+            )
         try:
             socket.create_connection((address, port), timeout=0.2).close()
             break
@@ -153,9 +174,11 @@ def start_sshd(directory: Path, *, address: str = "127.0.0.1", port: int | None 
             if time.monotonic() > deadline:
                 with contextlib.suppress(OSError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                raise SshdError(f"sshd on {address}:{port} did not listen within "
-                                f"{start_timeout:g}s") from None
+                raise SshdError(
+                    f"sshd on {address}:{port} did not listen within {start_timeout:g}s"
+                ) from None
             time.sleep(0.05)
     key_type, key_b64 = (directory / f"host_{host_key_type}.pub").read_text().split()[:2]
-    return OpenSshServer(directory, address, port, getpass.getuser(), client, key_type,
-                         key_b64, proc)
+    return OpenSshServer(
+        directory, address, port, getpass.getuser(), client, key_type, key_b64, proc
+    )

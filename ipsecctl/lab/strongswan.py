@@ -3,12 +3,15 @@
 Why this shape: charon's pid file (/var/run/charon.pid) is compiled in, so two daemons on one
 host need two views of /run. Each charon therefore runs under ``ip netns exec`` + ``unshare
 --mount`` with a private directory bind-mounted on /run, and its own strongswan.conf through
-``STRONGSWAN_CONF``. The kernel here has no ESP, so charon uses kernel-libipsec (user-space ESP,
-UDP-encapsulated tunnel mode only): every connection forces ``encap = yes``.
+``STRONGSWAN_CONF``. Where the kernel has no ESP (this project's test machines), charon uses
+kernel-libipsec (user-space ESP, UDP-encapsulated tunnel mode only) and every connection forces
+``encap = yes``.
 
 Keys come from charon's own log (``ike 4`` prints SK_* secrets, ``chd 4`` the CHILD_SA keys)
-and SPIs from ``swanctl --list-sas --raw``; the lab exists to produce captures with keys for
-the decoders, never to be a product gateway.
+and SPIs from ``swanctl --list-sas --raw``, so the same gateways serve the packet decoders'
+tests (captures with keys) and ``ipsecctl lab up --real`` (:mod:`~ipsecctl.lab.real`), where
+the product manages them over SSH like any Linux gateway. On a kernel with ESP,
+``kernel_esp=True`` drops kernel-libipsec and lets charon use XFRM.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ipsecctl.lab.errors import LabError
 from ipsecctl.lab.gateway import DeviceEndpoint, expose, write_inventory
 from ipsecctl.lab.netns import (
-    LabError,
     Namespaces,
     check_free,
     existing_namespaces,
@@ -44,9 +47,11 @@ from ipsecctl.lab.sshd_gateway import OpenSshServer
 
 CHARON = "/usr/lib/ipsec/charon"
 
-PLUGINS = ("random nonce openssl aes sha1 sha2 md5 hmac gcm ccm ctr chapoly curve25519 gmp "
-           "pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici "
-           "updown xcbc cmac")
+PLUGINS = (
+    "random nonce openssl aes sha1 sha2 md5 hmac gcm ccm ctr chapoly curve25519 gmp "
+    "pem pkcs1 x509 pubkey kdf kernel-libipsec kernel-netlink socket-default vici "
+    "updown xcbc cmac"
+)
 
 
 def strongswan_missing() -> list[str]:
@@ -78,6 +83,8 @@ class Tunnel:
     fragment_size: int = 0
     """charon ``fragment_size`` in bytes (0: charon's default, 1280); small values force
     encrypted messages such as IKE_AUTH into several SKF fragments."""
+    start_action: str = "none"
+    """swanctl ``start_action`` of the CHILD_SA: none | start | trap."""
 
 
 @dataclass
@@ -104,13 +111,15 @@ class Gateway:
         return self.workdir / "strongswan.conf"
 
 
-def strongswan_conf(logfile: Path, fragment_size: int = 0) -> str:
-    """A charon configuration that logs the keys (ike/chd 4) and uses user-space ESP."""
+def strongswan_conf(logfile: Path, fragment_size: int = 0, kernel_esp: bool = False) -> str:
+    """A charon configuration that logs the keys (ike/chd 4) and uses user-space ESP
+    (kernel-libipsec), or the kernel's ESP where ``kernel_esp``."""
     frag = f"fragment_size = {fragment_size}" if fragment_size else ""
+    plugins = PLUGINS.replace("kernel-libipsec ", "") if kernel_esp else PLUGINS
     return f"""charon {{
     {frag}
     load_modular = no
-    load = {PLUGINS}
+    load = {plugins}
     install_virtual_ip = no
     retransmit_tries = 2
     retransmit_timeout = 1.0
@@ -142,17 +151,24 @@ def strongswan_conf(logfile: Path, fragment_size: int = 0) -> str:
 """
 
 
-def swanctl_conf(tunnel: Tunnel, me: Gateway, peer: Gateway, *, my_id: str,
-                 peer_id: str) -> str:
+def swanctl_conf(
+    tunnel: Tunnel,
+    me: Gateway,
+    peer: Gateway,
+    *,
+    my_id: str,
+    peer_id: str,
+    kernel_esp: bool = False,
+) -> str:
     """A swanctl.conf for one side; both ends share the PSK and mirror the selectors."""
     aggr = "yes" if tunnel.aggressive else "no"
     return f"""connections {{
     {tunnel.name} {{
         version = {tunnel.version}
-        local_addrs = {me.wan.split('/')[0]}
-        remote_addrs = {peer.wan.split('/')[0]}
+        local_addrs = {me.wan.split("/")[0]}
+        remote_addrs = {peer.wan.split("/")[0]}
         proposals = {tunnel.ike_proposals}
-        encap = yes
+        encap = {"no" if kernel_esp else "yes"}
         aggressive = {aggr}
         fragmentation = {tunnel.fragmentation}
         rekey_time = 0
@@ -172,7 +188,7 @@ def swanctl_conf(tunnel: Tunnel, me: Gateway, peer: Gateway, *, my_id: str,
                 esp_proposals = {tunnel.esp_proposals}
                 mode = tunnel
                 rekey_time = 0
-                start_action = none
+                start_action = {tunnel.start_action}
             }}
         }}
     }}
@@ -189,14 +205,26 @@ secrets {{
 
 # -- key extraction from charon's log ------------------------------------------------------
 
-_KEY_LINE = re.compile(r"(Sk_\w+ secret|(?:encryption|integrity) (?:initiator|responder) key)"
-                       r" => (\d+) bytes")
+_KEY_LINE = re.compile(
+    r"(Sk_\w+ secret|(?:encryption|integrity) (?:initiator|responder) key)"
+    r" => (\d+) bytes"
+)
 
-_IKE_NAMES = {"Sk_d secret": "sk_d", "Sk_ai secret": "sk_ai", "Sk_ar secret": "sk_ar",
-              "Sk_ei secret": "sk_ei", "Sk_er secret": "sk_er", "Sk_pi secret": "sk_pi",
-              "Sk_pr secret": "sk_pr"}
-_CHILD_NAMES = {"encryption initiator key": "encr_i", "encryption responder key": "encr_r",
-                "integrity initiator key": "integ_i", "integrity responder key": "integ_r"}
+_IKE_NAMES = {
+    "Sk_d secret": "sk_d",
+    "Sk_ai secret": "sk_ai",
+    "Sk_ar secret": "sk_ar",
+    "Sk_ei secret": "sk_ei",
+    "Sk_er secret": "sk_er",
+    "Sk_pi secret": "sk_pi",
+    "Sk_pr secret": "sk_pr",
+}
+_CHILD_NAMES = {
+    "encryption initiator key": "encr_i",
+    "encryption responder key": "encr_r",
+    "integrity initiator key": "integ_i",
+    "integrity responder key": "integ_r",
+}
 
 
 def parse_key_log(text: str) -> tuple[list[dict[str, bytes]], list[dict[str, bytes]]]:
@@ -329,6 +357,8 @@ class NetnsLab:
     net: ipaddress.IPv4Network | None = None
     workdir: Path | None = None
     keep_files: bool = False
+    kernel_esp: bool = False
+    """ESP in the kernel (XFRM) instead of charon's user-space kernel-libipsec."""
     a: Gateway | None = None
     b: Gateway | None = None
     _ns: Namespaces = field(default_factory=Namespaces)
@@ -341,8 +371,12 @@ class NetnsLab:
     def __enter__(self) -> NetnsLab:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                  tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.down()
 
     # -- setup -----------------------------------------------------------------------------
@@ -350,9 +384,11 @@ class NetnsLab:
     def up(self) -> NetnsLab:
         missing = strongswan_missing()
         if missing:
-            raise LabError(f"strongSwan namespace lab unavailable: missing {', '.join(missing)}",
-                           hint="run as root with strongswan-charon, strongswan-swanctl and "
-                                "libcharon-extra-plugins installed")
+            raise LabError(
+                f"strongSwan namespace lab unavailable: missing {', '.join(missing)}",
+                hint="run as root with strongswan-charon, strongswan-swanctl and "
+                "libcharon-extra-plugins installed",
+            )
         if self.net is None:
             self.net = pick_lab_net(host_networks())
         else:
@@ -366,8 +402,10 @@ class NetnsLab:
             suffix += 1
         n = f"10.{base}"
         gws = []
-        for side, wan, inside, inside_net in (("a", f"{n}.0.1/30", f"{n}.11.1", f"{n}.11.0/24"),
-                                              ("b", f"{n}.0.2/30", f"{n}.12.1", f"{n}.12.0/24")):
+        for side, wan, inside, inside_net in (
+            ("a", f"{n}.0.1/30", f"{n}.11.1", f"{n}.11.0/24"),
+            ("b", f"{n}.0.2/30", f"{n}.12.1", f"{n}.12.0/24"),
+        ):
             ns = f"{tag}-{suffix}{side}"
             wd = self._tmp / side
             (wd / "run").mkdir(parents=True)
@@ -379,11 +417,16 @@ class NetnsLab:
         self._ns.veth(self.a.ns, "wan", self.a.wan, self.b.ns, "wan", self.b.wan)
         for gw in gws:
             self._ns.inside(gw.ns, gw.inside)
-        for gw, peer, me_id, peer_id in ((self.a, self.b, "a.lab", "b.lab"),
-                                         (self.b, self.a, "b.lab", "a.lab")):
-            gw.conf.write_text(strongswan_conf(gw.log, self.tunnel.fragment_size))
+        for gw, peer, me_id, peer_id in (
+            (self.a, self.b, "a.lab", "b.lab"),
+            (self.b, self.a, "b.lab", "a.lab"),
+        ):
+            gw.conf.write_text(strongswan_conf(gw.log, self.tunnel.fragment_size, self.kernel_esp))
             (gw.workdir / "swanctl" / "swanctl.conf").write_text(
-                swanctl_conf(self.tunnel, gw, peer, my_id=me_id, peer_id=peer_id))
+                swanctl_conf(
+                    self.tunnel, gw, peer, my_id=me_id, peer_id=peer_id, kernel_esp=self.kernel_esp
+                )
+            )
         if self.start_a:
             self.start_charon(self.a)
         if self.start_b:
@@ -393,13 +436,26 @@ class NetnsLab:
     def start_charon(self, gw: Gateway) -> None:
         """Start a private charon in *gw*'s namespace and load its connections."""
         run_dir = gw.workdir / "run"
-        script = (f"mount --bind {run_dir} /run && exec env STRONGSWAN_CONF={gw.conf} "
-                  f"{CHARON}")
+        script = f"mount --bind {run_dir} /run && exec env STRONGSWAN_CONF={gw.conf} {CHARON}"
         out = open(gw.workdir / "charon.stderr", "wb")  # noqa: SIM115 - lives with the daemon
         gw.proc = subprocess.Popen(
-            ["ip", "netns", "exec", gw.ns, "unshare", "--mount", "--propagation", "private",
-             "sh", "-c", script], stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                "ip",
+                "netns",
+                "exec",
+                gw.ns,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         out.close()
         self._procs.append(gw.proc)
         deadline = time.monotonic() + 10
@@ -411,11 +467,27 @@ class NetnsLab:
             time.sleep(0.05)
         self.swanctl(gw, "--load-all", "--file", str(gw.workdir / "swanctl" / "swanctl.conf"))
 
-    def swanctl(self, gw: Gateway, command: str, *args: str, timeout: float = 20.0,
-                check: bool = True) -> str:
+    def swanctl(
+        self, gw: Gateway, command: str, *args: str, timeout: float = 20.0, check: bool = True
+    ) -> str:
         """Run swanctl against *gw*'s charon (swanctl wants its command option first)."""
-        proc = run(["ip", "netns", "exec", gw.ns, "env", f"STRONGSWAN_CONF={gw.conf}",
-                    "swanctl", command, *args, "--uri", gw.vici], timeout=timeout, check=check)
+        proc = run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                gw.ns,
+                "env",
+                f"STRONGSWAN_CONF={gw.conf}",
+                "swanctl",
+                command,
+                *args,
+                "--uri",
+                gw.vici,
+            ],
+            timeout=timeout,
+            check=check,
+        )
         return proc.stdout
 
     # -- actions ---------------------------------------------------------------------------
@@ -429,8 +501,15 @@ class NetnsLab:
     def initiate(self, child: str | None = None, timeout: int = 15) -> str:
         """Bring the tunnel up from gateway a; raises LabError if it does not establish."""
         gw = self._gw("a")
-        return self.swanctl(gw, "--initiate", "--child", child or self.tunnel.name,
-                            "--timeout", str(timeout), timeout=timeout + 5)
+        return self.swanctl(
+            gw,
+            "--initiate",
+            "--child",
+            child or self.tunnel.name,
+            "--timeout",
+            str(timeout),
+            timeout=timeout + 5,
+        )
 
     def ping(self, count: int = 3, *, src: str = "a") -> int:
         """ICMP echo from the near inside address to the far one, through the tunnel.
@@ -438,17 +517,21 @@ class NetnsLab:
         Returns how many replies came back. A small raw-socket pinger runs in the namespace
         because the lab must not depend on iputils being installed.
         """
-        me, peer = (self._gw("a"), self._gw("b")) if src == "a" else (self._gw("b"),
-                                                                        self._gw("a"))
-        proc = self._ns.exec(me.ns, [sys.executable, "-c", _PINGER, me.inside, peer.inside,
-                                     str(count)], check=False, timeout=10 + 3 * count)
+        me, peer = (self._gw("a"), self._gw("b")) if src == "a" else (self._gw("b"), self._gw("a"))
+        proc = self._ns.exec(
+            me.ns,
+            [sys.executable, "-c", _PINGER, me.inside, peer.inside, str(count)],
+            check=False,
+            timeout=10 + 3 * count,
+        )
         try:
             return int(proc.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError) as exc:
             raise LabError(f"pinger failed in {me.ns}: {proc.stderr.strip()[-300:]}") from exc
 
-    def exec(self, which: str, args: Sequence[str], *, timeout: float = 30.0,
-             check: bool = False) -> subprocess.CompletedProcess[str]:
+    def exec(
+        self, which: str, args: Sequence[str], *, timeout: float = 30.0, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command inside one of the lab's namespaces (a or b)."""
         return self._ns.exec(self._gw(which).ns, args, timeout=timeout, check=check)
 
@@ -459,17 +542,22 @@ class NetnsLab:
         path = self._tmp / name
         errfile = self._tmp / f"{name}.stderr"
         with open(errfile, "wb") as err_out:
-            proc = subprocess.Popen(["ip", "netns", "exec", gw.ns, "dumpcap", "-q", "-i", iface,
-                                     "-w", str(path)], stdout=subprocess.DEVNULL,
-                                    stderr=err_out, start_new_session=True)
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", gw.ns, "dumpcap", "-q", "-i", iface, "-w", str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=err_out,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 10
         # dumpcap writes the file header before the interface is open; "Capturing on" is
         # the sign that packets from now on are recorded.
         while "Capturing on" not in errfile.read_text(errors="replace"):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise LabError(f"dumpcap did not start in {gw.ns}: "
-                               f"{errfile.read_text(errors='replace').strip()}")
+                raise LabError(
+                    f"dumpcap did not start in {gw.ns}: "
+                    f"{errfile.read_text(errors='replace').strip()}"
+                )
             time.sleep(0.05)
         time.sleep(0.1)
         cap = Capture(path, proc)
@@ -492,18 +580,51 @@ class NetnsLab:
         ike_spis = re.findall(r"initiator-spi=([0-9a-f]{16}) responder-spi=([0-9a-f]{16})", raw)
         child_spis = re.findall(r"spi-in=([0-9a-f]{8}) spi-out=([0-9a-f]{8})", raw)
         ike_out = []
-        for (spi_i, spi_r), keys in zip(ike_spis, ike[-len(ike_spis):] if ike_spis else [],
-                                        strict=False):
-            ike_out.append({"spi_i": spi_i, "spi_r": spi_r, **_algs(ike_part),
-                            **{k: v.hex() for k, v in keys.items()}})
+        for (spi_i, spi_r), keys in zip(
+            ike_spis, ike[-len(ike_spis) :] if ike_spis else [], strict=False
+        ):
+            ike_out.append(
+                {
+                    "spi_i": spi_i,
+                    "spi_r": spi_r,
+                    **_algs(ike_part),
+                    **{k: v.hex() for k, v in keys.items()},
+                }
+            )
         child_out = []
-        for (spi_in, spi_out), keys in zip(child_spis,
-                                           child[-len(child_spis):] if child_spis else [],
-                                           strict=False):
-            child_out.append({"spi_in": int(spi_in, 16), "spi_out": int(spi_out, 16),
-                              **_algs(child_part),
-                              **{k: v.hex() for k, v in keys.items()}})
+        for (spi_in, spi_out), keys in zip(
+            child_spis, child[-len(child_spis) :] if child_spis else [], strict=False
+        ):
+            child_out.append(
+                {
+                    "spi_in": int(spi_in, 16),
+                    "spi_out": int(spi_out, 16),
+                    **_algs(child_part),
+                    **{k: v.hex() for k, v in keys.items()},
+                }
+            )
         return {"ike": ike_out, "child": child_out, "sas": raw}
+
+    @property
+    def namespaces(self) -> list[str]:
+        return list(self._ns.names)
+
+    @property
+    def servers(self) -> list[OpenSshServer]:
+        return list(self._servers)
+
+    def spawn(self, which: str, args: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+        """A long-running process in a gateway's namespace, stopped by :meth:`down`."""
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", self._gw(which).ns, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._procs.append(proc)
+        return proc
 
     @property
     def files(self) -> Path:
@@ -513,8 +634,15 @@ class NetnsLab:
 
     # -- SSH-managed devices -----------------------------------------------------------------
 
-    def ssh_device(self, which: str = "a", *, name: str | None = None,
-                   address: str | None = None) -> DeviceEndpoint:
+    def ssh_device(
+        self,
+        which: str = "a",
+        *,
+        name: str | None = None,
+        address: str | None = None,
+        prelude: str = "",
+        platform: str = "strongswan",
+    ) -> DeviceEndpoint:
         """Expose gateway *which* as an SSH device (OpenSSH on 127.0.0.x in the root namespace,
         every command run in the gateway's namespace and /run view); idempotent per gateway.
 
@@ -524,19 +652,32 @@ class NetnsLab:
         if which in self._endpoints:
             return self._endpoints[which]
         gw = self._gw(which)
-        endpoint, server = expose(name or f"gw-{which}", gw.ns, gw.workdir / "run",
-                                  self.files / "sshd" / which, self.files / "known_hosts",
-                                  address=address)
+        endpoint, server = expose(
+            name or f"gw-{which}",
+            gw.ns,
+            gw.workdir / "run",
+            self.files / "sshd" / which,
+            self.files / "known_hosts",
+            address=address,
+            prelude=prelude,
+            platform=platform,
+        )
         self._servers.append(server)
         self._endpoints[which] = endpoint
         return endpoint
 
-    def write_inventory(self, path: Path | None = None, which: Sequence[str] = ("a", "b"), *,
-                        expected_up: bool | None = True) -> Path:
+    def write_inventory(
+        self,
+        path: Path | None = None,
+        which: Sequence[str] = ("a", "b"),
+        *,
+        expected_up: bool | None = True,
+    ) -> Path:
         """A single-file inventory for the gateways in *which* (exposing them if needed)."""
         endpoints = [self.ssh_device(w) for w in which]
-        return write_inventory(path or self.files / "inventory.yaml", endpoints,
-                               expected_up=expected_up)
+        return write_inventory(
+            path or self.files / "inventory.yaml", endpoints, expected_up=expected_up
+        )
 
     def stop_charon(self, which: str = "a", timeout: float = 5.0) -> None:
         """Stop one gateway's charon (SIGTERM: it removes its vici socket on the way out)."""

@@ -1,4 +1,4 @@
-"""The lab's fleet plan: routers, their tunnels and the scenario each router plays.
+"""The lab's fleet plan: routers and firewalls, their tunnels and the scenario each one plays.
 
 Pure and seeded, so the same ``--seed`` always gives the same fleet (tests and benchmarks can
 name a router's scenario in advance). Addresses are chosen so that nothing here ever points
@@ -6,6 +6,11 @@ outside loopback: a router's crypto (WAN) address is its own management address 
 outside peers live in 127.0.250.0/23 where nothing listens, and IPv6 peers use a private ULA
 prefix that no interface of the host carries. Inside prefixes are plain strings the simulator
 never sends traffic to.
+
+The fleet is mixed: from six devices up, a third are Cisco ASA firewalls (the rest alternate IOS
+and IOS-XE). Up to 23 devices the ASAs are healthy ones, so the small fleets every test stands on
+keep their broken scenarios on routers; from 24 devices each broken scenario is played at least
+twice, once by an ASA and once by a router, so every scenario exists on both families.
 
 One healthy IOS-XE router also gets two front-door VRF tunnels (``VRF_NAMES``) to outside peers
 that share ONE address (``VRF_PEER``) and the same inside prefixes: the overlap real customer
@@ -45,6 +50,11 @@ TRANSFORMS: tuple[tuple[str, ...], ...] = (
     ("esp-aes", "esp-sha-hmac"),
     ("esp-gcm", "256"),
 )
+# what an ASA and an IOS router both accept over IKEv1 (IOS show spelling)
+ASA_TRANSFORMS: tuple[tuple[str, ...], ...] = (
+    ("esp-256-aes", "esp-sha-hmac"),
+    ("esp-aes", "esp-sha-hmac"),
+)
 
 
 @dataclass
@@ -53,7 +63,7 @@ class RouterSpec:
 
     index: int
     name: str
-    platform: str  # cisco_ios | cisco_iosxe
+    platform: str  # cisco_ios | cisco_iosxe | cisco_asa
     scenario: str
     address: str  # management (and crypto/WAN) IPv4 address
     address6: str
@@ -61,12 +71,30 @@ class RouterSpec:
     serial: str
 
     @property
+    def asa(self) -> bool:
+        return self.platform == "cisco_asa"
+
+    @property
     def wan_if(self) -> str:
+        """The outside interface as crypto outputs name it (an ASA names it by nameif)."""
+        if self.asa:
+            return "outside"
         return "GigabitEthernet0/0" if self.platform == "cisco_ios" else "GigabitEthernet1"
 
     @property
     def lan_if(self) -> str:
+        if self.asa:
+            return "inside"
         return "GigabitEthernet0/1" if self.platform == "cisco_ios" else "GigabitEthernet2"
+
+    @property
+    def wan_port(self) -> str:
+        """The physical port behind ``wan_if`` (the same name on a router)."""
+        return "GigabitEthernet0/0" if self.asa else self.wan_if
+
+    @property
+    def lan_port(self) -> str:
+        return "GigabitEthernet0/1" if self.asa else self.lan_if
 
     @property
     def inside_host(self) -> str:
@@ -136,9 +164,10 @@ def _outside_lan(k: int) -> ipaddress.IPv4Network:
 
 
 def _assign_scenarios(n: int, rng: random.Random) -> list[str]:
-    """Healthy is at least half; every broken scenario appears once from 12 routers up."""
+    """Healthy is at least half; every broken scenario appears once from 12 devices up and at
+    least twice from 24 up (so that both families can play it)."""
     if n >= 12:
-        per = max(1, n // 24)
+        per = 1 if n < 24 else max(2, n // 24)
         broken = [s for s in BROKEN for _ in range(per)]
     else:
         broken = list(BROKEN[: n // 2])
@@ -148,14 +177,43 @@ def _assign_scenarios(n: int, rng: random.Random) -> list[str]:
     return scenarios
 
 
-def plan(devices: int, seed: int) -> Plan:
-    """Build the fleet for ``devices`` routers, deterministic in ``seed``."""
+def default_asa_count(devices: int) -> int:
+    """A third of the fleet from six devices up (12 devices: 8 routers and 4 ASAs)."""
+    return devices // 3 if devices >= 6 else 0
+
+
+def _asa_indices(scenarios: list[str], seed: int, count: int) -> set[int]:
+    """Which devices are ASAs: one player of every broken scenario that has two or more
+    (alternating, so the routers keep the others), then healthy devices from the end of the
+    fleet, never the first device nor the one that carries the VRF tunnels."""
+    chosen: list[int] = []
+    for scen in BROKEN:
+        players = [i for i, s in enumerate(scenarios) if s == scen]
+        if len(players) >= 2:
+            chosen += players[1::2]
+    healthy = [i for i, s in enumerate(scenarios) if s == "healthy"]
+    vrf_idx = next((i for i in healthy if (i + seed) % 2 == 0), None)
+    for i in reversed(healthy):
+        if len(chosen) >= count:
+            break
+        if i not in (0, vrf_idx):
+            chosen.append(i)
+    return set(chosen[:count]) if count < len(chosen) else set(chosen)
+
+
+def plan(devices: int, seed: int, asa: int | None = None) -> Plan:
+    """Build the fleet for ``devices`` devices, deterministic in ``seed``; ``asa`` overrides
+    how many of them are ASAs (default: :func:`default_asa_count`)."""
     rng = random.Random(seed)
     scenarios = _assign_scenarios(devices, rng)
     width = max(2, len(str(devices)))
+    count = default_asa_count(devices) if asa is None else max(0, min(asa, devices))
+    asas = _asa_indices(scenarios, seed, count) if count else set()
     routers: list[RouterSpec] = []
     for i in range(devices):
         platform = "cisco_iosxe" if (i + seed) % 2 == 0 else "cisco_ios"
+        if i in asas:
+            platform = "cisco_asa"
         routers.append(
             RouterSpec(
                 index=i,
@@ -191,6 +249,10 @@ def plan(devices: int, seed: int) -> Plan:
         else:
             ike, kind = 1, "crypto_map"
         rate = rng.choice((2.0, 5.0, 10.0, 20.0))
+        transform = rng.choice(TRANSFORMS)
+        if a.asa or (b is not None and b.asa):
+            # an ASA's IKEv1 transform sets offer SHA-1 at best and no GCM
+            transform = ASA_TRANSFORMS[TRANSFORMS.index(transform) % len(ASA_TRANSFORMS)]
         link = LinkSpec(
             id=len(links),
             a=a.name,
@@ -203,7 +265,7 @@ def plan(devices: int, seed: int) -> Plan:
             kind=kind,
             behaviour=behaviour,
             expected_up=expected,
-            transform=rng.choice(TRANSFORMS),
+            transform=transform,
             pfs_group=rng.choice((None, 14)),
             rate_ab=rate,
             rate_ba=rate * rng.choice((0.5, 1.0, 1.5)),
@@ -220,11 +282,7 @@ def plan(devices: int, seed: int) -> Plan:
         pairs = [(i, (i + 1) % devices) for i in range(devices)]
     for i, j in pairs:
         a, b = routers[i], routers[j]
-        v6 = (
-            not v6_done
-            and a.platform == "cisco_iosxe"
-            and b.platform == "cisco_iosxe"
-        )
+        v6 = not v6_done and a.platform == "cisco_iosxe" and b.platform == "cisco_iosxe"
         if v6:
             v6_done = True
         # ring neighbours alternate platforms; pair an IOS-XE with the next IOS-XE for IKEv2
@@ -279,25 +337,27 @@ def _vrf_links(routers: list[RouterSpec], first_id: int) -> list[LinkSpec]:
         return []
     out: list[LinkSpec] = []
     for k, vrf in enumerate(VRF_NAMES):
-        out.append(LinkSpec(
-            id=first_id + k,
-            a=r.name,
-            b=None,
-            a_addr=f"127.0.252.{1 + k}",
-            b_addr=VRF_PEER,
-            a_lan=VRF_LOCAL_LAN,
-            b_lan=VRF_REMOTE_LAN,
-            ike_version=1,
-            kind="crypto_map",
-            behaviour="healthy",
-            expected_up=True,
-            transform=("esp-256-aes", "esp-sha256-hmac"),
-            pfs_group=14,
-            rate_ab=5.0,
-            rate_ba=5.0 + 2.5 * k,
-            pkt_size=400,
-            seq={r.name: 10},
-            vrf=vrf,
-            a_if=f"GigabitEthernet{3 + k}",
-        ))
+        out.append(
+            LinkSpec(
+                id=first_id + k,
+                a=r.name,
+                b=None,
+                a_addr=f"127.0.252.{1 + k}",
+                b_addr=VRF_PEER,
+                a_lan=VRF_LOCAL_LAN,
+                b_lan=VRF_REMOTE_LAN,
+                ike_version=1,
+                kind="crypto_map",
+                behaviour="healthy",
+                expected_up=True,
+                transform=("esp-256-aes", "esp-sha256-hmac"),
+                pfs_group=14,
+                rate_ab=5.0,
+                rate_ba=5.0 + 2.5 * k,
+                pkt_size=400,
+                seq={r.name: 10},
+                vrf=vrf,
+                a_if=f"GigabitEthernet{3 + k}",
+            )
+        )
     return out

@@ -82,7 +82,7 @@ def _render(template: str, values: dict[str, object]) -> str:
     return " ".join(text.format(**values).split())
 
 
-NAMES = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan")
+NAMES = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan", "libreswan")
 
 
 @cache

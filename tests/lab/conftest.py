@@ -22,8 +22,13 @@ class Shell:
         self.client.load_host_keys(str(lab.known_hosts))
         self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
         self.client.connect(
-            r.address, port=r.port, username=lab.creds.username, password=lab.creds.password,
-            look_for_keys=False, allow_agent=False, timeout=10,
+            r.address,
+            port=r.port,
+            username=lab.creds.username,
+            password=lab.creds.password,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
         )
         self.chan = self.client.invoke_shell(term="vt100", width=200, height=50)
         self.chan.settimeout(15)
@@ -33,7 +38,7 @@ class Shell:
             self.read_until("Password: ")
             self.chan.send(lab.creds.enable_secret.encode() + b"\n")
             self.read_until(re.escape(f"{name}#"))
-            self.cmd("terminal length 0")
+            self.cmd("terminal pager 0" if r.platform == "cisco_asa" else "terminal length 0")
 
     def read_until(self, pattern: str, timeout: float = 15.0) -> str:
         buf = ""
@@ -54,8 +59,9 @@ class Shell:
         raw = self.read_until(re.escape(self.name) + "[>#]")
         text = raw.replace("\r\n", "\n")
         assert text.startswith(line + "\n"), text[:80]
-        return text[len(line) + 1 :].rsplit("\n", 1)[0] + "\n" if "\n" in text[len(line) + 1:] \
-            else ""
+        return (
+            text[len(line) + 1 :].rsplit("\n", 1)[0] + "\n" if "\n" in text[len(line) + 1 :] else ""
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -45,7 +45,8 @@ def test_plan_has_every_scenario_and_healthy_majority() -> None:
     scen = [r.scenario for r in p.routers]
     assert set(BROKEN) <= set(scen)
     assert scen.count("healthy") >= len(scen) // 2
-    assert {r.platform for r in p.routers} == {"cisco_ios", "cisco_iosxe"}
+    assert [r.platform for r in p.routers].count("cisco_asa") == 4  # 8 routers + 4 ASAs
+    assert {r.platform for r in p.routers} == {"cisco_ios", "cisco_iosxe", "cisco_asa"}
     assert any(lk.ike_version == 2 for lk in p.links)
     assert any(lk.kind == "vti" for lk in p.links)
     assert any(":" in lk.a_addr for lk in p.links)
@@ -134,8 +135,11 @@ def test_both_ends_of_lab_tunnels_agree(lab: Lab, shell_factory) -> None:  # typ
 
 def test_clear_removes_both_ends_and_ping_brings_new_spis(lab: Lab, shell_factory) -> None:  # type: ignore[no-untyped-def]
     link = next(
-        lk for lk in lab.fleet.links
-        if lk.spec.b and lk.behaviour == "healthy" and lk.spec.kind == "crypto_map"
+        lk
+        for lk in lab.fleet.links
+        if lk.spec.b
+        and lk.behaviour == "healthy"
+        and lk.spec.kind == "crypto_map"
         and lk.spec.ike_version == 1
     )
     a: Shell = shell_factory(link.spec.a)
@@ -188,8 +192,10 @@ def test_scenario_symptoms(lab: Lab, shell_factory) -> None:  # type: ignore[no-
     r = lab.router(s.name)
     ext = next(p for p in lab.fleet.ends_of(s.name) if p[0].behaviour == "p2_mismatch")[0]
     isa = s.cmd("show crypto isakmp sa")
-    assert any(ext.spec.b_addr in (row[0], row[1]) and row[2] == "QM_IDLE"
-               for row in ISAKMP_ROW.findall(isa)), isa
+    assert any(
+        ext.spec.b_addr in (row[0], row[1]) and row[2] == "QM_IDLE"
+        for row in ISAKMP_ROW.findall(isa)
+    ), isa
     t = s.cmd(f"show crypto ipsec sa peer {ext.spec.b_addr}")
     assert "current outbound spi: 0x0(0)" in t
     assert "Processing of Quick mode failed" in s.cmd("show logging")
@@ -214,8 +220,14 @@ def test_exec_channel_runs_one_command(lab: Lab) -> None:
     r = lab.router("r01")
     c = paramiko.SSHClient()
     c.load_host_keys(str(lab.known_hosts))
-    c.connect(r.address, port=r.port, username=lab.creds.username,
-              password=lab.creds.password, look_for_keys=False, allow_agent=False)
+    c.connect(
+        r.address,
+        port=r.port,
+        username=lab.creds.username,
+        password=lab.creds.password,
+        look_for_keys=False,
+        allow_agent=False,
+    )
     try:
         _, out, _ = c.exec_command("show version")
         assert "uptime is" in out.read().decode()
@@ -228,8 +240,14 @@ def test_wrong_password_is_refused(lab: Lab) -> None:
     c = paramiko.SSHClient()
     c.load_host_keys(str(lab.known_hosts))
     with pytest.raises(paramiko.AuthenticationException):
-        c.connect(r.address, port=r.port, username=lab.creds.username, password="nope",
-                  look_for_keys=False, allow_agent=False)
+        c.connect(
+            r.address,
+            port=r.port,
+            username=lab.creds.username,
+            password="nope",
+            look_for_keys=False,
+            allow_agent=False,
+        )
     c.close()
 
 
@@ -283,10 +301,16 @@ def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no
         link = next(lk for lk in small.fleet.links if lk.behaviour == "healthy" and lk.spec.b)
         r = small.router(link.spec.a)
         conn = netmiko.ConnectHandler(
-            device_type="cisco_ios", host=r.address, port=r.port,
-            username=small.creds.username, password=small.creds.password,
-            secret=small.creds.enable_secret, ssh_strict=True, system_host_keys=False,
-            alt_host_keys=True, alt_key_file=str(small.known_hosts),
+            device_type="cisco_ios",
+            host=r.address,
+            port=r.port,
+            username=small.creds.username,
+            password=small.creds.password,
+            secret=small.creds.enable_secret,
+            ssh_strict=True,
+            system_host_keys=False,
+            alt_host_keys=True,
+            alt_key_file=str(small.known_hosts),
         )
         try:
             conn.enable()
@@ -294,8 +318,9 @@ def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no
             # ntc's template reads one ident per interface (as on real crypto-map routers with
             # several peers), so ask for one peer and parse with netmiko's TextFSM helper
             raw = conn.send_command(f"show crypto ipsec sa peer {link.spec.b_addr} detail")
-            recs = get_structured_data(raw, platform="cisco_ios",
-                                       command="show crypto ipsec sa detail")
+            recs = get_structured_data(
+                raw, platform="cisco_ios", command="show crypto ipsec sa detail"
+            )
             assert isinstance(recs, list) and recs, recs
             side = "a"
             inbound = [int(x["sa_spi_dec"]) for x in recs if x["sa_orientation"] == "inbound"]
@@ -311,18 +336,33 @@ def test_netmiko_textfsm_sees_the_lab_spis(tmp_path) -> None:  # type: ignore[no
             conn.disconnect()
 
 
-COLLECT = [
-    "show crypto isakmp sa", "show crypto isakmp sa detail", "show crypto ikev2 sa",
-    "show crypto ikev2 sa detailed", "show crypto ipsec sa", "show crypto ipsec sa detail",
-    "show crypto session", "show crypto session detail",
-]
+COLLECT = {
+    "cisco_ios": [
+        "show crypto isakmp sa",
+        "show crypto isakmp sa detail",
+        "show crypto ikev2 sa",
+        "show crypto ikev2 sa detailed",
+        "show crypto ipsec sa",
+        "show crypto ipsec sa detail",
+        "show crypto session",
+        "show crypto session detail",
+    ],
+    "cisco_asa": [
+        "show crypto ikev1 sa",
+        "show crypto ikev1 sa detail",
+        "show crypto isakmp sa",
+        "show crypto ikev2 sa",
+        "show crypto ikev2 sa detail",
+        "show crypto ipsec sa",
+    ],
+}
 
 
 def test_every_output_parses_with_the_team_parsers(lab: Lab, shell_factory) -> None:  # type: ignore[no-untyped-def]
     failures = []
     for r in lab.routers:
         s: Shell = shell_factory(r.name)
-        for command in COLLECT:
+        for command in COLLECT["cisco_asa" if r.platform == "cisco_asa" else "cisco_ios"]:
             text = s.cmd(command)
             try:
                 parse(r.platform, command, text)

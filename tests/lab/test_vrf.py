@@ -36,13 +36,24 @@ def device(vlab: Lab) -> str:
 
 
 def run(lab: Lab, tmp: Path, *args: str) -> tuple[int, Any, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")}
-    env.update(IPSECCTL_STATE_DIR=str(tmp / "state"), IPSECCTL_DATA_DIR=str(tmp / "data"),
-               NO_COLOR="1", COLUMNS="200")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")
+    }
+    env.update(
+        IPSECCTL_STATE_DIR=str(tmp / "state"),
+        IPSECCTL_DATA_DIR=str(tmp / "data"),
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "ipsecctl", "-i", str(lab.inventory_path), *args],
-        capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
         cwd=tmp,
     )
     doc = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else None
@@ -74,8 +85,9 @@ def test_both_vrf_tunnels_are_listed_up(vlab: Lab, device: str, tmp_path: Path) 
 
 def test_rekey_in_one_vrf_leaves_the_other(vlab: Lab, device: str, tmp_path: Path) -> None:
     before = vrf_tunnels(vlab, tmp_path, device)
-    code, doc, err = run(vlab, tmp_path, "rekey", device, "--peer", PEER, "--vrf", "CUST-A",
-                         "--yes", "--json")
+    code, doc, err = run(
+        vlab, tmp_path, "rekey", device, "--peer", PEER, "--vrf", "CUST-A", "--yes", "--json"
+    )
     assert code == 0, err
     assert doc["ok"] is True
     assert doc["commands"][0] == f"clear crypto session remote {PEER} fvrf CUST-A"
@@ -90,8 +102,19 @@ def test_rekey_in_one_vrf_leaves_the_other(vlab: Lab, device: str, tmp_path: Pat
 
 def test_clear_ipsec_in_one_vrf(vlab: Lab, device: str, tmp_path: Path) -> None:
     before = vrf_tunnels(vlab, tmp_path, device)
-    code, doc, err = run(vlab, tmp_path, "clear", device, "--peer", PEER, "--vrf", "CUST-B",
-                         "--ipsec", "--yes", "--json")
+    code, doc, err = run(
+        vlab,
+        tmp_path,
+        "clear",
+        device,
+        "--peer",
+        PEER,
+        "--vrf",
+        "CUST-B",
+        "--ipsec",
+        "--yes",
+        "--json",
+    )
     assert code == 0, err
     assert doc["ok"] is True and doc["commands"] == [f"clear crypto sa peer vrf CUST-B {PEER}"]
     assert set(doc["old_spis"]) == spis(before["CUST-B"])
@@ -103,14 +126,16 @@ def test_clear_ipsec_in_one_vrf(vlab: Lab, device: str, tmp_path: Path) -> None:
 def test_unknown_vrf_is_refused_and_no_vrf_plans_both(
     vlab: Lab, device: str, tmp_path: Path
 ) -> None:
-    code, _doc, err = run(vlab, tmp_path, "clear", device, "--peer", PEER, "--vrf", "NOPE",
-                          "--yes", "--json")
+    code, _doc, err = run(
+        vlab, tmp_path, "clear", device, "--peer", PEER, "--vrf", "NOPE", "--yes", "--json"
+    )
     assert code == 2, err
     code, doc, err = run(vlab, tmp_path, "clear", device, "--peer", PEER, "--dry-run", "--json")
     assert code == 0, err
     tunnels = vrf_tunnels(vlab, tmp_path, device)
-    assert set(doc["old_spis"]) == spis(tunnels["CUST-A"]) | spis(tunnels.get("CUST-B", {
-        "sas": []}))
+    assert set(doc["old_spis"]) == spis(tunnels["CUST-A"]) | spis(
+        tunnels.get("CUST-B", {"sas": []})
+    )
     assert doc.get("dry_run") is True
     # the summary shown before confirming counts both VRFs' tunnels
     assert "2 tunnel(s)" in err + json.dumps(doc), (err, doc)
@@ -121,8 +146,9 @@ def test_clear_without_vrf_sends_one_command_per_vrf(
 ) -> None:
     """IOS treats one address in two VRFs as two peers: a plain clear reaches neither."""
     before = vrf_tunnels(vlab, tmp_path, device)
-    code, doc, err = run(vlab, tmp_path, "clear", device, "--peer", PEER, "--ipsec", "--yes",
-                         "--json")
+    code, doc, err = run(
+        vlab, tmp_path, "clear", device, "--peer", PEER, "--ipsec", "--yes", "--json"
+    )
     assert code == 0, err
     assert sorted(doc["commands"]) == sorted(
         f"clear crypto sa peer vrf {v} {PEER}" for v in ("CUST-A", "CUST-B")

@@ -23,21 +23,29 @@ from tests.helpers import CliRun, run_cli
 
 pytestmark = pytest.mark.netns
 
-_IKE = re.compile(r"uniqueid=(\d+) version=(\d) state=(\w+) .*?"
-                  r"initiator-spi=([0-9a-f]{16}) responder-spi=([0-9a-f]{16})")
-_CHILD = re.compile(r"\{name=(\S+) uniqueid=(\d+) reqid=\d+ state=(\w+) .*?"
-                    r"spi-in=([0-9a-f]{8}) spi-out=([0-9a-f]{8})")
+_IKE = re.compile(
+    r"uniqueid=(\d+) version=(\d) state=(\w+) .*?"
+    r"initiator-spi=([0-9a-f]{16}) responder-spi=([0-9a-f]{16})"
+)
+_CHILD = re.compile(
+    r"\{name=(\S+) uniqueid=(\d+) reqid=\d+ state=(\w+) .*?"
+    r"spi-in=([0-9a-f]{8}) spi-out=([0-9a-f]{8})"
+)
 
 
 def raw_ike(lab: NetnsLab, which: str) -> list[dict[str, Any]]:
-    return [{"unique_id": int(u), "version": int(v), "state": s, "spi_i": i, "spi_r": r}
-            for u, v, s, i, r in _IKE.findall(lab.list_sas(which))]
+    return [
+        {"unique_id": int(u), "version": int(v), "state": s, "spi_i": i, "spi_r": r}
+        for u, v, s, i, r in _IKE.findall(lab.list_sas(which))
+    ]
 
 
 def raw_children(lab: NetnsLab, which: str) -> list[dict[str, Any]]:
     """CHILD_SAs as charon itself reports them (SPIs as integers)."""
-    return [{"name": n, "unique_id": int(u), "state": s, "in": int(i, 16), "out": int(o, 16)}
-            for n, u, s, i, o in _CHILD.findall(lab.list_sas(which))]
+    return [
+        {"name": n, "unique_id": int(u), "state": s, "in": int(i, 16), "out": int(o, 16)}
+        for n, u, s, i, o in _CHILD.findall(lab.list_sas(which))
+    ]
 
 
 @dataclass
@@ -68,14 +76,16 @@ def gw(netns_sshd_ok: None, tmp_path: Path) -> Iterator[GatewayLab]:
     The lab's connection has ``start_action = none``, no DPD and no rekey timers: nothing
     comes back up by itself, so after a clear the SAs must stay gone.
     """
-    with NetnsLab(Tunnel(ike_proposals="aes256-sha256-ecp256", esp_proposals="aes256gcm16"),
-                  workdir=tmp_path) as lab:
+    with NetnsLab(
+        Tunnel(ike_proposals="aes256-sha256-ecp256", esp_proposals="aes256gcm16"), workdir=tmp_path
+    ) as lab:
         lab.up()
         lab.initiate()
         inventory = lab.write_inventory(tmp_path / "inventory.yaml")
         assert lab.a is not None and lab.b is not None
-        yield GatewayLab(lab, inventory, tmp_path / "home", lab.a.wan.split("/")[0],
-                         lab.b.wan.split("/")[0])
+        yield GatewayLab(
+            lab, inventory, tmp_path / "home", lab.a.wan.split("/")[0], lab.b.wan.split("/")[0]
+        )
 
 
 def test_status_ike_tunnels_show_match_charon(gw: GatewayLab) -> None:
@@ -86,21 +96,36 @@ def test_status_ike_tunnels_show_match_charon(gw: GatewayLab) -> None:
     assert status.code == 0, status
     devices = {d["device"]: d for d in status.json["devices"]}
     for name in ("gw-a", "gw-b"):
-        assert devices[name] == {"device": name, "platform": "strongswan", "reachable": True,
-                                 "ike_up": 1, "ike_total": 1, "tunnels_up": 1,
-                                 "tunnels_total": 1, "errors": []}
+        assert devices[name] == {
+            "device": name,
+            "platform": "strongswan",
+            "reachable": True,
+            "ike_up": 1,
+            "ike_total": 1,
+            "tunnels_up": 1,
+            "tunnels_total": 1,
+            "errors": [],
+        }
 
     ike = gw.cli("ike", "gw-a", "--json")
     assert ike.code == 0, ike
     [sa] = ike.json["ike_sas"]
     [charon_ike] = raw_ike(lab, "a")
-    assert (sa["device"], sa["version"], sa["state"], sa["status"]) == \
-        ("gw-a", 2, "ESTABLISHED", "up")
+    assert (sa["device"], sa["version"], sa["state"], sa["status"]) == (
+        "gw-a",
+        2,
+        "ESTABLISHED",
+        "up",
+    )
     assert (sa["local"], sa["remote"], sa["role"]) == (gw.wan_a, gw.wan_b, "initiator")
     assert (sa["spi_i"], sa["spi_r"]) == (charon_ike["spi_i"], charon_ike["spi_r"])
     assert sa["conn_id"] == charon_ike["unique_id"]
-    assert (sa["encryption"], sa["integrity"], sa["prf"], sa["dh_group"]) == \
-        ("aes256", "sha256", "prfsha256", 19)
+    assert (sa["encryption"], sa["integrity"], sa["prf"], sa["dh_group"]) == (
+        "aes256",
+        "sha256",
+        "prfsha256",
+        19,
+    )
     assert sa["nat_t"] is True  # the lab forces UDP encapsulation (kernel-libipsec)
 
     [tunnel] = gw.tunnels("gw-a")
@@ -109,15 +134,15 @@ def test_status_ike_tunnels_show_match_charon(gw: GatewayLab) -> None:
     assert tunnel["kind"] == "child_sa" and tunnel["state"] == "up"
     assert tunnel["ike_state"] == "ESTABLISHED" and tunnel["ike_status"] == "up"
     assert tunnel["expected_up"] is True
-    assert (tunnel["local_addr"], tunnel["peer"], tunnel["peer_port"]) == \
-        (gw.wan_a, gw.wan_b, 4500)
+    assert (tunnel["local_addr"], tunnel["peer"], tunnel["peer_port"]) == (gw.wan_a, gw.wan_b, 4500)
     assert tunnel["local_ts"]["prefix"] == lab.a.inside_net
     assert tunnel["remote_ts"]["prefix"] == lab.b.inside_net
     spis = {s["direction"]: s["spi"] for s in tunnel["sas"]}
     assert spis == {"in": child_a["in"], "out": child_a["out"]}
     assert (child_b["in"], child_b["out"]) == (child_a["out"], child_a["in"])  # mirrored
-    assert {(s["protocol"], s["mode"], s["udp_encap"], s["encryption"]) for s in
-            tunnel["sas"]} == {("esp", "tunnel", True, "aes256gcm16")}
+    assert {(s["protocol"], s["mode"], s["udp_encap"], s["encryption"]) for s in tunnel["sas"]} == {
+        ("esp", "tunnel", True, "aes256gcm16")
+    }
     assert tunnel["extra"]["unique_id"] == child_a["unique_id"]
 
     before = tunnel["counters"]
@@ -135,8 +160,10 @@ def test_status_ike_tunnels_show_match_charon(gw: GatewayLab) -> None:
     assert state["device"] == "gw-b" and state["platform"] == "strongswan"
     assert state["errors"] == []
     [tb] = state["tunnels"]
-    assert {s["direction"]: s["spi"] for s in tb["sas"]} == {"in": child_b["in"],
-                                                           "out": child_b["out"]}
+    assert {s["direction"]: s["spi"] for s in tb["sas"]} == {
+        "in": child_b["in"],
+        "out": child_b["out"],
+    }
     assert tb["local_ts"]["prefix"] == lab.b.inside_net
     assert tb["counters"]["pkts_decaps"] >= 3 and tb["counters"]["pkts_encaps"] >= 3
     assert [s["role"] for s in state["ike_sas"]] == ["responder"]
@@ -168,15 +195,20 @@ def test_rekey_replaces_child_sa_on_both_ends(gw: GatewayLab) -> None:
     # and through the CLI on b as well
     [tunnel_b] = gw.tunnels("gw-b")
     assert tunnel_b["state"] == "up"
-    assert sorted(s["spi"] for s in tunnel_b["sas"] if s["status"] == "INSTALLED") == \
-        doc["new_spis"]
+    assert (
+        sorted(s["spi"] for s in tunnel_b["sas"] if s["status"] == "INSTALLED") == doc["new_spis"]
+    )
     assert raw_ike(lab, "a")[0]["state"] == "ESTABLISHED"  # the IKE SA is kept
     assert lab.ping(count=2) == 2  # traffic flows over the new CHILD_SA
 
     assert (gw.home / "state" / "audit.jsonl").stat().st_mode & 0o777 == 0o600
     [record] = gw.audit()
-    assert (record["action"], record["device"], record["peer"], record["outcome"]) == \
-        ("rekey", "gw-a", gw.wan_b, "ok")
+    assert (record["action"], record["device"], record["peer"], record["outcome"]) == (
+        "rekey",
+        "gw-a",
+        gw.wan_b,
+        "ok",
+    )
     assert record["commands"] == doc["commands"]
     assert record["details"]["old_spis"] == old
     assert record["details"]["new_spis"] == doc["new_spis"]
@@ -231,8 +263,7 @@ def test_rekeyed_child_sa_is_not_counted_up(gw: GatewayLab) -> None:
     assert states.get(old["unique_id"]) == "DELETED"  # the window this test is about
     tunnels = gw.tunnels("gw-a")
     up = [t for t in tunnels if t["state"] == "up"]
-    assert [sorted(s["spi"] for s in t["sas"]) for t in up] != \
-        [sorted((old["in"], old["out"]))]
+    assert [sorted(s["spi"] for s in t["sas"]) for t in up] != [sorted((old["in"], old["out"]))]
     assert len(up) == 1
     assert len({t["id"] for t in tunnels}) == len(tunnels)
 

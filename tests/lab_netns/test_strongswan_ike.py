@@ -20,9 +20,17 @@ pytestmark = pytest.mark.netns
 def ike_table(keys: dict[str, Any]) -> KeyTable:
     table = KeyTable()
     for k in keys["ike"]:
-        entry = ikev2_keys(k["spi_i"], k["spi_r"], k["sk_ei"], k["sk_er"], k["encr_alg"],
-                           k.get("sk_ai", ""), k.get("sk_ar", ""), k.get("integ_alg", "NONE"),
-                           keysize=k.get("encr_keysize"))
+        entry = ikev2_keys(
+            k["spi_i"],
+            k["spi_r"],
+            k["sk_ei"],
+            k["sk_er"],
+            k["encr_alg"],
+            k.get("sk_ai", ""),
+            k.get("sk_ar", ""),
+            k.get("integ_alg", "NONE"),
+            keysize=k.get("encr_keysize"),
+        )
         table.ikev2[(entry.spi_i, entry.spi_r)] = entry
     return table
 
@@ -34,11 +42,15 @@ def esp_yaml(lab: NetnsLab, keys: dict[str, Any], esp: str) -> str:
     enc, _, integ = esp.partition("-")
     rows = []
     for c in keys["child"]:
-        for spi, src, dst, ek, ak in ((c["spi_out"], a, b, c["encr_i"], c.get("integ_i", "")),
-                                      (c["spi_in"], b, a, c["encr_r"], c.get("integ_r", ""))):
-            rows.append(f"  - spi: {spi}\n    src: {src}\n    dst: {dst}\n"
-                        f"    encryption: {enc}\n    enc_key: '{ek}'\n"
-                        f"    integrity: {integ or 'null'}\n    auth_key: '{ak}'\n")
+        for spi, src, dst, ek, ak in (
+            (c["spi_out"], a, b, c["encr_i"], c.get("integ_i", "")),
+            (c["spi_in"], b, a, c["encr_r"], c.get("integ_r", "")),
+        ):
+            rows.append(
+                f"  - spi: {spi}\n    src: {src}\n    dst: {dst}\n"
+                f"    encryption: {enc}\n    enc_key: '{ek}'\n"
+                f"    integrity: {integ or 'null'}\n    auth_key: '{ak}'\n"
+            )
     return "sas:\n" + "".join(rows)
 
 
@@ -79,8 +91,14 @@ def run_tunnel(tmp_path: Path, ike: str, esp: str) -> None:
 
         # a wrong key is reported, not ignored
         k = keys["ike"][0]
-        broken = dict(k, **{name: "00" * (len(k[name]) // 2) for name in
-                            ("sk_ai", "sk_ar", "sk_ei", "sk_er") if name in k})
+        broken = dict(
+            k,
+            **{
+                name: "00" * (len(k[name]) // 2)
+                for name in ("sk_ai", "sk_ar", "sk_ei", "sk_er")
+                if name in k
+            },
+        )
         bad = decode_capture(capture, ike_table({"ike": [broken]}))
         assert all(m["icv"] == "bad" for m in bad if m["exchange"] == "IKE_AUTH")
 
@@ -89,16 +107,32 @@ def run_tunnel(tmp_path: Path, ike: str, esp: str) -> None:
         profile.mkdir()
         (profile / "ikev2_decryption_table").write_text(uat.read_text())
         out = subprocess.run(
-            ["tshark", "-r", str(capture), "-Y", "isakmp.exchangetype == 35", "-T", "fields",
-             "-e", "isakmp.id.data.fqdn", "-e", "isakmp.auth.data"],
-            capture_output=True, text=True, timeout=60, check=False,
-            env={"WIRESHARK_CONFIG_DIR": str(profile), "PATH": "/usr/bin:/bin"})
+            [
+                "tshark",
+                "-r",
+                str(capture),
+                "-Y",
+                "isakmp.exchangetype == 35",
+                "-T",
+                "fields",
+                "-e",
+                "isakmp.id.data.fqdn",
+                "-e",
+                "isakmp.auth.data",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"WIRESHARK_CONFIG_DIR": str(profile), "PATH": "/usr/bin:/bin"},
+        )
         rows = [r.split("\t") for r in out.stdout.strip().splitlines()]
         assert len(rows) == 2, out.stdout + out.stderr
         assert rows[0][0].split(",")[0] == "a.lab", out.stdout
         # the AUTH data tshark decrypted is the one we decrypted
-        ours = [p["data"] for m in auth for p in m["payloads"][-1]["payloads"]
-                if p["type"] == "AUTH"]
+        ours = [
+            p["data"] for m in auth for p in m["payloads"][-1]["payloads"] if p["type"] == "AUTH"
+        ]
         assert [r[1].replace(":", "") for r in rows] == ours
 
         # ESP: every packet decrypts with a good ICV (ipsecctl.diag.packets, when present)
@@ -113,8 +147,9 @@ def run_tunnel(tmp_path: Path, ike: str, esp: str) -> None:
         esp_pkts = [p for p in result.packets if p.get("protocol", "esp") == "esp"]
         assert len(esp_pkts) >= 6
         assert result.summary["icv_bad"] == 0
-        assert all(p.get("icv") in ("ok", "unverified") and p.get("decrypted") for p in
-                   esp_pkts), esp_pkts[:2]
+        assert all(p.get("icv") in ("ok", "unverified") and p.get("decrypted") for p in esp_pkts), (
+            esp_pkts[:2]
+        )
 
 
 def test_ikev2_aes256gcm16(tmp_path: Path, netns_tshark_ok: None) -> None:
@@ -143,8 +178,9 @@ def lab_run(tmp_path: Path, tunnel: Tunnel, pings: int) -> tuple[Path, dict[str,
 def test_ikev2_fragmented_ike_auth(tmp_path: Path, netns_ok: None) -> None:
     """RFC 7383: charon with fragment_size 200 sends IKE_AUTH as SKF fragments; every fragment
     verifies with charon's keys and the reassembled message holds the AUTH exchange."""
-    tunnel = Tunnel(ike_proposals="aes128-sha256-modp2048", esp_proposals="aes128gcm16",
-                    fragment_size=200)
+    tunnel = Tunnel(
+        ike_proposals="aes128-sha256-modp2048", esp_proposals="aes128gcm16", fragment_size=200
+    )
     capture, keys, _ = lab_run(tmp_path, tunnel, 2)
     msgs = decode_capture(capture, ike_table(keys))
     auth = [m for m in msgs if m["exchange"] == "IKE_AUTH"]
