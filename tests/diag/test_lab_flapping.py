@@ -105,10 +105,11 @@ def test_flap_seen_only_by_earlier_polls_is_recognised_from_history(lab: Lab) ->
     downs = ups = 0
     last_down: datetime | None = None
     deadline = time.monotonic() + 40
-    with obj.collector() as collector:
+    fleet = obj.fleet(hosts)
+    try:
         while downs < 2 or ups < 2:
             assert time.monotonic() < deadline, f"two flaps not seen in 40 s: {states}"
-            (state,) = collector.poll(hosts)
+            (state,) = fleet.poll()
             tunnel = next(t for t in state.tunnels if t.peer == peer)
             vrf = tunnel.vrf
             now_up = tunnel.state == "up"
@@ -118,7 +119,9 @@ def test_flap_seen_only_by_earlier_polls_is_recognised_from_history(lab: Lab) ->
                 ups += 1
             states.append(tunnel.state)
             time.sleep(0.3)
-        (current,) = collector.poll(hosts)
+        (current,) = fleet.poll()
+    finally:
+        fleet.close()
     current.raw = None  # the log would also show it: leave it out, the history must carry it
     assert not [f for f in evaluate([current]) if f.code == "FLAPPING" and f.peer == peer]
     history = {(name, peer, vrf): TunnelHistory(downs, ups, last_down, None, 600.0, "history")}

@@ -51,7 +51,7 @@ def _diag_commands(host: object) -> list[str]:
 
 def _poll(obj: AppContext) -> tuple[list[DeviceState], float]:
     t0 = time.monotonic()
-    states, _ = poll_targets(obj, None, logs=True, extra_for=_diag_commands)
+    states = poll_targets(obj, None, logs=True, extra_for=_diag_commands).states
     return states, time.monotonic() - t0
 
 

@@ -48,7 +48,8 @@ class Lab:
         doc: dict[str, Any] = {}
         for name in ("gw-a", "gw-b"):
             run = self.cli("show", name, "--json")
-            assert run.code == 0, run
+            # 3: the tunnel has a fault (once traffic is one-way, `show` says so too)
+            assert run.code in (0, 3), run
             part = run.json
             doc = doc or {**part, "devices": []}
             doc["devices"] += part["devices"]

@@ -309,12 +309,15 @@ def test_broken_spec_fails_where_diag_pair_predicted(
     if "inside" in broken:
         bad["ends"][1]["inside_networks"] = [broken["inside"]]
     obj = AppContext(inventory_path=str(plab.inventory_path), host_key_policy="reject", quiet=True)
-    pool = obj.pool()
-    for data, which, psk in ((good, 0, PSK), (bad, 1, psk_b)):
-        tunnel = TunnelSpec.model_validate(data)
-        end_spec = tunnel.ends[which]
-        host = obj.select([end_spec.target])[0]
-        push_end(pool.session(host), render_end(tunnel, end_spec, psk), tunnel, write_memory=False)
+    fleet = obj.fleet(obj.select([]))
+    try:
+        for data, which, psk in ((good, 0, PSK), (bad, 1, psk_b)):
+            tunnel = TunnelSpec.model_validate(data)
+            end_spec = tunnel.ends[which]
+            push_end(fleet.session(end_spec.target), render_end(tunnel, end_spec, psk), tunnel,
+                     write_memory=False)
+    finally:
+        fleet.close()
     a_name, b_name = good["ends"][0]["device"], good["ends"][1]["device"]
     code, doc, err = _cli(plab, tmp_path, "diag", "pair", a_name, b_name, "--json")
     assert code == 3, err

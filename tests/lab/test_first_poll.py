@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsecctl.cli.commands_show import poll_targets
+from ipsecctl.cli.commands_views import poll_targets
 from ipsecctl.cli.context import AppContext
 from ipsecctl.diag.health import evaluate
 from ipsecctl.lab import Lab
@@ -64,11 +64,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def first_poll(lab: Lab) -> tuple[list[DeviceState], list[Finding]]:
-    diag: dict[str, None] = {}
-    for platform in ("cisco_ios", "cisco_iosxe", "cisco_asa"):
-        diag.update(dict.fromkeys(get_platform(platform).collect.get("diag", [])))
     obj = AppContext(inventory_path=str(lab.inventory_path), host_key_policy="reject", quiet=True)
-    states = poll_targets(obj, None, list(diag))
+    states = poll_targets(obj, None, logs=True, extra_for=lambda h: get_platform(
+        h.platform or "").collect.get("diag", [])).states
     return states, evaluate(states)
 
 

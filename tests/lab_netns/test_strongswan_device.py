@@ -202,7 +202,11 @@ def test_rekey_replaces_child_sa_on_both_ends(gw: GatewayLab) -> None:
     assert lab.ping(count=2) == 2  # traffic flows over the new CHILD_SA
 
     assert (gw.home / "state" / "audit.jsonl").stat().st_mode & 0o777 == 0o600
-    [record] = gw.audit()
+    # audit first: 'started', each command before it was sent, then the outcome
+    records = gw.audit()
+    assert [r["outcome"] for r in records] == ["started", "sending", "ok"], records
+    assert len({r["action_id"] for r in records}) == 1
+    record = records[-1]
     assert (record["action"], record["device"], record["peer"], record["outcome"]) == (
         "rekey",
         "gw-a",
@@ -230,7 +234,9 @@ def test_clear_terminates_the_sas(gw: GatewayLab) -> None:
     assert raw_ike(lab, "a") == [] and raw_children(lab, "a") == []
     assert raw_ike(lab, "b") == [] and raw_children(lab, "b") == []
     assert gw.tunnels("gw-a") == []
-    [record] = gw.audit()
+    records = gw.audit()
+    assert [r["outcome"] for r in records] == ["started", "sending", "ok"], records
+    record = records[-1]
     assert (record["action"], record["outcome"], record["peer"]) == ("clear", "ok", gw.wan_b)
 
     # clearing again: nothing is left to clear -> a usage error naming the peer, exit 2
