@@ -154,7 +154,8 @@ def poll_failed(states: list[DeviceState], optional: tuple[str, ...] = ()) -> li
     """
     out = []
     for st in states:
-        errs = [e for e in st.errors if not (e.command in optional and e.kind in ("rejected", "unavailable"))]
+        errs = [e for e in st.errors
+                if not (e.command in optional and e.kind in ("rejected", "unavailable"))]
         if not st.reachable or errs:
             why = "; ".join(f"{e.command or 'connect'}: {e.message}" for e in errs)
             out.append(f"{st.device}: {why or 'unreachable'}")
