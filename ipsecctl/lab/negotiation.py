@@ -15,8 +15,9 @@ The order is the one packets meet, which is also where a real initiator gets stu
 5. proxy identities: each initiator selector pair must lie inside a mirrored responder pair
    (initiator subset accepted, superset rejected) -- IKE up, no IPsec SA (IKEv2 TS_UNACCEPTABLE).
 
-Sources: the rule numbers of the Cisco IPsec knowledge notes this project keeps (1.1.2-1.1.4
-phase 1, 3.1 transform sets, 3.3 PFS, 3.4 mirrored ACLs).
+Sources: Cisco's configuration guides ("How Do IKE Policies Match" for phase 1, transform sets
+and ``set pfs`` for phase 2, mirror-image crypto ACLs for proxy identities), the same rules the
+``diag pair`` engine applies.
 """
 
 from __future__ import annotations

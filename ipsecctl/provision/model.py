@@ -5,8 +5,8 @@ PFS, lifetimes, the pre-shared key, the protected networks) is written once, so 
 configurations agree by construction; only what is genuinely per end (device, platform,
 outside interface and address, inside networks, VTI interface) lives under ``ends``.
 
-Algorithms use strongSwan keywords (the product's vocabulary, see ARCHITECTURE "Values") and are
-validated against Cisco NGE guidance (knowledge 6.10-6.12): DES, 3DES, MD5, SHA-1 and DH groups
+Algorithms use strongSwan keywords (the product's vocabulary, as the README's JSON values
+say) and are validated against Cisco's Next Generation Encryption guidance: DES, 3DES, MD5, SHA-1 and DH groups
 1, 2 and 5 are refused unless the caller passes ``allow_weak`` (``--allow-weak``), because the
 crypto audit would flag them anyway and a generator should not produce what the audit condemns.
 

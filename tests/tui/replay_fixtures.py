@@ -1,4 +1,4 @@
-"""Writes tests/fixtures/replay/ from the real device outputs in the shared corpus.
+"""Writes tests/fixtures/replay/ from the real device outputs in tests/fixtures/cisco.
 
 Run ``python -m tests.tui.replay_fixtures`` to regenerate; the folder uses the replay layout
 of ipsecctl.transport.replay (DIR/<device>/meta.json + DIR/<device>/<command_slug>.txt).
@@ -12,8 +12,9 @@ from pathlib import Path
 from ipsecctl.platforms import get_platform
 from ipsecctl.transport.replay import command_slug
 
-CORPUS = Path("/work/shared/corpus/cisco/iosxe")
-OUT = Path(__file__).resolve().parents[1] / "fixtures" / "replay"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CORPUS = FIXTURES / "cisco" / "iosxe"
+OUT = FIXTURES / "replay"
 
 # device -> (ipsec sa sample, isakmp sa detail sample)
 DEVICES = {

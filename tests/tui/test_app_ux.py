@@ -1,4 +1,4 @@
-"""Keyboard and layout guarantees found missing by QA (issue 3): palette keys, type-ahead
+"""Keyboard and layout guarantees an operator relies on: palette keys, type-ahead
 guard on confirmations, columns that fit, read-only feedback, keymaps, themes."""
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def test_bad_yaml_key_file_is_one_line_without_key_material() -> None:
 
 def test_unquoted_hex_in_yaml_keys_is_hex_not_a_number() -> None:
     """YAML reads `sk_ei: 0x00ab..` and `spi_i: 0011..` as numbers: before the fix the SPI was
-    rejected and an unquoted key silently became its decimal digits (QA issue 5, G5)."""
+    rejected and an unquoted key silently became its decimal digits."""
     ei, er = "00" + "ab" * 15, "0x" + "00" * 2 + "cd" * 14
     ai, ar = "0x" + "00" + "11" * 19, "0x" + "22" * 20
     text = (f"ikev2:\n  - spi_i: 0x0001020304050607\n    spi_r: 0011223344556677\n"

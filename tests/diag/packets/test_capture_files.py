@@ -1,4 +1,4 @@
-"""File-level capture problems are reported for what they are (QA issue 5, G10): a link type
+"""File-level capture problems are reported for what they are: a link type
 the reader does not decode is named with the frames it skipped, and a corrupt first record is
 an unreadable capture, not a "last record truncated"."""
 

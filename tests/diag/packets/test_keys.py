@@ -9,7 +9,7 @@ import pytest
 from ipsecctl.diag.packets.keys import KeyTable, detect_format, load_keys
 from ipsecctl.errors import InputFileError
 
-# Rows from Wireshark's test/config/esp_sa.tmpl (shared/corpus/pcap/wireshark/MANIFEST.md).
+# Rows from Wireshark's test/config/esp_sa.tmpl (the Wireshark source tree, GPL-2.0+).
 WIRESHARK = (
     '"IPv4","192.168.0.1","192.168.0.100","0x070883c2","AES-CBC [RFC3602]",'
     '"0x5de1a4c2c72662c9fda7a7c78cd25623","HMAC-SHA-1-96 [RFC2404]",'

@@ -1,6 +1,6 @@
 """A right authentication key with a wrong encryption key: every ICV verifies, the plaintext is
 noise. It must be reported as a suspected wrong key (exit 3), never counted or written as a
-decrypted packet (QA issue 5, F2)."""
+decrypted packet."""
 
 from __future__ import annotations
 
