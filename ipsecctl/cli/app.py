@@ -140,6 +140,7 @@ def main_callback(
         save_raw=save_raw,
     )
     ctx.call_on_close(ctx.obj.close)
+    ctx.obj.name_interrupted_actions()
 
 
 def _prompt_secret(what: str, option: str) -> str:

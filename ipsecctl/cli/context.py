@@ -220,11 +220,23 @@ class AppContext:
             keep_raw=keep_raw,
         )
 
-    def workflow(self) -> Workflow:
-        from ipsecctl.ops.setup import interrupted, open_workflow
+    def name_interrupted_actions(self) -> None:
+        """Actions a killed ipsecctl left half done are named by the next run, whatever it
+        is (a listing of one small folder when there are none)."""
+        try:
+            inflight = self.settings.actions_dir / "inflight"
+            if not inflight.is_dir() or not any(inflight.iterdir()):
+                return
+        except (OSError, errors.IpsecctlError):
+            return  # a broken config is reported by the command itself
+        from ipsecctl.ops.setup import interrupted
 
         for line in interrupted(self.settings):
             stderr().print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+
+    def workflow(self) -> Workflow:
+        from ipsecctl.ops.setup import open_workflow
+
         return open_workflow(self.settings, read_only=self.is_read_only, source="cli",
                              history=self.history_store())
 

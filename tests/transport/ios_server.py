@@ -8,7 +8,9 @@ Hostile devices are the same server with one behaviour switched on (see the fiel
 ``commands``): a late first prompt, slow answers, one byte per second, ANSI colours and
 ``\r\n\r`` line ends, a shell that keeps asking for a password, "% Invalid input" for
 everything, and per-command misbehaviour (``misbehave``): a flood of output with or without
-newlines, a hang or a dropped connection in the middle of the output.
+newlines, a hang or a dropped connection in the middle of the output. ``after_clear`` makes a
+device that accepts a ``clear ...`` command and then fails what follows (the re-poll that must
+verify it): it drops every connection, hangs, answers "% Invalid input" or prints an error.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ IPv6 Crypto ISAKMP SA
 VERSION = "Cisco IOS Software, C1100 Software, Version 17.9.4a\nuptime is 1 week, 2 days\n"
 LONG = "".join(f"line {i:03d} of the long output\n" for i in range(1, 61))
 MISBEHAVIOURS = ("flood", "flood-no-newline", "hang-midway", "drop-midway", "late-output")
+AFTER_CLEAR = ("drop", "hang", "reject", "error")
+DEVICE_ERROR = "%Error: crypto subsystem busy, command not processed\n"
 LATE = "%SYS-5-CONFIG_I: a message printed after the prompt\n"
 FLOOD_LINE = "flood line of a device that does not stop printing ............\n"
 MORE = " --More-- "
@@ -72,6 +76,8 @@ class IosServer:
     outputs: dict[str, str] = field(default_factory=dict)  # extra command -> output
     misbehave: dict[str, str] = field(default_factory=dict)  # command -> MISBEHAVIOURS
     flood_bytes: int = 100 * 1024 * 1024
+    after_clear: str | None = None  # one of AFTER_CLEAR, once a "clear ..." was accepted
+    cleared: bool = False
     served: threading.Event = field(default_factory=threading.Event)  # a command arrived
 
     def __post_init__(self) -> None:
@@ -124,6 +130,8 @@ class IosServer:
             transport.close()
 
     def _session(self, transport: paramiko.Transport) -> None:
+        if self.cleared and self.after_clear == "drop":
+            return  # the device went away after the clear: every new connection is cut
         transport.add_server_key(self.host_key)
         iface = _Iface(self)
         transport.start_server(server=iface)
@@ -299,6 +307,22 @@ class _Shell:
     def execute(self, line: str) -> bool:
         words = line.split()
         if not words:
+            return True
+        if self.s.cleared and words[0] != "terminal":
+            mode = self.s.after_clear
+            if mode == "drop":
+                return False
+            if mode == "hang":
+                while True:
+                    self.read_char()  # never answers; ends when the client goes away
+            if mode == "reject":
+                self.invalid(line)
+                return True
+            if mode == "error":
+                self.write(DEVICE_ERROR)
+                return True
+        if words[0] == "clear" and self.s.after_clear is not None and self.privileged:
+            self.s.cleared = True  # accepted, silently, as IOS does
             return True
         if line in self.s.misbehave:
             return self.misbehaviour(self.s.misbehave[line])
