@@ -4,10 +4,11 @@ One side alone cannot tell a stale SA from a healthy one: only the peer knows wh
 outbound SPI is still installed there. When a poll holds both devices (found by matching each
 tunnel's ``peer`` with the other device's local addresses), we compare:
 
-* SPI_MISMATCH: an outbound ESP SPI of A that is not among B's inbound SPIs towards A. The
-  peer drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (Cisco TechNote "IPsec Troubleshooting"). Not
-  when another outbound SPI of A *is* installed on B: that is a rekey seen half-done because
-  the two devices were polled at slightly different moments, not SAs out of sync.
+* SPI_MISMATCH: an outbound ESP SPI of A that is not among B's inbound SPIs towards A. The peer
+  drops those packets and logs %CRYPTO-4-RECVD_PKT_INV_SPI (Cisco TechNote "IPsec
+  Troubleshooting"). Not when another outbound SPI of A *is* installed on B: that is a rekey
+  seen half-done because the two devices were polled at slightly different moments, not SAs out
+  of sync.
 * SELECTOR_NOT_MIRRORED: A's (local, remote) selectors have no mirror (remote, local) on B
   (Cisco: crypto ACLs must be mirror images of each other).
 * TRANSFORM_MISMATCH: for a mirrored pair with SAs on both sides, different transforms or PFS.

@@ -24,12 +24,14 @@ Steps, in the order a negotiation meets them (the first failing one is the verdi
    * Two third-party renderings of the same Cisco text (exampost.net and equizzing.com,
      "the value specified by the remote peer must be less than or equal to the value
      specified by the local peer"; equizzing 188221: "lifetime < or equal") agree.
-   * No Cisco page states the opposite rule; Juniper (JUNOS "Configuring an IKE Policy", JUNOSe "IKE SA
-     negotiation") only say the shorter lifetime is used, which both readings satisfy.
+   * No Cisco page states the opposite rule; Juniper (JUNOS "Configuring an IKE Policy",
+     JUNOSe "IKE SA negotiation") only say the shorter lifetime is used, which both readings
+     satisfy.
 
    So: initiator lifetime > responder lifetime -> that proposal does not match (the direction
    matters, which is why ``diag pair`` checks both). IKEv2: lifetimes are not negotiated
-   (ASA CLI configuration guide, IKEv2 policies); a proposal pair matches on a common encryption, integrity and group.
+   (ASA CLI configuration guide, IKEv2 policies); a proposal pair matches on a common
+   encryption, integrity and group.
 4. phase2: the first initiator transform set equal (protocols, algorithms, mode) to one of the
    responder's (Cisco VPN Solutions Center: transform sets must match); PFS: a group set on
    the responder must be offered identically by the initiator, and two set groups must be

@@ -6,9 +6,10 @@ configurations agree by construction; only what is genuinely per end (device, pl
 outside interface and address, inside networks, VTI interface) lives under ``ends``.
 
 Algorithms use strongSwan keywords (the product's vocabulary, as the README's JSON values
-say) and are validated against Cisco's Next Generation Encryption guidance: DES, 3DES, MD5, SHA-1 and DH groups
-1, 2 and 5 are refused unless the caller passes ``allow_weak`` (``--allow-weak``), because the
-crypto audit would flag them anyway and a generator should not produce what the audit condemns.
+say) and are validated against Cisco's Next Generation Encryption guidance: DES, 3DES, MD5,
+SHA-1 and DH groups 1, 2 and 5 are refused unless the caller passes ``allow_weak``
+(``--allow-weak``), because the crypto audit would flag them anyway and a generator should not
+produce what the audit condemns.
 
 The pre-shared key is never a literal in the spec: ``psk: ${ENV_VAR}``, ``psk_file: PATH`` or
 ``psk: prompt``. The resolved value is a :class:`pydantic.SecretStr` and reaches device text only
