@@ -115,7 +115,7 @@ class Result:
     old_by_direction: dict[str, list[int]] = field(default_factory=dict)
     new_by_direction: dict[str, list[int]] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "device": self.device,
             "peer": self.peer,
@@ -174,7 +174,7 @@ def plan(
             f"{state.device} has no tunnel or IKE SA to peer {peer}"
             + (f" (known peers: {', '.join(known)})" if known else "")
         )
-    values: dict[str, Any] = {"peer": peer, "vrf": vrf or ""}
+    values: dict[str, object] = {"peer": peer, "vrf": vrf or ""}
     effective = "session" if action == "rekey" else scope
     if action == "rekey" and "rekey" in platform.actions:
         # the platform re-keys in place (make-before-break): no clear, no traffic needed
@@ -217,7 +217,7 @@ _PER_IKE = {"ike_id", "conn_id"}
 
 
 def _render(
-    platform: Platform, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
+    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa], tunnels: list[Tunnel]
 ) -> list[str]:
     """Render an action template once, per IKE SA or per tunnel, as its placeholders ask.
 
@@ -266,7 +266,7 @@ def ike_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[IkeSa]
 
 
 def _render_by_vrf(
-    platform: Platform, name: str, values: dict[str, Any], ike: list[IkeSa], tunnels: list[Tunnel]
+    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa], tunnels: list[Tunnel]
 ) -> list[str]:
     """One rendering per VRF: the same peer address in two VRFs is two peers to IOS, and a
     clear without ``vrf`` reaches only the global one."""

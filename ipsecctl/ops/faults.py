@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from ipsecctl.diag.history import TunnelHistories
 from ipsecctl.models import SEVERITY_ORDER, DeviceState, Finding, Tunnel
 
 DOWN = "TUNNEL_DOWN_EXPECTED_UP"  # the code diag health gives the same condition
@@ -100,17 +100,13 @@ def assess(
     current: Sequence[DeviceState],
     previous: Sequence[DeviceState] | None = None,
     *,
-    history: Mapping[Any, Any] | None = None,
+    history: TunnelHistories | None = None,
 ) -> Assessment:
-    """Evaluate the health rules and attach their findings to tunnels."""
-    import inspect
-
+    """Evaluate the health rules (with the flaps the history saw) and attach their findings
+    to tunnels."""
     from ipsecctl.diag.health import evaluate
 
-    kwargs: dict[str, Any] = {}
-    if history is not None and "history" in inspect.signature(evaluate).parameters:
-        kwargs["history"] = history
-    findings = evaluate(list(current), list(previous) if previous else None, **kwargs)
+    findings = evaluate(list(current), list(previous) if previous else None, history=history)
     return attach(current, findings)
 
 

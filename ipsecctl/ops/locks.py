@@ -43,11 +43,11 @@ def _process_start(pid: int) -> str | None:
     return fields[19] if len(fields) > 19 else None
 
 
-def process_identity() -> dict[str, Any]:
+def process_identity() -> dict[str, object]:
     return {"pid": os.getpid(), "start": _process_start(os.getpid())}
 
 
-def _alive(holder: dict[str, Any]) -> bool:
+def _alive(holder: dict[str, object]) -> bool:
     pid = holder.get("pid")
     if not isinstance(pid, int):
         return False
@@ -76,7 +76,7 @@ class TunnelLock:
         self.peer = peer
         self._fd: int | None = None
 
-    def acquire(self, holder: dict[str, Any]) -> None:
+    def acquire(self, holder: dict[str, object]) -> None:
         """Take the lock or raise :class:`ActionBusy` naming the holder."""
         _private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _FILE_MODE)
@@ -106,7 +106,7 @@ class TunnelLock:
         os.close(fd)  # closing drops the flock
 
 
-def _read_fd(fd: int) -> dict[str, Any]:
+def _read_fd(fd: int) -> dict[str, object]:
     try:
         data = os.pread(fd, 4096, 0)
         value = json.loads(data) if data else {}
@@ -122,7 +122,7 @@ class InFlight:
     path: Path
 
     @classmethod
-    def create(cls, directory: Path, action_id: str, record: dict[str, Any]) -> InFlight:
+    def create(cls, directory: Path, action_id: str, record: dict[str, object]) -> InFlight:
         path = _private_dir(directory) / f"{action_id}.json"
         body = json.dumps({**record, **process_identity(), "action_id": action_id})
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, _FILE_MODE)
@@ -138,7 +138,7 @@ class InFlight:
             self.path.unlink()
 
 
-def interrupted_actions(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
+def interrupted_actions(directory: Path) -> list[tuple[Path, dict[str, object]]]:
     """Markers left by processes that died mid-action (SIGKILL, power loss), oldest first."""
     try:
         entries = sorted(directory.glob("*.json"))

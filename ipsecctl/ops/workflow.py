@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from ipsecctl import errors
 from ipsecctl.actions import Progress, ProgressFn
 from ipsecctl.ops.audit_trail import AuditLog, now_iso, read_audit
+from ipsecctl.ops.fleet import HistorySink
 from ipsecctl.ops.locks import ActionBusy, InFlight, TunnelLock, interrupted_actions
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class ActionResult(Protocol):
     message: str
     sent: list[str]
 
-    def as_json(self) -> dict[str, Any]: ...
+    def as_json(self) -> dict[str, object]: ...
 
 
 P = TypeVar("P", bound=ActionPlan)
@@ -123,11 +124,11 @@ class Workflow:
     read_only: bool = False
     read_only_reason: str = "read-only mode"
     source: str = "cli"
-    extra: dict[str, Any] = field(default_factory=dict)
-    history: Any = None  # the history store (ops.fleet.HistorySink): outcomes go there too
+    extra: dict[str, object] = field(default_factory=dict)
+    history: HistorySink | None = None  # the history store: outcomes go there too
 
     def _remember(self, plan: ActionPlan, outcome: str, action_id: str, sent: list[str],
-                  details: dict[str, Any]) -> None:
+                  details: dict[str, object]) -> None:
         """The outcome in the history store, beside the polls (its timeline shows it)."""
         if self.history is None:
             return
@@ -142,7 +143,7 @@ class Workflow:
 
     # -- before anything is sent ------------------------------------------------------------
     def _record(self, plan: ActionPlan, outcome: str, *, action_id: str | None = None,
-                commands: Sequence[str] | None = None, details: dict[str, Any] | None = None,
+                commands: Sequence[str] | None = None, details: dict[str, object] | None = None,
                 required: bool = False) -> None:
         try:
             self.audit.record(
@@ -223,7 +224,8 @@ class Workflow:
     def _run_one(self, spec: ActionSpec[P, R], plan: P, progress: PlanProgress | None) -> R:
         action_id = uuid.uuid4().hex
         lock = TunnelLock(self.actions_dir / "locks", plan.device, plan.peer)
-        holder = {"action": plan.action, "time": now_iso(), "action_id": action_id}
+        holder: dict[str, object] = {"action": plan.action, "time": now_iso(),
+                                     "action_id": action_id}
         try:
             lock.acquire(holder)
         except ActionBusy as exc:
@@ -287,6 +289,10 @@ class Workflow:
             lock.release()
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def settle_interrupted(audit: AuditLog, actions_dir: Path) -> list[str]:
     """Name actions whose process died mid-action and close them in the audit trail.
 
@@ -319,7 +325,8 @@ def settle_interrupted(audit: AuditLog, actions_dir: Path) -> list[str]:
         try:
             audit.record(
                 str(marker.get("action", "unknown")), outcome="interrupted",
-                device=marker.get("device"), peer=marker.get("peer"), vrf=marker.get("vrf"),
+                device=_text(marker.get("device")), peer=_text(marker.get("peer")),
+                vrf=_text(marker.get("vrf")),
                 commands=sent, details={"message": "the process died mid-action",
                                         "pid": marker.get("pid")},
                 action_id=action_id or None,
