@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ipsecctl import errors
 from ipsecctl.models import DeviceState, IkeSa, Tunnel
@@ -217,7 +217,8 @@ _PER_IKE = {"ike_id", "conn_id"}
 
 
 def _render(
-    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa], tunnels: list[Tunnel]
+    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa],
+    tunnels: list[Tunnel],
 ) -> list[str]:
     """Render an action template once, per IKE SA or per tunnel, as its placeholders ask.
 
@@ -266,7 +267,8 @@ def ike_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[IkeSa]
 
 
 def _render_by_vrf(
-    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa], tunnels: list[Tunnel]
+    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa],
+    tunnels: list[Tunnel],
 ) -> list[str]:
     """One rendering per VRF: the same peer address in two VRFs is two peers to IOS, and a
     clear without ``vrf`` reaches only the global one."""

@@ -67,9 +67,9 @@ def _modules() -> list[tuple[str, Path]]:
 def _layer(module: str) -> int | None:
     best: tuple[int, int] | None = None
     for prefix, rank in LAYERS.items():
-        if module == prefix or module.startswith(prefix + "."):
-            if best is None or len(prefix) > best[0]:
-                best = (len(prefix), rank)
+        matches = module == prefix or module.startswith(prefix + ".")
+        if matches and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), rank)
     return None if best is None else best[1]
 
 

@@ -19,7 +19,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ipsecctl import errors
 
