@@ -9,18 +9,17 @@ credential precedence, ``schema`` for the accepted keys, ``examples/`` for inven
 from inventory.errors import InventoryError
 from inventory.loader import ENV_CREDENTIALS, ENV_INVENTORY, find_inventory, load_inventory
 from inventory.model import Host, Inventory
-from inventory.schema import PLATFORM_ALIASES, PLATFORMS, canonical_platform
+from inventory.schema import PlatformNames, canonical_platform
 from inventory.secret import MASK, Secret
 
 __all__ = [
     "ENV_CREDENTIALS",
     "ENV_INVENTORY",
     "MASK",
-    "PLATFORMS",
-    "PLATFORM_ALIASES",
     "Host",
     "Inventory",
     "InventoryError",
+    "PlatformNames",
     "Secret",
     "canonical_platform",
     "find_inventory",

@@ -23,7 +23,7 @@ from typing import Any
 from inventory.errors import InventoryError
 from inventory.interpolate import interpolate
 from inventory.model import Host, Inventory
-from inventory.schema import Entry, Kind, Value, close_matches, parse_entry
+from inventory.schema import Entry, Kind, PlatformNames, Value, close_matches, parse_entry
 from inventory.secret import Secret
 from inventory.yamlio import LineDict, display, load_yaml
 
@@ -151,11 +151,14 @@ def load_inventory(
     defaults_file: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     apply_env: bool = True,
+    platforms: PlatformNames | None = None,
 ) -> Inventory:
     """Load, validate and resolve an inventory; every problem is an :class:`InventoryError`.
 
     ``env`` (default ``os.environ``) feeds ``${VAR}`` interpolation and, when ``apply_env``,
-    the ``IPSECCTL_USERNAME/PASSWORD/ENABLE_SECRET`` overrides.
+    the ``IPSECCTL_USERNAME/PASSWORD/ENABLE_SECRET`` overrides. ``platforms`` maps every
+    accepted platform spelling to its canonical name (the application's platform registry);
+    without it any platform name is taken as written.
     """
     env = os.environ if env is None else env
     sections, files, root = _read_files(
@@ -169,13 +172,14 @@ def load_inventory(
         raise InventoryError(
             f"{display(hosts_path)}:{hosts_line}: no hosts defined", path=hosts_path, line=1
         )
-    hosts = _entries("host", sections["hosts"], env)
-    groups = _entries("group", sections["groups"], env) if "groups" in sections else {}
+    hosts = _entries("host", sections["hosts"], env, platforms)
+    groups = _entries("group", sections["groups"], env, platforms) if "groups" in sections else {}
     defaults = Entry(kind="defaults", name="defaults", path=hosts_path, line=1)
     if "defaults" in sections:
         dpath, draw, dline = sections["defaults"]
         body = interpolate(draw, env, display(dpath), draw.line or dline, "defaults")
-        defaults = parse_entry("defaults", "defaults", body, dpath, draw.line or dline)
+        defaults = parse_entry("defaults", "defaults", body, dpath, draw.line or dline,
+                               platforms)
     lineage = _lineages(hosts, groups)
     inventory = _resolve(hosts, groups, defaults, lineage, files, root)
     if apply_env:
@@ -187,7 +191,8 @@ def load_inventory(
 
 
 def _entries(
-    kind: Kind, section: tuple[Path, LineDict, int], env: Mapping[str, str]
+    kind: Kind, section: tuple[Path, LineDict, int], env: Mapping[str, str],
+    platforms: PlatformNames | None = None,
 ) -> dict[str, Entry]:
     path, raw, _ = section
     shown = display(path)
@@ -202,7 +207,7 @@ def _entries(
             )
         label = f"{kind} {str(name)!r}"
         body = interpolate(body, env, shown, line, label)
-        out[str(name)] = parse_entry(kind, str(name), body, path, line)
+        out[str(name)] = parse_entry(kind, str(name), body, path, line, platforms)
     return out
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,17 +24,10 @@ from inventory.errors import InventoryError
 from inventory.secret import Secret
 from inventory.yamlio import LineDict, LineList, display
 
-PLATFORMS: tuple[str, ...] = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan",
-                              "libreswan")
-PLATFORM_ALIASES: dict[str, str] = {
-    "ios": "cisco_ios",
-    "iosxe": "cisco_iosxe",
-    "ios-xe": "cisco_iosxe",
-    "ios_xe": "cisco_iosxe",
-    "cisco_xe": "cisco_iosxe",
-    "asa": "cisco_asa",
-    "linux": "strongswan",
-}
+#: every accepted spelling of a platform -> its canonical name; the application that loads the
+#: inventory supplies it (ipsecctl builds it from its platform files). Without one, any name is
+#: accepted as written (lower-cased): the inventory is usable on its own.
+PlatformNames = Mapping[str, str]
 
 BASE_KEYS = ("hostname", "port", "username", "password", "platform")
 EXTENSION_KEYS = ("enable_secret", "key_file", "use_agent", "jump_host", "tags")
@@ -81,6 +74,7 @@ class Entry:
     conn: dict[str, Value] = field(default_factory=dict)
     groups: list[Value] = field(default_factory=list)
     data: dict[str, Value] = field(default_factory=dict)
+    platforms: PlatformNames | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -105,22 +99,26 @@ def close_matches(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean: {', '.join(found)}?)" if found else ""
 
 
-def canonical_platform(value: str) -> str | None:
+def canonical_platform(value: str, platforms: PlatformNames | None = None) -> str | None:
+    """The canonical name of ``value``; None when ``platforms`` does not know it."""
     name = value.strip().lower()
-    if name in PLATFORMS:
-        return name
-    return PLATFORM_ALIASES.get(name)
+    if platforms is None:
+        return name or None
+    return platforms.get(name)
 
 
 def _platform(entry: Entry, line: int, name: str, raw: Any) -> str:
+    known = sorted({*entry.platforms.values()}) if entry.platforms else []
     if not isinstance(raw, str):
-        raise entry.fail(line, name, f"must be one of {', '.join(PLATFORMS)}")
-    found = canonical_platform(raw)
+        raise entry.fail(line, name, "must be a platform name" +
+                         (f" ({', '.join(known)})" if known else ""))
+    found = canonical_platform(raw, entry.platforms)
     if found is None:
-        known = ", ".join(PLATFORMS)
-        aliases = ", ".join(f"{a}={p}" for a, p in PLATFORM_ALIASES.items())
+        aliases = ", ".join(f"{a}={p}" for a, p in sorted((entry.platforms or {}).items())
+                            if a != p)
         raise entry.fail(
-            line, name, f"unknown platform {raw!r}; known: {known} (aliases: {aliases})"
+            line, name, f"unknown platform {raw!r}{close_matches(raw, known)}; known: "
+            f"{', '.join(known)}" + (f" (aliases: {aliases})" if aliases else "")
         )
     return found
 
@@ -244,9 +242,10 @@ def _mapping(entry: Entry, raw: Any, line: int, name: str) -> LineDict:
     return out
 
 
-def parse_entry(kind: Kind, name: str, raw: Any, path: Path, line: int) -> Entry:
+def parse_entry(kind: Kind, name: str, raw: Any, path: Path, line: int,
+                platforms: PlatformNames | None = None) -> Entry:
     """Validate one already-interpolated YAML block into an :class:`Entry`."""
-    entry = Entry(kind=kind, name=name, path=path, line=line)
+    entry = Entry(kind=kind, name=name, path=path, line=line, platforms=platforms)
     body = _mapping(entry, raw, line, "entry")
     allowed = [*BASE_KEYS, *EXTENSION_KEYS, "data", "connection_options"]
     if kind != "defaults":

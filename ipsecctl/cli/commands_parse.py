@@ -75,9 +75,9 @@ def parse(
     """Parse a saved output offline into the ipsecctl/v1 model."""
     import parsers
     from ipsecctl.assemble import assemble
-    from ipsecctl.platforms import get_platform
+    from ipsecctl.platforms import canonical
 
-    get_platform(platform)
+    platform = canonical(platform)
     fmt = "json" if as_json else output
     if fmt not in render.FORMATS:
         raise errors.UsageError(f"-o {fmt!r}: choose one of {', '.join(render.FORMATS)}")

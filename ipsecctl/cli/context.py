@@ -124,8 +124,10 @@ class AppContext:
             import inventory as inv
 
             path = self.resolve_inventory_path()
+            from ipsecctl.platforms import spellings
+
             try:
-                self._inventory = inv.load_inventory(path).with_overrides(
+                self._inventory = inv.load_inventory(path, platforms=spellings()).with_overrides(
                     username=self.username, password=self.password,
                     enable_secret=self.enable_secret,
                 )

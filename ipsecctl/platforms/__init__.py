@@ -32,6 +32,8 @@ class Platform(BaseModel):
 
     name: str
     description: str = ""
+    # other spellings operators and other tools use (netmiko's device types among them)
+    aliases: list[str] = Field(default_factory=list)
     shell: bool = True
     prompt: str
     enable: EnableSpec | None = None
@@ -82,16 +84,46 @@ def _render(template: str, values: dict[str, object]) -> str:
     return " ".join(text.format(**values).split())
 
 
-NAMES = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan", "libreswan")
+@cache
+def _load_all() -> dict[str, Platform]:
+    """Every ``*.yaml`` beside this module: adding a platform is adding a file."""
+    found: dict[str, Platform] = {}
+    for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            platform = Platform.model_validate(yaml.safe_load(entry.read_text()))
+            if platform.name != entry.name.removesuffix(".yaml"):
+                raise ValueError(f"platform file {entry.name} names itself {platform.name!r}")
+            found[platform.name] = platform
+    return found
+
+
+def names() -> tuple[str, ...]:
+    """The platforms this ipsecctl knows, from its platform files."""
+    return tuple(_load_all())
 
 
 @cache
+def spellings() -> dict[str, str]:
+    """Every accepted spelling (name or alias, lower case) -> the platform's name: what the
+    inventory, the CLI's ``--platform`` options and provisioning accept."""
+    out: dict[str, str] = {}
+    for platform in _load_all().values():
+        for word in (platform.name, *platform.aliases):
+            other = out.setdefault(word.lower(), platform.name)
+            if other != platform.name:
+                raise ValueError(f"platform alias {word!r} is claimed by {other} and "
+                                 f"{platform.name}")
+    return out
+
+
+def canonical(name: str) -> str:
+    """The platform's name for ``name`` (an alias too); a usage error naming the known ones."""
+    found = spellings().get(name.strip().lower())
+    if found is None:
+        raise UsageError(f"unknown platform {name!r}", hint="known: " + ", ".join(names()))
+    return found
+
+
 def get_platform(name: str) -> Platform:
-    """Load ``<name>.yaml``; an unknown name is a usage error listing the known ones."""
-    try:
-        text = resources.files(__package__).joinpath(f"{name}.yaml").read_text()
-    except (FileNotFoundError, OSError):
-        raise UsageError(
-            f"unknown platform {name!r}", hint="known: " + ", ".join(NAMES)
-        ) from None
-    return Platform.model_validate(yaml.safe_load(text))
+    """The platform ``name`` (or one of its aliases) describes; a usage error when unknown."""
+    return _load_all()[canonical(name)]

@@ -22,7 +22,7 @@ from ipsecctl.cli.app import app
 from ipsecctl.diag import steps as S
 from ipsecctl.diag.health import evaluate
 from ipsecctl.diag.health.codes import finding_codes, step_keys
-from ipsecctl.platforms import NAMES, get_platform
+from ipsecctl.platforms import get_platform, names
 from tests.diag import grammar as G
 
 PLATFORMS = ["cisco_asa", "cisco_ios", "cisco_iosxe", "libreswan", "strongswan"]
@@ -241,7 +241,7 @@ def test_findings_carry_front_end_context_for_cisco_too() -> None:
     assert all(G.load("cisco_iosxe").accepts(c) for c in f.next_steps)
 
 
-@pytest.mark.parametrize("platform", sorted(NAMES))
+@pytest.mark.parametrize("platform", sorted(names()))
 def test_platform_collect_and_action_commands_are_grammatical(platform: str) -> None:
     """The same grammar holds the commands a poll sends and the clear/rekey templates."""
     spec = get_platform(platform)

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from inventory import Inventory
+from inventory import load_inventory as _load_inventory
+from ipsecctl.platforms import spellings
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "inventory" / "examples"
 
 
@@ -31,3 +35,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "IPSECCTL_INVENTORY",
     ):
         monkeypatch.delenv(var, raising=False)
+
+
+def load_inventory(*args: object, **kwargs: object) -> Inventory:
+    """The loader as ipsecctl calls it: with the platform registry of its platform files."""
+    kwargs.setdefault("platforms", spellings())
+    return _load_inventory(*args, **kwargs)  # type: ignore[arg-type]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from inventory import InventoryError, find_inventory, load_inventory
+from inventory import InventoryError, find_inventory
+from tests.inventory.conftest import load_inventory
 
 
 def test_interpolation_everywhere_with_defaults(write):

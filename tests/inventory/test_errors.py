@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory import InventoryError, load_inventory
+from inventory import InventoryError
+from tests.inventory.conftest import load_inventory
 
 
 def fails(root, **kw) -> str:
@@ -24,7 +25,16 @@ def test_bad_value_reported_where_written_in_groups(write):
     root = write(hosts="r1: {groups: [g]}", groups="g:\n  platform: junos\n")
     msg = fails(root)
     assert msg.startswith(f"{root / 'groups.yaml'}:2: group 'g': platform: unknown platform")
-    assert "cisco_ios, cisco_iosxe, cisco_asa, strongswan" in msg
+    # the known platforms are ipsecctl's platform files, with their aliases
+    assert "known: cisco_asa, cisco_ios, cisco_iosxe, libreswan, strongswan" in msg
+    assert "asa=cisco_asa" in msg
+
+
+def test_without_a_registry_any_platform_name_is_taken_as_written(write):
+    from inventory import load_inventory as standalone
+
+    root = write(hosts="r1: {platform: JunOS}\n")
+    assert standalone(root, env={}).hosts["r1"].platform == "junos"
 
 
 def test_unknown_key_suggests(write):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inventory import MASK, Host, Secret, load_inventory
+from inventory import MASK, Host, Secret
+from tests.inventory.conftest import load_inventory
 
 from .conftest import EXAMPLES
 

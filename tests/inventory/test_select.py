@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory import InventoryError, load_inventory
+from inventory import InventoryError
+from tests.inventory.conftest import load_inventory
 
 
 @pytest.fixture
