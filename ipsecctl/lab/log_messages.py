@@ -5,7 +5,7 @@ Formats, and where they come from:
 * IOS ``%CRYPTO-5-SESSION_STATUS``, ``%IKEV2-5-SA_UP/DOWN``, ``%CRYPTO-4-RECVD_PKT_INV_SPI``,
   ``%CRYPTO-4-PKT_REPLAY_ERR``, ``%CRYPTO-6-IKMP_MODE_FAILURE``, ``%CRYPTO-4-IKMP_BAD_MESSAGE``
   and the ``ISAKMP:`` debug lines: the IOS system message guide and Cisco TechNotes 5409, 115801
-  and 116858 (as collected in the project's Cisco IPsec notes, rules 4.1-4.25).
+  and 116858.
 * ASA messages: the Cisco Secure Firewall ASA syslog guide (602303/602304 SA created/deleted,
   713049 security negotiation complete, 713050 connection terminated, 713119/713120 phase 1/2
   completed, 713201 duplicate phase packet, 713257 mismatched attribute, 402119 anti-replay,

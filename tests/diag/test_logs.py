@@ -67,7 +67,7 @@ EXPECTED = [
     ("asa.log", 7, "ASA-3-713048", "198.51.100.12"),
     ("asa.log", 8, "ASA-4-402101", "198.51.100.13"),
     ("asa.log", 9, "ASA-4-750003", "198.51.100.14"),
-    ("asa.log", 10, "ASA-750XXX", "198.51.100.15"),
+    ("asa.log", 10, "ASA-5-750006", "198.51.100.15"),  # IKEv2 SA UP: its own code
     ("asa.log", 11, "ASA-751XXX", "198.51.100.16"),
     ("asa.log", 12, "ASA_PHASE1_MISMATCH", None),
 ]

@@ -50,7 +50,6 @@ EXPECTED = {
 # diag health reads flaps from IOS session lines only: the ASA's 602304/713050/113019 lines
 # it does not map to DOWN/UP yet (a diagnostics change, reported); strict so it is noticed
 # the day it works
-KNOWN_GAPS = {("asa", "flapping")}
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +94,6 @@ def test_scenario_is_diagnosed_on_the_first_poll(
     family: str,
     scenario: str,
 ) -> None:
-    if (family, scenario) in KNOWN_GAPS:
-        pytest.xfail("diag health does not read ASA session lines as flaps yet")
     _, findings = first_poll
     routers = [
         r
