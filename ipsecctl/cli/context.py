@@ -109,13 +109,15 @@ class AppContext:
             lab = find_lab(None)
         except errors.IpsecctlError:
             lab = None
-        if lab is not None:
+        if lab is not None and lab.running:
             if not self.quiet:
                 stderr().print(f"using the running lab's inventory: {lab.inventory_path}")
             return Path(lab.inventory_path)
+        stale = f" (the lab in {lab.dir} is not running: `ipsecctl lab up --dir {lab.dir}`)" \
+            if lab is not None else ""
         raise errors.InventoryError(
             "no inventory: pass -i/--inventory PATH, set IPSECCTL_INVENTORY, create "
-            "./inventory/hosts.yaml, or start the lab with `ipsecctl lab up`"
+            "./inventory/hosts.yaml, or start the lab with `ipsecctl lab up`" + stale
         )
 
     @property
