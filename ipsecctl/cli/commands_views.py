@@ -11,7 +11,7 @@ import ipaddress
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -141,6 +141,14 @@ def explain_exit(code: int, states: Sequence[DeviceState], assessment: Assessmen
                       highlight=False)
 
 
+def conclude(fmt: str, states: Sequence[DeviceState], assessment: Assessment) -> NoReturn:
+    """End a view: its exit code, explained under a table."""
+    code = exit_code(states, assessment)
+    if fmt == "table":
+        explain_exit(code, states, assessment)
+    raise typer.Exit(code)
+
+
 STATUS_COLS = (Col("device", keep=True), Col("platform", 6), Col("reachable", keep=True),
                Col("IKE up", 2, justify="right"), Col("tunnels up", 1, justify="right"),
                Col("faults", 3, justify="right"), Col("error", 7, atom=False))
@@ -211,10 +219,7 @@ def register(app: typer.Typer) -> None:
 
         render.emit(fmt, lambda: export.status_doc(states),
                     lambda: (export.STATUS_HEADER, export.status_rows(states)), table)
-        code = exit_code(states, assessment)
-        if fmt == "table":
-            explain_exit(code, states, assessment)
-        raise typer.Exit(code)
+        conclude(fmt, states, assessment)
 
     @app.command()
     def tunnels(
@@ -246,10 +251,7 @@ def register(app: typer.Typer) -> None:
 
         render.emit(fmt, lambda: export.tunnels_doc(states, chosen),
                     lambda: (export.TUNNEL_HEADER, export.tunnel_rows(chosen)), table)
-        code = exit_code(states, assessment)
-        if fmt == "table":
-            explain_exit(code, states, assessment)
-        raise typer.Exit(code)
+        conclude(fmt, states, assessment)
 
     @app.command()
     def ike(
@@ -329,10 +331,7 @@ def register(app: typer.Typer) -> None:
                     lambda: (export.TUNNEL_HEADER,
                              export.tunnel_rows([t for s in states for t in s.tunnels])),
                     table)
-        code = exit_code(states, assessment)
-        if fmt == "table":
-            explain_exit(code, states, assessment)
-        raise typer.Exit(code)
+        conclude(fmt, states, assessment)
 
 
 def show_human(states: Sequence[DeviceState], assessment: Assessment | None = None,
