@@ -79,3 +79,34 @@ def test_dh_groups_are_numbers_and_pfs_a_flag() -> None:
     # history stored before the flag kept the group's name
     assert models.Tunnel(pfs="group14").pfs is True
     assert models.Tunnel(pfs="none").pfs is False
+
+
+def test_status_row_and_action_result_are_pinned() -> None:
+    """``status`` rows and the ``clear``/``rekey`` document (README, JSON schema)."""
+    from ipsecctl.actions import Result
+
+    row = models.DeviceState(device="r1", platform="cisco_ios").summary()
+    assert list(row) == ["device", "platform", "reachable", "ike_up", "ike_total",
+                         "tunnels_up", "tunnels_total", "errors"]
+    result = Result(device="r1", peer="10.0.0.2", action="rekey", commands=["c"],
+                    old_spis=[1, 2], old_by_direction={"in": [1], "out": [2]},
+                    new_by_direction={"in": [3], "out": [4]}, new_spis=[3, 4])
+    doc = result.as_json()
+    assert list(doc) == ["device", "peer", "vrf", "action", "commands", "sent", "old_spis",
+                         "new_spis", "spis", "ok", "dry_run", "message", "warnings"]
+    assert doc["spis"] == {"in": {"old": [1], "new": [3]}, "out": {"old": [2], "new": [4]}}
+
+
+def test_event_line_is_pinned() -> None:
+    """The ``watch --json`` line and the ``history --json`` events share one shape."""
+    from datetime import UTC, datetime
+
+    from ipsecctl.transitions import Event
+
+    event = Event(time=datetime(2026, 12, 5, 10, 0, tzinfo=UTC), device="r1", peer="10.0.0.2",
+                  event="tunnel_down", from_="up", to="down")
+    line = event.line()
+    assert list(line) == ["schema", "kind", "time", "device", "peer", "vrf", "tunnel", "event",
+                          "from", "to", "detail"]
+    assert line["schema"] == "ipsecctl/v1" and line["kind"] == "event"
+    assert line["time"] == "2026-12-05T10:00:00Z"
