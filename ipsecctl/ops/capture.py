@@ -535,7 +535,7 @@ class CaptureSpec:
                  elapsed: float | None, result: CaptureResult) -> dict[str, Any]:  # fmt: skip
         from ipsecctl.diag.capture.analysis import analyse_capture
 
-        frames = _between(frames_of_output(captured, plan.format, plan.platform,
+        frames = between_ends(frames_of_output(captured, plan.format, plan.platform,
                                            label=f"{plan.device}: {plan.fetch[0]}"),
                           plan.local, plan.peer)  # fmt: skip
         if len(frames) > plan.packets:
@@ -626,7 +626,7 @@ def frames_of_output(text: str, fmt: str, platform: str, *, label: str) -> list[
     return list(frames_from_text(text, label=label, platform=platform, fmt=fmt))
 
 
-def _between(frames: Iterable[Frame], local: str | None, peer: str) -> list[Frame]:
+def between_ends(frames: Iterable[Frame], local: str | None, peer: str) -> list[Frame]:
     """Only packets between the two ends (a capture point may take more than asked)."""
     want_peer = str(ipaddress.ip_address(peer))
     ends = {want_peer} | ({str(ipaddress.ip_address(local))} if local else set())
