@@ -67,6 +67,8 @@ MAX_PACKETS = 100_000
 BYTES_PER_PACKET = 1600
 #: what a streamed capture may take beyond its own duration (start-up, the last packets)
 STREAM_GRACE_S = 20.0
+#: how often a running buffered capture is asked whether it reached its own limits
+STATUS_EVERY_S = 2.0
 _TUNNEL_IFACE = re.compile(r"^(Tunnel|Virtual-Access|Virtual-Template|vti|ipsec)", re.I)
 
 
@@ -119,6 +121,8 @@ class CapturePlan:
     start: list[str] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
     fetch: list[str] = field(default_factory=list)
+    status: str | None = None
+    finished: str | None = None
     keys_fetch: list[str] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
     keys_off: list[str] = field(default_factory=list)
@@ -247,7 +251,7 @@ def plan_capture(
         if tpl.filter
         else (f"{values['ipv']} between {local} and {peer_ip}, both directions")
     )
-    notes: list[str] = []
+    notes: list[str] = [tpl.note] if tpl.note else []
     keys_on = keys_fetch = keys_off = []
     if keys_from_device:
         if tpl.keys_fetch:
@@ -275,6 +279,8 @@ def plan_capture(
         old_spis=sorted({s for t in tunnels for s in t.spis()}),
         check=render(tpl.check), remove=removal, keys_on=keys_on, setup=render(tpl.setup),
         start=render(tpl.start), stop=render(tpl.stop), fetch=render(tpl.fetch),
+        status=tpl.render(tpl.status, values) if tpl.status else None,
+        finished=tpl.render(tpl.finished, values) if tpl.finished else None,
         keys_fetch=keys_fetch, cleanup=render(tpl.cleanup), keys_off=keys_off,
         leftovers=list(leftovers), keys_from_device=keys_from_device, notes=notes,
     )  # fmt: skip
@@ -465,7 +471,7 @@ class CaptureSpec:
             t0 = self.clock()
             if plan.mode == "buffer":
                 progress(Progress("polling", f"capturing for {plan.seconds}s"))
-                self._wait(t0 + plan.seconds)
+                self._wait(t0 + plan.seconds, run)
                 elapsed = self.clock() - t0
                 for command in plan.stop:
                     run.send(command)
@@ -508,12 +514,21 @@ class CaptureSpec:
         progress(Progress("done", result.message))
         return result
 
-    def _wait(self, until: float) -> None:
+    def _wait(self, until: float, run: _Run) -> None:
+        """Until the capture's time is up, or the device says it reached its own limit."""
+        plan = run.plan
+        done = re.compile(plan.finished, re.MULTILINE) if plan.finished else None
+        next_look = self.clock() + STATUS_EVERY_S
         while True:
-            left = until - self.clock()
+            now = self.clock()
+            left = until - now
             if left <= 0:
                 return
-            self.sleep(min(left, 0.25))
+            if plan.status and done is not None and now >= next_look:
+                if done.search(run.send(plan.status)):
+                    return
+                next_look = self.clock() + STATUS_EVERY_S
+            self.sleep(min(left, 0.25, max(next_look - self.clock(), 0.01)))
 
     def _clean(self, run: _Run, armed: bool, keys_armed: bool) -> None:
         """Send every cleanup command; one that cannot be sent is kept in the result with

@@ -31,7 +31,9 @@ class CaptureTemplates(BaseModel):
 
     ``buffer``: the device holds the packets in a capture point that is set up, started,
     stopped, printed (``fetch``, read as ``format``) and removed; ``show`` lists the
-    capture points present (``point`` finds their names). ``stream``: one command
+    capture points present (``point`` finds their names); while a buffered capture
+    runs, ``status`` is asked every few seconds and a line matching ``finished`` (the device
+    reached its own duration or packet limit) ends the wait early. ``stream``: one command
     streams the packets back as a base64 pcap (``fetch``) and leaves nothing behind; ``during``
     commands run in the background of that command. Templates are ``str.format`` strings
     (``{{``/``}}`` for a literal brace); placeholders are listed in ``ipsecctl.ops.capture``.
@@ -49,6 +51,8 @@ class CaptureTemplates(BaseModel):
     start: list[str] = Field(default_factory=list)
     stop: list[str] = Field(default_factory=list)
     fetch: list[str] = Field(default_factory=list)
+    status: str | None = None
+    finished: str | None = None
     cleanup: list[str] = Field(default_factory=list)
     remove: list[str] = Field(default_factory=list)
     interface: Literal["tunnel", "none"] = "tunnel"
@@ -58,6 +62,8 @@ class CaptureTemplates(BaseModel):
     keys_fetch: list[str] = Field(default_factory=list)
     keys_off: list[str] = Field(default_factory=list)
     no_keys: str = ""
+    note: str = ""
+    """Said with every plan on this platform (what its capture cannot do)."""
 
     @staticmethod
     def render(template: str, values: dict[str, object]) -> str:
