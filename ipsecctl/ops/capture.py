@@ -580,6 +580,7 @@ class CaptureSpec:
             previous_spis=previous, local_addr=plan.local, keys=keys,
             commands=result.sent, pcap=pcap,
         ).to_dict()  # fmt: skip
+        _replaced_during(report, plan)
         if report["duration_s"] is None and elapsed is not None and frames:
             report["duration_s"] = round(elapsed, 3)  # the dump printed no times
         if keys is not None and self.write_keys is not None and (keys.esp or keys.ike):
@@ -606,6 +607,24 @@ class CaptureSpec:
             tunnels = plan.tunnels
         current = [sa for t in tunnels for sa in t.sas]
         return current, previous - {sa.spi for sa in current}
+
+
+def _replaced_during(report: dict[str, Any], plan: CapturePlan) -> None:
+    """SAs the device had when the capture began and replaced while it ran (a re-key): their
+    packets arrived while they were valid, so they are not SPI errors. Such SPIs stay
+    ``known: previous`` (the device no longer has them), get the direction and transform
+    the device showed, and ``replaced_during_capture: true``."""
+    before = {sa.spi: sa for t in plan.tunnels for sa in t.sas if sa.protocol == "esp"}
+    replaced = set()
+    for e in report["esp"]:
+        sa = before.get(e["spi"])
+        e["replaced_during_capture"] = sa is not None and e["known"] == "previous"
+        if e["replaced_during_capture"] and sa is not None:
+            replaced.add(e["spi"])
+            e["direction"], e["transform"] = sa.direction, sa.transform
+    report["findings"] = [f for f in report["findings"]
+                          if not (f["code"] == "INVALID_SPI"
+                                  and f.get("extra", {}).get("spi") in replaced)]  # fmt: skip
 
 
 def _rejected(plan: CapturePlan, exc: errors.CommandRejected) -> str:
