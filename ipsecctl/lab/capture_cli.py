@@ -54,6 +54,12 @@ class CapturePoint:
             return False
         return not (self.limit_duration and now >= self.started + self.limit_duration)
 
+    def running(self, fleet: Fleet, router: str, now: float) -> bool:
+        """Active and not yet full: a point stops by itself at its packet limit."""
+        if not self.active(now):
+            return False
+        return not (self.limit_packets and len(self.packets(fleet, router)) >= self.limit_packets)
+
     def packets(self, fleet: Fleet, router: str) -> list[Packet]:
         if self.started is None:
             return []
@@ -238,7 +244,7 @@ def asa_dump(packets: list[Packet], fleet: Fleet, dump: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def xe_status(pt: CapturePoint, now: float) -> str:
+def xe_status(pt: CapturePoint, running: bool) -> str:
     """One ``Status Information for Capture`` block (layout of real IOS-XE 16/17 output)."""
     lines = [f"Status Information for Capture {pt.name}", "  Target Type: "]
     if pt.interface is None:
@@ -247,7 +253,7 @@ def xe_status(pt: CapturePoint, now: float) -> str:
         lines.append(f"   Interface: Control Plane, Direction : {pt.direction}")
     else:
         lines.append(f"   Interface: {pt.interface}, Direction: {pt.direction}")
-    lines.append(f"   Status : {'Active' if pt.active(now) else 'Inactive'}")
+    lines.append(f"   Status : {'Active' if running else 'Inactive'}")
     lines.append("  Filter Details: ")
     if pt.match_text:
         lines += pt.match_text
@@ -441,7 +447,7 @@ class IosCaptureCommands(_Base):
                 pts = [p for p in pts if p.name == m.args["name"]]
                 if not pts:
                     return f"Capture point {m.args['name']} does not exist\n"
-            return "\n".join(xe_status(p, now) for p in pts)
+            return "\n".join(xe_status(p, p.running(self.fleet, self.name, now)) for p in pts)
 
     def do_epc_xe_parameter(self, m: Match) -> str:
         bad = self._xe(m.args["name"])
@@ -608,7 +614,7 @@ class IosCaptureCommands(_Base):
                         f"Max packets : {b.limit_packets}, pps : 0",
                         "Associated Capture Points:"]  # fmt: skip
                 if b.point:
-                    state = "Active" if b.active(now) else "Inactive"
+                    state = "Active" if b.running(self.fleet, self.name, now) else "Inactive"
                     out.append(f"Name : {b.point}, Status : {state}")
                 out += ["Configuration:", f"monitor capture buffer {b.name} linear"]
                 if b.point:

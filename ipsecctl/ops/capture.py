@@ -491,6 +491,7 @@ class CaptureSpec:
             # runs on Ctrl-C too: the interrupt goes on after the device is clean
             self._clean(run, armed, keys_armed)
         if result.message:
+            result.message += _by_hand(result)
             return result
         try:
             report = self._analyse(plan, captured or "", keys_text, elapsed, result)
@@ -507,10 +508,7 @@ class CaptureSpec:
             if n
             else f"the capture saw nothing in {elapsed or 0:.1f}s with the filter {plan.filter}"
         )
-        if result.cleanup_failed:
-            result.message += "; the cleanup failed: remove it by hand with " + "; ".join(
-                result.cleanup_failed
-            )
+        result.message += _by_hand(result)
         progress(Progress("done", result.message))
         return result
 
@@ -637,6 +635,13 @@ def _as_health_says(report: dict[str, Any]) -> None:
     for f in report["findings"]:
         if f["code"] in _MOVING:
             f["severity"] = _MOVING[f["code"]]
+
+
+def _by_hand(result: CaptureResult) -> str:
+    """What the operator must still type on the device when the cleanup could not be sent."""
+    if not result.cleanup_failed:
+        return ""
+    return "; the cleanup could not be sent: on the device, run " + "; ".join(result.cleanup_failed)
 
 
 def _rejected(plan: CapturePlan, exc: errors.CommandRejected) -> str:
