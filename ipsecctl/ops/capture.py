@@ -382,7 +382,7 @@ class CaptureResult:
         base: dict[str, Any] = {
             "schema": SCHEMA, "kind": "capture", "device": self.device, "peer": self.peer,
             "vrf": self.vrf, "commands": list(self.sent), "packets": 0, "duration_s": None,
-            "esp": [], "ike": [], "ike_sas": [], "findings": [], "pcap": self.pcap_path,
+            "esp": [], "ike": [],  "findings": [], "pcap": self.pcap_path, "ike_sas": [],
         }  # fmt: skip
         base.update(self.report)
         base.update({
