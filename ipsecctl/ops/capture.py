@@ -405,11 +405,21 @@ class _Run:
     result: CaptureResult
     outputs: dict[str, str] = field(default_factory=dict)
 
-    def send(self, command: str, timeout: float | None = None) -> str:
+    def send(self, command: str, timeout: float | None = None, *, keep: bool = True) -> str:
+        """Send one command (audited first). ``keep=False``: output that holds keys, sent
+        past any recorder of raw outputs (``--save-raw`` would write it to disk) and not
+        kept here."""
         self.progress(Progress("sending", f"sending {command}", command))
         self.result.sent.append(command)
-        out = self.runner.send(command, timeout=timeout)
-        self.outputs[command] = out
+        runner = self.runner
+        if not keep:
+            from ipsecctl.transport.replay import RawRecorder
+
+            while isinstance(runner, RawRecorder):
+                runner = runner.runner
+        out = runner.send(command, timeout=timeout)
+        if keep:
+            self.outputs[command] = out
         return out
 
 
@@ -482,7 +492,7 @@ class CaptureSpec:
                                    for c in plan.fetch)  # fmt: skip
                 elapsed = self.clock() - t0
             for command in plan.keys_fetch:
-                keys_text = run.send(command)
+                keys_text = run.send(command, keep=False)
         except errors.CommandRejected as exc:
             result.message = _rejected(plan, exc)
         except errors.TransportError as exc:

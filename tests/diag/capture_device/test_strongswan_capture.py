@@ -68,7 +68,8 @@ def test_keys_from_charon_decrypt_a_rekey_on_the_wire(
             run = subprocess.run(
                 [sys.executable, "-m", "ipsecctl", "-i", str(inventory), "diag", "capture",
                  "gw-a", "--peer", peer, "--seconds", "8", "--keys-from-device", "--yes",
-                 "--json", "--write", str(pcap), "--write-keys", str(keys)],
+                 "--json", "--write", str(pcap), "--write-keys", str(keys),
+                 "--save-raw", str(tmp_path / "raw")],
                 capture_output=True, text=True, env=env, timeout=120, cwd=home,
             )  # fmt: skip
         finally:
@@ -87,6 +88,8 @@ def test_keys_from_charon_decrypt_a_rekey_on_the_wire(
     keylines = [ln.split("=>")[0] for ln in log_b.splitlines() if "Sk_ei secret" in ln]
     assert keylines
     assert "Sk_" not in run.stdout and "Sk_" not in run.stderr
+    saved = [p.read_text(errors="replace") for p in (tmp_path / "raw").rglob("*.txt")]
+    assert saved and not [t for t in saved if "Sk_" in t or "initiator key" in t]
 
     # the re-key on the wire: CREATE_CHILD_SA exchanges, and the SPIs before and after
     spi_before = {int(s, 16) for s in _spis(before)}
