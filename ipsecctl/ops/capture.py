@@ -67,6 +67,8 @@ MAX_PACKETS = 100_000
 BYTES_PER_PACKET = 1600
 #: what a streamed capture may take beyond its own duration (start-up, the last packets)
 STREAM_GRACE_S = 20.0
+#: the shortest capture that sees the re-keys ``keys_from_device`` starts 2-3 s into it
+MIN_REKEY_SECONDS = 6
 #: how often a running buffered capture is asked whether it reached its own limits
 STATUS_EVERY_S = 2.0
 _TUNNEL_IFACE = re.compile(r"^(Tunnel|Virtual-Access|Virtual-Template|vti|ipsec)", re.I)
@@ -256,6 +258,10 @@ def plan_capture(
     if keys_from_device:
         if tpl.keys_fetch:
             rekey = _rekey_commands(tpl, values, tunnels, ike, notes)
+            if rekey and seconds < MIN_REKEY_SECONDS:
+                raise errors.UsageError(
+                    f"--keys-from-device re-keys the SAs 2-3 s into the capture: give "
+                    f"--seconds {MIN_REKEY_SECONDS} or more")  # fmt: skip
             if rekey:
                 # in the background of the streamed capture, once tcpdump listens
                 values["during"] = "(sleep 2; " + "; sleep 1; ".join(rekey) + ") >/dev/null 2>&1 & "
