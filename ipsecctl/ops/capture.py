@@ -142,6 +142,7 @@ class CapturePlan:
             *self.keys_on,
             *self.setup,
             *self.start,
+            *([self.status] if self.status else []),
             *self.stop,
             *self.fetch,
             *self.keys_fetch,
