@@ -12,6 +12,8 @@ and each scenario looks on the wire as it would on a real network:
 * ``ike_no_response``: main mode message 1 (or IKE_SA_INIT) sent and retransmitted every
   10 s, nothing back, a new attempt each minute (the log's cadence);
 * ``psk_mismatch``: the encrypted main mode message 5 retransmitted with no answer;
+* ``p1_mismatch`` (a configuration change): the first message answered by a clear
+  NO_PROPOSAL_CHOSEN notify (IKEv1 informational, IKEv2 IKE_SA_INIT response);
 * ``p2_mismatch``: quick mode proposals answered by an encrypted informational (the
   NO_PROPOSAL_CHOSEN notify the responder sends);
 * a re-key during the capture: the new SA's negotiation (quick mode, CREATE_CHILD_SA) and
@@ -180,9 +182,12 @@ def _ike_packets(link: Link, side: str, local: str, peer: str, t0: float, t1: fl
     """IKE on the wire for the scenarios stuck in IKE (see the module docstring)."""
     ike = link.ike
     beh = link.behaviour
-    if ike is None or beh not in ("ike_no_response", "psk_mismatch", "p2_mismatch"):
+    if ike is None or beh not in ("ike_no_response", "psk_mismatch", "p2_mismatch",
+                                  "p1_mismatch"):  # fmt: skip
         return
-    if not initiator_here:
+    if beh == "p1_mismatch" and not initiator_here:
+        local, peer = peer, local  # seen from the responder: a's request in, its notify out
+    elif not initiator_here:
         return  # the lab's far ends of these scenarios are outside peers: a is the initiator
     seed = f"{link.spec.id}".encode()
     start = ike.born
@@ -206,6 +211,19 @@ def _ike_packets(link: Link, side: str, local: str, peer: str, t0: float, t1: fl
                 t = base + k * IKE_RETRANSMIT_S
                 if t0 <= t <= t1:
                     yield Packet(t, ip_frame(local, peer, 17, udp(500, 500, msg5)), local, peer,
+                                 "udp 500 > 500")  # fmt: skip
+        elif beh == "p1_mismatch":
+            # the responder has no proposal in common: NO_PROPOSAL_CHOSEN, in clear
+            req = _first_message(link, spi_i, local, peer)
+            note = struct.pack("!BBHIBBH", 0, 0, 12, 1, 1, 0, 14)  # IKEv1 N, DOI 1, type 14
+            if v2:
+                note = struct.pack("!BBHBBH", 0, 0, 8, 0, 0, 14)
+                resp = ike_header(spi_i, bytes(8), 41, 0x20, 34, 0x20, 0, note)
+            else:
+                resp = ike_header(spi_i, bytes(8), 11, 0x10, 5, 0x00, 0, note)
+            for t, src, dst, msg in ((base, local, peer, req), (base + 0.02, peer, local, resp)):
+                if t0 <= t <= t1:
+                    yield Packet(t, ip_frame(src, dst, 17, udp(500, 500, msg)), src, dst,
                                  "udp 500 > 500")  # fmt: skip
         elif beh == "p2_mismatch" and not v2:
             msgid = int.from_bytes(hashlib.sha256(spi_i).digest()[:4], "big") | 1
