@@ -169,7 +169,7 @@ def _register_subcommands() -> None:
     diag_ike.register(diag.app)
     register_capture(diag.app)
     app.add_typer(diag.app, name="diag", help="Explain failures: health, pair, logs, mtu; "
-                  "packets: esp, ike, probe.")
+                  "packets: esp, ike, probe, capture.")
     app.command("audit")(audit_cmd.audit)
     app.add_typer(provision.app, name="provision",
                   help="Generate, check, review and push both ends of a tunnel.")
