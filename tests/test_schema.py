@@ -110,3 +110,32 @@ def test_event_line_is_pinned() -> None:
                           "from", "to", "detail"]
     assert line["schema"] == "ipsecctl/v1" and line["kind"] == "event"
     assert line["time"] == "2026-12-05T10:00:00Z"
+
+
+CAPTURE_KEYS = ["schema", "kind", "device", "peer", "vrf", "commands", "packets", "duration_s",
+                "esp", "ike", "findings", "pcap"]  # fmt: skip
+CAPTURE_ESP = ["spi", "direction", "known", "packets", "first_seq", "last_seq", "gaps",
+               "duplicates", "outside_window", "decrypted", "icv_ok", "icv_bad"]  # fmt: skip
+CAPTURE_IKE = ["time", "exchange", "initiator", "message_id", "payloads", "notify"]
+
+
+def test_capture_document_keys() -> None:
+    """``diag capture --json``: the keys README.md documents for kind ``capture``."""
+    from pathlib import Path
+
+    from ipsecctl.diag.capture.analysis import analyse_capture
+    from ipsecctl.diag.capture.files import frames_from_file
+    from ipsecctl.ops.capture import CaptureResult
+
+    fixtures = Path(__file__).parent / "fixtures"
+    frames = [*frames_from_file(fixtures / "pcap" / "02-sunrise-sunset-esp.pcap"),
+              *frames_from_file(fixtures / "pcap" / "isakmp4500.pcap")]  # fmt: skip
+    report = analyse_capture(frames, device="r1", peer="192.1.2.23").to_dict()
+    result = CaptureResult("r1", "192.1.2.23", None, ["show x"], ok=True, sent=["show x"],
+                           report=report)  # fmt: skip
+    doc = result.document()
+    assert list(doc)[: len(CAPTURE_KEYS)] == CAPTURE_KEYS
+    assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "capture"
+    assert doc["esp"] and all(set(CAPTURE_ESP) <= set(e) for e in doc["esp"])
+    assert doc["ike"] and all(set(CAPTURE_IKE) <= set(m) for m in doc["ike"])
+    assert isinstance(doc["esp"][0]["spi"], int)

@@ -163,12 +163,14 @@ commands_history.register(app)
 def _register_subcommands() -> None:
     """Sub-apps that live in their own modules (lab, diagnostics, audit, dashboard)."""
     from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab, provision
+    from ipsecctl.cli.diag_capture import register as register_capture
 
     app.add_typer(lab.app, name="lab", help="The embedded lab of simulated routers.")
     diag_esp.register(diag.app)
     diag_ike.register(diag.app)
+    register_capture(diag.app)
     app.add_typer(diag.app, name="diag", help="Explain failures: health, pair, logs, mtu; "
-                  "packets: esp, ike, probe.")
+                  "packets: esp, ike, probe, capture.")
     app.command("audit")(audit_cmd.audit)
     app.add_typer(provision.app, name="provision",
                   help="Generate, check, review and push both ends of a tunnel.")

@@ -13,6 +13,7 @@ import ipaddress
 from typing import ClassVar
 
 from ipsecctl.lab import views_asa as asa
+from ipsecctl.lab.capture_cli import AsaCaptureCommands, add_asa_capture
 from ipsecctl.lab.cli_session import DeviceSession
 from ipsecctl.lab.cli_tree import ASA, PARAM_ADDR, PARAM_NUM, PARAM_WORD, Dialect, Match, Node
 from ipsecctl.lab.views_config import display
@@ -76,13 +77,14 @@ def build_tree() -> Node:
     ip.kw("noconfirm", action="logoff_now")
     logoff.kw("l2l", action="logoff")
     logoff.kw("l2l").kw("noconfirm", action="logoff_now")
+    add_asa_capture(root, show)  # packet captures (lab/capture_cli.py)
     return root
 
 
 TREE = build_tree()
 
 
-class AsaSession(DeviceSession):
+class AsaSession(AsaCaptureCommands, DeviceSession):
     """An ASA exec session."""
 
     tree: ClassVar[Node] = TREE

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from ipsecctl.lab import views_ios_crypto as crypto
 from ipsecctl.lab import views_ios_system as system
+from ipsecctl.lab.capture_cli import IosCaptureCommands, add_ios_capture
 from ipsecctl.lab.cli_session import DeviceSession
 from ipsecctl.lab.cli_tree import (
     IOS,
@@ -98,13 +99,14 @@ def build_tree() -> Node:
     r2 = cv2.kw("remote").param(PARAM_ADDR, "peer", "clear_ikev2")
     r2.kw("fvrf").param(PARAM_WORD, "vrf", "clear_ikev2")
     clear.kw("logging", action="clear_logging")
+    add_ios_capture(root, show)  # packet captures (lab/capture_cli.py)
     return root
 
 
 TREE = build_tree()
 
 
-class CliSession(DeviceSession):
+class CliSession(IosCaptureCommands, DeviceSession):
     """An IOS exec session."""
 
     tree: ClassVar[Node] = TREE

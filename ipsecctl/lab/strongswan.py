@@ -87,6 +87,13 @@ class Tunnel:
     """swanctl ``start_action`` of the CHILD_SA: none | start | trap."""
 
 
+def _dropins(gw: Gateway) -> str:
+    """Shell (ending in ``&&``) binding the gateway's own strongswan.d on /etc/strongswan.d in
+    a private mount namespace, so a drop-in written there reaches this charon only."""
+    d = gw.workdir / "strongswan.d"
+    return f"{{ [ ! -d /etc/strongswan.d ] || mount --bind {d} /etc/strongswan.d; }} &&"
+
+
 @dataclass
 class Gateway:
     """One namespace with a charon: its addresses and private files."""
@@ -148,6 +155,9 @@ def strongswan_conf(logfile: Path, fragment_size: int = 0, kernel_esp: bool = Fa
         }}
     }}
 }}
+# drop-ins, as a distribution's strongswan.conf has them (the gateway's own folder is bound
+# on /etc/strongswan.d for its charon and its SSH sessions: see start_charon, ssh_device)
+include /etc/strongswan.d/*.conf
 """
 
 
@@ -410,6 +420,7 @@ class NetnsLab:
             wd = self._tmp / side
             (wd / "run").mkdir(parents=True)
             (wd / "swanctl").mkdir()
+            (wd / "strongswan.d").mkdir()
             gws.append(Gateway(ns=ns, wan=wan, inside=inside, inside_net=inside_net, workdir=wd))
         self.a, self.b = gws
         for gw in gws:
@@ -436,7 +447,8 @@ class NetnsLab:
     def start_charon(self, gw: Gateway) -> None:
         """Start a private charon in *gw*'s namespace and load its connections."""
         run_dir = gw.workdir / "run"
-        script = f"mount --bind {run_dir} /run && exec env STRONGSWAN_CONF={gw.conf} {CHARON}"
+        script = (f"mount --bind {run_dir} /run && {_dropins(gw)} "
+                  f"exec env STRONGSWAN_CONF={gw.conf} {CHARON}")
         out = open(gw.workdir / "charon.stderr", "wb")  # noqa: SIM115 - lives with the daemon
         gw.proc = subprocess.Popen(
             [
@@ -659,7 +671,7 @@ class NetnsLab:
             self.files / "sshd" / which,
             self.files / "known_hosts",
             address=address,
-            prelude=prelude,
+            prelude=f"{_dropins(gw)} {prelude}",
             platform=platform,
         )
         self._servers.append(server)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,54 @@ class EnableSpec(BaseModel):
 
     command: str = "enable"
     password_prompt: str = r"[Pp]assword:\s*$"
+
+
+class CaptureTemplates(BaseModel):
+    """How a platform captures the packets between itself and one peer (``diag capture``).
+
+    ``buffer``: the device holds the packets in a capture point that is set up, started,
+    stopped, printed (``fetch``, read as ``format``) and removed; ``show`` lists the
+    capture points present (``point`` finds their names); while a buffered capture
+    runs, ``status`` is asked every few seconds and a line matching ``finished`` (the device
+    reached its own duration or packet limit) ends the wait early. ``stream``: one command
+    streams the packets back as a base64 pcap (``fetch``) and leaves nothing behind; ``during``
+    commands run in the background of that command. Templates are ``str.format`` strings
+    (``{{``/``}}`` for a literal brace); placeholders are listed in ``ipsecctl.ops.capture``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["buffer", "stream"]
+    name: str
+    format: str
+    check: list[str] = Field(default_factory=list)
+    show: list[str] = Field(default_factory=list)
+    point: str | None = None
+    setup: list[str] = Field(default_factory=list)
+    start: list[str] = Field(default_factory=list)
+    stop: list[str] = Field(default_factory=list)
+    fetch: list[str] = Field(default_factory=list)
+    status: str | None = None
+    finished: str | None = None
+    cleanup: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    interface: Literal["tunnel", "none"] = "tunnel"
+    filter: str = ""
+    keys_on: list[str] = Field(default_factory=list)
+    keys_rekey: list[str] = Field(default_factory=list)
+    keys_fetch: list[str] = Field(default_factory=list)
+    keys_off: list[str] = Field(default_factory=list)
+    no_keys: str = ""
+    note: str = ""
+    """Said with every plan on this platform (what its capture cannot do)."""
+
+    @staticmethod
+    def render(template: str, values: dict[str, object]) -> str:
+        """One template filled in; an unknown placeholder is a platform-file error."""
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise UsageError(f"capture template {template!r}: {exc}") from None
 
 
 class Platform(BaseModel):
@@ -44,6 +93,7 @@ class Platform(BaseModel):
     collect: dict[str, list[str]] = Field(default_factory=dict)
     actions: dict[str, list[str]] = Field(default_factory=dict)
     rekey_wait_s: float = 30.0
+    capture: CaptureTemplates | None = None
 
     @property
     def prompt_re(self) -> re.Pattern[str]:
