@@ -102,6 +102,11 @@ _TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
     ),
     # strongSwan / ESP key material printed as 0x<hex> of 16+ bytes after "key"
     _p(r"\bkey\b[ \t]*(?:[=:][ \t]*)?(?P<v>0x[0-9A-Fa-f]{32,})", re.I),
+    # charon at log level 4 dumps the keys it derives ("Sk_ei secret => 16 bytes @ 0x...",
+    # "encryption initiator key => ...") as hex lines "   0: 7D 34 ...  ascii": every hex
+    # dump line of a charon log is hidden, whatever it holds
+    _p(r"(?m)^[^\n]*\[[A-Z]{2,4}\] <[^>\n]*>[ \t]+\d+:[ \t]+"
+       r"(?P<v>(?:[0-9A-F]{2}[ \t]){1,16}[^\n]*)$"),
 )
 
 _registered: set[str] = set()

@@ -596,7 +596,6 @@ class CaptureSpec:
             commands=result.sent, pcap=pcap,
         ).to_dict()  # fmt: skip
         _replaced_during(report, plan)
-        _as_health_says(report)
         if report["duration_s"] is None and elapsed is not None and frames:
             report["duration_s"] = round(elapsed, 3)  # the dump printed no times
         if keys is not None and self.write_keys is not None and (keys.esp or keys.ike):
@@ -641,17 +640,6 @@ def _replaced_during(report: dict[str, Any], plan: CapturePlan) -> None:
     report["findings"] = [f for f in report["findings"]
                           if not (f["code"] == "INVALID_SPI"
                                   and f.get("extra", {}).get("spi") in replaced)]  # fmt: skip
-
-
-#: ``diag health`` rates an error counter that moved between two polls ``error``; a capture
-#: sees the drops happen, which is the same evidence, so it says the same
-_MOVING = {"REPLAY_FAILURES": "error"}
-
-
-def _as_health_says(report: dict[str, Any]) -> None:
-    for f in report["findings"]:
-        if f["code"] in _MOVING:
-            f["severity"] = _MOVING[f["code"]]
 
 
 def _by_hand(result: CaptureResult) -> str:

@@ -287,7 +287,7 @@ def findings(report: CaptureReport, *, have_sas: bool, peer: str | None, device:
         bad_replay = s.stats.duplicates + s.stats.too_old
         if bad_replay:
             out.append(Finding(
-                code="REPLAY_FAILURES", severity="warning", device=device, peer=peer,
+                code="REPLAY_FAILURES", severity="error", device=device, peer=peer,
                 summary=f"SPI {spi}: {bad_replay} packets a receiver's anti-replay window "
                         f"drops ({cap})",
                 evidence=[f"duplicates {s.stats.duplicates}, outside the {s.stats.window.size}"
