@@ -23,6 +23,7 @@ from ipsecctl.cli import (
     commands_info,
     commands_parse,
     commands_views,
+    commands_watch,
 )
 from ipsecctl.cli.context import AppContext, stderr
 from ipsecctl.settings import HOST_KEY_POLICIES, HostKeyPolicy
@@ -89,6 +90,12 @@ def main_callback(
                                  "(default: the history file in the state directory; config "
                                  "file `store`).")
     ] = None,
+    from_store: Annotated[
+        str | None, typer.Option("--from-store", metavar="URL",
+                                 help="Read the fleet from a history store the collectors write "
+                                 "(a file or postgresql://...) instead of polling; each device "
+                                 "shows its age. Actions still need a collector.")
+    ] = None,
     save_raw_secrets: Annotated[
         bool, typer.Option("--save-raw-secrets",
                            help="Keep key material in --save-raw files (do not redact).")
@@ -127,6 +134,7 @@ def main_callback(
     enable_secret = _prompt_secret("enable secret", "--ask-enable") if ask_enable else None
     ctx.obj = AppContext(
         store_url=store,
+        from_store=from_store,
         save_raw_secrets=save_raw_secrets,
         username=username,
         password=password,
@@ -157,6 +165,7 @@ commands_parse.register(app)
 commands_actions.register(app)
 commands_info.register(app)
 commands_history.register(app)
+commands_watch.register(app)
 
 
 def _register_subcommands() -> None:
@@ -178,7 +187,8 @@ _register_subcommands()
 
 # options that belong to the top level but that operators type after the subcommand
 _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
-                      "--replay", "--save-raw", "--log-file", "-u", "--username", "--store"}
+                      "--replay", "--save-raw", "--log-file", "-u", "--username", "--store",
+                      "--from-store"}
 _GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable", "--save-raw-secrets"}
 
 
