@@ -19,6 +19,7 @@ from rich.markup import escape
 from ipsecctl import __version__, errors
 from ipsecctl.cli import (
     commands_actions,
+    commands_check,
     commands_history,
     commands_info,
     commands_parse,
@@ -166,6 +167,7 @@ commands_actions.register(app)
 commands_info.register(app)
 commands_history.register(app)
 commands_watch.register(app)
+commands_check.register(app)
 
 
 def _register_subcommands() -> None:
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map the error tree to exit codes, no tracebacks."""
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
+    if commands_check.is_check(args, _GLOBAL_WITH_VALUE):  # the monitoring-plugin contract
+        return commands_check.run(command, args)
     try:
         # standalone mode: typer reports its own usage errors (exit 2) and Exit codes
         command.main(args=args, prog_name="ipsecctl", standalone_mode=True)

@@ -187,7 +187,10 @@ class SshSession(RunnerBase):
         self.prompt = None
         self._cancel.clear()
         if chan is not None:
-            chan.close()
+            try:
+                chan.close()
+            except (EOFError, OSError, paramiko.SSHException):
+                pass  # the cut already ended the transport: nothing left to tell the device
         if client is not None:
             close_client(client)
 
