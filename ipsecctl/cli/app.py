@@ -20,6 +20,7 @@ from ipsecctl import __version__, errors
 from ipsecctl.cli import (
     commands_actions,
     commands_check,
+    commands_exporter,
     commands_history,
     commands_info,
     commands_parse,
@@ -168,6 +169,7 @@ commands_info.register(app)
 commands_history.register(app)
 commands_watch.register(app)
 commands_check.register(app)
+commands_exporter.register(app)
 
 
 def _register_subcommands() -> None:
