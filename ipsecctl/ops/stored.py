@@ -110,7 +110,8 @@ class StoredFleet:
                             self._previous[name] = old
                     elif old is not None:
                         state = old  # the same poll again: keep its previous as it is
-                state.extra["age_s"] = _age(state, now)
+                if state.extra.get("stored") is not False:
+                    state.extra["age_s"] = _age(state, now)
                 self._current[name] = state
             return [self._current[n] for n in self.order]
 
