@@ -16,6 +16,7 @@ SCALE = 60.0
 
 @pytest.fixture(scope="package")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with Lab(tmp_path_factory.mktemp("monitor-lab"), devices=12, seed=1,
-             time_scale=SCALE) as running:
+    with Lab(
+        tmp_path_factory.mktemp("monitor-lab"), devices=12, seed=1, time_scale=SCALE
+    ) as running:
         yield running

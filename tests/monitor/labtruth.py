@@ -24,8 +24,17 @@ def ends(lab: Lab) -> list[End]:
     out = []
     for r in lab.routers:
         for link, side in lab.fleet.ends_of(r.name):
-            out.append(End(r.name, Fleet.peer_addr(link, side), link.spec.vrf,
-                           link.behaviour, bool(link.spec.expected_up), link, side))
+            out.append(
+                End(
+                    r.name,
+                    Fleet.peer_addr(link, side),
+                    link.spec.vrf,
+                    link.behaviour,
+                    bool(link.spec.expected_up),
+                    link,
+                    side,
+                )
+            )
     return out
 
 
@@ -58,7 +67,13 @@ def healthy_link(lab: Lab) -> End:
     addresses = {r.address: r.name for r in lab.routers}
     for e in ends(lab):
         other = addresses.get(e.peer)
-        if (e.router in healthy and other in healthy and e.behaviour == "healthy"
-                and e.link.spec.kind == "crypto_map" and e.link.sas and e.vrf is None):
+        if (
+            e.router in healthy
+            and other in healthy
+            and e.behaviour == "healthy"
+            and e.link.spec.kind == "crypto_map"
+            and e.link.sas
+            and e.vrf is None
+        ):
             return e
     raise AssertionError("the lab has no healthy crypto-map link between healthy routers")

@@ -15,17 +15,32 @@ from pathlib import Path
 
 class Running:
     def __init__(self, *args: str, home: Path, env: dict[str, str] | None = None) -> None:
-        base = {k: v for k, v in os.environ.items()
-                if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")}
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")
+        }
         home.mkdir(parents=True, exist_ok=True)
-        full = {**base, "IPSECCTL_STATE_DIR": str(home / "state"),
-                "IPSECCTL_DATA_DIR": str(home / "data"), "HOME": str(home), "NO_COLOR": "1",
-                "COLUMNS": "200", **(env or {})}
+        full = {
+            **base,
+            "IPSECCTL_STATE_DIR": str(home / "state"),
+            "IPSECCTL_DATA_DIR": str(home / "data"),
+            "HOME": str(home),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            **(env or {}),
+        }
         self.err_path = home / f"stderr-{time.monotonic_ns()}.txt"
         self._err = self.err_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ipsecctl", *args], stdout=subprocess.PIPE,
-            stderr=self._err, stdin=subprocess.DEVNULL, text=True, env=full, cwd=home)
+            [sys.executable, "-m", "ipsecctl", *args],
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=full,
+            cwd=home,
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -60,8 +75,9 @@ class Running:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            raise AssertionError(f"still running after {timeout} s; stderr:\n{self.stderr}"
-                                 ) from None
+            raise AssertionError(
+                f"still running after {timeout} s; stderr:\n{self.stderr}"
+            ) from None
         self._reader.join(5)
         return code
 

@@ -13,16 +13,23 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 def _tunnel(kind: str, spi_in: int, spi_out: int, dec: int, enc: int, **more: int) -> Tunnel:
     return Tunnel(
-        id="hub:abc", device="hub", kind=kind, peer="127.0.9.2", state="up",  # type: ignore[arg-type]
-        sas=[IpsecSa(direction="in", spi=spi_in, remaining_s=900),
-             IpsecSa(direction="out", spi=spi_out, remaining_s=880)],
+        id="hub:abc",
+        device="hub",
+        kind=kind,
+        peer="127.0.9.2",
+        state="up",  # type: ignore[arg-type]
+        sas=[
+            IpsecSa(direction="in", spi=spi_in, remaining_s=900),
+            IpsecSa(direction="out", spi=spi_out, remaining_s=880),
+        ],
         counters={"pkts_decaps": dec, "pkts_encaps": enc, **more},
     )
 
 
 def _state(*tunnels: Tunnel, reachable: bool = True) -> DeviceState:
-    return DeviceState(device="hub", platform="cisco_ios", polled_at=T0, reachable=reachable,
-                       tunnels=list(tunnels))
+    return DeviceState(
+        device="hub", platform="cisco_ios", polled_at=T0, reachable=reachable, tunnels=list(tunnels)
+    )
 
 
 def test_cisco_flow_counters_continue_across_a_rekey_and_restart_after_a_clear() -> None:
@@ -43,8 +50,9 @@ def test_a_rekeyed_child_sa_starts_its_own_count_which_is_added() -> None:
     bank = CounterBank()
     bank.update(_state(_tunnel("child_sa", 1, 2, dec=100, enc=100)))
     # strongSwan shows the old and the new CHILD_SA side by side for a moment
-    bank.update(_state(_tunnel("child_sa", 1, 2, dec=110, enc=100),
-                       _tunnel("child_sa", 3, 4, dec=5, enc=5)))
+    bank.update(
+        _state(_tunnel("child_sa", 1, 2, dec=110, enc=100), _tunnel("child_sa", 3, 4, dec=5, enc=5))
+    )
     t = _tunnel("child_sa", 3, 4, 0, 0)
     assert bank.total(t, "pkts_decaps") == 115
     # the new one has carried more than the old one ever did: still no double count
@@ -52,8 +60,7 @@ def test_a_rekeyed_child_sa_starts_its_own_count_which_is_added() -> None:
     assert bank.total(t, "pkts_decaps") == 610
 
 
-def test_a_tunnel_gone_from_a_complete_poll_is_forgotten_but_not_after_a_failed_command(
-) -> None:
+def test_a_tunnel_gone_from_a_complete_poll_is_forgotten_but_not_after_a_failed_command() -> None:
     bank = CounterBank()
     bank.update(_state(_tunnel("crypto_map", 1, 2, dec=10, enc=10)))
     partial = _state()
@@ -73,8 +80,10 @@ def test_render_names_types_and_labels() -> None:
     labels = 'device="hub",direction="in",peer="127.0.9.2",tunnel="hub:abc",vrf=""'
     assert f"ipsecctl_tunnel_packets_total{{{labels}}} 10.0" in text
     assert "# TYPE ipsecctl_tunnel_packets_total counter" in text
-    assert ('ipsecctl_tunnel_errors_total{device="hub",kind="replay_failed",peer="127.0.9.2",'
-            'tunnel="hub:abc",vrf=""} 3.0') in text
+    assert (
+        'ipsecctl_tunnel_errors_total{device="hub",kind="replay_failed",peer="127.0.9.2",'
+        'tunnel="hub:abc",vrf=""} 3.0'
+    ) in text
     assert 'ipsecctl_tunnel_up{device="hub",peer="127.0.9.2",tunnel="hub:abc",vrf=""} 1.0' in text
     assert f"ipsecctl_sa_remaining_seconds{{{labels}}} 900.0" in text
     assert 'ipsecctl_device_up{device="hub",platform="cisco_ios"} 1.0' in text

@@ -19,16 +19,31 @@ from ipsecctl.ops.shard import Shard, parse_shard, shard_of
 @pytest.mark.parametrize(
     ("text", "value", "alerts"),
     [
-        ("10", -1, True), ("10", 0, False), ("10", 10, False), ("10", 11, True),
-        ("10:", 9, True), ("10:", 10, False), ("10:", 1e9, False),
-        ("~:10", -1e9, False), ("~:10", 10, False), ("~:10", 11, True),
-        ("10:20", 9, True), ("10:20", 10, False), ("10:20", 20, False), ("10:20", 21, True),
-        ("@10:20", 9, False), ("@10:20", 10, True), ("@10:20", 20, True), ("@10:20", 21, False),
-        ("0", 0, False), ("0", 1, True),
+        ("10", -1, True),
+        ("10", 0, False),
+        ("10", 10, False),
+        ("10", 11, True),
+        ("10:", 9, True),
+        ("10:", 10, False),
+        ("10:", 1e9, False),
+        ("~:10", -1e9, False),
+        ("~:10", 10, False),
+        ("~:10", 11, True),
+        ("10:20", 9, True),
+        ("10:20", 10, False),
+        ("10:20", 20, False),
+        ("10:20", 21, True),
+        ("@10:20", 9, False),
+        ("@10:20", 10, True),
+        ("@10:20", 20, True),
+        ("@10:20", 21, False),
+        ("0", 0, False),
+        ("0", 1, True),
     ],
 )
-def test_threshold_ranges_follow_the_plugin_guidelines(text: str, value: float,
-                                                       alerts: bool) -> None:
+def test_threshold_ranges_follow_the_plugin_guidelines(
+    text: str, value: float, alerts: bool
+) -> None:
     assert Range.parse(text, "--warning").alerts(value) is alerts
 
 

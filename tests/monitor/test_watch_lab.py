@@ -16,8 +16,19 @@ from tests.helpers import run_cli
 from tests.monitor import labtruth
 from tests.monitor.proc import Running
 
-SCHEMA_KEYS = {"schema", "kind", "time", "device", "peer", "vrf", "tunnel", "event", "from",
-               "to", "detail"}
+SCHEMA_KEYS = {
+    "schema",
+    "kind",
+    "time",
+    "device",
+    "peer",
+    "vrf",
+    "tunnel",
+    "event",
+    "from",
+    "to",
+    "detail",
+}
 
 
 def _until(run: Running, seen: list[dict[str, Any]], want: Any, timeout: float) -> bool:
@@ -34,8 +45,9 @@ def _until(run: Running, seen: list[dict[str, Any]], want: Any, timeout: float) 
 
 def test_watch_json_sees_a_clear_and_rekeys_then_stops_cleanly(lab: Lab, tmp_path: Path) -> None:
     end = labtruth.healthy_link(lab)
-    run = Running("-i", str(lab.inventory_path), "watch", "--json", "--interval", "1",
-                  home=tmp_path)
+    run = Running(
+        "-i", str(lab.inventory_path), "watch", "--json", "--interval", "1", home=tmp_path
+    )
     seen: list[dict[str, Any]] = []
     try:
         time.sleep(4)  # a few polls: the baseline is taken
@@ -52,8 +64,9 @@ def test_watch_json_sees_a_clear_and_rekeys_then_stops_cleanly(lab: Lab, tmp_pat
         assert new and not new & old  # the lab negotiated new SAs
         ups = [ev for ev in seen if back_up(ev)]
         assert set(ups[-1]["detail"]["spis"]["in"]) == new
-        downs = [ev for ev in seen if (ev["device"], ev["peer"]) == mine
-                 and ev["event"] == "tunnel_down"]
+        downs = [
+            ev for ev in seen if (ev["device"], ev["peer"]) == mine and ev["event"] == "tunnel_down"
+        ]
         assert downs and downs[0]["from"] == "up"
 
         def rekey(ev: dict[str, Any]) -> bool:
@@ -92,21 +105,34 @@ def test_watch_history_agree(lab: Lab, tmp_path: Path) -> None:
     """The events watch prints are the ones the history store recorded."""
     routers = labtruth.healthy_routers(lab)[:3]
     inv = str(lab.inventory_path)
-    r = run_cli("-i", inv, "watch", *routers, "--json", "--count", "8", "--interval", "1",
-                home=tmp_path, timeout=120)
+    r = run_cli(
+        "-i",
+        inv,
+        "watch",
+        *routers,
+        "--json",
+        "--count",
+        "8",
+        "--interval",
+        "1",
+        home=tmp_path,
+        timeout=120,
+    )
     assert r.code == 0, r
     events = [json.loads(x) for x in r.out.splitlines()]
     assert events[-1]["kind"] == "summary" and events[-1]["polls"] == 8
     printed = {(e["time"], e["device"], e["tunnel"], e["event"]) for e in events[:-1]}
     h = run_cli("-i", inv, "history", *routers, "--json", "--since", "1h", home=tmp_path)
     assert h.code == 0, h
-    stored = {(e["time"], e["device"], e["tunnel"], e["event"]) for e in h.json["events"]
-              if e["event"] != "tunnel_added"}
+    stored = {
+        (e["time"], e["device"], e["tunnel"], e["event"])
+        for e in h.json["events"]
+        if e["event"] != "tunnel_added"
+    }
     assert printed == stored
 
 
-def test_an_unreachable_device_is_an_event_and_the_watch_goes_on(tmp_path: Path,
-                                                                 lab: Lab) -> None:
+def test_an_unreachable_device_is_an_event_and_the_watch_goes_on(tmp_path: Path, lab: Lab) -> None:
     import socket
 
     import yaml
@@ -118,8 +144,10 @@ def test_an_unreachable_device_is_an_event_and_the_watch_goes_on(tmp_path: Path,
     inv.mkdir()
     hosts = yaml.safe_load((lab.inventory_path / "hosts.yaml").read_text())
     first = labtruth.healthy_routers(lab)[0]
-    kept = {first: hosts[first], "gone": {"hostname": "127.0.0.1", "port": port,
-                                          "platform": "cisco_ios"}}
+    kept = {
+        first: hosts[first],
+        "gone": {"hostname": "127.0.0.1", "port": port, "platform": "cisco_ios"},
+    }
     (inv / "hosts.yaml").write_text(yaml.safe_dump(kept))
     for name in ("groups.yaml", "defaults.yaml"):
         (inv / name).write_text((lab.inventory_path / name).read_text())
