@@ -49,7 +49,7 @@ from ipsecctl.ops.monitor import Cycle  # noqa: E402
 
 def _stats(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"median": statistics.median(ordered), "p95": p95}
 
 
@@ -116,8 +116,14 @@ def one_size(tunnels: int, scrapes: int) -> dict[str, Any]:
     finally:
         peer_server.shutdown()
         peer_server.server_close()
-    return {"tunnels": tunnels, "devices": len(states), "series": series,
-            "render": _stats(renders), "ours": ours, "peer": peer}
+    return {
+        "tunnels": tunnels,
+        "devices": len(states),
+        "series": series,
+        "render": _stats(renders),
+        "ours": ours,
+        "peer": peer,
+    }
 
 
 def _ms(s: float) -> str:

@@ -25,12 +25,29 @@ def _shard(name: str, n: int) -> int:
     return 1 + int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % n
 
 
-def test_two_collectors_one_postgres_and_readers_of_it(lab: Lab, pg_url: str,
-                                                        tmp_path: Path) -> None:
+def test_two_collectors_one_postgres_and_readers_of_it(
+    lab: Lab, pg_url: str, tmp_path: Path
+) -> None:
     inv = str(lab.inventory_path)
-    runs = [Running("-i", inv, "--store", pg_url, "collect", "--shard", f"{k}/2",
-                    "--collector", f"region-{k}", "--count", "4", "--interval", "1",
-                    home=tmp_path / f"c{k}") for k in (1, 2)]
+    runs = [
+        Running(
+            "-i",
+            inv,
+            "--store",
+            pg_url,
+            "collect",
+            "--shard",
+            f"{k}/2",
+            "--collector",
+            f"region-{k}",
+            "--count",
+            "4",
+            "--interval",
+            "1",
+            home=tmp_path / f"c{k}",
+        )
+        for k in (1, 2)
+    ]
     try:
         codes = [r.wait(180) for r in runs]
     finally:
@@ -78,14 +95,25 @@ def test_two_collectors_one_postgres_and_readers_of_it(lab: Lab, pg_url: str,
     assert missing.code == 1 and "no collector has recorded" in missing.err, missing
 
 
-def test_watch_from_the_store_prints_what_a_collector_records(lab: Lab, pg_url: str,
-                                                              tmp_path: Path) -> None:
+def test_watch_from_the_store_prints_what_a_collector_records(
+    lab: Lab, pg_url: str, tmp_path: Path
+) -> None:
     end = labtruth.healthy_link(lab)
     inv = str(lab.inventory_path)
-    reader = Running("--from-store", pg_url, "watch", "--json", "--interval", "1",
-                     home=tmp_path / "reader")
-    collector = Running("-i", inv, "--store", pg_url, "collect", end.router, "--interval",
-                        "1", home=tmp_path / "collector")
+    reader = Running(
+        "--from-store", pg_url, "watch", "--json", "--interval", "1", home=tmp_path / "reader"
+    )
+    collector = Running(
+        "-i",
+        inv,
+        "--store",
+        pg_url,
+        "collect",
+        end.router,
+        "--interval",
+        "1",
+        home=tmp_path / "collector",
+    )
     try:
         import time
 
