@@ -57,9 +57,10 @@ def register(app: typer.Typer) -> None:
             source.close()
             raise
         where = f"the store {obj.from_store}" if obj.from_store else "polls"
+        what = f"{len(source.order)} device(s)" if source.order else "every device"
         stderr().print(
-            f"serving {escape(server.url)} for {len(source.order) or 'every'} "
-            f"device(s) from {escape(where)} every {every:g} s; Ctrl-C to stop",
+            f"serving {escape(server.url)} for {what} from {escape(where)} every {every:g} s; "
+            "Ctrl-C to stop",
             highlight=False,
         )
         monitor = Monitor(source, interval=every, baseline_first=False)

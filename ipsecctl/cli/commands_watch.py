@@ -229,9 +229,9 @@ def register(app: typer.Typer) -> None:
         monitor = Monitor(source, interval=every)
         console = render.stdout_console()
         where = f"the store {obj.from_store}" if obj.from_store else "polls"
+        what = f"{len(source.order)} device(s)" if source.order else "every device"
         stderr().print(
-            f"watching {len(source.order) or 'every'} device(s) from {escape(where)} "
-            f"every {every:g} s; Ctrl-C to stop",
+            f"watching {what} from {escape(where)} every {every:g} s; Ctrl-C to stop",
             highlight=False,
         )
         last_error: list[str | None] = [None]
