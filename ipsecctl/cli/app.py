@@ -19,10 +19,13 @@ from rich.markup import escape
 from ipsecctl import __version__, errors
 from ipsecctl.cli import (
     commands_actions,
+    commands_check,
+    commands_exporter,
     commands_history,
     commands_info,
     commands_parse,
     commands_views,
+    commands_watch,
 )
 from ipsecctl.cli.context import AppContext, stderr
 from ipsecctl.settings import HOST_KEY_POLICIES, HostKeyPolicy
@@ -89,6 +92,12 @@ def main_callback(
                                  "(default: the history file in the state directory; config "
                                  "file `store`).")
     ] = None,
+    from_store: Annotated[
+        str | None, typer.Option("--from-store", metavar="URL",
+                                 help="Read the fleet from a history store the collectors write "
+                                 "(a file or postgresql://...) instead of polling; each device "
+                                 "shows its age. Actions still need a collector.")
+    ] = None,
     save_raw_secrets: Annotated[
         bool, typer.Option("--save-raw-secrets",
                            help="Keep key material in --save-raw files (do not redact).")
@@ -127,6 +136,7 @@ def main_callback(
     enable_secret = _prompt_secret("enable secret", "--ask-enable") if ask_enable else None
     ctx.obj = AppContext(
         store_url=store,
+        from_store=from_store,
         save_raw_secrets=save_raw_secrets,
         username=username,
         password=password,
@@ -158,6 +168,9 @@ commands_parse.register(app)
 commands_actions.register(app)
 commands_info.register(app)
 commands_history.register(app)
+commands_watch.register(app)
+commands_check.register(app)
+commands_exporter.register(app)
 
 
 def _register_subcommands() -> None:
@@ -181,7 +194,8 @@ _register_subcommands()
 
 # options that belong to the top level but that operators type after the subcommand
 _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
-                      "--replay", "--save-raw", "--log-file", "-u", "--username", "--store"}
+                      "--replay", "--save-raw", "--log-file", "-u", "--username", "--store",
+                      "--from-store"}
 _GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable", "--save-raw-secrets"}
 
 
@@ -238,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map the error tree to exit codes, no tracebacks."""
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
+    if commands_check.is_check(args, _GLOBAL_WITH_VALUE):  # the monitoring-plugin contract
+        return commands_check.run(command, args)
     try:
         # standalone mode: typer reports its own usage errors (exit 2) and Exit codes
         command.main(args=args, prog_name="ipsecctl", standalone_mode=True)

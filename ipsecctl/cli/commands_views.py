@@ -66,7 +66,15 @@ def poll_targets(
     obj: AppContext, targets: list[str] | None, *, logs: bool = False, keep_raw: bool = False,
     extra_for: Callable[[Host], Sequence[str]] | None = None,
 ) -> Polled:
-    """Poll the selection once (a progress bar on a terminal)."""
+    """Poll the selection once (a progress bar on a terminal), or read it from the store
+    the collectors write (``--from-store``: each state's ``extra.age_s`` says how old)."""
+    if obj.from_store:
+        stored = obj.stored_fleet(targets or [])
+        try:
+            states = stored.poll()
+            return Polled(states, stored.previous_states(), stored.history())
+        finally:
+            stored.close()
     hosts = obj.select(targets or [])
     if not hosts:
         raise errors.UsageError("the selection matches no device")
@@ -152,10 +160,12 @@ def conclude(fmt: str, states: Sequence[DeviceState], assessment: Assessment) ->
 STATUS_COLS = (Col("device", keep=True), Col("platform", 6), Col("reachable", keep=True),
                Col("IKE up", 2, justify="right"), Col("tunnels up", 1, justify="right"),
                Col("faults", 3, justify="right"), Col("error", 7, atom=False))
+AGE_COL = Col("age", 2, justify="right")  # states read from the store (--from-store)
 
 
 def status_rows(states: Sequence[DeviceState], assessment: Assessment) -> list[list[str]]:
     rows = []
+    aged = any("age_s" in s.extra for s in states)
     for s in states:
         summary = s.summary()
         faults = sum(1 for t in s.tunnels if assessment.is_fault(t))
@@ -166,7 +176,16 @@ def status_rows(states: Sequence[DeviceState], assessment: Assessment) -> list[l
             f"{summary['tunnels_up']}/{summary['tunnels_total']}",
             f"[red]{faults}[/]" if faults else "0", esc(err),
         ])
+        if aged:
+            age = s.extra.get("age_s")
+            rows[-1].insert(3, fmt_duration(int(age)) if age is not None else "never")
     return rows
+
+
+def status_cols(states: Sequence[DeviceState]) -> tuple[Col, ...]:
+    if any("age_s" in s.extra for s in states):
+        return (*STATUS_COLS[:3], AGE_COL, *STATUS_COLS[3:])
+    return STATUS_COLS
 
 
 TUNNEL_COLS = (
@@ -214,7 +233,7 @@ def register(app: typer.Typer) -> None:
         states, assessment = polled.states, polled.assess()
 
         def table() -> None:
-            render.emit_table("fleet", STATUS_COLS, status_rows(states, assessment))
+            render.emit_table("fleet", status_cols(states), status_rows(states, assessment))
             report_errors(states)
 
         render.emit(fmt, lambda: export.status_doc(states),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from inventory import Inventory
     from ipsecctl.actions import Progress
     from ipsecctl.ops.fleet import Fleet, HistorySink
+    from ipsecctl.ops.stored import StoredFleet
     from ipsecctl.ops.workflow import ActionPlan, ActionRequest, Workflow
 
 
@@ -59,6 +60,7 @@ class AppContext:
     save_raw: Path | None = None
     save_raw_secrets: bool = False
     store_url: str | None = None
+    from_store: str | None = None
     quiet: bool = False
     _settings: Settings | None = None
     _inventory: Inventory | None = None
@@ -223,6 +225,19 @@ class AppContext:
             workers=self.effective_workers,
             keep_raw=keep_raw,
         )
+
+    def stored_fleet(self, targets: list[str]) -> StoredFleet:
+        """The fleet as read from ``--from-store``: plain device names are taken as they are
+        (no inventory needed), ``group:``/``tag:`` through the inventory, all: every device
+        the store holds."""
+        from ipsecctl.ops.stored import open_stored
+
+        assert self.from_store is not None
+        wanted = [t for t in targets if t != "all"]
+        names: list[str] = []
+        for t in wanted:
+            names += [h.name for h in self.select([t])] if ":" in t else [t]
+        return open_stored(self.from_store, list(dict.fromkeys(names)) or None)
 
     def name_interrupted_actions(self) -> None:
         """Actions a killed ipsecctl left half done are named by the next run, whatever it

@@ -26,6 +26,7 @@ from ipsecctl.platforms import get_platform
 
 if TYPE_CHECKING:
     from ipsecctl.collect import Collector
+    from ipsecctl.transitions import Event
     from ipsecctl.transport.base import CommandRunner
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ PREVIOUS_MAX_AGE = timedelta(minutes=15)
 class HistorySink(Protocol):
     """What the operations layer needs of the history store (``ipsecctl.store``)."""
 
-    def record_poll(self, states: list[DeviceState], *, collector: str) -> object: ...
+    def record_poll(self, states: list[DeviceState], *, collector: str) -> list[Event]: ...
     def record_action(self, record: dict[str, object]) -> None: ...
     def latest(self, devices: Sequence[str] | None = None) -> list[DeviceState]: ...
     def flap_counts(

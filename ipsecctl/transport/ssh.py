@@ -13,6 +13,7 @@ cuts a session from any thread without waiting (quitting never waits for a hung 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
 import re
 import threading
@@ -187,7 +188,9 @@ class SshSession(RunnerBase):
         self.prompt = None
         self._cancel.clear()
         if chan is not None:
-            chan.close()
+            # the cut may already have ended the transport: nothing left to tell the device
+            with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                chan.close()
         if client is not None:
             close_client(client)
 
