@@ -1,7 +1,9 @@
 """Real outputs from public documents (cloud providers' VPN guides, issue threads, vendor and
 community labs), each compared field by field with values read by hand from its text.
 
-Each ``tests/fixtures/real/<platform>/<command>/<name>.txt`` has a ``<name>.expected.json``:
+Each ``tests/fixtures/real/<platform>/<command>/<name>.txt`` has a ``<name>.expected.yaml`` (or
+``.expected.json``), written by hand from the text (SPIs may be written as the hex the device
+prints, ``0x...``, which YAML reads as the integer):
 ``platform``, ``command``, ``source`` (where the text was published), ``warnings`` (line
 numbers expected to be reported; usually none), and the expected records. Only the fields
 listed are compared; record counts must match exactly. ``spis_in``/``spis_out`` list a
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from parsers import parse
 from tests.parsers.conftest import strip_indent
@@ -24,9 +27,12 @@ SAMPLES = sorted(REAL.glob("*/*/*.txt"))
 
 
 def _expected(sample: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        sample.with_name(sample.name[: -len(".txt")] + ".expected.json").read_text()
-    )
+    stem = sample.name[: -len(".txt")]
+    yml = sample.with_name(stem + ".expected.yaml")
+    if yml.exists():
+        data: dict[str, Any] = yaml.safe_load(yml.read_text())
+    else:
+        data = json.loads(sample.with_name(stem + ".expected.json").read_text())
     return data
 
 
