@@ -80,9 +80,13 @@ _ASA_STARTS = (
 )
 _SECTION = re.compile(r" ; ((?i:in|out)bound) (\w+) sas:")
 
-_PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
+#: IOS ``current_peer X port N``; ASA ``current_peer: X`` (``, username: U`` for remote access).
+_PEER = re.compile(r"current_peer:? ([^\s,]+)(?: port (\d+))?(?:, username: (.+))?")
+#: IOS 12.4/15.0 may print no blank after the colon: ``remote crypto endpt.:10.0.0.2``.
+_ENDPT = re.compile(r", remote crypto endpt\.: ?")
 _MTU = re.compile(
-    r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu|ipsec overhead|media mtu)"
+    r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu|ipsec overhead"
+    r"|override mtu|media mtu)"
     r" ([^,]+)"
 )
 _MTU_KEYS = {
@@ -93,6 +97,7 @@ _MTU_KEYS = {
     "ip mtu idb": "ip_mtu_idb",
     "ipv6 mtu idb": "ip_mtu_idb",
     "ipsec overhead": "ipsec_overhead",
+    "override mtu": "override_mtu",
     "media mtu": "media_mtu",
 }
 _PFS = re.compile(r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?")
@@ -136,6 +141,10 @@ def normalise_text(text: str) -> str:
     return text + "\n" if text else ""
 
 
+#: What a device prints instead of SAs (ASA, IOS-XE 17): recognised lines that open no block.
+_NOTHING = ("There are no ipsec sas\n", "No SAs found\n")
+
+
 class _Checker:
     """Echo, trailing prompt and unknown-line handling for one chunk of one output."""
 
@@ -153,6 +162,8 @@ class _Checker:
         lines a chunk that starts mid-interface is parsed under.
         """
         text = self._check(raw, offset, first, final)
+        if "no ipsec sas\n" in text or "No SAs found\n" in text:
+            text = "".join(line for line in text.splitlines(True) if line not in _NOTHING)
         if text and not text.startswith(_HEADS):
             # idents before any interface line (it was lost, or this chunk continues one)
             text = (normalise_text(header) if header else "interface: -\n") + text
@@ -703,16 +714,19 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         if part.startswith("current_peer"):
             match = _PEER.match(part)
             if match:
-                peer, port = match.groups()
+                peer, port, username = match.groups()
                 peer_port = _small(port) if port else None
+                if username:
+                    extra["username"] = username
         elif part.startswith("local crypto endpt.:"):
-            local, _, remote = part.partition(", remote crypto endpt.: ")
+            local, *others = _ENDPT.split(part, 1)
+            remote = others[0] if others else ""
             extra["local_crypto_endpt"] = local[len("local crypto endpt.: ") :].rstrip(",")
             if remote:
                 extra["remote_crypto_endpt"] = remote
         elif part.startswith("remote crypto endpt.:"):
             extra["remote_crypto_endpt"] = part.split(": ", 1)[1]
-        elif part.startswith(("plaintext mtu", "path mtu")):
+        elif part.startswith(("plaintext mtu", "path mtu")):  # + ASA's "override mtu"
             for name, value in _MTU.findall(part):
                 key = _MTU_KEYS[name]
                 extra[key] = value if key == "ip_mtu_idb" else to_int(value.split("(")[0])
@@ -720,8 +734,8 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
             extra["current_inbound_spi"] = spi_to_int(part[len("current inbound spi : ") :])
         elif part.startswith("dynamic allocated peer ip:"):  # ASA remote access
             extra["assigned_ip"] = part.split(": ", 1)[1]
-        elif part.startswith("dynamic allocated peer ipv6:"):  # ASA remote access
-            extra["assigned_ipv6"] = part.split(": ", 1)[1]
+        elif part.startswith(("dynamic allocated peer ipv6:", "dynamic allocated peer ip(ipv6):")):
+            extra["assigned_ipv6"] = part.split(": ", 1)[1]  # ASA remote access
         elif part.startswith("current outbound spi:"):
             extra["current_outbound_spi"] = spi_to_int(part[len("current outbound spi: ") :])
         elif part.startswith("PFS"):
