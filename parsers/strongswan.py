@@ -296,8 +296,11 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
         if ike.get(key):
             extra[f"tasks_{key}"] = ike[key].split()
     dh = algs["dh"]
+    version = _int(ike.get("version"))
+    if version not in (None, 1, 2):
+        raise ValueError(f"IKE version {version} is neither 1 nor 2")
     return {
-        "version": _int(ike.get("version")),
+        "version": version,
         "local": local,
         "remote": remote,
         "local_port": local_port,

@@ -36,7 +36,7 @@ IPSEC_SAMPLES = sorted(
 UNKNOWN = "    #pkts by a future image: 7, brand-new field: on"
 _OPENER = re.compile(r"\s*(?:protected vrf:|Protected vrf \(ivrf\):|access-list |local\s+ident)")
 _HEADER = re.compile(r"\s*(?:interface:|Crypto map tag:|peer address:|IPsecv6 policy name:)")
-_PEER = re.compile(r"\s*current_peer:? (\S+)")
+_PEER = re.compile(r"\s*current_peer:? ([^\s,]+)")
 _SPI = re.compile(r"\s*spi: 0x([0-9A-Fa-f]+)")
 
 
