@@ -135,9 +135,14 @@ def test_vrf_value_never_swallows_the_next_line() -> None:
     assert all(t["vrf"] is None or ";" not in str(t["vrf"]) for t in result["tunnels"])
 
 
-SWANCTL = sorted(p for p in STRONGSWAN.glob("*.txt") if ".raw." not in p.name)
+SWANCTL = sorted(
+    [
+        *(p for p in STRONGSWAN.glob("*.txt") if ".raw." not in p.name),
+        *REAL.glob("strongswan/swanctl_list_sas/*.txt"),
+    ]
+)
 _IKE_HEAD = re.compile(r"\S+: #\d+, [A-Z_]+, IKEv")
-_REMOTE = re.compile(r"\s*remote '[^']*' @ (\S+?)\[")
+_REMOTE = re.compile(r"\s*remote '[^']*' @ (\S+?)(?:\[|\s*$)")  # 5.2 prints no [port]
 _CHILD_SPI = re.compile(r"\s*in\s+([0-9a-f]{8})")
 
 
