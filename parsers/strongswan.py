@@ -432,9 +432,10 @@ def child_record(
 
 # ------------------------------------------------------------------ --raw (vici dump)
 
+#: A list value may hold selectors with their protocol/port in brackets: ``[10.1.0.1/32[icmp]]``.
 _RAW_TOKEN = re.compile(
     r"\s*(?:(?P<close>\})|(?P<section>[\w.-]+) \{|(?P<key>[\w.-]+)="
-    r"(?:\[(?P<list>[^\]]*)\]|(?P<value>.*?)(?= [\w.-]+=| [\w.-]+ \{| \}|\s*$)))"
+    r"(?:\[(?P<list>(?:[^\[\]]|\[[^\[\]]*\])*)\]|(?P<value>.*?)(?= [\w.-]+=| [\w.-]+ \{| \}|\s*$)))"
 )
 
 

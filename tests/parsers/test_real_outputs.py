@@ -24,7 +24,12 @@ from parsers import parse
 from tests.parsers.conftest import strip_indent
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
-SAMPLES = sorted(REAL.glob("*/*/*.txt"))
+#: strongSwan captured in this project's namespace lab (real charon output, not published
+#: anywhere): states and layouts no public sample shows (IPv6, IKEv1, DELETED after a rekey).
+LAB = Path(__file__).resolve().parent / "data" / "strongswan"
+SAMPLES = sorted(REAL.glob("*/*/*.txt")) + sorted(
+    p for p in LAB.glob("*.txt") if p.with_name(p.name[: -len(".txt")] + ".expected.yaml").exists()
+)
 
 
 def _expected(sample: Path) -> dict[str, Any]:
@@ -60,7 +65,8 @@ def _tunnel_view(tunnel: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]
 )
 def test_real_output(sample: Path, stripped: bool) -> None:
     want = _expected(sample)
-    assert want.get("source", "").startswith("http"), "every sample names its source"
+    if REAL in sample.parents:
+        assert want.get("source", "").startswith("http"), "every sample names its source"
     text = sample.read_text()
     result = parse(want["platform"], want["command"], strip_indent(text) if stripped else text)
     assert sorted(w.lineno or 0 for w in result.warnings) == sorted(want.get("warnings", [])), [
