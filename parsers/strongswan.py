@@ -271,6 +271,7 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     spi_i, i_ours = _spi(ike.get("spi_i"))
     spi_r, r_ours = _spi(ike.get("spi_r"))
     role = "initiator" if i_ours else "responder" if r_ours else None
+    unset = [k for k, v in (("spi_i", spi_i), ("spi_r", spi_r)) if v and not v.strip("0")]
     local, local_port, local_more = _host(ike.get("local_host"))
     remote, remote_port, remote_more = _host(ike.get("remote_host"))
     algs = algorithms(ike.get("ike_algs"))
@@ -295,6 +296,10 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     for key in ("queued", "active", "passive"):
         if ike.get(key):
             extra[f"tasks_{key}"] = ike[key].split()
+    for key in unset:  # all zeros: the responder has not answered yet, no SPI to show
+        extra[f"{key}_raw"] = spi_i if key == "spi_i" else spi_r
+    spi_i = None if "spi_i" in unset else spi_i
+    spi_r = None if "spi_r" in unset else spi_r
     dh = algs["dh"]
     version = _int(ike.get("version"))
     if version not in (None, 1, 2):
@@ -569,6 +574,11 @@ def _raw_records(messages: list[Any], notes: Notes) -> dict[str, Any]:
                 "ike_algs": _raw_algs(sa) if sa.get("encr-alg") else None,
                 "established": sa.get("established"),
                 "ike_timers": _raw_timers(sa, ("rekey-time", "reauth-time", "life-time")),
+                **{
+                    task: " ".join(sa[f"tasks-{task}"])
+                    for task in ("queued", "active", "passive")
+                    if isinstance(sa.get(f"tasks-{task}"), list) and sa[f"tasks-{task}"]
+                },
             }
             (record,) = convert_each(notes, [ike], ike_record, "IKE_SA") or (None,)
             if record is None:
