@@ -103,7 +103,7 @@ _MTU_KEYS = {
 _PFS = re.compile(r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?")
 _HEADER = re.compile(r"Crypto map tag: (.*?)(?:, seq num: (\d+))?, local addr:? (\S+)")
 _CONN = re.compile(
-    r"conn id: (\d+), flow_id: (.*?), sibling_flags (\S+), crypto map: ([^,]*)"
+    r"conn id: (\d+), flow_id: (.*?)(?:, sibling_flags (\S+))?, crypto map: ([^,]*)"
     r"(?:, initiator : (\S+))?"
 )
 _TIMING = re.compile(
@@ -554,7 +554,24 @@ def _record(
         return
     if record["peer"] is None and record["sas"]:
         notes.add(locate(first), first, "ident block without a 'current_peer' line: peer unknown")
+    for side in ("local", "remote"):
+        raw = record["extra"].get(f"{side}_ident_raw")
+        if raw is not None:
+            line = f"{side} ident (addr/mask/prot/port): ({raw})"
+            if side == "local":
+                line = "local  " + line[6:]  # IOS pads "local" to "remote"'s width
+            notes.add(
+                locate(line) or locate(line.replace("local  ", "local ")),
+                line,
+                "traffic selector is not an address/mask, kept as printed in extra",
+            )
     records.append(record)
+
+
+#: An address and a mask (or IPv6 length) as devices print them, octets an operator redacted
+#: (``X.X.X.149``) allowed; anything else (a guide's placeholder such as
+#: ``vpc_subnet/subnet_mask``) is no selector.
+_ADDR_MASK = re.compile(r"[0-9A-Fa-fXx*:.]+/[0-9.]+")
 
 
 def _selector(text: str | None) -> dict[str, Any] | None:
@@ -564,6 +581,8 @@ def _selector(text: str | None) -> dict[str, Any] | None:
     if len(parts) != 4:
         return None
     addr, mask, prot, port = parts
+    if not _ADDR_MASK.fullmatch(f"{addr}/{mask}"):
+        return None
     return {
         "prefix": _prefix(addr, mask),
         "protocol": _small(prot) if prot.isdigit() else 0,
@@ -754,10 +773,22 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
             for key, _, value in (f.partition(": ") for f in part.split(", ")):
                 extra[_counter_key(key)] = to_int(value) if value.isdigit() else value
     sas, no_spi = _sas(sections, notes)
+    if pfs is None and sas:  # ASA: "in use settings ={L2L, Tunnel, PFS Group 2, }"
+        settings = sas[0]["extra"].get("settings") or ""
+        at = settings.find("PFS Group ")
+        if at >= 0:
+            group = settings[at + 10 :].split(",", 1)[0].strip()
+            if group.isdigit():
+                pfs, dh = True, int(group)
     if no_spi:
         extra["sas_without_spi"] = no_spi
     if "acl" in ident:
         extra["acl"] = ident["acl"]
+    local_ts = _selector(ident.get("local_ident"))
+    remote_ts = _selector(ident.get("remote_ident"))
+    for side, ts in (("local", local_ts), ("remote", remote_ts)):
+        if ts is None and ident.get(f"{side}_ident"):  # not an address/mask: kept as printed
+            extra[f"{side}_ident_raw"] = ident[f"{side}_ident"]
     if peer_port is None and "remote_crypto_endpt" in extra:  # ASA: the port sits there
         _, slash, port = extra["remote_crypto_endpt"].rpartition("/")
         peer_port = _small(port) if slash and port.isdigit() else None
@@ -770,8 +801,8 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         "vrf": None if vrf in _NO_VRF else vrf,
         "peer": peer,
         "peer_port": peer_port,
-        "local_ts": _selector(ident.get("local_ident")),
-        "remote_ts": _selector(ident.get("remote_ident")),
+        "local_ts": local_ts,
+        "remote_ts": remote_ts,
         "pfs": pfs,
         "dh_group": dh,
         "counters": counters,
@@ -914,7 +945,9 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
             if match:
                 cid, flow_id, sibling, sa_map, initiator = match.groups()
                 conn_id = _small(cid)
-                extra["flow_id"], extra["sibling_flags"] = flow_id, sibling
+                extra["flow_id"] = flow_id
+                if sibling is not None:  # IOS 12.4 prints no sibling_flags
+                    extra["sibling_flags"] = sibling
                 extra["sa_crypto_map"] = sa_map
                 if initiator is not None:
                     extra["initiator"] = initiator
