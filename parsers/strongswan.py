@@ -117,10 +117,13 @@ def algorithms(text: str | None) -> dict[str, Any]:
         "prf": None,
         "dh": None,
         "esn": False,
+        "additional_ke": [],
     }
     for part in (text or "").split("/"):
         name, _, size = part.partition("-")
-        if name in _ENCR:
+        if part[:2] == "KE" and part[2:3].isdigit():  # 6.x: KE1_KYBER_L3 (RFC 9370)
+            out["additional_ke"].append(part)
+        elif name in _ENCR:
             keyword = _ENCR[name]
             out["encryption"] = keyword.format(size) if "{}" in keyword else keyword + size
         elif name in _INTEG:
@@ -151,6 +154,28 @@ def _host(text: str | None) -> tuple[str | None, int | None, str | None]:
     if not match:
         return text, None, None
     return match.group(1), int(match.group(2)), match.group(3)
+
+
+_MORE = re.compile(
+    r"(?:EAP: '(?P<eap>[^']*)')? ?(?:XAuth: '(?P<xauth>[^']*)')? ?(?:\[(?P<vips>[^\]]*)\])?"
+)
+
+
+def _host_more(side: str, more: str) -> dict[str, Any]:
+    """What swanctl prints after ``host[port]``: ``EAP: 'id'``, ``XAuth: 'id'`` (remote side)
+    and the virtual IPs ``[10.3.0.1 fd00::1]`` -> ``{side}_eap_id``, ``{side}_xauth_id``,
+    ``{side}_vips``; anything else stays in ``{side}_more`` alone."""
+    match = _MORE.fullmatch(more.strip())
+    if match is None:
+        return {}
+    out: dict[str, Any] = {}
+    if match["eap"] is not None:
+        out[f"{side}_eap_id"] = match["eap"]
+    if match["xauth"] is not None:
+        out[f"{side}_xauth_id"] = match["xauth"]
+    if match["vips"] is not None:
+        out[f"{side}_vips"] = match["vips"].split()
+    return out
 
 
 def selector(text: str) -> dict[str, Any]:
@@ -290,9 +315,12 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
         extra["rekey_s"] = timers["rekeying"]
     if "reauth" in timers:
         extra["reauth_s"] = timers["reauth"]
-    for key, more in (("local_more", local_more), ("remote_more", remote_more)):
+    if algs["additional_ke"]:
+        extra["additional_ke"] = algs["additional_ke"]
+    for side, more in (("local", local_more), ("remote", remote_more)):
         if more:
-            extra[key] = more
+            extra[f"{side}_more"] = more
+            extra.update(_host_more(side, more))
     for key in ("queued", "active", "passive"):
         if ike.get(key):
             extra[f"tasks_{key}"] = ike[key].split()
@@ -410,6 +438,8 @@ def child_record(
     }
     if "rekeying" in timers:
         extra["rekey_s"] = timers["rekeying"]
+    if algs["additional_ke"]:
+        extra["additional_ke"] = algs["additional_ke"]
     if state in _CHILD_UP:
         tunnel_state = "up"
     elif state in _CHILD_NEGOTIATING:
@@ -536,11 +566,19 @@ def build_list_sas_raw(text: str, command: str, notes: Notes | None = None) -> d
 
 
 def _host_text(sa: dict[str, Any], side: str) -> str | None:
+    """The vici fields of one side as swanctl prints them: ``host[port] EAP: 'id' [vips]``."""
     host = sa.get(f"{side}-host")
     if not host:
         return None
     port = sa.get(f"{side}-port")
-    return f"{host}[{port}]" if port else host
+    text = f"{host}[{port}]" if port else host
+    for key, label in (("eap-id", "EAP"), ("xauth-id", "XAuth")):
+        if isinstance(sa.get(f"{side}-{key}"), str):
+            text += f" {label}: '{sa[f'{side}-{key}']}'"
+    vips = sa.get(f"{side}-vips")
+    if isinstance(vips, list) and vips:
+        text += f" [{' '.join(str(v) for v in vips)}]"
+    return text
 
 
 def _spi_text(value: Any, suffix: str, ours: bool) -> str | None:

@@ -85,3 +85,16 @@ def test_real_output(sample: Path, stripped: bool) -> None:
             view = _tunnel_view(got, exp)
             exp = {**exp, "sa": [exp["sa"]] * len(got["sas"])} if "sa" in exp else exp
             assert view == exp
+    if "sessions" in want:
+        assert len(result["sessions"]) == len(want["sessions"])
+        for got, exp in zip(result["sessions"], want["sessions"], strict=True):
+            assert _listed(got, exp) == exp
+
+
+def _listed(got: Any, want: Any) -> Any:
+    """``got`` cut down to the keys ``want`` lists (lists of records element by element)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        return {k: _listed(got.get(k), v) for k, v in want.items()}
+    if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
+        return [_listed(g, w) for g, w in zip(got, want, strict=True)]
+    return got
