@@ -114,3 +114,32 @@ def test_asa_detail_counters_ending_in_a_comma() -> None:
 def test_no_sa_messages_are_empty_outputs(platform: str, message: str) -> None:
     result = parse(platform, "show crypto ipsec sa", f"\n{message}\n\n")
     assert result["tunnels"] == [] and not result.warnings
+
+
+ASA_V1 = (REAL / "asa/show_crypto_isakmp_sa/pastebin-BefeBcLx-asa-ikev1-user.txt").read_text()
+ASA_V2_BRIEF = (REAL / "asa/show_crypto_ikev2_sa/yinghli-azure-vpn-asa98-vti.txt").read_text()
+
+
+@pytest.mark.parametrize("command", ["show crypto isakmp sa", "show crypto isakmp sa detail"])
+def test_asa_isakmp_prints_its_ikev2_section_too(command: str) -> None:
+    """ASA 8.4+ ``show crypto isakmp sa`` prints the IKEv1 SAs, then an ``IKEv2 SAs:``
+    section laid out as ``show crypto ikev2 sa`` prints it: both kinds come out, the IKEv2
+    lines read with that command's grammar (no line reported)."""
+    v1_only = parse("cisco_asa", command, ASA_V1)["ike_sas"]
+    result = parse("cisco_asa", command, ASA_V1 + "\n" + ASA_V2_BRIEF)
+    assert not result.warnings, [str(w) for w in result.warnings]
+    assert result["ike_sas"][: len(v1_only)] == v1_only
+    (v2,) = result["ike_sas"][len(v1_only) :]
+    assert (v2["version"], v2["conn_id"], v2["remote"], v2["remote_port"], v2["state"]) == (
+        2,
+        180382363,
+        "139.219.100.216",
+        4500,
+        "READY",
+    )
+
+
+def test_asa_isakmp_with_no_ikev2_sas() -> None:
+    result = parse("cisco_asa", "show crypto isakmp sa", ASA_V1 + "\nThere are no IKEv2 SAs\n")
+    assert not result.warnings
+    assert all(r["version"] == 1 for r in result["ike_sas"])
