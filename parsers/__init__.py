@@ -93,7 +93,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ike_sas",
     ),
     rf"show crypto session(?: (?:local|remote) {_ADDR}| interface {_IFACE}| isakmp)*"
-    r"(?: detail| brief)?": ("show_crypto_session", "sessions"),
+    r"(?: detail)?": ("show_crypto_session", "sessions"),  # "brief" prints a table: not read
     r"show crypto map(?: tag \S+| interface \S+)?": ("show_crypto_map", "crypto_maps"),
     # ASA (platform cisco_asa) only: its IKEv1 view; on ASA "isakmp sa" prints the same
     r"show crypto ikev1 sa(?: detail)?": ("show_crypto_ikev1_sa", "ike_sas"),
