@@ -93,7 +93,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ike_sas",
     ),
     rf"show crypto session(?: (?:local|remote) {_ADDR}| interface {_IFACE}| isakmp)*"
-    r"(?: detail| brief)?": ("show_crypto_session", "sessions"),
+    r"(?: detail)?": ("show_crypto_session", "sessions"),  # "brief" prints a table: not read
     r"show crypto map(?: tag \S+| interface \S+)?": ("show_crypto_map", "crypto_maps"),
     # ASA (platform cisco_asa) only: its IKEv1 view; on ASA "isakmp sa" prints the same
     r"show crypto ikev1 sa(?: detail)?": ("show_crypto_ikev1_sa", "ike_sas"),
@@ -196,11 +196,36 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
             from parsers.cisco_ipsec_sa import iter_tunnels
 
             records = {"tunnels": list(iter_tunnels(text, command, template, notes))}
+        elif slug == "show_crypto_isakmp_sa" and PLATFORM_DIRS.get(platform, platform) == (
+            "cisco_asa"
+        ):
+            records = _asa_isakmp(text, command, template, notes)
         else:
             numbered = clean_lines(text.splitlines(), command, template, notes)
             records = _builder(slug, platform)(numbered, template, notes)
     notes.reject_if_unrecognisable(sum(len(v) for v in records.values()))
     return ParseResult(records, notes.warnings())
+
+
+def _asa_isakmp(text: str, command: str, template: Template, notes: Notes) -> Records:
+    """ASA 8.4+ ``show crypto isakmp sa``: its IKEv1 section, then an ``IKEv2 SAs:`` section
+    in the ``show crypto ikev2 sa`` layout; each part is read with its own grammar (line
+    numbers kept), and the IKE SAs of both are returned."""
+    from parsers.cisco_asa_ike import build_ikev1, build_ikev2
+
+    lines = text.splitlines()
+    cut = next(
+        (i for i, line in enumerate(lines) if line.strip() == "IKEv2 SAs:"),
+        len(lines),
+    )
+    records = build_ikev1(clean_lines(lines[:cut], command, template, notes), template, notes)
+    if cut < len(lines):
+        v2 = load_template("cisco_asa", "show_crypto_ikev2_sa")
+        rest = [""] * cut + lines[cut:]  # blank lines are skipped, but keep line numbers
+        records["ike_sas"] += build_ikev2(clean_lines(rest, command, v2, notes), v2, notes)[
+            "ike_sas"
+        ]
+    return records
 
 
 def iter_parse(

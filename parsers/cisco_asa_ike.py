@@ -96,6 +96,7 @@ def build_ikev2(
                 "remote_selector": c.get("remote_selector"),
                 "spi_in": _hex(c.get("spi_in")),
                 "spi_out": _hex(c.get("spi_out")),
+                **_child_detail(c),
             }
             for c in _list(session.get("children"))
         ]
@@ -106,6 +107,25 @@ def build_ikev2(
             "IKE SA",
         )
     return {"ike_sas": records}
+
+
+def _child_detail(child: dict[str, Any]) -> dict[str, Any]:
+    """The detail lines of a child SA (AH SPIs, CPIs, ESP cipher, mode) that it printed."""
+    out: dict[str, Any] = {}
+    for key in ("ah_spi_in", "ah_spi_out", "cpi_in", "cpi_out"):
+        if key in child:
+            out[key] = _hex(child[key])
+    if "esp_encr" in child:
+        size = to_int(child.get("esp_keysize"))
+        out["encryption"] = cipher_keyword(child["esp_encr"], size)
+        out["encr_raw"] = child["esp_encr"] if size is None else f"{child['esp_encr']}-{size}"
+    if "esp_hmac" in child:
+        out["integrity"] = hash_keyword(child["esp_hmac"])
+        out["esp_hmac_raw"] = child["esp_hmac"]
+    for key in ("ah_hmac", "comp", "mode"):
+        if key in child:
+            out[key] = child[key]
+    return out
 
 
 def _hex(text: str | None) -> int | None:
@@ -139,6 +159,23 @@ def _v2_record(
     for key in ("status_description", "local_id", "remote_id"):
         if key in sa:
             extra[key] = sa[key]
+    for key in (
+        "local_req_msg_id",
+        "remote_req_msg_id",
+        "local_next_msg_id",
+        "remote_next_msg_id",
+        "local_req_queued",
+        "remote_req_queued",
+        "local_window",
+        "remote_window",
+        "dpd_s",
+        "dpd_retry",
+    ):
+        if key in sa:
+            extra[key] = to_int(sa[key])
+    nat = sa.get("nat_t")
+    if nat is not None:
+        extra["nat_t_raw"] = nat
     if sa.get("encr") and cipher_keyword(sa["encr"], to_int(sa.get("keysize"))) is None:
         extra["encryption_raw"] = sa["encr"]
     if spi_local is not None:
@@ -161,5 +198,6 @@ def _v2_record(
         "dh_group": to_int(sa.get("dh")),
         "auth": auth_keyword(sa.get("auth_sign")),
         "lifetime_s": to_int(sa.get("lifetime")),
+        "nat_t": None if nat is None else not nat.lower().startswith("not"),
         "extra": extra,
     }

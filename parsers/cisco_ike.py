@@ -66,6 +66,8 @@ def _isakmp_record(row: dict[str, Any], family: str | None) -> dict[str, Any]:
     for key in ("cap", "engine_conn"):
         if key in row:
             extra["capabilities" if key == "cap" else "engine_conn_id"] = row[key]
+    if "slot" in row:
+        extra["slot"] = to_int(row["slot"])
     if "encr" in row:
         extra.update(encr_raw=row["encr"], hash_raw=row.get("hash"), auth_raw=row.get("auth"))
         if cipher_keyword(row["encr"]) is None:

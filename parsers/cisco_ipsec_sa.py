@@ -80,9 +80,13 @@ _ASA_STARTS = (
 )
 _SECTION = re.compile(r" ; ((?i:in|out)bound) (\w+) sas:")
 
-_PEER = re.compile(r"current_peer:? (\S+)(?: port (\d+))?")
+#: IOS ``current_peer X port N``; ASA ``current_peer: X`` (``, username: U`` for remote access).
+_PEER = re.compile(r"current_peer:? ([^\s,]+)(?: port (\d+))?(?:, username: (.+))?")
+#: IOS 12.4/15.0 may print no blank after the colon: ``remote crypto endpt.:10.0.0.2``.
+_ENDPT = re.compile(r", remote crypto endpt\.: ?")
 _MTU = re.compile(
-    r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu|ipsec overhead|media mtu)"
+    r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu|ipsec overhead"
+    r"|override mtu|media mtu)"
     r" ([^,]+)"
 )
 _MTU_KEYS = {
@@ -93,12 +97,13 @@ _MTU_KEYS = {
     "ip mtu idb": "ip_mtu_idb",
     "ipv6 mtu idb": "ip_mtu_idb",
     "ipsec overhead": "ipsec_overhead",
+    "override mtu": "override_mtu",
     "media mtu": "media_mtu",
 }
 _PFS = re.compile(r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?")
 _HEADER = re.compile(r"Crypto map tag: (.*?)(?:, seq num: (\d+))?, local addr:? (\S+)")
 _CONN = re.compile(
-    r"conn id: (\d+), flow_id: (.*?), sibling_flags (\S+), crypto map: ([^,]*)"
+    r"conn id: (\d+), flow_id: (.*?)(?:, sibling_flags (\S+))?, crypto map: ([^,]*)"
     r"(?:, initiator : (\S+))?"
 )
 _TIMING = re.compile(
@@ -136,6 +141,10 @@ def normalise_text(text: str) -> str:
     return text + "\n" if text else ""
 
 
+#: What a device prints instead of SAs (ASA, IOS-XE 17): recognised lines that open no block.
+_NOTHING = ("There are no ipsec sas\n", "No SAs found\n")
+
+
 class _Checker:
     """Echo, trailing prompt and unknown-line handling for one chunk of one output."""
 
@@ -153,6 +162,8 @@ class _Checker:
         lines a chunk that starts mid-interface is parsed under.
         """
         text = self._check(raw, offset, first, final)
+        if "no ipsec sas\n" in text or "No SAs found\n" in text:
+            text = "".join(line for line in text.splitlines(True) if line not in _NOTHING)
         if text and not text.startswith(_HEADS):
             # idents before any interface line (it was lost, or this chunk continues one)
             text = (normalise_text(header) if header else "interface: -\n") + text
@@ -543,7 +554,25 @@ def _record(
         return
     if record["peer"] is None and record["sas"]:
         notes.add(locate(first), first, "ident block without a 'current_peer' line: peer unknown")
+    for side in ("local", "remote"):
+        raw = record["extra"].get(f"{side}_ident_raw")
+        if raw is not None:
+            line = f"{side} ident (addr/mask/prot/port): ({raw})"
+            if side == "local":
+                line = "local  " + line[6:]  # IOS pads "local" to "remote"'s width
+            notes.add(
+                locate(line) or locate(line.replace("local  ", "local ")),
+                line,
+                "traffic selector is not an address/mask, kept as printed in extra",
+            )
     records.append(record)
+
+
+#: An address and a mask (or IPv6 length) as devices print them, octets an operator redacted
+#: (``X.X.X.149``) allowed; anything else (a guide's placeholder such as
+#: ``vpc_subnet/subnet_mask``) is no selector.
+_ADDR_CHARS = "0123456789abcdefABCDEFxX*:."  # str.strip: one C-level pass, no regex
+_MASK_CHARS = "0123456789."
 
 
 def _selector(text: str | None) -> dict[str, Any] | None:
@@ -553,6 +582,8 @@ def _selector(text: str | None) -> dict[str, Any] | None:
     if len(parts) != 4:
         return None
     addr, mask, prot, port = parts
+    if addr.strip(_ADDR_CHARS) or mask.strip(_MASK_CHARS) or not addr or not mask:
+        return None
     return {
         "prefix": _prefix(addr, mask),
         "protocol": _small(prot) if prot.isdigit() else 0,
@@ -703,16 +734,19 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         if part.startswith("current_peer"):
             match = _PEER.match(part)
             if match:
-                peer, port = match.groups()
+                peer, port, username = match.groups()
                 peer_port = _small(port) if port else None
+                if username:
+                    extra["username"] = username
         elif part.startswith("local crypto endpt.:"):
-            local, _, remote = part.partition(", remote crypto endpt.: ")
+            local, *others = _ENDPT.split(part, 1)
+            remote = others[0] if others else ""
             extra["local_crypto_endpt"] = local[len("local crypto endpt.: ") :].rstrip(",")
             if remote:
                 extra["remote_crypto_endpt"] = remote
         elif part.startswith("remote crypto endpt.:"):
             extra["remote_crypto_endpt"] = part.split(": ", 1)[1]
-        elif part.startswith(("plaintext mtu", "path mtu")):
+        elif part.startswith(("plaintext mtu", "path mtu")):  # + ASA's "override mtu"
             for name, value in _MTU.findall(part):
                 key = _MTU_KEYS[name]
                 extra[key] = value if key == "ip_mtu_idb" else to_int(value.split("(")[0])
@@ -720,8 +754,8 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
             extra["current_inbound_spi"] = spi_to_int(part[len("current inbound spi : ") :])
         elif part.startswith("dynamic allocated peer ip:"):  # ASA remote access
             extra["assigned_ip"] = part.split(": ", 1)[1]
-        elif part.startswith("dynamic allocated peer ipv6:"):  # ASA remote access
-            extra["assigned_ipv6"] = part.split(": ", 1)[1]
+        elif part.startswith(("dynamic allocated peer ipv6:", "dynamic allocated peer ip(ipv6):")):
+            extra["assigned_ipv6"] = part.split(": ", 1)[1]  # ASA remote access
         elif part.startswith("current outbound spi:"):
             extra["current_outbound_spi"] = spi_to_int(part[len("current outbound spi: ") :])
         elif part.startswith("PFS"):
@@ -740,10 +774,22 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
             for key, _, value in (f.partition(": ") for f in part.split(", ")):
                 extra[_counter_key(key)] = to_int(value) if value.isdigit() else value
     sas, no_spi = _sas(sections, notes)
+    if pfs is None and sas:  # ASA: "in use settings ={L2L, Tunnel, PFS Group 2, }"
+        settings = sas[0]["extra"].get("settings") or ""
+        at = settings.find("PFS Group ")
+        if at >= 0:
+            group = settings[at + 10 :].split(",", 1)[0].strip()
+            if group.isdigit():
+                pfs, dh = True, int(group)
     if no_spi:
         extra["sas_without_spi"] = no_spi
     if "acl" in ident:
         extra["acl"] = ident["acl"]
+    local_ts = _selector(ident.get("local_ident"))
+    remote_ts = _selector(ident.get("remote_ident"))
+    for side, ts in (("local", local_ts), ("remote", remote_ts)):
+        if ts is None and ident.get(f"{side}_ident"):  # not an address/mask: kept as printed
+            extra[f"{side}_ident_raw"] = ident[f"{side}_ident"]
     if peer_port is None and "remote_crypto_endpt" in extra:  # ASA: the port sits there
         _, slash, port = extra["remote_crypto_endpt"].rpartition("/")
         peer_port = _small(port) if slash and port.isdigit() else None
@@ -756,8 +802,8 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         "vrf": None if vrf in _NO_VRF else vrf,
         "peer": peer,
         "peer_port": peer_port,
-        "local_ts": _selector(ident.get("local_ident")),
-        "remote_ts": _selector(ident.get("remote_ident")),
+        "local_ts": local_ts,
+        "remote_ts": remote_ts,
         "pfs": pfs,
         "dh_group": dh,
         "counters": counters,
@@ -900,7 +946,9 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
             if match:
                 cid, flow_id, sibling, sa_map, initiator = match.groups()
                 conn_id = _small(cid)
-                extra["flow_id"], extra["sibling_flags"] = flow_id, sibling
+                extra["flow_id"] = flow_id
+                if sibling is not None:  # IOS 12.4 prints no sibling_flags
+                    extra["sibling_flags"] = sibling
                 extra["sa_crypto_map"] = sa_map
                 if initiator is not None:
                     extra["initiator"] = initiator

@@ -117,10 +117,13 @@ def algorithms(text: str | None) -> dict[str, Any]:
         "prf": None,
         "dh": None,
         "esn": False,
+        "additional_ke": [],
     }
     for part in (text or "").split("/"):
         name, _, size = part.partition("-")
-        if name in _ENCR:
+        if part[:2] == "KE" and part[2:3].isdigit():  # 6.x: KE1_KYBER_L3 (RFC 9370)
+            out["additional_ke"].append(part)
+        elif name in _ENCR:
             keyword = _ENCR[name]
             out["encryption"] = keyword.format(size) if "{}" in keyword else keyword + size
         elif name in _INTEG:
@@ -151,6 +154,28 @@ def _host(text: str | None) -> tuple[str | None, int | None, str | None]:
     if not match:
         return text, None, None
     return match.group(1), int(match.group(2)), match.group(3)
+
+
+_MORE = re.compile(
+    r"(?:EAP: '(?P<eap>[^']*)')? ?(?:XAuth: '(?P<xauth>[^']*)')? ?(?:\[(?P<vips>[^\]]*)\])?"
+)
+
+
+def _host_more(side: str, more: str) -> dict[str, Any]:
+    """What swanctl prints after ``host[port]``: ``EAP: 'id'``, ``XAuth: 'id'`` (remote side)
+    and the virtual IPs ``[10.3.0.1 fd00::1]`` -> ``{side}_eap_id``, ``{side}_xauth_id``,
+    ``{side}_vips``; anything else stays in ``{side}_more`` alone."""
+    match = _MORE.fullmatch(more.strip())
+    if match is None:
+        return {}
+    out: dict[str, Any] = {}
+    if match["eap"] is not None:
+        out[f"{side}_eap_id"] = match["eap"]
+    if match["xauth"] is not None:
+        out[f"{side}_xauth_id"] = match["xauth"]
+    if match["vips"] is not None:
+        out[f"{side}_vips"] = match["vips"].split()
+    return out
 
 
 def selector(text: str) -> dict[str, Any]:
@@ -271,6 +296,7 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
     spi_i, i_ours = _spi(ike.get("spi_i"))
     spi_r, r_ours = _spi(ike.get("spi_r"))
     role = "initiator" if i_ours else "responder" if r_ours else None
+    unset = [k for k, v in (("spi_i", spi_i), ("spi_r", spi_r)) if v and not v.strip("0")]
     local, local_port, local_more = _host(ike.get("local_host"))
     remote, remote_port, remote_more = _host(ike.get("remote_host"))
     algs = algorithms(ike.get("ike_algs"))
@@ -289,15 +315,25 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
         extra["rekey_s"] = timers["rekeying"]
     if "reauth" in timers:
         extra["reauth_s"] = timers["reauth"]
-    for key, more in (("local_more", local_more), ("remote_more", remote_more)):
+    if algs["additional_ke"]:
+        extra["additional_ke"] = algs["additional_ke"]
+    for side, more in (("local", local_more), ("remote", remote_more)):
         if more:
-            extra[key] = more
+            extra[f"{side}_more"] = more
+            extra.update(_host_more(side, more))
     for key in ("queued", "active", "passive"):
         if ike.get(key):
             extra[f"tasks_{key}"] = ike[key].split()
+    for key in unset:  # all zeros: the responder has not answered yet, no SPI to show
+        extra[f"{key}_raw"] = spi_i if key == "spi_i" else spi_r
+    spi_i = None if "spi_i" in unset else spi_i
+    spi_r = None if "spi_r" in unset else spi_r
     dh = algs["dh"]
+    version = _int(ike.get("version"))
+    if version not in (None, 1, 2):
+        raise ValueError(f"IKE version {version} is neither 1 nor 2")
     return {
-        "version": _int(ike.get("version")),
+        "version": version,
         "local": local,
         "remote": remote,
         "local_port": local_port,
@@ -402,6 +438,8 @@ def child_record(
     }
     if "rekeying" in timers:
         extra["rekey_s"] = timers["rekeying"]
+    if algs["additional_ke"]:
+        extra["additional_ke"] = algs["additional_ke"]
     if state in _CHILD_UP:
         tunnel_state = "up"
     elif state in _CHILD_NEGOTIATING:
@@ -429,9 +467,10 @@ def child_record(
 
 # ------------------------------------------------------------------ --raw (vici dump)
 
+#: A list value may hold selectors with their protocol/port in brackets: ``[10.1.0.1/32[icmp]]``.
 _RAW_TOKEN = re.compile(
     r"\s*(?:(?P<close>\})|(?P<section>[\w.-]+) \{|(?P<key>[\w.-]+)="
-    r"(?:\[(?P<list>[^\]]*)\]|(?P<value>.*?)(?= [\w.-]+=| [\w.-]+ \{| \}|\s*$)))"
+    r"(?:\[(?P<list>(?:[^\[\]]|\[[^\[\]]*\])*)\]|(?P<value>.*?)(?= [\w.-]+=| [\w.-]+ \{| \}|\s*$)))"
 )
 
 
@@ -527,11 +566,19 @@ def build_list_sas_raw(text: str, command: str, notes: Notes | None = None) -> d
 
 
 def _host_text(sa: dict[str, Any], side: str) -> str | None:
+    """The vici fields of one side as swanctl prints them: ``host[port] EAP: 'id' [vips]``."""
     host = sa.get(f"{side}-host")
     if not host:
         return None
     port = sa.get(f"{side}-port")
-    return f"{host}[{port}]" if port else host
+    text = f"{host}[{port}]" if port else host
+    for key, label in (("eap-id", "EAP"), ("xauth-id", "XAuth")):
+        if isinstance(sa.get(f"{side}-{key}"), str):
+            text += f" {label}: '{sa[f'{side}-{key}']}'"
+    vips = sa.get(f"{side}-vips")
+    if isinstance(vips, list) and vips:
+        text += f" [{' '.join(str(v) for v in vips)}]"
+    return text
 
 
 def _spi_text(value: Any, suffix: str, ours: bool) -> str | None:
@@ -565,6 +612,11 @@ def _raw_records(messages: list[Any], notes: Notes) -> dict[str, Any]:
                 "ike_algs": _raw_algs(sa) if sa.get("encr-alg") else None,
                 "established": sa.get("established"),
                 "ike_timers": _raw_timers(sa, ("rekey-time", "reauth-time", "life-time")),
+                **{
+                    task: " ".join(sa[f"tasks-{task}"])
+                    for task in ("queued", "active", "passive")
+                    if isinstance(sa.get(f"tasks-{task}"), list) and sa[f"tasks-{task}"]
+                },
             }
             (record,) = convert_each(notes, [ike], ike_record, "IKE_SA") or (None,)
             if record is None:

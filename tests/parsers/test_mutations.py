@@ -36,7 +36,7 @@ IPSEC_SAMPLES = sorted(
 UNKNOWN = "    #pkts by a future image: 7, brand-new field: on"
 _OPENER = re.compile(r"\s*(?:protected vrf:|Protected vrf \(ivrf\):|access-list |local\s+ident)")
 _HEADER = re.compile(r"\s*(?:interface:|Crypto map tag:|peer address:|IPsecv6 policy name:)")
-_PEER = re.compile(r"\s*current_peer:? (\S+)")
+_PEER = re.compile(r"\s*current_peer:? ([^\s,]+)")
 _SPI = re.compile(r"\s*spi: 0x([0-9A-Fa-f]+)")
 
 
@@ -135,9 +135,14 @@ def test_vrf_value_never_swallows_the_next_line() -> None:
     assert all(t["vrf"] is None or ";" not in str(t["vrf"]) for t in result["tunnels"])
 
 
-SWANCTL = sorted(p for p in STRONGSWAN.glob("*.txt") if ".raw." not in p.name)
+SWANCTL = sorted(
+    [
+        *(p for p in STRONGSWAN.glob("*.txt") if ".raw." not in p.name),
+        *REAL.glob("strongswan/swanctl_list_sas/*.txt"),
+    ]
+)
 _IKE_HEAD = re.compile(r"\S+: #\d+, [A-Z_]+, IKEv")
-_REMOTE = re.compile(r"\s*remote '[^']*' @ (\S+?)\[")
+_REMOTE = re.compile(r"\s*remote '[^']*' @ (\S+?)(?:\[|\s*$)")  # 5.2 prints no [port]
 _CHILD_SPI = re.compile(r"\s*in\s+([0-9a-f]{8})")
 
 

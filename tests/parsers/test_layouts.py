@@ -1,0 +1,145 @@
+"""Layouts older or newer images print, on real samples extended the way those images print
+them: IOS 12.4's ``slot`` column, the three-line IPv6 ISAKMP row, the ASA 9.x IKEv2 detail
+lines (message ids, DPD, NAT-T, a child SA's AH/CPI/cipher/mode), the ASA detail counters
+that end in a comma, and the messages devices print instead of SAs.
+
+Expected values are read from the lines each case adds (or from the sample text)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parsers import parse
+
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
+ISAKMP = (REAL / "ios/show_crypto_isakmp_sa/amarinjs-sitio-ike-states.txt").read_text()
+ASA_V2 = (REAL / "asa/show_crypto_ikev2_sa_detail/gcp-ha-vpn-asa5506h.txt").read_text()
+
+IPV6_ROWS = """
+IPv6 Crypto ISAKMP SA
+
+ dst: 2001:DB8:0:1::1
+ src: 2001:DB8:0:2::1
+ state: QM_IDLE         conn-id:   1005 status: ACTIVE
+
+ dst: 2001:DB8:0:1::1
+ src: 2001:DB8:0:3::1
+ state: MM_NO_STATE     conn-id:   1006 slot: 0 status: ACTIVE (deleted)
+"""
+
+
+def test_ipv6_isakmp_rows_span_three_lines() -> None:
+    result = parse("cisco_ios", "show crypto isakmp sa", ISAKMP + IPV6_ROWS)
+    assert not result.warnings
+    v6 = [r for r in result["ike_sas"] if r["extra"]["family"] == "IPv6"]
+    assert [(r["dst"], r["src"], r["state"], r["conn_id"], r["status"]) for r in v6] == [
+        ("2001:DB8:0:1::1", "2001:DB8:0:2::1", "QM_IDLE", 1005, "up"),
+        ("2001:DB8:0:1::1", "2001:DB8:0:3::1", "MM_NO_STATE", 1006, "negotiating"),
+    ]
+    assert v6[1]["extra"]["slot"] == 0 and v6[1]["extra"]["cisco_status"] == "ACTIVE (deleted)"
+    assert len(result["ike_sas"]) == 4  # the sample's two IPv4 rows are kept
+
+
+def test_ios_124_slot_column_is_not_part_of_the_status() -> None:
+    text = ISAKMP.replace("conn-id status", "conn-id slot status").replace(
+        "1033 ACTIVE", "1033    0 ACTIVE"
+    )
+    result = parse("cisco_ios", "show crypto isakmp sa", text)
+    assert not result.warnings
+    first = result["ike_sas"][0]
+    assert (first["conn_id"], first["extra"]["slot"], first["extra"]["cisco_status"]) == (
+        1033,
+        0,
+        "ACTIVE",
+    )
+
+
+ASA_V2_DETAIL = """\
+      Status Description: Negotiation done
+      Local spi: 80B2AFC2B9B12D24       Remote spi: 4CD8E3D86B9C1B6F
+      Local id: 209.119.81.225
+      Remote id: 35.220.72.68
+      Local req mess id: 2              Remote req mess id: 0
+      Local next mess id: 2             Remote next mess id: 0
+      Local req queued: 2               Remote req queued: 0
+      Local window: 1                   Remote window: 1
+      DPD configured for 10 seconds, retry 2
+      NAT-T is not detected
+Child sa: local selector  0.0.0.0/0 - 255.255.255.255/65535
+          remote selector 0.0.0.0/0 - 255.255.255.255/65535
+          ESP spi in/out: 0x9f4fd24/0x4f9d0b42
+          AH spi in/out: 0x0/0x0
+          CPI in/out: 0x0/0x0
+          Encr: AES-GCM, keysize: 256, esp_hmac: N/A
+          ah_hmac: None, comp: IPCOMP_NONE, mode tunnel
+"""
+
+
+def test_asa_ikev2_detail_lines_are_understood() -> None:
+    result = parse(
+        "cisco_asa", "show crypto ikev2 sa detail", ASA_V2.rstrip("\n") + "\n" + ASA_V2_DETAIL
+    )
+    assert not result.warnings, [str(w) for w in result.warnings]
+    (sa,) = result["ike_sas"]
+    assert sa["nat_t"] is False and sa["role"] == "initiator"
+    assert (sa["spi_i"], sa["spi_r"]) == ("80B2AFC2B9B12D24", "4CD8E3D86B9C1B6F")
+    extra = sa["extra"]
+    assert (extra["local_req_msg_id"], extra["remote_req_msg_id"]) == (2, 0)
+    assert (extra["local_window"], extra["dpd_s"], extra["dpd_retry"]) == (1, 10, 2)
+    (child,) = extra["child_sas"]
+    assert (child["spi_in"], child["spi_out"]) == (0x9F4FD24, 0x4F9D0B42)
+    assert (child["ah_spi_in"], child["cpi_out"], child["mode"]) == (0, 0, "tunnel")
+    assert child["encryption"] == "aes256gcm16" and child["integrity"] is None
+
+
+def test_asa_detail_counters_ending_in_a_comma() -> None:
+    text = (REAL / "asa/show_crypto_ipsec_sa/pastebin-C9E6ryPQ-asa-lab-one-way.txt").read_text()
+    text = text.replace(
+        "#send errors: 0,",
+        "#pkts invalid pad (rcv): 0,\n#pkts invalid ip version (rcv): 3,\n#send errors: 0,",
+    )
+    result = parse("cisco_asa", "show crypto ipsec sa detail", text)
+    assert not result.warnings
+    counters = result["tunnels"][0]["counters"]
+    assert counters["pkts_invalid_ip_version_rcv"] == 3 and counters["pkts_invalid_pad_rcv"] == 0
+    assert counters["pkts_decaps"] == 2640
+
+
+@pytest.mark.parametrize(
+    ("platform", "message"),
+    [("cisco_asa", "There are no ipsec sas"), ("cisco_iosxe", "No SAs found")],
+)
+def test_no_sa_messages_are_empty_outputs(platform: str, message: str) -> None:
+    result = parse(platform, "show crypto ipsec sa", f"\n{message}\n\n")
+    assert result["tunnels"] == [] and not result.warnings
+
+
+ASA_V1 = (REAL / "asa/show_crypto_isakmp_sa/pastebin-BefeBcLx-asa-ikev1-user.txt").read_text()
+ASA_V2_BRIEF = (REAL / "asa/show_crypto_ikev2_sa/yinghli-azure-vpn-asa98-vti.txt").read_text()
+
+
+@pytest.mark.parametrize("command", ["show crypto isakmp sa", "show crypto isakmp sa detail"])
+def test_asa_isakmp_prints_its_ikev2_section_too(command: str) -> None:
+    """ASA 8.4+ ``show crypto isakmp sa`` prints the IKEv1 SAs, then an ``IKEv2 SAs:``
+    section laid out as ``show crypto ikev2 sa`` prints it: both kinds come out, the IKEv2
+    lines read with that command's grammar (no line reported)."""
+    v1_only = parse("cisco_asa", command, ASA_V1)["ike_sas"]
+    result = parse("cisco_asa", command, ASA_V1 + "\n" + ASA_V2_BRIEF)
+    assert not result.warnings, [str(w) for w in result.warnings]
+    assert result["ike_sas"][: len(v1_only)] == v1_only
+    (v2,) = result["ike_sas"][len(v1_only) :]
+    assert (v2["version"], v2["conn_id"], v2["remote"], v2["remote_port"], v2["state"]) == (
+        2,
+        180382363,
+        "139.219.100.216",
+        4500,
+        "READY",
+    )
+
+
+def test_asa_isakmp_with_no_ikev2_sas() -> None:
+    result = parse("cisco_asa", "show crypto isakmp sa", ASA_V1 + "\nThere are no IKEv2 SAs\n")
+    assert not result.warnings
+    assert all(r["version"] == 1 for r in result["ike_sas"])
