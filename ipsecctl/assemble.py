@@ -13,14 +13,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 import parsers
-from ipsecctl.diag.mtu import for_tunnel as mtu_for_tunnel
 from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
 
 _STATUS_RANK = {"up": 2, "negotiating": 1, "down": 0}
-_M = TypeVar("_M", bound=BaseModel)
+_M = TypeVar("_M", IkeSa, Tunnel)
 
 
 def _norm_addr(addr: str | None) -> str | None:
@@ -148,9 +147,12 @@ def tunnel_state(tunnel: Tunnel) -> str:
 
 def _validated(model: type[_M], record: dict[str, Any], problems: list[str]) -> _M | None:
     """The model of one record, or ``None`` with the reason in ``problems``: a value outside
-    the model (an unknown protocol, ``IKEv3``) costs that record, never the device's others."""
+    the model (an unknown protocol, ``IKEv3``) costs that record, never the device's others.
+
+    The parser typed the values already: the model is built without revalidating them, and
+    only a record whose shape does not fit is validated (which says what is wrong)."""
     try:
-        return model.model_validate(record)
+        return model.trusted(record)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
@@ -246,9 +248,6 @@ def assemble(
         tunnel.expected_up = expected_up_for(expected_up, tunnel.peer)
         tunnel.state = tunnel_state(tunnel)  # type: ignore[assignment]
         tunnel.with_identity()
-        mtu = mtu_for_tunnel(tunnel)  # never raises; None when the transform is unknown
-        if mtu is not None:
-            tunnel.extra["mtu"] = mtu.summary()
     tunnels = merge_same_identity(tunnels)
     return DeviceState(
         device=device,

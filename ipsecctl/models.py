@@ -11,17 +11,33 @@ number (14, 19, 31...) on an IKE SA and on a tunnel (for a tunnel: the PFS group
 ``pfs`` is a bool (PFS in use or not, ``None`` when the device does not say). Human tables may
 print strongSwan's names (``modp2048``); JSON and CSV carry the numbers.
 
-Parsers (``parsers/``) return plain dicts whose keys are these field names; the models validate
-them, which is why the parsers never import this module.
+Parsers (``parsers/``) return plain dicts whose keys are these field names, which is why the
+parsers never import this module. Their records are already typed (the parser tests validate
+every real output against these models), so :meth:`_Model.trusted` builds a model from one
+without revalidating each field; data from outside (snapshots, store rows, files) goes through
+``model_validate``. Schemas are built on first validation (``defer_build``): a command that
+only parses and prints never pays for them.
+
+JSON: :func:`to_json` writes any document holding models with orjson, in the exact shape
+of ``model_dump(mode="json")``; a tunnel's derived MTU figures (``extra.mtu``) are computed
+there, when a document asks for them, not on every poll.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from typing import Any, Literal
+import json
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any, Literal, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic_core import PydanticUndefined
 
 SCHEMA = "ipsecctl/v1"
 
@@ -31,18 +47,154 @@ Severity = Literal["info", "warning", "error", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How :meth:`_Model.trusted` builds one model class: defaults in field order, fresh
+    containers for factory defaults, the enumerated (``Literal``) fields and their values,
+    and the fields that hold models."""
+
+    template: dict[str, Any]
+    names: frozenset[str]
+    required: tuple[str, ...]
+    factories: tuple[tuple[str, Callable[[], Any]], ...]
+    choices: tuple[tuple[str, frozenset[Any]], ...]
+    nested: tuple[tuple[str, type[BaseModel], bool], ...]
+
+
+def _literal_values(annotation: Any) -> frozenset[Any] | None:
+    """``Literal["a", "b"] | None`` -> {"a", "b", None}; None for any other annotation."""
+    if typing.get_origin(annotation) is Literal:
+        return frozenset(typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        values: set[Any] = set()
+        for arg in typing.get_args(annotation):
+            if arg is type(None):
+                values.add(None)
+                continue
+            inner = _literal_values(arg)
+            if inner is None:
+                return None
+            values |= inner
+        return frozenset(values)
+    return None
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """The model a field holds (``X``, ``X | None``) or lists (``list[X]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        (arg,) = typing.get_args(annotation)
+        return (arg, True) if isinstance(arg, type) and issubclass(arg, BaseModel) else None
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+_PLANS: dict[type[BaseModel], _Plan] = {}
+
+
+def _plan(cls: type[BaseModel]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is not None:
+        return plan
+    template: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    required: list[str] = []
+    choices: list[tuple[str, frozenset[Any]]] = []
+    nested: list[tuple[str, type[BaseModel], bool]] = []
+    for name, info in cls.model_fields.items():
+        if info.default_factory is not None:
+            template[name] = None
+            factories.append((name, info.default_factory))  # type: ignore[arg-type]
+        elif info.default is not PydanticUndefined:
+            template[name] = info.default
+        else:
+            template[name] = PydanticUndefined  # in place, so that the field order holds
+            required.append(name)
+        allowed = _literal_values(info.annotation)
+        if name == "pfs":  # a flag; older history holds a group name: validated instead
+            allowed = frozenset({True, False, None})
+        if allowed is not None:
+            choices.append((name, allowed))
+        held = _model_in(info.annotation)
+        if held is not None:
+            nested.append((name, held[0], held[1]))
+    plan = _Plan(
+        template=template,
+        names=frozenset(cls.model_fields),
+        required=tuple(required),
+        factories=tuple(factories),
+        choices=tuple(choices),
+        nested=tuple(nested),
+    )
+    _PLANS[cls] = plan
+    return plan
+
+
+_set = object.__setattr__
+
+
+def _trusted(cls: type[Any], values: dict[str, Any]) -> Any:
+    """``cls`` from parser-typed ``values`` without field validation; anything that does not
+    fit the model's shape (an unknown or missing key, a value outside an enumeration) goes
+    through ``model_validate`` instead, which raises exactly as it always did."""
+    plan = _plan(cls)
+    data = dict(plan.template)
+    data.update(values)
+    if data.keys() != plan.names:
+        return cls.model_validate(values)
+    for name in plan.required:
+        if data[name] is PydanticUndefined:
+            return cls.model_validate(values)
+    for name, allowed in plan.choices:
+        try:
+            if data[name] not in allowed:
+                return cls.model_validate(values)
+        except TypeError:  # unhashable: certainly not one of the values
+            return cls.model_validate(values)
+    for name, factory in plan.factories:
+        if name not in values:
+            data[name] = factory()
+    for name, model, many in plan.nested:
+        value = data[name]
+        if many:
+            if value and not all(isinstance(v, model) for v in value):
+                data[name] = [v if isinstance(v, model) else _trusted(model, v) for v in value]
+        elif value is not None and not isinstance(value, model):
+            data[name] = _trusted(model, value)
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 class _Model(BaseModel):
     """Base: unknown keys are rejected so a parser typo fails loudly instead of vanishing."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, defer_build=True)
 
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def trusted(cls, values: dict[str, Any]) -> Self:
+        """The model of a record a parser produced: its values are already typed, so only
+        the shape is checked (keys, enumerated values); nested records become models too.
+        A record that does not fit is validated, and raises ``ValidationError`` as
+        ``model_validate`` does."""
+        return _trusted(cls, values)  # type: ignore[no-any-return]
 
 
 class TrafficSelector(BaseModel):
     """One side of a protected flow: ``{prefix, protocol, port}`` (0 = any)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     prefix: str
     protocol: int = 0
@@ -206,6 +358,15 @@ class Tunnel(_Model):
             and (sa.live or not live_only)
         ]
 
+    def mtu(self) -> dict[str, Any] | None:
+        """The tunnel's MTU figures (``diag mtu``'s formula fed from its outbound SA), or
+        None without an SA or with a transform the formula does not know. Derived, so
+        computed when asked (JSON documents carry it as ``extra.mtu``), never per poll."""
+        from ipsecctl.diag.mtu import for_tunnel
+
+        result = for_tunnel(self)
+        return None if result is None else result.summary()
+
     @property
     def pkts_in(self) -> int | None:
         return self.counters.get("pkts_decaps")
@@ -234,7 +395,7 @@ NON_FATAL_KINDS = frozenset({"parse_warning", "unavailable"})
 class CommandError(BaseModel):
     """What failed while polling one device: which command (or stage) and why."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     command: str | None = None
     kind: str
@@ -249,7 +410,7 @@ class CommandError(BaseModel):
 class DeviceState(BaseModel):
     """One poll of one device. ``errors`` keeps what failed without losing what succeeded."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     device: str
     platform: str
@@ -283,14 +444,16 @@ class DeviceState(BaseModel):
             "ike_total": len(self.ike_sas),
             "tunnels_up": self.tunnels_up,
             "tunnels_total": len(self.tunnels),
-            "errors": [e.model_dump() for e in self.errors],
+            "errors": [
+                {"command": e.command, "kind": e.kind, "message": e.message} for e in self.errors
+            ],
         }
 
 
 class Finding(BaseModel):
     """One diagnosis: a stable ``code``, the evidence it rests on, and what to type next."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     code: str
     severity: Severity
@@ -309,5 +472,82 @@ def envelope(kind: str, **payload: Any) -> dict[str, Any]:
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict of a model (the exact shape scripts see)."""
+    """JSON-ready dict of a model, as pydantic dumps it (no derived figures)."""
     return model.model_dump(mode="json")
+
+
+# -- JSON ------------------------------------------------------------------------------------
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _tunnel_doc(tunnel: Tunnel) -> dict[str, Any]:
+    body = dict(tunnel.__dict__)
+    if "mtu" not in tunnel.extra:
+        mtu = tunnel.mtu()
+        if mtu is not None:
+            body["extra"] = {**tunnel.extra, "mtu": mtu}
+    return body
+
+
+def _state_doc(state: DeviceState) -> dict[str, Any]:
+    body = dict(state.__dict__)
+    body["polled_at"] = _iso(state.polled_at)
+    return body
+
+
+#: Models whose JSON is their fields as they are (values already JSON types); the rest go
+#: through pydantic. ``Tunnel`` adds its derived MTU figures, ``DeviceState`` its UTC time.
+_DOCS: dict[type[BaseModel], Callable[[Any], dict[str, Any]]] = {
+    IkeSa: lambda m: m.__dict__,
+    IpsecSa: lambda m: m.__dict__,
+    TrafficSelector: lambda m: m.__dict__,
+    CommandError: lambda m: m.__dict__,
+    Finding: lambda m: m.__dict__,
+    Tunnel: _tunnel_doc,
+    DeviceState: _state_doc,
+}
+
+
+def _default(value: Any) -> Any:
+    """What orjson cannot write itself, in pydantic's JSON form (``str`` for the rest)."""
+    to_doc = _DOCS.get(type(value))
+    if to_doc is not None:
+        return to_doc(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+
+
+def to_json(doc: Any, *, indent: bool = True) -> bytes:
+    """``doc`` (dicts, lists, models) as UTF-8 JSON, two-space indented unless ``indent`` is
+    false; models appear exactly as ``model_dump(mode="json")`` gives them, tunnels with
+    ``extra.mtu``. Written by orjson; what it refuses (an integer past 64 bits) falls back to
+    the standard library, same shape."""
+    options = _OPTIONS | orjson.OPT_INDENT_2 if indent else _OPTIONS
+    try:
+        return orjson.dumps(doc, default=_default, option=options)
+    except orjson.JSONEncodeError:
+        text = json.dumps(
+            doc,
+            default=lambda v: _default(v) if not isinstance(v, datetime | date) else _date(v),
+            indent=2 if indent else None,
+            separators=None if indent else (",", ":"),
+            ensure_ascii=False,
+        )
+        return text.encode()
+
+
+def _date(value: date) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return _iso(value)
+    return value.isoformat()

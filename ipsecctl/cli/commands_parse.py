@@ -20,7 +20,7 @@ from rich.markup import escape
 from ipsecctl import errors
 from ipsecctl.cli import render
 from ipsecctl.cli.context import stderr
-from ipsecctl.models import SCHEMA, DeviceState, dump
+from ipsecctl.models import SCHEMA, DeviceState
 from ipsecctl.ops import export
 
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table | json | csv")]
@@ -122,26 +122,30 @@ def parse(
 def _emit_json(state: DeviceState, others: dict[str, Any], warnings: list[Any]) -> None:
     """The ``parse`` document, written one record at a time: a 50 MB output's models are in
     memory once, not also as one dict tree and one string (same bytes as a whole dump)."""
-    import json
+    from ipsecctl.models import to_json
 
-    out = sys.stdout
-    out.write('{\n  "schema": ' + json.dumps(SCHEMA) + ',\n  "kind": "parse"')
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (embedding): same bytes, decoded
+        render.emit_json({"schema": SCHEMA, "kind": "parse", "ike_sas": state.ike_sas,
+                          "tunnels": state.tunnels, **others, "warnings": warnings})
+        return
+    sys.stdout.flush()
+    out.write(b'{\n  "schema": ' + to_json(SCHEMA) + b',\n  "kind": "parse"')
     lists: list[tuple[str, Any]] = [("ike_sas", state.ike_sas), ("tunnels", state.tunnels)]
     lists += [(k, v) for k, v in others.items()] + [("warnings", warnings)]
     for key, items in lists:
-        out.write(",\n  " + json.dumps(key) + ": ")
+        out.write(b",\n  " + to_json(key) + b": ")
         if not items:
-            out.write("[]")
+            out.write(b"[]")
             continue
-        out.write("[\n")
+        out.write(b"[\n")
         for n, item in enumerate(items):
-            doc = dump(item) if hasattr(item, "model_dump") else item
-            text = json.dumps(doc, indent=2, default=str)
-            out.write(("" if n == 0 else ",\n") + "    " + text.replace("\n", "\n    "))
-            if hasattr(item, "model_dump"):
-                items[n] = None  # written: let it go
-        out.write("\n  ]")
-    out.write("\n}\n")
+            text = to_json(item)
+            out.write((b"" if n == 0 else b",\n") + b"    " + text.replace(b"\n", b"\n    "))
+            items[n] = None  # written: let it go
+        out.write(b"\n  ]")
+    out.write(b"\n}\n")
+    out.flush()
 
 
 def _read_input(file: Path) -> tuple[str, int]:

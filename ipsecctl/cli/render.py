@@ -42,7 +42,18 @@ def emit_json(kind_or_doc: str | dict[str, Any], **payload: Any) -> None:
     from ipsecctl.models import envelope
 
     doc = kind_or_doc if isinstance(kind_or_doc, dict) else envelope(kind_or_doc, **payload)
-    sys.stdout.write(export.to_json(doc))
+    write_bytes(export.to_json_bytes(doc))
+
+
+def write_bytes(data: bytes) -> None:
+    """UTF-8 bytes to stdout as they are (no re-encoding of a 30 MB document)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode())
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
