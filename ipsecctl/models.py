@@ -139,10 +139,18 @@ def _plan(cls: type[BaseModel]) -> _Plan:
 _set = object.__setattr__
 
 
+_T = typing.TypeVar("_T", bound=BaseModel)
+
+
+def trusted(cls: type[_T], values: dict[str, Any]) -> _T:
+    """``cls`` from values this program typed itself (parser records, models it built)
+    without field validation; anything that does not fit the model's shape (an unknown or
+    missing key, a value outside an enumeration) goes through ``model_validate`` instead,
+    which raises exactly as it always did."""
+    return _trusted(cls, values)  # type: ignore[no-any-return]
+
+
 def _trusted(cls: type[Any], values: dict[str, Any]) -> Any:
-    """``cls`` from parser-typed ``values`` without field validation; anything that does not
-    fit the model's shape (an unknown or missing key, a value outside an enumeration) goes
-    through ``model_validate`` instead, which raises exactly as it always did."""
     plan = _plan(cls)
     data = dict(plan.template)
     data.update(values)

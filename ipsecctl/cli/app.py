@@ -134,6 +134,9 @@ class LazyGroup(TyperGroup):
     """The top-level group: every lazy command is listed by name and help, and imported
     when it is the one invoked (commands registered on the app directly come first)."""
 
+    #: set by the console script (:func:`run`), which owns its process; see resolve_command
+    own_process = False
+
     def __init__(self, *, commands: Any = None, **attrs: Any) -> None:
         eager = dict(commands or {})
         listed: dict[str, Any] = {
@@ -152,6 +155,14 @@ class LazyGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args:
             self.load(args[0])
+            if self.own_process:
+                # The modules just imported live as long as the process: moved out of the
+                # collector's sight, they are not walked again by every collection while
+                # the command builds 10,000 tunnels. Only the console script does this;
+                # a program that embeds main() keeps its collector as it is.
+                import gc
+
+                gc.freeze()
         return super().resolve_command(ctx, args)
 
 
@@ -237,12 +248,13 @@ def main_callback(
     ] = False,
 ) -> None:
     from ipsecctl.cli.context import AppContext
-    from ipsecctl.settings import HOST_KEY_POLICIES
 
-    if host_key_policy is not None and host_key_policy not in HOST_KEY_POLICIES:
-        raise errors.UsageError(
-            f"--host-key-policy {host_key_policy!r} is not one of {', '.join(HOST_KEY_POLICIES)}"
-        )
+    if host_key_policy is not None:
+        from ipsecctl.settings import HOST_KEY_POLICIES
+
+        if host_key_policy not in HOST_KEY_POLICIES:
+            raise errors.UsageError(f"--host-key-policy {host_key_policy!r} is not one of "
+                                    f"{', '.join(HOST_KEY_POLICIES)}")
     if replay is not None and not replay.is_dir():
         raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
     from ipsecctl.logging_setup import setup_logging
@@ -335,9 +347,11 @@ def hoist_global_options(argv: list[str], root: Any = None) -> list[str]:
     return front + rest
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the app, map the error tree to exit codes, no tracebacks."""
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the app, map the error tree to exit codes, no tracebacks."""
     command = typer.main.get_command(app)
+    if isinstance(command, LazyGroup):
+        command.own_process = own_process
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv), command)
     try:
         # standalone mode: typer reports its own usage errors (exit 2) and Exit codes
@@ -362,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> Any:
-    sys.exit(main())
+    """The console script (and ``python -m ipsecctl``): :func:`main` in a process of its own."""
+    sys.exit(main(own_process=True))
 
 
 if __name__ == "__main__":

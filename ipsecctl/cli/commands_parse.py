@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ipsecctl import errors
 from ipsecctl.cli import render
-from ipsecctl.cli.context import stderr
+from ipsecctl.cli.context import escape, stderr
 from ipsecctl.models import SCHEMA, DeviceState
 from ipsecctl.ops import export
 
@@ -75,9 +74,10 @@ def parse(
     """Parse a saved output offline into the ipsecctl/v1 model."""
     import parsers
     from ipsecctl.assemble import assemble
-    from ipsecctl.platforms import get_platform
+    from ipsecctl.platforms import NAMES, get_platform
 
-    get_platform(platform)
+    if platform not in NAMES:
+        get_platform(platform)  # says which platforms exist
     fmt = "json" if as_json else output
     if fmt not in render.FORMATS:
         raise errors.UsageError(f"-o {fmt!r}: choose one of {', '.join(render.FORMATS)}")

@@ -36,6 +36,7 @@ is not wrong and the formula is not bent:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
@@ -90,6 +91,7 @@ def _unknown(text: str, word: str | None = None, why: str = "") -> UsageError:
     return UsageError(f"{what}{f' ({why})' if why else ''}; accepted: {ACCEPTED_SYNTAX}")
 
 
+@functools.lru_cache(maxsize=256)  # pure; a hub repeats a handful of transforms per poll
 def parse_transform(text: str) -> Transform:
     """Parse Cisco or strongSwan syntax; raise :class:`UsageError` naming the bad word."""
     words = text.strip().lower().replace(",", " ").split()
@@ -236,6 +238,7 @@ class MtuResult:
         }
 
 
+@functools.lru_cache(maxsize=1024)  # pure: every tunnel of a hub asks the same few questions
 def compute(
     transform: Transform | str,
     *,

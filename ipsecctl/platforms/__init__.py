@@ -10,7 +10,6 @@ import re
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ipsecctl.errors import UsageError
@@ -19,7 +18,7 @@ ON_DEMAND = frozenset({"diag", "logs"})
 
 
 class EnableSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     command: str = "enable"
     password_prompt: str = r"[Pp]assword:\s*$"
@@ -28,7 +27,7 @@ class EnableSpec(BaseModel):
 class Platform(BaseModel):
     """What differs between device families; see any ``*.yaml`` beside this module."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when a platform loads
 
     name: str
     description: str = ""
@@ -88,6 +87,8 @@ NAMES = ("cisco_ios", "cisco_iosxe", "cisco_asa", "strongswan", "libreswan")
 @cache
 def get_platform(name: str) -> Platform:
     """Load ``<name>.yaml``; an unknown name is a usage error listing the known ones."""
+    import yaml
+
     try:
         text = resources.files(__package__).joinpath(f"{name}.yaml").read_text()
     except (FileNotFoundError, OSError):
