@@ -30,7 +30,6 @@ import json
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, Literal, Self
@@ -45,20 +44,6 @@ Status = Literal["up", "negotiating", "down"]
 TunnelState = Literal["up", "down", "idle", "negotiating"]
 Severity = Literal["info", "warning", "error", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How :meth:`_Model.trusted` builds one model class: defaults in field order, fresh
-    containers for factory defaults, the enumerated (``Literal``) fields and their values,
-    and the fields that hold models."""
-
-    template: dict[str, Any]
-    names: frozenset[str]
-    required: tuple[str, ...]
-    factories: tuple[tuple[str, Callable[[], Any]], ...]
-    choices: tuple[tuple[str, frozenset[Any]], ...]
-    nested: tuple[tuple[str, type[BaseModel], bool], ...]
 
 
 def _literal_values(annotation: Any) -> frozenset[Any] | None:
@@ -95,48 +80,71 @@ def _model_in(annotation: Any) -> tuple[type[BaseModel], bool] | None:
     return None
 
 
-_PLANS: dict[type[BaseModel], _Plan] = {}
+_BUILDERS: dict[type[BaseModel], Callable[[dict[str, Any]], Any]] = {}
 
 
-def _plan(cls: type[BaseModel]) -> _Plan:
-    plan = _PLANS.get(cls)
-    if plan is not None:
-        return plan
-    template: dict[str, Any] = {}
-    factories: list[tuple[str, Callable[[], Any]]] = []
-    required: list[str] = []
-    choices: list[tuple[str, frozenset[Any]]] = []
-    nested: list[tuple[str, type[BaseModel], bool]] = []
-    for name, info in cls.model_fields.items():
+def _builder(cls: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
+    """The constructor :func:`trusted` uses for ``cls``, generated once from its fields (as
+    ``dataclasses`` generates ``__init__``): defaults in field order, fresh containers for
+    factory defaults, a membership test per enumerated field, nested records built too."""
+    found = _BUILDERS.get(cls)
+    if found is not None:
+        return found
+    env: dict[str, Any] = {
+        "cls": cls, "new": cls.__new__, "put": object.__setattr__,
+        "validate": cls.model_validate, "NAMES": frozenset(cls.model_fields),
+    }
+    items: list[str] = []
+    checks: list[str] = []
+    nested: list[str] = []
+    for n, (name, info) in enumerate(cls.model_fields.items()):
+        key = repr(name)
         if info.default_factory is not None:
-            template[name] = None
-            factories.append((name, info.default_factory))  # type: ignore[arg-type]
-        elif info.default is not PydanticUndefined:
-            template[name] = info.default
+            env[f"F{n}"] = info.default_factory
+            items.append(f"{key}: values[{key}] if {key} in values else F{n}()")
+        elif info.default is PydanticUndefined:
+            items.append(f"{key}: values[{key}]")  # KeyError: validated instead
         else:
-            template[name] = PydanticUndefined  # in place, so that the field order holds
-            required.append(name)
+            env[f"D{n}"] = info.default
+            items.append(f"{key}: values[{key}] if {key} in values else D{n}")
         allowed = _literal_values(info.annotation)
         if name == "pfs":  # a flag; older history holds a group name: validated instead
             allowed = frozenset({True, False, None})
         if allowed is not None:
-            choices.append((name, allowed))
+            env[f"C{n}"] = allowed
+            checks.append(f"data[{key}] not in C{n}")
         held = _model_in(info.annotation)
         if held is not None:
-            nested.append((name, held[0], held[1]))
-    plan = _Plan(
-        template=template,
-        names=frozenset(cls.model_fields),
-        required=tuple(required),
-        factories=tuple(factories),
-        choices=tuple(choices),
-        nested=tuple(nested),
-    )
-    _PLANS[cls] = plan
-    return plan
-
-
-_set = object.__setattr__
+            env[f"M{n}"] = held[0]
+            env[f"B{n}"] = _builder(held[0])
+            if held[1]:
+                nested.append(f"    if data[{key}]:\n        data[{key}] = [v if type(v) is M{n}"
+                              f" else B{n}(v) for v in data[{key}]]")
+            else:
+                nested.append(f"    v = data[{key}]\n    if v is not None and type(v) is not"
+                              f" M{n}:\n        data[{key}] = B{n}(v)")
+    source = "\n".join([
+        "def build(values):",
+        "    try:",
+        "        if not values.keys() <= NAMES:",
+        "            return validate(values)",
+        "        data = {" + ", ".join(items) + "}",
+        *([f"        if {' or '.join(checks)}:", "            return validate(values)"]
+          if checks else []),
+        "    except (KeyError, TypeError):  # a missing field, an unhashable value",
+        "        return validate(values)",
+        *nested,
+        "    obj = new(cls)",
+        "    put(obj, '__dict__', data)",
+        "    put(obj, '__pydantic_fields_set__', set(values))",
+        "    put(obj, '__pydantic_extra__', None)",
+        "    put(obj, '__pydantic_private__', None)",
+        "    return obj",
+    ])
+    exec(source, env)  # noqa: S102 - generated from the model's own field names
+    built: Callable[[dict[str, Any]], Any] = env["build"]
+    _BUILDERS[cls] = built
+    return built
 
 
 _T = typing.TypeVar("_T", bound=BaseModel)
@@ -147,40 +155,8 @@ def trusted(cls: type[_T], values: dict[str, Any]) -> _T:
     without field validation; anything that does not fit the model's shape (an unknown or
     missing key, a value outside an enumeration) goes through ``model_validate`` instead,
     which raises exactly as it always did."""
-    return _trusted(cls, values)  # type: ignore[no-any-return]
-
-
-def _trusted(cls: type[Any], values: dict[str, Any]) -> Any:
-    plan = _plan(cls)
-    data = dict(plan.template)
-    data.update(values)
-    if data.keys() != plan.names:
-        return cls.model_validate(values)
-    for name in plan.required:
-        if data[name] is PydanticUndefined:
-            return cls.model_validate(values)
-    for name, allowed in plan.choices:
-        try:
-            if data[name] not in allowed:
-                return cls.model_validate(values)
-        except TypeError:  # unhashable: certainly not one of the values
-            return cls.model_validate(values)
-    for name, factory in plan.factories:
-        if name not in values:
-            data[name] = factory()
-    for name, model, many in plan.nested:
-        value = data[name]
-        if many:
-            if value and not all(isinstance(v, model) for v in value):
-                data[name] = [v if isinstance(v, model) else _trusted(model, v) for v in value]
-        elif value is not None and not isinstance(value, model):
-            data[name] = _trusted(model, value)
-    obj = cls.__new__(cls)
-    _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(values))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
+    build = _BUILDERS.get(cls) or _builder(cls)
+    return build(values)  # type: ignore[no-any-return]
 
 
 class _Model(BaseModel):
@@ -196,7 +172,8 @@ class _Model(BaseModel):
         the shape is checked (keys, enumerated values); nested records become models too.
         A record that does not fit is validated, and raises ``ValidationError`` as
         ``model_validate`` does."""
-        return _trusted(cls, values)  # type: ignore[no-any-return]
+        build = _BUILDERS.get(cls) or _builder(cls)
+        return build(values)  # type: ignore[no-any-return]
 
 
 class TrafficSelector(BaseModel):
