@@ -102,6 +102,77 @@ def generate(peers: int, detail: bool) -> tuple[str, int]:
     return "".join(out), sas
 
 
+def _peer(i: int) -> str:
+    return f"198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}"
+
+
+def generate_isakmp(peers: int) -> str:
+    """``show crypto isakmp sa`` of the same hub (IOS layout: dst, src, state, conn-id)."""
+    rows = ["IPv4 Crypto ISAKMP SA", "dst             src             state          conn-id status"]
+    for i in range(peers):
+        state = "MM_NO_STATE" if i % 25 == 7 else "QM_IDLE"
+        rows.append(f"{'10.0.0.1':<15} {_peer(i):<15} {state:<15} {1001 + i:>6} ACTIVE")
+    return "\n".join([*rows, "", "IPv6 Crypto ISAKMP SA", "", ""])
+
+
+def generate_isakmp_detail(peers: int) -> str:
+    """``show crypto isakmp sa detail`` of the same hub (algorithms, DH group, lifetime)."""
+    rows = [
+        "Codes: C - IKE configuration mode, D - Dead Peer Detection",
+        "       K - Keepalives, N - NAT-traversal",
+        "       T - cTCP encapsulation, X - IKE Extended Authentication",
+        "       psk - Preshared key, rsig - RSA signature",
+        "       renc - RSA encryption",
+        "IPv4 Crypto ISAKMP SA",
+        "",
+        "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.",
+        "",
+    ]
+    for i in range(peers):
+        left = 86399 - i % 80000
+        life = f"{left // 3600:02d}:{left // 60 % 60:02d}:{left % 60:02d}"
+        rows.append(f"{1001 + i:<5} {'10.0.0.1':<15} {_peer(i):<15}        ACTIVE aes  sha256 "
+                    f"psk  14 {life} D")
+        rows.append(f"       Engine-id:Conn-id =  SW:{i + 1}")
+        rows.append("")
+    return "\n".join([*rows, "IPv6 Crypto ISAKMP SA", "", ""])
+
+
+class _HubRunner:
+    """A runner that answers a full poll of a generated hub (what ``--save-raw`` records)."""
+
+    platform = "cisco_ios"
+
+    def __init__(self, device: str, peers: int) -> None:
+        self.device = device
+        self.outputs = {
+            "show crypto isakmp sa": generate_isakmp(peers),
+            "show crypto isakmp sa detail": generate_isakmp_detail(peers),
+            "show crypto ikev2 sa detailed": "",
+            "show crypto ipsec sa": generate(peers, False)[0],
+            "show crypto session detail": "",
+        }
+
+    def send(self, command: str, *, timeout: float | None = None) -> str:
+        return self.outputs[command]
+
+    def close(self, *, abandon: bool = False) -> None:
+        return None
+
+
+def save_hub(folder: str, peers: int, device: str = "hub") -> list[str]:
+    """Record a full poll of an N-peer hub into ``folder`` with ipsecctl's own ``--save-raw``
+    recorder (0600 files, key material redacted); returns the commands saved."""
+    sys.path.insert(0, str(ROOT))
+    from ipsecctl.transport import RawRecorder
+
+    runner = _HubRunner(device, peers)
+    recorder = RawRecorder(Path(folder), runner)  # type: ignore[arg-type]
+    for command in runner.outputs:
+        recorder.send(command)
+    return list(runner.outputs)
+
+
 # Child-process programs: each prints {"sas": N, "seconds": parse time, "tracemalloc_mib": ...}
 # and the parent measures the whole process (start-up and imports included).
 _OURS = """
