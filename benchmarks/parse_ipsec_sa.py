@@ -108,7 +108,8 @@ def _peer(i: int) -> str:
 
 def generate_isakmp(peers: int) -> str:
     """``show crypto isakmp sa`` of the same hub (IOS layout: dst, src, state, conn-id)."""
-    rows = ["IPv4 Crypto ISAKMP SA", "dst             src             state          conn-id status"]
+    rows = ["IPv4 Crypto ISAKMP SA",
+            "dst             src             state          conn-id status"]
     for i in range(peers):
         state = "MM_NO_STATE" if i % 25 == 7 else "QM_IDLE"
         rows.append(f"{'10.0.0.1':<15} {_peer(i):<15} {state:<15} {1001 + i:>6} ACTIVE")

@@ -24,7 +24,8 @@ _M = TypeVar("_M", IkeSa, Tunnel)
 
 
 #: an IPv4 address already in its canonical form (no leading zeros): returned as it is
-_CANONICAL_V4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_CANONICAL_V4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
 def _norm_addr(addr: str | None) -> str | None:

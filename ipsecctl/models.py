@@ -141,7 +141,7 @@ def _builder(cls: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
         "    put(obj, '__pydantic_private__', None)",
         "    return obj",
     ])
-    exec(source, env)  # noqa: S102 - generated from the model's own field names
+    exec(source, env)
     built: Callable[[dict[str, Any]], Any] = env["build"]
     _BUILDERS[cls] = built
     return built
@@ -156,7 +156,7 @@ def trusted(cls: type[_T], values: dict[str, Any]) -> _T:
     missing key, a value outside an enumeration) goes through ``model_validate`` instead,
     which raises exactly as it always did."""
     build = _BUILDERS.get(cls) or _builder(cls)
-    return build(values)  # type: ignore[no-any-return]
+    return build(values)
 
 
 class _Model(BaseModel):
@@ -173,7 +173,7 @@ class _Model(BaseModel):
         A record that does not fit is validated, and raises ``ValidationError`` as
         ``model_validate`` does."""
         build = _BUILDERS.get(cls) or _builder(cls)
-        return build(values)  # type: ignore[no-any-return]
+        return build(values)
 
 
 class TrafficSelector(BaseModel):

@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
+from ipsecctl.models import SEVERITY_ORDER
+
 #: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-from ipsecctl.models import SEVERITY_ORDER
 
 SIGNATURES_FILE = Path(__file__).with_name("signatures.yaml")
 

@@ -238,7 +238,6 @@ class MtuResult:
         }
 
 
-@functools.lru_cache(maxsize=1024)  # pure: every tunnel of a hub asks the same few questions
 def compute(
     transform: Transform | str,
     *,
@@ -249,6 +248,13 @@ def compute(
     path_mtu: int = 1500,
 ) -> MtuResult:
     """Overhead range and the largest inner packet for one outer packet of ``path_mtu``."""
+    return _compute(transform, mode, nat_t, gre, ipv6, path_mtu)
+
+
+@functools.lru_cache(maxsize=1024)  # pure: every tunnel of a hub asks the same few questions
+def _compute(
+    transform: Transform | str, mode: Mode, nat_t: bool, gre: bool, ipv6: bool, path_mtu: int
+) -> MtuResult:
     t = parse_transform(transform) if isinstance(transform, str) else transform
     if path_mtu < 68:
         raise UsageError(f"path MTU {path_mtu} is below the IPv4 minimum of 68")

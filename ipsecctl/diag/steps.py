@@ -24,6 +24,7 @@ import yaml
 #: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
 STEPS_DIR = Path(__file__).with_name("rules") / "steps"
 TOOL = "ipsecctl"  # the table of steps that run ipsecctl itself, shared by every platform
 

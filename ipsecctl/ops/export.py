@@ -18,8 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipsecctl import errors
-from ipsecctl import models
+from ipsecctl import errors, models
 from ipsecctl.models import DeviceState, IkeSa, Tunnel, envelope
 from ipsecctl.ops.formatting import fmt_ts
 

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import yaml
 
+from ipsecctl.models import Severity
+
 #: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-from ipsecctl.models import Severity
 
 RULES_DIR = Path(__file__).parent
 
