@@ -18,7 +18,6 @@ from typing import Protocol, runtime_checkable
 
 from inventory import Host
 from ipsecctl import errors
-from ipsecctl.assemble import assemble
 from ipsecctl.models import CommandError, DeviceState
 from ipsecctl.platforms import get_platform
 from ipsecctl.sessions import SessionPool
@@ -98,6 +97,8 @@ class Collector:
                 self.pool.discard(host.name)
                 reachable = bool(outputs)
                 break
+        from ipsecctl.assemble import assemble  # the parsers: loaded while devices answer
+
         state = assemble(
             host.name,
             host.platform or "",
