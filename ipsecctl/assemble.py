@@ -8,6 +8,7 @@ for both the CLI and the dashboard.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,7 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _CANONICAL_V4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; a hub names its own address in every SA
 def _norm_addr(addr: str | None) -> str | None:
     if not addr:
         return None
@@ -172,6 +174,40 @@ def _validated(model: type[_M], record: dict[str, Any], problems: list[str]) -> 
         return None
 
 
+def _stream_tunnels(
+    device: str,
+    platform: str,
+    command: str,
+    text: str,
+    tunnels: list[Tunnel],
+    state_errors: list[CommandError],
+) -> None:
+    """``show crypto ipsec sa`` parsed and turned into models record by record; the same
+    errors, warnings and order as parsing it whole, and nothing kept from an output that
+    failed."""
+    warnings: list[parsers.ParseWarning] = []
+    problems: list[str] = []
+    built: list[Tunnel] = []
+    try:
+        for rec in parsers.iter_parse(platform, command, text, warnings):
+            tunnel = _validated(Tunnel, {**rec, "device": device, "platform": platform}, problems)
+            if tunnel is not None:
+                built.append(tunnel)
+    except parsers.ParseError as exc:
+        state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
+        return
+    except Exception as exc:  # a parser bug must not lose the other commands' data
+        state_errors.append(
+            CommandError(command=command, kind="parse", message=f"parser failed: {exc!r}")
+        )
+        return
+    tunnels += built
+    state_errors += [
+        CommandError(command=command, kind="parse_warning", message=m)
+        for m in [*(str(w) for w in warnings), *problems]
+    ]
+
+
 def assemble(
     device: str,
     platform: str,
@@ -196,11 +232,17 @@ def assemble(
     extra: dict[str, Any] = {}
     for command, text in outputs.items():
         try:
-            parsers.resolve_command(command)
+            slug, _kind = parsers.resolve_command(command)
         except ValueError:
             continue  # an extra command with no parser (show logging): kept in ``raw`` only
+        given = (parsed or {}).get(command)
+        if given is None and slug == "show_crypto_ipsec_sa":
+            # a hub's IPsec SAs: each record becomes its model as it comes, so the records
+            # of 10,000 tunnels are never all alive at once beside their models
+            _stream_tunnels(device, platform, command, text, tunnels, state_errors)
+            continue
         try:
-            records = (parsed or {}).get(command) or parsers.parse(platform, command, text)
+            records = given or parsers.parse(platform, command, text)
         except parsers.ParseError as exc:
             state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
             continue

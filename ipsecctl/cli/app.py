@@ -130,6 +130,20 @@ class _Listed(TyperCommand):
         raise RuntimeError(f"{self.name}: command not loaded")
 
 
+def _tune_collector() -> None:
+    """The console script's process only (a program that embeds :func:`main` keeps its
+    collector as it is): the modules just imported live as long as the process, so they are
+    moved out of the cyclic collector's sight (``gc.freeze``), and the youngest generation
+    is collected every 50,000 allocations instead of every 700, as mypy's entry point does.
+    A command that builds 10,000 tunnels otherwise walks every live object again and again
+    (a fifth of its time); reference counting still frees everything that is not a cycle."""
+    import gc
+
+    gc.freeze()
+    _gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(50_000, gen1, gen2)
+
+
 class LazyGroup(TyperGroup):
     """The top-level group: every lazy command is listed by name and help, and imported
     when it is the one invoked (commands registered on the app directly come first)."""
@@ -156,13 +170,7 @@ class LazyGroup(TyperGroup):
         if args:
             self.load(args[0])
             if self.own_process:
-                # The modules just imported live as long as the process: moved out of the
-                # collector's sight, they are not walked again by every collection while
-                # the command builds 10,000 tunnels. Only the console script does this;
-                # a program that embeds main() keeps its collector as it is.
-                import gc
-
-                gc.freeze()
+                _tune_collector()
         return super().resolve_command(ctx, args)
 
 
