@@ -86,13 +86,13 @@ class Ipsecctl(Client):
         from ipsecctl.settings import load_settings
 
         self.hosts = _hosts(inventory_path)
-        self.collector = Collector(SessionPool(load_settings(), host_key_policy="reject"),
-                                   workers=workers)
+        self.collector = Collector(
+            SessionPool(load_settings(), host_key_policy="reject"), workers=workers
+        )
 
     def _poll(self) -> int:
         states = self.collector.poll(self.hosts)
-        failed = [s.device for s in states if not s.reachable
-                  or any(e.fatal for e in s.errors)]
+        failed = [s.device for s in states if not s.reachable or any(e.fatal for e in s.errors)]
         if failed:
             print(f"ipsecctl: {len(failed)} device(s) failed: {failed[:3]}", file=sys.stderr)
         return sum(len(s.tunnels) + len(s.ike_sas) for s in states)
@@ -117,11 +117,16 @@ class Netmiko(Client):
         # every router's key, so host keys are checked as ipsecctl checks them
         return ConnectHandler(
             device_type="cisco_asa" if h.platform == "cisco_asa" else "cisco_ios",
-            host=h.hostname, port=h.port, username=h.username,
+            host=h.hostname,
+            port=h.port,
+            username=h.username,
             password=h.password.get() if h.password else None,
             secret=h.enable_secret.get() if h.enable_secret else "",
-            fast_cli=True, ssh_strict=True, system_host_keys=False,
-            alt_host_keys=True, alt_key_file=str(h.known_hosts[0]),
+            fast_cli=True,
+            ssh_strict=True,
+            system_host_keys=False,
+            alt_host_keys=True,
+            alt_key_file=str(h.known_hosts[0]),
         )
 
     @staticmethod
@@ -136,11 +141,16 @@ class Netmiko(Client):
         if not isinstance(sessions, list):
             return 0
         count = len(sessions)
-        peers = sorted({row.get("peer") or row.get("remote") or "" for row in sessions
-                        if isinstance(row, dict)} - {""})
+        peers = sorted(
+            {
+                row.get("peer") or row.get("remote") or ""
+                for row in sessions
+                if isinstance(row, dict)
+            }
+            - {""}
+        )
         for peer in peers:
-            out = conn.send_command(f"show crypto ipsec sa peer {peer} detail",
-                                    use_textfsm=True)
+            out = conn.send_command(f"show crypto ipsec sa peer {peer} detail", use_textfsm=True)
             count += len(out) if isinstance(out, list) else 0
         return count
 
@@ -174,9 +184,15 @@ class BareParamiko(Client):
         plat = self.platforms[h.platform]
         client = paramiko.SSHClient()
         client.load_host_keys(str(h.known_hosts[0]))
-        client.connect(h.hostname, port=h.port, username=h.username,
-                       password=h.password.get() if h.password else None,
-                       look_for_keys=False, allow_agent=False, timeout=30)
+        client.connect(
+            h.hostname,
+            port=h.port,
+            username=h.username,
+            password=h.password.get() if h.password else None,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=30,
+        )
         shell = client.invoke_shell(width=511, height=0)
         prompt = re.compile(plat.prompt)
         self._read(shell, prompt)
@@ -237,8 +253,12 @@ def child(name: str, inventory_path: str, workers: int, refreshes: int, lab_pid:
     def measured(step: Callable[[], int]) -> dict[str, float]:
         wall, cpu, lab = time.perf_counter(), _own_cpu(), _lab_cpu(lab_pid)
         records = step()
-        return {"wall": time.perf_counter() - wall, "cpu": _own_cpu() - cpu,
-                "lab_cpu": _lab_cpu(lab_pid) - lab, "records": records}
+        return {
+            "wall": time.perf_counter() - wall,
+            "cpu": _own_cpu() - cpu,
+            "lab_cpu": _lab_cpu(lab_pid) - lab,
+            "records": records,
+        }
 
     try:
         first = measured(client.connect)
@@ -278,16 +298,32 @@ def main() -> None:
             mix = {}
             for h in _hosts(str(lab.inventory_path)):
                 mix[h.platform] = mix.get(h.platform, 0) + 1
-            notes.append(f"- {size} routers: " + ", ".join(f"{n} {p}" for p, n in
-                                                            sorted(mix.items())))
+            notes.append(
+                f"- {size} routers: " + ", ".join(f"{n} {p}" for p, n in sorted(mix.items()))
+            )
             results: dict[str, dict[str, Any]] = {}
             try:
                 for name in CLIENTS:
                     proc = subprocess.run(
-                        [sys.executable, __file__, "--child", name, "--inventory",
-                         str(lab.inventory_path), "--workers", str(args.workers),
-                         "--refreshes", str(args.refreshes), "--lab-pid", str(lab.pid)],
-                        capture_output=True, text=True, env=env, check=False, timeout=1800,
+                        [
+                            sys.executable,
+                            __file__,
+                            "--child",
+                            name,
+                            "--inventory",
+                            str(lab.inventory_path),
+                            "--workers",
+                            str(args.workers),
+                            "--refreshes",
+                            str(args.refreshes),
+                            "--lab-pid",
+                            str(lab.pid),
+                        ],
+                        capture_output=True,
+                        text=True,
+                        env=env,
+                        check=False,
+                        timeout=1800,
                     )
                     if proc.returncode != 0:
                         err = (proc.stderr.strip().splitlines() or ["failed"])[-1]
@@ -304,10 +340,16 @@ def main() -> None:
             for name, res in results.items():
                 runs = res["refreshes"]
                 wall, cpu, lab_cpu = (_median(runs, k) for k in ("wall", "cpu", "lab_cpu"))
-                vs_floor = (f"{wall / _median(floor['refreshes'], 'wall'):.2f}x"
-                            if floor and name != "bare paramiko (lab minimum)" else "")
-                vs_ours = (f"{cpu / _median(ours['refreshes'], 'cpu'):.1f}x"
-                           if ours and name == "netmiko + ntc-templates" else "")
+                vs_floor = (
+                    f"{wall / _median(floor['refreshes'], 'wall'):.2f}x"
+                    if floor and name != "bare paramiko (lab minimum)"
+                    else ""
+                )
+                vs_ours = (
+                    f"{cpu / _median(ours['refreshes'], 'cpu'):.1f}x"
+                    if ours and name == "netmiko + ntc-templates"
+                    else ""
+                )
                 rows.append(
                     f"| {size} | {name} | {res['first']['wall']:.2f} | {res['first']['cpu']:.2f}"
                     f" | {wall:.2f} | {cpu:.2f} | {lab_cpu:.2f} | {vs_floor} | {vs_ours} |"

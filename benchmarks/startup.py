@@ -69,8 +69,9 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float | None, int
     """(whole-process seconds, seconds until work began or None, exit code)."""
     start = time.time()
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=env, check=False, stdin=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - t0
     begin = None
     for line in proc.stderr.splitlines():
@@ -81,8 +82,14 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float | None, int
 
 def _importtime(argv: list[str], env: dict[str, str]) -> tuple[float, list[tuple[float, str]]]:
     """Total self time of every import, and the heaviest top-level ones (ms)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", *argv], capture_output=True,
-                          text=True, env=env, check=False, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     total = 0.0
     top: list[tuple[float, str]] = []
     for line in proc.stderr.splitlines():
@@ -105,22 +112,48 @@ def main() -> None:
     if not SCRIPT:
         sys.exit("the ipsecctl console script is not on PATH (pip install -e .)")
     # installed packages carry their byte code; this checkout gets it the same way
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ipsecctl"),
-                    str(ROOT / "parsers"), str(ROOT / "inventory")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            str(ROOT / "ipsecctl"),
+            str(ROOT / "parsers"),
+            str(ROOT / "inventory"),
+        ],
+        check=True,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="ipsecctl-startup-"))
-    env = {**os.environ, "IPSECCTL_STATE_DIR": str(tmp / "state"), "NO_COLOR": "1",
-           "COLUMNS": "100"}
+    env = {
+        **os.environ,
+        "IPSECCTL_STATE_DIR": str(tmp / "state"),
+        "NO_COLOR": "1",
+        "COLUMNS": "100",
+    }
     saved = FIX / "replay" / "hub-1" / "show_crypto_ipsec_sa.txt"
     stamped = [sys.executable, "-c", _STAMPED]
     cases: list[tuple[str, list[str]]] = [
         ("python -c pass (interpreter alone)", [sys.executable, "-c", "pass"]),
         ("ipsecctl --version", [SCRIPT, "--version"]),
         ("ipsecctl --help", [SCRIPT, "--help"]),
-        ("ipsecctl parse FILE --json (one saved output)",
-         [SCRIPT, "parse", str(saved), "-p", "cisco_iosxe", "-c", "show crypto ipsec sa",
-          "--json"]),
-        ("ipsecctl --replay DIR status --json (4 saved devices)",
-         [*stamped, "--replay", str(FIX / "replay"), "status", "--json"]),
+        (
+            "ipsecctl parse FILE --json (one saved output)",
+            [
+                SCRIPT,
+                "parse",
+                str(saved),
+                "-p",
+                "cisco_iosxe",
+                "-c",
+                "show crypto ipsec sa",
+                "--json",
+            ],
+        ),
+        (
+            "ipsecctl --replay DIR status --json (4 saved devices)",
+            [*stamped, "--replay", str(FIX / "replay"), "status", "--json"],
+        ),
     ]
     lab = None
     if not args.no_lab:
@@ -128,8 +161,12 @@ def main() -> None:
         from ipsecctl.lab import start_lab
 
         lab = start_lab(tmp / "lab", devices=4, asa=0, seed=3)
-        cases.append(("ipsecctl -i LAB status --json (4 lab routers, SSH)",
-                      [*stamped, "-i", str(lab.inventory_path), "status", "--json"]))
+        cases.append(
+            (
+                "ipsecctl -i LAB status --json (4 lab routers, SSH)",
+                [*stamped, "-i", str(lab.inventory_path), "status", "--json"],
+            )
+        )
     try:
         samples: dict[str, list[tuple[float, float | None, int]]] = {n: [] for n, _ in cases}
         for _ in range(args.repeat):
@@ -137,9 +174,12 @@ def main() -> None:
                 samples[name].append(_run(argv, env))
         imports = [
             ("ipsecctl --version", _importtime(["-m", "ipsecctl", "--version"], env)),
-            ("ipsecctl --replay DIR status --json",
-             _importtime(["-m", "ipsecctl", "--replay", str(FIX / "replay"), "status", "--json"],
-                         env)),
+            (
+                "ipsecctl --replay DIR status --json",
+                _importtime(
+                    ["-m", "ipsecctl", "--replay", str(FIX / "replay"), "status", "--json"], env
+                ),
+            ),
         ]
     finally:
         if lab is not None:
@@ -152,8 +192,10 @@ def main() -> None:
         begins = [b for _w, b, _c in samples[name] if b is not None]
         codes = sorted({c for _w, _b, c in samples[name]})
         begin = f"{statistics.median(begins) * 1000:.0f}" if begins else ""
-        rows.append(f"| {name} | {begin} | {statistics.median(walls) * 1000:.0f} | "
-                    f"{min(walls) * 1000:.0f} | {codes} |")
+        rows.append(
+            f"| {name} | {begin} | {statistics.median(walls) * 1000:.0f} | "
+            f"{min(walls) * 1000:.0f} | {codes} |"
+        )
         print(rows[-1], flush=True)
     lines = [
         "# Start-up: whole processes",
@@ -173,9 +215,14 @@ def main() -> None:
         "",
     ]
     for name, (total, top) in imports:
-        lines += [f"`python -X importtime -m {name.removeprefix('ipsecctl ')}`: "
-                  f"{total:.0f} ms of imports in all (importtime's own overhead included); "
-                  "heaviest:", "", "| cumulative ms | module |", "| --- | --- |"]
+        lines += [
+            f"`python -X importtime -m {name.removeprefix('ipsecctl ')}`: "
+            f"{total:.0f} ms of imports in all (importtime's own overhead included); "
+            "heaviest:",
+            "",
+            "| cumulative ms | module |",
+            "| --- | --- |",
+        ]
         lines += [f"| {ms:.1f} | `{mod}` |" for ms, mod in top]
         lines.append("")
     args.out.write_text("\n".join(lines))

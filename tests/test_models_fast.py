@@ -49,8 +49,11 @@ def test_there_are_outputs_to_compare() -> None:
     assert len(OUTPUTS) >= 30
 
 
-@pytest.mark.parametrize(("platform", "command", "path"), OUTPUTS,
-                         ids=[f"{p.parent.name}/{p.name}" for _, _, p in OUTPUTS])
+@pytest.mark.parametrize(
+    ("platform", "command", "path"),
+    OUTPUTS,
+    ids=[f"{p.parent.name}/{p.name}" for _, _, p in OUTPUTS],
+)
 def test_trusted_equals_validated(platform: str, command: str, path: Path) -> None:
     records = _records(platform, command, path)
     for kind, model in (("ike_sas", IkeSa), ("tunnels", Tunnel)):
@@ -65,8 +68,11 @@ def test_trusted_equals_validated(platform: str, command: str, path: Path) -> No
             assert list(fast.__dict__) == list(type(fast).model_fields)
 
 
-@pytest.mark.parametrize(("platform", "command", "path"), OUTPUTS,
-                         ids=[f"{p.parent.name}/{p.name}" for _, _, p in OUTPUTS])
+@pytest.mark.parametrize(
+    ("platform", "command", "path"),
+    OUTPUTS,
+    ids=[f"{p.parent.name}/{p.name}" for _, _, p in OUTPUTS],
+)
 def test_json_is_the_pydantic_dump(platform: str, command: str, path: Path) -> None:
     """Same bytes as ``json.dumps(model_dump(mode="json"), indent=2)``, tunnels with the
     MTU figures they give when asked."""
@@ -94,10 +100,13 @@ def test_a_record_that_does_not_fit_is_validated_and_refused() -> None:
 
 
 def test_nested_records_become_models() -> None:
-    tunnel = Tunnel.trusted({
-        "peer": "192.0.2.9", "local_ts": {"prefix": "10.1.0.0/24"},
-        "sas": [{"direction": "in", "spi": 7}, IpsecSa(direction="out", spi=8)],
-    })
+    tunnel = Tunnel.trusted(
+        {
+            "peer": "192.0.2.9",
+            "local_ts": {"prefix": "10.1.0.0/24"},
+            "sas": [{"direction": "in", "spi": 7}, IpsecSa(direction="out", spi=8)],
+        }
+    )
     assert tunnel.local_ts is not None and tunnel.local_ts.protocol == 0
     assert [type(sa) for sa in tunnel.sas] == [IpsecSa, IpsecSa]
     assert tunnel.spis() == [7, 8]
@@ -105,8 +114,11 @@ def test_nested_records_become_models() -> None:
 
 
 def test_json_values_the_standard_library_would_refuse_or_spell_otherwise() -> None:
-    state = DeviceState(device="r1", platform="cisco_ios",
-                        extra={"big": 2**70, "when": state_time(), "n": {5: {"x"}}})
+    state = DeviceState(
+        device="r1",
+        platform="cisco_ios",
+        extra={"big": 2**70, "when": state_time(), "n": {5: {"x"}}},
+    )
     doc = json.loads(to_json(state))
     assert doc["extra"]["big"] == 2**70  # past 64 bits: written by the standard library
     assert doc["polled_at"].endswith("Z")

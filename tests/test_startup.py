@@ -38,14 +38,27 @@ def _modules_after(*args: str, stdin: str | None = None) -> tuple[set[str], str]
         "finally:\n"
         "    sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                          timeout=120, input=stdin, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+        check=False,
+    )
     line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
-    return set(json.loads(line[len("MODULES "):])), proc.stdout
+    return set(json.loads(line[len("MODULES ") :])), proc.stdout
 
 
-HEAVY = ("textual", "paramiko", "cryptography", "ipsecctl.lab", "ipsecctl.tui",
-         "ipsecctl.diag.packets.report", "ipsecctl.provision")
+HEAVY = (
+    "textual",
+    "paramiko",
+    "cryptography",
+    "ipsecctl.lab",
+    "ipsecctl.tui",
+    "ipsecctl.diag.packets.report",
+    "ipsecctl.provision",
+)
 
 
 def _loaded(modules: set[str], prefix: str) -> bool:
@@ -69,8 +82,9 @@ def test_help_lists_every_command_without_importing_them() -> None:
 
 def test_parse_json_loads_neither_ssh_nor_the_dashboard() -> None:
     sample = FIX / "replay" / "hub-1" / "show_crypto_ipsec_sa.txt"
-    modules, out = _modules_after("parse", str(sample), "-p", "cisco_iosxe",
-                                  "-c", "show crypto ipsec sa", "--json")
+    modules, out = _modules_after(
+        "parse", str(sample), "-p", "cisco_iosxe", "-c", "show crypto ipsec sa", "--json"
+    )
     assert json.loads(out)["tunnels"]
     for heavy in (*HEAVY, "rich.table", "rich.progress"):
         assert not _loaded(modules, heavy), heavy
@@ -83,8 +97,15 @@ def test_replayed_tunnels_need_no_ssh(tmp_path: Path) -> None:
         assert not _loaded(modules, heavy), heavy
 
 
-@pytest.mark.parametrize("argv", [["lab", "--help"], ["diag", "esp", "--help"],
-                                  ["provision", "--help"], ["inventory", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lab", "--help"],
+        ["diag", "esp", "--help"],
+        ["provision", "--help"],
+        ["inventory", "--help"],
+    ],
+)
 def test_sub_apps_load_when_named(argv: list[str]) -> None:
     _modules, out = _modules_after(*argv)
     assert "Usage: ipsecctl " + argv[0] in " ".join(out.split())
