@@ -216,7 +216,7 @@ def main() -> None:
     ]
     for name, (total, top) in imports:
         lines += [
-            f"`python -X importtime -m {name.removeprefix('ipsecctl ')}`: "
+            f"`python -X importtime -m {name}`: "
             f"{total:.0f} ms of imports in all (importtime's own overhead included); "
             "heaviest:",
             "",
