@@ -191,7 +191,11 @@ def main() -> None:
         walls = [w for w, _b, _c in samples[name]]
         begins = [b for _w, b, _c in samples[name] if b is not None]
         codes = sorted({c for _w, _b, c in samples[name]})
-        begin = f"{statistics.median(begins) * 1000:.0f}" if begins else ""
+        begin = (
+            f"{statistics.median(begins) * 1000:.0f} (fastest {min(begins) * 1000:.0f})"
+            if begins
+            else ""
+        )
         rows.append(
             f"| {name} | {begin} | {statistics.median(walls) * 1000:.0f} | "
             f"{min(walls) * 1000:.0f} | {codes} |"
