@@ -34,8 +34,9 @@ EXIT_HELP = (
 # -- commands, loaded when named -------------------------------------------------------------
 # Each command's module (and what it imports: rich tables, Textual, paramiko, cryptography,
 # the diagnostics) is imported only when that command runs. ``--help`` lists every command
-# from this table without importing any of them; tests/cli/test_startup.py checks that each
-# line here is the command's own help.
+# from this table without importing any of them; tests/test_startup.py checks that each line
+# here is the command's own help. A new command module: its names in _LOADERS, their help
+# lines in _HELP.
 def _register(module: str) -> Callable[[typer.Typer], None]:
     """A module whose ``register(app)`` adds its commands."""
 
