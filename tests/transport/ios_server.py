@@ -72,6 +72,7 @@ class IosServer:
     outputs: dict[str, str] = field(default_factory=dict)  # extra command -> output
     misbehave: dict[str, str] = field(default_factory=dict)  # command -> MISBEHAVIOURS
     flood_bytes: int = 100 * 1024 * 1024
+    ciphers: tuple[str, ...] = ()  # only these SSH ciphers (an older image without AES-GCM)
     served: threading.Event = field(default_factory=threading.Event)  # a command arrived
 
     def __post_init__(self) -> None:
@@ -125,6 +126,8 @@ class IosServer:
 
     def _session(self, transport: paramiko.Transport) -> None:
         transport.add_server_key(self.host_key)
+        if self.ciphers:
+            transport.get_security_options().ciphers = self.ciphers
         iface = _Iface(self)
         transport.start_server(server=iface)
         chan = transport.accept(20)
