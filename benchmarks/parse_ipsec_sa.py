@@ -1,9 +1,21 @@
-"""Benchmark: parse a generated N-peer hub ``show crypto ipsec sa`` with ipsecctl's parser,
-Genie and ntc-templates, each as a whole child process on the same text, in one run.
+"""Benchmark: the commands users run on a generated N-peer hub, as whole processes, against
+Genie and ntc-templates doing the same on the same text, in one run.
+
+* ``ipsecctl parse FILE -p cisco_ios -c "show crypto ipsec sa" --json`` (plain output) against
+  Genie's ``ShowCryptoIpsecSa`` (and the detail output against Genie's detail parser and
+  ntc-templates, the only form ntc-templates parses);
+* ``ipsecctl --replay DIR tunnels --json``: a full poll of the hub saved with ipsecctl's own
+  ``--save-raw`` recorder (``show crypto isakmp sa``, ``... detail``, ``show crypto ipsec sa``;
+  the IKEv2 and session outputs empty), read back, assembled into tunnels, the fault rules
+  run, the document written; against Genie parsing the same three saved outputs.
+
+Every process writes its JSON document to stdout (ipsecctl's ``--json``; Genie's result dict
+through ``json.dumps(..., indent=2)``, as a script would print it; ntc's rows likewise), sent
+to /dev/null. The console script ``ipsecctl`` is the installed entry point.
 
 Usage::
 
-    python benchmarks/parse_ipsec_sa.py [--peers 1000 10000] [--out benchmarks/parse_results.md]
+    python benchmarks/parse_ipsec_sa.py [--peers 1000 10000] [--repeat 3]
 
 The generator follows the real IOS layout of ``ios/show_crypto_ipsec_sa_detail`` samples in
 the corpus: one ``interface: TunnelN`` per peer, ~30 % NAT-T (port 4500, UDP-Encaps), ~4 %
@@ -18,11 +30,13 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,67 +116,106 @@ def generate(peers: int, detail: bool) -> tuple[str, int]:
     return "".join(out), sas
 
 
-# Child-process programs: each prints {"sas": N, "seconds": parse time, "tracemalloc_mib": ...}
-# and the parent measures the whole process (start-up and imports included).
-_OURS = """
-import json, sys, time, tracemalloc, resource
-t0 = time.perf_counter()
-sys.path.insert(0, {root!r})
-import parsers
-tracemalloc.start() if {trace} else None
-t1 = time.perf_counter()
-with open({path!r}) as fh:
-    sas = sum(len(t["sas"]) for t in parsers.iter_parse("cisco_iosxe", {cmd!r}, fh))
-t2 = time.perf_counter()
-peak = tracemalloc.get_traced_memory()[1] / 2**20 if {trace} else None
-print(json.dumps({{"sas": sas, "parse_s": t2 - t1, "tracemalloc_mib": peak,
-    "maxrss_mib": max(resource.getrusage(who).ru_maxrss / 1024
-                      for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))}}))
-"""
-_OURS_WHOLE = """
-import json, sys, time, tracemalloc, resource
-sys.path.insert(0, {root!r})
-import parsers
-text = open({path!r}).read()
-tracemalloc.start() if {trace} else None
-t1 = time.perf_counter()
-sas = sum(len(t["sas"]) for t in parsers.parse("cisco_iosxe", {cmd!r}, text)["tunnels"])
-t2 = time.perf_counter()
-peak = tracemalloc.get_traced_memory()[1] / 2**20 if {trace} else None
-print(json.dumps({{"sas": sas, "parse_s": t2 - t1, "tracemalloc_mib": peak,
-    "maxrss_mib": max(resource.getrusage(who).ru_maxrss / 1024
-                      for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))}}))
-"""
+def _peer(i: int) -> str:
+    return f"198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}"
+
+
+def generate_isakmp(peers: int) -> str:
+    """``show crypto isakmp sa`` of the same hub (IOS layout: dst, src, state, conn-id)."""
+    rows = ["IPv4 Crypto ISAKMP SA",
+            "dst             src             state          conn-id status"]
+    for i in range(peers):
+        state = "MM_NO_STATE" if i % 25 == 7 else "QM_IDLE"
+        rows.append(f"{'10.0.0.1':<15} {_peer(i):<15} {state:<15} {1001 + i:>6} ACTIVE")
+    return "\n".join([*rows, "", "IPv6 Crypto ISAKMP SA", "", ""])
+
+
+def generate_isakmp_detail(peers: int) -> str:
+    """``show crypto isakmp sa detail`` of the same hub (algorithms, DH group, lifetime)."""
+    rows = [
+        "Codes: C - IKE configuration mode, D - Dead Peer Detection",
+        "       K - Keepalives, N - NAT-traversal",
+        "       T - cTCP encapsulation, X - IKE Extended Authentication",
+        "       psk - Preshared key, rsig - RSA signature",
+        "       renc - RSA encryption",
+        "IPv4 Crypto ISAKMP SA",
+        "",
+        "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.",
+        "",
+    ]
+    for i in range(peers):
+        left = 86399 - i % 80000
+        life = f"{left // 3600:02d}:{left // 60 % 60:02d}:{left % 60:02d}"
+        rows.append(f"{1001 + i:<5} {'10.0.0.1':<15} {_peer(i):<15}        ACTIVE aes  sha256 "
+                    f"psk  14 {life} D")
+        rows.append(f"       Engine-id:Conn-id =  SW:{i + 1}")
+        rows.append("")
+    return "\n".join([*rows, "IPv6 Crypto ISAKMP SA", "", ""])
+
+
+class _HubRunner:
+    """A runner that answers a full poll of a generated hub (what ``--save-raw`` records)."""
+
+    platform = "cisco_ios"
+
+    def __init__(self, device: str, peers: int) -> None:
+        self.device = device
+        self.outputs = {
+            "show crypto isakmp sa": generate_isakmp(peers),
+            "show crypto isakmp sa detail": generate_isakmp_detail(peers),
+            "show crypto ikev2 sa detailed": "",
+            "show crypto ipsec sa": generate(peers, False)[0],
+            "show crypto session detail": "",
+        }
+
+    def send(self, command: str, *, timeout: float | None = None) -> str:
+        return self.outputs[command]
+
+    def close(self, *, abandon: bool = False) -> None:
+        return None
+
+
+def save_hub(folder: str, peers: int, device: str = "hub") -> list[str]:
+    """Record a full poll of an N-peer hub into ``folder`` with ipsecctl's own ``--save-raw``
+    recorder (0600 files, key material redacted); returns the commands saved."""
+    sys.path.insert(0, str(ROOT))
+    from ipsecctl.transport import RawRecorder
+
+    runner = _HubRunner(device, peers)
+    recorder = RawRecorder(Path(folder), runner)  # type: ignore[arg-type]
+    for command in runner.outputs:
+        recorder.send(command)
+    return list(runner.outputs)
+
+
+# Child programs: each writes its document to stdout; the parent measures the whole process.
 _GENIE = """
-import json, time, tracemalloc, resource
+import json, sys
 from unittest.mock import Mock
 from genie.libs.parser.iosxe.show_crypto import {cls}
 text = open({path!r}).read()
-tracemalloc.start() if {trace} else None
-t1 = time.perf_counter()
-res = {cls}(device=Mock()).parse(output=text)
-t2 = time.perf_counter()
-sas = 0
-for iface in res.get("interface", {{}}).values():
-    for ident in iface.get("ident", {{}}).values():
-        for key in ("inbound_esp_sas", "outbound_esp_sas"):
-            sas += len(ident.get(key, {{}}).get("spi", {{}}))
-peak = tracemalloc.get_traced_memory()[1] / 2**20 if {trace} else None
-print(json.dumps({{"sas": sas, "parse_s": t2 - t1, "tracemalloc_mib": peak,
-    "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+sys.stdout.write(json.dumps({cls}(device=Mock()).parse(output=text), indent=2))
+"""
+_GENIE_REPLAY = """
+import json, os, sys
+from unittest.mock import Mock
+from genie.libs.parser.iosxe.show_crypto import (
+    ShowCryptoIpsecSa, ShowCryptoIsakmpSa, ShowCryptoIsakmpSaDetail)
+folder = {folder!r}
+out = {{}}
+for cls, name in ((ShowCryptoIsakmpSa, "show_crypto_isakmp_sa.txt"),
+                  (ShowCryptoIsakmpSaDetail, "show_crypto_isakmp_sa_detail.txt"),
+                  (ShowCryptoIpsecSa, "show_crypto_ipsec_sa.txt")):
+    text = open(os.path.join(folder, name)).read()
+    out[name] = cls(device=Mock()).parse(output=text)
+sys.stdout.write(json.dumps(out, indent=2))
 """
 _NTC = """
-import json, time, tracemalloc, resource
+import json, sys
 from ntc_templates.parse import parse_output
 text = open({path!r}).read()
-tracemalloc.start() if {trace} else None
-t1 = time.perf_counter()
 rows = parse_output(platform="cisco_ios", command="show crypto ipsec sa detail", data=text)
-t2 = time.perf_counter()
-sas = sum(1 for r in rows if r.get("sa_type", "").lower() == "esp" and r.get("sa_spi_dec"))
-peak = tracemalloc.get_traced_memory()[1] / 2**20 if {trace} else None
-print(json.dumps({{"sas": sas, "parse_s": t2 - t1, "tracemalloc_mib": peak,
-    "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+sys.stdout.write(json.dumps(rows, indent=2))
 """
 
 
@@ -171,22 +224,32 @@ def _available(module: str) -> bool:
     return subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
 
 
-def run_child(program: str, timeout: float) -> dict[str, object]:
-    """Run one parser as a whole process; wall time includes interpreter start and imports."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1], "wall_s": wall}
-    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = wall
-    return result
+def run_child(argv: list[str], timeout: float, env: dict[str, str]) -> dict[str, Any]:
+    """One whole process: wall seconds, CPU seconds and peak RSS (of this child alone, from
+    ``wait4``)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
+                                stdin=subprocess.DEVNULL, env=env)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                return {"error": f"over {timeout:.0f} s", "wall_s": timeout}
+            time.sleep(0.001)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read()
+    out: dict[str, Any] = {"wall_s": wall, "code": proc.returncode,
+                           "cpu_s": usage.ru_utime + usage.ru_stime,
+                           "maxrss_mib": usage.ru_maxrss / 1024}
+    if proc.returncode not in (0, 3):  # 3: tunnels found a fault (stuck IKE peers): it worked
+        out["error"] = (stderr.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
+    return out
 
 
 def _generate_elsewhere(peers: int, detail: bool, path: str) -> int:
@@ -205,123 +268,139 @@ def _generate_elsewhere(peers: int, detail: bool, path: str) -> int:
     return int(proc.stdout.strip())
 
 
+def _save_elsewhere(peers: int, folder: str) -> None:
+    program = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import parse_ipsec_sa as b;"
+        f" b.save_hub({folder!r}, {peers})"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)
+
+
+def _check_ours(argv: list[str], env: dict[str, str], expected_sas: int) -> str:
+    """Run our command once more into a file and count what it wrote (ESP SAs)."""
+    with tempfile.TemporaryFile() as out:
+        subprocess.run(argv, stdout=out, stderr=subprocess.DEVNULL, env=env, check=False)
+        out.seek(0)
+        doc = json.load(out)
+    sas = sum(1 for t in doc["tunnels"] for sa in t["sas"] if sa["protocol"] == "esp")
+    return "yes" if sas == expected_sas else f"NO: {sas} of {expected_sas}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--peers", type=int, nargs="+", default=[1000])
+    ap.add_argument("--peers", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "parse_results.md")
-    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--no-genie", action="store_true", help="skip Genie (slow at 10k)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per parser; the median counts")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per command; the median counts")
     args = ap.parse_args()
-    # Byte-compile parsers/ first, as pip does for an installed package (Genie, ntc and ttp
-    # come with their .pyc): with PYTHONDONTWRITEBYTECODE set, as on the project's machines,
-    # every run would otherwise recompile our sources (~10 ms) and none of theirs.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "parsers")], check=True)
-
+    script = shutil.which("ipsecctl")
+    if script is None:
+        sys.exit("the ipsecctl console script is not on PATH (pip install -e .)")
+    # Installed packages carry their byte code (Genie, ntc and ttp came with theirs): with
+    # PYTHONDONTWRITEBYTECODE set, as on the project's machines, this checkout would otherwise
+    # be compiled again in every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ipsecctl"),
+                    str(ROOT / "parsers"), str(ROOT / "inventory")], check=True)
     have_genie = not args.no_genie and _available("genie.libs.parser")
     have_ntc = _available("ntc_templates")
     rows: list[str] = []
-    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "IPSECCTL_STATE_DIR": os.path.join(tmp, "state")}
         for peers in args.peers:
-            for detail in (False, True):
-                path = os.path.join(tmp, f"ipsec_{peers}_{'detail' if detail else 'plain'}.txt")
-                expected = _generate_elsewhere(peers, detail, path)
+            replay = os.path.join(tmp, f"replay{peers}")
+            _save_elsewhere(peers, replay)
+            for what in ("plain", "detail", "tunnels"):
+                detail = what == "detail"
+                path = os.path.join(tmp, f"ipsec_{peers}_{what}.txt")
+                if what == "tunnels":
+                    path = os.path.join(replay, "hub", "show_crypto_ipsec_sa.txt")
+                    expected = _count_sas(path)
+                    size = sum(f.stat().st_size for f in Path(replay, "hub").glob("*.txt"))
+                else:
+                    expected = _generate_elsewhere(peers, detail, path)
+                    size = os.path.getsize(path)
                 cmd = "show crypto ipsec sa detail" if detail else "show crypto ipsec sa"
-                size = f"{os.path.getsize(path) / 1e6:.1f} MB"
-                fmt = {"root": str(ROOT), "path": path, "cmd": cmd}
-                runs: list[tuple[str, str]] = [
-                    ("ipsecctl parsers.iter_parse (stream)", _OURS),
-                    ("ipsecctl parsers.parse (whole text)", _OURS_WHOLE),
-                ]
-                if have_genie:
+                if what == "tunnels":
+                    ours = [script, "--replay", replay, "tunnels", "--json"]
+                    name = "ipsecctl --replay DIR tunnels --json"
+                else:
+                    ours = [script, "parse", path, "-p", "cisco_ios", "-c", cmd, "--json"]
+                    name = f'ipsecctl parse FILE -c "{cmd}" --json'
+                runs: list[tuple[str, list[str]]] = [(name, ours)]
+                if have_genie and what == "tunnels":
+                    runs.append(("Genie: isakmp sa, isakmp sa detail, ipsec sa",
+                                 [sys.executable, "-c", _GENIE_REPLAY.format(
+                                     folder=os.path.join(replay, "hub"))]))
+                elif have_genie:
                     cls = "ShowCryptoIpsecSaDetail" if detail else "ShowCryptoIpsecSa"
-                    runs.append((f"Genie {cls}.parse", _GENIE.replace("{cls}", cls)))
+                    runs.append((f"Genie {cls}", [sys.executable, "-c",
+                                                  _GENIE.format(cls=cls, path=path)]))
                 if have_ntc and detail:
-                    runs.append(("ntc-templates parse_output", _NTC))
-                # Round-robin repeats, so that load from elsewhere hits every parser alike;
-                # the median wall time counts. One more run under tracemalloc for the heap.
-                samples: dict[str, list[dict[str, object]]] = {name: [] for name, _ in runs}
+                    runs.append(("ntc-templates parse_output",
+                                 [sys.executable, "-c", _NTC.format(path=path)]))
+                # round-robin, so that load from elsewhere hits every command alike
+                samples: dict[str, list[dict[str, Any]]] = {n: [] for n, _ in runs}
                 for _ in range(args.repeat):
-                    for name, program in runs:
-                        samples[name].append(
-                            run_child(program.format(trace=False, **fmt), args.timeout)
-                        )
-                for name, program in runs:
-                    ok = [r for r in samples[name] if "error" not in r]
-                    if not ok:
-                        _RESULTS[(peers, detail, name)] = samples[name][0]
-                        continue
-                    ok.sort(key=lambda r: float(r["wall_s"]))  # type: ignore[arg-type]
-                    res = dict(ok[len(ok) // 2])
-                    res["walls"] = [round(float(r["wall_s"]), 3) for r in samples[name]]  # type: ignore[arg-type]
-                    traced = run_child(program.format(trace=True, **fmt), args.timeout)
-                    res["tracemalloc_mib"] = traced.get("tracemalloc_mib")
-                    _RESULTS[(peers, detail, name)] = res
-                rival = next(
-                    (n for n, _ in runs if n.startswith("ntc" if detail else "Genie")), None
-                )
-                rival_wall = (
-                    float(_RESULTS[(peers, detail, rival)].get("wall_s", 0))  # type: ignore[arg-type]
-                    if rival and "error" not in _RESULTS[(peers, detail, rival)]
-                    else 0.0
-                )
-                for name, _ in runs:
-                    res = _RESULTS[(peers, detail, name)]
+                    for n, argv in runs:
+                        samples[n].append(run_child(argv, args.timeout, env))
+                ok_ours = _check_ours(ours, env, expected)
+                medians = {n: _median(v) for n, v in samples.items()}
+                for n, _ in runs:
+                    res = medians[n]
                     if "error" in res:
-                        rows.append(
-                            f"| {peers} | {'detail' if detail else 'plain'} ({size}) | {name} "
-                            f"| error: {res['error']} | | | | | | |"
-                        )
+                        rows.append(f"| {peers} | {what} ({size / 1e6:.1f} MB) | {n} | "
+                                    f"error: {res['error']} | | | | | |")
                         continue
-                    sas = int(res["sas"])  # type: ignore[call-overload]
-                    wall = float(res["wall_s"])  # type: ignore[arg-type]
-                    parse_s = float(res["parse_s"])  # type: ignore[arg-type]
-                    ok_text = "yes" if sas == expected else f"NO ({expected} expected)"
-                    peak = res.get("tracemalloc_mib")
-                    ratio = (
-                        f"{rival_wall / wall:.1f}x"
-                        if name.startswith("ipsecctl") and rival_wall
-                        else ""
-                    )
+                    ratio = ""
+                    if n == name:  # every rival's median over ours
+                        ratio = "; ".join(
+                            f"{other.split()[0]} {medians[other]['wall_s'] / res['wall_s']:.1f}x"
+                            f" wall, {medians[other]['cpu_s'] / res['cpu_s']:.1f}x CPU"
+                            for other, _ in runs[1:] if "error" not in medians[other]
+                        )
+                    walls = [round(r["wall_s"], 2) for r in samples[n]]
                     rows.append(
-                        f"| {peers} | {'detail' if detail else 'plain'} ({size}) | {name} | "
-                        f"{wall:.3f} | {res['walls']} | {parse_s:.3f} | {sas} {ok_text} | "
-                        f"{sas / wall:,.0f} | {ratio} | {float(peak):.1f} | "  # type: ignore[arg-type]
-                        f"{float(res['maxrss_mib']):.0f} |"  # type: ignore[arg-type]
+                        f"| {peers} | {what} ({size / 1e6:.1f} MB) | {n} | {res['wall_s']:.3f} | "
+                        f"{walls} | {res['cpu_s']:.3f} | {res['maxrss_mib']:.0f} | "
+                        f"{ok_ours if n == name else ''} | {ratio} |"
                     )
-                print("\n".join(rows[-len(runs) :]), flush=True)
+                print("\n".join(rows[-len(runs):]), flush=True)
+    notes = []
     if not have_genie:
-        notes.append(
-            "- Genie was not run (`genie` not importable here or `--no-genie`); the corpus "
-            "README measured Genie at about 570 SAs/s (1,000 peers) and 770 SAs/s (10,000)."
-        )
+        notes.append("- Genie was not run (`genie` not importable here, or `--no-genie`).")
     if not have_ntc:
         notes.append("- ntc-templates was not importable; not run.")
     header = (
-        "# Parse benchmark: `show crypto ipsec sa` of a generated hub\n\n"
+        "# The commands users run on a generated hub: ipsecctl vs Genie and ntc-templates\n\n"
         f"Run: `python benchmarks/parse_ipsec_sa.py --peers {' '.join(map(str, args.peers))}"
         f" --repeat {args.repeat}` on {platform.python_implementation()} "
         f"{platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}), "
-        f"{time.strftime('%Y-%m-%d')}.\n\n"
-        "Each parser runs as its own process on the same file, round-robin, "
-        f"{args.repeat} times; *process s* is the median whole-process wall time (interpreter "
-        "start, imports, reading, parsing; *runs* lists every run), *parse s* the parse call "
-        "alone in that run, *SAs/s* uses process time. *vs rival* is the rival's median process "
-        "time over ours: Genie for plain output, ntc-templates for detail (the only form it "
-        "parses). *tracemalloc* is the Python-heap peak of the parse in one extra run, "
-        "*max RSS* the larger of the process and its children (ipsecctl parses in one "
-        "process, one thread: the library neither forks nor pauses the GC). `parsers/` is "
-        "byte-compiled first (`compileall`), as an installed package is.\n\n"
-        "| peers | input | parser | process s | runs | parse s | ESP SAs (count ok?) | SAs/s | "
-        "vs rival | tracemalloc MiB | max RSS MiB |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        f"{time.strftime('%Y-%m-%d')}; load average at the end {os.getloadavg()[0]:.2f} (the "
+        "machine is shared).\n\n"
+        "Every command runs as its own process on the same files, round-robin, "
+        f"{args.repeat} times; *wall s* is the median whole-process time (interpreter start, "
+        "imports, reading, parsing, building, writing the JSON document to /dev/null), *runs* "
+        "every run, *CPU s* the process's CPU time in that median run, *max RSS* its peak "
+        "memory. *ok*: our document holds every ESP SA of the input. *vs rivals*: each rival's "
+        "median over ours (wall time and CPU time).\n\n"
+        "| peers | input | command | wall s | runs | CPU s | max RSS MiB | ok | vs rivals |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
     )
     args.out.write_text(header + "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n")
     print(f"wrote {args.out}")
 
 
-_RESULTS: dict[tuple[int, bool, str], dict[str, object]] = {}
+def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = sorted((r for r in samples if "error" not in r), key=lambda r: r["wall_s"])
+    return ok[len(ok) // 2] if ok else samples[0]
+
+
+def _count_sas(path: str) -> int:
+    """ESP SAs in a generated ``show crypto ipsec sa`` (its ``spi:`` lines)."""
+    with open(path) as fh:
+        return sum(1 for line in fh if line.lstrip().startswith("spi: "))
+
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,5 @@
 """``python -m ipsecctl``: the same entry point as the console script."""
 
-import sys
+from ipsecctl.cli.app import run
 
-from ipsecctl.cli.app import main
-
-sys.exit(main())
+run()

@@ -8,24 +8,33 @@ for both the CLI and the dashboard.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 import parsers
-from ipsecctl.diag.mtu import for_tunnel as mtu_for_tunnel
-from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
+from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel, trusted
 
 _STATUS_RANK = {"up": 2, "negotiating": 1, "down": 0}
-_M = TypeVar("_M", bound=BaseModel)
+_M = TypeVar("_M", IkeSa, Tunnel)
 
 
+#: an IPv4 address already in its canonical form (no leading zeros): returned as it is
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_CANONICAL_V4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+@functools.lru_cache(maxsize=1 << 16)  # pure; a hub names its own address in every SA
 def _norm_addr(addr: str | None) -> str | None:
     if not addr:
         return None
+    if _CANONICAL_V4.fullmatch(addr):
+        return addr
     try:
         return str(ipaddress.ip_address(addr.split("/")[0].strip("[]")))
     except ValueError:
@@ -148,9 +157,12 @@ def tunnel_state(tunnel: Tunnel) -> str:
 
 def _validated(model: type[_M], record: dict[str, Any], problems: list[str]) -> _M | None:
     """The model of one record, or ``None`` with the reason in ``problems``: a value outside
-    the model (an unknown protocol, ``IKEv3``) costs that record, never the device's others."""
+    the model (an unknown protocol, ``IKEv3``) costs that record, never the device's others.
+
+    The parser typed the values already: the model is built without revalidating them, and
+    only a record whose shape does not fit is validated (which says what is wrong)."""
     try:
-        return model.model_validate(record)
+        return model.trusted(record)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
@@ -160,6 +172,40 @@ def _validated(model: type[_M], record: dict[str, Any], problems: list[str]) -> 
             f"{model.__name__} record (peer {who}) left out: {where} = {value}: {first['msg']}"
         )
         return None
+
+
+def _stream_tunnels(
+    device: str,
+    platform: str,
+    command: str,
+    text: str,
+    tunnels: list[Tunnel],
+    state_errors: list[CommandError],
+) -> None:
+    """``show crypto ipsec sa`` parsed and turned into models record by record; the same
+    errors, warnings and order as parsing it whole, and nothing kept from an output that
+    failed."""
+    warnings: list[parsers.ParseWarning] = []
+    problems: list[str] = []
+    built: list[Tunnel] = []
+    try:
+        for rec in parsers.iter_parse(platform, command, text, warnings):
+            tunnel = _validated(Tunnel, {**rec, "device": device, "platform": platform}, problems)
+            if tunnel is not None:
+                built.append(tunnel)
+    except parsers.ParseError as exc:
+        state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
+        return
+    except Exception as exc:  # a parser bug must not lose the other commands' data
+        state_errors.append(
+            CommandError(command=command, kind="parse", message=f"parser failed: {exc!r}")
+        )
+        return
+    tunnels += built
+    state_errors += [
+        CommandError(command=command, kind="parse_warning", message=m)
+        for m in [*(str(w) for w in warnings), *problems]
+    ]
 
 
 def assemble(
@@ -186,11 +232,17 @@ def assemble(
     extra: dict[str, Any] = {}
     for command, text in outputs.items():
         try:
-            parsers.resolve_command(command)
+            slug, _kind = parsers.resolve_command(command)
         except ValueError:
             continue  # an extra command with no parser (show logging): kept in ``raw`` only
+        given = (parsed or {}).get(command)
+        if given is None and slug == "show_crypto_ipsec_sa":
+            # a hub's IPsec SAs: each record becomes its model as it comes, so the records
+            # of 10,000 tunnels are never all alive at once beside their models
+            _stream_tunnels(device, platform, command, text, tunnels, state_errors)
+            continue
         try:
-            records = (parsed or {}).get(command) or parsers.parse(platform, command, text)
+            records = given or parsers.parse(platform, command, text)
         except parsers.ParseError as exc:
             state_errors.append(CommandError(command=command, kind="parse", message=str(exc)))
             continue
@@ -246,18 +298,16 @@ def assemble(
         tunnel.expected_up = expected_up_for(expected_up, tunnel.peer)
         tunnel.state = tunnel_state(tunnel)  # type: ignore[assignment]
         tunnel.with_identity()
-        mtu = mtu_for_tunnel(tunnel)  # never raises; None when the transform is unknown
-        if mtu is not None:
-            tunnel.extra["mtu"] = mtu.summary()
     tunnels = merge_same_identity(tunnels)
-    return DeviceState(
-        device=device,
-        platform=platform,
-        polled_at=polled_at or datetime.now(UTC),
-        reachable=True,
-        ike_sas=ike_sas,
-        tunnels=tunnels,
-        errors=state_errors,
-        raw=dict(outputs) if keep_raw else None,
-        extra=extra,
-    )
+    # every part is a model or a value built here: no second validation of 10,000 tunnels
+    return trusted(DeviceState, {
+        "device": device,
+        "platform": platform,
+        "polled_at": polled_at or datetime.now(UTC),
+        "reachable": True,
+        "ike_sas": ike_sas,
+        "tunnels": tunnels,
+        "errors": state_errors,
+        "raw": dict(outputs) if keep_raw else None,
+        "extra": extra,
+    })

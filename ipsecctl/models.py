@@ -11,17 +11,32 @@ number (14, 19, 31...) on an IKE SA and on a tunnel (for a tunnel: the PFS group
 ``pfs`` is a bool (PFS in use or not, ``None`` when the device does not say). Human tables may
 print strongSwan's names (``modp2048``); JSON and CSV carry the numbers.
 
-Parsers (``parsers/``) return plain dicts whose keys are these field names; the models validate
-them, which is why the parsers never import this module.
+Parsers (``parsers/``) return plain dicts whose keys are these field names, which is why the
+parsers never import this module. Their records are already typed (the parser tests validate
+every real output against these models), so :meth:`_Model.trusted` builds a model from one
+without revalidating each field; data from outside (snapshots, store rows, files) goes through
+``model_validate``. Schemas are built on first validation (``defer_build``): a command that
+only parses and prints never pays for them.
+
+JSON: :func:`to_json` writes any document holding models with orjson, in the exact shape
+of ``model_dump(mode="json")``; figures derived from a tunnel (its MTU, ``extra.mtu``) are
+added by the writer's ``derive`` as the document is written, not on every poll.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from typing import Any, Literal
+import json
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any, Literal, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic_core import PydanticUndefined
 
 SCHEMA = "ipsecctl/v1"
 
@@ -31,18 +46,140 @@ Severity = Literal["info", "warning", "error", "critical"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
+def _literal_values(annotation: Any) -> frozenset[Any] | None:
+    """``Literal["a", "b"] | None`` -> {"a", "b", None}; None for any other annotation."""
+    if typing.get_origin(annotation) is Literal:
+        return frozenset(typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        values: set[Any] = set()
+        for arg in typing.get_args(annotation):
+            if arg is type(None):
+                values.add(None)
+                continue
+            inner = _literal_values(arg)
+            if inner is None:
+                return None
+            values |= inner
+        return frozenset(values)
+    return None
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """The model a field holds (``X``, ``X | None``) or lists (``list[X]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        (arg,) = typing.get_args(annotation)
+        return (arg, True) if isinstance(arg, type) and issubclass(arg, BaseModel) else None
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+_BUILDERS: dict[type[BaseModel], Callable[[dict[str, Any]], Any]] = {}
+
+
+def _builder(cls: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
+    """The constructor :func:`trusted` uses for ``cls``, generated once from its fields (as
+    ``dataclasses`` generates ``__init__``): defaults in field order, fresh containers for
+    factory defaults, a membership test per enumerated field, nested records built too."""
+    found = _BUILDERS.get(cls)
+    if found is not None:
+        return found
+    env: dict[str, Any] = {
+        "cls": cls, "new": cls.__new__, "put": object.__setattr__,
+        "validate": cls.model_validate, "NAMES": frozenset(cls.model_fields),
+    }
+    items: list[str] = []
+    checks: list[str] = []
+    nested: list[str] = []
+    for n, (name, info) in enumerate(cls.model_fields.items()):
+        key = repr(name)
+        if info.default_factory is not None:
+            env[f"F{n}"] = info.default_factory
+            items.append(f"{key}: values[{key}] if {key} in values else F{n}()")
+        elif info.default is PydanticUndefined:
+            items.append(f"{key}: values[{key}]")  # KeyError: validated instead
+        else:
+            env[f"D{n}"] = info.default
+            items.append(f"{key}: values[{key}] if {key} in values else D{n}")
+        allowed = _literal_values(info.annotation)
+        if name == "pfs":  # a flag; older history holds a group name: validated instead
+            allowed = frozenset({True, False, None})
+        if allowed is not None:
+            env[f"C{n}"] = allowed
+            checks.append(f"data[{key}] not in C{n}")
+        held = _model_in(info.annotation)
+        if held is not None:
+            env[f"M{n}"] = held[0]
+            env[f"B{n}"] = _builder(held[0])
+            if held[1]:
+                nested.append(f"    if data[{key}]:\n        data[{key}] = [v if type(v) is M{n}"
+                              f" else B{n}(v) for v in data[{key}]]")
+            else:
+                nested.append(f"    v = data[{key}]\n    if v is not None and type(v) is not"
+                              f" M{n}:\n        data[{key}] = B{n}(v)")
+    source = "\n".join([
+        "def build(values):",
+        "    try:",
+        "        if not values.keys() <= NAMES:",
+        "            return validate(values)",
+        "        data = {" + ", ".join(items) + "}",
+        *([f"        if {' or '.join(checks)}:", "            return validate(values)"]
+          if checks else []),
+        "    except (KeyError, TypeError):  # a missing field, an unhashable value",
+        "        return validate(values)",
+        *nested,
+        "    obj = new(cls)",
+        "    put(obj, '__dict__', data)",
+        "    put(obj, '__pydantic_fields_set__', set(values))",
+        "    put(obj, '__pydantic_extra__', None)",
+        "    put(obj, '__pydantic_private__', None)",
+        "    return obj",
+    ])
+    exec(source, env)
+    built: Callable[[dict[str, Any]], Any] = env["build"]
+    _BUILDERS[cls] = built
+    return built
+
+
+_T = typing.TypeVar("_T", bound=BaseModel)
+
+
+def trusted(cls: type[_T], values: dict[str, Any]) -> _T:
+    """``cls`` from values this program typed itself (parser records, models it built)
+    without field validation; anything that does not fit the model's shape (an unknown or
+    missing key, a value outside an enumeration) goes through ``model_validate`` instead,
+    which raises exactly as it always did."""
+    build = _BUILDERS.get(cls) or _builder(cls)
+    return build(values)
+
+
 class _Model(BaseModel):
     """Base: unknown keys are rejected so a parser typo fails loudly instead of vanishing."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, defer_build=True)
 
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def trusted(cls, values: dict[str, Any]) -> Self:
+        """The model of a record a parser produced: its values are already typed, so only
+        the shape is checked (keys, enumerated values); nested records become models too.
+        A record that does not fit is validated, and raises ``ValidationError`` as
+        ``model_validate`` does."""
+        build = _BUILDERS.get(cls) or _builder(cls)
+        return build(values)
 
 
 class TrafficSelector(BaseModel):
     """One side of a protected flow: ``{prefix, protocol, port}`` (0 = any)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     prefix: str
     protocol: int = 0
@@ -234,7 +371,7 @@ NON_FATAL_KINDS = frozenset({"parse_warning", "unavailable"})
 class CommandError(BaseModel):
     """What failed while polling one device: which command (or stage) and why."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     command: str | None = None
     kind: str
@@ -249,7 +386,7 @@ class CommandError(BaseModel):
 class DeviceState(BaseModel):
     """One poll of one device. ``errors`` keeps what failed without losing what succeeded."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     device: str
     platform: str
@@ -283,14 +420,16 @@ class DeviceState(BaseModel):
             "ike_total": len(self.ike_sas),
             "tunnels_up": self.tunnels_up,
             "tunnels_total": len(self.tunnels),
-            "errors": [e.model_dump() for e in self.errors],
+            "errors": [
+                {"command": e.command, "kind": e.kind, "message": e.message} for e in self.errors
+            ],
         }
 
 
 class Finding(BaseModel):
     """One diagnosis: a stable ``code``, the evidence it rests on, and what to type next."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     code: str
     severity: Severity
@@ -309,5 +448,85 @@ def envelope(kind: str, **payload: Any) -> dict[str, Any]:
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
-    """JSON-ready dict of a model (the exact shape scripts see)."""
+    """JSON-ready dict of a model, as pydantic dumps it (no derived figures)."""
     return model.model_dump(mode="json")
+
+
+# -- JSON ------------------------------------------------------------------------------------
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+#: what a document adds to a tunnel's ``extra`` as it is written (figures derived from the
+#: tunnel, such as its MTU): given by the writer, so this module stays free of diagnostics
+Derive = Callable[["Tunnel"], dict[str, Any] | None]
+
+
+def _state_doc(state: DeviceState) -> dict[str, Any]:
+    body = dict(state.__dict__)
+    body["polled_at"] = _iso(state.polled_at)
+    return body
+
+
+#: Models whose JSON is their fields as they are (values already JSON types); the rest go
+#: through pydantic. ``DeviceState`` adds its UTC time.
+_DOCS: dict[type[BaseModel], Callable[[Any], dict[str, Any]]] = {
+    IkeSa: lambda m: m.__dict__,
+    IpsecSa: lambda m: m.__dict__,
+    TrafficSelector: lambda m: m.__dict__,
+    CommandError: lambda m: m.__dict__,
+    Finding: lambda m: m.__dict__,
+    Tunnel: lambda m: m.__dict__,
+    DeviceState: _state_doc,
+}
+
+
+def _default(value: Any, derive: Derive | None = None) -> Any:
+    """What orjson cannot write itself, in pydantic's JSON form (``str`` for the rest)."""
+    if derive is not None and type(value) is Tunnel:
+        added = derive(value)
+        body = dict(value.__dict__)
+        if added:
+            body["extra"] = {**value.extra, **added}
+        return body
+    to_doc = _DOCS.get(type(value))
+    if to_doc is not None:
+        return to_doc(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+
+
+def to_json(doc: Any, *, indent: bool = True, derive: Derive | None = None) -> bytes:
+    """``doc`` (dicts, lists, models) as UTF-8 JSON, two-space indented unless ``indent`` is
+    false; models appear exactly as ``model_dump(mode="json")`` gives them, tunnels' ``extra``
+    with what ``derive`` adds. Written by orjson; what it refuses (an integer past 64 bits)
+    falls back to the standard library, same shape."""
+    options = _OPTIONS | orjson.OPT_INDENT_2 if indent else _OPTIONS
+    try:
+        default = _default if derive is None else (lambda v: _default(v, derive))
+        return orjson.dumps(doc, default=default, option=options)
+    except orjson.JSONEncodeError:
+        text = json.dumps(
+            doc,
+            default=lambda v: _date(v) if isinstance(v, datetime | date) else _default(v, derive),
+            indent=2 if indent else None,
+            separators=None if indent else (",", ":"),
+            ensure_ascii=False,
+        )
+        return text.encode()
+
+
+def _date(value: date) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return _iso(value)
+    return value.isoformat()

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from inventory import Host
 from ipsecctl.platforms import get_platform
-from ipsecctl.settings import HostKeyPolicy, Settings
 
 if TYPE_CHECKING:
+    from ipsecctl.settings import HostKeyPolicy, Settings
     from ipsecctl.transport import ConnectionParams, JumpPool
     from ipsecctl.transport.base import CommandRunner
 

@@ -9,26 +9,19 @@ with no terminal and no ``--yes``). When several apply: 2, then 1, then 4, then 
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from ipsecctl import __version__, errors
-from ipsecctl.cli import (
-    commands_actions,
-    commands_check,
-    commands_exporter,
-    commands_history,
-    commands_info,
-    commands_parse,
-    commands_views,
-    commands_watch,
-)
-from ipsecctl.cli.context import AppContext, stderr
-from ipsecctl.settings import HOST_KEY_POLICIES, HostKeyPolicy
+
+if TYPE_CHECKING:
+    from ipsecctl.settings import HostKeyPolicy
 
 EXIT_HELP = (
     "Exit codes: 0 all good; 1 operational error (unreachable, timeout, auth, parse, an action "
@@ -37,8 +30,168 @@ EXIT_HELP = (
     "4 refused (read-only, declined, or confirmation needed without a terminal and --yes)."
 )
 
+
+# -- commands, loaded when named -------------------------------------------------------------
+# Each command's module (and what it imports: rich tables, Textual, paramiko, cryptography,
+# the diagnostics) is imported only when that command runs. ``--help`` lists every command
+# from this table without importing any of them; tests/test_startup.py checks that each line
+# here is the command's own help. A new command module: its names in _LOADERS, their help
+# lines in _HELP.
+def _register(module: str) -> Callable[[typer.Typer], None]:
+    """A module whose ``register(app)`` adds its commands."""
+
+    def load(holder: typer.Typer) -> None:
+        importlib.import_module(f"ipsecctl.cli.{module}").register(holder)
+
+    return load
+
+
+def _sub_app(module: str, name: str, help: str) -> Callable[[typer.Typer], None]:
+    """A module whose ``app`` is a group of its own (``lab``, ``provision``)."""
+
+    def load(holder: typer.Typer) -> None:
+        holder.add_typer(importlib.import_module(f"ipsecctl.cli.{module}").app, name=name,
+                         help=help)
+
+    return load
+
+
+def _diag(holder: typer.Typer) -> None:
+    from ipsecctl.cli import diag, diag_capture, diag_esp, diag_ike
+
+    if not any(c.name == "esp" for c in diag.app.registered_commands):
+        diag_esp.register(diag.app)
+        diag_ike.register(diag.app)
+        diag_capture.register(diag.app)
+    holder.add_typer(diag.app, name="diag", help=_HELP["diag"])
+
+
+def _audit(holder: typer.Typer) -> None:
+    from ipsecctl.cli import audit_cmd
+
+    holder.command("audit")(audit_cmd.audit)
+
+
+_HELP = {
+    "status": "Per device: reachable, IKE SAs up/total, tunnels up/total, faults, errors.",
+    "tunnels": "Every tunnel: peer, selectors, IKE state, tunnel state, SPIs, packets, errors.",
+    "ike": "Every IKE SA (IKEv1 and IKEv2) with state, algorithms and lifetime.",
+    "show": "Everything about one device, or one tunnel with --peer.",
+    "parse": "Parse a saved output offline into the ipsecctl/v1 model.",
+    "clear": "Clear the SAs to a peer (prints the exact device commands first).",
+    "rekey": "Re-key: clear the session and bring it back with traffic; old vs new SPIs.",
+    "info": "Paths and modes: config, inventory, audit log, known_hosts, lab, history.",
+    "history": "A timeline of tunnel events (up, down, rekeys, one-way, errors, actions) from "
+    "the\nhistory store; no device is polled.",
+    "watch": "Poll continuously and print every change as a line: tunnel up/down, one-way\n"
+    "traffic, IKE state, rekeys with old and new SPIs, errors rising, device unreachable\n"
+    "and back. Ctrl-C ends it with a summary.",
+    "collect": "Poll continuously into the history store (--store), printing only devices that\n"
+    "stop or start answering: a collector for one region, jump host or --shard.",
+    "check": "Monitoring plugin (Nagios, Icinga, Naemon, Checkmk): exit 0 OK, 1 WARNING,\n"
+    "2 CRITICAL, 3 UNKNOWN (not ipsecctl's own exit codes); one status line with\n"
+    "performance data, then details.",
+    "exporter": "Prometheus metrics of every tunnel at /metrics (ipsecctl_tunnel_up, packets,\n"
+    "bytes and errors counters, SA lifetimes, IKE SAs, devices), from the last poll.",
+    "audit": "Weak crypto per device, the lines to change, and a fleet summary; exit 3 on "
+    "warnings.",
+    "dashboard": "The live dashboard: fleet, tunnels, detail, events, diagnosis; actions by key.",
+    "demo": "Start the embedded lab, open the dashboard on it, stop the lab on exit.",
+    "inventory": "Inspect and validate the inventory.",
+    "lab": "The embedded lab of simulated routers.",
+    "diag": "Explain failures: health, pair, logs, mtu; packets: esp, ike, probe, capture.",
+    "provision": "Generate, check, review and push both ends of a tunnel.",
+}
+
+_info = _register("commands_info")
+#: in the order ``--help`` lists them (commands, then groups)
+_LOADERS: dict[str, Callable[[typer.Typer], None]] = {
+    **dict.fromkeys(("status", "tunnels", "ike", "show"), _register("commands_views")),
+    "parse": _register("commands_parse"),
+    **dict.fromkeys(("clear", "rekey"), _register("commands_actions")),
+    "info": _info,
+    "history": _register("commands_history"),
+    **dict.fromkeys(("watch", "collect"), _register("commands_watch")),
+    "check": _register("commands_check"),
+    "exporter": _register("commands_exporter"),
+    "audit": _audit,
+    **dict.fromkeys(("dashboard", "demo"), _register("commands_tui")),
+    "inventory": _info,
+    "lab": _sub_app("lab", "lab", _HELP["lab"]),
+    "diag": _diag,
+    "provision": _sub_app("provision", "provision", _HELP["provision"]),
+}
+_loaded: dict[Callable[[typer.Typer], None], dict[str, Any]] = {}
+
+
+def load_command(name: str) -> Any:
+    """The real command ``name`` (its module imported now), or None if it is not lazy."""
+    loader = _LOADERS.get(name)
+    if loader is None:
+        return None
+    commands = _loaded.get(loader)
+    if commands is None:
+        holder = typer.Typer(rich_markup_mode="rich", pretty_exceptions_enable=False)
+        loader(holder)
+        commands = dict(typer.main.get_group(holder).commands)
+        _loaded[loader] = commands
+    return commands.get(name)
+
+
+class _Listed(TyperCommand):
+    """A command as ``--help`` and completion list it, before its module is imported."""
+
+    def invoke(self, ctx: Any) -> Any:  # pragma: no cover - resolve_command loads first
+        raise RuntimeError(f"{self.name}: command not loaded")
+
+
+def _tune_collector() -> None:
+    """The console script's process only (a program that embeds :func:`main` keeps its
+    collector as it is): the modules just imported live as long as the process, so they are
+    moved out of the cyclic collector's sight (``gc.freeze``), and the youngest generation
+    is collected every 50,000 allocations instead of every 700, as mypy's entry point does.
+    A command that builds 10,000 tunnels otherwise walks every live object again and again
+    (a fifth of its time); reference counting still frees everything that is not a cycle."""
+    import gc
+
+    gc.freeze()
+    _gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(50_000, gen1, gen2)
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: every lazy command is listed by name and help, and imported
+    when it is the one invoked (commands registered on the app directly come first)."""
+
+    #: set by the console script (:func:`run`), which owns its process; see resolve_command
+    own_process = False
+
+    def __init__(self, *, commands: Any = None, **attrs: Any) -> None:
+        eager = dict(commands or {})
+        listed: dict[str, Any] = {
+            name: _Listed(name=name, help=_HELP[name]) for name in _LOADERS if name not in eager
+        }
+        super().__init__(commands={**listed, **eager}, **attrs)
+
+    def load(self, name: str) -> Any:
+        """The real command ``name``, replacing its listing."""
+        command = self.commands.get(name)
+        if isinstance(command, _Listed):
+            command = load_command(name)
+            self.commands[name] = command
+        return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args:
+            self.load(args[0])
+            if self.own_process:
+                _tune_collector()
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
     name="ipsecctl",
+    cls=LazyGroup,
     help="Live IPsec tunnel operations for Cisco IOS/IOS-XE/ASA and strongSwan.",
     epilog=EXIT_HELP,
     no_args_is_help=True,
@@ -123,10 +276,14 @@ def main_callback(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
-    if host_key_policy is not None and host_key_policy not in HOST_KEY_POLICIES:
-        raise errors.UsageError(
-            f"--host-key-policy {host_key_policy!r} is not one of {', '.join(HOST_KEY_POLICIES)}"
-        )
+    from ipsecctl.cli.context import AppContext
+
+    if host_key_policy is not None:
+        from ipsecctl.settings import HOST_KEY_POLICIES
+
+        if host_key_policy not in HOST_KEY_POLICIES:
+            raise errors.UsageError(f"--host-key-policy {host_key_policy!r} is not one of "
+                                    f"{', '.join(HOST_KEY_POLICIES)}")
     if replay is not None and not replay.is_dir():
         raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
     from ipsecctl.logging_setup import setup_logging
@@ -143,7 +300,7 @@ def main_callback(
         enable_secret=enable_secret,
         inventory_path=inventory,
         config_path=config,
-        host_key_policy=cast(HostKeyPolicy | None, host_key_policy),
+        host_key_policy=cast("HostKeyPolicy | None", host_key_policy),
         read_only=read_only,
         workers=workers,
         replay=replay,
@@ -163,35 +320,6 @@ def _prompt_secret(what: str, option: str) -> str:
     return getpass.getpass(f"{what}: ")
 
 
-commands_views.register(app)
-commands_parse.register(app)
-commands_actions.register(app)
-commands_info.register(app)
-commands_history.register(app)
-commands_watch.register(app)
-commands_check.register(app)
-commands_exporter.register(app)
-
-
-def _register_subcommands() -> None:
-    """Sub-apps that live in their own modules (lab, diagnostics, audit, dashboard)."""
-    from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab, provision
-    from ipsecctl.cli.diag_capture import register as register_capture
-
-    app.add_typer(lab.app, name="lab", help="The embedded lab of simulated routers.")
-    diag_esp.register(diag.app)
-    diag_ike.register(diag.app)
-    register_capture(diag.app)
-    app.add_typer(diag.app, name="diag", help="Explain failures: health, pair, logs, mtu; "
-                  "packets: esp, ike, probe, capture.")
-    app.command("audit")(audit_cmd.audit)
-    app.add_typer(provision.app, name="provision",
-                  help="Generate, check, review and push both ends of a tunnel.")
-    commands_tui.register(app)
-
-
-_register_subcommands()
-
 # options that belong to the top level but that operators type after the subcommand
 _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
                       "--replay", "--save-raw", "--log-file", "-u", "--username", "--store",
@@ -199,14 +327,16 @@ _GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--
 _GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable", "--save-raw-secrets"}
 
 
-def _own_options(argv: list[str]) -> set[str]:
+def _own_options(argv: list[str], root: Any = None) -> set[str]:
     """Option names the subcommand named in ``argv`` declares itself: those stay with it
     (``diag esp FILE --workers 2`` is the decoder's --workers, not the poll pool's)."""
-    command: Any = typer.main.get_command(app)
+    command: Any = root if root is not None else typer.main.get_command(app)
     names: set[str] = set()
     for arg in argv:
         if arg.startswith("-"):
             continue
+        if isinstance(command, LazyGroup):
+            command.load(arg)
         sub = (getattr(command, "commands", None) or {}).get(arg)
         if sub is None:
             break
@@ -218,13 +348,14 @@ def _own_options(argv: list[str]) -> set[str]:
     return names
 
 
-def hoist_global_options(argv: list[str]) -> list[str]:
+def hoist_global_options(argv: list[str], root: Any = None) -> list[str]:
     """Move global options typed after the subcommand to the front (``status -i inv``).
 
     Everything after ``--`` is left alone, as are ``-v`` flags (subcommands may use them) and
     options the subcommand declares itself.
     """
-    own = _own_options(argv)
+    own = _own_options(argv, root) if any(a in _GLOBAL_FLAGS or a.split("=", 1)[0]
+                                           in _GLOBAL_WITH_VALUE for a in argv) else set()
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -248,11 +379,29 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the app, map the error tree to exit codes, no tracebacks."""
-    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+def _is_check(args: list[str]) -> bool:
+    """Whether ``args`` (global options hoisted to the front) run ``check``."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("-"):
+            skip = arg in _GLOBAL_WITH_VALUE
+            continue
+        return arg == "check"
+    return False
+
+
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the app, map the error tree to exit codes, no tracebacks."""
     command = typer.main.get_command(app)
-    if commands_check.is_check(args, _GLOBAL_WITH_VALUE):  # the monitoring-plugin contract
+    if isinstance(command, LazyGroup):
+        command.own_process = own_process
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv), command)
+    if _is_check(args):  # the monitoring-plugin contract: never exit 2, never a traceback
+        from ipsecctl.cli import commands_check
+
         return commands_check.run(command, args)
     try:
         # standalone mode: typer reports its own usage errors (exit 2) and Exit codes
@@ -260,9 +409,15 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except errors.IpsecctlError as exc:
+        from rich.markup import escape
+
+        from ipsecctl.cli.context import stderr
+
         stderr().print("[red]error:[/] " + escape(str(exc)), highlight=False)
         return exc.exit_code
     except KeyboardInterrupt:
+        from ipsecctl.cli.context import stderr
+
         stderr().print("interrupted")
         return 130
     except BrokenPipeError:
@@ -271,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> Any:
-    sys.exit(main())
+    """The console script (and ``python -m ipsecctl``): :func:`main` in a process of its own."""
+    sys.exit(main(own_process=True))
 
 
 if __name__ == "__main__":

@@ -265,20 +265,6 @@ def _unknown_exit(message: str) -> int:
     return UNKNOWN
 
 
-def is_check(args: Sequence[str], global_with_value: set[str]) -> bool:
-    """Whether ``args`` (global options hoisted to the front) run ``check``."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg.startswith("-"):
-            skip = arg in global_with_value
-            continue
-        return arg == "check"
-    return False
-
-
 def _poll(
     obj: AppContext, targets: list[str] | None, timeout: float
 ) -> tuple[list[DeviceState], Assessment, dict[str, str], float]:

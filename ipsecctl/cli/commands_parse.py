@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ipsecctl import errors
 from ipsecctl.cli import render
-from ipsecctl.cli.context import stderr
-from ipsecctl.models import SCHEMA, DeviceState, dump
+from ipsecctl.cli.context import escape, stderr
+from ipsecctl.models import SCHEMA, DeviceState
 from ipsecctl.ops import export
 
 OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table | json | csv")]
@@ -87,23 +86,33 @@ def parse(
     except ValueError as exc:
         raise errors.UsageError(f"--command: {exc}") from None
     text, replaced = _read_input(file)
-    try:
-        result = parsers.parse(platform, command, text)
-    except parsers.ParseError as exc:
-        if explain:
-            _explain(text, slug, None, [])
-        raise errors.ParseError(f"{file}: {exc}") from None
-    if not explain:
-        text = ""  # the records are all that is needed now: let a big output go
-    state = assemble(file.name, platform, {command: text}, parsed={command: result})
+    result: parsers.ParseResult | None = None
+    if slug == "show_crypto_ipsec_sa" and not explain:
+        # a hub's output: each record becomes its model as the parser yields it, so the
+        # records of every tunnel are never all in memory beside their models
+        state = assemble(file.name, platform, {command: text})
+        text = ""
+    else:
+        try:
+            result = parsers.parse(platform, command, text)
+        except parsers.ParseError as exc:
+            if explain:
+                _explain(text, slug, None, [])
+            raise errors.ParseError(f"{file}: {exc}") from None
+        if not explain:
+            text = ""  # the records are all that is needed now: let a big output go
+        state = assemble(file.name, platform, {command: text}, parsed={command: result})
     hard = [e for e in state.errors if e.fatal]
     if hard:
         raise errors.ParseError(f"{file}: {hard[0].message}")
     warnings = _warnings(replaced, state)
-    others = {k: v for k, v in result.items() if k not in ("ike_sas", "tunnels")}
-    if explain:
+    others = {} if result is None else {
+        k: v for k, v in result.items() if k not in ("ike_sas", "tunnels")
+    }
+    if explain and result is not None:
         _explain(text, slug, result, result.warnings, to_stderr=fmt != "table")
-    result.records.clear()  # the models hold it all now
+    if result is not None:
+        result.records.clear()  # the models hold it all now
     if fmt == "json":
         _emit_json(state, others, warnings)
     elif fmt == "csv":
@@ -122,26 +131,31 @@ def parse(
 def _emit_json(state: DeviceState, others: dict[str, Any], warnings: list[Any]) -> None:
     """The ``parse`` document, written one record at a time: a 50 MB output's models are in
     memory once, not also as one dict tree and one string (same bytes as a whole dump)."""
-    import json
+    from ipsecctl.models import to_json
+    from ipsecctl.ops.export import tunnel_figures
 
-    out = sys.stdout
-    out.write('{\n  "schema": ' + json.dumps(SCHEMA) + ',\n  "kind": "parse"')
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (embedding): same bytes, decoded
+        render.emit_json({"schema": SCHEMA, "kind": "parse", "ike_sas": state.ike_sas,
+                          "tunnels": state.tunnels, **others, "warnings": warnings})
+        return
+    sys.stdout.flush()
+    out.write(b'{\n  "schema": ' + to_json(SCHEMA) + b',\n  "kind": "parse"')
     lists: list[tuple[str, Any]] = [("ike_sas", state.ike_sas), ("tunnels", state.tunnels)]
     lists += [(k, v) for k, v in others.items()] + [("warnings", warnings)]
     for key, items in lists:
-        out.write(",\n  " + json.dumps(key) + ": ")
+        out.write(b",\n  " + to_json(key) + b": ")
         if not items:
-            out.write("[]")
+            out.write(b"[]")
             continue
-        out.write("[\n")
+        out.write(b"[\n")
         for n, item in enumerate(items):
-            doc = dump(item) if hasattr(item, "model_dump") else item
-            text = json.dumps(doc, indent=2, default=str)
-            out.write(("" if n == 0 else ",\n") + "    " + text.replace("\n", "\n    "))
-            if hasattr(item, "model_dump"):
-                items[n] = None  # written: let it go
-        out.write("\n  ]")
-    out.write("\n}\n")
+            text = to_json(item, derive=tunnel_figures)
+            out.write((b"" if n == 0 else b",\n") + b"    " + text.replace(b"\n", b"\n    "))
+            items[n] = None  # written: let it go
+        out.write(b"\n  ]")
+    out.write(b"\n}\n")
+    out.flush()
 
 
 def _read_input(file: Path) -> tuple[str, int]:

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ipsecctl import errors
 from ipsecctl.cli import render
-from ipsecctl.cli.context import AppContext, stderr
+from ipsecctl.cli.context import AppContext, escape, stderr
 from ipsecctl.cli.render import Col, esc, styled_state
 from ipsecctl.diag.history import TunnelHistory
 from ipsecctl.models import DeviceState, Tunnel
@@ -92,6 +90,14 @@ def poll_with_progress(
     """One poll of the whole fleet, with a progress bar when a person watches stderr."""
     if not (sys.stderr.isatty() and not obj.quiet):
         return fleet.poll(extra_for=extra_for)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=stderr(), transient=True,

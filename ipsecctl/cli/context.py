@@ -17,23 +17,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
-from inventory import Host
 from ipsecctl import errors
-from ipsecctl.settings import HostKeyPolicy, Settings
 
 if TYPE_CHECKING:
-    from inventory import Inventory
+    from rich.console import Console
+
+    from inventory import Host, Inventory
     from ipsecctl.actions import Progress
     from ipsecctl.ops.fleet import Fleet, HistorySink
     from ipsecctl.ops.stored import StoredFleet
     from ipsecctl.ops.workflow import ActionPlan, ActionRequest, Workflow
+    from ipsecctl.settings import HostKeyPolicy, Settings
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True, emoji=False)
+
+
+def escape(text: str) -> str:
+    """Device text inside rich markup (rich is imported by the commands that print)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def is_interactive() -> bool:
@@ -155,6 +162,8 @@ class AppContext:
     def _replay_hosts(self, targets: list[str]) -> list[Host]:
         """Hosts of a --save-raw folder: replay needs no inventory (bug reports, offline)."""
         import json
+
+        from inventory import Host
 
         assert self.replay is not None
         hosts = []

@@ -13,14 +13,14 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from ipsecctl.ops import export
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported by the functions that draw: JSON and CSV output never load it
 
 FORMATS = ("table", "json", "csv")
 
@@ -35,6 +35,8 @@ def stdout_console(width: int | None = None) -> Console:
     if width is None and not sys.stdout.isatty():
         columns = os.environ.get("COLUMNS", "")
         width = int(columns) if columns.isdigit() and int(columns) > 0 else 220
+    from rich.console import Console
+
     return Console(soft_wrap=False, width=width, emoji=False, highlight=False)
 
 
@@ -42,7 +44,18 @@ def emit_json(kind_or_doc: str | dict[str, Any], **payload: Any) -> None:
     from ipsecctl.models import envelope
 
     doc = kind_or_doc if isinstance(kind_or_doc, dict) else envelope(kind_or_doc, **payload)
-    sys.stdout.write(export.to_json(doc))
+    write_bytes(export.to_json_bytes(doc))
+
+
+def write_bytes(data: bytes) -> None:
+    """UTF-8 bytes to stdout as they are (no re-encoding of a 30 MB document)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode())
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -68,6 +81,8 @@ def _width() -> int:
 
 
 def _cell_len(value: str) -> int:
+    from rich.text import Text
+
     return max((Text.from_markup(line).cell_len for line in value.split("\n")), default=0)
 
 
@@ -93,6 +108,8 @@ def emit_table(
     *, console: Console | None = None,
 ) -> list[str]:
     """Print a table fitted to the terminal; returns the names of columns left out."""
+    from rich.table import Table
+
     spec = [c if isinstance(c, Col) else Col(c) for c in cols]
     text_rows = [["" if v is None else str(v) for v in row] for row in rows]
     console = console or stdout_console()
@@ -121,6 +138,8 @@ def styled_state(state: str | None) -> str:
 
 def esc(value: Any) -> str:
     """Device text shown inside rich markup (``ipsecctl[legacy]`` is advice, not markup)."""
+    from rich.markup import escape
+
     return "" if value is None else escape(str(value))
 
 

@@ -26,6 +26,9 @@ import yaml
 
 from ipsecctl.models import SEVERITY_ORDER
 
+#: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SIGNATURES_FILE = Path(__file__).with_name("signatures.yaml")
 
 _ADDR = r"(?P<peer>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})"
@@ -158,7 +161,7 @@ class LogReport:
 @lru_cache(maxsize=1)
 def signatures() -> tuple[Signature, ...]:
     """Load and compile the signature data once per process."""
-    raw = yaml.safe_load(SIGNATURES_FILE.read_text())
+    raw = yaml.load(SIGNATURES_FILE.read_text(), Loader=_LOADER)
     out = []
     for item in raw:
         out.append(

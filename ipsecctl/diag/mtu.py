@@ -36,6 +36,7 @@ is not wrong and the formula is not bent:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
@@ -90,6 +91,7 @@ def _unknown(text: str, word: str | None = None, why: str = "") -> UsageError:
     return UsageError(f"{what}{f' ({why})' if why else ''}; accepted: {ACCEPTED_SYNTAX}")
 
 
+@functools.lru_cache(maxsize=256)  # pure; a hub repeats a handful of transforms per poll
 def parse_transform(text: str) -> Transform:
     """Parse Cisco or strongSwan syntax; raise :class:`UsageError` naming the bad word."""
     words = text.strip().lower().replace(",", " ").split()
@@ -246,6 +248,13 @@ def compute(
     path_mtu: int = 1500,
 ) -> MtuResult:
     """Overhead range and the largest inner packet for one outer packet of ``path_mtu``."""
+    return _compute(transform, mode, nat_t, gre, ipv6, path_mtu)
+
+
+@functools.lru_cache(maxsize=1024)  # pure: every tunnel of a hub asks the same few questions
+def _compute(
+    transform: Transform | str, mode: Mode, nat_t: bool, gre: bool, ipv6: bool, path_mtu: int
+) -> MtuResult:
     t = parse_transform(transform) if isinstance(transform, str) else transform
     if path_mtu < 68:
         raise UsageError(f"path MTU {path_mtu} is below the IPv4 minimum of 68")

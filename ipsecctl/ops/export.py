@@ -3,20 +3,23 @@
 ``ipsecctl tunnels --json`` and the dashboard's export of the same tunnels are the same
 document; CSV columns are the JSON fields flattened (SPIs as integers separated by spaces,
 durations in seconds, booleans ``true``/``false``, null as empty).
+
+Documents hold the models themselves; :func:`ipsecctl.models.to_json` writes them (orjson, the
+shape of ``model_dump(mode="json")``), so 10,000 tunnels are never copied into a dict tree
+first. JSON is UTF-8, two-space indented.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipsecctl import errors
-from ipsecctl.models import DeviceState, IkeSa, Tunnel, dump, envelope
+from ipsecctl import errors, models
+from ipsecctl.models import DeviceState, IkeSa, Tunnel, envelope
 from ipsecctl.ops.formatting import fmt_ts
 
 STATUS_HEADER = ("device", "platform", "reachable", "ike_up", "ike_total", "tunnels_up",
@@ -46,8 +49,26 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
-def to_json(doc: dict[str, Any], *, indent: int | None = 2) -> str:
-    return json.dumps(doc, indent=indent, default=str) + "\n"
+def tunnel_figures(tunnel: Tunnel) -> dict[str, Any] | None:
+    """What a document adds to a tunnel: its MTU figures (``diag mtu``'s formula fed from its
+    outbound SA) as ``extra.mtu``, computed as the document is written, never per poll; None
+    without an SA or with a transform the formula does not know."""
+    if "mtu" in tunnel.extra:
+        return None
+    from ipsecctl.diag.mtu import for_tunnel
+
+    result = for_tunnel(tunnel)
+    return None if result is None else {"mtu": result.summary()}
+
+
+def to_json_bytes(doc: dict[str, Any], *, indent: bool = True) -> bytes:
+    """The document as UTF-8 JSON and a final newline (models in it written as their JSON,
+    tunnels with their derived figures)."""
+    return models.to_json(doc, indent=indent, derive=tunnel_figures) + b"\n"
+
+
+def to_json(doc: dict[str, Any], *, indent: bool = True) -> str:
+    return to_json_bytes(doc, indent=indent).decode()
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -61,22 +82,17 @@ def tunnels_doc(
     """``tunnels``: the given tunnels (default: all of ``states``), and every device's
     summary so a failed device is visible in the same document."""
     chosen = tunnels if tunnels is not None else (t for s in states for t in s.tunnels)
-    return envelope("tunnels", tunnels=[dump(t) for t in chosen],
-                    devices=[s.summary() for s in states])
+    return envelope("tunnels", tunnels=list(chosen), devices=[s.summary() for s in states])
 
 
 def ike_doc(states: Sequence[DeviceState]) -> dict[str, Any]:
-    return envelope("ike", ike_sas=[dump(sa) for s in states for sa in s.ike_sas],
+    return envelope("ike", ike_sas=[sa for s in states for sa in s.ike_sas],
                     devices=[s.summary() for s in states])
 
 
 def show_doc(states: Sequence[DeviceState], *, raw: bool = False) -> dict[str, Any]:
-    devices = []
-    for s in states:
-        body = dump(s)
-        if not raw:
-            body["raw"] = None
-        devices.append(body)
+    devices: list[Any] = [s if raw or s.raw is None else s.model_copy(update={"raw": None})
+                          for s in states]
     return envelope("show", devices=devices)
 
 

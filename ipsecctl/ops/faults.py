@@ -84,8 +84,20 @@ def attach(states: Sequence[DeviceState], findings: list[Finding]) -> Assessment
         by_device.setdefault(f.device or "", []).append(f)
     for s in states:
         candidates = by_device.get(s.device, []) + by_device.get("", [])
+        # index the findings by the tunnel ids and peers they name, so that each tunnel
+        # looks at its own few (a hub: thousands of tunnels, hundreds of findings)
+        named: dict[str, list[int]] = {}
+        by_peer: dict[str, list[int]] = {}
+        for i, f in enumerate(candidates):
+            ids = f.extra.get("tunnels")
+            if isinstance(ids, list) and ids:
+                for tid in ids:
+                    named.setdefault(str(tid), []).append(i)
+            elif f.peer is not None:
+                by_peer.setdefault(f.peer, []).append(i)
         for t in s.tunnels:
-            mine = tuple(f for f in candidates if _concerns(f, t))
+            near = sorted({*named.get(t.id, ()), *by_peer.get(t.peer or "", ())})
+            mine = tuple(candidates[i] for i in near if _concerns(candidates[i], t))
             if mine:
                 by_tunnel[t.id] = mine
             reasons = [DOWN] if expected_up_and_not_up(t) else []

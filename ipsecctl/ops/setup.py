@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inventory import Host
-from ipsecctl.ops.audit_trail import AuditLog
 from ipsecctl.ops.fleet import Fleet, HistorySink
-from ipsecctl.ops.workflow import Workflow, settle_interrupted
-from ipsecctl.sessions import AskHostKey
-from ipsecctl.settings import HostKeyPolicy, Settings
+
+if TYPE_CHECKING:  # the action side is imported by the commands that act
+    from inventory import Host
+    from ipsecctl.ops.workflow import Workflow
+    from ipsecctl.sessions import AskHostKey
+    from ipsecctl.settings import HostKeyPolicy, Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,9 @@ def open_workflow(
     settings: Settings, *, read_only: bool, source: str, read_only_reason: str = "read-only mode",
     history: HistorySink | None = None,
 ) -> Workflow:
+    from ipsecctl.ops.audit_trail import AuditLog
+    from ipsecctl.ops.workflow import Workflow
+
     return Workflow(
         audit=AuditLog(settings.audit_log),
         actions_dir=settings.actions_dir,
@@ -87,6 +92,9 @@ def open_history(settings: Settings, location: str | None = None) -> HistorySink
 def interrupted(settings: Settings) -> list[str]:
     """Actions a killed ipsecctl left half done (named once, then closed in the audit log)."""
     try:
+        from ipsecctl.ops.audit_trail import AuditLog
+        from ipsecctl.ops.workflow import settle_interrupted
+
         return settle_interrupted(AuditLog(settings.audit_log), settings.actions_dir)
     except OSError as exc:
         log.warning("cannot check for interrupted actions: %s", exc)

@@ -11,7 +11,6 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ipsecctl.errors import UsageError
@@ -20,7 +19,7 @@ ON_DEMAND = frozenset({"diag", "logs"})
 
 
 class EnableSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     command: str = "enable"
     password_prompt: str = r"[Pp]assword:\s*$"
@@ -77,7 +76,7 @@ class CaptureTemplates(BaseModel):
 class Platform(BaseModel):
     """What differs between device families; see any ``*.yaml`` beside this module."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when a platform loads
 
     name: str
     description: str = ""
@@ -137,6 +136,8 @@ def _render(template: str, values: dict[str, object]) -> str:
 @cache
 def _load_all() -> dict[str, Platform]:
     """Every ``*.yaml`` beside this module: adding a platform is adding a file."""
+    import yaml  # only when a platform's details are needed, not at every command's start
+
     found: dict[str, Platform] = {}
     for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):

@@ -76,8 +76,10 @@ class ReplayRunner(RunnerBase):
                 device=self.device,
                 command=command,
             ) from None
-        for line in text.splitlines():
-            if any(ind in line for ind in self._indicators):
+        # one C-level search per indicator; lines only when one of them is there at all
+        hits = [ind for ind in self._indicators if ind in text]
+        for line in text.splitlines() if hits else ():
+            if any(ind in line for ind in hits):
                 raise CommandRejected(
                     f"{self.device} rejected {command!r}: {line.strip()} (replayed from {path})",
                     device=self.device,

@@ -78,6 +78,7 @@ class IosServer:
     flood_bytes: int = 100 * 1024 * 1024
     after_clear: str | None = None  # one of AFTER_CLEAR, once a "clear ..." was accepted
     cleared: bool = False
+    ciphers: tuple[str, ...] = ()  # only these SSH ciphers (an older image without AES-GCM)
     served: threading.Event = field(default_factory=threading.Event)  # a command arrived
 
     def __post_init__(self) -> None:
@@ -133,6 +134,8 @@ class IosServer:
         if self.cleared and self.after_clear == "drop":
             return  # the device went away after the clear: every new connection is cut
         transport.add_server_key(self.host_key)
+        if self.ciphers:
+            transport.get_security_options().ciphers = self.ciphers
         iface = _Iface(self)
         transport.start_server(server=iface)
         chan = transport.accept(20)

@@ -9,6 +9,7 @@ ends need to place it without guessing (``extra.vrf``, ``extra.tunnels`` with ``
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ def norm_state(state: str | None) -> str:
     return (state or "").strip().upper()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; the rules ask it about every tunnel, often
 def norm_addr(addr: str | None) -> str | None:
     """One spelling per address (IPv6 compressed, lower case) so lookups match."""
     if not addr:

@@ -35,6 +35,9 @@ def stuck_findings(scope: Scope) -> Iterable[Finding]:
     up_peers = {norm_addr(ike_peer(x, local)) for x in dev.ike_sas if x.status == "up"}
     seen: set[str | None] = set()
     candidates: list[tuple[str, str | None, list[str], IkeSa | None, list[Tunnel]]] = []
+    by_peer: dict[str | None, list[Tunnel]] = {}  # one pass, not one per IKE SA (hubs)
+    for t in dev.tunnels:
+        by_peer.setdefault(norm_addr(t.peer), []).append(t)
     for ike in dev.ike_sas:
         peer = ike_peer(ike, local)
         ev = [
@@ -42,7 +45,7 @@ def stuck_findings(scope: Scope) -> Iterable[Finding]:
             f"dst={ike.dst or ike.remote} state={ike.state} status={ike.status} "
             f"conn_id={ike.conn_id}"
         ]
-        tunnels = [t for t in dev.tunnels if norm_addr(t.peer) == norm_addr(peer)]
+        tunnels = list(by_peer.get(norm_addr(peer), ()))
         candidates.append((norm_state(ike.state), peer, ev, ike, tunnels))
     for t in dev.tunnels:
         if t.ike_state:

@@ -17,6 +17,9 @@ import yaml
 
 from ipsecctl.models import Severity
 
+#: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 RULES_DIR = Path(__file__).parent
 
 Kind = Literal["no_reply", "dh", "auth", "phase2", "any"]
@@ -24,7 +27,7 @@ Kind = Literal["no_reply", "dh", "auth", "phase2", "any"]
 
 @cache
 def _load(name: str) -> Any:
-    return yaml.safe_load((RULES_DIR / f"{name}.yaml").read_text())
+    return yaml.load((RULES_DIR / f"{name}.yaml").read_text(), Loader=_LOADER)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""Start-up: a command imports what it needs when it runs. ``--help`` lists every command from
+the CLI's table without importing them, so the table must say what each command says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from ipsecctl.cli import app as cli
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_every_listed_command_is_the_real_one_with_the_same_help() -> None:
+    listed = typer.main.get_command(cli.app)
+    assert isinstance(listed, cli.LazyGroup)
+    names = listed.list_commands(None)  # type: ignore[arg-type]
+    assert names == list(cli._LOADERS)
+    for name in names:
+        real = cli.load_command(name)
+        assert real is not None and real.name == name, name
+        assert real.help == listed.commands[name].help, name
+        assert real.hidden is False
+
+
+def _modules_after(*args: str, stdin: str | None = None) -> tuple[set[str], str]:
+    """Run the console entry in a fresh interpreter; which modules did it import?"""
+    program = (
+        "import sys, json\n"
+        "from ipsecctl.cli.app import main\n"
+        "try:\n"
+        f"    code = main({list(args)!r})\n"
+        "finally:\n"
+        "    sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+        check=False,
+    )
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line[len("MODULES ") :])), proc.stdout
+
+
+HEAVY = (
+    "textual",
+    "paramiko",
+    "cryptography",
+    "ipsecctl.lab",
+    "ipsecctl.tui",
+    "ipsecctl.diag.packets.report",
+    "ipsecctl.provision",
+)
+
+
+def _loaded(modules: set[str], prefix: str) -> bool:
+    return any(m == prefix or m.startswith(prefix + ".") for m in modules)
+
+
+def test_version_imports_no_command() -> None:
+    modules, out = _modules_after("--version")
+    assert out.startswith("ipsecctl ")
+    for heavy in (*HEAVY, "pydantic", "rich.table", "ipsecctl.cli.commands_views"):
+        assert not _loaded(modules, heavy), heavy
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    modules, out = _modules_after("--help")
+    for name in cli._LOADERS:
+        assert f" {name} " in out, name
+    for heavy in (*HEAVY, "ipsecctl.cli.commands_views", "ipsecctl.cli.diag"):
+        assert not _loaded(modules, heavy), heavy
+
+
+def test_parse_json_loads_neither_ssh_nor_the_dashboard() -> None:
+    sample = FIX / "replay" / "hub-1" / "show_crypto_ipsec_sa.txt"
+    modules, out = _modules_after(
+        "parse", str(sample), "-p", "cisco_iosxe", "-c", "show crypto ipsec sa", "--json"
+    )
+    assert json.loads(out)["tunnels"]
+    for heavy in (*HEAVY, "rich.table", "rich.progress"):
+        assert not _loaded(modules, heavy), heavy
+
+
+def test_replayed_tunnels_need_no_ssh(tmp_path: Path) -> None:
+    modules, out = _modules_after("--replay", str(FIX / "replay"), "tunnels", "--json")
+    assert json.loads(out)["kind"] == "tunnels"
+    for heavy in (*HEAVY, "rich.table"):
+        assert not _loaded(modules, heavy), heavy
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["lab", "--help"],
+        ["diag", "esp", "--help"],
+        ["provision", "--help"],
+        ["inventory", "--help"],
+    ],
+)
+def test_sub_apps_load_when_named(argv: list[str]) -> None:
+    _modules, out = _modules_after(*argv)
+    assert "Usage: ipsecctl " + argv[0] in " ".join(out.split())
