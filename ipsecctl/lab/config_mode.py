@@ -246,7 +246,11 @@ class ConfigMode:
     def _no_child(self, block: list[str], at: int, target: str, depth: int) -> None:
         line = " " * depth + target
         if line in block:
-            block.remove(line)
+            i = block.index(line)
+            end = i + 1  # a removed sub-block takes its nested lines with it (IOS "no peer X")
+            while end < len(block) and len(block[end]) - len(block[end].lstrip()) > depth:
+                end += 1
+            del block[i:end]
         for kid in self._base_blocks().get(block[0], []):
             if kid.strip() == target.strip() or (kid.strip().startswith(target.strip() + " ")):
                 self.router.removed.add(f"{block[0]}\n{kid}")

@@ -14,6 +14,7 @@ write a platform's: ``ios_v1_enc``, ``ios_v2_enc``, ``ios_esp``, ``asa_esp_enc``
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,18 @@ def asa_esp_integ(value: Any) -> str:
     return _table(spelling.ASA_ESP_INTEG, "ESP integrity")(value)
 
 
+def as_list(value: Any) -> list[str]:
+    """A list from a list, or from words separated by spaces, commas, ';' or '|' (CSV cells)."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [w for w in re.split(r"[\s,;|]+", str(value)) if w]
+
+
+def cross(local: Any, remote: Any) -> list[tuple[str, str]]:
+    """Every (local, remote) prefix pair: the crypto ACL of one end (the other mirrors it)."""
+    return [(a, b) for a in as_list(local) for b in as_list(remote)]
+
+
 def _get(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(name)
@@ -121,6 +134,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "wildcard": wildcard,
     "net_mask": net_mask,
     "ip_mask": ip_mask,
+    "as_list": as_list,
+    "cross": cross,
 }
 BUILTIN = Path(__file__).resolve().parent / "templates"
 

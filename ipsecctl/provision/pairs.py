@@ -386,3 +386,86 @@ def check_network(
                 v.first_failure = v.first_failure or "audit"
         out.append(v)
     return NetworkCheck(out, findings)
+
+
+def check_configs(configs: list[Any], *, allow_weak: bool = False) -> NetworkCheck:
+    """Pairs among configurations rendered from an operator's template: two IOS devices
+    pair when one's applied crypto map entry (or tunnel destination) names the other's
+    address; each pair is checked both ways, like a generated network's links."""
+    parsed: dict[str, CryptoConfig] = {}
+    index: dict[str, Narrower] = {}
+    owner: dict[str, str] = {}
+    findings: list[Finding] = []
+    blocked: dict[str, list[str]] = {}
+    levels = () if allow_weak else BLOCKING
+    for c in configs:
+        if c.platform not in CISCO_IOS:
+            continue
+        text = c.text
+        if c.address and c.interface:
+            text = with_outside_address(text, c.interface, c.address)
+        cfg = parse_config(f"hostname {c.name}\n!\n{text}", source=f"{c.name} ({c.source})")
+        parsed[c.name], index[c.name] = cfg, Narrower(cfg)
+        for addr in cfg.addresses():
+            owner.setdefault(addr, c.name)
+        found = audit_config(cfg, c.name)
+        findings += found
+        bad = [f"{f.device}: {f.summary}" for f in found if f.severity in levels]
+        if bad:
+            blocked[c.name] = bad
+    seen: set[tuple[str, str]] = set()
+    out: list[PairVerdict] = []
+    for name, cfg in parsed.items():
+        applied = cfg.applied_maps()
+        targets = [p for e in cfg.crypto_maps if e.name in applied for p in e.peers]
+        vti = [i.tunnel_destination for i in cfg.interfaces if i.tunnel_destination]
+        for peer_addr in targets + [v for v in vti if v]:
+            other = owner.get(peer_addr)
+            if other is None or other == name:
+                continue
+            key = (min(name, other), max(name, other))
+            if key in seen:
+                continue
+            seen.add(key)
+            a, b = key
+            ca = index[a].for_peer(parsed[b].addresses())
+            cb = index[b].for_peer(parsed[a].addresses())
+            v = PairVerdict(a, b, "diag pair")
+            if peer_addr in vti and peer_addr not in targets:
+                v.method = "vti"
+                v.problems = _vti_generic(a, ca, b, cb)
+                v.first_failure = "vti" if v.problems else None
+            else:
+                doc = check_pair(ca, cb, name_a=a, name_b=b)
+                v.directions = doc["directions"]
+                v.problems = _problems(v.directions)
+                v.first_failure = _first(v.directions)
+            for n in (a, b):
+                if n in blocked:
+                    v.problems += blocked[n]
+                    v.first_failure = v.first_failure or "audit"
+            out.append(v)
+    return NetworkCheck(out, findings)
+
+
+def _vti_generic(a: str, ca: CryptoConfig, b: str, cb: CryptoConfig) -> list[str]:
+    problems = []
+    for me, cfg, other in ((a, ca, cb), (b, cb, ca)):
+        dests = {i.tunnel_destination for i in cfg.interfaces if i.tunnel_destination}
+        if not dests & set(other.addresses()):
+            problems.append(f"{me}: no tunnel destination at the peer's address")
+        if not any(cfg.key_for(x, 2) for x in other.addresses()):
+            problems.append(f"{me}: no IKEv2 key for the peer")
+    keys = [ca.key_for(x, 2) for x in cb.addresses()] + [cb.key_for(x, 2) for x in
+                                                           ca.addresses()]
+    ka, kb = keys[0] if keys else None, keys[-1] if keys else None
+    if ka is not None and kb is not None and same_key(ka, kb) is False:
+        problems.append("pre-shared keys differ")
+    if not any(set(p.encryption) & set(q.encryption) and set(p.integrity) & set(q.integrity)
+               and set(p.groups) & set(q.groups)
+               for p in ca.ikev2_proposals for q in cb.ikev2_proposals):
+        problems.append("no common IKEv2 proposal")
+    if not {t.key() for t in ca.transform_sets.values()} & \
+            {t.key() for t in cb.transform_sets.values()}:
+        problems.append("no common transform set")
+    return problems

@@ -329,7 +329,7 @@ def expand(spec: TopologySpec, base: Path | None = None) -> Network:
         return net
     mode = spec.hub_mode or spec.mode
     pool = ipaddress.IPv4Network(spec.vti_pool)
-    links = []
+    links: list[Link] = []
     seqs = {n.name: 0 for n in nodes}
     for spoke in spokes:
         for hub in hubs:
