@@ -313,6 +313,26 @@ class Verifier:
             self.sleep(self.interval)
 
 
+    def settle(self, plan: DevicePushPlan, result: PushResult) -> None:
+        """After the whole rollout: the device's tunnels to every configured peer, re-polled
+        until up or ``wait`` runs out (reported; the device already verified)."""
+        deadline = time.monotonic() + max(self.wait, 0.0)
+        while True:
+            state = self.fleet.poll_one(plan.device)
+            if state.reachable:
+                result.tunnels = [
+                    {"peer": lk.side(plan.render.node)[1].node.outside_address,
+                     "peer_name": lk.side(plan.render.node)[1].node.name,
+                     "state": tunnel_state(state, plan.render, lk),
+                     "required": lk.side(plan.render.node)[1].node.name in self.ready}
+                    for lk in plan.links]
+                if all(t["state"] == "up" for t in result.tunnels if t["required"]):
+                    return
+            if time.monotonic() >= deadline:
+                return
+            self.sleep(self.interval)
+
+
 def _errors(state: DeviceState) -> str:
     return "; ".join(e.message for e in state.errors) or "no answer"
 
@@ -486,6 +506,9 @@ def staged_push(
             if victim is plan and done:
                 result.rollback = done[0].as_json()
         break
+    if not out.stopped_at:
+        for plan, result in zip(plans, out.results, strict=True):
+            spec.verifier.settle(plan, result)
     return out
 
 

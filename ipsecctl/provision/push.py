@@ -202,3 +202,25 @@ def _send(runner: Any, command: str, outputs: dict[str, str], on_send: OnSend | 
             redact_text(f"{runner.device} rejected {label!r}: {exc.message}"),
             device=exc.device, command=label,
         ) from None
+
+
+def diff_device(runner: Any, r: Any) -> EndDiff:
+    """What pushing one device of a network would change (a :class:`DeviceRender`)."""
+    if r.platform == "strongswan":
+        path = r.node.swanctl_file or f"{SWANCTL_DIR}/{r.network}.conf"
+        text = str(runner.send(f"cat {path} 2>/dev/null || true"))
+        before = redact_text(text).splitlines()
+        after = redact_text(r.text).splitlines()
+        diff = list(difflib.unified_diff(before, after, fromfile=f"{r.name}:{path}",
+                                         tofile=f"{r.name} rendered", lineterm=""))
+        added = [ln[1:] for ln in diff if ln.startswith(("+", "-"))
+                 and not ln.startswith(("+++", "---"))]
+        return EndDiff(r.name, r.target, r.platform, diff, added)
+    running = str(runner.send("show running-config"))
+    live = crypto_sections(running)
+    wanted = blocks(redact_text(r.text))
+    before_l, after_l = _lines(live), _lines(merged(live, wanted))
+    diff = list(difflib.unified_diff(before_l, after_l, fromfile=f"{r.name} running-config",
+                                     tofile=f"{r.name} with {r.filename}", lineterm=""))
+    added = [ln[1:] for ln in diff if ln.startswith("+") and not ln.startswith("+++")]
+    return EndDiff(r.name, r.target, r.platform, diff, added)

@@ -298,7 +298,7 @@ def expand(spec: TopologySpec, base: Path | None = None) -> Network:
                 "hub_spoke or dmvpn for more"
             )
         _unique(nodes, src)
-        links = []
+        links: list[Link] = []
         pool = ipaddress.IPv4Network(spec.vti_pool)
         seqs: dict[str, int] = {n.name: 0 for n in nodes}
         for i, x in enumerate(nodes):
@@ -329,7 +329,7 @@ def expand(spec: TopologySpec, base: Path | None = None) -> Network:
         return net
     mode = spec.hub_mode or spec.mode
     pool = ipaddress.IPv4Network(spec.vti_pool)
-    links: list[Link] = []
+    links = []
     seqs = {n.name: 0 for n in nodes}
     for spoke in spokes:
         for hub in hubs:
