@@ -524,6 +524,13 @@ def _merged_text(running: str, text: str) -> str:
     return "\n".join(ln for b in after for ln in b) + "\n"
 
 
+def _only_entry(cfg: Any, node: Any, link: Link) -> Any:
+    end = link.side(node)[0]
+    maps = [e for e in cfg.crypto_maps if e.name == node.crypto_map and e.seq == end.seq]
+    acls = {e.acl: cfg.acls[e.acl] for e in maps if e.acl and e.acl in cfg.acls}
+    return cfg.model_copy(update={"crypto_maps": maps, "acls": acls})
+
+
 def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
                names: dict[str, str]) -> list[dict[str, Any]]:
     """``diag pair`` on configuration texts (live, or live + planned) for every IOS link
@@ -550,8 +557,10 @@ def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
                 if dev not in parsed:
                     parsed[dev] = Narrower(parse_config(configs[dev], source=f"{dev} config"))
             na, nb = parsed[da], parsed[db]
-            ca = na.for_peer(nb.cfg.addresses())
-            cb = nb.for_peer(na.cfg.addresses())
+            # only this link's entries: another tunnel between the same two devices (an
+            # older one, another network's) must not stand in for this one
+            ca = _only_entry(na.for_peer(nb.cfg.addresses() + [b.outside_address]), a, lk)
+            cb = _only_entry(nb.for_peer(na.cfg.addresses() + [a.outside_address]), b, lk)
             doc = check_pair(ca, cb, name_a=a.name, name_b=b.name)
             v = PairVerdict(a.name, b.name, "diag pair", directions=doc["directions"])
             v.first_failure = _first(v.directions)
