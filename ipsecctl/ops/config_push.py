@@ -559,8 +559,8 @@ def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
             na, nb = parsed[da], parsed[db]
             # only this link's entries: another tunnel between the same two devices (an
             # older one, another network's) must not stand in for this one
-            ca = _only_entry(na.for_peer(nb.cfg.addresses() + [b.outside_address]), a, lk)
-            cb = _only_entry(nb.for_peer(na.cfg.addresses() + [a.outside_address]), b, lk)
+            ca = _only_entry(na.for_peer([*nb.cfg.addresses(), b.outside_address]), a, lk)
+            cb = _only_entry(nb.for_peer([*na.cfg.addresses(), a.outside_address]), b, lk)
             doc = check_pair(ca, cb, name_a=a.name, name_b=b.name)
             v = PairVerdict(a.name, b.name, "diag pair", directions=doc["directions"])
             v.first_failure = _first(v.directions)
