@@ -161,7 +161,7 @@ commands_history.register(app)
 
 def _register_subcommands() -> None:
     """Sub-apps that live in their own modules (lab, diagnostics, audit, dashboard)."""
-    from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab, provision
+    from ipsecctl.cli import audit_cmd, commands_tui, diag, diag_esp, diag_ike, lab, pki, provision
 
     app.add_typer(lab.app, name="lab", help="The embedded lab of simulated routers.")
     diag_esp.register(diag.app)
@@ -172,6 +172,7 @@ def _register_subcommands() -> None:
     app.add_typer(provision.app, name="provision",
                   help="Generate, check, review and push both ends of a tunnel.")
     commands_tui.register(app)
+    app.add_typer(pki.app, name="pki", help="A lab CA: ca init, issue (certificate auth).")
 
 
 _register_subcommands()

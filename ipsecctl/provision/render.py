@@ -168,6 +168,7 @@ def _link_ctx(
         "local_ts": ",".join(node.inside_networks),
         "remote_ts": ",".join(peer.inside_networks),
     }
+    ctx["remote_id"] = net.pki.subject(peer) if net.pki is not None else None
     if mine.interface:
         ctx["vti"] = {"interface": mine.interface, "address": mine.address}
     if net.spec.auth == "manual":
@@ -225,13 +226,9 @@ def _swan_ctx(net: Network, node: End) -> dict[str, Any]:
         "cert": None,
     }
     if spec.auth == "cert" and net.pki is not None:
-        d = net.pki.cert_dir.rstrip("/")
-        ctx["cert"] = {
-            "cert": f"{d}/x509/{node.name}.pem",
-            "key": f"{d}/private/{node.name}.key",
-            "cacert": f"{d}/x509ca/{net.pki.trustpoint}.pem",
-            "local_id": net.pki.subject(node),
-        }
+        # names relative to swanctl's x509/ and x509ca/ folders (beside the loaded file)
+        ctx["cert"] = {"cert": f"{node.name}.pem", "cacert": f"{net.pki.trustpoint}.pem",
+                       "local_id": net.pki.subject(node)}
     return ctx
 
 

@@ -65,13 +65,12 @@ class Dmvpn(_M):
 
 class Pki(_M):
     """Certificate authentication: the trustpoint each Cisco end enrols with (SCEP), and
-    the files a strongSwan end loads (issued by ``ipsecctl pki issue``)."""
+    the files a strongSwan end loads (``ipsecctl pki issue NAME --out /etc/swanctl`` lays
+    them out: ``x509/NAME.pem``, ``private/NAME.key``, ``x509ca/TRUSTPOINT.pem``)."""
 
     trustpoint: str = "IPSECCTL-CA"
     enrollment_url: str = "http://127.0.0.1:80"  # the CA's SCEP URL (IOS/ASA)
-    ca_dir: str | None = None  # lab CA folder: strongSwan ends take cacert/cert/key from it
     domain: str = "vpn.example"  # subject CN = <end name>.<domain>
-    cert_dir: str = "/etc/swanctl"  # where a strongSwan end's x509, private, x509ca live
 
     @field_validator("trustpoint")
     @classmethod
@@ -404,7 +403,7 @@ def _check_network(net: Network, src: str) -> None:
             "auth manual: manual SAs are crypto map entries (ipsec-manual); use mode crypto_map"
         )
     if spec.auth == "cert" and net.pki is None:
-        problems.append("auth cert needs pki: {trustpoint, enrollment_url, ca_dir}")
+        problems.append("auth cert needs pki: {trustpoint, enrollment_url, domain}")
     if net.kind == "dmvpn" and net.dmvpn is not None:
         size = ipaddress.ip_network(net.dmvpn.network).num_addresses - 2
         if len(net.nodes) > size:
