@@ -81,8 +81,8 @@ def test_manual_sas_mirrored_secret_and_given_to_wireshark(prov: Any, tmp_path: 
             assert 256 <= spi <= 2**32 - 1
             assert len(cipher) == 64 and len(auth) == 64  # AES-256 key, HMAC-SHA-256 key
         assert (
-            f"crypto map VPNMAP 10 ipsec-manual\n description man to hub\n"
-            f" set peer 127.1.0.1\n" in files[s["name"]]
+            "crypto map VPNMAP 10 ipsec-manual\n description man to hub\n"
+            " set peer 127.1.0.1\n" in files[s["name"]]
         )
     # the product's readers of two formats agree with each other and with the files
     from_cfg = {
