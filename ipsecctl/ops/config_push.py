@@ -569,6 +569,27 @@ def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
     return out
 
 
+def fetch_live(fleet: Fleet, renders: Sequence[DeviceRender], network: str,
+               workers: int = 16) -> dict[str, str]:
+    """Every device's running configuration (strongSwan: the network's conf.d file), fetched
+    concurrently over the fleet's sessions (one slow device does not hold up the others);
+    threads live for this call only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(r: DeviceRender) -> tuple[str, str]:
+        runner = fleet.session(r.target)
+        if r.platform == "strongswan":
+            path = r.node.swanctl_file or f"{SWANCTL_DIR}/{network}.conf"
+            return r.target, str(runner.send(f"cat {path} 2>/dev/null || true"))
+        return r.target, str(runner.send("show running-config"))
+
+    if len(renders) <= 1:
+        return dict(fetch(r) for r in renders)
+    with ThreadPoolExecutor(max_workers=min(workers, len(renders)),
+                            thread_name_prefix="provision-fetch") as pool:
+        return dict(pool.map(fetch, renders))
+
+
 def build_plans(
     fleet: Fleet,
     renders: Sequence[DeviceRender],
@@ -593,9 +614,9 @@ def build_plans(
     conflicts: list[str] = []
     merged_texts: dict[str, str] = {}
     spokes_seen = 0
+    live = fetch_live(fleet, renders, network)
     for i, r in enumerate(renders):
         rr = real[i] if real is not None else None
-        runner = fleet.session(r.target)
         is_hub = r.name in hubs
         if is_hub:
             stage = "canary" if canary else "rollout"
@@ -604,7 +625,7 @@ def build_plans(
             stage = "canary" if canary and spokes_seen <= canary else "rollout"
         if r.platform == "strongswan":
             path = r.node.swanctl_file or f"{SWANCTL_DIR}/{network}.conf"
-            current = str(runner.send(f"cat {path} 2>/dev/null || true"))
+            current = live[r.target]
             same = redact_text(current).strip() == redact_text(r.text).strip()
             commands = [] if same else [
                 f"cat > {path} (0600, {len(r.text.splitlines())} lines: {r.filename})",
@@ -619,7 +640,7 @@ def build_plans(
                 swanctl={"path": path, "text": rr.text if rr is not None else None,
                          "previous": current if current.strip() else None}))
             continue
-        running = str(runner.send("show running-config"))
+        running = live[r.target]
         masked = r.config_lines()
         lp = plan_cisco(r.platform, masked, running)
         conflicts += [f"{r.target}: {c}" for c in lp.conflicts]
