@@ -296,6 +296,13 @@ class ConfigMode:
             self._block(stripped)
             self.changed = True
             return "", False
+        if self.asa and low.startswith("clear configure tunnel-group ") and len(low.split()) == 4:
+            # ASA: removes every line of that tunnel group (its type and attribute blocks)
+            prefix = f"tunnel-group {stripped.split()[3]} "
+            self.router.config[:] = [b for b in self.router.config if not b[0].startswith(prefix)]
+            self.router.removed |= {h for h in self._base_blocks() if h.startswith(prefix)}
+            self.changed = True
+            return "", False
         if low.startswith("no ") and len(stripped) > 3:
             target = stripped[3:]
             blocks = self.router.config

@@ -642,18 +642,18 @@ def build_plans(
             continue
         running = live[r.target]
         masked = r.config_lines()
-        lp = plan_cisco(r.platform, masked, running)
+        real_lines = rr.config_lines() if rr is not None else None
+        if real_lines is not None and len(real_lines) != len(masked):
+            raise errors.UsageError(f"{r.name}: the configuration with keys differs in "
+                                    "shape from the one shown; nothing was sent")
+        lp = plan_cisco(r.platform, masked, running, real_lines)
         conflicts += [f"{r.target}: {c}" for c in lp.conflicts]
         tail = ["end", "write memory"] if write_memory else ["end"]
         commands = ["configure terminal", *lp.lines(masked), *tail] if lp.send else []
         rollback = ["configure terminal", *lp.rollback_lines(masked), *tail] \
             if lp.rollback else []
         real_cmds = real_rb = None
-        if rr is not None:
-            real_lines = rr.config_lines()
-            if len(real_lines) != len(masked):
-                raise errors.UsageError(f"{r.name}: the configuration with keys differs in "
-                                        "shape from the one shown; nothing was sent")
+        if real_lines is not None:
             real_cmds = ["configure terminal", *lp.lines(real_lines), *tail] if lp.send \
                 else []
             real_rb = ["configure terminal", *lp.rollback_lines(real_lines), *tail] \

@@ -2,9 +2,10 @@
 
 Pure functions over two texts (the rendered configuration, the running configuration): what
 to type, what would be overwritten (refused: a push never silently repoints an existing crypto
-map entry or swaps the map on an interface), and the inverse lines that remove exactly what
-the push adds. Comparison is on redacted text (:func:`ipsecctl.redact.redact_text`) so keys
-never need to be shown; a key line is sent whenever its block or parent is sent.
+map entry, swaps the map on an interface or replaces a key something else uses), and the
+inverse lines that remove exactly what the push adds. Comparison is on redacted text
+(:func:`ipsecctl.redact.redact_text`) so keys never need to be shown; with the keys at hand
+(a real push), a key line is compared in clear against the device's own line, in memory only.
 
 Lines are chosen by *index* into the rendered configuration's lines: the same device rendered
 with placeholders (shown, audited) and with the keys (sent) has the same lines in the same
@@ -47,11 +48,12 @@ def _depth(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def running_blocks(running: str) -> dict[str, list[str]]:
-    """header -> children (redacted, as printed) of a running configuration."""
+def running_blocks(running: str, *, redact: bool = True) -> dict[str, list[str]]:
+    """header -> children (redacted unless asked, as printed) of a running configuration."""
     out: dict[str, list[str]] = {}
     cur: list[str] | None = None
-    for raw in redact_text(running.replace("\r\n", "\n")).split("\n"):
+    text = running.replace("\r\n", "\n")
+    for raw in (redact_text(text) if redact else text).split("\n"):
         line = raw.rstrip()
         if not line.strip() or line.strip() == "!" or line.startswith("!"):
             continue
@@ -135,7 +137,49 @@ def _cisco_conflicts(
     return out
 
 
-def plan_cisco(platform: str, masked_lines: list[str], running: str) -> LinePlan:
+_STORED_ENCRYPTED = re.compile(r"(?:key|pre-shared-key|secret)\s+[678]\s+\S")
+
+
+def _key_conflicts(masked: list[str], real: list[str], running: str,
+                   current: dict[str, list[str]]) -> tuple[list[str], set[int]]:
+    """Key lines this push would send into a place that already holds a key.
+
+    A device keeps one key per peer in many places (``crypto isakmp key ... address A``, an
+    ASA ``tunnel-group A ipsec-attributes``): when the place exists with another clear-text
+    key, the push would silently re-key whatever uses it (another network, an operator's
+    tunnel): a conflict. A key stored encrypted (type 6/7/8) cannot be compared: it is sent
+    again (returned as indices to send), which is harmless when it is the same key.
+    """
+    raw = running_blocks(running, redact=False)
+    raw_lines = {ln.strip() for ln in running.replace("\r\n", "\n").split("\n")}
+    conflicts: list[str] = []
+    resend: set[int] = set()
+    for h, kids in _rendered_blocks(masked):
+        for i in [h, *kids]:
+            if redact_text(real[i]) == real[i]:
+                continue  # no secret on this line
+            shown = masked[i].strip()
+            if i == h and masked[h] not in current:
+                continue  # a new block: nothing there to replace
+            if i != h and (masked[h] not in current or redact_text(masked[i]) not in
+                           {redact_text(c) for c in current[masked[h]]}):
+                continue  # a new child line
+            if real[i].strip() in raw_lines:
+                continue  # the same key is already there
+            where = masked[h] if i != h else shown
+            siblings = raw.get(real[h], []) if i != h else []
+            if any(_STORED_ENCRYPTED.search(x) for x in [*siblings, *raw_lines]
+                   if x.strip().split()[:2] == real[i].strip().split()[:2]):
+                resend.add(i)
+                continue
+            conflicts.append(f"'{where}' already holds another key ('{shown}'): one key per "
+                             "peer fits there, and this push would replace it for whatever "
+                             "uses it now")
+    return conflicts, resend
+
+
+def plan_cisco(platform: str, masked_lines: list[str], running: str,
+               real_lines: list[str] | None = None) -> LinePlan:
     """The lines of ``masked_lines`` that the running configuration lacks, and their inverse.
 
     A block whose header is missing is sent whole and removed whole on rollback; a block that
@@ -145,6 +189,10 @@ def plan_cisco(platform: str, masked_lines: list[str], running: str) -> LinePlan
     current = running_blocks(running)
     plan = LinePlan()
     plan.conflicts = _cisco_conflicts(platform, masked_lines, masked_lines, current)
+    resend: set[int] = set()
+    if real_lines is not None:
+        keyed, resend = _key_conflicts(masked_lines, real_lines, running, current)
+        plan.conflicts += keyed
     asa = platform == "cisco_asa"
     undo: list[list[RollbackStep]] = []
     for h, kids in _rendered_blocks(masked_lines):
@@ -154,7 +202,8 @@ def plan_cisco(platform: str, masked_lines: list[str], running: str) -> LinePlan
             undo.append([_remove_block(head, h, asa)])
             continue
         have = {redact_text(c) for c in current[head]}
-        missing = [k for k in kids if redact_text(masked_lines[k]) not in have]
+        missing = [k for k in kids
+                   if redact_text(masked_lines[k]) not in have or k in resend]
         if not missing:
             plan.unchanged += 1 + len(kids)
             continue
