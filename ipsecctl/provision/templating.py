@@ -39,6 +39,9 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json", ".txt", ".data", ".dat", ".vars")
 BUILTIN_DATA = BUILTIN / "data"
 _OPTIONAL = re.compile(r"\{#-?\s*optional:\s*([^#]*?)\s*-?#\}")
 _PLATFORM = re.compile(r"\{#-?\s*platform:\s*(\S+?)\s*-?#\}")
+#: data variables that name a device's outside address / interface (to find its pairs)
+ADDRESS_VARS = ("outside_address", "wan_ip", "wan_address", "local_address")
+INTERFACE_VARS = ("outside_interface", "wan_if", "wan_interface")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -393,8 +396,8 @@ def render_all(info: TemplateInfo, sets: list[DataSet]) -> list[RenderedConfig]:
             raise errors.InputFileError(
                 f"{ds.where()}: {exc} (template {info.path.name})"
             ) from None
-        addr = ds.values.get("outside_address")
-        iface = ds.values.get("outside_interface")
+        addr = next((ds.values[k] for k in ADDRESS_VARS if ds.values.get(k)), None)
+        iface = next((ds.values[k] for k in INTERFACE_VARS if ds.values.get(k)), None)
         out.append(
             RenderedConfig(
                 ds.name,
