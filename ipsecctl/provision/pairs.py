@@ -458,16 +458,20 @@ def _vti_generic(a: str, ca: CryptoConfig, b: str, cb: CryptoConfig) -> list[str
             problems.append(f"{me}: no tunnel destination at the peer's address")
         if not any(cfg.key_for(x, 2) for x in other.addresses()):
             problems.append(f"{me}: no IKEv2 key for the peer")
-    keys = [ca.key_for(x, 2) for x in cb.addresses()] + [cb.key_for(x, 2) for x in
-                                                           ca.addresses()]
+    keys = [ca.key_for(x, 2) for x in cb.addresses()] + [cb.key_for(x, 2) for x in ca.addresses()]
     ka, kb = keys[0] if keys else None, keys[-1] if keys else None
     if ka is not None and kb is not None and same_key(ka, kb) is False:
         problems.append("pre-shared keys differ")
-    if not any(set(p.encryption) & set(q.encryption) and set(p.integrity) & set(q.integrity)
-               and set(p.groups) & set(q.groups)
-               for p in ca.ikev2_proposals for q in cb.ikev2_proposals):
+    if not any(
+        set(p.encryption) & set(q.encryption)
+        and set(p.integrity) & set(q.integrity)
+        and set(p.groups) & set(q.groups)
+        for p in ca.ikev2_proposals
+        for q in cb.ikev2_proposals
+    ):
         problems.append("no common IKEv2 proposal")
-    if not {t.key() for t in ca.transform_sets.values()} & \
-            {t.key() for t in cb.transform_sets.values()}:
+    if not {t.key() for t in ca.transform_sets.values()} & {
+        t.key() for t in cb.transform_sets.values()
+    }:
         problems.append("no common transform set")
     return problems

@@ -140,8 +140,9 @@ def _cisco_conflicts(
 _STORED_ENCRYPTED = re.compile(r"(?:key|pre-shared-key|secret)\s+[678]\s+\S")
 
 
-def _key_conflicts(masked: list[str], real: list[str], running: str,
-                   current: dict[str, list[str]]) -> tuple[list[str], set[int]]:
+def _key_conflicts(
+    masked: list[str], real: list[str], running: str, current: dict[str, list[str]]
+) -> tuple[list[str], set[int]]:
     """Key lines this push would send into a place that already holds a key.
 
     A device keeps one key per peer in many places (``crypto isakmp key ... address A``, an
@@ -161,25 +162,33 @@ def _key_conflicts(masked: list[str], real: list[str], running: str,
             shown = masked[i].strip()
             if i == h and masked[h] not in current:
                 continue  # a new block: nothing there to replace
-            if i != h and (masked[h] not in current or redact_text(masked[i]) not in
-                           {redact_text(c) for c in current[masked[h]]}):
+            if i != h and (
+                masked[h] not in current
+                or redact_text(masked[i]) not in {redact_text(c) for c in current[masked[h]]}
+            ):
                 continue  # a new child line
             if real[i].strip() in raw_lines:
                 continue  # the same key is already there
             where = masked[h] if i != h else shown
             siblings = raw.get(real[h], []) if i != h else []
-            if any(_STORED_ENCRYPTED.search(x) for x in [*siblings, *raw_lines]
-                   if x.strip().split()[:2] == real[i].strip().split()[:2]):
+            if any(
+                _STORED_ENCRYPTED.search(x)
+                for x in [*siblings, *raw_lines]
+                if x.strip().split()[:2] == real[i].strip().split()[:2]
+            ):
                 resend.add(i)
                 continue
-            conflicts.append(f"'{where}' already holds another key ('{shown}'): one key per "
-                             "peer fits there, and this push would replace it for whatever "
-                             "uses it now")
+            conflicts.append(
+                f"'{where}' already holds another key ('{shown}'): one key per "
+                "peer fits there, and this push would replace it for whatever "
+                "uses it now"
+            )
     return conflicts, resend
 
 
-def plan_cisco(platform: str, masked_lines: list[str], running: str,
-               real_lines: list[str] | None = None) -> LinePlan:
+def plan_cisco(
+    platform: str, masked_lines: list[str], running: str, real_lines: list[str] | None = None
+) -> LinePlan:
     """The lines of ``masked_lines`` that the running configuration lacks, and their inverse.
 
     A block whose header is missing is sent whole and removed whole on rollback; a block that
@@ -202,8 +211,7 @@ def plan_cisco(platform: str, masked_lines: list[str], running: str,
             undo.append([_remove_block(head, h, asa)])
             continue
         have = {redact_text(c) for c in current[head]}
-        missing = [k for k in kids
-                   if redact_text(masked_lines[k]) not in have or k in resend]
+        missing = [k for k in kids if redact_text(masked_lines[k]) not in have or k in resend]
         if not missing:
             plan.unchanged += 1 + len(kids)
             continue
