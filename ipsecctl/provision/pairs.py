@@ -111,7 +111,39 @@ def parse_device(r: DeviceRender) -> CryptoConfig:
     text = f"hostname {r.name}\n!\n" + with_outside_address(
         r.text, r.node.outside_interface, r.node.outside_address
     )
-    return parse_config(text, source=f"generated config of {r.name}")
+    return with_dynamic_maps(parse_config(text, source=f"generated config of {r.name}"), text)
+
+
+_DYN_MAP = re.compile(r"^crypto dynamic-map (\S+) \d+\n((?: .*\n?)*)", re.M)
+
+
+def with_dynamic_maps(cfg: CryptoConfig, text: str) -> CryptoConfig:
+    """Fill each ``crypto map M N ipsec-isakmp dynamic D`` entry with the set lines of the
+    dynamic map ``D`` (the config reader keeps the entry, not the dynamic map's body), so the
+    pair check sees what the hub answers with."""
+    bodies = {m.group(1): m.group(2) for m in _DYN_MAP.finditer(text)}
+    if not bodies:
+        return cfg
+    maps = []
+    for e in cfg.crypto_maps:
+        words = e.kind.split()
+        body = bodies.get(words[-1]) if e.dynamic and words else None
+        if body is None:
+            maps.append(e)
+            continue
+        ts = re.search(r"^ set transform-set (.+)$", body, re.M)
+        pfs = re.search(r"^ set pfs (\S+)$", body, re.M)
+        prof = re.search(r"^ set ikev2-profile (\S+)$", body, re.M)
+        maps.append(
+            e.model_copy(
+                update={
+                    "transform_sets": ts.group(1).split() if ts else [],
+                    "pfs": pfs.group(1) if pfs else None,
+                    "ikev2_profile": prof.group(1) if prof else None,
+                }
+            )
+        )
+    return cfg.model_copy(update={"crypto_maps": maps})
 
 
 class Narrower:
@@ -373,6 +405,9 @@ def check_network(
                 v.directions = doc["directions"]
                 skip: tuple[str, ...] = ()
                 v.method = "diag pair"
+                if lk.a.dynamic:  # a dynamic map only answers: the spoke initiates
+                    v.directions = [d for d in v.directions if d["initiator"] != ra.name]
+                    v.method = "diag pair (dynamic map)"
                 if spec.auth == "cert":
                     skip = ("psk",)
                     v.method = "diag pair + cert"

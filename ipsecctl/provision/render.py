@@ -169,6 +169,7 @@ def _link_ctx(
         "remote_ts": ",".join(peer.inside_networks),
     }
     ctx["remote_id"] = net.pki.subject(peer) if net.pki is not None else None
+    ctx["dynamic"] = mine.dynamic
     if mine.interface:
         ctx["vti"] = {"interface": mine.interface, "address": mine.address}
     if net.spec.auth == "manual":
@@ -266,6 +267,8 @@ def device_context(
         for lc in ctx["links"]
     ]
     ctx["remotes"] = [lc["peer"].outside_address for lc in ctx["links"]]
+    dyn = [lk.side(node)[0] for lk in links if lk.side(node)[0].dynamic]
+    ctx["dynamic_seq"] = dyn[0].seq if dyn else None
     if mode == "dmvpn" and node.name not in net.hubs:
         # a DMVPN spoke also builds spoke-to-spoke tunnels: it accepts every member
         others = [n for n in net.nodes if n.name != node.name and n.name not in net.hubs]

@@ -92,7 +92,10 @@ class TopologySpec(CryptoSettings):
     spokes: list[End] = Field(default_factory=list)
     spokes_csv: str | None = None
     members: list[End] = Field(default_factory=list)  # full mesh
-    hub_mode: Literal["crypto_map", "vti"] | None = None  # default: the spec's mode
+    # default: the spec's mode; dynamic_map: one dynamic crypto map on the hub answers every
+    # spoke (the hub never initiates), spokes keep static entries towards it
+    hub_mode: Literal["crypto_map", "vti", "dynamic_map"] | None = None
+    dynamic_map_seq: int = Field(default=65535, ge=1, le=65535)
     map_seq_start: int = Field(default=10, ge=1, le=65535)
     map_seq_step: int = Field(default=10, ge=1, le=1000)
     spoke_map_seq: int = Field(default=10, ge=1, le=65535)
@@ -128,6 +131,7 @@ class LinkEnd:
     seq: int | None = None  # crypto map entry
     interface: str | None = None  # VTI tunnel interface
     address: str | None = None  # VTI address A.B.C.D/LEN
+    dynamic: bool = False  # a hub's end answered by its one dynamic crypto map
 
 
 @dataclass(frozen=True)
@@ -372,6 +376,10 @@ def _link(
                 f"{spec.name}: crypto map sequence {s} is above 65535: lower map_seq_start "
                 "or map_seq_step"
             )
+    if mode == "dynamic_map":
+        return Link(
+            k, LinkEnd(x, seq=spec.dynamic_map_seq, dynamic=True), LinkEnd(y, seq=sy), "crypto_map"
+        )
     return Link(k, LinkEnd(x, seq=sx), LinkEnd(y, seq=sy), "crypto_map")
 
 
@@ -398,6 +406,12 @@ def _check_network(net: Network, src: str) -> None:
             )
         if n.platform == "cisco_asa" and spec.ike_version == 1:
             problems.append(f"{n.name}: ASA IKEv1 offers SHA-1 at best; use ike_version: 2")
+    if any(lk.a.dynamic for lk in net.links):
+        if spec.auth == "manual":
+            problems.append("hub_mode dynamic_map: manual SAs need a static entry per peer")
+        for h in net.hubs:
+            if net.node(h).platform not in CISCO_IOS:
+                problems.append(f"{h}: dynamic crypto maps are generated for IOS/IOS-XE hubs")
     if spec.auth == "manual" and lk_mode(net) != "crypto_map":
         problems.append(
             "auth manual: manual SAs are crypto map entries (ipsec-manual); use mode crypto_map"

@@ -342,3 +342,46 @@ def test_certificate_auth_for_cisco_ends() -> None:
     assert "crypto ca trustpoint LAB-CA\n enrollment url http://127.0.0.1:80/" in fw
     assert " ikev2 local-authentication certificate LAB-CA\n" in fw
     assert "crypto map VPNMAP 10 set trustpoint LAB-CA\n" in fw
+
+
+def test_dynamic_map_hub_answers_every_spoke() -> None:
+    spokes = [
+        {
+            "name": f"s{i}",
+            "platform": "cisco_iosxe",
+            "outside_address": f"127.2.0.{i}",
+            "inside_networks": [f"10.10{i}.0.0/24"],
+        }
+        for i in range(1, 4)
+    ]
+    net = parse_topology(
+        {
+            "name": "dy",
+            "topology": "hub_spoke",
+            "hub_mode": "dynamic_map",
+            "psk": "${D}",
+            "hubs": [HUB],
+            "spokes": spokes,
+        }
+    )
+    renders = render_network(net)
+    check = check_network(net, renders)
+    assert check.ok and {p.method for p in check.pairs} == {"diag pair (dynamic map)"}
+    hub = renders[0].text
+    assert "crypto dynamic-map DYN-dy 10\n set transform-set TS-dy\n set pfs group19\n" in hub
+    assert "crypto map VPNMAP 65535 ipsec-isakmp dynamic DYN-dy\n" in hub
+    assert "ipsec-isakmp\n" not in hub.replace("dynamic DYN-dy\n", "")  # no static entries
+    assert " set peer 127.1.0.1\n" in renders[1].text
+    # the check reads the dynamic map's own lines: another transform there fails phase 2
+    bad = renders[0].__class__(
+        renders[0].node,
+        renders[0].platform,
+        hub.replace(" set transform-set TS-dy\n !", "!").replace(
+            "crypto dynamic-map DYN-dy 10\n set transform-set TS-dy",
+            "crypto dynamic-map DYN-dy 10\n set transform-set TS-X",
+        ),
+        renders[0].links,
+        renders[0].network,
+    )
+    verdict = check_network(net, [bad, *renders[1:]])
+    assert {p.first_failure for p in verdict.pairs} == {"phase2"}
