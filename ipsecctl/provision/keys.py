@@ -95,6 +95,8 @@ def resolve_psks(
     if not source.per_pair:
         one = source.resolve(base)
         return {lk.name: one for lk in net.links}
+    if source.kind == "file":
+        return {lk.name: source.for_pair(lk.name).resolve(base) for lk in net.links}
     folder = store_dir(net, base)
     return {
         lk.name: SecretStr(

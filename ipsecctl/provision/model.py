@@ -293,8 +293,15 @@ class PskSource:
 
     @property
     def per_pair(self) -> bool:
-        """A key of its own for every pair (generated and kept in the key store)."""
-        return self.kind == "generate"
+        """A key of its own for every pair: generated and kept in the key store, or one
+        file per pair (``psk_file: keys/{pair}.psk``, ``{pair}`` = ``hub--br01``)."""
+        return self.kind == "generate" or (self.kind == "file" and "{pair}" in self.ref)
+
+    def for_pair(self, pair: str) -> PskSource:
+        """The source of one pair's key (a per-pair file reference filled in)."""
+        if self.kind == "file" and "{pair}" in self.ref:
+            return PskSource("file", self.ref.replace("{pair}", pair))
+        return self
 
     def placeholder(self, pair: str | None = None) -> str:
         """The token written where the key goes in anything shown or saved (one word)."""
@@ -303,7 +310,8 @@ class PskSource:
         if self.kind == "env":
             return "${" + self.ref + "}"
         if self.kind == "file":
-            return "${file:" + Path(self.ref).name.replace(" ", "_") + "}"
+            ref = self.ref.replace("{pair}", pair or "pair")
+            return "${file:" + Path(ref).name.replace(" ", "_") + "}"
         return "${prompt}"
 
     def resolve(self, base: Path | None = None) -> SecretStr:

@@ -385,3 +385,21 @@ def test_dynamic_map_hub_answers_every_spoke() -> None:
     )
     verdict = check_network(net, [bad, *renders[1:]])
     assert {p.first_failure for p in verdict.pairs} == {"phase2"}
+
+
+def test_per_pair_key_files(tmp_path: Path) -> None:
+    from ipsecctl.provision.keys import resolve_psks
+
+    path = spec(tmp_path, 2, psk=None, psk_file="k/{pair}.psk")
+    net = load_network(path)
+    text = render_network(net)[0].text
+    assert "pre-shared-key ${file:hub--s0001.psk}" in text
+    assert "pre-shared-key ${file:hub--s0002.psk}" in text
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "hub--s0001.psk").write_text("first-key-0001\n")
+    with pytest.raises(errors.InputFileError, match=r"hub--s0002.psk: cannot read"):
+        resolve_psks(net, tmp_path)
+    (tmp_path / "k" / "hub--s0002.psk").write_text("second-key-0002\n")
+    keys = resolve_psks(net, tmp_path)
+    assert {k: v.get_secret_value() for k, v in keys.items()} == {
+        "hub--s0001": "first-key-0001", "hub--s0002": "second-key-0002"}
