@@ -48,12 +48,21 @@ def _depth(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+_TYPE0 = re.compile(r"\b(key|pre-shared-key)((?:\s+(?:local|remote))?)\s+0\s+(?=\S)")
+
+
+def norm(line: str) -> str:
+    """A key line without its ``0`` (clear text) type marker: devices may print it or not."""
+    return _TYPE0.sub(r"\1\2 ", line)
+
+
 def running_blocks(running: str, *, redact: bool = True) -> dict[str, list[str]]:
     """header -> children (redacted unless asked, as printed) of a running configuration."""
     out: dict[str, list[str]] = {}
     cur: list[str] | None = None
     text = running.replace("\r\n", "\n")
-    for raw in (redact_text(text) if redact else text).split("\n"):
+    for raw in text.split("\n"):
+        raw = rkey(raw) if redact else norm(raw)
         line = raw.rstrip()
         if not line.strip() or line.strip() == "!" or line.startswith("!"):
             continue
@@ -62,6 +71,30 @@ def running_blocks(running: str, *, redact: bool = True) -> dict[str, list[str]]
                 cur.append(line)
             continue
         cur = out.setdefault(line, [])
+    return out
+
+
+_TYPE_ANY = re.compile(r"\b(key|pre-shared-key)((?:\s+(?:local|remote))?)\s+[0678]\s+(?=\S)")
+
+
+def rkey(line: str) -> str:
+    """How a line is matched with the running configuration: redacted, no key type marker
+    (a key stored encrypted is still the key of that place)."""
+    return redact_text(_TYPE_ANY.sub(r"\1\2 ", line)).rstrip()
+
+
+def paths(children: list[str], *, redact: bool = True) -> list[tuple[str, ...]]:
+    """Each child line with the lines it is nested under (redacted, type-0 markers dropped):
+    ``  address A`` under `` peer a`` is not the same line as under `` peer b``."""
+    out: list[tuple[str, ...]] = []
+    stack: list[tuple[int, str]] = []
+    for line in children:
+        depth = _depth(line)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        text = rkey(line) if redact else norm(line).rstrip()
+        out.append((*(t for _, t in stack), text))
+        stack.append((depth, text))
     return out
 
 
@@ -89,7 +122,11 @@ def _cisco_conflicts(
     for h, kids in _rendered_blocks(masked):
         head = masked[h]
         if head.startswith("interface "):
-            have = [c.strip() for c in current.get(head, []) if c.strip().startswith("crypto map ")]
+            have = [
+                c.strip()
+                for c in current.get(rkey(head), [])
+                if c.strip().startswith("crypto map ")
+            ]
             want = [masked[k].strip() for k in kids if masked[k].strip().startswith("crypto map ")]
             if have and want and have[0] != want[0]:
                 out.append(
@@ -152,29 +189,30 @@ def _key_conflicts(
     again (returned as indices to send), which is harmless when it is the same key.
     """
     raw = running_blocks(running, redact=False)
-    raw_lines = {ln.strip() for ln in running.replace("\r\n", "\n").split("\n")}
     conflicts: list[str] = []
     resend: set[int] = set()
     for h, kids in _rendered_blocks(masked):
+        head = rkey(masked[h])
+        have = set(paths(current[head])) if head in current else set()
+        mine = dict(zip(kids, paths([masked[k] for k in kids]), strict=True))
+        raw_have = set(paths(raw.get(norm(real[h]), []), redact=False))
+        raw_mine = dict(zip(kids, paths([real[k] for k in kids], redact=False), strict=True))
         for i in [h, *kids]:
             if redact_text(real[i]) == real[i]:
                 continue  # no secret on this line
             shown = masked[i].strip()
-            if i == h and masked[h] not in current:
+            if head not in current:
                 continue  # a new block: nothing there to replace
-            if i != h and (
-                masked[h] not in current
-                or redact_text(masked[i]) not in {redact_text(c) for c in current[masked[h]]}
-            ):
+            if i != h and mine[i] not in have:
                 continue  # a new child line
-            if real[i].strip() in raw_lines:
+            if (i == h and norm(real[h]) in raw) or (i != h and raw_mine[i] in raw_have):
                 continue  # the same key is already there
             where = masked[h] if i != h else shown
-            siblings = raw.get(real[h], []) if i != h else []
+            siblings = raw.get(norm(real[h]), []) if i != h else list(raw)
             if any(
                 _STORED_ENCRYPTED.search(x)
-                for x in [*siblings, *raw_lines]
-                if x.strip().split()[:2] == real[i].strip().split()[:2]
+                for x in siblings
+                if rkey(x).strip() == rkey(real[i]).strip()
             ):
                 resend.add(i)
                 continue
@@ -206,12 +244,17 @@ def plan_cisco(
     undo: list[list[RollbackStep]] = []
     for h, kids in _rendered_blocks(masked_lines):
         head = masked_lines[h]
-        if head not in current:
+        key = rkey(head)
+        if key not in current:
             plan.send += [h, *kids]
             undo.append([_remove_block(head, h, asa)])
             continue
-        have = {redact_text(c) for c in current[head]}
-        missing = [k for k in kids if redact_text(masked_lines[k]) not in have or k in resend]
+        if h in resend and not kids:  # a one-line key stored encrypted: typed again
+            plan.send.append(h)
+            continue
+        have = set(paths(current[key]))
+        mine = dict(zip(kids, paths([masked_lines[k] for k in kids]), strict=True))
+        missing = [k for k in kids if mine[k] not in have or k in resend]
         if not missing:
             plan.unchanged += 1 + len(kids)
             continue
@@ -259,7 +302,10 @@ def plan_cisco(
             undo.append(steps)
         plan.unchanged += 1 + len(kids) - len(chosen)
     for steps in reversed(undo):
-        plan.rollback += steps
+        for step in steps:
+            if step[1] is None and step in plan.rollback:
+                continue  # e.g. one "clear configure tunnel-group" for all its lines
+            plan.rollback.append(step)
     return plan
 
 
