@@ -29,7 +29,8 @@ from ipsecctl.actions import Progress, ProgressFn
 from ipsecctl.models import DeviceState
 from ipsecctl.ops.fleet import Fleet
 from ipsecctl.ops.workflow import ActionRequest, Confirm, PlanProgress, Workflow
-from ipsecctl.provision.render import DeviceRender
+from ipsecctl.provision.push import swanctl_load
+from ipsecctl.provision.render import DeviceRender, connection_name
 from ipsecctl.provision.topology import Link
 from ipsecctl.redact import redact_text
 
@@ -226,8 +227,7 @@ def send_swanctl(runner: Any, path: str, text: str | None, progress: ProgressFn)
         command = (f"umask 077 && mkdir -p {path.rsplit('/', 1)[0]} && "
                    f"cat > {path} <<'IPSECCTL_EOF'\n{body}IPSECCTL_EOF")
         _send(runner, command, progress, shown=f"cat > {path}")
-    load = "swanctl --load-all" if path.startswith("/etc/swanctl/conf.d/") else \
-        f"swanctl --load-all --file {path}"
+    load = swanctl_load(path)
     _send(runner, load, progress)
     return [f"cat > {path}" if text is not None else f"rm -f {path}", load]
 
@@ -235,10 +235,18 @@ def send_swanctl(runner: Any, path: str, text: str | None, progress: ProgressFn)
 # ------------------------------------------------------------------------------ verifying
 def tunnel_state(state: DeviceState, render: DeviceRender, link: Link) -> str:
     """State of *this* link's tunnel on the device: same peer and, for a crypto map, the
-    spec's own selectors (an older tunnel to the same peer must not count as the new one)."""
+    spec's own selectors (an older tunnel to the same peer must not count as the new one); a
+    strongSwan child by its name."""
     _mine, other = link.side(render.node)
     peer = other.node
     local, remote = set(render.node.inside_networks), set(peer.inside_networks)
+    if render.platform == "strongswan":  # its children are named: this link's own name
+        child = connection_name(render.network, peer.name, len(render.links) > 1)
+        states = [t.state for t in state.tunnels
+                  if t.peer == peer.outside_address and t.extra.get("name") == child]
+        if not states:
+            return "no SA for its selectors yet"
+        return "up" if "up" in states else ",".join(sorted({str(s) for s in states}))
     states = [
         t.state for t in state.tunnels
         if t.peer == peer.outside_address and (
@@ -374,6 +382,8 @@ class ConfigPushSpec:
             result.pushed = True  # something may have been accepted: roll it back
             return result
         result.pushed = True
+        if plan.swanctl is not None:
+            self._bring_up(runner, plan, result, progress)
         progress(Progress("polling", f"re-polling {plan.device} for up to "
                                        f"{self.verifier.wait:g}s"))
         self.verifier.verify(plan, before, result)
@@ -382,6 +392,20 @@ class ConfigPushSpec:
             with contextlib.suppress(errors.IpsecctlError):
                 result.diagnosis = self.diagnose(plan, result)
         return result
+
+    def _bring_up(self, runner: Any, plan: DevicePushPlan, result: PushResult,
+                  progress: ProgressFn) -> None:
+        """strongSwan children wait for traffic (``start_action = trap``): initiate the ones
+        whose peer is configured, so the verification sees them come up or fail now."""
+        for lk in plan.links:
+            peer = lk.side(plan.render.node)[1].node
+            if peer.name not in self.verifier.ready:
+                continue
+            conn = connection_name(plan.render.network, peer.name, len(plan.links) > 1)
+            command = f"swanctl --initiate --child {conn} --timeout 10"
+            with contextlib.suppress(errors.IpsecctlError):  # the verification decides
+                _send(runner, command, progress)
+                result.sent.append(command)
 
     def dry_run(self, plan: DevicePushPlan) -> PushResult:
         return PushResult(plan.device, plan.peer, plan.commands, plan.node, plan.stage,
@@ -441,10 +465,10 @@ class Rollout:
 
 def rollback_plan(plan: DevicePushPlan, reason: str) -> RollbackPlan | None:
     if plan.swanctl is not None:
-        return RollbackPlan(plan.device, plan.peer,
-                            [("restore " if plan.swanctl.get("previous") is not None else
-                              "remove ") + plan.swanctl["path"], "swanctl --load-all"],
-                            [], reason, swanctl=plan.swanctl)
+        path = plan.swanctl["path"]
+        what = "restore " if plan.swanctl.get("previous") is not None else "remove "
+        return RollbackPlan(plan.device, plan.peer, [what + path, swanctl_load(path)], [],
+                            reason, swanctl=plan.swanctl)
     if not plan.rollback_commands or plan.real_rollback is None:
         return None
     return RollbackPlan(plan.device, plan.peer, plan.rollback_commands, plan.real_rollback,
@@ -629,11 +653,10 @@ def build_plans(
             same = redact_text(current).strip() == redact_text(r.text).strip()
             commands = [] if same else [
                 f"cat > {path} (0600, {len(r.text.splitlines())} lines: {r.filename})",
-                "swanctl --load-all" if path.startswith(SWANCTL_DIR + "/") else
-                f"swanctl --load-all --file {path}"]
+                swanctl_load(path)]
             rollback = [] if same else [
                 (f"restore {path} ({len(current.splitlines())} lines)" if current.strip()
-                 else f"remove {path}"), "swanctl --load-all"]
+                 else f"remove {path}"), swanctl_load(path)]
             plans.append(DevicePushPlan(
                 r.target, r.name, r.platform, network, stage, commands, rollback,
                 list(r.links), r, commands if rr is not None else None, rollback,

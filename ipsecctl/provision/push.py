@@ -97,10 +97,20 @@ class EndDiff:
                 "changed": self.changed, "added": self.added, "diff": self.diff}
 
 
-def _swan_load(path: str) -> str:
+def swanctl_load(path: str) -> str:
+    """How a snippet is loaded. In a ``conf.d`` folder it is included by the swanctl.conf
+    beside that folder (the stock ``include conf.d/*.conf``), so that file is loaded: every
+    other connection stays. A file elsewhere is loaded alone (``--file``), which replaces what
+    charon had loaded from elsewhere: keep network snippets in conf.d."""
     if path.startswith(SWANCTL_DIR + "/"):
         return "swanctl --load-all"
+    folder, _, _name = path.rpartition("/")
+    if folder.endswith("/conf.d"):
+        return f"swanctl --load-all --file {folder[: -len('/conf.d')]}/swanctl.conf"
     return f"swanctl --load-all --file {path}"
+
+
+_swan_load = swanctl_load
 
 
 OnSend = Callable[[str], None]

@@ -104,6 +104,11 @@ class Rendered:
         ]
 
 
+def connection_name(network: str, peer: str, multi: bool) -> str:
+    """A strongSwan end's connection (and child) name for one link."""
+    return f"{network}-{peer}" if multi else network
+
+
 def _pairs(local: End, remote: End) -> list[tuple[str, str]]:
     """Every (local, remote) inside pair: the one place both ACLs come from."""
     return [(a, b) for a in local.inside_networks for b in remote.inside_networks]
@@ -164,7 +169,7 @@ def _link_ctx(
         "key": _key_text(net, lk, psks),
         "description": f"{net.name} to {peer.name}",
         "backup_peers": [],
-        "conn": f"{net.name}-{peer.name}" if multi else net.name,
+        "conn": connection_name(net.name, peer.name, multi),
         "local_ts": ",".join(node.inside_networks),
         "remote_ts": ",".join(peer.inside_networks),
     }
