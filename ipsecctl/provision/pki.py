@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -246,15 +245,3 @@ def issue(
         cert.serial_number,
         cert.not_valid_after_utc.isoformat(),
     )
-
-
-def verify(ca_cert: Path, cert: Path) -> bool:
-    """Does ``cert`` verify under ``ca_cert`` (signature and validity now)?"""
-    ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
-    leaf = x509.load_pem_x509_certificate(cert.read_bytes())
-    try:
-        leaf.verify_directly_issued_by(ca)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    now = dt.datetime.now(dt.UTC)
-    return leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc

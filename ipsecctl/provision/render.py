@@ -13,7 +13,6 @@ SAs into its 0600 files).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ import jinja2
 from ipsecctl import errors
 from ipsecctl.provision.jinja_env import KeywordError, builtin_env
 from ipsecctl.provision.keys import ManualPair
-from ipsecctl.provision.model import CISCO_IOS, End, TunnelSpec
+from ipsecctl.provision.model import End, TunnelSpec
 from ipsecctl.provision.topology import Link, Network, dmvpn_address, from_tunnel
 
 TEMPLATES = {
@@ -351,11 +350,3 @@ def render_end(spec: TunnelSpec, end: End, psk: str | None = None) -> Rendered:
 def render_pair(spec: TunnelSpec, psk: str | None = None) -> tuple[Rendered, Rendered]:
     """Both ends, in spec order."""
     return render_end(spec, spec.a, psk), render_end(spec, spec.b, psk)
-
-
-def is_cisco(platform: str) -> bool:
-    return platform in CISCO_IOS
-
-
-def vti_network(address: str) -> ipaddress.IPv4Network:
-    return ipaddress.IPv4Interface(address).network

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ipsecctl.provision.model import CISCO_IOS
 from ipsecctl.redact import redact_text
 
 RollbackStep = tuple[str, int | None]  # (text, or a prefix for the rendered line at index)
@@ -314,7 +313,3 @@ def _remove_block(head: str, index: int, asa: bool) -> RollbackStep:
     if asa and head.startswith("tunnel-group "):
         return (f"clear configure tunnel-group {words[1]}", None)
     return ("no ", index)
-
-
-def is_cisco(platform: str) -> bool:
-    return platform in CISCO_IOS or platform == "cisco_asa"
