@@ -101,6 +101,7 @@ _HELP = {
     "lab": "The embedded lab of simulated routers.",
     "diag": "Explain failures: health, pair, logs, mtu; packets: esp, ike, probe, capture.",
     "provision": "Generate, check, review and push both ends of a tunnel.",
+    "pki": "A lab CA: ca init, issue (certificate auth).",
 }
 
 _info = _register("commands_info")
@@ -120,6 +121,7 @@ _LOADERS: dict[str, Callable[[typer.Typer], None]] = {
     "lab": _sub_app("lab", "lab", _HELP["lab"]),
     "diag": _diag,
     "provision": _sub_app("provision", "provision", _HELP["provision"]),
+    "pki": _sub_app("pki", "pki", _HELP["pki"]),
 }
 _loaded: dict[Callable[[typer.Typer], None], dict[str, Any]] = {}
 

@@ -246,7 +246,11 @@ class ConfigMode:
     def _no_child(self, block: list[str], at: int, target: str, depth: int) -> None:
         line = " " * depth + target
         if line in block:
-            block.remove(line)
+            i = block.index(line)
+            end = i + 1  # a removed sub-block takes its nested lines with it (IOS "no peer X")
+            while end < len(block) and len(block[end]) - len(block[end].lstrip()) > depth:
+                end += 1
+            del block[i:end]
         for kid in self._base_blocks().get(block[0], []):
             if kid.strip() == target.strip() or (kid.strip().startswith(target.strip() + " ")):
                 self.router.removed.add(f"{block[0]}\n{kid}")
@@ -290,6 +294,13 @@ class ConfigMode:
         if any(p.match(stripped) for p in self.leaves):
             self._replace_one_line(stripped)
             self._block(stripped)
+            self.changed = True
+            return "", False
+        if self.asa and low.startswith("clear configure tunnel-group ") and len(low.split()) == 4:
+            # ASA: removes every line of that tunnel group (its type and attribute blocks)
+            prefix = f"tunnel-group {stripped.split()[3]} "
+            self.router.config[:] = [b for b in self.router.config if not b[0].startswith(prefix)]
+            self.router.removed |= {h for h in self._base_blocks() if h.startswith(prefix)}
             self.changed = True
             return "", False
         if low.startswith("no ") and len(stripped) > 3:

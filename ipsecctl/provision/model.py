@@ -195,10 +195,14 @@ class End(_M):
         return self.device or self.name
 
 
-class TunnelSpec(_M):
-    """One tunnel, both ends (see the module docstring for why one document)."""
+class CryptoSettings(_M):
+    """What every tunnel of a spec shares: written once, so both ends agree by construction.
 
-    name: str
+    ``auth``: ``psk`` (pre-shared keys: one from ``psk``/``psk_file``, or one generated per
+    pair with ``psk: generate``), ``cert`` (certificates: see the topology's ``pki``) or
+    ``manual`` (IOS ``ipsec-manual`` crypto maps: SPIs and session keys generated per pair).
+    """
+
     ike_version: Literal[1, 2] = 2
     mode: Literal["crypto_map", "vti"] = "crypto_map"
     proposals: list[Proposal] = Field(default_factory=lambda: [Proposal()], min_length=1)
@@ -208,17 +212,10 @@ class TunnelSpec(_M):
     ike_policy_priority: int = Field(default=100, ge=1, le=10000)
     # strongSwan ends: force UDP encapsulation (encap = yes), e.g. kernel-libipsec hosts
     force_encap: bool = False
-    psk: str | None = None  # "${ENV_VAR}" or "prompt"
+    auth: Literal["psk", "cert", "manual"] = "psk"
+    psk: str | None = None  # "${ENV_VAR}", "prompt" or "generate"
     psk_file: str | None = None
-    ends: list[End] = Field(min_length=2, max_length=2)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,30}", v):
-            raise ValueError("tunnel names are letters, digits, '_' and '-' (max 31): they "
-                             "become ACL, transform-set and connection names")
-        return v
+    key_store: str | None = None  # generated keys (psk: generate, auth: manual) live here
 
     @field_validator("pfs_group")
     @classmethod
@@ -228,6 +225,30 @@ class TunnelSpec(_M):
         v = v.lower()
         if v not in DH_GROUPS:
             raise ValueError(f"unknown PFS group {v!r} (use one of {', '.join(DH_GROUPS)})")
+        return v
+
+    def psk_source(self) -> PskSource:
+        return PskSource.from_spec(self.psk, self.psk_file)
+
+    def key_source(self) -> PskSource | None:
+        """Where pre-shared keys come from; None when the spec authenticates otherwise."""
+        if self.auth != "psk":
+            return None
+        return self.psk_source()
+
+
+class TunnelSpec(CryptoSettings):
+    """One tunnel, both ends (see the module docstring for why one document)."""
+
+    name: str
+    ends: list[End] = Field(min_length=2, max_length=2)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,30}", v):
+            raise ValueError("tunnel names are letters, digits, '_' and '-' (max 31): they "
+                             "become ACL, transform-set and connection names")
         return v
 
     @property
@@ -241,14 +262,10 @@ class TunnelSpec(_M):
     def peer_of(self, end: End) -> End:
         return self.b if end is self.a else self.a
 
-    def psk_source(self) -> PskSource:
-        return PskSource.from_spec(self.psk, self.psk_file)
-
-
 class PskSource:
     """Where the pre-shared key comes from; never holds it longer than ``resolve`` returns."""
 
-    def __init__(self, kind: Literal["env", "file", "prompt"], ref: str) -> None:
+    def __init__(self, kind: Literal["env", "file", "prompt", "generate"], ref: str) -> None:
         self.kind = kind
         self.ref = ref
 
@@ -264,24 +281,48 @@ class PskSource:
             )
         if psk.strip().lower() == "prompt":
             return cls("prompt", "prompt")
+        if psk.strip().lower() == "generate":
+            return cls("generate", "generate")
         m = _ENV_REF.match(psk.strip())
         if m is None:
             raise errors.UsageError(
-                "spec: psk must be an environment reference like ${VPN_PSK}, 'prompt', or "
-                "use psk_file: a literal key in a spec file would end up in repositories"
+                "spec: psk must be an environment reference like ${VPN_PSK}, 'prompt', "
+                "'generate', or use psk_file: a literal key in a spec file would end up in "
+                "repositories"
             )
         return cls("env", m.group(1))
 
-    def placeholder(self) -> str:
+    @property
+    def per_pair(self) -> bool:
+        """A key of its own for every pair: generated and kept in the key store, or one
+        file per pair (``psk_file: keys/{pair}.psk``, ``{pair}`` = ``hub--br01``)."""
+        return self.kind == "generate" or (self.kind == "file" and "{pair}" in self.ref)
+
+    def for_pair(self, pair: str) -> PskSource:
+        """The source of one pair's key (a per-pair file reference filled in)."""
+        if self.kind == "file" and "{pair}" in self.ref:
+            return PskSource("file", self.ref.replace("{pair}", pair))
+        return self
+
+    def placeholder(self, pair: str | None = None) -> str:
         """The token written where the key goes in anything shown or saved (one word)."""
+        if self.kind == "generate":
+            return "${psk:" + (pair or "pair") + "}"
         if self.kind == "env":
             return "${" + self.ref + "}"
         if self.kind == "file":
-            return "${file:" + Path(self.ref).name.replace(" ", "_") + "}"
+            ref = self.ref.replace("{pair}", pair or "pair")
+            return "${file:" + Path(ref).name.replace(" ", "_") + "}"
         return "${prompt}"
 
     def resolve(self, base: Path | None = None) -> SecretStr:
-        """The key itself; bad or missing sources name the source and what to do."""
+        """The key itself; bad or missing sources name the source and what to do.
+
+        Generated keys are per pair: :func:`ipsecctl.provision.keys.resolve_psks` reads them.
+        """
+        if self.kind == "generate":
+            raise errors.UsageError("psk: generate gives one key per pair: resolve them "
+                                    "through the key store")
         if self.kind == "env":
             value = os.environ.get(self.ref)
             if not value:
@@ -314,7 +355,7 @@ class PskSource:
         return SecretStr(value)
 
 
-def _strength_problems(spec: TunnelSpec) -> list[str]:
+def strength_problems(spec: CryptoSettings) -> list[str]:
     weak: list[str] = []
     for i, p in enumerate(spec.proposals, 1):
         if not ENCRYPTION[p.encryption]:
@@ -373,7 +414,7 @@ def validate(spec: TunnelSpec, *, allow_weak: bool = False, source: str = "spec"
     problems = _consistency_problems(spec)
     if problems:
         raise errors.InputFileError(f"{source}: " + "; ".join(problems))
-    weak = _strength_problems(spec)
+    weak = strength_problems(spec)
     if weak and not allow_weak:
         raise errors.InputFileError(
             f"{source}: weak crypto refused: {', '.join(weak)} (Cisco NGE: avoid DES, 3DES, "
@@ -382,7 +423,7 @@ def validate(spec: TunnelSpec, *, allow_weak: bool = False, source: str = "spec"
     return spec
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
     e = exc.errors()[0]
     where = ".".join(str(x) for x in e["loc"]) or "(top)"
     msg = str(e["msg"]).removeprefix("Value error, ")
@@ -396,8 +437,8 @@ def parse_spec(data: Any, *, source: str = "spec", allow_weak: bool = False) -> 
     try:
         spec = TunnelSpec.model_validate(data)
     except ValidationError as exc:
-        raise errors.InputFileError(f"{source}: {_first_error(exc)}") from None
-    spec.psk_source()  # a literal key is refused before anything is rendered
+        raise errors.InputFileError(f"{source}: {first_error(exc)}") from None
+    spec.key_source()  # a literal key is refused before anything is rendered
     return validate(spec, allow_weak=allow_weak, source=source)
 
 

@@ -1,4 +1,4 @@
-"""Review and apply a rendered end: diff against the running configuration, then push.
+"""Review and apply a rendered device: diff against the running configuration, and send.
 
 Why the diff is computed on redacted text: the running-config may hold the key in clear (IOS-XE
 keyrings) and the generated text holds a placeholder, so both sides are masked with
@@ -97,60 +97,20 @@ class EndDiff:
                 "changed": self.changed, "added": self.added, "diff": self.diff}
 
 
-def diff_cisco(r: Rendered, running: str) -> EndDiff:
-    """Unified diff of the running crypto sections against them with ``r`` applied."""
-    current = crypto_sections(running)
-    desired = blocks(redact_text(r.text))
-    after = merged(current, desired)
-    before_l, after_l = _lines(current), _lines(after)
-    diff = list(difflib.unified_diff(before_l, after_l, fromfile=f"{r.end.name} running-config",
-                                     tofile=f"{r.end.name} with {r.end.name}.cfg", lineterm=""))
-    added = [ln for ln in diff if ln.startswith("+") and not ln.startswith("+++")]
-    return EndDiff(r.end.name, r.end.target, r.platform, diff, [a[1:] for a in added])
-
-
-def diff_file(r: Rendered, current: str, path: str) -> EndDiff:
-    """strongSwan: the conf.d file as it is against the rendered one (both redacted)."""
-    before = redact_text(current).splitlines()
-    after = redact_text(r.text).splitlines()
-    diff = list(difflib.unified_diff(before, after, fromfile=f"{r.end.name}:{path}",
-                                     tofile=f"{r.end.name} rendered", lineterm=""))
-    added = [ln[1:] for ln in diff if ln.startswith(("+", "-"))
-             and not ln.startswith(("+++", "---"))]
-    return EndDiff(r.end.name, r.end.target, r.platform, diff, added)
-
-
-def fetch_current(runner: Any, r: Rendered, spec: TunnelSpec) -> str:
-    """The text the diff compares with: the running-config, or the conf.d file (may be empty)."""
-    if r.platform == "strongswan":
-        path = swanctl_path(r.end, spec)
-        return str(runner.send(f"cat {path} 2>/dev/null || true"))
-    return str(runner.send("show running-config"))
-
-
-def diff_end(runner: Any, r: Rendered, spec: TunnelSpec) -> EndDiff:
-    current = fetch_current(runner, r, spec)
-    if r.platform == "strongswan":
-        return diff_file(r, current, swanctl_path(r.end, spec))
-    return diff_cisco(r, current)
-
-
-def push_commands(r: Rendered, spec: TunnelSpec, *, write_memory: bool) -> list[str]:
-    """The exact commands a push sends, as shown to people (placeholder, not the key)."""
-    if r.platform == "strongswan":
-        path = swanctl_path(r.end, spec)
-        return [f"cat > {path} (0600, {len(r.text.splitlines())} lines: {r.filename})",
-                _swan_load(path)]
-    lines = ["configure terminal", *r.config_lines(), "end"]
-    if write_memory:
-        lines.append("write memory")
-    return lines
-
-
-def _swan_load(path: str) -> str:
+def swanctl_load(path: str) -> str:
+    """How a snippet is loaded. In a ``conf.d`` folder it is included by the swanctl.conf
+    beside that folder (the stock ``include conf.d/*.conf``), so that file is loaded: every
+    other connection stays. A file elsewhere is loaded alone (``--file``), which replaces what
+    charon had loaded from elsewhere: keep network snippets in conf.d."""
     if path.startswith(SWANCTL_DIR + "/"):
         return "swanctl --load-all"
+    folder, _, _name = path.rpartition("/")
+    if folder.endswith("/conf.d"):
+        return f"swanctl --load-all --file {folder[: -len('/conf.d')]}/swanctl.conf"
     return f"swanctl --load-all --file {path}"
+
+
+_swan_load = swanctl_load
 
 
 OnSend = Callable[[str], None]
@@ -202,3 +162,25 @@ def _send(runner: Any, command: str, outputs: dict[str, str], on_send: OnSend | 
             redact_text(f"{runner.device} rejected {label!r}: {exc.message}"),
             device=exc.device, command=label,
         ) from None
+
+
+def diff_device(runner: Any, r: Any) -> EndDiff:
+    """What pushing one device of a network would change (a :class:`DeviceRender`)."""
+    if r.platform == "strongswan":
+        path = r.node.swanctl_file or f"{SWANCTL_DIR}/{r.network}.conf"
+        text = str(runner.send(f"cat {path} 2>/dev/null || true"))
+        before = redact_text(text).splitlines()
+        after = redact_text(r.text).splitlines()
+        diff = list(difflib.unified_diff(before, after, fromfile=f"{r.name}:{path}",
+                                         tofile=f"{r.name} rendered", lineterm=""))
+        added = [ln[1:] for ln in diff if ln.startswith(("+", "-"))
+                 and not ln.startswith(("+++", "---"))]
+        return EndDiff(r.name, r.target, r.platform, diff, added)
+    running = str(runner.send("show running-config"))
+    live = crypto_sections(running)
+    wanted = blocks(redact_text(r.text))
+    before_l, after_l = _lines(live), _lines(merged(live, wanted))
+    diff = list(difflib.unified_diff(before_l, after_l, fromfile=f"{r.name} running-config",
+                                     tofile=f"{r.name} with {r.filename}", lineterm=""))
+    added = [ln[1:] for ln in diff if ln.startswith("+") and not ln.startswith("+++")]
+    return EndDiff(r.name, r.target, r.platform, diff, added)

@@ -1,75 +1,86 @@
-"""Spec -> device configuration text for both ends (jinja2 templates under ``templates/``).
+"""Network -> one configuration per device (jinja2 device templates built from blocks).
 
-The templates only lay lines out; every spelling decision (strongSwan keyword -> Cisco / ASA
-word) is a table here, so one place says how ``aes256gcm16`` is written on each platform and
-the templates cannot drift apart. The crypto ACL of each end is generated from the two ends'
-``inside_networks`` (local x remote on one end, remote x local on the other), so the two ACLs
-mirror by construction: there is no second list to get wrong.
+The templates only lay lines out (``templates/device_*.j2`` from ``templates/blocks/*.j2``);
+every spelling decision is a filter (:mod:`ipsecctl.provision.jinja_env`), and every value two
+ends must agree on comes from the link they share (:mod:`ipsecctl.provision.topology`): each
+end's crypto ACL is generated from the two devices' ``inside_networks`` (local x remote on one
+end, remote x local on the other), so the ACLs mirror by construction.
 
-The key is written as :meth:`PskSource.placeholder` unless the caller passes the real value
-(only :mod:`ipsecctl.provision.push` does, right before sending).
+Keys are written as placeholders (``${VPN_PSK}``, ``${psk:hub--s001}``) unless the caller
+passes the real values (the push, right before sending, and a render asked to write manual
+SAs into its 0600 files).
 """
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 
-from ipsecctl.provision.model import CISCO_IOS, End, TunnelSpec, dh_number, is_aead
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("ipsecctl.provision", "templates"),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,  # device configuration, not HTML
-)
-
-# IOS "crypto isakmp policy" encryption / hash words
-_IOS_V1_ENC = {"aes128": "aes", "aes192": "aes 192", "aes256": "aes 256", "3des": "3des",
-               "des": "des"}
-_IOS_V1_HASH = {"sha256": "sha256", "sha384": "sha384", "sha512": "sha512", "sha1": "sha",
-                "md5": "md5"}
-# IOS-XE "crypto ikev2 proposal"
-_IOS_V2_ENC = {"aes128": "aes-cbc-128", "aes192": "aes-cbc-192", "aes256": "aes-cbc-256",
-               "3des": "3des", "des": "des"}
-_IOS_V2_INTEG = {"sha256": "sha256", "sha384": "sha384", "sha512": "sha512", "sha1": "sha1",
-                 "md5": "md5"}
-# IOS transform-set words
-_IOS_ESP_ENC = {"aes128": "esp-aes", "aes192": "esp-aes 192", "aes256": "esp-aes 256",
-                "aes128gcm16": "esp-gcm", "aes192gcm16": "esp-gcm 192",
-                "aes256gcm16": "esp-gcm 256", "3des": "esp-3des", "des": "esp-des"}
-_IOS_ESP_INTEG = {"sha256": "esp-sha256-hmac", "sha384": "esp-sha384-hmac",
-                  "sha512": "esp-sha512-hmac", "sha1": "esp-sha-hmac", "md5": "esp-md5-hmac"}
-# ASA 9.x "crypto ikev2 policy" and "crypto ipsec ikev2 ipsec-proposal"
-_ASA_V2_ENC = {"aes128": "aes", "aes192": "aes-192", "aes256": "aes-256", "3des": "3des",
-               "des": "des"}
-_ASA_V2_INTEG = {"sha256": "sha256", "sha384": "sha384", "sha512": "sha512", "sha1": "sha",
-                 "md5": "md5"}
-_ASA_ESP_ENC = {"aes128": "aes", "aes192": "aes-192", "aes256": "aes-256",
-                "aes128gcm16": "aes-gcm", "aes192gcm16": "aes-gcm-192",
-                "aes256gcm16": "aes-gcm-256", "3des": "3des", "des": "des"}
-_ASA_ESP_INTEG = {"sha256": "sha-256", "sha384": "sha-384", "sha512": "sha-512",
-                  "sha1": "sha-1", "md5": "md5"}
+from ipsecctl import errors
+from ipsecctl.provision.jinja_env import KeywordError, builtin_env
+from ipsecctl.provision.keys import ManualPair
+from ipsecctl.provision.model import End, TunnelSpec
+from ipsecctl.provision.topology import Link, Network, dmvpn_address, from_tunnel
 
 TEMPLATES = {
-    ("cisco_ios", 1, "crypto_map"): "cisco_ios_ikev1_map.j2",
-    ("cisco_ios", 2, "crypto_map"): "cisco_ios_ikev2_map.j2",
-    ("cisco_ios", 2, "vti"): "cisco_ios_ikev2_vti.j2",
-    ("cisco_asa", 2, "crypto_map"): "cisco_asa_ikev2_map.j2",
-    ("strongswan", 1, "crypto_map"): "strongswan_swanctl.j2",
-    ("strongswan", 2, "crypto_map"): "strongswan_swanctl.j2",
-    ("strongswan", 2, "vti"): "strongswan_swanctl.j2",
+    "cisco_ios": "device_ios.j2",
+    "cisco_iosxe": "device_ios.j2",
+    "cisco_asa": "device_asa.j2",
+    "strongswan": "device_strongswan.j2",
+}
+MODE_WORDS = {"crypto_map": "crypto map", "vti": "static VTI", "dmvpn": "DMVPN"}
+KIND_WORDS = {
+    "pair": "tunnel",
+    "hub_spoke": "hub-and-spoke",
+    "full_mesh": "full mesh",
+    "dmvpn": "DMVPN",
 }
 
 
 @dataclass(frozen=True)
+class DeviceRender:
+    """One device's generated configuration and the links it holds."""
+
+    node: End
+    platform: str
+    text: str
+    links: tuple[Link, ...]
+    network: str
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def target(self) -> str:
+        return self.node.target
+
+    @property
+    def filename(self) -> str:
+        return (
+            f"{self.node.name}.swanctl.conf"
+            if self.platform == "strongswan"
+            else f"{self.node.name}.cfg"
+        )
+
+    def config_lines(self) -> list[str]:
+        """Lines to type after ``configure terminal`` (comments and blanks dropped)."""
+        return [
+            ln.rstrip()
+            for ln in self.text.splitlines()
+            if ln.strip() and not ln.lstrip().startswith(("!", "#"))
+        ]
+
+    def peers(self) -> list[End]:
+        return [lk.side(self.node)[1].node for lk in self.links]
+
+
+@dataclass(frozen=True)
 class Rendered:
-    """One end's generated configuration."""
+    """One end of a single-tunnel spec (the two-device network), as before topologies."""
 
     end: End
     peer: End
@@ -78,151 +89,262 @@ class Rendered:
 
     @property
     def filename(self) -> str:
-        return f"{self.end.name}.swanctl.conf" if self.platform == "strongswan" \
+        return (
+            f"{self.end.name}.swanctl.conf"
+            if self.platform == "strongswan"
             else f"{self.end.name}.cfg"
+        )
 
     def config_lines(self) -> list[str]:
-        """Lines to type after ``configure terminal`` (comments and blanks dropped)."""
-        return [ln.rstrip() for ln in self.text.splitlines()
-                if ln.strip() and not ln.lstrip().startswith("!")]
+        return [
+            ln.rstrip()
+            for ln in self.text.splitlines()
+            if ln.strip() and not ln.lstrip().startswith("!")
+        ]
 
 
-def _mask(net: ipaddress.IPv4Network) -> str:
-    return str(net.netmask)
+def connection_name(network: str, peer: str, multi: bool) -> str:
+    """A strongSwan end's connection (and child) name for one link."""
+    return f"{network}-{peer}" if multi else network
 
 
-def _ios_acl_term(net: ipaddress.IPv4Network) -> str:
-    if net.prefixlen == 32:
-        return f"host {net.network_address}"
-    if net.prefixlen == 0:
-        return "any"
-    return f"{net.network_address} {net.hostmask}"
-
-
-def _pairs(local: End, remote: End) -> list[tuple[ipaddress.IPv4Network, ipaddress.IPv4Network]]:
+def _pairs(local: End, remote: End) -> list[tuple[str, str]]:
     """Every (local, remote) inside pair: the one place both ACLs come from."""
-    return [
-        (ipaddress.IPv4Network(a), ipaddress.IPv4Network(b))
-        for a in local.inside_networks for b in remote.inside_networks
-    ]
+    return [(a, b) for a in local.inside_networks for b in remote.inside_networks]
 
 
-def _common(spec: TunnelSpec, end: End, psk: str) -> dict[str, Any]:
-    peer = spec.peer_of(end)
-    esp = spec.esp
-    return {
-        "spec": spec,
-        "name": spec.name,
-        "end": end,
-        "peer": peer,
-        "psk": psk,
-        "lt": spec.lifetimes,
-        "pfs": f"group{dh_number(spec.pfs_group)}" if spec.pfs_group else None,
-        "aead": is_aead(esp.encryption),
-        "pairs": _pairs(end, peer),
-    }
+def _key_text(net: Network, lk: Link, psks: Mapping[str, Any] | None) -> str | None:
+    source = net.spec.key_source()
+    if source is None:
+        return None
+    if psks is not None and lk.name in psks:
+        value = psks[lk.name]
+        return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+    return source.placeholder(lk.name)
 
 
-def _ios_context(spec: TunnelSpec, end: End) -> dict[str, Any]:
-    esp = spec.esp
-    transforms = [_IOS_ESP_ENC[esp.encryption]]
-    if esp.integrity:
-        transforms.append(_IOS_ESP_INTEG[esp.integrity])
-    peer = spec.peer_of(end)
+_MASKED_SA = {"spi": 0, "cipher": "<removed>", "auth": "<removed>"}
+
+
+def _manual(
+    lk: Link, node: End, manual: Mapping[str, ManualPair] | None, masked: bool
+) -> dict[str, Any]:
+    pair = manual.get(lk.name) if manual else None
+    if pair is None:
+        return {"inbound": _MASKED_SA, "outbound": _MASKED_SA}
+    inbound, outbound = pair.inbound(node.outside_address), pair.outbound(node.outside_address)
+    if masked:  # SPIs are no secret (they are on the wire); keys are
+        return {
+            "inbound": {
+                "spi": inbound.spi,
+                "cipher": "<removed>",
+                "auth": "<removed>" if inbound.auth else "",
+            },
+            "outbound": {
+                "spi": outbound.spi,
+                "cipher": "<removed>",
+                "auth": "<removed>" if outbound.auth else "",
+            },
+        }
+    return {"inbound": inbound, "outbound": outbound}
+
+
+def _link_ctx(
+    net: Network,
+    node: End,
+    lk: Link,
+    multi: bool,
+    psks: Mapping[str, Any] | None,
+    manual: Mapping[str, ManualPair] | None,
+    masked: bool,
+) -> dict[str, Any]:
+    mine, other = lk.side(node)
+    peer = other.node
     ctx: dict[str, Any] = {
-        "v1_policies": [
-            {"priority": spec.ike_policy_priority + i, "encryption": _IOS_V1_ENC[p.encryption],
-             "hash": _IOS_V1_HASH[p.integrity], "group": dh_number(p.dh_group)}
-            for i, p in enumerate(spec.proposals)
-        ],
-        "v2_encryption": _uniq(_IOS_V2_ENC[p.encryption] for p in spec.proposals),
-        "v2_integrity": _uniq(_IOS_V2_INTEG[p.integrity] for p in spec.proposals),
-        "v2_groups": _uniq(str(dh_number(p.dh_group)) for p in spec.proposals),
-        "transform": " ".join(transforms),
-        "acl": [f"permit ip {_ios_acl_term(a)} {_ios_acl_term(b)}" for a, b in _pairs(end, peer)],
-        "routes": [
-            f"ip route {ipaddress.IPv4Network(n).network_address} "
-            f"{_mask(ipaddress.IPv4Network(n))} {end.vti.interface}"
-            for n in peer.inside_networks
-        ] if end.vti else [],
+        "peer": peer,
+        "seq": mine.seq,
+        "acl": f"ACL-{net.name}-{peer.name}" if multi else f"ACL-{net.name}",
+        "pairs": _pairs(node, peer),
+        "key": _key_text(net, lk, psks),
+        "description": f"{net.name} to {peer.name}",
+        "backup_peers": [],
+        "conn": connection_name(net.name, peer.name, multi),
+        "local_ts": ",".join(node.inside_networks),
+        "remote_ts": ",".join(peer.inside_networks),
     }
-    if end.vti:
-        iface = ipaddress.IPv4Interface(end.vti.address)
-        ctx["vti_ip"] = f"{iface.ip} {iface.netmask}"
+    ctx["remote_id"] = net.pki.subject(peer) if net.pki is not None else None
+    ctx["dynamic"] = mine.dynamic
+    if mine.interface:
+        ctx["vti"] = {"interface": mine.interface, "address": mine.address}
+    if net.spec.auth == "manual":
+        ctx["manual"] = _manual(lk, node, manual, masked)
     return ctx
 
 
-def _asa_context(spec: TunnelSpec, end: End) -> dict[str, Any]:
-    esp = spec.esp
-    peer = spec.peer_of(end)
+def _dmvpn_ctx(net: Network, node: End) -> dict[str, Any]:
+    d = net.dmvpn
+    assert d is not None
+    hub = node.name in net.hubs
+    hubs = [net.node(h) for h in net.hubs]
+    nhs = [{"tunnel": dmvpn_address(net, h).split()[0], "nbma": h.outside_address} for h in hubs]
+    routes = []
+    if hub:
+        for lk in net.links_of(node):
+            spoke = lk.side(node)[1].node
+            via = dmvpn_address(net, spoke).split()[0]
+            routes += [{"net": n, "via": via} for n in spoke.inside_networks]
+    else:
+        for h in nhs:
+            for hub_node in hubs:
+                if hub_node.outside_address == h["nbma"]:
+                    routes += [{"net": n, "via": h["tunnel"]} for n in hub_node.inside_networks]
+        # spoke-to-spoke prefixes are learned through NHRP (phase 2/3) or a routing protocol;
+        # a summary of the other spokes' networks points at the hub
+        for other in net.nodes:
+            if other.name != node.name and other.name not in net.hubs:
+                routes += [{"net": n, "via": nhs[0]["tunnel"]} for n in other.inside_networks]
     return {
-        "v2_policies": [
-            {"priority": spec.ike_policy_priority + i, "encryption": _ASA_V2_ENC[p.encryption],
-             "integrity": _ASA_V2_INTEG[p.integrity], "group": dh_number(p.dh_group)}
-            for i, p in enumerate(spec.proposals)
-        ],
-        "esp_encryption": _ASA_ESP_ENC[esp.encryption],
-        "esp_integrity": _ASA_ESP_INTEG[esp.integrity] if esp.integrity else "null",
-        "acl": [
-            f"permit ip {a.network_address} {a.netmask} {b.network_address} {b.netmask}"
-            for a, b in _pairs(end, peer)
-        ],
+        "interface": d.interface,
+        "address": dmvpn_address(net, node),
+        "network_id": d.network_id,
+        "holdtime": d.holdtime,
+        "key": d.tunnel_key,
+        "hub": hub,
+        "phase": d.phase,
+        "nhs": nhs,
+        "routes": routes,
     }
 
 
-def _swan_context(spec: TunnelSpec, end: End) -> dict[str, Any]:
+def _swan_ctx(net: Network, node: End) -> dict[str, Any]:
+    spec = net.spec
     esp = spec.esp.keyword() + (f"-{spec.pfs_group}" if spec.pfs_group else "")
     lt = spec.lifetimes
-    return {
+    ctx: dict[str, Any] = {
         "ike_proposals": ",".join(p.keyword() for p in spec.proposals),
         "esp_proposals": esp,
         "ike_rekey": lt.ike_s * 9 // 10,
         "child_rekey": lt.ipsec_s * 9 // 10,
         "life_bytes": lt.ipsec_kb * 1024,
         "rekey_bytes": lt.ipsec_kb * 1024 * 9 // 10,
-        "local_ts": ",".join(end.inside_networks),
-        "remote_ts": ",".join(spec.peer_of(end).inside_networks),
+        "force_encap": spec.force_encap,
+        "cert": None,
     }
+    if spec.auth == "cert" and net.pki is not None:
+        # names relative to swanctl's x509/ and x509ca/ folders (beside the loaded file)
+        ctx["cert"] = {"cert": f"{node.name}.pem", "cacert": f"{net.pki.trustpoint}.pem",
+                       "local_id": net.pki.subject(node)}
+    return ctx
 
 
-def _uniq(items: Any) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if item not in out:
-            out.append(item)
-    return out
+def device_context(
+    net: Network,
+    node: End,
+    psks: Mapping[str, Any] | None = None,
+    manual: Mapping[str, ManualPair] | None = None,
+    masked: bool = True,
+) -> dict[str, Any]:
+    spec = net.spec
+    links = net.links_of(node)
+    multi = len(links) > 1
+    mode = links[0].mode if links else spec.mode
+    ctx: dict[str, Any] = {
+        "name": net.name,
+        "kind": KIND_WORDS[net.kind],
+        "node": node,
+        "ike_version": spec.ike_version,
+        "mode": mode,
+        "mode_word": MODE_WORDS[mode],
+        "auth": spec.auth,
+        "proposals": spec.proposals,
+        "esp": spec.esp,
+        "pfs_group": spec.pfs_group,
+        "lt": spec.lifetimes,
+        "priority": spec.ike_policy_priority,
+        "transform_mode": "transport" if mode == "dmvpn" else "tunnel",
+        "links": [_link_ctx(net, node, lk, multi, psks, manual, masked) for lk in links],
+        "pki": None,
+        "dmvpn": _dmvpn_ctx(net, node) if mode == "dmvpn" else None,
+    }
+    ctx["keyring"] = [
+        {"name": lc["peer"].name, "address": lc["peer"].outside_address, "key": lc["key"]}
+        for lc in ctx["links"]
+    ]
+    ctx["remotes"] = [lc["peer"].outside_address for lc in ctx["links"]]
+    dyn = [lk.side(node)[0] for lk in links if lk.side(node)[0].dynamic]
+    ctx["dynamic_seq"] = dyn[0].seq if dyn else None
+    if mode == "dmvpn" and node.name not in net.hubs:
+        # a DMVPN spoke also builds spoke-to-spoke tunnels: it accepts every member
+        others = [n for n in net.nodes if n.name != node.name and n.name not in net.hubs]
+        ctx["remotes"] += [n.outside_address for n in others]
+        ctx["keyring"] += [
+            {"name": n.name, "address": n.outside_address, "key": _dmvpn_spoke_key(net, psks)}
+            for n in others
+        ]
+    if spec.auth == "cert" and net.pki is not None:
+        ctx["pki"] = {
+            "trustpoint": net.pki.trustpoint,
+            "url": net.pki.enrollment_url,
+            "subject": net.pki.subject(node),
+            "fqdn": f"{node.name}.{net.pki.domain}",
+        }
+    if node.platform == "strongswan":
+        ctx.update(_swan_ctx(net, node))
+    return ctx
 
 
-def template_for(spec: TunnelSpec, end: End) -> str:
-    family = "cisco_ios" if end.platform in CISCO_IOS else end.platform
-    key = (family, spec.ike_version, spec.mode)
-    if key not in TEMPLATES:
-        raise_unsupported(spec, end)
-    return TEMPLATES[key]
+def _dmvpn_spoke_key(net: Network, psks: Mapping[str, Any] | None) -> str | None:
+    """Spoke-to-spoke tunnels of a DMVPN share one key (a per-pair key cannot be known for
+    tunnels NHRP builds on demand): the spec's single key source."""
+    source = net.spec.key_source()
+    if source is None:
+        return None
+    if psks:
+        value = next(iter(psks.values()))
+        return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value)
+    return source.placeholder("dmvpn")
 
 
-def raise_unsupported(spec: TunnelSpec, end: End) -> None:
-    from ipsecctl import errors
+def render_device(
+    net: Network,
+    node: End,
+    psks: Mapping[str, Any] | None = None,
+    manual: Mapping[str, ManualPair] | None = None,
+    masked: bool = True,
+) -> DeviceRender:
+    """One device's configuration; without ``psks`` keys are placeholders, and manual SA
+    keys are ``<removed>`` unless ``masked`` is False (``manual`` given)."""
+    template = TEMPLATES.get(node.platform)
+    if template is None:
+        raise errors.UsageError(
+            f"{node.name}: no template for platform {node.platform!r} (known: "
+            f"{', '.join(TEMPLATES)})"
+        )
+    ctx = device_context(net, node, psks, manual, masked)
+    try:
+        text = builtin_env().get_template(template).render(**ctx)
+    except (KeywordError, jinja2.TemplateError) as exc:
+        raise errors.InputFileError(f"{net.name}: device {node.name}: {exc}") from None
+    return DeviceRender(node, node.platform, text, tuple(net.links_of(node)), net.name)
 
-    raise errors.UsageError(
-        f"no template for {end.platform} with IKEv{spec.ike_version} {spec.mode} "
-        f"(end {end.name}); supported: "
-        + ", ".join(f"{p} IKEv{v} {m}" for p, v, m in TEMPLATES)
-    )
+
+def render_network(
+    net: Network,
+    psks: Mapping[str, Any] | None = None,
+    manual: Mapping[str, ManualPair] | None = None,
+    masked: bool = True,
+) -> list[DeviceRender]:
+    """Every device, in the network's order (hubs first)."""
+    return [render_device(net, n, psks, manual, masked) for n in net.nodes]
 
 
+# ------------------------------------------------------------------------- single tunnel
 def render_end(spec: TunnelSpec, end: End, psk: str | None = None) -> Rendered:
     """One end's configuration; ``psk`` None writes the placeholder instead of the key."""
-    key_text = psk if psk is not None else spec.psk_source().placeholder()
-    ctx = _common(spec, end, key_text)
-    if end.platform in CISCO_IOS:
-        ctx.update(_ios_context(spec, end))
-    elif end.platform == "cisco_asa":
-        ctx.update(_asa_context(spec, end))
-    else:
-        ctx.update(_swan_context(spec, end))
-    text = _ENV.get_template(template_for(spec, end)).render(**ctx)
-    return Rendered(end=end, peer=spec.peer_of(end), platform=end.platform, text=text)
+    net = from_tunnel(spec)
+    psks = {net.links[0].name: psk} if psk is not None else None
+    dev = render_device(net, end, psks)
+    return Rendered(end=end, peer=spec.peer_of(end), platform=end.platform, text=dev.text)
 
 
 def render_pair(spec: TunnelSpec, psk: str | None = None) -> tuple[Rendered, Rendered]:

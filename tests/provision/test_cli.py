@@ -31,9 +31,13 @@ def test_render_prints_both_ends_and_verdict(prov: Any, tmp_path: Path) -> None:
                str(tmp_path / "cfg"), "--json")
     assert out.code == 0, out
     doc = out.json
-    assert doc["kind"] == "provision-render" and doc["check"]["ok"]
+    assert doc["kind"] == "provision_render" and doc["ok"]
+    assert [(c["name"], c["platform"]) for c in doc["configs"]] == \
+        [("hub", "cisco_iosxe"), ("linux1", "strongswan")]
+    assert [(p["a"], p["b"], p["verdict"]) for p in doc["pairs"]] == [("hub", "linux1", "ok")]
     assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == \
         ["hub.cfg", "linux1.swanctl.conf"]
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "cfg").iterdir()} == {"0o600"}
 
 
 def test_render_refuses_weak_crypto_with_exit_2(prov: Any, tmp_path: Path) -> None:
