@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -45,10 +48,48 @@ def _ellipsis(text: str, width: int) -> str:
 
 
 class FleetPane(DataTable[str | Text]):
-    """Small (one row per device), so the built-in DataTable with row keys is right here."""
+    """Small (one row per device), so the built-in DataTable with row keys is right here.
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+    Space marks the device under the cursor (the tunnels pane then shows only the marked
+    devices' tunnels); Enter opens its device screen; j/k/g/G move as in the tunnels pane.
+    """
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="fleet.j"),
+        Binding("k", "cursor_up", "Up", show=False, id="fleet.k"),
+        Binding("g,home", "top", "Top", show=False, id="fleet.g"),
+        Binding("G,end", "bottom", "Bottom", show=False, id="fleet.G"),
+        Binding("space", "mark", "Mark device", id="fleet.mark"),
+    ]
+
+    class Marked(Message):
+        """The operator marked or unmarked ``device`` (Space in the fleet pane)."""
+
+        def __init__(self, device: str) -> None:
+            super().__init__()
+            self.device = device
+
+    def action_top(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def action_mark(self) -> None:
+        name = self.cursor_device
+        if name is not None:
+            self.post_message(self.Marked(name))
+
+    @property
+    def cursor_device(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, classes=classes)
         self.selected: set[str] = set()
         self._infos: dict[str, DeviceInfo] = {}
         self._now: datetime | None = None

@@ -72,8 +72,8 @@ class TunnelTable(ScrollView, can_focus=True):
         Binding("j", "cursor(1)", "Down", show=False, id="table.j"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="table.pageup"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="table.pagedown"),
-        Binding("home", "jump(0)", "Top", show=False, id="table.home"),
-        Binding("end", "jump(-1)", "Bottom", show=False, id="table.end"),
+        Binding("home,g", "jump(0)", "Top", show=False, id="table.home"),
+        Binding("end,G", "jump(-1)", "Bottom", show=False, id="table.end"),
     ]
 
     class CursorMoved(Message):
@@ -86,8 +86,9 @@ class TunnelTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(self, model: TunnelModel, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, model: TunnelModel, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.model = model
         self.wide = False
         self.cursor_key: str | None = None
@@ -134,13 +135,14 @@ class TunnelTable(ScrollView, can_focus=True):
 
     def refresh_view(self) -> None:
         """Model changed (rows, filter, sort): keep the cursor on the same tunnel if it is
-        still visible, else on the same line; keep the scroll offset unless the cursor left
-        the screen."""
+        still visible, else put it on the first visible row -- never on whatever tunnel now
+        happens to sit on the old line, which an action key would then act on. The scroll
+        offset stays unless the cursor left the screen."""
         view = self.model.view
         self.layout_columns()
         idx = self.model.index_of(self.cursor_key) if self.user_moved else 0
         if idx is None:
-            idx = min(self._cursor_index, max(0, len(view) - 1))
+            idx = 0
         self._set_cursor(idx, notify=True, force=True)
         self.virtual_size = Size(self.total_width, len(view) + 1)
         self.refresh()
