@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ipsecctl import errors
@@ -21,6 +20,7 @@ from ipsecctl.ops.tunnel_actions import TunnelActionSpec, plan_actions
 from ipsecctl.ops.workflow import ActionPlan, ActionRequest
 from ipsecctl.tui.messages import ActionEvent, DevicePolled
 from ipsecctl.tui.screens.modals import ConfirmScreen
+from ipsecctl.tui.threads import background
 
 if TYPE_CHECKING:
     from ipsecctl.tui.app import IpsecApp
@@ -78,8 +78,7 @@ class ActionBridge:
                 app.event(msg, "error")
                 app.notify(msg, severity="error", title="read-only")
             return
-        app.run_worker(partial(self.run, kind, plans), thread=True, group="actions",
-                       exit_on_error=False)
+        background(self.run, kind, plans, name=f"ipsecctl-{kind}")
 
     def run(self, kind: str, plans: list[Plan]) -> None:
         """Thread worker: the workflow asks (modal), then runs each plan, re-polling through
@@ -89,7 +88,7 @@ class ActionBridge:
         results = self.run_spec(kind, spec, plans)
         if results is None:
             return
-        app.call_from_thread(app.model.clear_marks)  # acted on: a declined run keeps them
+        app._from_thread(app.model.clear_marks)  # acted on: a declined run keeps them
         for plan, result in zip(plans, results, strict=False):
             state = app.ops.current(plan.device)
             if state is not None:
@@ -118,7 +117,7 @@ class ActionBridge:
                 if state is not None:
                     app.post_message(DevicePolled(plan.device, state, scheduled=False))
 
-        app.call_from_thread(app._action_started, len(plans))
+        app._from_thread(app._action_started, len(plans))
         try:
             return list(app.ctx.workflow.run(spec, plans, confirm=self.confirm,
                                              progress=progress))
@@ -133,7 +132,7 @@ class ActionBridge:
                 run.error = str(exc)
             return []
         finally:
-            app.call_from_thread(app._action_started, -len(plans))
+            app._from_thread(app._action_started, -len(plans))
 
     def confirm(self, request: ActionRequest) -> bool:
         """Called by the workflow in the worker thread: the modal names every device, peer

@@ -23,7 +23,6 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -47,6 +46,7 @@ from ipsecctl.tui.screens.main import MainScreen
 from ipsecctl.tui.screens.modals import ExportScreen, FilePickScreen, HelpScreen, HostKeyScreen
 from ipsecctl.tui.state import FilterError, TunnelModel
 from ipsecctl.tui.themes import validate_theme
+from ipsecctl.tui.threads import background
 from ipsecctl.tui.tools import Tools
 from ipsecctl.tui.widgets.detail import DetailPane, render_device, seconds_between
 from ipsecctl.tui.widgets.diagnosis import FAILED, OFF, PENDING, READY, DiagnosisPane
@@ -104,6 +104,7 @@ class IpsecApp(App[int]):
         self.loader = loader
         self.starting = starting if loader is not None else ""
         self._diag_dirty = False
+        self._diag_running = False
         self._assessed_keys: set[str] = set()
         self._actions_running = 0
         self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
@@ -156,8 +157,6 @@ class IpsecApp(App[int]):
         return self.ctx.read_only
 
     def on_mount(self) -> None:
-        if self.ctx.keymap:
-            self._apply_keymap(self.ctx.keymap)
         if self.ctx.theme == "ansi":
             self.theme = "ansi-dark"
         elif self.ctx.theme:
@@ -168,6 +167,8 @@ class IpsecApp(App[int]):
 
     def main_ready(self) -> None:
         """The main screen is mounted: fill it and start polling (or loading)."""
+        if self.ctx.keymap:
+            self._apply_keymap(self.ctx.keymap)
         self._fill_fleet()
         if not self.ctx.diagnose:
             self.diagnosis.show("", [], status=OFF)
@@ -193,18 +194,30 @@ class IpsecApp(App[int]):
                    f"{self.ctx.refresh:g} s" + (", read-only" if self.read_only else ""))
         self._schedule()
 
-    @work(thread=True, exclusive=True, group="loader", exit_on_error=False)
     def _load(self) -> None:
-        assert self.loader is not None
+        background(self._load_in_thread, self.loader, name="ipsecctl-load")
+
+    def _load_in_thread(self, loader: Callable[[], DashboardContext]) -> None:
         try:
-            ctx = self.loader()
+            ctx = loader()
         except errors.IpsecctlError as exc:
-            self.call_from_thread(self._load_failed, str(exc))
+            self._from_thread(self._load_failed, str(exc))
             return
         except Exception as exc:  # the lab failed to start: say so, keep the app up
-            self.call_from_thread(self._load_failed, repr(exc))
+            self._from_thread(self._load_failed, repr(exc))
             return
-        self.call_from_thread(self.attach, ctx)
+        if not self._from_thread(self.attach, ctx):
+            ctx.fleet.close(abandon=True)  # the operator quit while it loaded
+
+    def _from_thread(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """``call_from_thread`` that is a no-op once the app has gone (False then)."""
+        if self._quitting or not self.is_running:
+            return False
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            return False
+        return True
 
     def _load_failed(self, message: str) -> None:
         self.starting = ""
@@ -374,26 +387,31 @@ class IpsecApp(App[int]):
         """Assess the latest and previous polls (the one definition of a fault, shared with
         ``tunnels --faults`` and ``diag health``); in a thread worker (10,000 tunnels of rules
         must not stall a keystroke) unless ``wait``."""
-        self._diag_dirty = False
         if not self.ctx.diagnose:
+            self._diag_dirty = False
             return
+        if self._diag_running and not wait:
+            return  # one at a time: the next tick runs it again with what came meanwhile
+        self._diag_dirty = False
         current = self.ops.states()
         previous = self.ops.previous_states()
         if wait:
             self._assessed(assess(current, previous or None, history=self.ops.history()),
                            current)
         else:
-            self._diagnose_in_thread(current, previous)
+            self._diag_running = True
+            background(self._diagnose_in_thread, current, previous, name="ipsecctl-diagnosis")
 
-    @work(thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
     def _diagnose_in_thread(self, current: list[DeviceState],
                             previous: list[DeviceState]) -> None:
         try:
             found = assess(current, previous or None, history=self.ops.history())
         except Exception as exc:  # a rule bug must not take the dashboard down
-            self.call_from_thread(self._diagnosis_failed, f"diagnostics failed: {exc!r}")
+            self._from_thread(self._diagnosis_failed, f"diagnostics failed: {exc!r}")
             return
-        self.call_from_thread(self._assessed, found, current)
+        finally:
+            self._diag_running = False
+        self._from_thread(self._assessed, found, current)
 
     def _diagnosis_failed(self, message: str) -> None:
         self.diagnosis.show(self.diagnosis.subject, [], status=FAILED, message=message)
@@ -581,9 +599,8 @@ class IpsecApp(App[int]):
                                                source="seen by this dashboard"),
                                 "journal")
             return
-        self._read_history(screen, t)
+        background(self._read_history, screen, t, name="ipsecctl-history")
 
-    @work(thread=True, group="history", exit_on_error=False)
     def _read_history(self, screen: Any, tunnel: Tunnel) -> None:
         store = getattr(self.ops, "store", None)
         try:
@@ -595,7 +612,7 @@ class IpsecApp(App[int]):
         if events is None:
             events, source = self.journal.events(tunnel.id), "seen by this dashboard"
         body = render_history(events, source=source)
-        self.call_from_thread(screen.show_history, body, source)
+        self._from_thread(screen.show_history, body, source)
 
     # -- events, title, status --------------------------------------------------------------
     def event(self, text: str, level: str = "info") -> None:
@@ -1012,22 +1029,24 @@ class IpsecApp(App[int]):
             self.notify("select a device or a tunnel first", severity="warning")
             return
         self.event(f"{device}: opening an SSH shell")
-        self._open_shell(device)
+        background(self._open_shell, device, self.size.width, self.size.height,
+                   name="ipsecctl-shell")
 
-    @work(thread=True, group="shell", exit_on_error=False)
-    def _open_shell(self, device: str) -> None:
+    def _open_shell(self, device: str, width: int, height: int) -> None:
+        """Connect in a thread (a host-key question can still be asked in a modal), then
+        hand the terminal over on the UI thread."""
         pool = getattr(self.ops.collector, "pool", None)
         opener = getattr(pool, "open_shell", None)
         if opener is None:
-            self.call_from_thread(self._shell_failed, device, "no shell on this fleet")
+            self._from_thread(self._shell_failed, device, "no shell on this fleet")
             return
-        width, height = self.size.width, self.size.height
         try:
             shell = opener(self.hosts[device], width=width, height=height)
         except errors.IpsecctlError as exc:
-            self.call_from_thread(self._shell_failed, device, str(exc))
+            self._from_thread(self._shell_failed, device, str(exc))
             return
-        self.call_from_thread(self._run_shell, device, shell)
+        if not self._from_thread(self._run_shell, device, shell):
+            shell.close()
 
     def _shell_failed(self, device: str, message: str) -> None:
         self.event(f"{device}: no shell: {message}", "error")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ipsecctl import errors
 from ipsecctl.models import Tunnel
 from ipsecctl.tui.messages import ToolFinished
+from ipsecctl.tui.threads import background
 from ipsecctl.tui.widgets.report import DECLINED, DONE, FAILED, ToolRun
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Tools:
         self.app.post_message(ToolFinished(run.key, run))
 
     def _start(self, fn: Callable[[], None]) -> None:
-        self.app.run_worker(fn, thread=True, group="tools", exit_on_error=False)
+        background(fn, name="ipsecctl-tool")
 
     # -- IKE probe --------------------------------------------------------------------------
     def probe(self, row: Row) -> ToolRun:
