@@ -94,7 +94,7 @@ class IpsecApp(App[int]):
 
     def __init__(self, ctx: DashboardContext, *,
                  loader: Callable[[], DashboardContext] | None = None,
-                 starting: str = "") -> None:
+                 starting: str = "", handle_signals: bool = False) -> None:
         super().__init__(ansi_color=True if ctx.theme == "ansi" else None)
         self.model = TunnelModel()
         self.assessment: Assessment | None = None
@@ -109,6 +109,7 @@ class IpsecApp(App[int]):
         self._actions_running = 0
         self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
         self._quitting = False
+        self.handle_signals = handle_signals
         self._bind(ctx)
 
     def _bind(self, ctx: DashboardContext) -> None:
@@ -157,6 +158,8 @@ class IpsecApp(App[int]):
         return self.ctx.read_only
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            self._quit_on_signals()
         if self.ctx.theme == "ansi":
             self.theme = "ansi-dark"
         elif self.ctx.theme:
@@ -237,6 +240,24 @@ class IpsecApp(App[int]):
             old.fleet.close(abandon=True)
         self._fill_fleet()
         self._started()
+
+    def _quit_on_signals(self) -> None:
+        """A closed terminal (SIGHUP) or a kill (SIGTERM) quits as ``q`` does, so ``demo``
+        still stops its lab. Only when run as the program (``run_dashboard``)."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._signalled)
+
+    def _signalled(self) -> None:
+        self._quitting = True
+        self.poller.close()
+        if self.ctx.close_on_exit:
+            self.ops.close(abandon=True)
+        self.exit(0)
 
     def on_unmount(self) -> None:
         self.poller.close()
@@ -1064,7 +1085,7 @@ class IpsecApp(App[int]):
             with self.suspend():
                 out = sys.__stdout__
                 if out is not None:
-                    out.write(f"\r\n[ipsecctl] SSH shell on {device}: `exit` or Ctrl-] "
+                    out.write(f"\x1b[H\x1b[2J[ipsecctl] SSH shell on {device}: `exit` or Ctrl-] "
                               "returns to the dashboard\r\n")
                     out.flush()
                 reason = relay(shell)
@@ -1133,10 +1154,11 @@ class IpsecApp(App[int]):
 
 def run_dashboard(ctx: DashboardContext, *,
                   loader: Callable[[], DashboardContext] | None = None,
-                  starting: str = "") -> int:
+                  starting: str = "", handle_signals: bool = False) -> int:
     """Run the dashboard until the operator quits; returns the exit code. Sessions are
-    abandoned, not waited for: a device that hangs must not hold the terminal."""
-    app = IpsecApp(ctx, loader=loader, starting=starting)
+    abandoned, not waited for: a device that hangs must not hold the terminal.
+    ``handle_signals``: SIGTERM and SIGHUP quit cleanly (the CLI's commands)."""
+    app = IpsecApp(ctx, loader=loader, starting=starting, handle_signals=handle_signals)
     try:
         code = app.run()
     finally:
