@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = ["ActionEvent", "DashboardContext", "DevicePolled", "HostKeyBridge", "
            "make_context", "run_dashboard"]
 
 ACTION_NAMES = ("clear", "rekey")
+DIAG_MIN_INTERVAL_S = 1.0
 
 
 def _without_device(message: str, device: str) -> str:
@@ -105,6 +107,8 @@ class IpsecApp(App[int]):
         self.starting = starting if loader is not None else ""
         self._diag_dirty = False
         self._diag_running = False
+        self._diag_next = 0.0
+        self._fleet_dirty: set[str] = set()
         self._assessed_keys: set[str] = set()
         self._actions_running = 0
         self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
@@ -284,6 +288,7 @@ class IpsecApp(App[int]):
         failed = not state.reachable
         error = "; ".join(_without_device(e.message, state.device)
                           for e in state.errors if e.fatal)
+        seen_before = (info.reachable, info.error, info.tunnels, info.polls)
         if failed:
             info.failures += 1
             backoff = self.poller.finished(info, failed=True) if scheduled else 0.0
@@ -315,7 +320,8 @@ class IpsecApp(App[int]):
         info.error = error
         info.polled_at = now
         result = self.model.apply(state)
-        self.journal.record(state)
+        if getattr(self.ops, "store", None) is None:
+            self.journal.record(state)  # with a store, the tunnel screen reads its timeline
         info.tunnels = self.model.device_counts(state.device)
         for change in result.changes:
             if change.old is None and info.previous is None:
@@ -323,13 +329,21 @@ class IpsecApp(App[int]):
             text = f"{change.device} peer {change.peer or '?'}: {change.old or 'new'} -> " \
                    f"{change.new or 'gone'}"
             self.event(text, "ok" if change.new == "up" else "warn")
-        self.fleet.upsert(info, now)
-        self.table.refresh_view()
+        # a device that changed (reachability, error, tunnels up) is redrawn now; a routine
+        # poll's row on the next tick (at most once a second whatever the number of devices
+        # answering); the tunnels only where they show
+        if (info.reachable, info.error, info.tunnels) != seen_before[:3] or not seen_before[3]:
+            self.fleet.upsert(info, now)
+        else:
+            self._fleet_dirty.add(info.name)
+        if result.reshaped or self.model._view is None or failed:
+            self.table.refresh_view()
+        else:
+            self.table.refresh_keys(result.updated)
         self._update_title()
         self._follow_cursor(state.device)
         self._redraw_screens(state.device)
         self._diag_dirty = True
-        self.update_status()
 
     def _follow_cursor(self, device: str) -> None:
         """The detail and why panes follow what the focused pane's cursor is on."""
@@ -371,7 +385,9 @@ class IpsecApp(App[int]):
         except NoMatches:  # the app is exiting: its widgets went before its timers
             return
         now = self.ctx.clock()
-        fleet.tick(list(self.infos.values()), now)
+        dirty, self._fleet_dirty = self._fleet_dirty, set()
+        fleet.tick([self.infos[n] for n in dirty if n in self.infos], now, full=True)
+        fleet.tick([i for n, i in self.infos.items() if n not in dirty], now)
         if self.model.stale_devices and self.model.tick_stale(now):
             if self.model.filter.pattern is not None:
                 self.model.invalidate()  # the STATE text is part of the filter's haystack
@@ -411,8 +427,10 @@ class IpsecApp(App[int]):
         if not self.ctx.diagnose:
             self._diag_dirty = False
             return
-        if self._diag_running and not wait:
-            return  # one at a time: the next tick runs it again with what came meanwhile
+        if not wait and (self._diag_running or time.monotonic() < self._diag_next):
+            # one at a time, and not more often than every few times its own duration (at
+            # 10,000 tunnels the rules take a while): the next tick runs it with what came
+            return
         self._diag_dirty = False
         current = self.ops.states()
         previous = self.ops.previous_states()
@@ -425,12 +443,15 @@ class IpsecApp(App[int]):
 
     def _diagnose_in_thread(self, current: list[DeviceState],
                             previous: list[DeviceState]) -> None:
+        started = time.monotonic()
         try:
             found = assess(current, previous or None, history=self.ops.history())
         except Exception as exc:  # a rule bug must not take the dashboard down
             self._from_thread(self._diagnosis_failed, f"diagnostics failed: {exc!r}")
             return
         finally:
+            took = time.monotonic() - started
+            self._diag_next = time.monotonic() + max(DIAG_MIN_INTERVAL_S, 4 * took)
             self._diag_running = False
         self._from_thread(self._assessed, found, current)
 
@@ -641,14 +662,19 @@ class IpsecApp(App[int]):
 
     def _update_title(self) -> None:
         table = self.table
-        table.border_title = self.model.title(wide=table.wide, hidden=table.hidden_columns,
-                                              filter_error=self._filter_error)
+        title = self.model.title(wide=table.wide, hidden=table.hidden_columns,
+                                 filter_error=self._filter_error)
         sub = []
         if self._actions_running:
             sub.append(f"{self._actions_running} action(s) running")
         if self.read_only:
             sub.append("read-only")
-        table.border_subtitle = " | ".join(sub)
+        subtitle = " | ".join(sub)
+        # only when it changed: a border title redraws the whole pane
+        if table.border_title != title:
+            table.border_title = title
+        if (table.border_subtitle or "") != subtitle:
+            table.border_subtitle = subtitle
 
     def status_text(self) -> str:
         """Refresh interval, last poll, and what is going on (the top line of every screen)."""

@@ -47,7 +47,7 @@ class Crumbs(Static):
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)
         grid.add_row(left, right)
-        self.update(grid)
+        self.update(grid, layout=False)  # one line, always: no layout pass
 
     @property
     def text(self) -> str:

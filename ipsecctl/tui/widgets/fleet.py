@@ -154,9 +154,12 @@ class FleetPane(DataTable[str | Text]):
             self._redraw_all()
 
     def upsert(self, info: DeviceInfo, now: datetime) -> None:
+        """One device's row, updated in place; the ERROR column is refitted only when a row is
+        added (a refit redraws every row and makes the layout recompute: not on every poll)."""
+        new = info.name not in self._infos
         self._infos[info.name] = info
         self._now = now
-        if self._fit_error():
+        if new and self._fit_error():
             self._redraw_all()
         self._update(info, now)
 
@@ -166,10 +169,19 @@ class FleetPane(DataTable[str | Text]):
             self.add_row(*cells, key=info.name)
             return
         for col, value in zip(FLEET_COLUMNS, cells, strict=True):
-            self.update_cell(info.name, col, value)
+            if self.get_cell(info.name, col) != value:
+                self.update_cell(info.name, col, value)
 
-    def tick(self, infos: list[DeviceInfo], now: datetime) -> None:
-        """Ages move every second without a poll: update only the AGE cells."""
+    def tick(self, infos: list[DeviceInfo], now: datetime, *, full: bool = False) -> None:
+        """Once a second: whole rows of the devices polled since (``full``), else only the
+        AGE cells (ages move without a poll); a cell whose text is unchanged is left alone."""
+        if full:
+            for info in infos:
+                self.upsert(info, now)
+            return
+        self._now = now
         for info in infos:
             if info.name in self.rows:
-                self.update_cell(info.name, "AGE", self._cells(info, now)[4])
+                age = self._cells(info, now)[4]
+                if self.get_cell(info.name, "AGE") != age:
+                    self.update_cell(info.name, "AGE", age)

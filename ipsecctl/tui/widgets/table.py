@@ -9,6 +9,8 @@ never jumps on refresh), and a repaint formats at most one screenful of rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -143,9 +145,26 @@ class TunnelTable(ScrollView, can_focus=True):
         idx = self.model.index_of(self.cursor_key) if self.user_moved else 0
         if idx is None:
             idx = 0
-        self._set_cursor(idx, notify=True, force=True)
+        self._set_cursor(idx, notify=True)
         self.virtual_size = Size(self.total_width, len(view) + 1)
         self.refresh()
+
+    def refresh_keys(self, keys: Iterable[str]) -> int:
+        """Only these rows' data changed (the view's order and size did not): redraw the lines
+        of those that are on screen, nothing else. A poll of one device among fifty redraws a
+        few lines, not the whole table -- which also keeps the garbage collector's work (and
+        its pauses) down at 10,000 rows. Returns the lines redrawn."""
+        top = int(self.scroll_offset.y)
+        body = max(1, self.scrollable_content_region.height - 1)
+        on_screen = set(self.model.view[top:top + body])
+        lines = 0
+        for key in keys:
+            if key in on_screen:
+                index = self.model.index_of(key)
+                if index is not None:
+                    self.refresh_line(index + 1)  # line 0 is the header
+                    lines += 1
+        return lines
 
     @property
     def cursor_row(self) -> Row | None:
