@@ -166,8 +166,9 @@ def _ios_config(text: str, out: _Configured) -> None:
     config = parse_config(text, source="show running-config")
     for pol in sorted(config.isakmp_policies, key=lambda p: p.priority):
         label = f"isakmp policy {pol.priority}"
-        if pol.defaults_used:
-            label += f" (IOS defaults for {', '.join(pol.defaults_used)})"
+        assumed = [d for d in pol.defaults_used if d != "lifetime"]  # not in a first message
+        if assumed:
+            label += f" (IOS defaults for {', '.join(assumed)})"
         _v1_proposal(pol.encryption, pol.hash, pol.group, label, out)
     for prop in config.ikev2_proposals:
         _v2_proposal(prop.encryption, prop.integrity, [], prop.groups,
