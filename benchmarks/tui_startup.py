@@ -37,12 +37,15 @@ import termios
 import time
 from pathlib import Path
 
-ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
-                  rb"|\x1b[()][A-Z0-9]|\x1b[=>78]")
+ANSI = re.compile(
+    rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    rb"|\x1b[()][A-Z0-9]|\x1b[=>78]"
+)
 
 
-def run_once(argv: list[str], env: dict[str, str], devices: int, timeout: float = 60.0
-             ) -> dict[str, float | None]:
+def run_once(
+    argv: list[str], env: dict[str, str], devices: int, timeout: float = 60.0
+) -> dict[str, float | None]:
     marks = {"fleet": rf"fleet \[{devices}\]", "tunnels": r"tunnels \[[1-9]\d*/\d+\]"}
     t0 = time.perf_counter()
     pid, fd = pty.fork()
@@ -83,8 +86,13 @@ def run_once(argv: list[str], env: dict[str, str], devices: int, timeout: float 
 
 
 def _lab_running(directory: Path, env: dict[str, str]) -> bool:
-    out = subprocess.run([sys.executable, "-m", "ipsecctl", "lab", "status", "--dir",
-                          str(directory)], env=env, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "ipsecctl", "lab", "status", "--dir", str(directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return out.returncode == 0 and "running" in out.stdout
 
 
@@ -99,33 +107,57 @@ def main() -> None:
         tmp = Path(tmp_name)
         config = tmp / "config.yaml"
         config.write_text("")
-        env = dict(os.environ, TERM="xterm-256color", TEXTUAL_ANIMATIONS="none",
-                   IPSECCTL_CONFIG=str(config), IPSECCTL_STATE_DIR=str(tmp / "state"),
-                   IPSECCTL_DATA_DIR=str(tmp / "data"))
-        for label, extra in (("demo", {}), ("demo, no bytecode", {
-                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(tmp / "nopyc")})):
+        env = dict(
+            os.environ,
+            TERM="xterm-256color",
+            TEXTUAL_ANIMATIONS="none",
+            IPSECCTL_CONFIG=str(config),
+            IPSECCTL_STATE_DIR=str(tmp / "state"),
+            IPSECCTL_DATA_DIR=str(tmp / "data"),
+        )
+        for label, extra in (
+            ("demo", {}),
+            (
+                "demo, no bytecode",
+                {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(tmp / "nopyc")},
+            ),
+        ):
             runs = []
             for n in range(args.runs):
                 lab = tmp / f"{label.split(',')[0]}-{n}-{len(extra)}"
-                r = run_once([*exe, "demo", "--dir", str(lab), "--devices", str(args.devices)],
-                             dict(env, **extra), args.devices)
+                r = run_once(
+                    [*exe, "demo", "--dir", str(lab), "--devices", str(args.devices)],
+                    dict(env, **extra),
+                    args.devices,
+                )
                 if _lab_running(lab, env):
                     r["lab left running"] = 1.0
-                    subprocess.run([*exe, "lab", "down", "--dir", str(lab)], env=env,
-                                   capture_output=True, check=False)
+                    subprocess.run(
+                        [*exe, "lab", "down", "--dir", str(lab)],
+                        env=env,
+                        capture_output=True,
+                        check=False,
+                    )
                 runs.append(r)
             rows.append((label, runs))
         lab = tmp / "running-lab"
-        subprocess.run([*exe, "lab", "up", "--dir", str(lab), "--devices", str(args.devices)],
-                       env=env, capture_output=True, check=True)
+        subprocess.run(
+            [*exe, "lab", "up", "--dir", str(lab), "--devices", str(args.devices)],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
         try:
             inventory = str(lab / "inventory")
-            runs = [run_once([*exe, "-i", inventory, "dashboard"], env, args.devices)
-                    for _ in range(args.runs)]
+            runs = [
+                run_once([*exe, "-i", inventory, "dashboard"], env, args.devices)
+                for _ in range(args.runs)
+            ]
             rows.append(("dashboard (lab running)", runs))
         finally:
-            subprocess.run([*exe, "lab", "down", "--dir", str(lab)], env=env,
-                           capture_output=True, check=False)
+            subprocess.run(
+                [*exe, "lab", "down", "--dir", str(lab)], env=env, capture_output=True, check=False
+            )
 
     def stat(runs: list[dict[str, float | None]], key: str) -> str:
         values = [r[key] for r in runs if r.get(key) is not None]
@@ -133,15 +165,21 @@ def main() -> None:
             return "-"
         return f"{statistics.median(values):.2f} / {max(values):.2f}"  # type: ignore[type-var]
 
-    print(f"{args.runs} runs each, {args.devices} lab devices, 120x36 pty; Python "
-          f"{platform.python_version()}, {os.cpu_count()} CPU(s)\n")
-    print("| scenario | fleet shown (s, median / max) | first tunnels (s) | exit after q (s) "
-          "| lab left running |")
+    print(
+        f"{args.runs} runs each, {args.devices} lab devices, 120x36 pty; Python "
+        f"{platform.python_version()}, {os.cpu_count()} CPU(s)\n"
+    )
+    print(
+        "| scenario | fleet shown (s, median / max) | first tunnels (s) | exit after q (s) "
+        "| lab left running |"
+    )
     print("|---|---:|---:|---:|---:|")
     for label, runs in rows:
         left = sum(1 for r in runs if r.get("lab left running"))
-        print(f"| {label} | {stat(runs, 'fleet')} | {stat(runs, 'tunnels')} | "
-              f"{stat(runs, 'quit')} | {left} |")
+        print(
+            f"| {label} | {stat(runs, 'fleet')} | {stat(runs, 'tunnels')} | "
+            f"{stat(runs, 'quit')} | {left} |"
+        )
 
 
 if __name__ == "__main__":

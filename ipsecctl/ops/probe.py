@@ -28,19 +28,50 @@ CONFIG_COMMANDS = ("show running-config",)
 
 # device spellings -> strongSwan keywords (IOS isakmp / ikev2, ASA ikev1 / ikev2)
 _ENCR = {
-    "aes": "aes128", "aes128": "aes128", "aes192": "aes192", "aes256": "aes256",
-    "aes-128": "aes128", "aes-192": "aes192", "aes-256": "aes256",
-    "aes-cbc-128": "aes128", "aes-cbc-192": "aes192", "aes-cbc-256": "aes256",
-    "aes-gcm-128": "aes128gcm16", "aes-gcm-192": "aes192gcm16", "aes-gcm-256": "aes256gcm16",
-    "aes-gcm": "aes128gcm16", "3des": "3des", "des": "des",
+    "aes": "aes128",
+    "aes128": "aes128",
+    "aes192": "aes192",
+    "aes256": "aes256",
+    "aes-128": "aes128",
+    "aes-192": "aes192",
+    "aes-256": "aes256",
+    "aes-cbc-128": "aes128",
+    "aes-cbc-192": "aes192",
+    "aes-cbc-256": "aes256",
+    "aes-gcm-128": "aes128gcm16",
+    "aes-gcm-192": "aes192gcm16",
+    "aes-gcm-256": "aes256gcm16",
+    "aes-gcm": "aes128gcm16",
+    "3des": "3des",
+    "des": "des",
 }
-_HASH = {"sha": "sha1", "sha1": "sha1", "md5": "md5", "sha256": "sha256", "sha384": "sha384",
-         "sha512": "sha512", "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512"}
-_PRF = {"sha": "prfsha1", "sha1": "prfsha1", "md5": "prfmd5", "sha256": "prfsha256",
-        "sha384": "prfsha384", "sha512": "prfsha512"}
+_HASH = {
+    "sha": "sha1",
+    "sha1": "sha1",
+    "md5": "md5",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+    "sha-256": "sha256",
+    "sha-384": "sha384",
+    "sha-512": "sha512",
+}
+_PRF = {
+    "sha": "prfsha1",
+    "sha1": "prfsha1",
+    "md5": "prfmd5",
+    "sha256": "prfsha256",
+    "sha384": "prfsha384",
+    "sha512": "prfsha512",
+}
 
-MEANING_SEVERITY = {"accepted": "info", "no_proposal_chosen": "error", "invalid_ke": "error",
-                    "no_response": "warning", "error": "warning"}
+MEANING_SEVERITY = {
+    "accepted": "info",
+    "no_proposal_chosen": "error",
+    "invalid_ke": "error",
+    "no_response": "warning",
+    "error": "warning",
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +102,15 @@ class ProbePlan:
         """The confirmation's lines: exactly what leaves this host."""
         lines = [f"from this host to {self.peer} udp/{self.port}: {self.exchange} offering"]
         lines += [f"  {p}" for p in self.proposals]
-        lines.append(f"  (proposals from {self.source}"
-                     + (f": {'; '.join(self.basis)}" if self.basis else "") + ")")
-        lines.append("resent up to 2 times if unanswered; once more with a COOKIE or the DH group "
-                     "an INVALID_KE names; never authenticates, changes nothing on any device")
+        lines.append(
+            f"  (proposals from {self.source}"
+            + (f": {'; '.join(self.basis)}" if self.basis else "")
+            + ")"
+        )
+        lines.append(
+            "resent up to 2 times if unanswered; once more with a COOKIE or the DH group "
+            "an INVALID_KE names; never authenticates, changes nothing on any device"
+        )
         return lines
 
 
@@ -92,8 +128,9 @@ def _ike_sa_for(state: DeviceState, tunnel: Tunnel) -> IkeSa | None:
     return best
 
 
-def _version(tunnel: Tunnel, ike: IkeSa | None, v1: list[str], v2: list[str],
-             ikev2_peer: bool) -> int:
+def _version(
+    tunnel: Tunnel, ike: IkeSa | None, v1: list[str], v2: list[str], ikev2_peer: bool
+) -> int:
     if ike is not None and ike.version in (1, 2):
         return int(ike.version)
     state = (tunnel.ike_state or "").upper()
@@ -130,8 +167,14 @@ def _v1_proposal(enc: str, hsh: str, group: int, label: str, out: _Configured) -
         out.basis_v1.append(label)
 
 
-def _v2_proposal(encs: list[str], integs: list[str], prfs: list[str], groups: list[int],
-                 label: str, out: _Configured) -> None:
+def _v2_proposal(
+    encs: list[str],
+    integs: list[str],
+    prfs: list[str],
+    groups: list[int],
+    label: str,
+    out: _Configured,
+) -> None:
     words = [w for w in (_ENCR.get(e) for e in encs) if w]
     if not words:
         out.skipped.append(f"{label} (no encryption the prober knows: {', '.join(encs)})")
@@ -171,8 +214,9 @@ def _ios_config(text: str, out: _Configured) -> None:
             label += f" (IOS defaults for {', '.join(assumed)})"
         _v1_proposal(pol.encryption, pol.hash, pol.group, label, out)
     for prop in config.ikev2_proposals:
-        _v2_proposal(prop.encryption, prop.integrity, [], prop.groups,
-                     f"ikev2 proposal {prop.name}", out)
+        _v2_proposal(
+            prop.encryption, prop.integrity, [], prop.groups, f"ikev2 proposal {prop.name}", out
+        )
     for prof in config.ikev2_profiles:
         for word in str(prof.get("match_remote") or "").split():
             out.ikev2_peers.add(word)
@@ -210,8 +254,7 @@ def _asa_config(text: str, out: _Configured) -> None:
                 _v1_proposal(enc, hsh, g, label, out)
         else:
             encs = [{"aes-gcm-256": "aes-gcm-256"}.get(e, e) for e in attrs.get("encryption", [])]
-            _v2_proposal(encs, attrs.get("integrity", []), attrs.get("prf", []), groups, label,
-                         out)
+            _v2_proposal(encs, attrs.get("integrity", []), attrs.get("prf", []), groups, label, out)
 
 
 def configured_proposals(platform: str, config_text: str) -> _Configured:
@@ -239,8 +282,9 @@ def _negotiated(ike: IkeSa) -> str | None:
     return f"{enc}-{integ}-{group}"
 
 
-def plan_probe(state: DeviceState, tunnel: Tunnel, *, config_text: str | None = None,
-               port: int = 500) -> ProbePlan:
+def plan_probe(
+    state: DeviceState, tunnel: Tunnel, *, config_text: str | None = None, port: int = 500
+) -> ProbePlan:
     """The probe of ``tunnel``'s peer (pure). ``config_text`` is the device's running
     configuration; without it (or without proposals in it) the plan says what it used."""
     from ipsecctl.errors import UsageError
@@ -256,20 +300,35 @@ def plan_probe(state: DeviceState, tunnel: Tunnel, *, config_text: str | None = 
     basis = conf.basis_v2 if version == 2 else conf.basis_v1
     source = "configuration"
     if not proposals and ike is not None and (text := _negotiated(ike)) is not None:
-        proposals, basis, source = [text], [f"IKE SA {ike.state or ''} to {tunnel.peer}"], \
-            "negotiated IKE SA"
+        proposals, basis, source = (
+            [text],
+            [f"IKE SA {ike.state or ''} to {tunnel.peer}"],
+            "negotiated IKE SA",
+        )
     if not proposals:
         from ipsecctl.diag.ike.probe import DEFAULT_V1, DEFAULT_V2
 
         proposals = list(DEFAULT_V2 if version == 2 else DEFAULT_V1)
-        basis = ["no configured proposal found" + (" in the running configuration"
-                                                   if config_text else "")]
+        basis = [
+            "no configured proposal found"
+            + (" in the running configuration" if config_text else "")
+        ]
         source = "prober defaults"
     if conf.skipped:
         basis = [*basis, *(f"skipped {s}" for s in conf.skipped)]
-    return ProbePlan(device=state.device, peer=tunnel.peer, vrf=tunnel.vrf, version=version,
-                     proposals=list(proposals), source=source, basis=basis, port=port,
-                     tunnel=tunnel.id, tunnel_state=tunnel.state, ike_state=tunnel.ike_state)
+    return ProbePlan(
+        device=state.device,
+        peer=tunnel.peer,
+        vrf=tunnel.vrf,
+        version=version,
+        proposals=list(proposals),
+        source=source,
+        basis=basis,
+        port=port,
+        tunnel=tunnel.id,
+        tunnel_state=tunnel.state,
+        ike_state=tunnel.ike_state,
+    )
 
 
 # -- the call and what it means --------------------------------------------------------------
@@ -285,19 +344,32 @@ class ProbeOutcome:
     doc: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        return {"device": self.plan.device, "peer": self.plan.peer, "vrf": self.plan.vrf,
-                "tunnel": self.plan.tunnel, "version": self.plan.version,
-                "proposals": self.plan.proposals, "source": self.plan.source,
-                "result": self.result, "severity": self.severity, "summary": self.summary,
-                "meaning": self.meaning, "probe": self.doc}
+        return {
+            "device": self.plan.device,
+            "peer": self.plan.peer,
+            "vrf": self.plan.vrf,
+            "tunnel": self.plan.tunnel,
+            "version": self.plan.version,
+            "proposals": self.plan.proposals,
+            "source": self.plan.source,
+            "result": self.result,
+            "severity": self.severity,
+            "summary": self.summary,
+            "meaning": self.meaning,
+            "probe": self.doc,
+        }
 
 
 def run_probe(plan: ProbePlan, *, timeout: float = 2.0, retries: int = 2) -> ProbeOutcome:
     """Send the probe (the one call that touches the network) and interpret the answer."""
     from ipsecctl.diag.ike.probe import ProbeOptions, probe
 
-    doc = probe(plan.peer, plan.version, plan.proposals,
-                ProbeOptions(port=plan.port, timeout=timeout, retries=retries))
+    doc = probe(
+        plan.peer,
+        plan.version,
+        plan.proposals,
+        ProbeOptions(port=plan.port, timeout=timeout, retries=retries),
+    )
     return interpret(plan, doc)
 
 
@@ -311,46 +383,71 @@ def interpret(plan: ProbePlan, doc: dict[str, Any]) -> ProbeOutcome:
     if result == "accepted":
         chosen = (doc.get("chosen") or {}).get("proposal") or "one of them"
         summary = f"{peer} answers IKEv{plan.version} and accepts {chosen}"
-        meaning.append(f"the peer takes a proposal {dev} offers ({plan.source}): phase 1 "
-                       "proposals are not the problem")
+        meaning.append(
+            f"the peer takes a proposal {dev} offers ({plan.source}): phase 1 "
+            "proposals are not the problem"
+        )
         if state != "up":
-            meaning.append(f"the tunnel is {state}: look further on, at authentication "
-                           "(pre-shared key, certificates), then phase 2 (transform sets, PFS, "
-                           "mirrored crypto ACLs / traffic selectors)")
+            meaning.append(
+                f"the tunnel is {state}: look further on, at authentication "
+                "(pre-shared key, certificates), then phase 2 (transform sets, PFS, "
+                "mirrored crypto ACLs / traffic selectors)"
+            )
         else:
             meaning.append("IKE to the peer works from this host too")
     elif result == "no_proposal_chosen":
         summary = f"{peer} refuses every proposal {dev} offers (NO_PROPOSAL_CHOSEN)"
         meaning.append(f"a phase 1 proposal mismatch: the peer accepts none of {offered}")
-        meaning.append("make one IKE policy/proposal match on both ends (encryption, "
-                       "integrity/hash, DH group"
-                       + (", authentication method" if plan.version == 1 else "") + ")")
-        meaning.append("a responder with no configuration for this host's address can answer "
-                       "the same way: compare with the device's own IKE state "
-                       f"({plan.ike_state or 'unknown'})")
+        meaning.append(
+            "make one IKE policy/proposal match on both ends (encryption, "
+            "integrity/hash, DH group"
+            + (", authentication method" if plan.version == 1 else "")
+            + ")"
+        )
+        meaning.append(
+            "a responder with no configuration for this host's address can answer "
+            "the same way: compare with the device's own IKE state "
+            f"({plan.ike_state or 'unknown'})"
+        )
     elif result == "invalid_ke":
         wanted = doc.get("wanted_group")
-        name = DH_KEYWORDS.get(int(wanted), f"group {wanted}") if isinstance(wanted, int) \
+        name = (
+            DH_KEYWORDS.get(int(wanted), f"group {wanted}")
+            if isinstance(wanted, int)
             else "another group"
+        )
         summary = f"{peer} wants DH group {name}, which {dev} does not offer (INVALID_KE)"
-        meaning.append(f"add {name} to {dev}'s IKE policy/proposal, or configure the peer for "
-                       "one of the groups offered")
+        meaning.append(
+            f"add {name} to {dev}'s IKE policy/proposal, or configure the peer for "
+            "one of the groups offered"
+        )
     elif result == "no_response":
         err = doc.get("error")
         summary = f"no IKE answer from {peer} udp/{plan.port}"
         if err:
             summary += f" ({err})"
-            meaning.append("something answered, but not IKE: nothing listens on "
-                           f"udp/{plan.port} at {peer}")
+            meaning.append(
+                f"something answered, but not IKE: nothing listens on udp/{plan.port} at {peer}"
+            )
         else:
-            meaning.append("the peer's IKE service is down, UDP 500/4500 is filtered on the "
-                           "path, or the peer ignores this host's address")
-        meaning.append(f"the probe leaves from this host, not from {dev}: the path from {dev} "
-                       "can differ; with the tunnel " + state + ", compare with its IKE state "
-                       f"({plan.ike_state or 'unknown'})")
+            meaning.append(
+                "the peer's IKE service is down, UDP 500/4500 is filtered on the "
+                "path, or the peer ignores this host's address"
+            )
+        meaning.append(
+            f"the probe leaves from this host, not from {dev}: the path from {dev} "
+            "can differ; with the tunnel " + state + ", compare with its IKE state "
+            f"({plan.ike_state or 'unknown'})"
+        )
     else:
         notes = ", ".join(n.get("name", "?") for n in doc.get("notify", []) or [])
         summary = f"{peer} answered with an error" + (f": {notes}" if notes else "")
         meaning.append(str(doc.get("error") or "see the notify payloads"))
-    return ProbeOutcome(plan=plan, result=result, severity=MEANING_SEVERITY.get(result, "warning"),
-                        summary=summary, meaning=meaning, doc=doc)
+    return ProbeOutcome(
+        plan=plan,
+        result=result,
+        severity=MEANING_SEVERITY.get(result, "warning"),
+        summary=summary,
+        meaning=meaning,
+        doc=doc,
+    )

@@ -74,15 +74,16 @@ def parse(text: str) -> Command:
     arg = rest.strip()
     if spec.arg in ("device", "tunnel") and not arg:
         what = "a device name" if spec.arg == "device" else "a peer address or tunnel id"
-        raise CommandError(f":{spec.name} needs {what}, e.g. :{spec.name} "
-                           + ("r11" if spec.arg == "device" else "127.0.1.4"))
+        raise CommandError(
+            f":{spec.name} needs {what}, e.g. :{spec.name} "
+            + ("r11" if spec.arg == "device" else "127.0.1.4")
+        )
     if not spec.arg and arg:
         raise CommandError(f":{spec.name} takes no argument")
     return Command(spec.name, arg)
 
 
-def complete(text: str, devices: Sequence[str] = (), tunnels: Sequence[str] = ()
-             ) -> list[str]:
+def complete(text: str, devices: Sequence[str] = (), tunnels: Sequence[str] = ()) -> list[str]:
     """Whole command lines ``text`` can complete to, best first (the first is suggested)."""
     raw = text.lstrip(":")
     if " " not in raw:
@@ -108,8 +109,12 @@ def usage() -> list[tuple[str, str]]:
     """(``:name ARG``, help) for the help screen."""
     out = []
     for c in COMMANDS:
-        arg = {"device": " DEVICE", "device?": " [DEVICE]", "tunnel": " PEER|ID",
-               "filter?": " [REGEX]"}.get(c.arg, "")
+        arg = {
+            "device": " DEVICE",
+            "device?": " [DEVICE]",
+            "tunnel": " PEER|ID",
+            "filter?": " [REGEX]",
+        }.get(c.arg, "")
         alias = f"  (:{', :'.join(c.aliases)})" if c.aliases else ""
         out.append((f":{c.name}{arg}", c.help + alias))
     return out

@@ -21,9 +21,16 @@ from ipsecctl.ops.formatting import fmt_spis
 from ipsecctl.transitions import Event, diff, next_baseline, settle
 
 PER_TUNNEL = 100
-EVENT_STYLES = {"tunnel_down": "bold red", "tunnel_up": "green", "rekey": "cyan",
-                "one_way": "yellow", "errors_rising": "yellow", "action": "magenta",
-                "unreachable": "red", "reachable": "green"}
+EVENT_STYLES = {
+    "tunnel_down": "bold red",
+    "tunnel_up": "green",
+    "rekey": "cyan",
+    "one_way": "yellow",
+    "errors_rising": "yellow",
+    "action": "magenta",
+    "unreachable": "red",
+    "reachable": "green",
+}
 
 
 class Journal:
@@ -44,7 +51,8 @@ class Journal:
             return []
         events = diff(base, state)
         kept, self._ongoing[state.device] = settle(
-            events, self._ongoing.get(state.device, {}), state)
+            events, self._ongoing.get(state.device, {}), state
+        )
         nxt = next_baseline(base, state)
         self._baseline[state.device] = state if nxt is None else nxt
         for ev in kept:
@@ -67,8 +75,13 @@ def store_timeline(store: Any, tunnel: Tunnel, limit: int = 200) -> list[Event] 
     if store is None or not hasattr(store, "events"):
         return None
     by_tunnel = store.events([tunnel.device], tunnel=tunnel.id, limit=limit)
-    actions = store.events([tunnel.device], peer=tunnel.peer, vrf=tunnel.vrf or "",
-                           kinds=["action"], limit=50) if tunnel.peer else []
+    actions = (
+        store.events(
+            [tunnel.device], peer=tunnel.peer, vrf=tunnel.vrf or "", kinds=["action"], limit=50
+        )
+        if tunnel.peer
+        else []
+    )
     merged = sorted([*by_tunnel, *actions], key=lambda e: e.time)
     return list(merged[-limit:])
 
@@ -100,22 +113,28 @@ def _detail(ev: Event) -> str:
         return f"{d.get('pkts_out', '?')} packets out, none in"
     if ev.event == "errors_rising":
         counters = d.get("counters") or {}
-        return ", ".join(f"{k} +{v.get('delta', '?')}" for k, v in counters.items()
-                         if isinstance(v, dict))
+        return ", ".join(
+            f"{k} +{v.get('delta', '?')}" for k, v in counters.items() if isinstance(v, dict)
+        )
     if ev.event == "tunnel_up" and d.get("spis"):
         spis = d["spis"]
         return "; ".join(f"{k} {fmt_spis(v) or 'none'}" for k, v in spis.items())
     return ""
 
 
-def render_history(events: Sequence[Event], *, source: str, now: datetime | None = None
-                   ) -> Any:
+def render_history(events: Sequence[Event], *, source: str, now: datetime | None = None) -> Any:
     """Newest first: time, event, from → to, detail (re-keys as in/out old → new SPIs)."""
     if not events:
         return Text(f"no events for this tunnel yet ({source})", style="dim")
-    table = Table(box=None, pad_edge=False, header_style="bold", expand=False,
-                  title=f"{len(events)} event(s), {source}", title_justify="left",
-                  title_style="dim")
+    table = Table(
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+        expand=False,
+        title=f"{len(events)} event(s), {source}",
+        title_justify="left",
+        title_style="dim",
+    )
     table.add_column("time", no_wrap=True)
     table.add_column("event", no_wrap=True)
     table.add_column("change", no_wrap=True)
@@ -124,8 +143,11 @@ def render_history(events: Sequence[Event], *, source: str, now: datetime | None
         stamp = ev.time.strftime("%m-%d %H:%M:%S")
         change = ""
         if ev.from_ is not None or ev.to is not None:
-            change = f"{ev.from_ if ev.from_ is not None else '-'} → " \
-                     f"{ev.to if ev.to is not None else '-'}"
-        table.add_row(stamp, Text(ev.event, style=EVENT_STYLES.get(ev.event, "")), change,
-                      _detail(ev))
+            change = (
+                f"{ev.from_ if ev.from_ is not None else '-'} → "
+                f"{ev.to if ev.to is not None else '-'}"
+            )
+        table.add_row(
+            stamp, Text(ev.event, style=EVENT_STYLES.get(ev.event, "")), change, _detail(ev)
+        )
     return table

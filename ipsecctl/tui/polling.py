@@ -25,8 +25,15 @@ Deliver = Callable[[str, DeviceState], None]
 class Poller:
     """``infos`` is the app's per-device memory; ``deliver`` runs on the poll thread."""
 
-    def __init__(self, fleet: Fleet, infos: dict[str, DeviceInfo], deliver: Deliver, *,
-                 refresh: float, max_backoff: float) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        infos: dict[str, DeviceInfo],
+        deliver: Deliver,
+        *,
+        refresh: float,
+        max_backoff: float,
+    ) -> None:
         self.fleet = fleet
         self.infos = infos
         self.deliver = deliver
@@ -80,8 +87,12 @@ class Poller:
         exc = fut.exception()
         if exc is not None:
             platform = self.infos[name].platform if name in self.infos else ""
-            state = DeviceState(device=name, platform=platform, reachable=False,
-                                errors=[CommandError(kind="internal", message=repr(exc))])
+            state = DeviceState(
+                device=name,
+                platform=platform,
+                reachable=False,
+                errors=[CommandError(kind="internal", message=repr(exc))],
+            )
         else:
             state = fut.result()
         self.deliver(name, state)

@@ -66,13 +66,16 @@ def tunnel_excerpts(state: DeviceState | None, tunnel: Tunnel) -> list[Excerpt]:
         ranges = [] if is_log else _blocks(lines)
         excerpt = Excerpt(command)
         if len(ranges) > 1:
-            chosen = [r for r in ranges if any(peer.search(ln) for ln in lines[r[0]:r[1]])]
+            chosen = [r for r in ranges if any(peer.search(ln) for ln in lines[r[0] : r[1]])]
             if spis and len(chosen) > 1:
-                by_spi = [r for r in chosen
-                          if any(w in ln.lower() for ln in lines[r[0]:r[1]] for w in spis)]
+                by_spi = [
+                    r
+                    for r in chosen
+                    if any(w in ln.lower() for ln in lines[r[0] : r[1]] for w in spis)
+                ]
                 chosen = by_spi or chosen
             if local and len(chosen) > 1:
-                by_ts = [r for r in chosen if any(local in ln for ln in lines[r[0]:r[1]])]
+                by_ts = [r for r in chosen if any(local in ln for ln in lines[r[0] : r[1]])]
                 chosen = by_ts or chosen
             for start, end in chosen:
                 keep = min(end, start + MAX_BLOCK_LINES)
@@ -94,5 +97,7 @@ def device_outputs(state: DeviceState | None) -> list[Excerpt]:
     """Every output of the device's last poll, whole (the device screen's raw tab)."""
     if state is None or not state.raw:
         return []
-    return [Excerpt(cmd, [(n + 1, ln) for n, ln in enumerate(text.splitlines())])
-            for cmd, text in state.raw.items()]
+    return [
+        Excerpt(cmd, [(n + 1, ln) for n, ln in enumerate(text.splitlines())])
+        for cmd, text in state.raw.items()
+    ]

@@ -55,8 +55,11 @@ class Tools:
     # -- IKE probe --------------------------------------------------------------------------
     def probe(self, row: Row) -> ToolRun:
         t = row.tunnel
-        run = self._new("probe", row, f"IKE probe of {t.peer} for {t.device}"
-                        + (f" vrf {t.vrf}" if t.vrf else ""))
+        run = self._new(
+            "probe",
+            row,
+            f"IKE probe of {t.peer} for {t.device}" + (f" vrf {t.vrf}" if t.vrf else ""),
+        )
         self._start(partial(self._probe, run, t))
         return run
 
@@ -77,13 +80,17 @@ class Tools:
             except errors.IpsecctlError as exc:
                 run.steps.append(f"could not read the configuration: {exc}")
             plan = plan_probe(state, tunnel, config_text=config)
-            where = f"{tunnel.device} → {tunnel.peer}" + (f" vrf {tunnel.vrf}" if tunnel.vrf
-                                                           else " (global table)")
-            summary = (f"IKEv{plan.version} probe for the tunnel {where}\n"
-                       f"proposals from {plan.source}; sent from this host, not from "
-                       f"{tunnel.device}:")
-            if not app.action_bridge.ask(f"Confirm IKE probe of {tunnel.peer}", summary,
-                                         plan.packets(), verb="Send"):
+            where = f"{tunnel.device} → {tunnel.peer}" + (
+                f" vrf {tunnel.vrf}" if tunnel.vrf else " (global table)"
+            )
+            summary = (
+                f"IKEv{plan.version} probe for the tunnel {where}\n"
+                f"proposals from {plan.source}; sent from this host, not from "
+                f"{tunnel.device}:"
+            )
+            if not app.action_bridge.ask(
+                f"Confirm IKE probe of {tunnel.peer}", summary, plan.packets(), verb="Send"
+            ):
                 run.status = DECLINED
                 run.steps.append("declined: nothing was sent")
                 return
@@ -101,8 +108,11 @@ class Tools:
     # -- device capture ---------------------------------------------------------------------
     def capture(self, row: Row) -> ToolRun:
         t = row.tunnel
-        run = self._new("capture", row, f"capture on {t.device} for {t.peer}"
-                        + (f" vrf {t.vrf}" if t.vrf else ""))
+        run = self._new(
+            "capture",
+            row,
+            f"capture on {t.device} for {t.peer}" + (f" vrf {t.vrf}" if t.vrf else ""),
+        )
         self._start(partial(self._capture, run, t))
         return run
 
@@ -114,12 +124,14 @@ class Tools:
             except ImportError:
                 raise errors.UsageError(
                     "device captures are not available in this build; capture on the "
-                    "device yourself and decode the file with o") from None
+                    "device yourself and decode the file with o"
+                ) from None
             state = app.ops.current(tunnel.device)
             if state is None:
                 raise errors.UsageError(f"{tunnel.device}: not polled yet")
-            plans = ops_capture.plan_capture(state, tunnel.peer, vrf=tunnel.vrf,
-                                             duration_s=CAPTURE_SECONDS)
+            plans = ops_capture.plan_capture(
+                state, tunnel.peer, vrf=tunnel.vrf, duration_s=CAPTURE_SECONDS
+            )
             spec = ops_capture.CaptureSpec(app.ops)
             results = app.action_bridge.run_spec("capture", spec, plans, run=run)
             if results is None:
@@ -141,8 +153,11 @@ class Tools:
     # -- a capture file ---------------------------------------------------------------------
     def decode(self, row: Row, capture: str, keys: str) -> ToolRun:
         t = row.tunnel
-        run = self._new("decode", row, f"decode {Path(capture).name}"
-                        + (f" with {Path(keys).name}" if keys else " (no keys)"))
+        run = self._new(
+            "decode",
+            row,
+            f"decode {Path(capture).name}" + (f" with {Path(keys).name}" if keys else " (no keys)"),
+        )
         self._start(partial(self._decode, run, t, capture, keys))
         return run
 
@@ -175,15 +190,21 @@ def decode_file(app: IpsecApp, tunnel: Tunnel, capture: str, keys: str) -> dict[
     from ipsecctl.diag.capture.files import frames_from_file
 
     if not Path(capture).is_file():
-        raise errors.InputFileError(f"{capture}: no such file",
-                                    hint="give the path of a pcap, pcapng or printed capture")
+        raise errors.InputFileError(
+            f"{capture}: no such file", hint="give the path of a pcap, pcapng or printed capture"
+        )
     sa_keys = load_any_keys(keys) if keys else None
     previous = app.ops.previous(tunnel.device)
     old = next((t for t in previous.tunnels if t.id == tunnel.id), None) if previous else None
     report = analyse_capture(
         frames_from_file(capture, platform=tunnel.platform or None),
-        device=tunnel.device, peer=tunnel.peer, vrf=tunnel.vrf, sas=tunnel.sas,
-        previous_spis=old.spis() if old is not None else (), local_addr=tunnel.local_addr,
-        keys=sa_keys, pcap=capture,
+        device=tunnel.device,
+        peer=tunnel.peer,
+        vrf=tunnel.vrf,
+        sas=tunnel.sas,
+        previous_spis=old.spis() if old is not None else (),
+        local_addr=tunnel.local_addr,
+        keys=sa_keys,
+        pcap=capture,
     )
     return report.to_dict()

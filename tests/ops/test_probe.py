@@ -24,8 +24,13 @@ def _state(platform: str, tunnel: Tunnel, ike: list[IkeSa] | None = None) -> Dev
 
 
 def _tunnel(**kw: object) -> Tunnel:
-    base: dict[str, object] = {"device": "r1", "platform": "cisco_ios", "peer": "10.0.12.2",
-                               "state": "down", "ike_state": "MM_NO_STATE"}
+    base: dict[str, object] = {
+        "device": "r1",
+        "platform": "cisco_ios",
+        "peer": "10.0.12.2",
+        "state": "down",
+        "ike_state": "MM_NO_STATE",
+    }
     base.update(kw)
     return Tunnel(**base).with_identity()  # type: ignore[arg-type]
 
@@ -45,8 +50,10 @@ def test_ios_isakmp_policies_in_priority_order_with_ios_defaults() -> None:
 def test_ios_ikev2_proposal_splits_aead_from_integrity_ciphers() -> None:
     conf = configured_proposals("cisco_iosxe", (CONFIGS / "ok_v2_a.cfg").read_text())
     # encryption aes-cbc-256 aes-gcm-256, integrity sha256 sha384, group 19 14
-    assert conf.v2 == ["aes256-sha256-sha384-ecp256-modp2048",
-                       "aes256gcm16-prfsha256-ecp256-modp2048"]
+    assert conf.v2 == [
+        "aes256-sha256-sha384-ecp256-modp2048",
+        "aes256gcm16-prfsha256-ecp256-modp2048",
+    ]
     for text_ in conf.v2:
         parse_proposal(text_, 2)
 
@@ -72,21 +79,35 @@ def test_plan_uses_the_tunnels_ike_version_and_says_what_it_sends() -> None:
     assert lines[0] == "from this host to 10.0.12.2 udp/500: IKEv1 main mode message 1 offering"
     assert "  aes256-sha256-modp2048" in lines and "never authenticates" in lines[-1]
     v2 = _tunnel(ike_state="READY")
-    assert plan_probe(_state("cisco_iosxe", v2), v2,
-                      config_text=(CONFIGS / "ok_v2_a.cfg").read_text()).version == 2
+    assert (
+        plan_probe(
+            _state("cisco_iosxe", v2), v2, config_text=(CONFIGS / "ok_v2_a.cfg").read_text()
+        ).version
+        == 2
+    )
 
 
 def test_plan_without_configuration_falls_back_and_says_so() -> None:
-    ike = IkeSa(device="r1", version=2, remote="10.0.12.2", state="READY", status="up",
-                encryption="aes256", integrity="sha256", dh_group=19)
+    ike = IkeSa(
+        device="r1",
+        version=2,
+        remote="10.0.12.2",
+        state="READY",
+        status="up",
+        encryption="aes256",
+        integrity="sha256",
+        dh_group=19,
+    )
     t = _tunnel(state="up", ike_state="READY")
     plan = plan_probe(_state("cisco_iosxe", t, [ike]), t)
     assert plan.source == "negotiated IKE SA" and plan.proposals == ["aes256-sha256-ecp256"]
     bare = _tunnel(ike_state=None)
     plan = plan_probe(_state("cisco_ios", bare), bare)
     assert plan.source == "prober defaults" and plan.proposals == DEFAULT_V1
-    assert plan_probe(_state("cisco_ios", bare), bare, config_text="hostname r1\n").proposals \
+    assert (
+        plan_probe(_state("cisco_ios", bare), bare, config_text="hostname r1\n").proposals
         == DEFAULT_V1
+    )
     assert DEFAULT_V2  # the IKEv2 defaults exist for IKEv2 tunnels
 
 
@@ -97,29 +118,38 @@ def test_plan_needs_a_peer() -> None:
 
 
 def _plan(**kw: object) -> ProbePlan:
-    base: dict[str, object] = {"device": "r1", "peer": "10.0.12.2", "vrf": None, "version": 2,
-                               "proposals": ["aes256-sha256-modp2048"],
-                               "source": "configuration", "tunnel_state": "down",
-                               "ike_state": "IN-NEG"}
+    base: dict[str, object] = {
+        "device": "r1",
+        "peer": "10.0.12.2",
+        "vrf": None,
+        "version": 2,
+        "proposals": ["aes256-sha256-modp2048"],
+        "source": "configuration",
+        "tunnel_state": "down",
+        "ike_state": "IN-NEG",
+    }
     base.update(kw)
     return ProbePlan(**base)  # type: ignore[arg-type]
 
 
 def test_interpret_each_answer_for_the_tunnel() -> None:
     plan = _plan()
-    ok = interpret(plan, {"result": "accepted",
-                          "chosen": {"proposal": "aes256-sha256-prfsha256-modp2048"}})
+    ok = interpret(
+        plan, {"result": "accepted", "chosen": {"proposal": "aes256-sha256-prfsha256-modp2048"}}
+    )
     assert ok.severity == "info" and "accepts aes256-sha256-prfsha256-modp2048" in ok.summary
     assert any("authentication" in m for m in ok.meaning)  # down although accepted
-    npc = interpret(plan, {"result": "no_proposal_chosen",
-                           "notify": [{"name": "NO_PROPOSAL_CHOSEN"}]})
+    npc = interpret(
+        plan, {"result": "no_proposal_chosen", "notify": [{"name": "NO_PROPOSAL_CHOSEN"}]}
+    )
     assert npc.severity == "error" and "NO_PROPOSAL_CHOSEN" in npc.summary
     assert "r1" in npc.summary
     ke = interpret(plan, {"result": "invalid_ke", "wanted_group": 19})
     assert "ecp256" in ke.summary and any("ecp256" in m for m in ke.meaning)
     silent = interpret(plan, {"result": "no_response", "error": None})
     assert silent.severity == "warning" and any("filtered" in m for m in silent.meaning)
-    refused = interpret(plan, {"result": "no_response",
-                               "error": "ICMP port unreachable: nothing listens there"})
+    refused = interpret(
+        plan, {"result": "no_response", "error": "ICMP port unreachable: nothing listens there"}
+    )
     assert any("nothing listens on udp/500" in m for m in refused.meaning)
     assert refused.as_json()["probe"]["result"] == "no_response"

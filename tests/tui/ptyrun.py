@@ -20,13 +20,22 @@ import threading
 import time
 from collections.abc import Sequence
 
-ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]"
-                  rb"|\x1b[=>78]|\x1bP[^\x1b]*\x1b\\")
+ANSI = re.compile(
+    rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    rb"|\x1b[()][A-Z0-9]|\x1b[=>78]|\x1bP[^\x1b]*\x1b\\"
+)
 
 
 class PtyProcess:
-    def __init__(self, argv: Sequence[str], *, env: dict[str, str] | None = None,
-                 cols: int = 100, rows: int = 30, cwd: str | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cols: int = 100,
+        rows: int = 30,
+        cwd: str | None = None,
+    ) -> None:
         self.started = time.monotonic()
         pid, fd = pty.fork()
         if pid == 0:  # the child: become the program
@@ -84,11 +93,15 @@ class PtyProcess:
                 return m
             if time.monotonic() > end:
                 tail = self.text(since)[-2000:]
-                raise AssertionError(f"timed out after {timeout} s waiting for {pattern!r}; "
-                                     f"the terminal's last text:\n{tail}")
+                raise AssertionError(
+                    f"timed out after {timeout} s waiting for {pattern!r}; "
+                    f"the terminal's last text:\n{tail}"
+                )
             if self.poll() is not None and not rx.search(self.text(since)):
-                raise AssertionError(f"the process exited ({self.status}) before "
-                                     f"{pattern!r} appeared:\n{self.text(since)[-2000:]}")
+                raise AssertionError(
+                    f"the process exited ({self.status}) before "
+                    f"{pattern!r} appeared:\n{self.text(since)[-2000:]}"
+                )
             time.sleep(0.05)
 
     def send(self, data: str | bytes) -> None:

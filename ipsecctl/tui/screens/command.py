@@ -51,8 +51,11 @@ class CommandLine(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="cmd-hint")
-            yield Input(placeholder=":tunnels :faults :devices :ike :logs DEV :probe "
-                        ":capture …", id="cmd", suggester=CommandSuggester(self.candidates))
+            yield Input(
+                placeholder=":tunnels :faults :devices :ike :logs DEV :probe :capture …",
+                id="cmd",
+                suggester=CommandSuggester(self.candidates),
+            )
 
     def on_mount(self) -> None:
         self.query_one("#cmd", Input).focus()
@@ -72,8 +75,13 @@ class CommandLine(ModalScreen[str | None]):
             except command_mode.CommandError as exc:
                 hint.update(Text(str(exc), style="red"))
             return
-        hint.update(Text("  ".join(":" + f for f in found[:8])
-                         + ("  …" if len(found) > 8 else ""), no_wrap=True, overflow="ellipsis"))
+        hint.update(
+            Text(
+                "  ".join(":" + f for f in found[:8]) + ("  …" if len(found) > 8 else ""),
+                no_wrap=True,
+                overflow="ellipsis",
+            )
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._hint(event.value)

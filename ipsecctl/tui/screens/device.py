@@ -37,8 +37,11 @@ def log_texts(state: DeviceState | None) -> list[tuple[str, str]]:
         wanted = set(get_platform(state.platform).collect.get("logs", []))
     except Exception:
         wanted = set()
-    return [(c, t) for c, t in state.raw.items()
-            if c in wanted or "logging" in c or c.startswith("journalctl")]
+    return [
+        (c, t)
+        for c, t in state.raw.items()
+        if c in wanted or "logging" in c or c.startswith("journalctl")
+    ]
 
 
 def render_logs(state: DeviceState | None, peer: str | None = None) -> RenderableType:
@@ -48,8 +51,9 @@ def render_logs(state: DeviceState | None, peer: str | None = None) -> Renderabl
 
     texts = log_texts(state)
     if not texts:
-        return Text("no log in the last poll: logs are read every few polls (ctrl+r polls now)",
-                    style="dim")
+        return Text(
+            "no log in the last poll: logs are read every few polls (ctrl+r polls now)", style="dim"
+        )
     parts: list[Any] = []
     for command, text in texts:
         report = analyse(text)
@@ -57,8 +61,10 @@ def render_logs(state: DeviceState | None, peer: str | None = None) -> Renderabl
         head = Text()
         head.append(f"{command}", style="bold")
         known = sum(1 for e in events if e.code)
-        head.append(f"  {known} line(s) explained, {len(events) - known} crypto line(s) not "
-                    "recognised", style="dim")
+        head.append(
+            f"  {known} line(s) explained, {len(events) - known} crypto line(s) not recognised",
+            style="dim",
+        )
         parts.append(head)
         table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1))
         table.add_column("line", justify="right", no_wrap=True)
@@ -69,8 +75,7 @@ def render_logs(state: DeviceState | None, peer: str | None = None) -> Renderabl
         for ev in reversed(shown):
             meaning = Text()
             if ev.code:
-                meaning.append(f"{ev.code} ", style=SEVERITY_STYLES.get(ev.severity or "",
-                                                                        "bold"))
+                meaning.append(f"{ev.code} ", style=SEVERITY_STYLES.get(ev.severity or "", "bold"))
                 meaning.append(ev.summary or "")
                 if ev.fix:
                     meaning.append(f"\n  fix: {ev.fix}", style="cyan")
@@ -139,27 +144,36 @@ class DeviceScreen(DashScreen):
         if info is not None:
             summary.set(app.device_summary(self.device))
         table = self.query_one("#device-tunnels", DataTable)
-        keys = sorted(app.model.by_device.get(self.device, ()),
-                      key=lambda k: app.model.rows[k].seq)
+        keys = sorted(app.model.by_device.get(self.device, ()), key=lambda k: app.model.rows[k].seq)
         current = table.cursor_row
         table.clear()
         for key in keys:
             row = app.model.rows[key]
             t = row.tunnel
             table.add_row(
-                t.peer or "-", t.vrf or "-",
-                Text(row.cells.get("state", t.state),
-                     style={"up": "green", "down": "bold red"}.get(t.state, "yellow")),
-                t.ike_state or "-", fmt_duration(t.uptime_s), fmt_rate(row.rate_in),
-                fmt_rate(row.rate_out), str(t.error_count), key=key)
+                t.peer or "-",
+                t.vrf or "-",
+                Text(
+                    row.cells.get("state", t.state),
+                    style={"up": "green", "down": "bold red"}.get(t.state, "yellow"),
+                ),
+                t.ike_state or "-",
+                fmt_duration(t.uptime_s),
+                fmt_rate(row.rate_in),
+                fmt_rate(row.rate_out),
+                str(t.error_count),
+                key=key,
+            )
         if keys:
             table.move_cursor(row=min(current, len(keys) - 1))
         self.query_one("#device-logs", Scroll).set(render_logs(state))
         findings, status, message = app.diagnosis_for_device(self.device)
-        self.query_one("#device-why", DiagnosisPane).show(self.device, findings, status=status,
-                                                          message=message)
-        self.query_one("#device-raw", Scroll).set(render_excerpts(device_outputs(state),
-                                                                  self.device))
+        self.query_one("#device-why", DiagnosisPane).show(
+            self.device, findings, status=status, message=message
+        )
+        self.query_one("#device-raw", Scroll).set(
+            render_excerpts(device_outputs(state), self.device)
+        )
         app.update_status()
 
     # -- keys -------------------------------------------------------------------------------
@@ -184,8 +198,12 @@ class DeviceScreen(DashScreen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        pane = {"tunnels": "#device-tunnels", "logs": "#device-logs", "why": "#device-why",
-                "raw": "#device-raw"}[tab]
+        pane = {
+            "tunnels": "#device-tunnels",
+            "logs": "#device-logs",
+            "why": "#device-why",
+            "raw": "#device-raw",
+        }[tab]
         self.query_one(pane).focus()
 
     def action_tab(self, step: int) -> None:

@@ -52,13 +52,19 @@ class IkeScreen(DashScreen):
                 if sa.dh_group:
                     algs += ("/" if algs else "") + fmt_dh(sa.dh_group)
                 table.add_row(
-                    state.device, str(sa.version or "?"), ike_peer(sa, local) or "-",
+                    state.device,
+                    str(sa.version or "?"),
+                    ike_peer(sa, local) or "-",
                     sa.state or "-",
-                    Text(sa.status, style={"up": "green", "down": "bold red"}.get(sa.status,
-                                                                                  "yellow")),
-                    algs or "-", "-" if sa.remaining_s is None else str(sa.remaining_s),
+                    Text(
+                        sa.status,
+                        style={"up": "green", "down": "bold red"}.get(sa.status, "yellow"),
+                    ),
+                    algs or "-",
+                    "-" if sa.remaining_s is None else str(sa.remaining_s),
                     "-" if sa.conn_id is None else str(sa.conn_id),
-                    key=f"{state.device}#{n}")
+                    key=f"{state.device}#{n}",
+                )
                 count += 1
         table.border_title = f"IKE SAs [{count}]"
         if count:

@@ -55,8 +55,11 @@ class Scroll(VerticalScroll, can_focus=True):
 
 def render_excerpts(excerpts: list[Excerpt], device: str) -> RenderableType:
     if not excerpts:
-        return Text("no device output kept for this tunnel (the last poll failed, or the "
-                    "outputs were replayed without it)", style="dim")
+        return Text(
+            "no device output kept for this tunnel (the last poll failed, or the "
+            "outputs were replayed without it)",
+            style="dim",
+        )
     parts: list[Any] = []
     for ex in excerpts:
         head = Text()
@@ -144,8 +147,9 @@ class TunnelScreen(DashScreen):
         t = self.tunnel
         summary = self.query_one("#summary", Scroll)
         if t is None:
-            summary.set(Text(f"tunnel {self.key} is not in its device's output any more",
-                             style="red"))
+            summary.set(
+                Text(f"tunnel {self.key} is not in its device's output any more", style="red")
+            )
             return
         note = ""
         if row is None:
@@ -154,18 +158,33 @@ class TunnelScreen(DashScreen):
             note = f"{row.stale_text}: last known data, the device is not answering"
         previous, seconds = app.previous_of(t)
         width = self.app.size.width
-        summary.set(render_tunnel(t, app.ike_for(t), previous=previous, seconds=seconds,
-                                  bars=True, counters=3 if width >= 110 else 2, note=note,
-                                  width=width))
+        summary.set(
+            render_tunnel(
+                t,
+                app.ike_for(t),
+                previous=previous,
+                seconds=seconds,
+                bars=True,
+                counters=3 if width >= 110 else 2,
+                note=note,
+                width=width,
+            )
+        )
         summary.border_title = f"tunnel {t.id}"
         self.crumbs.set_trail(self.trail())
         findings, reasons, status, message = app.diagnosis_for_tunnel(self.key)
         why = self.query_one("#tunnel-why", DiagnosisPane)
-        why.show(f"{t.device} → {t.peer or '?'}" + (f" vrf {t.vrf}" if t.vrf else ""),
-                 findings, reasons, status=status, message=message)
+        why.show(
+            f"{t.device} → {t.peer or '?'}" + (f" vrf {t.vrf}" if t.vrf else ""),
+            findings,
+            reasons,
+            status=status,
+            message=message,
+        )
         state = app.ops.current(t.device)
-        self.query_one("#tunnel-raw", Scroll).set(render_excerpts(tunnel_excerpts(state, t),
-                                                                   t.device))
+        self.query_one("#tunnel-raw", Scroll).set(
+            render_excerpts(tunnel_excerpts(state, t), t.device)
+        )
         self.query_one("#tunnel-tests", Scroll).set(render_runs(app.tools.runs_for(self.key)))
         app.update_status()
 
@@ -174,8 +193,7 @@ class TunnelScreen(DashScreen):
         self.query_one("#tunnel-history", Scroll).set(renderable)
 
     def show_tests(self) -> None:
-        self.query_one("#tunnel-tests", Scroll).set(
-            render_runs(self.dash.tools.runs_for(self.key)))
+        self.query_one("#tunnel-tests", Scroll).set(render_runs(self.dash.tools.runs_for(self.key)))
         self.action_show_tab("tests")
 
     # -- keys -------------------------------------------------------------------------------
@@ -185,8 +203,12 @@ class TunnelScreen(DashScreen):
     def action_show_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
         tabs.active = tab
-        pane = {"why": "#tunnel-why", "history": "#tunnel-history", "raw": "#tunnel-raw",
-                "tests": "#tunnel-tests"}[tab]
+        pane = {
+            "why": "#tunnel-why",
+            "history": "#tunnel-history",
+            "raw": "#tunnel-raw",
+            "tests": "#tunnel-tests",
+        }[tab]
         self.query_one(pane).focus()
 
     def action_tab(self, step: int) -> None:

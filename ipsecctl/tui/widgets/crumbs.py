@@ -41,8 +41,7 @@ class Crumbs(Static):
                 left.append(" > ", style="dim")
             last = n == len(self.trail)
             left.append(part, style="bold" if last else "")
-        right = Text(self.status, no_wrap=True, overflow="ellipsis", style="dim",
-                     justify="right")
+        right = Text(self.status, no_wrap=True, overflow="ellipsis", style="dim", justify="right")
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)

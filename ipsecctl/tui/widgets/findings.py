@@ -35,8 +35,9 @@ def _steps(f: Finding) -> list[str]:
         for s in steps:
             if isinstance(s, dict) and s.get("command"):
                 mode = s.get("mode")
-                out.append(str(s["command"]) + (f"   ({mode} mode)" if mode and mode != "exec"
-                                                 else ""))
+                out.append(
+                    str(s["command"]) + (f"   ({mode} mode)" if mode and mode != "exec" else "")
+                )
         if out:
             return out
     return list(f.next_steps)
@@ -74,8 +75,9 @@ def render_finding(f: Finding, *, detail: bool = True, max_evidence: int = 8) ->
     return Group(*parts)
 
 
-def render_findings(findings: Sequence[Finding], reasons: Sequence[str] = (), *,
-                    detail: bool = True) -> RenderableType:
+def render_findings(
+    findings: Sequence[Finding], reasons: Sequence[str] = (), *, detail: bool = True
+) -> RenderableType:
     """Every finding (worst first) plus fault reasons that have no finding of their own."""
     parts: list[Any] = []
     codes = {f.code for f in findings}

@@ -57,15 +57,22 @@ def render_probe(outcome: Any) -> RenderableType:
         parts.append(Text(f"  → {line}"))
     doc = outcome.doc
     facts = Text(style="dim")
-    facts.append(f"  IKEv{plan.version} to {plan.peer} udp/{plan.port}; offered "
-                 f"{', '.join(plan.proposals)} ({plan.source})")
+    facts.append(
+        f"  IKEv{plan.version} to {plan.peer} udp/{plan.port}; offered "
+        f"{', '.join(plan.proposals)} ({plan.source})"
+    )
     if doc.get("rtt_ms") is not None:
         facts.append(f"; rtt {doc['rtt_ms']:.1f} ms")
     attempts = doc.get("attempts") or []
     if attempts:
-        facts.append("; tries: " + ", ".join(
-            str(a.get("result")) + (f" (wants {a['wanted_group']})" if a.get("wanted_group")
-                                    else "") for a in attempts))
+        facts.append(
+            "; tries: "
+            + ", ".join(
+                str(a.get("result"))
+                + (f" (wants {a['wanted_group']})" if a.get("wanted_group") else "")
+                for a in attempts
+            )
+        )
     parts.append(facts)
     if plan.basis:
         parts.append(Text("  from: " + "; ".join(plan.basis), style="dim"))
@@ -77,19 +84,38 @@ def render_probe(outcome: Any) -> RenderableType:
 
 def _esp_table(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1))
-    for name in ("SPI", "dir", "known", "pkts", "seq", "gaps", "dups", "old", "decrypted",
-                 "ICV ok/bad"):
-        table.add_column(name, no_wrap=True, justify="right" if name in (
-            "pkts", "gaps", "dups", "old", "decrypted") else "left")
+    for name in (
+        "SPI",
+        "dir",
+        "known",
+        "pkts",
+        "seq",
+        "gaps",
+        "dups",
+        "old",
+        "decrypted",
+        "ICV ok/bad",
+    ):
+        table.add_column(
+            name,
+            no_wrap=True,
+            justify="right" if name in ("pkts", "gaps", "dups", "old", "decrypted") else "left",
+        )
     for r in rows:
         seq = "-"
         if r.get("first_seq") is not None:
             seq = f"{r['first_seq']}-{r.get('last_seq')}"
         bad = r.get("icv_bad") or 0
         table.add_row(
-            fmt_spi(int(r["spi"])), str(r.get("direction", "?")), str(r.get("known", "?")),
-            str(r.get("packets", 0)), seq, str(r.get("gaps", 0)), str(r.get("duplicates", 0)),
-            str(r.get("outside_window", 0)), str(r.get("decrypted", 0)),
+            fmt_spi(int(r["spi"])),
+            str(r.get("direction", "?")),
+            str(r.get("known", "?")),
+            str(r.get("packets", 0)),
+            seq,
+            str(r.get("gaps", 0)),
+            str(r.get("duplicates", 0)),
+            str(r.get("outside_window", 0)),
+            str(r.get("decrypted", 0)),
             Text(f"{r.get('icv_ok', 0)}/{bad}", style="bold red" if bad else ""),
         )
     return table
@@ -101,12 +127,18 @@ def _ike_table(rows: Sequence[dict[str, Any]], limit: int = 20) -> Table:
         table.add_column(name, no_wrap=name != "notify / proposals", overflow="fold")
     for m in list(rows)[-limit:]:
         direction = ("resp" if m.get("response") else "req") + (
-            " I" if m.get("initiator") else " R")
+            " I" if m.get("initiator") else " R"
+        )
         extra = ", ".join(m.get("notify") or []) or ", ".join(m.get("proposals") or [])
         if m.get("retransmission"):
             extra = "retransmission " + extra
-        table.add_row(str(m.get("time") or "-")[11:23], str(m.get("exchange") or "?"),
-                      direction, str(m.get("message_id", "-")), extra)
+        table.add_row(
+            str(m.get("time") or "-")[11:23],
+            str(m.get("exchange") or "?"),
+            direction,
+            str(m.get("message_id", "-")),
+            extra,
+        )
     return table
 
 
@@ -137,8 +169,11 @@ def render_capture(doc: dict[str, Any]) -> RenderableType:
 
 def render_runs(runs: Sequence[ToolRun]) -> RenderableType:
     if not runs:
-        return Text("no probe or capture yet: i probes the peer's IKE service, x captures on "
-                    "the device, o decodes a capture file with its keys", style="dim")
+        return Text(
+            "no probe or capture yet: i probes the peer's IKE service, x captures on "
+            "the device, o decodes a capture file with its keys",
+            style="dim",
+        )
     parts: list[Any] = []
     for n, run in enumerate(reversed(runs)):
         if n:
@@ -146,8 +181,12 @@ def render_runs(runs: Sequence[ToolRun]) -> RenderableType:
         title = Text()
         title.append(run.started.strftime("%H:%M:%S "), style="dim")
         title.append(run.title, style="bold")
-        title.append(f"  [{run.status}]", style={"failed": "red", "declined": "dim",
-                                                  "running": "yellow"}.get(run.status, "green"))
+        title.append(
+            f"  [{run.status}]",
+            style={"failed": "red", "declined": "dim", "running": "yellow"}.get(
+                run.status, "green"
+            ),
+        )
         parts.append(title)
         for step in run.steps[-6:]:
             parts.append(Text(f"  {step}", style="dim"))
