@@ -60,10 +60,8 @@ def run_once(
     while time.perf_counter() < end:
         ready, _, _ = select.select([fd], [], [], 0.02)
         if ready:
-            try:
+            with contextlib.suppress(OSError):
                 raw += os.read(fd, 65536)
-            except OSError:
-                pass
             text = ANSI.sub(b"", raw[-200_000:]).decode("utf-8", "replace")
             for name, pattern in marks.items():
                 if found[name] is None and re.search(pattern, text):
