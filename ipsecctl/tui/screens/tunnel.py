@@ -32,6 +32,8 @@ TABS = ("why", "history", "raw", "tests")
 class Scroll(VerticalScroll, can_focus=True):
     """A focusable, zoomable scroll pane with one Static inside."""
 
+    ALLOW_MAXIMIZE = True
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "scroll_down", "Down", show=False, id="pane.j"),
         Binding("k", "scroll_up", "Up", show=False, id="pane.k"),

@@ -79,10 +79,14 @@ def sa_table(sas: list[IpsecSa], *, bars: bool = False, compact: bool = False,
     if not compact:
         names += ["proto", "mode", "NAT-T"]
     names.append("transform")
-    table = Table(box=None, pad_edge=False, expand=False, header_style="bold", padding=(0, 1))
+    # one space between columns; the transform gives way: cut with an ellipsis in the detail
+    # pane, wrapped at a space (never inside a word) on the tunnel screen
+    table = Table(box=None, pad_edge=False, expand=False, header_style="bold",
+                  padding=(0, 1, 0, 0))
     for n, name in enumerate(names):
         if name == "transform":
-            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=9)
+            table.add_column(name, no_wrap=not bars, overflow="ellipsis" if not bars else "fold",
+                             min_width=9)
             continue
         widest = max([len(name), *(r[n].cell_len for r in rows)])
         table.add_column(name, no_wrap=True, min_width=widest,
@@ -180,7 +184,7 @@ def render_tunnel(tunnel: Tunnel, ike: IkeSa | None, *, previous: Tunnel | None 
               ike_text(ike, tunnel, wrap=bars)]
     narrow = width < 110
     parts.append(sa_table(tunnel.sas, bars=bars, compact=not bars or narrow,
-                          bar_width=6 if narrow else BAR_WIDTH) if tunnel.sas
+                          bar_width=5 if narrow else BAR_WIDTH) if tunnel.sas
                  else Text("no IPsec SA", style="dim"))
     if counters:
         parts.append(counters_table(tunnel, previous, seconds, columns=counters,
@@ -222,6 +226,7 @@ def seconds_between(a: datetime | None, b: datetime | None) -> float:
 
 
 class DetailPane(VerticalScroll, can_focus=True):
+    ALLOW_MAXIMIZE = True
     """The main screen's compact detail of the tunnel under the cursor (or the device under
     the fleet's cursor); Enter opens the full tunnel screen. Focusable, so it scrolls and
     zooms like every pane."""

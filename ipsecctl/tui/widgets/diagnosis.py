@@ -24,6 +24,7 @@ PENDING, READY, OFF, FAILED = "pending", "ready", "off", "failed"
 
 
 class DiagnosisPane(VerticalScroll, can_focus=True):
+    ALLOW_MAXIMIZE = True  # z zooms it (containers are not maximizable by default)
     BINDINGS = [
         Binding("j", "scroll_down", "Down", show=False, id="why.j"),
         Binding("k", "scroll_up", "Up", show=False, id="why.k"),
