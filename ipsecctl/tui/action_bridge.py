@@ -95,6 +95,9 @@ class ActionBridge:
                 app.post_message(DevicePolled(plan.device, state, scheduled=False))
             text = describe_result(plan, result.ok, result.message, result.old_by_direction,
                                    result.new_by_direction)
+            if getattr(app.ops, "store", None) is None:  # else the workflow recorded it
+                app._from_thread(app.journal.action, app.ctx.clock(), plan, result,
+                                 "dashboard")
             app.post_message(ActionEvent(text, "ok" if result.ok else "error", result))
 
     def run_spec(self, kind: str, spec: Any, plans: list[Any], run: Any = None

@@ -1056,6 +1056,8 @@ class IpsecApp(App[int]):
             return
         self.event(message.text, message.level)
         if message.result is not None:
+            self._redraw_screens(message.result.device)  # its history shows the outcome
+        if message.result is not None:
             self.notify(message.text, severity="information" if message.result.ok else "error",
                         timeout=8)
 

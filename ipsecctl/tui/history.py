@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rich.table import Table
+from rich.console import Group
 from rich.text import Text
 
 from ipsecctl.models import DeviceState, Tunnel
@@ -65,6 +65,18 @@ class Journal:
         if event.tunnel:
             self._events.setdefault(event.tunnel, deque(maxlen=self.per_tunnel)).append(event)
 
+    def action(self, when: datetime, plan: Any, result: Any, source: str) -> None:
+        """An action's outcome on each tunnel it touched (the store records the same
+        through the workflow when there is one)."""
+        body = result.as_json()
+        outcome = "ok" if result.ok else "failed"
+        for t in getattr(plan, "tunnels", []):
+            self.add(Event(time=when, device=plan.device, peer=plan.peer, vrf=plan.vrf,
+                           tunnel=t.id, event="action", to=outcome,
+                           detail={"action": plan.action, "outcome": outcome,
+                                   "spis": body.get("spis"), "source": source,
+                                   "message": body.get("message")}))
+
     def events(self, tunnel: str) -> list[Event]:
         return list(self._events.get(tunnel, ()))
 
@@ -86,68 +98,56 @@ def store_timeline(store: Any, tunnel: Tunnel, limit: int = 200) -> list[Event] 
     return list(merged[-limit:])
 
 
-def _detail(ev: Event) -> str:
+def _spi_lines(spis: Any) -> list[str]:
+    """``in OLD → NEW`` and ``out OLD → NEW``, one line per direction."""
+    lines = []
+    if isinstance(spis, dict):
+        for direction in ("in", "out"):
+            pair = spis.get(direction) or {}
+            if pair.get("old") or pair.get("new"):
+                lines.append(f"{direction:3} {fmt_spis(pair.get('old', [])) or 'none'} → "
+                             f"{fmt_spis(pair.get('new', [])) or 'none'}")
+    return lines
+
+
+def _detail(ev: Event) -> list[str]:
+    """What to say under an event, one fact a line (re-keys: one line per direction)."""
     d = ev.detail
     if ev.event == "rekey":
-        parts = []
-        for direction in ("in", "out"):
-            spis = d.get(direction) or {}
-            old = fmt_spis(spis.get("old", [])) or "none"
-            new = fmt_spis(spis.get("new", [])) or "none"
-            parts.append(f"{direction} {old} → {new}")
-        return "; ".join(parts)
+        return _spi_lines({k: d.get(k) for k in ("in", "out")})
     if ev.event == "action":
         text = f"{d.get('action', '?')} {d.get('outcome') or ev.to or ''}".rstrip()
         if d.get("source"):
             text += f" ({d['source']})"
-        for key in ("new_by_direction", "new_spis_by_direction"):
-            if isinstance(d.get(key), dict):
-                text += "; new " + "; ".join(f"{k} {fmt_spis(v)}" for k, v in d[key].items())
-                break
-        return text
+        return [text, *_spi_lines(d.get("spis"))]
     if d.get("between_polls"):
-        return "between polls: " + ", ".join(d.get("evidence", []))
+        return ["between polls: " + ", ".join(d.get("evidence", []))]
     if ev.event == "one_way":
-        if d.get("ended"):
-            return f"ended; {d.get('pkts_out', '?')} packets out, none in"
-        return f"{d.get('pkts_out', '?')} packets out, none in"
+        what = f"{d.get('pkts_out', '?')} packets out, none in"
+        return [f"ended; {what}" if d.get("ended") else what]
     if ev.event == "errors_rising":
         counters = d.get("counters") or {}
-        return ", ".join(
-            f"{k} +{v.get('delta', '?')}" for k, v in counters.items() if isinstance(v, dict)
-        )
+        return [", ".join(f"{k} +{v.get('delta', '?')}" for k, v in counters.items()
+                          if isinstance(v, dict))]
     if ev.event == "tunnel_up" and d.get("spis"):
-        spis = d["spis"]
-        return "; ".join(f"{k} {fmt_spis(v) or 'none'}" for k, v in spis.items())
-    return ""
+        return [f"{k:3} {fmt_spis(v) or 'none'}" for k, v in d["spis"].items()]
+    return []
 
 
-def render_history(events: Sequence[Event], *, source: str, now: datetime | None = None) -> Any:
-    """Newest first: time, event, from → to, detail (re-keys as in/out old → new SPIs)."""
+def render_history(events: Sequence[Event], *, source: str, now: datetime | None = None
+                   ) -> Any:
+    """Newest first: time, event and change on one line, the details below it."""
     if not events:
         return Text(f"no events for this tunnel yet ({source})", style="dim")
-    table = Table(
-        box=None,
-        pad_edge=False,
-        header_style="bold",
-        expand=False,
-        title=f"{len(events)} event(s), {source}",
-        title_justify="left",
-        title_style="dim",
-    )
-    table.add_column("time", no_wrap=True)
-    table.add_column("event", no_wrap=True)
-    table.add_column("change", no_wrap=True)
-    table.add_column("detail", overflow="fold")
+    parts: list[Any] = [Text(f"{len(events)} event(s), {source}", style="dim")]
     for ev in reversed(events):
-        stamp = ev.time.strftime("%m-%d %H:%M:%S")
-        change = ""
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(ev.time.strftime("%m-%d %H:%M:%S "), style="dim")
+        head.append(f"{ev.event:13}", style=EVENT_STYLES.get(ev.event, ""))
         if ev.from_ is not None or ev.to is not None:
-            change = (
-                f"{ev.from_ if ev.from_ is not None else '-'} → "
-                f"{ev.to if ev.to is not None else '-'}"
-            )
-        table.add_row(
-            stamp, Text(ev.event, style=EVENT_STYLES.get(ev.event, "")), change, _detail(ev)
-        )
-    return table
+            head.append(f" {ev.from_ if ev.from_ is not None else '-'} → "
+                        f"{ev.to if ev.to is not None else '-'}")
+        parts.append(head)
+        for line in _detail(ev):
+            parts.append(Text(f"               {line}"))
+    return Group(*parts)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -66,24 +65,25 @@ def render_logs(state: DeviceState | None, peer: str | None = None) -> Renderabl
             style="dim",
         )
         parts.append(head)
-        table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1))
-        table.add_column("line", justify="right", no_wrap=True)
-        table.add_column("time", no_wrap=True)
-        table.add_column("peer", no_wrap=True)
-        table.add_column("what it means", overflow="fold", ratio=1)
         shown = events[-LOG_LIMIT:]
-        for ev in reversed(shown):
-            meaning = Text()
+        width = len(str(shown[-1].line)) if shown else 1
+        for ev in reversed(shown):  # newest first
+            head = Text(no_wrap=True, overflow="ellipsis")
+            head.append(f"{ev.line:>{width}} ", style="dim")
+            if ev.time:
+                head.append(f"{' '.join(ev.time.split())} ", style="dim")
+            head.append(f"{ev.peer or '-'}  ", style="bold")
             if ev.code:
-                meaning.append(f"{ev.code} ", style=SEVERITY_STYLES.get(ev.severity or "", "bold"))
-                meaning.append(ev.summary or "")
-                if ev.fix:
-                    meaning.append(f"\n  fix: {ev.fix}", style="cyan")
+                head.append(f"{ev.code} ",
+                            style=SEVERITY_STYLES.get(ev.severity or "", "bold"))
+                head.append(ev.summary or "")
             else:
-                meaning.append("(not recognised)", style="dim")
-            meaning.append(f"\n  {ev.text.strip()}", style="dim")
-            table.add_row(str(ev.line), (ev.time or "-")[-15:], ev.peer or "-", meaning)
-        parts.append(table)
+                head.append("(not recognised)", style="dim")
+            parts.append(head)
+            indent = " " * (width + 1)
+            parts.append(Text(f"{indent}{ev.text.strip()}", style="dim"))
+            if ev.fix:
+                parts.append(Text(f"{indent}fix: {ev.fix}", style="cyan"))
         if len(events) > LOG_LIMIT:
             parts.append(Text(f"… {len(events) - LOG_LIMIT} older line(s)", style="dim"))
     return Group(*parts)
