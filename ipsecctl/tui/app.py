@@ -1122,6 +1122,7 @@ class IpsecApp(App[int]):
             self._shell_failed(device, "this terminal cannot suspend the dashboard")
             return
         self.event(f"{device}: shell closed ({reason})", "info")
+        self.notify(f"{device}: shell closed ({reason})", timeout=4)
         self.refresh()
 
     # -- host keys --------------------------------------------------------------------------
