@@ -42,7 +42,7 @@ from ipsecctl.tui.context import DashboardContext, HostKeyBridge, make_context
 from ipsecctl.tui.history import Journal, render_history, store_timeline
 from ipsecctl.tui.messages import ActionEvent, DevicePolled, ToolFinished
 from ipsecctl.tui.polling import Poller
-from ipsecctl.tui.screens.base import DashScreen
+from ipsecctl.tui.screens.base import DEVICE_ACTIONS, DashScreen
 from ipsecctl.tui.screens.main import MainScreen
 from ipsecctl.tui.screens.modals import ExportScreen, FilePickScreen, HelpScreen, HostKeyScreen
 from ipsecctl.tui.state import FilterError, TunnelModel
@@ -344,6 +344,7 @@ class IpsecApp(App[int]):
         self._follow_cursor(state.device)
         self._redraw_screens(state.device)
         self._diag_dirty = True
+        self.update_status()  # one line, redrawn only when its text changed
 
     def _follow_cursor(self, device: str) -> None:
         """The detail and why panes follow what the focused pane's cursor is on."""
@@ -485,6 +486,9 @@ class IpsecApp(App[int]):
         if row.stale_since is not None:
             message = f"{row.stale_text}: the device is not answering; the last diagnosis " \
                       "of its data:"
+        elif self.ops.previous(row.device) is None:
+            message = ("no findings in this first poll (the rules that compare two polls, "
+                       "such as one-way traffic, run from the next one)")
         return list(a.by_tunnel.get(key, ())), row.reasons, READY, message
 
     def diagnosis_for_device(self, name: str) -> tuple[list[Finding], str, str]:
@@ -571,7 +575,7 @@ class IpsecApp(App[int]):
         info = self.infos[name]
         host = self.hosts.get(name)
         where = ""
-        if host is not None and host.hostname:
+        if host is not None and host.hostname and (host.hostname != name or host.port):
             where = host.hostname + (f":{host.port}" if host.port else "")
         if host is not None and host.jump_host is not None:
             jump = getattr(host.jump_host, "name", host.jump_host)
@@ -860,7 +864,10 @@ class IpsecApp(App[int]):
                 keys = self._keymap.get(binding.id or "") or binding.key
                 shown = ", ".join(self.get_key_display(dataclasses.replace(binding, key=k))
                                   for k in keys.split(","))
-                rows.append((shown, binding.description, binding.id or ""))
+                what = binding.description
+                if self.read_only and binding.action in DEVICE_ACTIONS:
+                    what += " (off: read-only)"
+                rows.append((shown, what, binding.id or ""))
         rows.append(("click header", "Sort by that column (again: reverse)", ""))
         rows.append(("tab", "Move between panes", ""))
         rows += [(name, text, "") for name, text in command_mode.usage()]

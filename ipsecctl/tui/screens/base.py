@@ -37,6 +37,24 @@ class DashScreen(Screen[Any]):
     def trail(self) -> list[str]:
         return []
 
+    def on_mount(self) -> None:
+        self.fit_footer(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_footer(event.size.width)
+
+    def fit_footer(self, width: int) -> None:
+        """Compact keys below 160 columns; the palette's key only from 140 (``:`` and
+        ``ctrl+p`` are in ``?`` anyway), so every screen's keys fit 80 columns."""
+        from textual.widgets import Footer
+
+        for footer in self.query(Footer):
+            footer.compact = width < 160
+            show = width >= 140
+            if footer.show_command_palette != show:
+                footer.show_command_palette = show
+                footer.refresh(recompose=True)
+
     def on_screen_resume(self) -> None:
         self.crumbs.set_trail(self.trail())
         self.dash.update_status()

@@ -129,9 +129,6 @@ class DeviceScreen(DashScreen):
         table = self.query_one("#device-tunnels", DataTable)
         for name in ("PEER", "VRF", "STATE", "IKE", "UP", "IN/s", "OUT/s", "ERRS"):
             table.add_column(name, key=name)
-        footer = self.query_one(Footer)
-        footer.compact = self.app.size.width < 160
-        footer.show_command_palette = self.app.size.width >= 140
         self.redraw()
         self.action_show_tab(self.initial)
 

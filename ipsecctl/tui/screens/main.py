@@ -86,12 +86,6 @@ class MainScreen(DashScreen):
         narrow = width < 110 or height < 30
         self.set_class(narrow, "-narrow")
         self.set_class(narrow and height < 32, "-short")
-        for footer in self.query(Footer):
-            footer.compact = width < 160
-            show = width >= 140  # ': Cmd' is in the footer anyway
-            if footer.show_command_palette != show:
-                footer.show_command_palette = show
-                footer.refresh(recompose=True)
 
     # -- widget messages -> the app ---------------------------------------------------------
     def on_tunnel_table_cursor_moved(self, message: TunnelTable.CursorMoved) -> None:

@@ -131,9 +131,6 @@ class TunnelScreen(DashScreen):
 
     def on_mount(self) -> None:
         self.query_one("#summary").border_title = "tunnel"
-        footer = self.query_one(Footer)
-        footer.compact = self.app.size.width < 160
-        footer.show_command_palette = self.app.size.width >= 140
         self.redraw()
         self.dash.load_history(self)
         self.query_one("#tunnel-why").focus()
