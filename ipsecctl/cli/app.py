@@ -231,10 +231,46 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _value_name(param: Any) -> str:
+    """``TEXT``, ``PATH``, ``INTEGER``...: what one value of a repeatable parameter is."""
+    name = getattr(getattr(param, "type", None), "name", "") or "text"
+    return "PATH" if name in ("path", "file") else name.upper()
+
+
+def readable_help(command: Any) -> Any:
+    """``--help`` as operators read it: flags show no value type (typer's rich help prints
+    ``<bool>``, as if they took one) and repeatable options say so instead of ``<list[str]>``.
+    Applied to the click command tree once, here, for every command."""
+    from typer.core import TyperArgument, TyperOption
+
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperOption):
+            if (param.is_flag or param.count) and param.metavar is None:
+                param.metavar = ""
+            elif param.multiple and "repeatable" not in (param.metavar or ""):
+                param.metavar = f"{param.metavar or _value_name(param)} (repeatable)"
+        elif isinstance(param, TyperArgument) and param.nargs != 1:
+            label = "(any number)" if param.metavar else f"{_value_name(param)}... (any number)"
+            param.display_type_rich = lambda ctx, label=label: label  # type: ignore[method-assign]
+    original = getattr(command, "get_help_option", None)
+    if original is not None:
+
+        def get_help_option(ctx: Any, _original: Any = original) -> Any:
+            option = _original(ctx)  # made on first use, with the context's names
+            if option is not None and option.metavar is None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = get_help_option
+    for sub in (getattr(command, "commands", None) or {}).values():
+        readable_help(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, map the error tree to exit codes, no tracebacks."""
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
-    command = typer.main.get_command(app)
+    command = readable_help(typer.main.get_command(app))
     try:
         # standalone mode: typer reports its own usage errors (exit 2) and Exit codes
         command.main(args=args, prog_name="ipsecctl", standalone_mode=True)
