@@ -251,7 +251,7 @@ def readable_help(command: Any) -> Any:
                 param.metavar = f"{param.metavar or _value_name(param)} (repeatable)"
         elif isinstance(param, TyperArgument) and param.nargs != 1:
             label = "(any number)" if param.metavar else f"{_value_name(param)}... (any number)"
-            param.display_type_rich = lambda ctx, label=label: label  # type: ignore[method-assign]
+            param.display_type_rich = lambda ctx, label=label: label  # type: ignore[method-assign,misc]
     original = getattr(command, "get_help_option", None)
     if original is not None:
 
