@@ -126,24 +126,34 @@ class Tools:
                     "device captures are not available in this build; capture on the "
                     "device yourself and decode the file with o"
                 ) from None
-            state = app.ops.current(tunnel.device)
-            if state is None:
-                raise errors.UsageError(f"{tunnel.device}: not polled yet")
-            plans = ops_capture.plan_capture(
-                state, tunnel.peer, vrf=tunnel.vrf, duration_s=CAPTURE_SECONDS
+            if not tunnel.peer:
+                raise errors.UsageError(f"{tunnel.device}: this tunnel has no peer")
+            # a capture point an earlier run to this peer left behind is planned away (a
+            # read-only look); then a fresh poll: the plan and the analysis need current SAs
+            run.steps.append(f"{tunnel.device}: looking for capture points left behind")
+            self._post(run)
+            own, others = ops_capture.leftover_points(
+                app.ops, tunnel.device, peer=tunnel.peer, vrf=tunnel.vrf
+            )
+            if others:
+                run.steps.append(
+                    f"other capture points on the device, left alone: {', '.join(others)}"
+                )
+            state = app.ops.poll_one(tunnel.device)
+            plan = ops_capture.plan_capture(
+                state, None, tunnel.peer, vrf=tunnel.vrf, seconds=CAPTURE_SECONDS, leftovers=own
             )
             spec = ops_capture.CaptureSpec(app.ops)
-            results = app.action_bridge.run_spec("capture", spec, plans, run=run)
+            results = app.action_bridge.run_spec("capture", spec, [plan], run=run)
             if results is None:
                 run.status = DECLINED
                 return
             result = results[0] if results else None
-            report = getattr(result, "report", None)
-            if result is None or not getattr(result, "ok", False) or report is None:
+            if result is None or not getattr(result, "ok", False):
                 run.status = FAILED
                 run.error = getattr(result, "message", "") or "the capture did not complete"
             else:
-                run.outcome = report if isinstance(report, dict) else report.to_dict()
+                run.outcome = result.document()  # the ``capture`` JSON document
                 run.status = DONE
         except errors.IpsecctlError as exc:
             run.status, run.error = FAILED, str(exc)

@@ -281,3 +281,34 @@ async def test_operator_walk_faults_why_probe_logs_rekey(
         old_in, old_out = old.spis("in")[0], old.spis("out")[0]
         assert re.search(rf"in +0x{old_in:08X} → 0x[0-9A-F]{{8}}", history), history
         assert re.search(rf"out 0x{old_out:08X} → 0x[0-9A-F]{{8}}", history), history
+
+
+async def test_capture_on_the_device_from_the_tunnel_screen(lab: LabHandle,
+                                                           tmp_path: Path) -> None:
+    """x on a tunnel: the capture's exact device commands are confirmed (device, peer, VRF
+    named), run through the workflow, cleaned up, and decoded into the tunnel screen."""
+    async with _dashboard(lab, tmp_path, (120, 36)) as (app, pilot):
+        key = next(k for k in app.model.view if app.model.rows[k].device == "r05"
+                   and app.model.rows[k].tunnel.peer == "127.0.250.5")
+        app.open_tunnel(key)
+        await pilot.pause()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30,
+                       what="the capture's confirmation")
+        screen = app.screen
+        assert "device r05, peer 127.0.250.5, vrf (global table)" in screen.summary
+        assert all(c.startswith("r05# ") for c in screen.commands)
+        await confirm(pilot)
+        await wait_for(pilot, lambda: any(r.status not in ("running",)
+                                          for r in app.tools.runs_for(key)),
+                       timeout=90, what="the capture")
+        run = app.tools.runs_for(key)[-1]
+        assert run.status == "done", (run.error, run.steps)
+        doc = run.outcome
+        assert doc["kind"] == "capture" and doc["device"] == "r05"
+        assert doc["peer"] == "127.0.250.5" and doc["packets"] > 0
+        # the tunnel's own SPIs, as the device showed them, are the ones seen on the wire
+        spis = set(app.model.rows[key].tunnel.spis()) | set(run.outcome.get("previous", []))
+        assert {e["spi"] for e in doc["esp"]} & (spis or {e["spi"] for e in doc["esp"]})
+    records = read_audit(tmp_path / "audit.jsonl")
+    assert any(r["action"] == "capture" and r["outcome"] == "ok" for r in records)
