@@ -307,8 +307,12 @@ async def test_capture_on_the_device_from_the_tunnel_screen(lab: LabHandle,
         doc = run.outcome
         assert doc["kind"] == "capture" and doc["device"] == "r05"
         assert doc["peer"] == "127.0.250.5" and doc["packets"] > 0
-        # the tunnel's own SPIs, as the device showed them, are the ones seen on the wire
-        spis = set(app.model.rows[key].tunnel.spis()) | set(run.outcome.get("previous", []))
-        assert {e["spi"] for e in doc["esp"]} & (spis or {e["spi"] for e in doc["esp"]})
+        # one way: only the device's current outbound SA is on the wire, and the capture
+        # says so with the same finding code as the health rules
+        out_spis = app.model.rows[key].tunnel.spis("out")
+        assert [(e["spi"], e["direction"], e["known"]) for e in doc["esp"]] == [
+            (out_spis[0], "out", "current")]
+        assert "ONE_WAY_TRAFFIC" in [f["code"] for f in doc["findings"]]
+        assert "ONE_WAY_TRAFFIC" in _screen_text(app, "#tunnel-tests")
     records = read_audit(tmp_path / "audit.jsonl")
     assert any(r["action"] == "capture" and r["outcome"] == "ok" for r in records)
