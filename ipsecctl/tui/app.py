@@ -15,10 +15,8 @@ screen (Enter; Esc goes back), ``:ike``; the ``:`` command line and the ctrl+p p
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +31,17 @@ from textual.widgets import Input
 from ipsecctl import errors
 from ipsecctl.models import DeviceState, Finding, IkeSa, Tunnel
 from ipsecctl.ops import export
-from ipsecctl.ops.faults import Assessment, assess
+from ipsecctl.ops.faults import Assessment
 from ipsecctl.ops.formatting import fmt_duration
-from ipsecctl.tui import command_mode
+from ipsecctl.tui import command_routing, keys, shell
 from ipsecctl.tui.action_bridge import ActionBridge
 from ipsecctl.tui.commands import DashboardCommands
 from ipsecctl.tui.context import DashboardContext, HostKeyBridge, make_context
+from ipsecctl.tui.diagnosing import Diagnoser
 from ipsecctl.tui.history import Journal, render_history, store_timeline
 from ipsecctl.tui.messages import ActionEvent, DevicePolled, ToolFinished
 from ipsecctl.tui.polling import Poller
-from ipsecctl.tui.screens.base import DEVICE_ACTIONS, DashScreen
+from ipsecctl.tui.screens.base import DashScreen
 from ipsecctl.tui.screens.main import MainScreen
 from ipsecctl.tui.screens.modals import ExportScreen, FilePickScreen, HelpScreen, HostKeyScreen
 from ipsecctl.tui.state import FilterError, TunnelModel
@@ -50,7 +49,7 @@ from ipsecctl.tui.themes import validate_theme
 from ipsecctl.tui.threads import background
 from ipsecctl.tui.tools import Tools
 from ipsecctl.tui.widgets.detail import DetailPane, render_device, seconds_between
-from ipsecctl.tui.widgets.diagnosis import FAILED, OFF, PENDING, READY, DiagnosisPane
+from ipsecctl.tui.widgets.diagnosis import OFF, READY, DiagnosisPane
 from ipsecctl.tui.widgets.events import EventsPane
 from ipsecctl.tui.widgets.fleet import DeviceInfo, FleetPane
 from ipsecctl.tui.widgets.table import TunnelTable
@@ -59,7 +58,6 @@ __all__ = ["ActionEvent", "DashboardContext", "DevicePolled", "HostKeyBridge", "
            "make_context", "run_dashboard"]
 
 ACTION_NAMES = ("clear", "rekey")
-DIAG_MIN_INTERVAL_S = 1.0
 
 
 def _without_device(message: str, device: str) -> str:
@@ -99,17 +97,13 @@ class IpsecApp(App[int]):
                  starting: str = "", handle_signals: bool = False) -> None:
         super().__init__(ansi_color=True if ctx.theme == "ansi" else None)
         self.model = TunnelModel()
-        self.assessment: Assessment | None = None
         self.action_bridge = ActionBridge(self)
         self.tools = Tools(self)
         self.journal = Journal()
         self.loader = loader
         self.starting = starting if loader is not None else ""
-        self._diag_dirty = False
-        self._diag_running = False
-        self._diag_next = 0.0
+        self.diagnoser = Diagnoser(self)
         self._fleet_dirty: set[str] = set()
-        self._assessed_keys: set[str] = set()
         self._actions_running = 0
         self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
         self._quitting = False
@@ -343,7 +337,7 @@ class IpsecApp(App[int]):
         self._update_title()
         self._follow_cursor(state.device)
         self._redraw_screens(state.device)
-        self._diag_dirty = True
+        self.diagnoser.dirty = True
         self.update_status()  # one line, redrawn only when its text changed
 
     def _follow_cursor(self, device: str) -> None:
@@ -393,7 +387,7 @@ class IpsecApp(App[int]):
             if self.model.filter.pattern is not None:
                 self.model.invalidate()  # the STATE text is part of the filter's haystack
             self.table.refresh_view()
-        if self._diag_dirty:
+        if self.diagnoser.dirty:
             self.run_diagnosis()
         self.update_status()
 
@@ -420,85 +414,21 @@ class IpsecApp(App[int]):
                    else "polling resumed")
         self.update_status()
 
-    # -- diagnosis --------------------------------------------------------------------------
+    # -- diagnosis (tui.diagnosing) ---------------------------------------------------------
     def run_diagnosis(self, *, wait: bool = False) -> None:
-        """Assess the latest and previous polls (the one definition of a fault, shared with
-        ``tunnels --faults`` and ``diag health``); in a thread worker (10,000 tunnels of rules
-        must not stall a keystroke) unless ``wait``."""
-        if not self.ctx.diagnose:
-            self._diag_dirty = False
-            return
-        if not wait and (self._diag_running or time.monotonic() < self._diag_next):
-            # one at a time, and not more often than every few times its own duration (at
-            # 10,000 tunnels the rules take a while): the next tick runs it with what came
-            return
-        self._diag_dirty = False
-        current = self.ops.states()
-        previous = self.ops.previous_states()
-        if wait:
-            self._assessed(assess(current, previous or None, history=self.ops.history()),
-                           current)
-        else:
-            self._diag_running = True
-            background(self._diagnose_in_thread, current, previous, name="ipsecctl-diagnosis")
+        """Assess the fleet now (``wait``) or in the background: see :class:`Diagnoser`."""
+        self.diagnoser.run(wait=wait)
 
-    def _diagnose_in_thread(self, current: list[DeviceState],
-                            previous: list[DeviceState]) -> None:
-        started = time.monotonic()
-        try:
-            found = assess(current, previous or None, history=self.ops.history())
-        except Exception as exc:  # a rule bug must not take the dashboard down
-            self._from_thread(self._diagnosis_failed, f"diagnostics failed: {exc!r}")
-            return
-        finally:
-            took = time.monotonic() - started
-            self._diag_next = time.monotonic() + max(DIAG_MIN_INTERVAL_S, 4 * took)
-            self._diag_running = False
-        self._from_thread(self._assessed, found, current)
-
-    def _diagnosis_failed(self, message: str) -> None:
-        self.diagnosis.show(self.diagnosis.subject, [], status=FAILED, message=message)
-
-    def _assessed(self, assessment: Assessment, states: Sequence[DeviceState]) -> None:
-        if not self.screen_stack or self._quitting:
-            return
-        self.assessment = assessment
-        self._assessed_keys = {t.id for s in states for t in s.tunnels}
-        if self.model.set_faults(assessment.faults):
-            self.table.refresh_view()
-            self._update_title()
-        self._refresh_why()
-        self._redraw_screens()
+    @property
+    def assessment(self) -> Assessment | None:
+        return self.diagnoser.assessment
 
     def diagnosis_for_tunnel(self, key: str | None
                              ) -> tuple[list[Finding], tuple[str, ...], str, str]:
-        """(findings, fault reasons, status, message) for the tunnel ``key``: READY only
-        when an assessment saw this tunnel, so "no findings" is never said before."""
-        if not self.ctx.diagnose:
-            return [], (), OFF, ""
-        row = self.model.rows.get(key) if key else None
-        if row is None:
-            return [], (), READY, "this tunnel is not in the last poll"
-        a = self.assessment
-        if a is None or key not in self._assessed_keys:
-            return [], row.reasons, PENDING, ""
-        message = ""
-        if row.stale_since is not None:
-            message = f"{row.stale_text}: the device is not answering; the last diagnosis " \
-                      "of its data:"
-        elif self.ops.previous(row.device) is None:
-            message = ("no findings in this first poll (the rules that compare two polls, "
-                       "such as one-way traffic, run from the next one)")
-        return list(a.by_tunnel.get(key, ())), row.reasons, READY, message
+        return self.diagnoser.for_tunnel(key)
 
     def diagnosis_for_device(self, name: str) -> tuple[list[Finding], str, str]:
-        if not self.ctx.diagnose:
-            return [], OFF, ""
-        a = self.assessment
-        keys = self.model.by_device.get(name, set())
-        if a is None or (keys and not keys & self._assessed_keys):
-            return [], PENDING, ""
-        return [f for f in a.findings if f.device == name], READY, ""
+        return self.diagnoser.for_device(name)
 
     def _refresh_why(self) -> None:
         fleet = self.fleet
@@ -710,30 +640,11 @@ class IpsecApp(App[int]):
 
     # -- main screen keys -------------------------------------------------------------------
     def binding_ids(self) -> set[str]:
-        """Every binding id a keymap may name (the app's, the screens' and the modals')."""
-        from ipsecctl.tui.screens import device, ike, modals, tunnel
-        from ipsecctl.tui.screens.command import CommandLine
-
-        ids: set[str] = set()
-        owners: list[Any] = [type(self), MainScreen, tunnel.TunnelScreen, device.DeviceScreen,
-                             ike.IkeScreen, TunnelTable, FleetPane, DiagnosisPane,
-                             modals.ConfirmScreen, modals.HostKeyScreen, modals.ExportScreen,
-                             modals.HelpScreen, modals.FilePickScreen, CommandLine]
-        for owner in owners:
-            for b in owner.BINDINGS:
-                if isinstance(b, Binding) and b.id:
-                    ids.add(b.id)
-        return ids
+        """Every binding id a keymap may name (see :mod:`ipsecctl.tui.keys`)."""
+        return keys.binding_ids(type(self))
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
-        """``settings.keymap`` (binding id -> keys, e.g. ``{rekey: R, quit: "q,ctrl+q"}``);
-        an unknown id is reported, not fatal: the other remaps still apply."""
-        known = self.binding_ids()
-        unknown = sorted(set(keymap) - known)
-        if unknown:
-            self.event(f"keymap: unknown binding id(s) {', '.join(unknown)}; "
-                       f"known: {', '.join(sorted(known))}", "warn")
-        self.set_keymap({k: v for k, v in keymap.items() if k in known})
+        keys.apply_keymap(self, keymap)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.screen_stack:
@@ -837,7 +748,7 @@ class IpsecApp(App[int]):
         main = self.screen_main
         main.remove_class("-show-events")
         self._refresh_why()
-        if self._diag_dirty:
+        if self.diagnoser.dirty:
             self.run_diagnosis()
         self.diagnosis.focus()
 
@@ -852,109 +763,18 @@ class IpsecApp(App[int]):
     def action_help(self) -> None:
         from ipsecctl.settings import config_file
 
-        rows = []
-        seen: set[str] = set()
-        owners: list[Any] = [type(self.screen)] if isinstance(self.screen, DashScreen) else []
-        owners += [MainScreen, type(self), TunnelTable, FleetPane]
-        for owner in owners:
-            for binding in owner.BINDINGS:
-                if not isinstance(binding, Binding) or (binding.id or binding.key) in seen:
-                    continue
-                seen.add(binding.id or binding.key)
-                keys = self._keymap.get(binding.id or "") or binding.key
-                shown = ", ".join(self.get_key_display(dataclasses.replace(binding, key=k))
-                                  for k in keys.split(","))
-                what = binding.description
-                if self.read_only and binding.action in DEVICE_ACTIONS:
-                    what += " (off: read-only)"
-                rows.append((shown, what, binding.id or ""))
-        rows.append(("click header", "Sort by that column (again: reverse)", ""))
-        rows.append(("tab", "Move between panes", ""))
-        rows += [(name, text, "") for name, text in command_mode.usage()]
-        self.push_screen(HelpScreen(rows, str(config_file())))
+        self.push_screen(HelpScreen(keys.help_rows(self), str(config_file())))
 
-    # -- the command line -------------------------------------------------------------------
+    # -- the command line (tui.command_routing) ---------------------------------------------
     def action_command_line(self) -> None:
-        from ipsecctl.tui.screens.command import CommandLine
-
-        tunnels = []
-        for row in list(self.model.rows.values())[:5000]:
-            if row.tunnel.peer:
-                tunnels.append(row.tunnel.peer)
-        self.push_screen(CommandLine(list(self.infos), sorted(set(tunnels))),
-                         self._command_entered)
-
-    def _command_entered(self, text: str | None) -> None:
-        if text:
-            self.run_command(text)
+        command_routing.open_command_line(self)
 
     def run_command(self, text: str) -> bool:
         """Run one ``:`` command line; a bad one is a toast that says why."""
-        try:
-            cmd = command_mode.parse(text)
-        except command_mode.CommandError as exc:
-            self.notify(str(exc), severity="warning", title="command")
-            return False
-        name, arg = cmd.name, cmd.arg
-        if name in ("tunnels", "faults", "devices", "events"):
-            self._to_main()
-        if name == "tunnels":
-            if self.model.faults_only:
-                self.action_faults()
-            self.action_escape()
-            if arg:
-                self.set_filter(arg)
-            self.table.focus()
-        elif name == "faults":
-            if not self.model.faults_only:
-                self.action_faults()
-            self.table.focus()
-        elif name == "devices":
-            self.fleet.focus()
-        elif name == "events":
-            self.screen_main.add_class("-show-events")
-            self.events_pane.focus()
-        elif name == "ike":
-            self.open_ike()
-        elif name in ("logs", "device"):
-            if arg not in self.infos:
-                self.notify(f"no device {arg!r}; known: {', '.join(list(self.infos)[:10])}",
-                            severity="warning", title="command")
-                return False
-            self.open_device(arg, "logs" if name == "logs" else "tunnels")
-        elif name == "tunnel":
-            key = self._find_tunnel(arg)
-            if key is None:
-                self.notify(f"no tunnel with peer or id {arg!r}", severity="warning",
-                            title="command")
-                return False
-            self.open_tunnel(key)
-        elif name in ("probe", "capture", "decode"):
-            self.start_tool(name)
-        elif name == "shell":
-            self.action_shell(arg or None)
-        elif name == "refresh":
-            self.action_refresh_now()
-        elif name == "pause":
-            self.action_pause()
-        elif name == "help":
-            self.action_help()
-        elif name == "quit":
-            self.run_worker(self.action_quit(), exclusive=False)
-        return True
+        return command_routing.run_command(self, text)
 
     def _to_main(self) -> None:
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
-
-    def _find_tunnel(self, text: str) -> str | None:
-        if text in self.model.rows:
-            return text
-        cursor = self.table.cursor_row
-        matches = [r for r in self.model.rows.values() if r.tunnel.peer == text]
-        if cursor is not None:  # the selected device's tunnel to that peer first
-            matches.sort(key=lambda r: r.device != cursor.device)
-        return matches[0].key if matches else None
+        command_routing.to_main(self)
 
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:
@@ -1068,69 +888,11 @@ class IpsecApp(App[int]):
             self.notify(message.text, severity="information" if message.result.ok else "error",
                         timeout=8)
 
-    # -- the SSH shell ----------------------------------------------------------------------
+    # -- the SSH shell (tui.shell) ----------------------------------------------------------
     def action_shell(self, device: str | None = None) -> None:
         """An interactive SSH shell on the device (the cursor's, the focused fleet row's or
         the one named); the dashboard suspends and comes back when it ends."""
-        if self.read_only:
-            self.refuse("shell")
-            return
-        if device is None:
-            fleet = self.fleet
-            if fleet.has_focus and fleet.cursor_device is not None:
-                device = fleet.cursor_device
-            elif (row := self.table.cursor_row) is not None:
-                device = row.device
-        if device is None or device not in self.hosts:
-            self.notify("select a device or a tunnel first", severity="warning")
-            return
-        self.event(f"{device}: opening an SSH shell")
-        background(self._open_shell, device, self.size.width, self.size.height,
-                   name="ipsecctl-shell")
-
-    def _open_shell(self, device: str, width: int, height: int) -> None:
-        """Connect in a thread (a host-key question can still be asked in a modal), then
-        hand the terminal over on the UI thread."""
-        pool = getattr(self.ops.collector, "pool", None)
-        opener = getattr(pool, "open_shell", None)
-        if opener is None:
-            self._from_thread(self._shell_failed, device, "no shell on this fleet")
-            return
-        try:
-            shell = opener(self.hosts[device], width=width, height=height)
-        except errors.IpsecctlError as exc:
-            self._from_thread(self._shell_failed, device, str(exc))
-            return
-        if not self._from_thread(self._run_shell, device, shell):
-            shell.close()
-
-    def _shell_failed(self, device: str, message: str) -> None:
-        self.event(f"{device}: no shell: {message}", "error")
-        self.notify(message, severity="error", title=f"{device}: shell")
-
-    def _run_shell(self, device: str, shell: Any) -> None:
-        """On the UI thread: hand the terminal to the shell until it ends."""
-        import sys
-
-        from textual.app import SuspendNotSupported
-
-        from ipsecctl.transport.interactive import relay
-
-        try:
-            with self.suspend():
-                out = sys.__stdout__
-                if out is not None:
-                    out.write(f"\x1b[H\x1b[2J[ipsecctl] SSH shell on {device}: `exit` or Ctrl-] "
-                              "returns to the dashboard\r\n")
-                    out.flush()
-                reason = relay(shell)
-        except SuspendNotSupported:
-            shell.close()
-            self._shell_failed(device, "this terminal cannot suspend the dashboard")
-            return
-        self.event(f"{device}: shell closed ({reason})", "info")
-        self.notify(f"{device}: shell closed ({reason})", timeout=4)
-        self.refresh()
+        shell.start_shell(self, device)
 
     # -- host keys --------------------------------------------------------------------------
     def ask_host_key(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
