@@ -280,6 +280,7 @@ class KeyClock:
         self.app = app
         self.pending: str | None = None
         self.painted = 0.0
+        self.last_start = 0.0
         table = app.table
         row_strip = table._row_strip
         render_line = table.render_line
@@ -316,6 +317,7 @@ class KeyClock:
     async def press(self, pilot: Any, key: str) -> float:
         self.painted = 0.0
         start = time.perf_counter()
+        self.last_start = start
         await pilot.press(key)
         end = time.monotonic() + 5
         while not self.painted and time.monotonic() < end:
@@ -328,13 +330,20 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.pauses: list[tuple[int, float]] = []
+        self.spans: list[tuple[float, float]] = []  # (start, end) of full collections
         self._t = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._t = time.perf_counter()
         else:
-            self.pauses.append((int(info["generation"]), time.perf_counter() - self._t))
+            end = time.perf_counter()
+            self.pauses.append((int(info["generation"]), end - self._t))
+            if info["generation"] == 2:
+                self.spans.append((self._t, end))
+
+    def during(self, start: float, end: float) -> bool:
+        return any(a < end and b > start for a, b in self.spans)
 
     def full(self) -> list[float]:
         return [p for g, p in self.pauses if g == 2]
@@ -381,15 +390,23 @@ async def bench_live(states: list[DeviceState], tmp: Path, rounds: int = 4,
         thread.start()
         cursor: list[float] = []
         typed: list[float] = []
+        slow_in_gc = [0, 0]  # keys over 100 ms: (during a full collection, not)
+
+        async def timed(key: str) -> float:
+            took = await clock.press(pilot, key)
+            if took > 0.1:
+                slow_in_gc[0 if gcp.during(clock.last_start, clock.last_start + took) else 1] += 1
+            return took
+
         moved_away = 0
         while not delivered.is_set():
             for key in ("j", "k"):
-                cursor.append(await clock.press(pilot, key))
+                cursor.append(await timed(key))
             if app.table.cursor_key != middle:
                 moved_away += 1
             await pilot.press("slash")
             for ch in device:
-                typed.append(await clock.press(pilot, ch))
+                typed.append(await timed(ch))
             await pilot.press("escape")
             if app.table.cursor_key != middle:
                 moved_away += 1
@@ -402,6 +419,8 @@ async def bench_live(states: list[DeviceState], tmp: Path, rounds: int = 4,
         res["filter key, median / max (ms)"] = f"{ms(statistics.median(typed))} / " \
                                                f"{ms(max(typed))}"
         res["keys over 100 ms"] = sum(1 for x in cursor + typed if x > 0.1)
+        res["of those, during a full garbage collection / not"] = \
+            f"{slow_in_gc[0]} / {slow_in_gc[1]}"
         res["cursor left its tunnel"] = moved_away
         full = gcp.full()
         res["full garbage collections, count / median / max (ms)"] = (
