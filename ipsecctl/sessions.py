@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ipsecctl.settings import HostKeyPolicy, Settings
     from ipsecctl.transport import ConnectionParams, JumpPool
     from ipsecctl.transport.base import CommandRunner
+    from ipsecctl.transport.interactive import Shell
 
 AskHostKey = Callable[[str, str, str, str], bool]
 
@@ -127,6 +128,24 @@ class SessionPool:
             credential_sources=tuple(host.credential_sources.items()),
             max_output=int(s.max_output_mb * 1024 * 1024),
         )
+
+    def open_shell(self, host: Host, *, width: int = 80, height: int = 24) -> Shell:
+        """An interactive shell on ``host`` for a person (the dashboard's ``s``): the same
+        parameters, host-key policy, known_hosts and jump transports as the command sessions."""
+        from ipsecctl.errors import UsageError
+        from ipsecctl.transport import JumpPool, KnownHosts
+        from ipsecctl.transport.interactive import open_shell
+
+        if self.replay_dir is not None or self._abandoned:
+            raise UsageError(f"{host.name}: no shell on a replayed or closed session pool")
+        own = Path(self.settings.known_hosts)
+        with self._lock:
+            if self._jumps is None:
+                self._jumps = JumpPool(ask=self.ask_host_key, own=own)
+            jumps = self._jumps
+        params = self.params_for(host)
+        return open_shell(params, known=KnownHosts(params.known_hosts, own=own),
+                          jump_pool=jumps, ask=self.ask_host_key, width=width, height=height)
 
     def discard(self, name: str) -> None:
         """Forget (and close) a device's runner so the next use reconnects."""

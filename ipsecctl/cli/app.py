@@ -95,8 +95,10 @@ _HELP = {
     "bytes and errors counters, SA lifetimes, IKE SAs, devices), from the last poll.",
     "audit": "Weak crypto per device, the lines to change, and a fleet summary; exit 3 on "
     "warnings.",
-    "dashboard": "The live dashboard: fleet, tunnels, detail, events, diagnosis; actions by key.",
-    "demo": "Start the embedded lab, open the dashboard on it, stop the lab on exit.",
+    "dashboard": "The live dashboard: fleet, tunnels, why, events; Enter drills in; actions "
+    "by key.",
+    "demo": "Start the embedded lab, open the dashboard on it, stop the lab on exit.\n\nThe "
+    "dashboard shows at once and fills in as the lab's routers start and answer.",
     "inventory": "Inspect and validate the inventory.",
     "lab": "The embedded lab of simulated routers.",
     "diag": "Explain failures: health, pair, logs, mtu; packets: esp, ike, probe, capture.",
@@ -180,6 +182,8 @@ class LazyGroup(TyperGroup):
         command = self.commands.get(name)
         if isinstance(command, _Listed):
             command = load_command(name)
+            if command is not None:
+                readable_help(command)
             self.commands[name] = command
         return command
 
@@ -381,6 +385,45 @@ def hoist_global_options(argv: list[str], root: Any = None) -> list[str]:
     return front + rest
 
 
+def _value_name(param: Any) -> str:
+    """``TEXT``, ``PATH``, ``INTEGER``...: what one value of a repeatable parameter is."""
+    name = getattr(getattr(param, "type", None), "name", "") or "text"
+    return "PATH" if name in ("path", "file") else name.upper()
+
+
+def readable_help(command: Any) -> Any:
+    """``--help`` as operators read it: flags show no value type (typer's rich help prints
+    ``<bool>``, as if they took one) and repeatable options say so instead of ``<list[str]>``.
+    Applied to the click command tree once, here, for every command."""
+    from typer.core import TyperArgument, TyperOption
+
+    if getattr(command, "_readable_help", False):
+        return command
+    command._readable_help = True
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperOption):
+            if (param.is_flag or param.count) and param.metavar is None:
+                param.metavar = ""
+            elif param.multiple and "repeatable" not in (param.metavar or ""):
+                param.metavar = f"{param.metavar or _value_name(param)} (repeatable)"
+        elif isinstance(param, TyperArgument) and param.nargs != 1:
+            label = "(any number)" if param.metavar else f"{_value_name(param)}... (any number)"
+            param.display_type_rich = lambda ctx, label=label: label  # type: ignore[method-assign,misc]
+    original = getattr(command, "get_help_option", None)
+    if original is not None:
+
+        def get_help_option(ctx: Any, _original: Any = original) -> Any:
+            option = _original(ctx)  # made on first use, with the context's names
+            if option is not None and option.metavar is None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = get_help_option
+    for sub in (getattr(command, "commands", None) or {}).values():
+        readable_help(sub)
+    return command
+
+
 def _is_check(args: list[str]) -> bool:
     """Whether ``args`` (global options hoisted to the front) run ``check``."""
     skip = False
@@ -397,7 +440,7 @@ def _is_check(args: list[str]) -> bool:
 
 def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
     """Run the app, map the error tree to exit codes, no tracebacks."""
-    command = typer.main.get_command(app)
+    command = readable_help(typer.main.get_command(app))
     if isinstance(command, LazyGroup):
         command.own_process = own_process
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv), command)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 TargetsArg = Annotated[
     list[str] | None,
     typer.Argument(help="Device names, group:NAME, tag:NAME or all (default).",
-                   show_default=False, metavar="[TARGET]..."),
+                   show_default=False, metavar="TARGET"),
 ]
 OutputOpt = Annotated[
     str, typer.Option("-o", "--output", help="table | json | csv", metavar="FORMAT")

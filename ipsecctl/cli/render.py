@@ -83,7 +83,9 @@ def _width() -> int:
 def _cell_len(value: str) -> int:
     from rich.text import Text
 
-    return max((Text.from_markup(line).cell_len for line in value.split("\n")), default=0)
+    # emoji=False: ":ab:" in an IPv6 address is not an emoji code (the tables print none)
+    return max((Text.from_markup(line, emoji=False).cell_len for line in value.split("\n")),
+               default=0)
 
 
 def fit(cols: Sequence[Col], rows: Sequence[Sequence[str]], width: int) -> list[int]:

@@ -1,53 +1,63 @@
-"""The live dashboard: fleet, tunnels, detail, events and diagnosis over persistent sessions.
+"""The live dashboard: an operator's workbench over the fleet's IPsec tunnels.
 
 Thin by design: polling goes through the operations layer's :class:`~ipsecctl.ops.fleet.Fleet`
-(its bounded thread pool, persistent sessions and history), faults and findings come from
-:func:`ipsecctl.ops.faults.assess`, actions run through the same
-:class:`~ipsecctl.ops.workflow.Workflow` as the CLI's (confirmation, read-only, locks, audit
-trail), and exports are the CLI's documents. This module only schedules, routes results (as
-messages, so the UI thread never waits on a device) and draws. Each device is polled on its own
-schedule, so a router that hangs holds one pool slot until its timeout and nothing else.
+(its bounded thread pool, persistent sessions and history) on the schedule of
+:mod:`ipsecctl.tui.polling`; faults and findings come from :func:`ipsecctl.ops.faults.assess`;
+actions run through the same :class:`~ipsecctl.ops.workflow.Workflow` as the CLI's
+(confirmation, read-only, locks, audit trail); probes are planned by :mod:`ipsecctl.ops.probe`;
+exports are the CLI's documents. This module routes results (as messages, so the UI thread
+never waits on a device) to the screens of :mod:`ipsecctl.tui.screens` and draws.
+
+Screens: the main screen (fleet, tunnels, detail, why, events), a tunnel screen and a device
+screen (Enter; Esc goes back), ``:ike``; the ``:`` command line and the ctrl+p palette.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import threading
-import time
-from collections.abc import Iterable
-from concurrent.futures import Future
-from functools import partial
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Input
 
 from ipsecctl import errors
-from ipsecctl.actions import Result
-from ipsecctl.models import CommandError, DeviceState, IkeSa, Tunnel
+from ipsecctl.models import DeviceState, Finding, IkeSa, Tunnel
 from ipsecctl.ops import export
-from ipsecctl.ops.faults import Assessment, assess
+from ipsecctl.ops.faults import Assessment
 from ipsecctl.ops.formatting import fmt_duration
+from ipsecctl.tui import command_routing, keys, shell
 from ipsecctl.tui.action_bridge import ActionBridge
 from ipsecctl.tui.commands import DashboardCommands
 from ipsecctl.tui.context import DashboardContext, HostKeyBridge, make_context
-from ipsecctl.tui.screens import ExportScreen, HelpScreen, HostKeyScreen
+from ipsecctl.tui.diagnosing import Diagnoser
+from ipsecctl.tui.history import Journal, render_history, store_timeline
+from ipsecctl.tui.messages import ActionEvent, DevicePolled, ToolFinished
+from ipsecctl.tui.polling import Poller
+from ipsecctl.tui.screens.base import DashScreen
+from ipsecctl.tui.screens.main import MainScreen
+from ipsecctl.tui.screens.modals import ExportScreen, FilePickScreen, HelpScreen, HostKeyScreen
 from ipsecctl.tui.state import FilterError, TunnelModel
 from ipsecctl.tui.themes import validate_theme
-from ipsecctl.tui.widgets.detail import DetailPane
-from ipsecctl.tui.widgets.diagnosis import DiagnosisPane
+from ipsecctl.tui.threads import background
+from ipsecctl.tui.tools import Tools
+from ipsecctl.tui.widgets.detail import DetailPane, render_device, seconds_between
+from ipsecctl.tui.widgets.diagnosis import OFF, READY, DiagnosisPane
 from ipsecctl.tui.widgets.events import EventsPane
 from ipsecctl.tui.widgets.fleet import DeviceInfo, FleetPane
 from ipsecctl.tui.widgets.table import TunnelTable
 
-__all__ = ["DashboardContext", "HostKeyBridge", "IpsecApp", "make_context", "run_dashboard"]
+__all__ = ["ActionEvent", "DashboardContext", "DevicePolled", "HostKeyBridge", "IpsecApp",
+           "make_context", "run_dashboard"]
+
+ACTION_NAMES = ("clear", "rekey")
 
 
 def _without_device(message: str, device: str) -> str:
@@ -61,97 +71,69 @@ def _is_host_key_error(state: DeviceState) -> bool:
     return any("host key" in f"{e.kind} {e.message}".lower() for e in state.errors)
 
 
-class DevicePolled(Message):
-    def __init__(self, device: str, state: DeviceState) -> None:
-        super().__init__()
-        self.device = device
-        self.state = state
-
-
-class ActionEvent(Message):
-    def __init__(self, text: str, level: str = "action", result: Result | None = None) -> None:
-        super().__init__()
-        self.text = text
-        self.level = level
-        self.result = result
-
-
-
-ACTION_NAMES = ("clear", "rekey")
-
-
 class IpsecApp(App[int]):
-    """The ``ipsecctl dashboard`` / ``ipsecctl demo`` application."""
+    """The ``ipsecctl dashboard`` / ``ipsecctl demo`` application.
+
+    ``loader`` (``demo``): the app shows at once and builds its real context in a thread
+    (starting the lab), then fills the fleet as routers answer.
+    """
 
     TITLE = "ipsecctl"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {DashboardCommands}
-    # footer order: at 80 columns the compact footer shows up to Faults; Help and Quit come
-    # early so they are never the ones cut off
+    # shown after each screen's own keys in the footer
     BINDINGS = [
-        # priority: run while the key is read, so what is typed next ("/r07") goes to the box
-        # that opens, not to the table (where "r" is re-key); see check_action
-        Binding("slash", "filter", "Filter", id="filter", priority=True),
-        Binding("colon", "command_palette", "Cmd", id="palette", priority=True),
-        # a binding to command_palette stops Textual adding its own ctrl+p: add it back
-        Binding("ctrl+p", "command_palette", "Cmd", show=False, priority=True,
-                id="palette.ctrl_p"),
+        Binding("colon", "command_line", "Cmd", id="command", priority=True),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
+                id="palette"),
+        Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="refresh"),
+        Binding("p", "pause", "Pause", show=False, id="pause"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("P", "sort('peer')", "Sort peer", show=False, id="sort.peer"),
-        Binding("S", "sort('state')", "Sort state", show=False, id="sort.state"),
-        Binding("U", "sort('uptime')", "Sort uptime", show=False, id="sort.uptime"),
-        Binding("D", "sort('device')", "Sort device", show=False, id="sort.device"),
-        Binding("space", "mark", "Mark", id="mark"),
-        Binding("c", "clear", "Clear", id="clear"),
-        Binding("r", "rekey", "Rekey", id="rekey"),
-        Binding("d", "diagnose", "Diag", id="diagnose"),
-        Binding("e", "events", "Events", show=False, id="events"),
-        Binding("w", "wide", "Wide", id="wide"),
-        Binding("f", "faults", "Faults", id="faults"),
-        Binding("ctrl+s", "export", "Export", id="export"),
-        Binding("escape", "escape", "Clear filter", show=False, id="escape"),
     ]
 
-    def __init__(self, ctx: DashboardContext) -> None:
+    def __init__(self, ctx: DashboardContext, *,
+                 loader: Callable[[], DashboardContext] | None = None,
+                 starting: str = "", handle_signals: bool = False) -> None:
         super().__init__(ansi_color=True if ctx.theme == "ansi" else None)
-        self.ctx = ctx
         self.model = TunnelModel()
+        self.action_bridge = ActionBridge(self)
+        self.tools = Tools(self)
+        self.journal = Journal()
+        self.loader = loader
+        self.starting = starting if loader is not None else ""
+        self.diagnoser = Diagnoser(self)
+        self._fleet_dirty: set[str] = set()
+        self._actions_running = 0
+        self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
+        self._quitting = False
+        self.handle_signals = handle_signals
+        self._bind(ctx)
+
+    def _bind(self, ctx: DashboardContext) -> None:
+        self.ctx = ctx
         self.hosts = {h.name: h for h in ctx.hosts}
         self.infos: dict[str, DeviceInfo] = {
             h.name: DeviceInfo(name=h.name, platform=h.platform or "") for h in ctx.hosts
         }
         self.ops = ctx.fleet  # the operations layer's fleet (polls, previous polls, history)
-        self.assessment: Assessment | None = None
-        self.action_bridge = ActionBridge(self)
-        self._diag_dirty = False
-        self._actions_running = 0
-        self._futures: set[Future[DeviceState]] = set()
-        self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
+        self.poller = Poller(ctx.fleet, self.infos, self._deliver, refresh=ctx.refresh,
+                             max_backoff=ctx.max_backoff)
         self.title = ctx.title
         if ctx.host_key_bridge is not None:
             ctx.host_key_bridge.app = self
 
-    # -- layout -----------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        with Horizontal(id="top"):
-            yield FleetPane(id="fleet")
-            yield TunnelTable(self.model, id="tunnels")
-        with Horizontal(id="bottom"):
-            yield DetailPane(id="detail")
-            with Vertical(id="side"):
-                yield EventsPane(id="events")
-                yield DiagnosisPane(id="diagnosis")
-        yield Input(placeholder="filter: regex, !regex inverts, Esc clears", id="filter")
-        yield Footer()
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen()
+
+    # -- the main screen's widgets -------------------------------------------------------------
+    @property
+    def screen_main(self) -> MainScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
 
     @property
     def table(self) -> TunnelTable:
         return self.screen_main.query_one("#tunnels", TunnelTable)
-
-    @property
-    def screen_main(self) -> Screen[Any]:
-        return self.screen_stack[0]
 
     @property
     def fleet(self) -> FleetPane:
@@ -169,9 +151,13 @@ class IpsecApp(App[int]):
     def diagnosis(self) -> DiagnosisPane:
         return self.screen_main.query_one("#diagnosis", DiagnosisPane)
 
+    @property
+    def read_only(self) -> bool:
+        return self.ctx.read_only
+
     def on_mount(self) -> None:
-        if self.ctx.keymap:
-            self._apply_keymap(self.ctx.keymap)
+        if self.handle_signals:
+            self._quit_on_signals()
         if self.ctx.theme == "ansi":
             self.theme = "ansi-dark"
         elif self.ctx.theme:
@@ -179,98 +165,130 @@ class IpsecApp(App[int]):
                 self.theme = validate_theme(self.ctx.theme) or self.theme
             except errors.UsageError as exc:  # the CLI validates first; never a traceback
                 self.notify(str(exc), severity="error")
-        self.fleet.border_title = f"fleet [{len(self.infos)}]"
-        self.events_pane.border_title = "events"
-        self.diagnosis.border_title = "diagnosis"
-        self.detail.border_title = "detail"
-        now = self.ctx.clock()
-        for info in self.infos.values():
-            self.fleet.upsert(info, now)
+
+    def main_ready(self) -> None:
+        """The main screen is mounted: fill it and start polling (or loading)."""
+        if self.ctx.keymap:
+            self._apply_keymap(self.ctx.keymap)
+        self._fill_fleet()
         if not self.ctx.diagnose:
-            self.diagnosis.update("diagnostics switched off")
-            self.diagnosis.available = False
+            self.diagnosis.show("", [], status=OFF)
         self._update_title()
-        self.table.focus()
-        self._narrow(self.size.width, self.size.height)
-        self.event(f"dashboard started: {len(self.infos)} device(s), refresh "
-                   f"{self.ctx.refresh:g} s" + (", read-only" if self.ctx.read_only else ""))
-        self._schedule()
         self.set_interval(0.25, self._schedule)
         self.set_interval(1.0, self._tick)
+        if self.loader is not None:
+            self.event(self.starting or "starting ...")
+            self._load()
+        else:
+            self._started()
 
-    def on_resize(self, event: events.Resize) -> None:
-        # event.size: the app's own size is only updated after this handler
-        self._narrow(event.size.width, event.size.height)
+    def _fill_fleet(self) -> None:
+        now = self.ctx.clock()
+        fleet = self.fleet
+        fleet.border_title = f"fleet [{len(self.infos)}]"
+        for info in self.infos.values():
+            fleet.upsert(info, now)
+        self.update_status()
 
-    def _narrow(self, width: int, height: int) -> None:
-        if not self.screen_stack:
+    def _started(self) -> None:
+        self.event(f"dashboard started: {len(self.infos)} device(s), refresh "
+                   f"{self.ctx.refresh:g} s" + (", read-only" if self.read_only else ""))
+        self._schedule()
+
+    def _load(self) -> None:
+        background(self._load_in_thread, self.loader, name="ipsecctl-load")
+
+    def _load_in_thread(self, loader: Callable[[], DashboardContext]) -> None:
+        try:
+            ctx = loader()
+        except errors.IpsecctlError as exc:
+            self._from_thread(self._load_failed, str(exc))
             return
-        narrow = width < 110 or height < 30
-        screen = self.screen_main
-        screen.set_class(narrow, "-narrow")
-        screen.set_class(narrow and height < 32, "-short")
-        # the compact footer fits every key (with ? Help and q Quit) in 80 columns
-        for footer in screen.query(Footer):
-            footer.compact = width < 140
-            show = width >= 110  # ': Cmd' is on the left anyway
-            if footer.show_command_palette != show:
-                footer.show_command_palette = show
-                footer.refresh(recompose=True)
+        except Exception as exc:  # the lab failed to start: say so, keep the app up
+            self._from_thread(self._load_failed, repr(exc))
+            return
+        if not self._from_thread(self.attach, ctx):
+            ctx.fleet.close(abandon=True)  # the operator quit while it loaded
+
+    def _from_thread(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """``call_from_thread`` that is a no-op once the app has gone (False then)."""
+        if self._quitting or not self.is_running:
+            return False
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            return False
+        return True
+
+    def _load_failed(self, message: str) -> None:
+        self.starting = ""
+        self.event(message, "error")
+        self.notify(message, severity="error", timeout=30)
+        self.update_status()
+
+    def attach(self, ctx: DashboardContext) -> None:
+        """Take the real context (``demo``: the lab is up) and start polling it."""
+        old = self.ctx
+        self.loader = None
+        self.starting = ""
+        ctx.clock, ctx.theme = old.clock, old.theme
+        ctx.keymap = ctx.keymap or old.keymap
+        self._bind(ctx)
+        if old.fleet is not ctx.fleet:
+            old.fleet.close(abandon=True)
+        self._fill_fleet()
+        self._started()
+
+    def _quit_on_signals(self) -> None:
+        """A closed terminal (SIGHUP) or a kill (SIGTERM) quits as ``q`` does, so ``demo``
+        still stops its lab. Only when run as the program (``run_dashboard``)."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._signalled)
+
+    def _signalled(self) -> None:
+        self._quitting = True
+        self.poller.close()
+        if self.ctx.close_on_exit:
+            self.ops.close(abandon=True)
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.poller.close()
 
     # -- polling ----------------------------------------------------------------------------
     def _schedule(self) -> None:
-        """Start a poll for every device that is due and not already being polled."""
-        now = time.monotonic()
-        for name, info in self.infos.items():
-            if info.in_flight or info.next_due > now:
-                continue
-            info.in_flight = True
-            try:
-                fut: Future[DeviceState] = self.ops.submit(name)
-            except RuntimeError:  # the collector was closed (app exiting)
-                info.in_flight = False
-                return
-            self._futures.add(fut)
-            fut.add_done_callback(partial(self._poll_done, name))
+        if not self._quitting:
+            self.poller.tick()
 
-    def _poll_done(self, name: str, fut: Future[DeviceState]) -> None:
+    def _deliver(self, name: str, state: DeviceState) -> None:
         """Runs in the poll thread: hand the result to the UI thread as a message."""
-        self._futures.discard(fut)
-        if fut.cancelled():
-            return
-        exc = fut.exception()
-        if exc is not None:
-            host = self.hosts[name]
-            state = DeviceState(device=name, platform=host.platform or "", reachable=False,
-                                errors=[CommandError(kind="internal", message=repr(exc))])
-        else:
-            state = fut.result()
         self.post_message(DevicePolled(name, state))
 
     def on_device_polled(self, message: DevicePolled) -> None:
-        if not self.screen_stack:  # a poll that ends while the app exits
+        if not self.screen_stack or self._quitting:  # a poll that ends while the app exits
             return
-        self.apply_state(message.state, scheduled=True)
+        self.apply_state(message.state, scheduled=message.scheduled)
 
     def apply_state(self, state: DeviceState, *, scheduled: bool = False) -> None:
         info = self.infos.get(state.device)
         if info is None:
             return
         now = self.ctx.clock()
-        if scheduled:
-            info.in_flight = False
-            info.polls += 1
         failed = not state.reachable
         error = "; ".join(_without_device(e.message, state.device)
                           for e in state.errors if e.fatal)
+        seen_before = (info.reachable, info.error, info.tunnels, info.polls)
         if failed:
             info.failures += 1
-            backoff = min(self.ctx.refresh * (2 ** info.failures), self.ctx.max_backoff)
-            if scheduled:
-                info.next_due = time.monotonic() + backoff
+            backoff = self.poller.finished(info, failed=True) if scheduled else 0.0
             if error != info.error:
-                self.event(f"{state.device}: {error or 'unreachable'} "
-                           f"(retry in {backoff:.0f} s)", "error")
+                retry = f" (retry in {backoff:.0f} s)" if scheduled else ""
+                self.event(f"{state.device}: {error or 'unreachable'}{retry}", "error")
                 if _is_host_key_error(state):
                     # the operator must act (remove a known_hosts line): say it where it is
                     # read in full, not only in a pane that may be too small
@@ -283,7 +301,7 @@ class IpsecApp(App[int]):
                 self.event(f"{state.device}: {error}", "warn")
             info.failures = 0
             if scheduled:
-                info.next_due = time.monotonic() + self.ctx.refresh
+                self.poller.finished(info, failed=False)
             info.previous, info.state = info.state, state
             info.last_ok = now
         if failed:
@@ -296,6 +314,8 @@ class IpsecApp(App[int]):
         info.error = error
         info.polled_at = now
         result = self.model.apply(state)
+        if getattr(self.ops, "store", None) is None:
+            self.journal.record(state)  # with a store, the tunnel screen reads its timeline
         info.tunnels = self.model.device_counts(state.device)
         for change in result.changes:
             if change.old is None and info.previous is None:
@@ -303,87 +323,150 @@ class IpsecApp(App[int]):
             text = f"{change.device} peer {change.peer or '?'}: {change.old or 'new'} -> " \
                    f"{change.new or 'gone'}"
             self.event(text, "ok" if change.new == "up" else "warn")
-        self.fleet.upsert(info, now)
-        self.table.refresh_view()
+        # a device that changed (reachability, error, tunnels up) is redrawn now; a routine
+        # poll's row on the next tick (at most once a second whatever the number of devices
+        # answering); the tunnels only where they show
+        if (info.reachable, info.error, info.tunnels) != seen_before[:3] or not seen_before[3]:
+            self.fleet.upsert(info, now)
+        else:
+            self._fleet_dirty.add(info.name)
+        if result.reshaped or self.model._view is None or failed:
+            self.table.refresh_view()
+        else:
+            self.table.refresh_keys(result.updated)
         self._update_title()
+        self._follow_cursor(state.device)
+        self._redraw_screens(state.device)
+        self.diagnoser.dirty = True
+        self.update_status()  # one line, redrawn only when its text changed
+
+    def _follow_cursor(self, device: str) -> None:
+        """The detail and why panes follow what the focused pane's cursor is on."""
+        fleet = self.fleet
+        if fleet.has_focus:
+            if fleet.cursor_device == device:
+                self.device_focused(device)
+            return
         cursor = self.table.cursor_row
-        if cursor is not None and cursor.device == state.device:
-            self._show_detail(cursor.key)
+        if cursor is not None and cursor.device == device:
+            self.cursor_moved(cursor.key)
         elif cursor is None and self.detail.tunnel_id is not None:
-            self._show_detail(None)
-        elif self.detail.device_name == state.device:
-            self._show_device(state.device)
-        self._diag_dirty = True
+            self.cursor_moved(None)
+
+    def _redraw_screens(self, device: str | None = None) -> None:
+        """Screens above the main one that show ``device`` (None: all of them)."""
+        from ipsecctl.tui.screens.device import DeviceScreen
+        from ipsecctl.tui.screens.ike import IkeScreen
+        from ipsecctl.tui.screens.tunnel import TunnelScreen
+
+        for screen in self.screen_stack[1:]:
+            if isinstance(screen, TunnelScreen):
+                t = screen.tunnel
+                if device is None or (t is not None and t.device == device) or t is None:
+                    screen.redraw()
+                    if device is not None:
+                        self.load_history(screen)
+            elif isinstance(screen, DeviceScreen):
+                if device is None or screen.device == device:
+                    screen.redraw()
+            elif isinstance(screen, IkeScreen):
+                screen.redraw()
 
     def _tick(self) -> None:
-        if not self.screen_stack:
+        if not self.screen_stack or self._quitting:
             return
         try:
             fleet = self.fleet
         except NoMatches:  # the app is exiting: its widgets went before its timers
             return
         now = self.ctx.clock()
-        fleet.tick(list(self.infos.values()), now)
+        dirty, self._fleet_dirty = self._fleet_dirty, set()
+        fleet.tick([self.infos[n] for n in dirty if n in self.infos], now, full=True)
+        fleet.tick([i for n, i in self.infos.items() if n not in dirty], now)
         if self.model.stale_devices and self.model.tick_stale(now):
             if self.model.filter.pattern is not None:
                 self.model.invalidate()  # the STATE text is part of the filter's haystack
             self.table.refresh_view()
-        if self._diag_dirty:
+        if self.diagnoser.dirty:
             self.run_diagnosis()
+        self.update_status()
 
+    def action_refresh_now(self) -> None:
+        """Poll now: the device of the screen shown, else every device (paused or not)."""
+        from ipsecctl.tui.screens.device import DeviceScreen
+        from ipsecctl.tui.screens.tunnel import TunnelScreen
+
+        screen = self.screen
+        names: list[str] | None = None
+        if isinstance(screen, DeviceScreen):
+            names = [screen.device]
+        elif isinstance(screen, TunnelScreen) and screen.tunnel is not None:
+            names = [screen.tunnel.device]
+        started = self.poller.refresh_now(names)
+        what = ", ".join(started) if names else f"{len(started)} device(s)"
+        self.event(f"refresh now: polling {what}" if started else
+                   "refresh now: every device is being polled already")
+        self.update_status()
+
+    def action_pause(self) -> None:
+        self.poller.paused = not self.poller.paused
+        self.event("polling paused (p resumes; ctrl+r polls once)" if self.poller.paused
+                   else "polling resumed")
+        self.update_status()
+
+    # -- diagnosis (tui.diagnosing) ---------------------------------------------------------
     def run_diagnosis(self, *, wait: bool = False) -> None:
-        """Assess the latest and previous polls (the one definition of a fault, shared with
-        ``tunnels --faults`` and ``diag health``); in a thread worker (10,000 tunnels of rules
-        must not stall a keystroke) unless ``wait``."""
-        self._diag_dirty = False
-        if not self.ctx.diagnose:
-            return
-        current = self.ops.states()
-        previous = self.ops.previous_states()
-        if wait:
-            self._assessed(assess(current, previous or None, history=self.ops.history()))
+        """Assess the fleet now (``wait``) or in the background: see :class:`Diagnoser`."""
+        self.diagnoser.run(wait=wait)
+
+    @property
+    def assessment(self) -> Assessment | None:
+        return self.diagnoser.assessment
+
+    def diagnosis_for_tunnel(self, key: str | None
+                             ) -> tuple[list[Finding], tuple[str, ...], str, str]:
+        return self.diagnoser.for_tunnel(key)
+
+    def diagnosis_for_device(self, name: str) -> tuple[list[Finding], str, str]:
+        return self.diagnoser.for_device(name)
+
+    def _refresh_why(self) -> None:
+        fleet = self.fleet
+        if fleet.has_focus and fleet.cursor_device is not None:
+            self.device_focused(fleet.cursor_device)
         else:
-            self._diagnose_in_thread(current, previous)
+            self.cursor_moved(self.table.cursor_key)
 
-    @work(thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
-    def _diagnose_in_thread(self, current: list[DeviceState],
-                            previous: list[DeviceState]) -> None:
-        try:
-            found = assess(current, previous or None, history=self.ops.history())
-        except Exception as exc:  # a rule bug must not take the dashboard down
-            self.call_from_thread(self.diagnosis.update, f"diagnostics failed: {exc!r}")
+    # -- what the cursor is on --------------------------------------------------------------
+    def cursor_moved(self, key: str | None) -> None:
+        """The tunnels cursor moved (or its tunnel changed): detail and why follow it."""
+        self._show_detail(key)
+        row = self.model.rows.get(key) if key else None
+        if row is None:
+            self.diagnosis.show("", [], status=READY, message="no tunnel selected")
             return
-        self.call_from_thread(self._assessed, found)
+        t = row.tunnel
+        findings, reasons, status, message = self.diagnosis_for_tunnel(key)
+        self.diagnosis.show(f"{t.device} → {t.peer or '?'}" + (f" vrf {t.vrf}" if t.vrf else ""),
+                            findings, reasons, status=status, message=message)
 
-    def _assessed(self, assessment: Assessment) -> None:
-        if not self.screen_stack:
-            return
-        self.assessment = assessment
-        if self.model.set_faults(assessment.faults):
-            self.table.refresh_view()
-            self._update_title()
-        self.diagnosis.show_findings(list(assessment.findings))
+    def device_focused(self, name: str) -> None:
+        self._show_device(name)
+        findings, status, message = self.diagnosis_for_device(name)
+        self.diagnosis.show(name, findings, status=status, message=message)
 
-    # -- events, title, detail --------------------------------------------------------------
-    def event(self, text: str, level: str = "info") -> None:
-        self.events_pane.add(self.ctx.clock(), text, level)
-
-    def _update_title(self) -> None:
-        table = self.table
-        table.border_title = self.model.title(wide=table.wide, hidden=table.hidden_columns,
-                                              filter_error=self._filter_error)
-        sub = []
-        if self._actions_running:
-            sub.append(f"{self._actions_running} action(s) running")
-        if self.ctx.read_only:
-            sub.append("read-only")
-        table.border_subtitle = " | ".join(sub)
-
-    def on_tunnel_table_cursor_moved(self, message: TunnelTable.CursorMoved) -> None:
-        self._show_detail(message.key)
-
-    def on_tunnel_table_header_clicked(self, message: TunnelTable.HeaderClicked) -> None:
-        self.action_sort(message.column)
+    def previous_of(self, tunnel: Tunnel) -> tuple[Tunnel | None, float]:
+        """The tunnel in its device's previous poll, and the seconds between the two."""
+        info = self.infos.get(tunnel.device)
+        if info is None:
+            return None, 0.0
+        # this dashboard's own previous poll (the fleet's may come from the history store,
+        # minutes old): the rates are the same as the table's IN/s and OUT/s
+        prev_state, cur_state = info.previous, info.state
+        if prev_state is None or cur_state is None:
+            return None, 0.0
+        prev = next((t for t in prev_state.tunnels if t.id == tunnel.id), None)
+        return prev, seconds_between(prev_state.polled_at, cur_state.polled_at)
 
     def _show_detail(self, key: str | None) -> None:
         row = self.model.rows.get(key) if key else None
@@ -394,12 +477,11 @@ class IpsecApp(App[int]):
         error = info.error if info is not None else ""
         if row.stale_since is not None:
             error = f"{row.stale_text}: last known data, the device is not answering. {error}"
-        self.detail.show(row.tunnel, self._ike_for(row.tunnel), error)
+        previous, seconds = self.previous_of(row.tunnel)
+        self.detail.show(row.tunnel, self.ike_for(row.tunnel), error, previous, seconds)
 
-    def _show_device(self, name: str) -> None:
-        info = self.infos.get(name)
-        if info is None:
-            return
+    def _device_line(self, name: str) -> str:
+        info = self.infos[name]
         state = info.state
         up, total = info.tunnels
         parts = [f"tunnels {up}/{total} up"]
@@ -410,24 +492,31 @@ class IpsecApp(App[int]):
             parts.append(f"polled {fmt_duration(age)} ago")
         if info.failures:
             parts.append(f"{info.failures} failed poll(s) in a row")
+        return ", ".join(parts)
+
+    def _show_device(self, name: str) -> None:
+        info = self.infos.get(name)
+        if info is None:
+            return
         self.detail.show_device(name, info.platform, info.reachable, info.error,
-                                ", ".join(parts))
+                                self._device_line(name))
 
-    def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
-        """The fleet's cursor moved (by the operator): the detail pane shows that device,
-        with its error in full."""
-        if message.data_table is self.fleet and self.fleet.has_focus:
-            self._show_device(str(message.row_key.value))
+    def device_summary(self, name: str) -> RenderableType:
+        info = self.infos[name]
+        host = self.hosts.get(name)
+        where = ""
+        if host is not None and host.hostname and (host.hostname != name or host.port):
+            where = host.hostname + (f":{host.port}" if host.port else "")
+        if host is not None and host.jump_host is not None:
+            jump = getattr(host.jump_host, "name", host.jump_host)
+            where += f" via {jump}"
+        body = render_device(name, info.platform, info.reachable, info.error,
+                             self._device_line(name) + (f"; {where}" if where else ""),
+                             hint="")
+        return Group(body, Text("enter: open the tunnel   s: SSH shell   ctrl+r: poll now   "
+                                "[ ]: tabs", style="dim"))
 
-    def on_descendant_focus(self, event: Any) -> None:
-        widget = getattr(event, "widget", None)
-        if widget is self.fleet and self.fleet.row_count:
-            key = self.fleet.coordinate_to_cell_key((self.fleet.cursor_row, 0)).row_key
-            self._show_device(str(key.value))
-        elif widget is self.table and self.detail.device_name is not None:
-            self._show_detail(self.table.cursor_key)
-
-    def _ike_for(self, tunnel: Tunnel) -> IkeSa | None:
+    def ike_for(self, tunnel: Tunnel) -> IkeSa | None:
         info = self.infos.get(tunnel.device)
         if info is None or info.state is None or not tunnel.peer:
             return None
@@ -437,63 +526,133 @@ class IpsecApp(App[int]):
                 best = sa
         return best
 
-    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
-        """Enter on a fleet row toggles that device in the tunnels table's selection."""
-        if message.data_table is not self.fleet:
+    _ike_for = ike_for
+
+    # -- screens ----------------------------------------------------------------------------
+    def open_tunnel(self, key: str) -> None:
+        from ipsecctl.tui.screens.tunnel import TunnelScreen
+
+        if key not in self.model.rows:
+            self.notify("that tunnel is not in the last poll", severity="warning")
             return
-        name = str(message.row_key.value)
-        sel = self.fleet.selected
-        sel.symmetric_difference_update({name})
-        self.model.set_devices(sel or None)
-        now = self.ctx.clock()
-        for info in self.infos.values():
-            self.fleet.upsert(info, now)
-        self.table.refresh_view()
-        self._update_title()
+        self._back_to(TunnelScreen, key=key)
+        self.push_screen(TunnelScreen(key))
 
-    # -- keys -------------------------------------------------------------------------------
+    def open_device(self, name: str, tab: str = "tunnels") -> None:
+        from ipsecctl.tui.screens.device import DeviceScreen
+
+        if name not in self.infos:
+            self.notify(f"no device {name!r} in this dashboard", severity="warning")
+            return
+        self._back_to(DeviceScreen, key=name)
+        self.push_screen(DeviceScreen(name, tab))
+
+    def open_ike(self) -> None:
+        from ipsecctl.tui.screens.ike import IkeScreen
+
+        self.push_screen(IkeScreen())
+
+    def _back_to(self, kind: type, key: str) -> None:
+        """Opening a screen already open for the same thing goes back to it instead of
+        stacking a copy (Esc always walks back along the breadcrumb)."""
+        stack = self.screen_stack
+        for n, screen in enumerate(stack[1:], 1):
+            if isinstance(screen, kind) and getattr(screen, "key", getattr(
+                    screen, "device", None)) == key:
+                for _ in range(len(stack) - n):
+                    self.pop_screen()
+                return
+
+    def load_history(self, screen: Any) -> None:
+        """Fill a tunnel screen's history tab: the store's timeline (read in a thread) or
+        this dashboard's journal."""
+        t = screen.tunnel
+        if t is None:
+            return
+        store = getattr(self.ops, "store", None)
+        if store is None or not hasattr(store, "events"):
+            screen.show_history(render_history(self.journal.events(t.id),
+                                               source="seen by this dashboard"),
+                                "journal")
+            return
+        background(self._read_history, screen, t, name="ipsecctl-history")
+
+    def _read_history(self, screen: Any, tunnel: Tunnel) -> None:
+        store = getattr(self.ops, "store", None)
+        try:
+            events = store_timeline(store, tunnel)
+            source = f"history store {getattr(store, 'location', '')}".strip()
+        except Exception as exc:  # the store is a help, never a reason to fail the screen
+            events = self.journal.events(tunnel.id)
+            source = f"seen by this dashboard (history store: {exc})"
+        if events is None:
+            events, source = self.journal.events(tunnel.id), "seen by this dashboard"
+        body = render_history(events, source=source)
+        self._from_thread(screen.show_history, body, source)
+
+    # -- events, title, status --------------------------------------------------------------
+    def event(self, text: str, level: str = "info") -> None:
+        self.events_pane.add(self.ctx.clock(), text, level)
+
+    def _update_title(self) -> None:
+        table = self.table
+        title = self.model.title(wide=table.wide, hidden=table.hidden_columns,
+                                 filter_error=self._filter_error)
+        sub = []
+        if self._actions_running:
+            sub.append(f"{self._actions_running} action(s) running")
+        if self.read_only:
+            sub.append("read-only")
+        subtitle = " | ".join(sub)
+        # only when it changed: a border title redraws the whole pane
+        if table.border_title != title:
+            table.border_title = title
+        if (table.border_subtitle or "") != subtitle:
+            table.border_subtitle = subtitle
+
+    def status_text(self) -> str:
+        """Refresh interval, last poll, and what is going on (the top line of every screen)."""
+        if self.starting:
+            return self.starting
+        parts = []
+        if self.poller.paused:
+            parts.append("PAUSED")
+        parts.append(f"every {self.ctx.refresh:g}s")
+        polled = [i.polled_at for i in self.infos.values() if i.polled_at is not None]
+        parts.append(f"last poll {max(polled).strftime('%H:%M:%S')}" if polled
+                     else "first poll …")
+        busy = self.poller.in_flight
+        if busy:
+            parts.append(f"polling {busy}")
+        if self._actions_running:
+            parts.append(f"{self._actions_running} action(s)")
+        if self.read_only:
+            parts.append("read-only")
+        return " · ".join(parts)
+
+    def update_status(self) -> None:
+        if not self.screen_stack:
+            return
+        screen = self.screen
+        if isinstance(screen, DashScreen):
+            with contextlib.suppress(NoMatches):
+                screen.crumbs.set_status(self.status_text())
+
+    # -- main screen keys -------------------------------------------------------------------
     def binding_ids(self) -> set[str]:
-        """Every binding id a keymap may name (the app's, the table's and the modals')."""
-        from ipsecctl.tui import screens
-
-        ids: set[str] = set()
-        owners: list[Any] = [type(self), TunnelTable, screens.ConfirmScreen,
-                             screens.HostKeyScreen, screens.ExportScreen, screens.HelpScreen]
-        for owner in owners:
-            for b in owner.BINDINGS:
-                if isinstance(b, Binding) and b.id:
-                    ids.add(b.id)
-        return ids
+        """Every binding id a keymap may name (see :mod:`ipsecctl.tui.keys`)."""
+        return keys.binding_ids(type(self))
 
     def _apply_keymap(self, keymap: dict[str, str]) -> None:
-        """``settings.keymap`` (binding id -> keys, e.g. ``{rekey: R, quit: "q,ctrl+q"}``);
-        an unknown id is reported, not fatal: the other remaps still apply."""
-        known = self.binding_ids()
-        unknown = sorted(set(keymap) - known)
-        if unknown:
-            self.event(f"keymap: unknown binding id(s) {', '.join(unknown)}; "
-                       f"known: {', '.join(sorted(known))}", "warn")
-        self.set_keymap({k: v for k, v in keymap.items() if k in known})
-
-    def on_key(self, event: Any) -> None:
-        """Read-only mode dims c/r in the footer and Textual then drops the key silently:
-        say why instead (the key reaches here only when no binding ran)."""
-        if not self.ctx.read_only or not self.screen_stack or self.screen is not self.screen_main:
-            return
-        active = self.active_bindings.get(event.key)
-        if active is not None and active.binding.action in ACTION_NAMES:
-            self.start_action(active.binding.action)
-            event.stop()
+        keys.apply_keymap(self, keymap)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.screen_stack:
             return True
-        if action in ("filter", "command_palette") and (
-                self.screen is not self.screen_main or isinstance(self.focused, Input)):
-            return False  # a "/" or ":" typed into an input (a regex, an IPv6 address) is text
-        if action in ACTION_NAMES and self.ctx.read_only:
-            return None  # shown, dimmed: the operator sees the key exists but is refused
-        return True
+        if action in ("command_line", "command_palette") and isinstance(self.focused, Input):
+            return False  # a ":" typed into an input (an IPv6 address, a path) is text
+        # the command line opens over the dashboard's screens, not over a modal
+        return action != "command_line" or isinstance(self.screen, DashScreen)
 
     def action_filter(self) -> None:
         box = self.screen_main.query_one("#filter", Input)
@@ -504,11 +663,6 @@ class IpsecApp(App[int]):
         # now, not via call_later as .focus() does: "/r07" typed in one go must put "r07" in
         # the box, not send "r" (re-key) to the table
         self.screen_main.set_focus(box)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id != "filter":
-            return
-        self.set_filter(event.value)
 
     def set_filter(self, text: str) -> bool:
         """Apply a filter; a bad regex keeps the previous filter and says why in the table
@@ -529,19 +683,18 @@ class IpsecApp(App[int]):
         self._update_title()
         return True
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            if self._filter_error:
-                self.notify(f"{self._filter_error}; kept the previous filter "
-                            f"</{self.model.filter.text}>", severity="error",
-                            title="filter not applied")
-                self._filter_error = ""
-                event.input.border_title = None
-                event.input.remove_class("-error")
-                self._update_title()
-            event.input.remove_class("-active")
-            event.input.display = False
-            self.table.focus()
+    def filter_submitted(self, box: Input) -> None:
+        if self._filter_error:
+            self.notify(f"{self._filter_error}; kept the previous filter "
+                        f"</{self.model.filter.text}>", severity="error",
+                        title="filter not applied")
+            self._filter_error = ""
+            box.border_title = None
+            box.remove_class("-error")
+            self._update_title()
+        box.remove_class("-active")
+        box.display = False
+        self.table.focus()
 
     def action_escape(self) -> None:
         box = self.screen_main.query_one("#filter", Input)
@@ -557,11 +710,28 @@ class IpsecApp(App[int]):
         self._update_title()
 
     def action_mark(self) -> None:
+        """Space: mark the row of the focused pane (a device in the fleet pane)."""
+        fleet = self.fleet
+        if fleet.has_focus:
+            if fleet.cursor_device is not None:
+                self.mark_device(fleet.cursor_device)
+            return
         key = self.table.cursor_key
         if key is None:
             return
         self.model.toggle_mark(key)
         self.table.refresh()
+        self._update_title()
+
+    def mark_device(self, name: str) -> None:
+        """Marked devices: the tunnels pane shows only theirs (none marked: all)."""
+        sel = self.fleet.selected
+        sel.symmetric_difference_update({name})
+        self.model.set_devices(sel or None)
+        now = self.ctx.clock()
+        for info in self.infos.values():
+            self.fleet.upsert(info, now)
+        self.table.refresh_view()
         self._update_title()
 
     def action_wide(self) -> None:
@@ -574,35 +744,37 @@ class IpsecApp(App[int]):
         self._update_title()
 
     def action_diagnose(self) -> None:
-        rows = self.model.targets(self.table.cursor_key)
-        devices = {r.device for r in rows}
-        peers = {r.tunnel.peer for r in rows if r.tunnel.peer}
-        self.diagnosis.set_scope(devices or None, peers)
-        self.screen_main.remove_class("-show-events")
-        self.screen_main.add_class("-show-side", "-show-diag")
-        if self._diag_dirty:
+        """Focus the why pane (on a narrow terminal it takes the bottom pane)."""
+        main = self.screen_main
+        main.remove_class("-show-events")
+        self._refresh_why()
+        if self.diagnoser.dirty:
             self.run_diagnosis()
         self.diagnosis.focus()
 
     def action_events(self) -> None:
-        self.screen_main.remove_class("-show-diag")
-        self.screen_main.toggle_class("-show-side", "-show-events")
-        self.events_pane.focus()
+        main = self.screen_main
+        main.toggle_class("-show-events")
+        if main.has_class("-show-events"):
+            self.events_pane.focus()
+        else:
+            self.table.focus()
 
     def action_help(self) -> None:
         from ipsecctl.settings import config_file
 
-        rows = []
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding):
-                keys = self._keymap.get(binding.id or "") or binding.key
-                shown = ", ".join(self.get_key_display(dataclasses.replace(binding, key=k))
-                                  for k in keys.split(","))
-                rows.append((shown, binding.description, binding.id or ""))
-        rows.append(("click header", "Sort by that column (again: reverse)", ""))
-        rows.append(("enter (fleet)", "Show only the marked devices' tunnels", ""))
-        rows.append(("tab", "Move between the fleet and tunnels panes", ""))
-        self.push_screen(HelpScreen(rows, str(config_file())))
+        self.push_screen(HelpScreen(keys.help_rows(self), str(config_file())))
+
+    # -- the command line (tui.command_routing) ---------------------------------------------
+    def action_command_line(self) -> None:
+        command_routing.open_command_line(self)
+
+    def run_command(self, text: str) -> bool:
+        """Run one ``:`` command line; a bad one is a toast that says why."""
+        return command_routing.run_command(self, text)
+
+    def _to_main(self) -> None:
+        command_routing.to_main(self)
 
     # -- export -----------------------------------------------------------------------------
     def action_export(self) -> None:
@@ -636,28 +808,91 @@ class IpsecApp(App[int]):
         return len(rows)
 
     # -- actions ----------------------------------------------------------------------------
-    def action_clear(self) -> None:
-        self.start_action("clear")
+    def _targets(self, rows: Iterable[Any] | None) -> list[Any]:
+        if rows is not None:
+            return list(rows)
+        return self.model.targets(self.table.cursor_key)
 
-    def action_rekey(self) -> None:
-        self.start_action("rekey")
-
-    def start_action(self, kind: str) -> None:
+    def start_action(self, kind: str, rows: Iterable[Any] | None = None) -> None:
         """Clear or re-key the marked tunnels (else the one under the cursor)."""
-        self.action_bridge.start(kind, self.model.targets(self.table.cursor_key))
+        self.action_bridge.start(kind, self._targets(rows))
+
+    def refuse(self, kind: str) -> None:
+        """A device action typed in read-only mode: say why (audited by the workflow for
+        clear and re-key, which name what would have been sent)."""
+        if kind in ACTION_NAMES:
+            self.start_action(kind)
+            return
+        msg = f"{kind} refused: actions are disabled, the dashboard is read-only"
+        self.event(msg, "error")
+        self.notify(msg, severity="error", title="read-only")
+
+    def start_tool(self, kind: str, rows: Iterable[Any] | None = None) -> None:
+        """Probe, capture or decode for the tunnel under the cursor (one tunnel: the results
+        go to its screen, which opens)."""
+        from ipsecctl.tui.screens.tunnel import TunnelScreen
+
+        targets = self._targets(rows) if rows is not None else (
+            [r] if (r := self.table.cursor_row) is not None else [])
+        targets = [r for r in targets if r.tunnel.peer]
+        if not targets:
+            self.notify("select a tunnel with a peer first", severity="warning")
+            return
+        if kind == "capture" and self.read_only:
+            self.refuse("capture")
+            return
+        row = targets[0]
+        if not isinstance(self.screen, TunnelScreen) or self.screen.key != row.key:
+            self.open_tunnel(row.key)
+        if kind == "probe":
+            self.tools.probe(row)
+        elif kind == "capture":
+            self.tools.capture(row)
+        elif kind == "decode":
+            def picked(choice: tuple[str, str] | None) -> None:
+                if choice is not None:
+                    self.tools.decode(row, *choice)
+                    self.on_tool_finished(ToolFinished(row.key, None))
+
+            self.push_screen(FilePickScreen(f"Decode a capture for {row.device} → "
+                                            f"{row.tunnel.peer}"), picked)
+            return
+        self.on_tool_finished(ToolFinished(row.key, None))
+
+    def on_tool_finished(self, message: ToolFinished) -> None:
+        from ipsecctl.tui.screens.tunnel import TunnelScreen
+
+        for screen in self.screen_stack[1:]:
+            if isinstance(screen, TunnelScreen) and screen.key == message.key:
+                screen.show_tests()
+        run = message.run
+        if run is not None and run.status != "running":
+            level = {"failed": "error", "declined": "info"}.get(run.status, "ok")
+            summary = run.error or (getattr(run.outcome, "summary", "") if run.outcome else "")
+            self.event(f"{run.title}: {run.status}" + (f": {summary}" if summary else ""),
+                       level)
 
     def _action_started(self, delta: int) -> None:
         self._actions_running += delta
         if self.screen_stack:  # an action may end after the operator quit
             self._update_title()
+            self.update_status()
 
     def on_action_event(self, message: ActionEvent) -> None:
         if not self.screen_stack:
             return
         self.event(message.text, message.level)
         if message.result is not None:
+            self._redraw_screens(message.result.device)  # its history shows the outcome
+        if message.result is not None:
             self.notify(message.text, severity="information" if message.result.ok else "error",
                         timeout=8)
+
+    # -- the SSH shell (tui.shell) ----------------------------------------------------------
+    def action_shell(self, device: str | None = None) -> None:
+        """An interactive SSH shell on the device (the cursor's, the focused fleet row's or
+        the one named); the dashboard suspends and comes back when it ends."""
+        shell.start_shell(self, device)
 
     # -- host keys --------------------------------------------------------------------------
     def ask_host_key(self, device: str, hostname: str, key_type: str, fingerprint: str) -> bool:
@@ -692,6 +927,7 @@ class IpsecApp(App[int]):
         yield SystemCommand("Faults only", "Toggle faults-only", self.action_faults)
 
     def jump_to(self, key: str) -> None:
+        self._to_main()
         if self.model.index_of(key) is None:
             self.action_escape()
             if self.model.devices is not None:
@@ -705,18 +941,28 @@ class IpsecApp(App[int]):
         self._update_title()
 
     async def action_quit(self) -> None:
+        """Quit now: nothing waits on a device (sessions are cut and left to daemon threads,
+        polls in flight are forgotten)."""
+        self._quitting = True
+        self.poller.close()
         if self.ctx.close_on_exit:
             self.ops.close(abandon=True)
         self.exit(0)
 
 
-def run_dashboard(ctx: DashboardContext) -> int:
+def run_dashboard(ctx: DashboardContext, *,
+                  loader: Callable[[], DashboardContext] | None = None,
+                  starting: str = "", handle_signals: bool = False) -> int:
     """Run the dashboard until the operator quits; returns the exit code. Sessions are
-    abandoned, not waited for: a device that hangs must not hold the terminal."""
-    app = IpsecApp(ctx)
+    abandoned, not waited for: a device that hangs must not hold the terminal.
+    ``handle_signals``: SIGTERM and SIGHUP quit cleanly (the CLI's commands)."""
+    app = IpsecApp(ctx, loader=loader, starting=starting, handle_signals=handle_signals)
     try:
         code = app.run()
     finally:
-        if ctx.close_on_exit:
+        app.poller.close()
+        if app.ctx.close_on_exit:
+            app.ctx.fleet.close(abandon=True)
+        if ctx is not app.ctx and ctx.close_on_exit:
             ctx.fleet.close(abandon=True)
     return int(code or 0)

@@ -103,6 +103,7 @@ def make_context(
         settings, source="dashboard",
         read_only=bool(read_only if read_only is not None else settings.read_only),
         read_only_reason="actions are disabled, the dashboard is read-only",
+        history=store,  # actions go into the history store beside the polls, as the CLI's
     )
     return DashboardContext(
         hosts=list(hosts),

@@ -241,6 +241,12 @@ class ApplyResult:
     removed: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    widened: bool = False  # a column grew: the table's layout changes
+
+    @property
+    def reshaped(self) -> bool:
+        """Rows came or went, or a column grew: more than the changed rows' lines to draw."""
+        return bool(self.added or self.removed or self.widened)
 
 
 class TunnelModel:
@@ -258,6 +264,10 @@ class TunnelModel:
         self.devices: set[str] | None = None  # fleet-pane selection; None = all
         self._view: list[str] | None = None
         self._index: dict[str, int] | None = None
+        # the view is built from per-device segments (visible keys in the device's order) and
+        # cached filter verdicts, so one device's poll recomputes that device only
+        self._segments: dict[str, list[str]] = {}
+        self._matches: dict[str, bool] = {}
         # widest cell seen per column (grow-only: columns do not jitter as counters move)
         self.widths: dict[str, int] = {}
         self.stale_devices: set[str] = set()
@@ -302,20 +312,23 @@ class TunnelModel:
                 result.updated.append(key)
             row.stale_since, row.stale_text = None, ""
             render_cells(row)
+            self._matches.pop(key, None)
             cells = row.cells
             for k in WIDTH_KEYS:
                 n = len(cells[k])
                 if n > widths.get(k, 0):
                     widths[k] = n
+                    result.widened = True
         for key in old_keys - new_keys:
             row = self.rows.pop(key)
             self.marks.discard(key)
+            self._matches.pop(key, None)
             result.removed.append(key)
             result.changes.append(Change(row.tunnel.device, row.tunnel.peer, key,
                                          row.tunnel.state, None))
         self.by_device[state.device] = new_keys
         if result.added or result.removed or was_stale or self._view_depends_on_values():
-            self.invalidate()
+            self.invalidate([state.device])
         return result
 
     def mark_stale(self, device: str, since: datetime, now: datetime) -> None:
@@ -331,7 +344,7 @@ class TunnelModel:
             if row.stale_since is None:
                 row.stale_since = since
         self.tick_stale(now, {device})
-        self.invalidate()
+        self.invalidate([device])
 
     def tick_stale(self, now: datetime, devices: set[str] | None = None) -> bool:
         """Move the age in the STATE cell of stale rows; True if anything changed."""
@@ -345,6 +358,7 @@ class TunnelModel:
                 if text != row.stale_text:
                     row.stale_text = text
                     render_cells(row)
+                    self._matches.pop(key, None)
                     changed = True
         return changed
 
@@ -352,14 +366,21 @@ class TunnelModel:
         """Values changed: the view order/membership can change only if sorted or filtered."""
         return bool(self.sort_key or self.filter.pattern is not None or self.faults_only)
 
-    def invalidate(self) -> None:
+    def invalidate(self, devices: Iterable[str] | None = None) -> None:
+        """The view must be recomputed: for ``devices`` only (their rows changed), or all."""
         self._view = None
         self._index = None
+        if devices is None:
+            self._segments.clear()
+        else:
+            for device in devices:
+                self._segments.pop(device, None)
 
     # -- view -------------------------------------------------------------------------------
     def set_filter(self, text: str) -> None:
         """Raises :class:`FilterError` and keeps the previous filter on a bad regex."""
         self.filter = Filter.parse(text)
+        self._matches.clear()
         self.invalidate()
 
     def set_sort(self, key: str | None, reverse: bool | None = None) -> None:
@@ -377,38 +398,53 @@ class TunnelModel:
     def set_faults(self, faults: Mapping[str, tuple[str, ...]]) -> bool:
         """Take the operations layer's faults (tunnel id -> reasons); True when any row's
         verdict changed (the view then needs recomputing if it shows faults only)."""
-        changed = False
+        changed: set[str] = set()
         for key, row in self.rows.items():
             reasons = tuple(faults.get(key, ()))
             if reasons != row.reasons:
                 row.reasons = reasons
-                changed = True
+                changed.add(row.device)
         if changed and self.faults_only:
-            self.invalidate()
-        return changed
+            self.invalidate(changed)
+        return bool(changed)
 
     def set_devices(self, devices: Iterable[str] | None) -> None:
         self.devices = set(devices) if devices is not None else None
-        self.invalidate()
+        self._view = None
+        self._index = None
+
+    def _shown(self, key: str, row: Row) -> bool:
+        if self.faults_only and not row.fault:
+            return False
+        if self.filter.pattern is None:
+            return True
+        hit = self._matches.get(key)
+        if hit is None:
+            hit = self._matches[key] = self.filter.matches(row.haystack)
+        return hit
+
+    def _segment(self, device: str) -> list[str]:
+        found = self._segments.get(device)
+        if found is None:
+            rows = self.rows
+            keys = sorted(self.by_device.get(device, ()), key=lambda k: rows[k].seq)
+            found = self._segments[device] = [k for k in keys if self._shown(k, rows[k])]
+        return found
 
     @property
     def view(self) -> list[str]:
         if self._view is None:
-            flt = self.filter
-            devices = self.devices
-            rows: Iterable[Row] = self.rows.values()
-            if devices is not None:
-                rows = (r for r in rows if r.tunnel.device in devices)
-            if self.faults_only:
-                rows = (r for r in rows if r.fault)
-            if flt.pattern is not None:
-                rows = (r for r in rows if flt.matches(r.haystack))
-            # default order is stable whatever order the devices answered in
-            selected = sorted(rows, key=lambda r: (r.tunnel.device, r.seq))
+            # default order is stable whatever order the devices answered in: by device,
+            # then the device's own order
+            chosen = self.devices
+            view: list[str] = []
+            for device in sorted(self.by_device):
+                if chosen is None or device in chosen:
+                    view.extend(self._segment(device))
             if self.sort_key:
-                sk = self.sort_key
-                selected.sort(key=lambda r: r.sort_value(sk), reverse=self.sort_reverse)
-            self._view = [r.key for r in selected]
+                sk, rows = self.sort_key, self.rows
+                view.sort(key=lambda k: rows[k].sort_value(sk), reverse=self.sort_reverse)
+            self._view = view
             self._index = None
         return self._view
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
+from textual.widgets._footer import FooterKey
 
 from ipsecctl.ops.audit_trail import read_audit
 from ipsecctl.tui.app import DashboardContext, IpsecApp
@@ -121,16 +122,23 @@ async def test_read_only_disables_keys_and_refuses_palette_actions(
     app = IpsecApp(replay_ctx)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, all_polled(app), what="first poll")
-        assert app.check_action("clear", ()) is None and app.check_action("rekey", ()) is None
-        assert app.check_action("wide", ()) is True
+        main = app.screen_main
+        # the keys that would change a device are not offered at all ...
+        assert main.check_action("clear", ()) is False and main.check_action("rekey", ()) is False
+        assert main.check_action("capture", ()) is False and main.check_action("shell", ()) is False
+        assert main.check_action("wide", ()) is True and main.check_action("probe", ()) is True
+        await wait_for(pilot, lambda: bool(main.query(FooterKey)), what="the footer")
+        shown = {k.description for k in main.query(FooterKey)}
+        assert "Clear" not in shown and "Rekey" not in shown and "Capture" not in shown
+        assert "Probe" in shown
+        # ... and typing one says why (and the workflow audits the refusal)
         await pilot.press("space", "down", "c")  # the marked row and the cursor row
         assert not isinstance(app.screen, ConfirmScreen)
         assert any("clear refused: actions are disabled, the dashboard is read-only" in x
                    for x in app.events_pane.lines_text)
         assert any("read-only" in str(n.message) for n in app._notifications)
-        await pilot.press("escape", "ctrl+p")  # ctrl+p opens the palette as well as ':'
+        await pilot.press("escape", "ctrl+p")  # the palette offers it, and refuses it too
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press("escape", "colon")
         await pilot.press(*"re-key selected")
         await pilot.pause(0.3)
         await pilot.press("enter")
@@ -197,7 +205,12 @@ async def test_narrow_terminal_stacks_panes_and_ansi_theme(replay_ctx: Dashboard
         await wait_for(pilot, all_polled(app), what="first poll")
         assert app.theme == "ansi-dark"
         assert app.screen.has_class("-narrow")
-        assert not app.diagnosis.display or not app.query_one("#side").display
-        await pilot.press("d")  # diagnosis takes the bottom pane, scoped to the selection
-        assert app.screen.has_class("-show-diag") and app.diagnosis.scope is not None
-        assert app.focused is app.diagnosis or app.diagnosis.can_focus is False
+        # the bottom pane is the diagnosis of the tunnel under the cursor; the detail is on
+        # the tunnel screen (Enter), the events on e
+        assert app.diagnosis.region.height >= 5 and app.detail.region.height == 0
+        assert app.events_pane.region.height == 0
+        await pilot.press("d")  # focuses the why pane, which scrolls
+        assert app.focused is app.diagnosis
+        assert app.diagnosis.subject.startswith("edge-1")
+        await pilot.press("e")
+        assert app.events_pane.region.height >= 5 and app.diagnosis.region.height == 0

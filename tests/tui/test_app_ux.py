@@ -11,12 +11,13 @@ from textual.widgets._footer import FooterKey
 from ipsecctl.errors import UsageError
 from ipsecctl.tui.app import DashboardContext, IpsecApp
 from ipsecctl.tui.screens import ConfirmScreen, HelpScreen, _YesNoScreen
+from ipsecctl.tui.screens.command import CommandLine
 from ipsecctl.tui.themes import theme_names, validate_theme
 
 from .helpers import all_polled, confirm, wait_for
 
 
-async def test_ctrl_p_and_colon_open_the_palette_but_are_text_in_the_filter(
+async def test_ctrl_p_opens_the_palette_colon_the_command_line_both_text_in_the_filter(
     replay_ctx: DashboardContext,
 ) -> None:
     app = IpsecApp(replay_ctx)
@@ -25,9 +26,9 @@ async def test_ctrl_p_and_colon_open_the_palette_but_are_text_in_the_filter(
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press("escape", "colon")
-        assert isinstance(app.screen, CommandPalette)
+        assert isinstance(app.screen, CommandLine)
         await pilot.press("escape", "slash", *"fd6c:", "/")  # IPv6 and a prefix: text
-        assert not isinstance(app.screen, CommandPalette)
+        assert not isinstance(app.screen, (CommandPalette, CommandLine))
         assert app.model.filter.text == "fd6c:/"
 
 

@@ -1,18 +1,23 @@
-"""Snapshots of the main screens: replayed outputs and a frozen clock make them deterministic.
+"""Snapshots of every screen at 80x24 and 120x36 (and the wide table at 160x45): replayed
+device outputs and a frozen clock make them deterministic.
 
 Update only after checking the report: ``pytest tests/tui/test_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from ipsecctl.tui.app import DashboardContext, IpsecApp
 from ipsecctl.tui.screens import ConfirmScreen
 
 from .helpers import all_polled, wait_for
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]
 
 
 @pytest.fixture(autouse=True)
@@ -26,20 +31,71 @@ async def _settle(pilot: Any) -> None:
     app = pilot.app
     await wait_for(pilot, all_polled(app), what="first poll")
     app.run_diagnosis(wait=True)
+    app.update_status()
     await pilot.pause()
+    await pilot.pause(0.2)  # the layout that follows the diagnosis text, settled
 
 
-def test_main_screen(snap_compare: Any, replay_ctx: DashboardContext) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(160, 45), run_before=_settle)
+def _then(*keys: str) -> Callable[[Any], Awaitable[None]]:
+    async def run(pilot: Any) -> None:
+        await _settle(pilot)
+        await pilot.press(*keys)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        await pilot.pause(0.2)
+
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_tunnel_why(snap_compare: Any, replay_ctx: DashboardContext,
+                    size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
+                        run_before=_then("down", "down", "down", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_tunnel_raw(snap_compare: Any, replay_ctx: DashboardContext,
+                    size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
+                        run_before=_then("enter", "3"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_device(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
+                        run_before=_then("shift+tab", "G", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_ike_sas(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
+                        run_before=_then("colon", *"ike", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_command_line(snap_compare: Any, replay_ctx: DashboardContext,
+                      size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
+                        run_before=_then("colon", "l", "o"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_read_only_help(snap_compare: Any, replay_ctx: DashboardContext,
+                        size: tuple[int, int]) -> None:
+    replay_ctx.read_only = True
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
+                        run_before=_then("question_mark"))
 
 
 def test_wide_view_sorted_by_peer(snap_compare: Any, replay_ctx: DashboardContext) -> None:
     assert snap_compare(IpsecApp(replay_ctx), terminal_size=(160, 45), run_before=_settle,
                         press=["w", "P", "down"])
-
-
-def test_narrow_80x24(snap_compare: Any, replay_ctx: DashboardContext) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(80, 24), run_before=_settle)
 
 
 async def _confirm_armed(pilot: Any) -> None:
@@ -55,12 +111,7 @@ async def _confirm_armed(pilot: Any) -> None:
     await pilot.pause(0.1)
 
 
-def test_confirm_clear(snap_compare: Any, replay_ctx: DashboardContext) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(120, 36),
-                        run_before=_confirm_armed)
-
-
-def test_read_only_footer_and_help(snap_compare: Any, replay_ctx: DashboardContext) -> None:
-    replay_ctx.read_only = True
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(120, 40), run_before=_settle,
-                        press=["question_mark"])
+@pytest.mark.parametrize("size", SIZES)
+def test_confirm_clear(snap_compare: Any, replay_ctx: DashboardContext,
+                       size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size, run_before=_confirm_armed)

@@ -1,83 +1,86 @@
-"""Diagnosis pane: findings of ``diag.health.evaluate`` over the current and previous poll."""
+"""The "why" pane: the diagnosis of whatever the cursor is on, focusable and scrollable.
+
+It shows the findings of the operations layer's last assessment (:func:`ops.faults.assess`)
+for the tunnel under the cursor (or the device under the fleet's cursor): evidence, likely
+causes and the platform's next steps. It says "no findings" only when an assessment that
+saw the tunnel's latest poll found nothing; before that it says the diagnosis is pending.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ipsecctl.models import SEVERITY_ORDER, DeviceState, Finding
+from ipsecctl.models import Finding
+from ipsecctl.tui.widgets.findings import render_findings
 
-SEVERITY_STYLES = {"info": "dim", "warning": "yellow", "error": "red", "critical": "bold red"}
-
-Evaluate = Callable[..., list[Finding]]
-
-
-def load_evaluate() -> Evaluate | None:
-    """The health rules, when that module exists in this build (it is optional here)."""
-    try:
-        from ipsecctl.diag import health
-    except ImportError:
-        return None
-    fn = getattr(health, "evaluate", None)
-    return fn if callable(fn) else None
+PENDING, READY, OFF, FAILED = "pending", "ready", "off", "failed"
 
 
-class DiagnosisPane(Static):
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("diagnostics: waiting for the first poll", id=id)
+class DiagnosisPane(VerticalScroll, can_focus=True):
+    ALLOW_MAXIMIZE = True  # z zooms it (containers are not maximizable by default)
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False, id="why.j"),
+        Binding("k", "scroll_up", "Up", show=False, id="why.k"),
+        Binding("g", "scroll_home", "Top", show=False, id="why.g"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="why.G"),
+    ]
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.findings: list[Finding] = []
-        self.scope: tuple[set[str], set[str]] | None = None  # (devices, peers) or None = all
-        self.available = True
+        self.reasons: tuple[str, ...] = ()
+        self.subject = ""  # what the pane is about ("r05 → 127.0.1.4"), for tests and titles
+        self.status = PENDING
+        self.message = ""
 
-    def evaluate(self, evaluate: Evaluate | None, current: Sequence[DeviceState],
-                 previous: Sequence[DeviceState] | None) -> None:
-        if evaluate is None:
-            self.available = False
-            self.update("diagnostics not available")
-            return
-        try:
-            found = list(evaluate(list(current), list(previous) if previous else None))
-        except Exception as exc:  # a rule bug must not take the dashboard down
-            self.findings = []
-            self.update(f"diagnostics failed: {exc!r}")
-            return
-        self.show_findings(found)
+    def compose(self) -> ComposeResult:
+        yield Static("diagnosis: waiting for the first poll", id="why-body")
 
-    def show_findings(self, findings: list[Finding]) -> None:
-        self.findings = findings
-        self.redraw()
+    @property
+    def body(self) -> Static:
+        return self.query_one("#why-body", Static)
 
-    def set_scope(self, devices: set[str] | None, peers: set[str] | None = None) -> None:
-        self.scope = None if devices is None else (devices, peers or set())
-        self.redraw()
+    def show(self, subject: str, findings: Sequence[Finding], reasons: Sequence[str] = (),
+             *, status: str = READY, message: str = "") -> None:
+        changed = (subject != self.subject)
+        self.subject = subject
+        self.findings = list(findings)
+        self.reasons = tuple(reasons)
+        self.status = status
+        self.message = message
+        self.body.update(self.renderable())
+        if changed:
+            self.scroll_home(animate=False)
 
-    def shown_findings(self) -> list[Finding]:
-        found = self.findings
-        if self.scope is not None:
-            devices, peers = self.scope
-            found = [f for f in found if f.device in devices and (not peers or f.peer in peers
-                                                                  or f.peer is None)]
-        return sorted(found, key=lambda f: -SEVERITY_ORDER.get(f.severity, 0))
+    def renderable(self) -> RenderableType:
+        head = Text(self.subject, style="bold") if self.subject else Text("")
+        if self.status == OFF:
+            return Text(self.message or "diagnostics switched off", style="dim")
+        if self.status == FAILED:
+            return Group(head, Text(self.message, style="red"))
+        if not self.subject:
+            return Text(self.message or "select a tunnel", style="dim")
+        if self.findings or self.reasons:
+            return Group(head, render_findings(self.findings, self.reasons))
+        if self.status == PENDING:
+            return Group(head, Text(self.message or "diagnosing: the rules have not seen this "
+                                    "poll yet", style="dim"))
+        return Group(head, Text(self.message or "no findings: the health rules found nothing "
+                                "wrong in the last two polls", style="green"))
 
-    def redraw(self) -> None:
-        if not self.available:
-            return
-        found = self.shown_findings()
-        if not found:
-            scope = " for the selection" if self.scope else ""
-            self.update(Text(f"no findings{scope}", style="green"))
-            return
-        parts: list[Any] = []
-        for f in found:
-            line = Text()
-            line.append(f"{f.severity.upper():8} ", style=SEVERITY_STYLES.get(f.severity, ""))
-            line.append(f"{f.code} ", style="bold")
-            line.append(f"{f.device or ''} {f.peer or ''}: {f.summary}")
-            parts.append(line)
-            for step in f.next_steps[:2]:
-                parts.append(Text(f"    $ {step}", style="dim"))
-        self.update(Group(*parts))
+    def plain(self) -> str:
+        """What the pane says, as text (tests, and the zoomed copy)."""
+        from io import StringIO
+
+        from rich.console import Console
+
+        console = Console(width=200, record=True, file=StringIO())
+        console.print(self.renderable())
+        return console.export_text()

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -45,10 +48,48 @@ def _ellipsis(text: str, width: int) -> str:
 
 
 class FleetPane(DataTable[str | Text]):
-    """Small (one row per device), so the built-in DataTable with row keys is right here."""
+    """Small (one row per device), so the built-in DataTable with row keys is right here.
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+    Space marks the device under the cursor (the tunnels pane then shows only the marked
+    devices' tunnels); Enter opens its device screen; j/k/g/G move as in the tunnels pane.
+    """
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="fleet.j"),
+        Binding("k", "cursor_up", "Up", show=False, id="fleet.k"),
+        Binding("g,home", "top", "Top", show=False, id="fleet.g"),
+        Binding("G,end", "bottom", "Bottom", show=False, id="fleet.G"),
+        Binding("space", "mark", "Mark device", id="fleet.mark"),
+    ]
+
+    class Marked(Message):
+        """The operator marked or unmarked ``device`` (Space in the fleet pane)."""
+
+        def __init__(self, device: str) -> None:
+            super().__init__()
+            self.device = device
+
+    def action_top(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def action_mark(self) -> None:
+        name = self.cursor_device
+        if name is not None:
+            self.post_message(self.Marked(name))
+
+    @property
+    def cursor_device(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, classes=classes)
         self.selected: set[str] = set()
         self._infos: dict[str, DeviceInfo] = {}
         self._now: datetime | None = None
@@ -113,9 +154,12 @@ class FleetPane(DataTable[str | Text]):
             self._redraw_all()
 
     def upsert(self, info: DeviceInfo, now: datetime) -> None:
+        """One device's row, updated in place; the ERROR column is refitted only when a row is
+        added (a refit redraws every row and makes the layout recompute: not on every poll)."""
+        new = info.name not in self._infos
         self._infos[info.name] = info
         self._now = now
-        if self._fit_error():
+        if new and self._fit_error():
             self._redraw_all()
         self._update(info, now)
 
@@ -125,10 +169,19 @@ class FleetPane(DataTable[str | Text]):
             self.add_row(*cells, key=info.name)
             return
         for col, value in zip(FLEET_COLUMNS, cells, strict=True):
-            self.update_cell(info.name, col, value)
+            if self.get_cell(info.name, col) != value:
+                self.update_cell(info.name, col, value)
 
-    def tick(self, infos: list[DeviceInfo], now: datetime) -> None:
-        """Ages move every second without a poll: update only the AGE cells."""
+    def tick(self, infos: list[DeviceInfo], now: datetime, *, full: bool = False) -> None:
+        """Once a second: whole rows of the devices polled since (``full``), else only the
+        AGE cells (ages move without a poll); a cell whose text is unchanged is left alone."""
+        if full:
+            for info in infos:
+                self.upsert(info, now)
+            return
+        self._now = now
         for info in infos:
             if info.name in self.rows:
-                self.update_cell(info.name, "AGE", self._cells(info, now)[4])
+                age = self._cells(info, now)[4]
+                if self.get_cell(info.name, "AGE") != age:
+                    self.update_cell(info.name, "AGE", age)

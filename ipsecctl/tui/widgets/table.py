@@ -9,6 +9,8 @@ never jumps on refresh), and a repaint formats at most one screenful of rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -72,8 +74,8 @@ class TunnelTable(ScrollView, can_focus=True):
         Binding("j", "cursor(1)", "Down", show=False, id="table.j"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="table.pageup"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="table.pagedown"),
-        Binding("home", "jump(0)", "Top", show=False, id="table.home"),
-        Binding("end", "jump(-1)", "Bottom", show=False, id="table.end"),
+        Binding("home,g", "jump(0)", "Top", show=False, id="table.home"),
+        Binding("end,G", "jump(-1)", "Bottom", show=False, id="table.end"),
     ]
 
     class CursorMoved(Message):
@@ -86,8 +88,9 @@ class TunnelTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(self, model: TunnelModel, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, model: TunnelModel, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.model = model
         self.wide = False
         self.cursor_key: str | None = None
@@ -134,16 +137,34 @@ class TunnelTable(ScrollView, can_focus=True):
 
     def refresh_view(self) -> None:
         """Model changed (rows, filter, sort): keep the cursor on the same tunnel if it is
-        still visible, else on the same line; keep the scroll offset unless the cursor left
-        the screen."""
+        still visible, else put it on the first visible row -- never on whatever tunnel now
+        happens to sit on the old line, which an action key would then act on. The scroll
+        offset stays unless the cursor left the screen."""
         view = self.model.view
         self.layout_columns()
         idx = self.model.index_of(self.cursor_key) if self.user_moved else 0
         if idx is None:
-            idx = min(self._cursor_index, max(0, len(view) - 1))
-        self._set_cursor(idx, notify=True, force=True)
+            idx = 0
+        self._set_cursor(idx, notify=True)
         self.virtual_size = Size(self.total_width, len(view) + 1)
         self.refresh()
+
+    def refresh_keys(self, keys: Iterable[str]) -> int:
+        """Only these rows' data changed (the view's order and size did not): redraw the lines
+        of those that are on screen, nothing else. A poll of one device among fifty redraws a
+        few lines, not the whole table -- which also keeps the garbage collector's work (and
+        its pauses) down at 10,000 rows. Returns the lines redrawn."""
+        top = int(self.scroll_offset.y)
+        body = max(1, self.scrollable_content_region.height - 1)
+        on_screen = set(self.model.view[top:top + body])
+        lines = 0
+        for key in keys:
+            if key in on_screen:
+                index = self.model.index_of(key)
+                if index is not None:
+                    self.refresh_line(index + 1)  # line 0 is the header
+                    lines += 1
+        return lines
 
     @property
     def cursor_row(self) -> Row | None:

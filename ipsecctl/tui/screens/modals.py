@@ -1,8 +1,9 @@
-"""Modal screens: confirm an action, help, export path, unknown host key."""
+"""Modal screens: confirm an action, help, export path, unknown host key, file picker."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -81,11 +82,13 @@ class ConfirmScreen(_YesNoScreen):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, title: str, summary: str, commands: list[str]) -> None:
+    def __init__(self, title: str, summary: str, commands: list[str], *,
+                 verb: str = "Run") -> None:
         super().__init__()
         self.title_text = title
         self.summary = summary
         self.commands = commands
+        self.verb = verb
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -93,12 +96,14 @@ class ConfirmScreen(_YesNoScreen):
             yield Static(self.summary, id="summary")
             with VerticalScroll(id="commands"):
                 yield Static("\n".join(self.commands), markup=False)
-            yield Static(Text.assemble(("Run these commands? ", "bold"), ("[y/N]", "bold"),
-                                       ("  y runs; n, Esc or Enter cancels", "dim")),
+            what = "these commands" if self.verb == "Run" else "this"
+            yield Static(Text.assemble((f"{self.verb} {what}? ", "bold"), ("[y/N]", "bold"),
+                                       (f"  y {self.verb.lower()}s; n, Esc or Enter cancels",
+                                        "dim")),
                          id="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (n)", id="no")
-                yield Button("Run (y)", id="yes", variant="error")
+                yield Button(f"{self.verb} (y)", id="yes", variant="error")
 
 
 class HostKeyScreen(_YesNoScreen):
@@ -185,4 +190,74 @@ class HelpScreen(ModalScreen[None]):
                 "\n  keymap:\n    rekey: R\n    quit: q,ctrl+q", style="dim"))
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class FilePickScreen(ModalScreen[tuple[str, str] | None]):
+    """Pick a capture file and, optionally, the keys to decrypt it: type the paths or choose
+    them in the tree (a file chosen there fills the capture field first, then the keys)."""
+
+    DEFAULT_CSS = MODAL_CSS + """
+    FilePickScreen > Vertical { height: 90%; }
+    FilePickScreen DirectoryTree { height: 1fr; min-height: 4; border: round $panel; }
+    FilePickScreen Input { margin: 0; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+
+    def __init__(self, title: str, start: str = ".") -> None:
+        super().__init__()
+        self.title_text = title
+        self.start = start
+        self.target = "capture"
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import DirectoryTree
+
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Input(placeholder="capture: pcap, pcapng or a printed capture", id="capture")
+            yield Input(placeholder="keys (optional): Wireshark esp_sa, tcpdump -E, ipsecctl "
+                        "YAML/JSON, ip xfrm state, charon log", id="keys")
+            yield DirectoryTree(self.start, id="tree")
+            yield Static(Text("Enter in a field or d decodes; Esc cancels", style="dim"))
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="no")
+                yield Button("Decode (d)", id="yes", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#capture", Input).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, Input) and event.widget.id in ("capture", "keys"):
+            self.target = event.widget.id
+
+    def on_directory_tree_file_selected(self, event: Any) -> None:
+        box = self.query_one(f"#{self.target}", Input)
+        box.value = str(event.path)
+        if self.target == "capture":
+            self.target = "keys"
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._done()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "yes":
+            self._done()
+        else:
+            self.dismiss(None)
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "d" and not isinstance(self.focused, Input):
+            event.stop()
+            self._done()
+
+    def _done(self) -> None:
+        capture = self.query_one("#capture", Input).value.strip()
+        if not capture:
+            self.query_one("#capture", Input).focus()
+            self.notify("choose a capture file first", severity="warning")
+            return
+        self.dismiss((capture, self.query_one("#keys", Input).value.strip()))
+
+    def action_cancel(self) -> None:
         self.dismiss(None)
