@@ -21,8 +21,6 @@ from typing import Any, Literal, get_args
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from inventory.errors import InventoryError as _YamlError
-from inventory.yamlio import LineDict, display, load_yaml
 from ipsecctl.errors import UsageError
 
 APP = "ipsecctl"
@@ -114,6 +112,10 @@ def _close(word: str) -> str:
 
 
 def _read_config(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    # the YAML reader (and the inventory package it lives in) only when there is a file
+    from inventory.errors import InventoryError as _YamlError
+    from inventory.yamlio import LineDict, display, load_yaml
+
     try:
         loaded = load_yaml(path)
     except _YamlError as exc:
@@ -151,7 +153,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     lines: dict[str, int] = {}
     if path.exists() or explicit:
         values, lines = _read_config(path)
-    sources = {name: f"{display(path)}:{lines.get(name, 1)}" for name in values}
+    sources: dict[str, str] = {}
+    if values:  # read from a file: named as the operator typed its path
+        from inventory.yamlio import display
+
+        sources = {name: f"{display(path)}:{lines.get(name, 1)}" for name in values}
     for name in FIELDS:
         var = ENV_PREFIX + name.upper()
         if var in env:
