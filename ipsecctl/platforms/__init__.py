@@ -38,7 +38,7 @@ class CaptureTemplates(BaseModel):
     (``{{``/``}}`` for a literal brace); placeholders are listed in ``ipsecctl.ops.capture``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built inside Platform's
 
     mode: Literal["buffer", "stream"]
     name: str
