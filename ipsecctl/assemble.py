@@ -208,6 +208,11 @@ def _stream_tunnels(
     ]
 
 
+#: record kinds of which a blank output simply holds none (the parsers say the same, after
+#: loading their grammar); other kinds are parsed as they are, blank or not
+_NOTHING_IF_BLANK = frozenset({"ike_sas", "tunnels", "sessions"})
+
+
 def assemble(
     device: str,
     platform: str,
@@ -232,10 +237,12 @@ def assemble(
     extra: dict[str, Any] = {}
     for command, text in outputs.items():
         try:
-            slug, _kind = parsers.resolve_command(command)
+            slug, kind = parsers.resolve_command(command)
         except ValueError:
             continue  # an extra command with no parser (show logging): kept in ``raw`` only
         given = (parsed or {}).get(command)
+        if given is None and kind in _NOTHING_IF_BLANK and (not text or text.isspace()):
+            continue  # no SAs of that kind (an IKEv1-only hub's IKEv2 table): no grammar to load
         if given is None and slug == "show_crypto_ipsec_sa":
             # a hub's IPsec SAs: each record becomes its model as it comes, so the records
             # of 10,000 tunnels are never all alive at once beside their models
