@@ -278,7 +278,10 @@ def assemble(
     ike_sas = merge_ikev1_views(ike_sas)
     for sa in ike_sas:
         for name in ("local", "remote", "src", "dst"):
-            setattr(sa, name, _norm_addr(getattr(sa, name)))
+            value = getattr(sa, name)
+            norm = _norm_addr(value)
+            if norm != value:  # most addresses are already canonical: no model write
+                setattr(sa, name, norm)
     uptime = _session_uptimes(sessions)
     local_addrs = {a for t in tunnels if (a := _norm_addr(t.local_addr))}
     for sa in ike_sas:
@@ -294,8 +297,11 @@ def assemble(
         ).items()
     }
     for tunnel in tunnels:
-        tunnel.peer = _norm_addr(tunnel.peer)
-        tunnel.local_addr = _norm_addr(tunnel.local_addr)
+        peer, local = _norm_addr(tunnel.peer), _norm_addr(tunnel.local_addr)
+        if peer != tunnel.peer:
+            tunnel.peer = peer
+        if local != tunnel.local_addr:
+            tunnel.local_addr = local
         if tunnel.uptime_s is None and tunnel.sas:
             tunnel.uptime_s = uptime.get((tunnel.peer, tunnel.vrf or None))
         ike = ike_vrf_map.get((tunnel.peer or "", tunnel.vrf)) or ike_map.get(tunnel.peer or "")
