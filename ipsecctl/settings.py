@@ -62,7 +62,9 @@ class Settings(BaseModel):
     """Tunable defaults. Timeouts are seconds; ``host_key_policy`` None means "decide":
     ``ask`` at a terminal, ``reject`` otherwise."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # built on first validation: a run with no config file and no IPSECCTL_* setting takes
+    # the defaults as they are (see load_settings) and never needs the validator
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     workers: int = Field(default=16, ge=1, le=1024)
     connect_timeout: float = Field(default=10.0, gt=0)
@@ -170,6 +172,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         "lab_dir": state_dir(env) / "lab",
         "known_hosts": data_dir(env) / "known_hosts",
     }
+    if not values:  # the defaults alone: this module's own values, nothing to check
+        return Settings.model_construct(None, **defaults)
     try:
         return Settings.model_validate({**defaults, **values})
     except ValidationError as exc:
