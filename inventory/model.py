@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from inventory.errors import InventoryError
-from inventory.schema import close_matches
 from inventory.secret import MASK, Secret
 
 SECRET_KEY = re.compile(r"pass(word|wd|phrase)?|secret|psk|pre.?shared|(^|_)key($|_)|token", re.I)
@@ -149,7 +148,7 @@ class Inventory:
             return self.hosts[name]
         except KeyError:
             raise InventoryError(
-                f"unknown host {name!r}{close_matches(name, list(self.hosts))}"
+                f"unknown host {name!r}{_close_matches(name, list(self.hosts))}"
             ) from None
 
     @property
@@ -182,13 +181,13 @@ class Inventory:
         if word.startswith("group:"):
             group = word.removeprefix("group:")
             if group not in self.group_names:
-                hint = close_matches(group, list(self.group_names))
+                hint = _close_matches(group, list(self.group_names))
                 raise InventoryError(f"unknown group {group!r}{hint}")
             return {n for n in devices if group in self.memberships.get(n, frozenset())}
         if word.startswith("tag:"):
             tag = word.removeprefix("tag:")
             if tag not in self.tags:
-                raise InventoryError(f"unknown tag {tag!r}{close_matches(tag, list(self.tags))}")
+                raise InventoryError(f"unknown tag {tag!r}{_close_matches(tag, list(self.tags))}")
             return {h.name for h in self.devices if tag in h.tags}
         host = self.get(word)
         if host.platform is None:
@@ -248,3 +247,10 @@ def rebuild(
     for host in hosts.values():
         build(host)
     return {name: done[name] for name in hosts}
+
+
+def _close_matches(word: str, choices: list[str]) -> str:
+    """The schema's suggestion (its module, and the YAML reader it uses, load when needed)."""
+    from inventory.schema import close_matches
+
+    return close_matches(word, choices)

@@ -208,6 +208,11 @@ def _stream_tunnels(
     ]
 
 
+#: record kinds of which a blank output simply holds none (the parsers say the same, after
+#: loading their grammar); other kinds are parsed as they are, blank or not
+_NOTHING_IF_BLANK = frozenset({"ike_sas", "tunnels", "sessions"})
+
+
 def assemble(
     device: str,
     platform: str,
@@ -232,10 +237,12 @@ def assemble(
     extra: dict[str, Any] = {}
     for command, text in outputs.items():
         try:
-            slug, _kind = parsers.resolve_command(command)
+            slug, kind = parsers.resolve_command(command)
         except ValueError:
             continue  # an extra command with no parser (show logging): kept in ``raw`` only
         given = (parsed or {}).get(command)
+        if given is None and kind in _NOTHING_IF_BLANK and (not text or text.isspace()):
+            continue  # no SAs of that kind (an IKEv1-only hub's IKEv2 table): no grammar to load
         if given is None and slug == "show_crypto_ipsec_sa":
             # a hub's IPsec SAs: each record becomes its model as it comes, so the records
             # of 10,000 tunnels are never all alive at once beside their models
@@ -271,7 +278,10 @@ def assemble(
     ike_sas = merge_ikev1_views(ike_sas)
     for sa in ike_sas:
         for name in ("local", "remote", "src", "dst"):
-            setattr(sa, name, _norm_addr(getattr(sa, name)))
+            value = getattr(sa, name)
+            norm = _norm_addr(value)
+            if norm != value:  # most addresses are already canonical: no model write
+                setattr(sa, name, norm)
     uptime = _session_uptimes(sessions)
     local_addrs = {a for t in tunnels if (a := _norm_addr(t.local_addr))}
     for sa in ike_sas:
@@ -287,8 +297,11 @@ def assemble(
         ).items()
     }
     for tunnel in tunnels:
-        tunnel.peer = _norm_addr(tunnel.peer)
-        tunnel.local_addr = _norm_addr(tunnel.local_addr)
+        peer, local = _norm_addr(tunnel.peer), _norm_addr(tunnel.local_addr)
+        if peer != tunnel.peer:
+            tunnel.peer = peer
+        if local != tunnel.local_addr:
+            tunnel.local_addr = local
         if tunnel.uptime_s is None and tunnel.sas:
             tunnel.uptime_s = uptime.get((tunnel.peer, tunnel.vrf or None))
         ike = ike_vrf_map.get((tunnel.peer or "", tunnel.vrf)) or ike_map.get(tunnel.peer or "")

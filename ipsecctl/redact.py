@@ -9,6 +9,7 @@ key; it must never show a key.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Iterable
@@ -31,14 +32,14 @@ _V = r"(?![{\[])(?:\"[^\"\n]+\"|'[^'\n]+'|(?!\"\"|'')\S+)"  # a value: quoted or
 _ENC = r"(?:[0-9][ \t]+(?=\S))?"  # encryption type before a key (0 clear, 6/7/8 hashed)
 
 
-def _p(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(pattern.replace("<S>", _S).replace("<ENC>", _ENC), flags)
+def _p(pattern: str, flags: int = 0) -> tuple[str, int]:
+    return pattern.replace("<S>", _S).replace("<ENC>", _ENC), flags
 
 
 # Every pattern names the secret ``v``; everything else in the match is kept as it was.
 # Cisco keywords are matched in lower case only, as configurations print them: show
 # commands say "Key Server", "DH Share Secret", which are no secrets.
-_TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
+_TEXT_SOURCES: tuple[tuple[str, int], ...] = (
     # IOS: crypto isakmp key [0|6|7] <KEY> address|hostname ...
     _p(r"\bcrypto<S>isakmp<S>key<S>(?:[067]<S>(?!(?:address|hostname)\b))?(?P<v>\S+)"),
     # IOS keyrings: pre-shared-key {address [ipv6] A [MASK] | hostname H} key [0|6|7] KEY;
@@ -109,6 +110,14 @@ _TEXT_PATTERNS: tuple[re.Pattern[str], ...] = (
        r"(?P<v>(?:[0-9A-F]{2}[ \t]){1,16}[^\n]*)$"),
 )
 
+
+@functools.cache
+def _text_patterns() -> tuple[re.Pattern[str], ...]:
+    """Compiled at the first redaction: a command that logs, saves and audits nothing (most
+    read-only commands) does not compile twenty patterns at start-up."""
+    return tuple(re.compile(pattern, flags) for pattern, flags in _TEXT_SOURCES)
+
+
 _registered: set[str] = set()
 _lock = threading.Lock()
 _MIN_LITERAL = 4  # shorter values would mask ordinary words
@@ -139,7 +148,7 @@ def redact_text(text: str, *, mask: str = MASK) -> str:
         whole, start = match.group(0), match.start()
         return whole[: match.start("v") - start] + mask + whole[match.end("v") - start :]
 
-    for pattern in _TEXT_PATTERNS:
+    for pattern in _text_patterns():
         text = pattern.sub(hide, text)
     with _lock:
         literals = sorted(_registered, key=len, reverse=True)

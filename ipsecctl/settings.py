@@ -21,8 +21,6 @@ from typing import Any, Literal, get_args
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from inventory.errors import InventoryError as _YamlError
-from inventory.yamlio import LineDict, display, load_yaml
 from ipsecctl.errors import UsageError
 
 APP = "ipsecctl"
@@ -64,7 +62,9 @@ class Settings(BaseModel):
     """Tunable defaults. Timeouts are seconds; ``host_key_policy`` None means "decide":
     ``ask`` at a terminal, ``reject`` otherwise."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # built on first validation: a run with no config file and no IPSECCTL_* setting takes
+    # the defaults as they are (see load_settings) and never needs the validator
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     workers: int = Field(default=16, ge=1, le=1024)
     connect_timeout: float = Field(default=10.0, gt=0)
@@ -114,6 +114,10 @@ def _close(word: str) -> str:
 
 
 def _read_config(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    # the YAML reader (and the inventory package it lives in) only when there is a file
+    from inventory.errors import InventoryError as _YamlError
+    from inventory.yamlio import LineDict, display, load_yaml
+
     try:
         loaded = load_yaml(path)
     except _YamlError as exc:
@@ -151,7 +155,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     lines: dict[str, int] = {}
     if path.exists() or explicit:
         values, lines = _read_config(path)
-    sources = {name: f"{display(path)}:{lines.get(name, 1)}" for name in values}
+    sources: dict[str, str] = {}
+    if values:  # read from a file: named as the operator typed its path
+        from inventory.yamlio import display
+
+        sources = {name: f"{display(path)}:{lines.get(name, 1)}" for name in values}
     for name in FIELDS:
         var = ENV_PREFIX + name.upper()
         if var in env:
@@ -164,6 +172,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         "lab_dir": state_dir(env) / "lab",
         "known_hosts": data_dir(env) / "known_hosts",
     }
+    if not values:  # the defaults alone: this module's own values, nothing to check
+        return Settings.model_construct(None, **defaults)
     try:
         return Settings.model_validate({**defaults, **values})
     except ValidationError as exc:

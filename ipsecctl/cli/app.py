@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -472,7 +472,29 @@ def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
 
 def run() -> Any:
     """The console script (and ``python -m ipsecctl``): :func:`main` in a process of its own."""
-    sys.exit(main(own_process=True))
+    _leave(main(own_process=True))
+
+
+def _leave(code: int) -> NoReturn:
+    """End the console script's process once its work is done, without the interpreter's
+    teardown of every module and object it built (about 20 ms of every command, more after
+    a big document), as mypy's entry point does. Everything a normal exit does that anyone
+    can observe still happens: exit handlers run (logs flushed and closed), the output is
+    flushed. When another thread is still running, the normal exit waits for it as usual."""
+    import atexit
+    import contextlib
+    import os
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        # a reader that went away (a closed pipe) or a closed stream: nothing more to say
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -35,10 +35,15 @@ def stuck_findings(scope: Scope) -> Iterable[Finding]:
     up_peers = {norm_addr(ike_peer(x, local)) for x in dev.ike_sas if x.status == "up"}
     seen: set[str | None] = set()
     candidates: list[tuple[str, str | None, list[str], IkeSa | None, list[Tunnel]]] = []
-    by_peer: dict[str | None, list[Tunnel]] = {}  # one pass, not one per IKE SA (hubs)
-    for t in dev.tunnels:
-        by_peer.setdefault(norm_addr(t.peer), []).append(t)
+    by_peer: dict[str | None, list[Tunnel]] | None = None  # one pass, when first needed
     for ike in dev.ike_sas:
+        state = norm_state(ike.state)
+        if state not in table:
+            continue  # a state nobody gets stuck in (a hub's thousand QM_IDLE): no evidence
+        if by_peer is None:
+            by_peer = {}
+            for t in dev.tunnels:
+                by_peer.setdefault(norm_addr(t.peer), []).append(t)
         peer = ike_peer(ike, local)
         ev = [
             f"IKEv{ike.version or '?'} SA src={ike.src or ike.local} "
@@ -46,9 +51,9 @@ def stuck_findings(scope: Scope) -> Iterable[Finding]:
             f"conn_id={ike.conn_id}"
         ]
         tunnels = list(by_peer.get(norm_addr(peer), ()))
-        candidates.append((norm_state(ike.state), peer, ev, ike, tunnels))
+        candidates.append((state, peer, ev, ike, tunnels))
     for t in dev.tunnels:
-        if t.ike_state:
+        if t.ike_state and norm_state(t.ike_state) in table:
             ev = [f"tunnel {t.id or t.identity()} ike_state={t.ike_state}"]
             candidates.append((norm_state(t.ike_state), t.peer, ev, None, [t]))
     for state, peer, ev, sa, tunnels in candidates:

@@ -46,14 +46,17 @@ def _new_lines(command: str, text: str, scope: Scope) -> set[str] | None:
 
 def read_logs(scope: Scope) -> LogEvidence:
     """Classify every log the poll brought back (pure; logs.analyse does the matching)."""
+    out = LogEvidence()
+    texts = scope.facts.log_texts(scope.dev.raw)
+    if not texts:
+        return out  # most polls carry no logs: the signatures are not even compiled
     from ipsecctl.diag.logs import analyse, signatures  # local: signatures load lazily
 
     by_code = {s.code: s for s in signatures()}
     by_conn = {
         sa.conn_id: t.peer for t in scope.dev.tunnels for sa in t.sas if sa.conn_id is not None
     }
-    out = LogEvidence()
-    for command, text in scope.facts.log_texts(scope.dev.raw):
+    for command, text in texts:
         fresh = _new_lines(command, text, scope)
         for ev in analyse(text).events:
             sig = by_code.get(ev.code or "")
