@@ -442,16 +442,21 @@ def parse_spec(data: Any, *, source: str = "spec", allow_weak: bool = False) -> 
     return validate(spec, allow_weak=allow_weak, source=source)
 
 
-def load_spec(path: Path, *, allow_weak: bool = False) -> TunnelSpec:
-    """Read and validate a spec file; every failure is one line naming the file."""
+def read_spec_file(path: Path) -> Any:
+    """A spec file's YAML data (tunnel or topology); an unreadable file or bad YAML is one
+    line naming the file (and the line)."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise errors.InputFileError(f"{path}: cannot read the spec ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise errors.InputFileError(f"{path}:{where} not valid YAML") from None
-    return parse_spec(data, source=str(path), allow_weak=allow_weak)
+
+
+def load_spec(path: Path, *, allow_weak: bool = False) -> TunnelSpec:
+    """Read and validate a spec file; every failure is one line naming the file."""
+    return parse_spec(read_spec_file(path), source=str(path), allow_weak=allow_weak)

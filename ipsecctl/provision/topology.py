@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ipsecctl import errors
@@ -469,18 +468,9 @@ def parse_topology(
 
 def load_network(path: Path, *, allow_weak: bool = False) -> Network:
     """A tunnel spec or a topology spec file -> the network to render."""
-    from ipsecctl.provision.model import parse_spec
+    from ipsecctl.provision.model import parse_spec, read_spec_file
 
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise errors.InputFileError(f"{path}: cannot read the spec ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise errors.InputFileError(f"{path}:{where} not valid YAML") from None
+    data = read_spec_file(path)
     if is_topology(data):
         return parse_topology(data, source=str(path), allow_weak=allow_weak, base=path.parent)
     return from_tunnel(parse_spec(data, source=str(path), allow_weak=allow_weak))
