@@ -122,8 +122,10 @@ def _peer(i: int) -> str:
 
 def generate_isakmp(peers: int) -> str:
     """``show crypto isakmp sa`` of the same hub (IOS layout: dst, src, state, conn-id)."""
-    rows = ["IPv4 Crypto ISAKMP SA",
-            "dst             src             state          conn-id status"]
+    rows = [
+        "IPv4 Crypto ISAKMP SA",
+        "dst             src             state          conn-id status",
+    ]
     for i in range(peers):
         state = "MM_NO_STATE" if i % 25 == 7 else "QM_IDLE"
         rows.append(f"{'10.0.0.1':<15} {_peer(i):<15} {state:<15} {1001 + i:>6} ACTIVE")
@@ -146,8 +148,10 @@ def generate_isakmp_detail(peers: int) -> str:
     for i in range(peers):
         left = 86399 - i % 80000
         life = f"{left // 3600:02d}:{left // 60 % 60:02d}:{left % 60:02d}"
-        rows.append(f"{1001 + i:<5} {'10.0.0.1':<15} {_peer(i):<15}        ACTIVE aes  sha256 "
-                    f"psk  14 {life} D")
+        rows.append(
+            f"{1001 + i:<5} {'10.0.0.1':<15} {_peer(i):<15}        ACTIVE aes  sha256 "
+            f"psk  14 {life} D"
+        )
         rows.append(f"       Engine-id:Conn-id =  SW:{i + 1}")
         rows.append("")
     return "\n".join([*rows, "IPv6 Crypto ISAKMP SA", "", ""])
@@ -229,8 +233,9 @@ def run_child(argv: list[str], timeout: float, env: dict[str, str]) -> dict[str,
     ``wait4``)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
-                                stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, env=env
+        )
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -244,9 +249,12 @@ def run_child(argv: list[str], timeout: float, env: dict[str, str]) -> dict[str,
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read()
-    out: dict[str, Any] = {"wall_s": wall, "code": proc.returncode,
-                           "cpu_s": usage.ru_utime + usage.ru_stime,
-                           "maxrss_mib": usage.ru_maxrss / 1024}
+    out: dict[str, Any] = {
+        "wall_s": wall,
+        "code": proc.returncode,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "maxrss_mib": usage.ru_maxrss / 1024,
+    }
     if proc.returncode not in (0, 3):  # 3: tunnels found a fault (stuck IKE peers): it worked
         out["error"] = (stderr.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
     return out
@@ -300,8 +308,18 @@ def main() -> None:
     # Installed packages carry their byte code (Genie, ntc and ttp came with theirs): with
     # PYTHONDONTWRITEBYTECODE set, as on the project's machines, this checkout would otherwise
     # be compiled again in every run.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "ipsecctl"),
-                    str(ROOT / "parsers"), str(ROOT / "inventory")], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            str(ROOT / "ipsecctl"),
+            str(ROOT / "parsers"),
+            str(ROOT / "inventory"),
+        ],
+        check=True,
+    )
     have_genie = not args.no_genie and _available("genie.libs.parser")
     have_ntc = _available("ntc_templates")
     rows: list[str] = []
@@ -329,16 +347,28 @@ def main() -> None:
                     name = f'ipsecctl parse FILE -c "{cmd}" --json'
                 runs: list[tuple[str, list[str]]] = [(name, ours)]
                 if have_genie and what == "tunnels":
-                    runs.append(("Genie: isakmp sa, isakmp sa detail, ipsec sa",
-                                 [sys.executable, "-c", _GENIE_REPLAY.format(
-                                     folder=os.path.join(replay, "hub"))]))
+                    runs.append(
+                        (
+                            "Genie: isakmp sa, isakmp sa detail, ipsec sa",
+                            [
+                                sys.executable,
+                                "-c",
+                                _GENIE_REPLAY.format(folder=os.path.join(replay, "hub")),
+                            ],
+                        )
+                    )
                 elif have_genie:
                     cls = "ShowCryptoIpsecSaDetail" if detail else "ShowCryptoIpsecSa"
-                    runs.append((f"Genie {cls}", [sys.executable, "-c",
-                                                  _GENIE.format(cls=cls, path=path)]))
+                    runs.append(
+                        (f"Genie {cls}", [sys.executable, "-c", _GENIE.format(cls=cls, path=path)])
+                    )
                 if have_ntc and detail:
-                    runs.append(("ntc-templates parse_output",
-                                 [sys.executable, "-c", _NTC.format(path=path)]))
+                    runs.append(
+                        (
+                            "ntc-templates parse_output",
+                            [sys.executable, "-c", _NTC.format(path=path)],
+                        )
+                    )
                 # round-robin, so that load from elsewhere hits every command alike
                 samples: dict[str, list[dict[str, Any]]] = {n: [] for n, _ in runs}
                 for _ in range(args.repeat):
@@ -349,15 +379,18 @@ def main() -> None:
                 for n, _ in runs:
                     res = medians[n]
                     if "error" in res:
-                        rows.append(f"| {peers} | {what} ({size / 1e6:.1f} MB) | {n} | "
-                                    f"error: {res['error']} | | | | | |")
+                        rows.append(
+                            f"| {peers} | {what} ({size / 1e6:.1f} MB) | {n} | "
+                            f"error: {res['error']} | | | | | |"
+                        )
                         continue
                     ratio = ""
                     if n == name:  # every rival's median over ours
                         ratio = "; ".join(
                             f"{other.split()[0]} {medians[other]['wall_s'] / res['wall_s']:.1f}x"
                             f" wall, {medians[other]['cpu_s'] / res['cpu_s']:.1f}x CPU"
-                            for other, _ in runs[1:] if "error" not in medians[other]
+                            for other, _ in runs[1:]
+                            if "error" not in medians[other]
                         )
                     walls = [round(r["wall_s"], 2) for r in samples[n]]
                     rows.append(
@@ -365,7 +398,7 @@ def main() -> None:
                         f"{walls} | {res['cpu_s']:.3f} | {res['maxrss_mib']:.0f} | "
                         f"{ok_ours if n == name else ''} | {ratio} |"
                     )
-                print("\n".join(rows[-len(runs):]), flush=True)
+                print("\n".join(rows[-len(runs) :]), flush=True)
     notes = []
     if not have_genie:
         notes.append("- Genie was not run (`genie` not importable here, or `--no-genie`).")

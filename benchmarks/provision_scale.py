@@ -88,8 +88,8 @@ def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.Com
 
 
 def bench_render(spokes: int, runs: int) -> dict[str, object]:
+    from ipsecctl.provision.device_configs import render_network
     from ipsecctl.provision.pairs import check_network
-    from ipsecctl.provision.render import render_network
     from ipsecctl.provision.topology import load_network
 
     cli: list[float] = []

@@ -55,16 +55,31 @@ def make_states(tunnels: int, devices: int, seed: int = 1) -> list[DeviceState]:
             n = d * per + i
             peer = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
             pk = rnd.randrange(1, 10**6)
-            tl.append(Tunnel(
-                device=name, platform="cisco_iosxe", peer=peer, local_addr="127.0.0.1",
-                local_ts=TrafficSelector(prefix=f"172.{d % 16 + 16}.{i % 256}.0/24"),
-                remote_ts=TrafficSelector(prefix=f"10.{100 + n % 100}.{i % 256}.0/24"),
-                state="up" if n % 37 else "down", ike_state="QM_IDLE", ike_status="up",
-                uptime_s=rnd.randrange(10, 10**6),
-                counters={"pkts_encaps": pk, "pkts_decaps": pk + 7, "send_errors": 0},
-                sas=[IpsecSa(direction=dr, spi=rnd.getrandbits(32), transform=TRANSFORM,
-                             remaining_s=3000, remaining_kb=4_000_000) for dr in ("in", "out")],
-            ).with_identity())
+            tl.append(
+                Tunnel(
+                    device=name,
+                    platform="cisco_iosxe",
+                    peer=peer,
+                    local_addr="127.0.0.1",
+                    local_ts=TrafficSelector(prefix=f"172.{d % 16 + 16}.{i % 256}.0/24"),
+                    remote_ts=TrafficSelector(prefix=f"10.{100 + n % 100}.{i % 256}.0/24"),
+                    state="up" if n % 37 else "down",
+                    ike_state="QM_IDLE",
+                    ike_status="up",
+                    uptime_s=rnd.randrange(10, 10**6),
+                    counters={"pkts_encaps": pk, "pkts_decaps": pk + 7, "send_errors": 0},
+                    sas=[
+                        IpsecSa(
+                            direction=dr,
+                            spi=rnd.getrandbits(32),
+                            transform=TRANSFORM,
+                            remaining_s=3000,
+                            remaining_kb=4_000_000,
+                        )
+                        for dr in ("in", "out")
+                    ],
+                ).with_identity()
+            )
         states.append(DeviceState(device=name, platform="cisco_iosxe", polled_at=T0, tunnels=tl))
     return states
 
@@ -107,8 +122,9 @@ def make_ctx(states: list[DeviceState], tmp: Path) -> DashboardContext:
     settings = Settings(audit_log=tmp / "audit.jsonl", actions_dir=tmp / "actions")
     fleet = Fleet(hosts, _NoCollector())  # type: ignore[arg-type]
     workflow = open_workflow(settings, read_only=True, source="dashboard")
-    return DashboardContext(hosts=hosts, fleet=fleet, workflow=workflow, refresh=10**6,
-                            clock=lambda: T0)
+    return DashboardContext(
+        hosts=hosts, fleet=fleet, workflow=workflow, refresh=10**6, clock=lambda: T0
+    )
 
 
 def ms(seconds: float) -> float:
@@ -289,8 +305,11 @@ class KeyClock:
 
         def wrapped_row(row: Any, index: int, base: Any) -> Any:
             strip = row_strip(row, index, base)
-            if self.pending == "cursor" and index == table._cursor_index \
-                    and row.key == table.cursor_key:
+            if (
+                self.pending == "cursor"
+                and index == table._cursor_index
+                and row.key == table.cursor_key
+            ):
                 self.painted, self.pending = time.perf_counter(), None
             return strip
 
@@ -349,8 +368,9 @@ class GcPauses:
         return [p for g, p in self.pauses if g == 2]
 
 
-async def bench_live(states: list[DeviceState], tmp: Path, rounds: int = 4,
-                     spread: float = 5.0) -> dict[str, Any]:
+async def bench_live(
+    states: list[DeviceState], tmp: Path, rounds: int = 4, spread: float = 5.0
+) -> dict[str, Any]:
     """The dashboard as it runs: fleet, diagnosis (health rules over 10,000 tunnels in their
     thread) and 50 devices' polls arriving one by one, each with 5% of its tunnels changed,
     while the operator moves the cursor and types a filter."""
@@ -414,18 +434,20 @@ async def bench_live(states: list[DeviceState], tmp: Path, rounds: int = 4,
         gc.callbacks.remove(gcp)
         await pilot.pause(0.5)
         res["keystrokes"] = len(cursor) + len(typed)
-        res["cursor key, median / max (ms)"] = f"{ms(statistics.median(cursor))} / " \
-                                               f"{ms(max(cursor))}"
-        res["filter key, median / max (ms)"] = f"{ms(statistics.median(typed))} / " \
-                                               f"{ms(max(typed))}"
+        res["cursor key, median / max (ms)"] = (
+            f"{ms(statistics.median(cursor))} / {ms(max(cursor))}"
+        )
+        res["filter key, median / max (ms)"] = f"{ms(statistics.median(typed))} / {ms(max(typed))}"
         res["keys over 100 ms"] = sum(1 for x in cursor + typed if x > 0.1)
-        res["of those, during a full garbage collection / not"] = \
+        res["of those, during a full garbage collection / not"] = (
             f"{slow_in_gc[0]} / {slow_in_gc[1]}"
+        )
         res["cursor left its tunnel"] = moved_away
         full = gcp.full()
         res["full garbage collections, count / median / max (ms)"] = (
             f"{len(full)} / {ms(statistics.median(full)) if full else '-'} / "
-            f"{ms(max(full)) if full else '-'}")
+            f"{ms(max(full)) if full else '-'}"
+        )
         res["objects tracked by the collector"] = len(gc.get_objects())
         res["polls applied"] = sum(i.polls for i in app.infos.values()) or rounds * len(states)
         res["rss after refreshes (MB)"] = round(rss_mb(), 1)
@@ -450,11 +472,15 @@ def main() -> None:
         if not args.live_only:
             ours = asyncio.run(bench_ours(states, tmp))
             theirs = asyncio.run(bench_datatable(states))
-    print(f"{args.tunnels} tunnels on {args.devices} devices (generated in {gen:.1f} s); "
-          f"textual {textual.__version__}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPU(s)\n")
-    print("Live refresh (5% of the tunnels change per refresh, polls arriving one device at a "
-          "time, diagnosis on):\n")
+    print(
+        f"{args.tunnels} tunnels on {args.devices} devices (generated in {gen:.1f} s); "
+        f"textual {textual.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPU(s)\n"
+    )
+    print(
+        "Live refresh (5% of the tunnels change per refresh, polls arriving one device at a "
+        "time, diagnosis on):\n"
+    )
     print("| measure | value |")
     print("|---|---:|")
     print(f"| process RSS before the states were built (MB) | {round(base, 1)} |")

@@ -178,8 +178,7 @@ def load_inventory(
     if "defaults" in sections:
         dpath, draw, dline = sections["defaults"]
         body = interpolate(draw, env, display(dpath), draw.line or dline, "defaults")
-        defaults = parse_entry("defaults", "defaults", body, dpath, draw.line or dline,
-                               platforms)
+        defaults = parse_entry("defaults", "defaults", body, dpath, draw.line or dline, platforms)
     lineage = _lineages(hosts, groups)
     inventory = _resolve(hosts, groups, defaults, lineage, files, root)
     if apply_env:
@@ -191,7 +190,9 @@ def load_inventory(
 
 
 def _entries(
-    kind: Kind, section: tuple[Path, LineDict, int], env: Mapping[str, str],
+    kind: Kind,
+    section: tuple[Path, LineDict, int],
+    env: Mapping[str, str],
     platforms: PlatformNames | None = None,
 ) -> dict[str, Entry]:
     path, raw, _ = section

@@ -110,15 +110,19 @@ def canonical_platform(value: str, platforms: PlatformNames | None = None) -> st
 def _platform(entry: Entry, line: int, name: str, raw: Any) -> str:
     known = sorted({*entry.platforms.values()}) if entry.platforms else []
     if not isinstance(raw, str):
-        raise entry.fail(line, name, "must be a platform name" +
-                         (f" ({', '.join(known)})" if known else ""))
+        raise entry.fail(
+            line, name, "must be a platform name" + (f" ({', '.join(known)})" if known else "")
+        )
     found = canonical_platform(raw, entry.platforms)
     if found is None:
-        aliases = ", ".join(f"{a}={p}" for a, p in sorted((entry.platforms or {}).items())
-                            if a != p)
+        aliases = ", ".join(
+            f"{a}={p}" for a, p in sorted((entry.platforms or {}).items()) if a != p
+        )
         raise entry.fail(
-            line, name, f"unknown platform {raw!r}{close_matches(raw, known)}; known: "
-            f"{', '.join(known)}" + (f" (aliases: {aliases})" if aliases else "")
+            line,
+            name,
+            f"unknown platform {raw!r}{close_matches(raw, known)}; known: "
+            f"{', '.join(known)}" + (f" (aliases: {aliases})" if aliases else ""),
         )
     return found
 
@@ -242,8 +246,9 @@ def _mapping(entry: Entry, raw: Any, line: int, name: str) -> LineDict:
     return out
 
 
-def parse_entry(kind: Kind, name: str, raw: Any, path: Path, line: int,
-                platforms: PlatformNames | None = None) -> Entry:
+def parse_entry(
+    kind: Kind, name: str, raw: Any, path: Path, line: int, platforms: PlatformNames | None = None
+) -> Entry:
     """Validate one already-interpolated YAML block into an :class:`Entry`."""
     entry = Entry(kind=kind, name=name, path=path, line=line, platforms=platforms)
     body = _mapping(entry, raw, line, "entry")

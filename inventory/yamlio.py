@@ -124,8 +124,11 @@ def load_yaml(path: Path) -> Any:
     except yaml.reader.ReaderError as exc:
         at = text.count("\n", 0, exc.position) + 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise InventoryError(f"{shown}:{at}: character U+{char:04X} is not allowed in YAML; "
-                             "remove it", path=path, line=at) from None
+        raise InventoryError(
+            f"{shown}:{at}: character U+{char:04X} is not allowed in YAML; remove it",
+            path=path,
+            line=at,
+        ) from None
     loader.source = shown
     try:
         return loader.get_single_data()
@@ -141,7 +144,8 @@ def load_yaml(path: Path) -> Any:
         raise InventoryError(message, path=path, line=line) from None
     except yaml.YAMLError as exc:
         # e.g. a ReaderError (a control character): its text spans lines; keep one line
-        raise InventoryError(f"{shown}: YAML error: {' '.join(str(exc).split())}",
-                             path=path) from None
+        raise InventoryError(
+            f"{shown}: YAML error: {' '.join(str(exc).split())}", path=path
+        ) from None
     finally:
         loader.dispose()

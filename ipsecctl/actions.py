@@ -126,8 +126,10 @@ class Result:
             "old_spis": self.old_spis,
             "new_spis": self.new_spis,
             "spis": {
-                d: {"old": self.old_by_direction.get(d, []),
-                    "new": self.new_by_direction.get(d, [])}
+                d: {
+                    "old": self.old_by_direction.get(d, []),
+                    "new": self.new_by_direction.get(d, []),
+                }
                 for d in ("in", "out")
             },
             "ok": self.ok,
@@ -179,9 +181,19 @@ def plan(
     if action == "rekey" and "rekey" in platform.actions:
         # the platform re-keys in place (make-before-break): no clear, no traffic needed
         commands = _render_by_vrf(platform, "rekey", values, ike, tunnels)
-        return Plan(action, effective, state.device, state.platform, peer, vrf, commands, [],
-                    tunnels, sorted({spi for t in tunnels for spi in t.spis()}),
-                    [_ike_key(sa) for sa in ike])
+        return Plan(
+            action,
+            effective,
+            state.device,
+            state.platform,
+            peer,
+            vrf,
+            commands,
+            [],
+            tunnels,
+            sorted({spi for t in tunnels for spi in t.spis()}),
+            [_ike_key(sa) for sa in ike],
+        )
     if effective == "session":
         commands = _render_by_vrf(platform, "clear_session", values, ike, tunnels)
     elif effective == "ipsec":
@@ -192,8 +204,11 @@ def plan(
             subset = [sa for sa in ike if sa.version == version]
             if subset:
                 # only the VRFs these IKE SAs live in (tunnels would add VRFs without them)
-                commands += [c for c in _render_by_vrf(platform, name, values, subset, [])
-                             if c not in commands]
+                commands += [
+                    c
+                    for c in _render_by_vrf(platform, name, values, subset, [])
+                    if c not in commands
+                ]
     bring_up: list[str] = []
     if action == "rekey":
         for t in tunnels:
@@ -208,8 +223,19 @@ def plan(
                 if cmd not in bring_up:
                     bring_up.append(cmd)
     old = sorted({spi for t in tunnels for spi in t.spis()})
-    return Plan(action, effective, state.device, state.platform, peer, vrf, commands,
-                bring_up, tunnels, old, [_ike_key(sa) for sa in ike])
+    return Plan(
+        action,
+        effective,
+        state.device,
+        state.platform,
+        peer,
+        vrf,
+        commands,
+        bring_up,
+        tunnels,
+        old,
+        [_ike_key(sa) for sa in ike],
+    )
 
 
 _PER_TUNNEL = {"child_id", "child"}
@@ -217,7 +243,10 @@ _PER_IKE = {"ike_id", "conn_id"}
 
 
 def _render(
-    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa],
+    platform: Platform,
+    name: str,
+    values: dict[str, object],
+    ike: list[IkeSa],
     tunnels: list[Tunnel],
 ) -> list[str]:
     """Render an action template once, per IKE SA or per tunnel, as its placeholders ask.
@@ -233,8 +262,11 @@ def _render(
             if t.extra.get("unique_id") is not None or t.extra.get("name")
         ]
     elif placeholders & _PER_IKE:
-        contexts = [{**values, "ike_id": sa.conn_id, "conn_id": sa.conn_id}
-                    for sa in ike if sa.conn_id is not None]
+        contexts = [
+            {**values, "ike_id": sa.conn_id, "conn_id": sa.conn_id}
+            for sa in ike
+            if sa.conn_id is not None
+        ]
     else:
         contexts = [values]
     if not contexts:
@@ -261,13 +293,17 @@ def _ike_vrf(sa: IkeSa) -> str | None:
 
 def ike_to(state: DeviceState, peer: str, vrf: str | None = None) -> list[IkeSa]:
     return [
-        sa for sa in state.ike_sas
+        sa
+        for sa in state.ike_sas
         if _same_addr(sa.peer_address(), peer) and (vrf is None or _ike_vrf(sa) == vrf)
     ]
 
 
 def _render_by_vrf(
-    platform: Platform, name: str, values: dict[str, object], ike: list[IkeSa],
+    platform: Platform,
+    name: str,
+    values: dict[str, object],
+    ike: list[IkeSa],
     tunnels: list[Tunnel],
 ) -> list[str]:
     """One rendering per VRF: the same peer address in two VRFs is two peers to IOS, and a
@@ -278,7 +314,9 @@ def _render_by_vrf(
     out: list[str] = []
     for group in groups or [""]:
         rendered = _render(
-            platform, name, {**values, "vrf": group},
+            platform,
+            name,
+            {**values, "vrf": group},
             [sa for sa in ike if (_ike_vrf(sa) or "") == group],
             [t for t in tunnels if (t.vrf or "") == group],
         )
@@ -353,8 +391,12 @@ def execute(
     """
     say = progress or _noop
     result = Result(
-        device=plan_.device, peer=plan_.peer, action=f"{plan_.action}", vrf=plan_.vrf,
-        commands=plan_.all_commands, old_spis=plan_.old_spis,
+        device=plan_.device,
+        peer=plan_.peer,
+        action=f"{plan_.action}",
+        vrf=plan_.vrf,
+        commands=plan_.all_commands,
+        old_spis=plan_.old_spis,
         old_by_direction=plan_.old_spis_by_direction,
     )
     for command in plan_.commands:
@@ -425,8 +467,9 @@ def _verified(plan_: Plan, state: DeviceState, old: set[int], result: Result) ->
             return True
         return False
     if plan_.scope == "ike":
-        remaining = [k for k in map(_ike_key, ike_to(state, plan_.peer, plan_.vrf))
-                     if k in plan_.old_ike]
+        remaining = [
+            k for k in map(_ike_key, ike_to(state, plan_.peer, plan_.vrf)) if k in plan_.old_ike
+        ]
         if not remaining:
             result.ok = True
             result.message = "IKE SA cleared (IPsec SAs are kept until they expire)"
@@ -473,8 +516,9 @@ def _bring_up(plan_: Plan, runner: CommandRunner, result: Result, say: ProgressF
         result.outputs[command] = output
         # `% Invalid source interface` and friends are not failure indicators of the CLI,
         # but the traffic never left: say so instead of staying silent
-        refusal = next((ln.strip() for ln in output.splitlines()
-                        if ln.strip().startswith("%")), None)
+        refusal = next(
+            (ln.strip() for ln in output.splitlines() if ln.strip().startswith("%")), None
+        )
         if refusal:
             result.warnings.append(f"{command!r}: {refusal}")
         say(Progress("bring_up", f"bring-up traffic sent ({command})", command))
@@ -496,7 +540,8 @@ def _report_after_loss(result: Result, plan_: Plan, repoll: Poller) -> None:
         still = sorted({s for v in current.values() for s in v} & set(plan_.old_spis))
         result.message += (
             f"; a re-poll shows {len(still)} old SPI(s) still present"
-            if still else "; a re-poll shows the old SPIs gone"
+            if still
+            else "; a re-poll shows the old SPIs gone"
         )
 
 

@@ -313,14 +313,17 @@ def assemble(
         tunnel.with_identity()
     tunnels = merge_same_identity(tunnels)
     # every part is a model or a value built here: no second validation of 10,000 tunnels
-    return trusted(DeviceState, {
-        "device": device,
-        "platform": platform,
-        "polled_at": polled_at or datetime.now(UTC),
-        "reachable": True,
-        "ike_sas": ike_sas,
-        "tunnels": tunnels,
-        "errors": state_errors,
-        "raw": dict(outputs) if keep_raw else None,
-        "extra": extra,
-    })
+    return trusted(
+        DeviceState,
+        {
+            "device": device,
+            "platform": platform,
+            "polled_at": polled_at or datetime.now(UTC),
+            "reachable": True,
+            "ike_sas": ike_sas,
+            "tunnels": tunnels,
+            "errors": state_errors,
+            "raw": dict(outputs) if keep_raw else None,
+            "extra": extra,
+        },
+    )

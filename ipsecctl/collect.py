@@ -76,8 +76,11 @@ class Collector:
         except errors.IpsecctlError as exc:
             errs.append(CommandError(command=None, kind=_error_kind(exc), message=str(exc)))
             state = DeviceState(
-                device=host.name, platform=host.platform or "", polled_at=polled_at,
-                reachable=False, errors=errs,
+                device=host.name,
+                platform=host.platform or "",
+                polled_at=polled_at,
+                reachable=False,
+                errors=errs,
             )
             return state
         if isinstance(runner, Renewable):
@@ -123,13 +126,17 @@ class Collector:
             return self.poll_one(host, extra=extra)
         except errors.IpsecctlError as exc:
             return DeviceState(
-                device=host.name, platform=host.platform or "", reachable=False,
+                device=host.name,
+                platform=host.platform or "",
+                reachable=False,
                 errors=[CommandError(kind=_error_kind(exc), message=str(exc))],
             )
         except Exception as exc:  # a bug on one device must not lose the fleet's results
             log.exception("polling %s failed", host.name)
             return DeviceState(
-                device=host.name, platform=host.platform or "", reachable=False,
+                device=host.name,
+                platform=host.platform or "",
+                reachable=False,
                 errors=[CommandError(kind="internal", message=f"internal error: {exc!r}")],
             )
 
@@ -145,8 +152,7 @@ class Collector:
         ``extra`` adds commands per device name."""
         host_list = list(hosts)
         extra = extra or {}
-        futures = {self.submit(h, extra=extra.get(h.name, ())): i
-                   for i, h in enumerate(host_list)}
+        futures = {self.submit(h, extra=extra.get(h.name, ())): i for i, h in enumerate(host_list)}
         results: list[DeviceState | None] = [None] * len(host_list)
         pending = set(futures)
         try:
@@ -164,9 +170,16 @@ class Collector:
             i = futures[fut]
             host = host_list[i]
             results[i] = DeviceState(
-                device=host.name, platform=host.platform or "", reachable=False,
-                errors=[CommandError(kind="timeout", message=f"{host.name}: no answer within "
-                                     f"the overall deadline of {deadline:.0f} s")],
+                device=host.name,
+                platform=host.platform or "",
+                reachable=False,
+                errors=[
+                    CommandError(
+                        kind="timeout",
+                        message=f"{host.name}: no answer within "
+                        f"the overall deadline of {deadline:.0f} s",
+                    )
+                ],
             )
         return [r for r in results if r is not None]
 

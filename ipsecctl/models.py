@@ -91,8 +91,11 @@ def _builder(cls: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
     if found is not None:
         return found
     env: dict[str, Any] = {
-        "cls": cls, "new": cls.__new__, "put": object.__setattr__,
-        "validate": cls.model_validate, "NAMES": frozenset(cls.model_fields),
+        "cls": cls,
+        "new": cls.__new__,
+        "put": object.__setattr__,
+        "validate": cls.model_validate,
+        "NAMES": frozenset(cls.model_fields),
     }
     items: list[str] = []
     checks: list[str] = []
@@ -118,29 +121,38 @@ def _builder(cls: type[BaseModel]) -> Callable[[dict[str, Any]], Any]:
             env[f"M{n}"] = held[0]
             env[f"B{n}"] = _builder(held[0])
             if held[1]:
-                nested.append(f"    if data[{key}]:\n        data[{key}] = [v if type(v) is M{n}"
-                              f" else B{n}(v) for v in data[{key}]]")
+                nested.append(
+                    f"    if data[{key}]:\n        data[{key}] = [v if type(v) is M{n}"
+                    f" else B{n}(v) for v in data[{key}]]"
+                )
             else:
-                nested.append(f"    v = data[{key}]\n    if v is not None and type(v) is not"
-                              f" M{n}:\n        data[{key}] = B{n}(v)")
-    source = "\n".join([
-        "def build(values):",
-        "    try:",
-        "        if not values.keys() <= NAMES:",
-        "            return validate(values)",
-        "        data = {" + ", ".join(items) + "}",
-        *([f"        if {' or '.join(checks)}:", "            return validate(values)"]
-          if checks else []),
-        "    except (KeyError, TypeError):  # a missing field, an unhashable value",
-        "        return validate(values)",
-        *nested,
-        "    obj = new(cls)",
-        "    put(obj, '__dict__', data)",
-        "    put(obj, '__pydantic_fields_set__', set(values))",
-        "    put(obj, '__pydantic_extra__', None)",
-        "    put(obj, '__pydantic_private__', None)",
-        "    return obj",
-    ])
+                nested.append(
+                    f"    v = data[{key}]\n    if v is not None and type(v) is not"
+                    f" M{n}:\n        data[{key}] = B{n}(v)"
+                )
+    source = "\n".join(
+        [
+            "def build(values):",
+            "    try:",
+            "        if not values.keys() <= NAMES:",
+            "            return validate(values)",
+            "        data = {" + ", ".join(items) + "}",
+            *(
+                [f"        if {' or '.join(checks)}:", "            return validate(values)"]
+                if checks
+                else []
+            ),
+            "    except (KeyError, TypeError):  # a missing field, an unhashable value",
+            "        return validate(values)",
+            *nested,
+            "    obj = new(cls)",
+            "    put(obj, '__dict__', data)",
+            "    put(obj, '__pydantic_fields_set__', set(values))",
+            "    put(obj, '__pydantic_extra__', None)",
+            "    put(obj, '__pydantic_private__', None)",
+            "    return obj",
+        ]
+    )
     exec(source, env)
     built: Callable[[dict[str, Any]], Any] = env["build"]
     _BUILDERS[cls] = built

@@ -106,8 +106,10 @@ _TEXT_SOURCES: tuple[tuple[str, int], ...] = (
     # charon at log level 4 dumps the keys it derives ("Sk_ei secret => 16 bytes @ 0x...",
     # "encryption initiator key => ...") as hex lines "   0: 7D 34 ...  ascii": every hex
     # dump line of a charon log is hidden, whatever it holds
-    _p(r"(?m)^[^\n]*\[[A-Z]{2,4}\] <[^>\n]*>[ \t]+\d+:[ \t]+"
-       r"(?P<v>(?:[0-9A-F]{2}[ \t]){1,16}[^\n]*)$"),
+    _p(
+        r"(?m)^[^\n]*\[[A-Z]{2,4}\] <[^>\n]*>[ \t]+\d+:[ \t]+"
+        r"(?P<v>(?:[0-9A-F]{2}[ \t]){1,16}[^\n]*)$"
+    ),
 )
 
 

@@ -70,8 +70,7 @@ class SessionPool:
                 if self.save_raw is not None:
                     from ipsecctl.transport import RawRecorder
 
-                    runner = RawRecorder(self.save_raw, runner,
-                                         keep_secrets=self.save_raw_secrets)
+                    runner = RawRecorder(self.save_raw, runner, keep_secrets=self.save_raw_secrets)
                 self._runners[host.name] = runner
             return runner
 
@@ -144,8 +143,14 @@ class SessionPool:
                 self._jumps = JumpPool(ask=self.ask_host_key, own=own)
             jumps = self._jumps
         params = self.params_for(host)
-        return open_shell(params, known=KnownHosts(params.known_hosts, own=own),
-                          jump_pool=jumps, ask=self.ask_host_key, width=width, height=height)
+        return open_shell(
+            params,
+            known=KnownHosts(params.known_hosts, own=own),
+            jump_pool=jumps,
+            ask=self.ask_host_key,
+            width=width,
+            height=height,
+        )
 
     def discard(self, name: str) -> None:
         """Forget (and close) a device's runner so the next use reconnects."""

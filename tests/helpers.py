@@ -39,13 +39,17 @@ class CliRun:
         return f"exit {self.code}\n--- stdout\n{self.out[-3000:]}\n--- stderr\n{self.err[-3000:]}"
 
 
-def run_cli(*args: str, home: Path, env: dict[str, str] | None = None,
-            timeout: float = 120) -> CliRun:
+def run_cli(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> CliRun:
     """Run ``python -m ipsecctl ARGS`` as a new user would: own process, no terminal, state
     and data under *home* (``home/state``, ``home/data``, ``HOME=home``), no inherited
     inventory or config."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")
+    }
     full_env = {
         **base,
         "IPSECCTL_STATE_DIR": str(home / "state"),
@@ -56,7 +60,13 @@ def run_cli(*args: str, home: Path, env: dict[str, str] | None = None,
         **(env or {}),
     }
     home.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "ipsecctl", *args], capture_output=True,
-                          text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL,
-                          cwd=home)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ipsecctl", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=home,
+    )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)

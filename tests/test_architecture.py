@@ -47,10 +47,22 @@ LAYERS: dict[str, int] = {
 }
 
 #: modules allowed to open sockets, and the modules/calls that do
-NETWORK_ALLOWED = ("ipsecctl.transport", "ipsecctl.diag.ike.probe", "ipsecctl.lab",
-                   "ipsecctl.exporter", "ipsecctl.store.postgres")
-NETWORK_MODULES = ("paramiko", "psycopg", "http.server", "socketserver", "urllib.request",
-                   "http.client", "prometheus_client")
+NETWORK_ALLOWED = (
+    "ipsecctl.transport",
+    "ipsecctl.diag.ike.probe",
+    "ipsecctl.lab",
+    "ipsecctl.exporter",
+    "ipsecctl.store.postgres",
+)
+NETWORK_MODULES = (
+    "paramiko",
+    "psycopg",
+    "http.server",
+    "socketserver",
+    "urllib.request",
+    "http.client",
+    "prometheus_client",
+)
 SOCKET_CALLS = {"socket", "create_connection", "create_server", "socketpair"}
 
 
@@ -117,9 +129,13 @@ def test_nothing_imports_a_layer_above_its_own() -> None:
 
 
 def test_parsers_and_inventory_stand_alone() -> None:
-    bad = [f"{module} imports {target}" for module, path in _modules()
-           if module.split(".")[0] in ("parsers", "inventory")
-           for target, _t in _imports(module, path) if target.split(".")[0] == "ipsecctl"]
+    bad = [
+        f"{module} imports {target}"
+        for module, path in _modules()
+        if module.split(".")[0] in ("parsers", "inventory")
+        for target, _t in _imports(module, path)
+        if target.split(".")[0] == "ipsecctl"
+    ]
     assert not bad, "\n".join(bad)
 
 
@@ -178,13 +194,18 @@ def test_only_the_network_edges_open_sockets() -> None:
         if any(module == p or module.startswith(p + ".") for p in NETWORK_ALLOWED):
             continue
         for target, typing_only in _imports(module, path):
-            if not typing_only and any(target == n or target.startswith(n + ".")
-                                       for n in NETWORK_MODULES):
+            if not typing_only and any(
+                target == n or target.startswith(n + ".") for n in NETWORK_MODULES
+            ):
                 bad.append(f"{module} imports {target}")
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "socket"
-                    and node.func.attr in SOCKET_CALLS):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "socket"
+                and node.func.attr in SOCKET_CALLS
+            ):
                 bad.append(f"{module}:{node.lineno} calls socket.{node.func.attr}")
     assert not bad, "\n".join(bad)

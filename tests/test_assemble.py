@@ -32,8 +32,11 @@ def test_isakmp_table_and_detail_merge_into_one_sa() -> None:
     table = sample("show_crypto_isakmp_sa", 1)
     detail = sample("show_crypto_isakmp_sa_detail", 1)
     only_table = assemble("r1", "cisco_iosxe", {"show crypto isakmp sa": table})
-    both = assemble("r1", "cisco_iosxe", {"show crypto isakmp sa": table,
-                                         "show crypto isakmp sa detail": detail})
+    both = assemble(
+        "r1",
+        "cisco_iosxe",
+        {"show crypto isakmp sa": table, "show crypto isakmp sa detail": detail},
+    )
     assert not both.errors
     by_conn = {sa.conn_id: sa for sa in both.ike_sas}
     for sa in only_table.ike_sas:
@@ -45,10 +48,14 @@ def test_isakmp_table_and_detail_merge_into_one_sa() -> None:
 
 def test_parse_error_is_kept_per_command_and_others_survive() -> None:
     good = sample("show_crypto_ipsec_sa", 1)
-    state = assemble("r1", "cisco_iosxe", {
-        "show crypto ipsec sa": good,
-        "show crypto isakmp sa": "complete garbage that no router prints\n",
-    })
+    state = assemble(
+        "r1",
+        "cisco_iosxe",
+        {
+            "show crypto ipsec sa": good,
+            "show crypto isakmp sa": "complete garbage that no router prints\n",
+        },
+    )
     assert state.tunnels, "the good command's data is kept"
     (err,) = state.errors
     assert err.kind == "parse" and err.command == "show crypto isakmp sa"

@@ -26,7 +26,6 @@ def tunnel_mtu(tunnel: Tunnel) -> dict[str, Any] | None:
     return None if result is None else result.summary()
 
 
-
 def _outputs() -> list[tuple[str, str, Path]]:
     """(platform, command, file) for every real Cisco output whose command has a parser."""
     found = []

@@ -125,10 +125,12 @@ def test_charon_key_dumps_are_removed() -> None:
     """charon at log level 4 prints derived keys as hex dump lines under "... => N bytes"."""
     from ipsecctl.redact import REMOVED, redact_text
 
-    log = ("12[IKE] <lab|1> Sk_ei secret => 16 bytes @ 0x7f87f40023e0\n"
-           "12[IKE] <lab|1>    0: 7D 34 A1 00 11 22 33 44 55 66 77 88 99 AA BB CC  }4..\n"
-           "09[CHD] <lab|1> encryption initiator key => 16 bytes @ 0x7f87e0003cc0\n"
-           "09[CHD] <lab|1>    0: 0F 1E 2D 3C 4B 5A 69 78 87 96 A5 B4 C3 D2 E1 F0  ........\n")
+    log = (
+        "12[IKE] <lab|1> Sk_ei secret => 16 bytes @ 0x7f87f40023e0\n"
+        "12[IKE] <lab|1>    0: 7D 34 A1 00 11 22 33 44 55 66 77 88 99 AA BB CC  }4..\n"
+        "09[CHD] <lab|1> encryption initiator key => 16 bytes @ 0x7f87e0003cc0\n"
+        "09[CHD] <lab|1>    0: 0F 1E 2D 3C 4B 5A 69 78 87 96 A5 B4 C3 D2 E1 F0  ........\n"
+    )
     out = redact_text(log, mask=REMOVED)
     assert "7D 34 A1" not in out and "0F 1E 2D" not in out
     assert out.count(REMOVED) >= 2

@@ -9,28 +9,96 @@ from ipsecctl import models
 
 PINNED = {
     "IkeSa": [
-        "extra", "device", "version", "local", "remote", "src", "dst", "local_port",
-        "remote_port", "state", "status", "conn_id", "spi_i", "spi_r", "role", "encryption",
-        "integrity", "prf", "dh_group", "auth", "lifetime_s", "remaining_s", "nat_t", "fvrf",
+        "extra",
+        "device",
+        "version",
+        "local",
+        "remote",
+        "src",
+        "dst",
+        "local_port",
+        "remote_port",
+        "state",
+        "status",
+        "conn_id",
+        "spi_i",
+        "spi_r",
+        "role",
+        "encryption",
+        "integrity",
+        "prf",
+        "dh_group",
+        "auth",
+        "lifetime_s",
+        "remaining_s",
+        "nat_t",
+        "fvrf",
         "ivrf",
     ],
     "IpsecSa": [
-        "extra", "direction", "protocol", "spi", "transform", "encryption", "integrity", "mode",
-        "udp_encap", "esn", "conn_id", "remaining_kb", "remaining_s", "replay_window", "status",
+        "extra",
+        "direction",
+        "protocol",
+        "spi",
+        "transform",
+        "encryption",
+        "integrity",
+        "mode",
+        "udp_encap",
+        "esn",
+        "conn_id",
+        "remaining_kb",
+        "remaining_s",
+        "replay_window",
+        "status",
     ],
     "Tunnel": [
-        "extra", "id", "device", "platform", "kind", "interface", "crypto_map", "map_seq", "vrf",
-        "local_addr", "peer", "peer_port", "local_ts", "remote_ts", "pfs", "dh_group",
-        "counters", "sas", "ike_state", "ike_status", "state", "expected_up", "uptime_s",
+        "extra",
+        "id",
+        "device",
+        "platform",
+        "kind",
+        "interface",
+        "crypto_map",
+        "map_seq",
+        "vrf",
+        "local_addr",
+        "peer",
+        "peer_port",
+        "local_ts",
+        "remote_ts",
+        "pfs",
+        "dh_group",
+        "counters",
+        "sas",
+        "ike_state",
+        "ike_status",
+        "state",
+        "expected_up",
+        "uptime_s",
     ],
     "TrafficSelector": ["prefix", "protocol", "port"],
     "DeviceState": [
-        "device", "platform", "polled_at", "reachable", "ike_sas", "tunnels", "errors", "raw",
+        "device",
+        "platform",
+        "polled_at",
+        "reachable",
+        "ike_sas",
+        "tunnels",
+        "errors",
+        "raw",
         "extra",
     ],
     "CommandError": ["command", "kind", "message"],
     "Finding": [
-        "code", "severity", "device", "peer", "summary", "evidence", "causes", "next_steps",
+        "code",
+        "severity",
+        "device",
+        "peer",
+        "summary",
+        "evidence",
+        "causes",
+        "next_steps",
         "extra",
     ],
 }
@@ -45,7 +113,8 @@ def test_field_names_are_pinned() -> None:
 def test_json_values_follow_the_contract() -> None:
     sa = models.IpsecSa(direction="in", spi=0xC0FFEE01, transform="esp-256-aes esp-sha-hmac")
     tunnel = models.Tunnel(
-        device="r1", peer="10.0.0.2",
+        device="r1",
+        peer="10.0.0.2",
         local_ts=models.TrafficSelector(prefix="10.1.0.0/24"),
         remote_ts=models.TrafficSelector(prefix="10.2.0.0/24", protocol=6, port=443),
         sas=[sa],
@@ -86,14 +155,42 @@ def test_status_row_and_action_result_are_pinned() -> None:
     from ipsecctl.actions import Result
 
     row = models.DeviceState(device="r1", platform="cisco_ios").summary()
-    assert list(row) == ["device", "platform", "reachable", "ike_up", "ike_total",
-                         "tunnels_up", "tunnels_total", "errors"]
-    result = Result(device="r1", peer="10.0.0.2", action="rekey", commands=["c"],
-                    old_spis=[1, 2], old_by_direction={"in": [1], "out": [2]},
-                    new_by_direction={"in": [3], "out": [4]}, new_spis=[3, 4])
+    assert list(row) == [
+        "device",
+        "platform",
+        "reachable",
+        "ike_up",
+        "ike_total",
+        "tunnels_up",
+        "tunnels_total",
+        "errors",
+    ]
+    result = Result(
+        device="r1",
+        peer="10.0.0.2",
+        action="rekey",
+        commands=["c"],
+        old_spis=[1, 2],
+        old_by_direction={"in": [1], "out": [2]},
+        new_by_direction={"in": [3], "out": [4]},
+        new_spis=[3, 4],
+    )
     doc = result.as_json()
-    assert list(doc) == ["device", "peer", "vrf", "action", "commands", "sent", "old_spis",
-                         "new_spis", "spis", "ok", "dry_run", "message", "warnings"]
+    assert list(doc) == [
+        "device",
+        "peer",
+        "vrf",
+        "action",
+        "commands",
+        "sent",
+        "old_spis",
+        "new_spis",
+        "spis",
+        "ok",
+        "dry_run",
+        "message",
+        "warnings",
+    ]
     assert doc["spis"] == {"in": {"old": [1], "new": [3]}, "out": {"old": [2], "new": [4]}}
 
 
@@ -103,11 +200,28 @@ def test_event_line_is_pinned() -> None:
 
     from ipsecctl.transitions import Event
 
-    event = Event(time=datetime(2026, 12, 5, 10, 0, tzinfo=UTC), device="r1", peer="10.0.0.2",
-                  event="tunnel_down", from_="up", to="down")
+    event = Event(
+        time=datetime(2026, 12, 5, 10, 0, tzinfo=UTC),
+        device="r1",
+        peer="10.0.0.2",
+        event="tunnel_down",
+        from_="up",
+        to="down",
+    )
     line = event.line()
-    assert list(line) == ["schema", "kind", "time", "device", "peer", "vrf", "tunnel", "event",
-                          "from", "to", "detail"]
+    assert list(line) == [
+        "schema",
+        "kind",
+        "time",
+        "device",
+        "peer",
+        "vrf",
+        "tunnel",
+        "event",
+        "from",
+        "to",
+        "detail",
+    ]
     assert line["schema"] == "ipsecctl/v1" and line["kind"] == "event"
     assert line["time"] == "2026-12-05T10:00:00Z"
 

@@ -50,8 +50,9 @@ def _sub_app(module: str, name: str, help: str) -> Callable[[typer.Typer], None]
     """A module whose ``app`` is a group of its own (``lab``, ``provision``)."""
 
     def load(holder: typer.Typer) -> None:
-        holder.add_typer(importlib.import_module(f"ipsecctl.cli.{module}").app, name=name,
-                         help=help)
+        holder.add_typer(
+            importlib.import_module(f"ipsecctl.cli.{module}").app, name=name, help=help
+        )
 
     return load
 
@@ -218,16 +219,23 @@ def main_callback(
     ctx: typer.Context,
     inventory: Annotated[
         str | None,
-        typer.Option("-i", "--inventory", help="Inventory dir or file (env IPSECCTL_INVENTORY).",
-                     show_default=False),
+        typer.Option(
+            "-i",
+            "--inventory",
+            help="Inventory dir or file (env IPSECCTL_INVENTORY).",
+            show_default=False,
+        ),
     ] = None,
     config: Annotated[
         str | None, typer.Option("--config", help="Config file (env IPSECCTL_CONFIG).")
     ] = None,
     host_key_policy: Annotated[
         str | None,
-        typer.Option("--host-key-policy", help="reject | ask | accept-new (default: ask at a "
-                     "terminal, reject otherwise). A changed key always fails."),
+        typer.Option(
+            "--host-key-policy",
+            help="reject | ask | accept-new (default: ask at a "
+            "terminal, reject otherwise). A changed key always fails.",
+        ),
     ] = None,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Refuse every action (env IPSECCTL_READ_ONLY).")
@@ -237,34 +245,55 @@ def main_callback(
     ] = None,
     replay: Annotated[
         Path | None,
-        typer.Option("--replay", help="Read device outputs saved with --save-raw instead of "
-                     "connecting (offline analysis)."),
+        typer.Option(
+            "--replay",
+            help="Read device outputs saved with --save-raw instead of "
+            "connecting (offline analysis).",
+        ),
     ] = None,
     save_raw: Annotated[
-        Path | None, typer.Option("--save-raw", metavar="DIR",
-                                  help="Save every raw device output to DIR (0600 files in a "
-                                  "0700 folder; keys and passwords replaced by <removed>).")
+        Path | None,
+        typer.Option(
+            "--save-raw",
+            metavar="DIR",
+            help="Save every raw device output to DIR (0600 files in a "
+            "0700 folder; keys and passwords replaced by <removed>).",
+        ),
     ] = None,
     store: Annotated[
-        str | None, typer.Option("--store", metavar="URL",
-                                 help="History store: a file, sqlite:///PATH or postgresql://... "
-                                 "(default: the history file in the state directory; config "
-                                 "file `store`).")
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="URL",
+            help="History store: a file, sqlite:///PATH or postgresql://... "
+            "(default: the history file in the state directory; config "
+            "file `store`).",
+        ),
     ] = None,
     from_store: Annotated[
-        str | None, typer.Option("--from-store", metavar="URL",
-                                 help="Read the fleet from a history store the collectors write "
-                                 "(a file or postgresql://...) instead of polling; each device "
-                                 "shows its age. Actions still need a collector.")
+        str | None,
+        typer.Option(
+            "--from-store",
+            metavar="URL",
+            help="Read the fleet from a history store the collectors write "
+            "(a file or postgresql://...) instead of polling; each device "
+            "shows its age. Actions still need a collector.",
+        ),
     ] = None,
     save_raw_secrets: Annotated[
-        bool, typer.Option("--save-raw-secrets",
-                           help="Keep key material in --save-raw files (do not redact).")
+        bool,
+        typer.Option(
+            "--save-raw-secrets", help="Keep key material in --save-raw files (do not redact)."
+        ),
     ] = False,
     username: Annotated[
         str | None,
-        typer.Option("-u", "--username", help="Log in as this user on every device "
-                     "(overrides IPSECCTL_USERNAME and the inventory)."),
+        typer.Option(
+            "-u",
+            "--username",
+            help="Log in as this user on every device "
+            "(overrides IPSECCTL_USERNAME and the inventory).",
+        ),
     ] = None,
     ask_pass: Annotated[
         bool, typer.Option("--ask-pass", help="Prompt for the login password (not echoed).")
@@ -288,8 +317,10 @@ def main_callback(
         from ipsecctl.settings import HOST_KEY_POLICIES
 
         if host_key_policy not in HOST_KEY_POLICIES:
-            raise errors.UsageError(f"--host-key-policy {host_key_policy!r} is not one of "
-                                    f"{', '.join(HOST_KEY_POLICIES)}")
+            raise errors.UsageError(
+                f"--host-key-policy {host_key_policy!r} is not one of "
+                f"{', '.join(HOST_KEY_POLICIES)}"
+            )
     if replay is not None and not replay.is_dir():
         raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
     from ipsecctl.logging_setup import setup_logging
@@ -321,15 +352,28 @@ def _prompt_secret(what: str, option: str) -> str:
     import getpass
 
     if not sys.stdin.isatty():
-        raise errors.UsageError(f"{option} needs a terminal",
-                                hint="set IPSECCTL_PASSWORD / IPSECCTL_ENABLE_SECRET instead")
+        raise errors.UsageError(
+            f"{option} needs a terminal",
+            hint="set IPSECCTL_PASSWORD / IPSECCTL_ENABLE_SECRET instead",
+        )
     return getpass.getpass(f"{what}: ")
 
 
 # options that belong to the top level but that operators type after the subcommand
-_GLOBAL_WITH_VALUE = {"-i", "--inventory", "--host-key-policy", "--workers", "--config",
-                      "--replay", "--save-raw", "--log-file", "-u", "--username", "--store",
-                      "--from-store"}
+_GLOBAL_WITH_VALUE = {
+    "-i",
+    "--inventory",
+    "--host-key-policy",
+    "--workers",
+    "--config",
+    "--replay",
+    "--save-raw",
+    "--log-file",
+    "-u",
+    "--username",
+    "--store",
+    "--from-store",
+}
 _GLOBAL_FLAGS = {"--read-only", "--ask-pass", "--ask-enable", "--save-raw-secrets"}
 
 
@@ -360,8 +404,11 @@ def hoist_global_options(argv: list[str], root: Any = None) -> list[str]:
     Everything after ``--`` is left alone, as are ``-v`` flags (subcommands may use them) and
     options the subcommand declares itself.
     """
-    own = _own_options(argv, root) if any(a in _GLOBAL_FLAGS or a.split("=", 1)[0]
-                                           in _GLOBAL_WITH_VALUE for a in argv) else set()
+    own = (
+        _own_options(argv, root)
+        if any(a in _GLOBAL_FLAGS or a.split("=", 1)[0] in _GLOBAL_WITH_VALUE for a in argv)
+        else set()
+    )
     front: list[str] = []
     rest: list[str] = []
     i = 0

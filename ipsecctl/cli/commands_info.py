@@ -49,8 +49,11 @@ def register(app: typer.Typer) -> None:
         if as_json:
             render.emit_json("info", info=data)
         else:
-            render.emit_table("ipsecctl info", ["what", "value"],
-                              [[k, "" if v is None else v] for k, v in data.items()])
+            render.emit_table(
+                "ipsecctl info",
+                ["what", "value"],
+                [[k, "" if v is None else v] for k, v in data.items()],
+            )
 
 
 @inventory_app.command("list")
@@ -67,12 +70,26 @@ def inventory_list(
         return
     rows = []
     for h in hosts:
-        jump = h.jump_host if isinstance(h.jump_host, str) or h.jump_host is None \
-            else h.jump_host.name
-        rows.append([h.name, h.hostname, h.port, h.platform, h.username or "",
-                     ",".join(h.groups), ",".join(getattr(h, "tags", []) or []), jump or ""])
-    render.emit_table("inventory", ["name", "hostname", "port", "platform", "user", "groups",
-                                    "tags", "jump"], rows)
+        jump = (
+            h.jump_host if isinstance(h.jump_host, str) or h.jump_host is None else h.jump_host.name
+        )
+        rows.append(
+            [
+                h.name,
+                h.hostname,
+                h.port,
+                h.platform,
+                h.username or "",
+                ",".join(h.groups),
+                ",".join(getattr(h, "tags", []) or []),
+                jump or "",
+            ]
+        )
+    render.emit_table(
+        "inventory",
+        ["name", "hostname", "port", "platform", "user", "groups", "tags", "jump"],
+        rows,
+    )
 
 
 @inventory_app.command("check")
@@ -87,17 +104,26 @@ def inventory_check(
     problems: list[str] = []
     for h in hosts:
         if not h.username:
-            problems.append(f"host {h.name!r}: no username (set it in the inventory or "
-                            "IPSECCTL_USERNAME)")
+            problems.append(
+                f"host {h.name!r}: no username (set it in the inventory or IPSECCTL_USERNAME)"
+            )
         if not (h.password or getattr(h, "key_file", None) or getattr(h, "use_agent", False)):
             problems.append(f"host {h.name!r}: no password, key file or ssh-agent")
     if as_json:
-        render.emit_json("inventory check", ok=not problems, hosts=len(hosts),
-                         problems=problems, path=str(getattr(inv, "path", "")))
+        render.emit_json(
+            "inventory check",
+            ok=not problems,
+            hosts=len(hosts),
+            problems=problems,
+            path=str(getattr(inv, "path", "")),
+        )
     else:
         for p in problems:
             print(f"warning: {p}", file=sys.stderr)
-        print(f"{len(hosts)} host(s) OK" if not problems else
-              f"{len(hosts)} host(s), {len(problems)} problem(s)")
+        print(
+            f"{len(hosts)} host(s) OK"
+            if not problems
+            else f"{len(hosts)} host(s), {len(problems)} problem(s)"
+        )
     if problems:
         raise typer.Exit(errors.EXIT_PROBLEM)

@@ -106,9 +106,11 @@ def parse(
     if hard:
         raise errors.ParseError(f"{file}: {hard[0].message}")
     warnings = _warnings(replaced, state)
-    others = {} if result is None else {
-        k: v for k, v in result.items() if k not in ("ike_sas", "tunnels")
-    }
+    others = (
+        {}
+        if result is None
+        else {k: v for k, v in result.items() if k not in ("ike_sas", "tunnels")}
+    )
     if explain and result is not None:
         _explain(text, slug, result, result.warnings, to_stderr=fmt != "table")
     if result is not None:
@@ -136,8 +138,16 @@ def _emit_json(state: DeviceState, others: dict[str, Any], warnings: list[Any]) 
 
     out = getattr(sys.stdout, "buffer", None)
     if out is None:  # a text-only stream (embedding): same bytes, decoded
-        render.emit_json({"schema": SCHEMA, "kind": "parse", "ike_sas": state.ike_sas,
-                          "tunnels": state.tunnels, **others, "warnings": warnings})
+        render.emit_json(
+            {
+                "schema": SCHEMA,
+                "kind": "parse",
+                "ike_sas": state.ike_sas,
+                "tunnels": state.tunnels,
+                **others,
+                "warnings": warnings,
+            }
+        )
         return
     sys.stdout.flush()
     out.write(b'{\n  "schema": ' + to_json(SCHEMA) + b',\n  "kind": "parse"')

@@ -32,8 +32,14 @@ RefreshOpt = Annotated[
 LAB_START_WAIT_S = 120.0  # how long quitting waits for a lab start already under way
 
 
-def _context(obj: AppContext, hosts: list[Host], refresh: float | None,
-             theme: str | None, *, store: bool = True) -> DashboardContext:
+def _context(
+    obj: AppContext,
+    hosts: list[Host],
+    refresh: float | None,
+    theme: str | None,
+    *,
+    store: bool = True,
+) -> DashboardContext:
     from ipsecctl.tui.context import make_context
 
     return make_context(
@@ -63,14 +69,14 @@ def _open_dashboard(
 class _LabStart:
     """The lab starting on its own thread while the dashboard draws its first frame."""
 
-    def __init__(self, directory: Path, devices: int, seed: int, time_scale: float,
-                 real: bool = False) -> None:
+    def __init__(
+        self, directory: Path, devices: int, seed: int, time_scale: float, real: bool = False
+    ) -> None:
         self.handle: Any = None
         self.error: BaseException | None = None
         self._args = (directory, devices, seed, time_scale)
         self._real = real
-        self._thread = threading.Thread(target=self._run, name="ipsecctl-lab-start",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="ipsecctl-lab-start", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -78,8 +84,9 @@ class _LabStart:
 
         directory, devices, seed, time_scale = self._args
         try:
-            self.handle = start_lab(directory, devices=devices, seed=seed,
-                                    time_scale=time_scale, real=self._real)
+            self.handle = start_lab(
+                directory, devices=devices, seed=seed, time_scale=time_scale, real=self._real
+            )
         except BaseException as exc:  # handed to the dashboard, which says it
             self.error = exc
 
@@ -110,10 +117,13 @@ def register(app: typer.Typer) -> None:
             raise errors.UsageError(
                 "the dashboard polls its devices itself; --from-store is read by status, "
                 "tunnels, ike, show, watch, check and exporter",
-                hint="drop --from-store, or use `ipsecctl watch --from-store URL`")
+                hint="drop --from-store, or use `ipsecctl watch --from-store URL`",
+            )
         if not sys.stdout.isatty():
-            raise errors.UsageError("the dashboard needs a terminal",
-                                    hint="use `ipsecctl status` or `tunnels` in scripts")
+            raise errors.UsageError(
+                "the dashboard needs a terminal",
+                hint="use `ipsecctl status` or `tunnels` in scripts",
+            )
         raise typer.Exit(_open_dashboard(ctx.obj, targets, refresh, theme))
 
     @app.command()
@@ -125,9 +135,14 @@ def register(app: typer.Typer) -> None:
         refresh: RefreshOpt = None,
         theme: ThemeOpt = None,
         lab_dir: Annotated[Path | None, typer.Option("--dir", help="Lab directory.")] = None,
-        real: Annotated[bool, typer.Option(
-            "--real", help="Add real strongSwan and libreswan gateways in network namespaces "
-            "(root; see `ipsecctl lab up --real`).")] = False,
+        real: Annotated[
+            bool,
+            typer.Option(
+                "--real",
+                help="Add real strongSwan and libreswan gateways in network namespaces "
+                "(root; see `ipsecctl lab up --real`).",
+            ),
+        ] = False,
     ) -> None:
         """Start the embedded lab, open the dashboard on it, stop the lab on exit.
 
@@ -140,8 +155,10 @@ def register(app: typer.Typer) -> None:
         obj: AppContext = ctx.obj
         directory = lab_dir or Path(obj.settings.lab_dir)
         if not sys.stdout.isatty():
-            raise errors.UsageError("the dashboard needs a terminal",
-                                    hint="run `ipsecctl lab up` and the one-shot commands")
+            raise errors.UsageError(
+                "the dashboard needs a terminal",
+                hint="run `ipsecctl lab up` and the one-shot commands",
+            )
         theme = validate_theme(theme)
         running = find_lab(directory)
         if running is not None and running.running:
@@ -159,8 +176,12 @@ def register(app: typer.Typer) -> None:
 
         try:
             pending = _context(obj, [], refresh, theme, store=False)
-            code = run_dashboard(pending, loader=loader, handle_signals=True,
-                                 starting=f"starting the lab: {devices} routers in {directory}")
+            code = run_dashboard(
+                pending,
+                loader=loader,
+                handle_signals=True,
+                starting=f"starting the lab: {devices} routers in {directory}",
+            )
         finally:
             lab.stop()
         raise typer.Exit(code)

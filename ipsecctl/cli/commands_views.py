@@ -31,8 +31,11 @@ if TYPE_CHECKING:
 
 TargetsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Device names, group:NAME, tag:NAME or all (default).",
-                   show_default=False, metavar="TARGET"),
+    typer.Argument(
+        help="Device names, group:NAME, tag:NAME or all (default).",
+        show_default=False,
+        metavar="TARGET",
+    ),
 ]
 OutputOpt = Annotated[
     str, typer.Option("-o", "--output", help="table | json | csv", metavar="FORMAT")
@@ -61,7 +64,11 @@ class Polled:
 
 
 def poll_targets(
-    obj: AppContext, targets: list[str] | None, *, logs: bool = False, keep_raw: bool = False,
+    obj: AppContext,
+    targets: list[str] | None,
+    *,
+    logs: bool = False,
+    keep_raw: bool = False,
     extra_for: Callable[[Host], Sequence[str]] | None = None,
 ) -> Polled:
     """Poll the selection once (a progress bar on a terminal), or read it from the store
@@ -85,7 +92,10 @@ def poll_targets(
 
 
 def poll_with_progress(
-    obj: AppContext, fleet: Fleet, *, extra_for: Callable[[Host], Sequence[str]] | None = None,
+    obj: AppContext,
+    fleet: Fleet,
+    *,
+    extra_for: Callable[[Host], Sequence[str]] | None = None,
 ) -> list[DeviceState]:
     """One poll of the whole fleet, with a progress bar when a person watches stderr."""
     if not (sys.stderr.isatty() and not obj.quiet):
@@ -99,8 +109,13 @@ def poll_with_progress(
     )
 
     with Progress(
-        TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=stderr(), transient=True,
+        TextColumn("polling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=stderr(),
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=len(fleet.order))
 
@@ -114,16 +129,14 @@ def report_errors(states: Sequence[DeviceState]) -> None:
     console = stderr()
     for s in states:
         for e in s.errors:
-            line = e.message if e.message.startswith(f"{s.device}:") else \
-                f"{s.device}: {e.message}"
+            line = e.message if e.message.startswith(f"{s.device}:") else f"{s.device}: {e.message}"
             level = "[yellow]warning:[/]" if not e.fatal else "[red]error:[/]"
             console.print(f"{level} {escape(line)}", highlight=False)
 
 
 def failed_devices(states: Sequence[DeviceState]) -> list[DeviceState]:
     """Devices whose poll failed (unknown lines alone are warnings, not failures)."""
-    return [s for s in states
-            if not s.reachable or any(e.fatal for e in s.errors)]
+    return [s for s in states if not s.reachable or any(e.fatal for e in s.errors)]
 
 
 def exit_code(states: Sequence[DeviceState], assessment: Assessment) -> int:
@@ -141,18 +154,19 @@ def explain_exit(code: int, states: Sequence[DeviceState], assessment: Assessmen
     if code == errors.EXIT_OPERATIONAL:
         bad = failed_devices(states)
         names = ", ".join(s.device for s in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        console.print(f"exit 1: {len(bad)} device(s) could not be polled: {names}",
-                      highlight=False)
+        console.print(f"exit 1: {len(bad)} device(s) could not be polled: {names}", highlight=False)
         summary = problem_summary(states, assessment)
         if summary:
             console.print(f"  also: {escape(summary)}", highlight=False)
     elif code == errors.EXIT_PROBLEM:
-        console.print(f"exit 3: {escape(problem_summary(states, assessment) or '')}",
-                      highlight=False)
+        console.print(
+            f"exit 3: {escape(problem_summary(states, assessment) or '')}", highlight=False
+        )
     else:
         tunnels = sum(len(s.tunnels) for s in states)
-        console.print(f"exit 0: {len(states)} device(s), {tunnels} tunnel(s), no fault",
-                      highlight=False)
+        console.print(
+            f"exit 0: {len(states)} device(s), {tunnels} tunnel(s), no fault", highlight=False
+        )
 
 
 def conclude(fmt: str, states: Sequence[DeviceState], assessment: Assessment) -> NoReturn:
@@ -163,9 +177,15 @@ def conclude(fmt: str, states: Sequence[DeviceState], assessment: Assessment) ->
     raise typer.Exit(code)
 
 
-STATUS_COLS = (Col("device", keep=True), Col("platform", 6), Col("reachable", keep=True),
-               Col("IKE up", 2, justify="right"), Col("tunnels up", 1, justify="right"),
-               Col("faults", 3, justify="right"), Col("error", 7, atom=False))
+STATUS_COLS = (
+    Col("device", keep=True),
+    Col("platform", 6),
+    Col("reachable", keep=True),
+    Col("IKE up", 2, justify="right"),
+    Col("tunnels up", 1, justify="right"),
+    Col("faults", 3, justify="right"),
+    Col("error", 7, atom=False),
+)
 AGE_COL = Col("age", 2, justify="right")  # states read from the store (--from-store)
 
 
@@ -176,12 +196,17 @@ def status_rows(states: Sequence[DeviceState], assessment: Assessment) -> list[l
         summary = s.summary()
         faults = sum(1 for t in s.tunnels if assessment.is_fault(t))
         err = "; ".join(e["message"] for e in summary["errors"])
-        rows.append([
-            esc(s.device), esc(s.platform), "[green]yes[/]" if s.reachable else "[red]no[/]",
-            f"{summary['ike_up']}/{summary['ike_total']}",
-            f"{summary['tunnels_up']}/{summary['tunnels_total']}",
-            f"[red]{faults}[/]" if faults else "0", esc(err),
-        ])
+        rows.append(
+            [
+                esc(s.device),
+                esc(s.platform),
+                "[green]yes[/]" if s.reachable else "[red]no[/]",
+                f"{summary['ike_up']}/{summary['ike_total']}",
+                f"{summary['tunnels_up']}/{summary['tunnels_total']}",
+                f"[red]{faults}[/]" if faults else "0",
+                esc(err),
+            ]
+        )
         if aged:
             age = s.extra.get("age_s")
             rows[-1].insert(3, fmt_duration(int(age)) if age is not None else "never")
@@ -195,10 +220,20 @@ def status_cols(states: Sequence[DeviceState]) -> tuple[Col, ...]:
 
 
 TUNNEL_COLS = (
-    Col("device", keep=True), Col("peer", keep=True), Col("vrf", 4), Col("local", 6),
-    Col("remote", 6), Col("IKE", 3), Col("state", keep=True), Col("SPI in", 7),
-    Col("SPI out", 7), Col("pkts in", 8, justify="right"), Col("pkts out", 8, justify="right"),
-    Col("errors", 5, justify="right"), Col("uptime", 5, justify="right"), Col("fault", 2),
+    Col("device", keep=True),
+    Col("peer", keep=True),
+    Col("vrf", 4),
+    Col("local", 6),
+    Col("remote", 6),
+    Col("IKE", 3),
+    Col("state", keep=True),
+    Col("SPI in", 7),
+    Col("SPI out", 7),
+    Col("pkts in", 8, justify="right"),
+    Col("pkts out", 8, justify="right"),
+    Col("errors", 5, justify="right"),
+    Col("uptime", 5, justify="right"),
+    Col("fault", 2),
 )
 
 
@@ -210,18 +245,40 @@ def _fault_cell(t: Tunnel, assessment: Assessment) -> str:
 
 
 def tunnel_rows(tunnels: Sequence[Tunnel], assessment: Assessment) -> list[list[str]]:
-    return [[
-        esc(t.device), esc(t.peer), esc(t.vrf), esc(fmt_ts(t, "local")), esc(fmt_ts(t, "remote")),
-        esc(t.ike_state), styled_state(t.state), fmt_spis(t.spis("in")),
-        fmt_spis(t.spis("out")), esc(t.pkts_in), esc(t.pkts_out), str(t.error_count),
-        fmt_duration(t.uptime_s), _fault_cell(t, assessment),
-    ] for t in tunnels]
+    return [
+        [
+            esc(t.device),
+            esc(t.peer),
+            esc(t.vrf),
+            esc(fmt_ts(t, "local")),
+            esc(fmt_ts(t, "remote")),
+            esc(t.ike_state),
+            styled_state(t.state),
+            fmt_spis(t.spis("in")),
+            fmt_spis(t.spis("out")),
+            esc(t.pkts_in),
+            esc(t.pkts_out),
+            str(t.error_count),
+            fmt_duration(t.uptime_s),
+            _fault_cell(t, assessment),
+        ]
+        for t in tunnels
+    ]
 
 
 IKE_COLS = (
-    Col("device", keep=True), Col("version", 6), Col("local", 4), Col("remote", keep=True),
-    Col("state", keep=True), Col("status", 1), Col("conn-id", 7), Col("encryption", 3),
-    Col("integrity", 5), Col("DH", 5), Col("auth", 6), Col("life left", 4, justify="right"),
+    Col("device", keep=True),
+    Col("version", 6),
+    Col("local", 4),
+    Col("remote", keep=True),
+    Col("state", keep=True),
+    Col("status", 1),
+    Col("conn-id", 7),
+    Col("encryption", 3),
+    Col("integrity", 5),
+    Col("DH", 5),
+    Col("auth", 6),
+    Col("life left", 4, justify="right"),
 )
 
 
@@ -242,8 +299,12 @@ def register(app: typer.Typer) -> None:
             render.emit_table("fleet", status_cols(states), status_rows(states, assessment))
             report_errors(states)
 
-        render.emit(fmt, lambda: export.status_doc(states),
-                    lambda: (export.STATUS_HEADER, export.status_rows(states)), table)
+        render.emit(
+            fmt,
+            lambda: export.status_doc(states),
+            lambda: (export.STATUS_HEADER, export.status_rows(states)),
+            table,
+        )
         conclude(fmt, states, assessment)
 
     @app.command()
@@ -252,17 +313,21 @@ def register(app: typer.Typer) -> None:
         targets: TargetsArg = None,
         output: OutputOpt = "table",
         as_json: JsonOpt = False,
-        faults: Annotated[bool, typer.Option(
-            "--faults", help="Only tunnels with a fault: expected up and not up, one-way, "
-            "errors rising, flapping, IKE stuck (the dashboard's f).")] = False,
+        faults: Annotated[
+            bool,
+            typer.Option(
+                "--faults",
+                help="Only tunnels with a fault: expected up and not up, one-way, "
+                "errors rising, flapping, IKE stuck (the dashboard's f).",
+            ),
+        ] = False,
     ) -> int:
         """Every tunnel: peer, selectors, IKE state, tunnel state, SPIs, packets, errors."""
         fmt = output_format(output, as_json)
         # faults need the log evidence the dashboard and diag health read (flaps)
         polled = poll_targets(ctx.obj, targets, logs=faults)
         states, assessment = polled.states, polled.assess()
-        chosen = [t for s in states for t in s.tunnels
-                  if not faults or assessment.is_fault(t)]
+        chosen = [t for s in states for t in s.tunnels if not faults or assessment.is_fault(t)]
 
         def table() -> None:
             title = "tunnels with a fault" if faults else "tunnels"
@@ -274,8 +339,12 @@ def register(app: typer.Typer) -> None:
             render.emit_table(title, cols, rows)
             report_errors(states)
 
-        render.emit(fmt, lambda: export.tunnels_doc(states, chosen),
-                    lambda: (export.TUNNEL_HEADER, export.tunnel_rows(chosen)), table)
+        render.emit(
+            fmt,
+            lambda: export.tunnels_doc(states, chosen),
+            lambda: (export.TUNNEL_HEADER, export.tunnel_rows(chosen)),
+            table,
+        )
         conclude(fmt, states, assessment)
 
     @app.command()
@@ -292,27 +361,45 @@ def register(app: typer.Typer) -> None:
         sas = [sa for s in states for sa in s.ike_sas]
 
         def table() -> None:
-            rows = [[
-                esc(sa.device), f"v{sa.version}" if sa.version else "", esc(sa.local or sa.src),
-                esc(sa.remote or sa.dst), esc(sa.state), styled_state(sa.status),
-                esc(sa.conn_id), esc(sa.encryption or sa.extra.get("encryption_raw")),
-                esc(sa.integrity), fmt_dh(sa.dh_group) if sa.dh_group else "",
-                esc(sa.auth), fmt_duration(sa.remaining_s) if sa.remaining_s else "",
-            ] for sa in sas]
+            rows = [
+                [
+                    esc(sa.device),
+                    f"v{sa.version}" if sa.version else "",
+                    esc(sa.local or sa.src),
+                    esc(sa.remote or sa.dst),
+                    esc(sa.state),
+                    styled_state(sa.status),
+                    esc(sa.conn_id),
+                    esc(sa.encryption or sa.extra.get("encryption_raw")),
+                    esc(sa.integrity),
+                    fmt_dh(sa.dh_group) if sa.dh_group else "",
+                    esc(sa.auth),
+                    fmt_duration(sa.remaining_s) if sa.remaining_s else "",
+                ]
+                for sa in sas
+            ]
             render.emit_table("IKE SAs", IKE_COLS, rows)
             report_errors(states)
 
-        render.emit(fmt, lambda: export.ike_doc(states),
-                    lambda: (export.IKE_HEADER, [export.ike_row(sa) for sa in sas]), table)
+        render.emit(
+            fmt,
+            lambda: export.ike_doc(states),
+            lambda: (export.IKE_HEADER, [export.ike_row(sa) for sa in sas]),
+            table,
+        )
         code = exit_code(states, assessment)
         if code == 0 and any(sa.status != "up" for sa in sas):
             code = errors.EXIT_PROBLEM
         if fmt == "table":
             if code == errors.EXIT_PROBLEM and not assessment.faults:
                 down = [sa for sa in sas if sa.status != "up"]
-                stderr().print(f"exit 3: {len(down)} IKE SA(s) not up: " + ", ".join(
-                    f"{sa.device} -> {sa.peer_address()} ({sa.state})" for sa in down[:5]),
-                    highlight=False)
+                stderr().print(
+                    f"exit 3: {len(down)} IKE SA(s) not up: "
+                    + ", ".join(
+                        f"{sa.device} -> {sa.peer_address()} ({sa.state})" for sa in down[:5]
+                    ),
+                    highlight=False,
+                )
             else:
                 explain_exit(code, states, assessment)
         raise typer.Exit(code)
@@ -321,8 +408,9 @@ def register(app: typer.Typer) -> None:
     def show(
         ctx: typer.Context,
         device: Annotated[str, typer.Argument(help="Device name from the inventory.")],
-        peer: Annotated[str | None, typer.Option("--peer", help="Only this peer.",
-                                                 metavar="IP")] = None,
+        peer: Annotated[
+            str | None, typer.Option("--peer", help="Only this peer.", metavar="IP")
+        ] = None,
         output: OutputOpt = "table",
         as_json: JsonOpt = False,
         raw: Annotated[bool, typer.Option("--raw", help="Include raw outputs (JSON).")] = False,
@@ -348,47 +436,86 @@ def register(app: typer.Typer) -> None:
                         f"{s.device} has no tunnel or IKE SA to peer {norm}"
                         + (f" (known peers: {', '.join(known)})" if known else "")
                     )
+
         def table() -> None:
             show_human(states, assessment)
             report_errors(states)
 
-        render.emit(fmt, lambda: export.show_doc(states, raw=raw),
-                    lambda: (export.TUNNEL_HEADER,
-                             export.tunnel_rows([t for s in states for t in s.tunnels])),
-                    table)
+        render.emit(
+            fmt,
+            lambda: export.show_doc(states, raw=raw),
+            lambda: (
+                export.TUNNEL_HEADER,
+                export.tunnel_rows([t for s in states for t in s.tunnels]),
+            ),
+            table,
+        )
         conclude(fmt, states, assessment)
 
 
-def show_human(states: Sequence[DeviceState], assessment: Assessment | None = None,
-               offline: bool = False) -> None:
+def show_human(
+    states: Sequence[DeviceState], assessment: Assessment | None = None, offline: bool = False
+) -> None:
     console = render.stdout_console()
     for s in states:
         when = "" if offline else f" polled {s.polled_at:%H:%M:%S}Z"
         console.rule(f"[bold]{esc(s.device)}[/] ({esc(s.platform)}){when}")
         if s.ike_sas:
-            rows = [[esc(sa.device), f"v{sa.version}" if sa.version else "",
-                     esc(sa.local or sa.src), esc(sa.remote or sa.dst), esc(sa.state),
-                     styled_state(sa.status), esc(sa.conn_id),
-                     esc(sa.encryption or sa.extra.get("encryption_raw")), esc(sa.integrity),
-                     fmt_dh(sa.dh_group) if sa.dh_group else "", esc(sa.auth),
-                     fmt_duration(sa.remaining_s) if sa.remaining_s else ""]
-                    for sa in s.ike_sas]
+            rows = [
+                [
+                    esc(sa.device),
+                    f"v{sa.version}" if sa.version else "",
+                    esc(sa.local or sa.src),
+                    esc(sa.remote or sa.dst),
+                    esc(sa.state),
+                    styled_state(sa.status),
+                    esc(sa.conn_id),
+                    esc(sa.encryption or sa.extra.get("encryption_raw")),
+                    esc(sa.integrity),
+                    fmt_dh(sa.dh_group) if sa.dh_group else "",
+                    esc(sa.auth),
+                    fmt_duration(sa.remaining_s) if sa.remaining_s else "",
+                ]
+                for sa in s.ike_sas
+            ]
             render.emit_table("IKE SAs", IKE_COLS, rows, console=console)
         for t in s.tunnels:
             fault = ""
             if assessment is not None and assessment.is_fault(t):
                 fault = "  [red]fault: " + esc(", ".join(assessment.reasons(t))) + "[/]"
-            title = (f"{esc(t.peer)}{' vrf ' + esc(t.vrf) if t.vrf else ''}  "
-                     f"{esc(fmt_ts(t, 'local'))} <-> {esc(fmt_ts(t, 'remote'))}  "
-                     f"[{styled_state(t.state)}]{fault}")
-            cols = (Col("dir", keep=True), Col("proto", 5), Col("SPI", keep=True),
-                    Col("transform", 6, atom=False), Col("mode", 7), Col("NAT-T", 8),
-                    Col("kB left", 4, justify="right"), Col("s left", 3, justify="right"),
-                    Col("status", 9))
-            rows = [[sa.direction, sa.protocol, sa.spi_hex, esc(sa.transform), esc(sa.mode),
-                     "yes" if sa.udp_encap else "no", esc(sa.remaining_kb),
-                     esc(sa.remaining_s), esc(sa.status)] for sa in t.sas]
+            title = (
+                f"{esc(t.peer)}{' vrf ' + esc(t.vrf) if t.vrf else ''}  "
+                f"{esc(fmt_ts(t, 'local'))} <-> {esc(fmt_ts(t, 'remote'))}  "
+                f"[{styled_state(t.state)}]{fault}"
+            )
+            cols = (
+                Col("dir", keep=True),
+                Col("proto", 5),
+                Col("SPI", keep=True),
+                Col("transform", 6, atom=False),
+                Col("mode", 7),
+                Col("NAT-T", 8),
+                Col("kB left", 4, justify="right"),
+                Col("s left", 3, justify="right"),
+                Col("status", 9),
+            )
+            rows = [
+                [
+                    sa.direction,
+                    sa.protocol,
+                    sa.spi_hex,
+                    esc(sa.transform),
+                    esc(sa.mode),
+                    "yes" if sa.udp_encap else "no",
+                    esc(sa.remaining_kb),
+                    esc(sa.remaining_s),
+                    esc(sa.status),
+                ]
+                for sa in t.sas
+            ]
             render.emit_table(title, cols, rows, console=console)
             counters = "  ".join(f"{k}={v}" for k, v in t.counters.items())
-            console.print(f"  interface {esc(t.interface or '-')}  map {esc(t.crypto_map or '-')}"
-                          f"  IKE {esc(t.ike_state or '-')}  {esc(counters)}")
+            console.print(
+                f"  interface {esc(t.interface or '-')}  map {esc(t.crypto_map or '-')}"
+                f"  IKE {esc(t.ike_state or '-')}  {esc(counters)}"
+            )

@@ -122,8 +122,11 @@ class AppContext:
             if not self.quiet:
                 stderr().print(f"using the running lab's inventory: {lab.inventory_path}")
             return Path(lab.inventory_path)
-        stale = f" (the lab in {lab.dir} is not running: `ipsecctl lab up --dir {lab.dir}`)" \
-            if lab is not None else ""
+        stale = (
+            f" (the lab in {lab.dir} is not running: `ipsecctl lab up --dir {lab.dir}`)"
+            if lab is not None
+            else ""
+        )
         raise errors.InventoryError(
             "no inventory: pass -i/--inventory PATH, set IPSECCTL_INVENTORY, create "
             "./inventory/hosts.yaml, or start the lab with `ipsecctl lab up`" + stale
@@ -139,7 +142,8 @@ class AppContext:
 
             try:
                 self._inventory = inv.load_inventory(path, platforms=spellings()).with_overrides(
-                    username=self.username, password=self.password,
+                    username=self.username,
+                    password=self.password,
                     enable_secret=self.enable_secret,
                 )
             except inv.InventoryError as exc:
@@ -181,8 +185,7 @@ class AppContext:
             return hosts
         unknown = [t for t in wanted if t not in {h.name for h in hosts}]
         if unknown:
-            raise errors.UsageError(f"{', '.join(unknown)}: not in the replay folder "
-                                    f"{self.replay}")
+            raise errors.UsageError(f"{', '.join(unknown)}: not in the replay folder {self.replay}")
         return [h for h in hosts if h.name in wanted]
 
     # -- the operations layer -----------------------------------------------------------------
@@ -265,8 +268,9 @@ class AppContext:
     def workflow(self) -> Workflow:
         from ipsecctl.ops.setup import open_workflow
 
-        return open_workflow(self.settings, read_only=self.is_read_only, source="cli",
-                             history=self.history_store())
+        return open_workflow(
+            self.settings, read_only=self.is_read_only, source="cli", history=self.history_store()
+        )
 
     def confirm(self, request: ActionRequest) -> bool:
         """The terminal's confirmation: the question, answered on stdin."""
@@ -297,4 +301,3 @@ class AppContext:
         tag = f"{plan.action} {plan.device} -> {plan.peer}"
         style = "red" if event.stage in ("refused", "lost", "repoll_failed") else "dim"
         stderr().print(f"[{style}]{escape(tag)}: {escape(event.text)}[/]", highlight=False)
-

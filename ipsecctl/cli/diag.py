@@ -115,8 +115,12 @@ def diag_commands(platform: str) -> list[str]:
 
 
 def poll_diag(
-    ctx: typer.Context, targets: list[str] | None, also: tuple[str, ...] = (), *,
-    twice: bool = False, interval: float = 0.0,
+    ctx: typer.Context,
+    targets: list[str] | None,
+    also: tuple[str, ...] = (),
+    *,
+    twice: bool = False,
+    interval: float = 0.0,
 ) -> Polled:
     """Poll ``targets`` (all when empty) with each platform's logs and ``diag`` commands.
 
@@ -154,8 +158,11 @@ def poll_failed(states: list[DeviceState], optional: tuple[str, ...] = ()) -> li
     """
     out = []
     for st in states:
-        errs = [e for e in st.errors
-                if not (e.command in optional and e.kind in ("rejected", "unavailable"))]
+        errs = [
+            e
+            for e in st.errors
+            if not (e.command in optional and e.kind in ("rejected", "unavailable"))
+        ]
         if not st.reachable or errs:
             why = "; ".join(f"{e.command or 'connect'}: {e.message}" for e in errs)
             out.append(f"{st.device}: {why or 'unreachable'}")
@@ -232,8 +239,7 @@ def health(
                 raise UsageError("give TARGETS to poll or --snapshot FILE, not both")
             current = load_snapshot(snapshot)
         else:
-            polled = poll_diag(ctx, targets, twice=prev is None and not once,
-                               interval=interval)
+            polled = poll_diag(ctx, targets, twice=prev is None and not once, interval=interval)
             current, history = polled.states, polled.history
             prev = prev or polled.previous or None
             failed = poll_failed(current)

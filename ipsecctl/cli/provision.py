@@ -31,14 +31,20 @@ if TYPE_CHECKING:
     from ipsecctl.provision.pairs import NetworkCheck
     from ipsecctl.provision.topology import Network
 
-app = typer.Typer(no_args_is_help=True,
-                  help="Generate, check, review and push the crypto configuration of every "
-                       "device of a network.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Generate, check, review and push the crypto configuration of every device of a network.",
+)
 
-SpecArg = Annotated[Path, typer.Argument(help="Tunnel or topology spec (YAML).",
-                                         show_default=False)]
-WeakOpt = Annotated[bool, typer.Option("--allow-weak", help="Accept DES/3DES/MD5/SHA-1 and DH "
-                                       "groups 1/2/5 (refused by default).")]
+SpecArg = Annotated[
+    Path, typer.Argument(help="Tunnel or topology spec (YAML).", show_default=False)
+]
+WeakOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-weak", help="Accept DES/3DES/MD5/SHA-1 and DH groups 1/2/5 (refused by default)."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON result on stdout.")]
 
 
@@ -62,8 +68,7 @@ def _write(out: Path, name: str, text: str) -> str:
     try:
         write_private(path, text if text.endswith("\n") else text + "\n")
     except OSError as exc:
-        raise errors.InputFileError(f"--out {out}: cannot write {name} ({exc.strerror})") \
-            from None
+        raise errors.InputFileError(f"--out {out}: cannot write {name} ({exc.strerror})") from None
     return str(path)
 
 
@@ -71,37 +76,54 @@ def _print_pairs(check: NetworkCheck) -> None:
     console = stderr()
     for f in check.findings:
         if f.severity != "info":
-            console.print(f"audit {f.severity}: {f.device}: {escape(f.summary)}",
-                          highlight=False)
+            console.print(f"audit {f.severity}: {f.device}: {escape(f.summary)}", highlight=False)
     methods = ", ".join(sorted({p.method for p in check.pairs})) or "no pairs"
     if check.ok:
-        console.print(f"[green]check ok[/] ({methods}): {len(check.pairs)} pair(s) checked "
-                      "both ways; ready to diff and push")
+        console.print(
+            f"[green]check ok[/] ({methods}): {len(check.pairs)} pair(s) checked "
+            "both ways; ready to diff and push"
+        )
         return
     bad = check.failed()
-    console.print(f"[red]check failed[/] ({methods}): {len(bad)} of {len(check.pairs)} "
-                  "pair(s) fail:")
+    console.print(
+        f"[red]check failed[/] ({methods}): {len(bad)} of {len(check.pairs)} pair(s) fail:"
+    )
     for p in bad[:50]:
         first = p.problems[0] if p.problems else ""
-        console.print(f"  {escape(p.a)} <-> {escape(p.b)}: {p.first_failure}: "
-                      f"{escape(first)}", highlight=False)
+        console.print(
+            f"  {escape(p.a)} <-> {escape(p.b)}: {p.first_failure}: {escape(first)}",
+            highlight=False,
+        )
     if len(bad) > 50:
         console.print(f"  ... and {len(bad) - 50} more (--json lists all)")
 
 
 @app.command("render")
 def render_cmd(
-    target: Annotated[str, typer.Argument(
-        help="A spec (YAML), or with --data a Jinja2 template: a file of yours or a "
-             "built-in name (ios_crypto_map, ios_vti).", show_default=False)],
-    data: Annotated[Path | None, typer.Option(
-        "--data", help="Data for the template: a file, a folder of files, or a CSV (one row "
-        "per device).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write one file per device into "
-                                             "DIR (0600).")] = None,
-    write_keys: Annotated[Path | None, typer.Option(
-        "--write-keys", help="Manual SAs: write Wireshark's esp_sa table to FILE (0600).")]
-    = None,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A spec (YAML), or with --data a Jinja2 template: a file of yours or a "
+            "built-in name (ios_crypto_map, ios_vti).",
+            show_default=False,
+        ),
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Data for the template: a file, a folder of files, or a CSV (one row per device).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write one file per device into DIR (0600).")
+    ] = None,
+    write_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-keys", help="Manual SAs: write Wireshark's esp_sa table to FILE (0600)."
+        ),
+    ] = None,
     allow_weak: WeakOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -110,8 +132,8 @@ def render_cmd(
         _render_template(target, data, out, allow_weak, as_json)
         return
     from ipsecctl.provision import keys as keymod
+    from ipsecctl.provision.device_configs import render_network
     from ipsecctl.provision.pairs import check_network
-    from ipsecctl.provision.render import render_network
     from ipsecctl.provision.topology import load_network
 
     path = Path(target)
@@ -121,11 +143,20 @@ def render_cmd(
     manual = {}
     if net.spec.auth == "manual":
         manual = keymod.resolve_manual(net, path.parent)
-        register_secrets([v for pr in manual.values() for sa in (pr.ab, pr.ba)
-                          for v in (sa.cipher, sa.auth) if v])
+        register_secrets(
+            [
+                v
+                for pr in manual.values()
+                for sa in (pr.ab, pr.ba)
+                for v in (sa.cipher, sa.auth)
+                if v
+            ]
+        )
     elif write_keys is not None:
-        raise errors.UsageError("--write-keys: only manual SAs (auth: manual) have keys to "
-                                "give Wireshark; IKE keys come from diag esp --keys")
+        raise errors.UsageError(
+            "--write-keys: only manual SAs (auth: manual) have keys to "
+            "give Wireshark; IKE keys come from diag esp --keys"
+        )
     renders = render_network(net, manual=manual)
     check = check_network(net, renders, allow_weak=allow_weak)
     configs: list[dict[str, Any]] = []
@@ -133,25 +164,55 @@ def render_cmd(
         _private_out(out)
         files = render_network(net, manual=manual, masked=False) if manual else renders
         for r in files:
-            configs.append({"name": r.name, "device": r.target, "platform": r.platform,
-                            "path": _write(out, r.filename, r.text),
-                            "lines": len(r.config_lines())})
+            configs.append(
+                {
+                    "name": r.name,
+                    "device": r.target,
+                    "platform": r.platform,
+                    "path": _write(out, r.filename, r.text),
+                    "lines": len(r.config_lines()),
+                }
+            )
     else:
-        configs = [{"name": r.name, "device": r.target, "platform": r.platform, "path": None,
-                    "lines": len(r.config_lines())} for r in renders]
+        configs = [
+            {
+                "name": r.name,
+                "device": r.target,
+                "platform": r.platform,
+                "path": None,
+                "lines": len(r.config_lines()),
+            }
+            for r in renders
+        ]
     if write_keys is not None:
         keymod.write_keys_file(write_keys, keymod.wireshark_esp_sa(net, manual))
-    _emit_render(net.name, net.kind, configs, check, as_json,
-                 [] if out is not None else [r.text for r in renders])
+    _emit_render(
+        net.name,
+        net.kind,
+        configs,
+        check,
+        as_json,
+        [] if out is not None else [r.text for r in renders],
+    )
 
 
-def _emit_render(name: str, kind: str, configs: list[dict[str, Any]], check: NetworkCheck,
-                 as_json: bool, texts: list[str]) -> None:
+def _emit_render(
+    name: str,
+    kind: str,
+    configs: list[dict[str, Any]],
+    check: NetworkCheck,
+    as_json: bool,
+    texts: list[str],
+) -> None:
     if as_json:
-        doc = envelope("provision_render", network={"name": name, "topology": kind},
-                       ok=check.ok, configs=configs,
-                       pairs=[p.as_json() for p in check.pairs],
-                       findings=[f.model_dump(mode="json") for f in check.findings])
+        doc = envelope(
+            "provision_render",
+            network={"name": name, "topology": kind},
+            ok=check.ok,
+            configs=configs,
+            pairs=[p.as_json() for p in check.pairs],
+            findings=[f.model_dump(mode="json") for f in check.findings],
+        )
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     else:
         for t in texts:
@@ -159,14 +220,14 @@ def _emit_render(name: str, kind: str, configs: list[dict[str, Any]], check: Net
             sys.stdout.write("\n")
         for c in configs:
             if c["path"]:
-                stderr().print(f"wrote {escape(c['path'])} ({c['lines']} lines)",
-                               highlight=False)
+                stderr().print(f"wrote {escape(c['path'])} ({c['lines']} lines)", highlight=False)
         _print_pairs(check)
     raise typer.Exit(errors.EXIT_OK if check.ok else errors.EXIT_PROBLEM)
 
 
-def _render_template(target: str, data: Path, out: Path | None, allow_weak: bool,
-                     as_json: bool) -> None:
+def _render_template(
+    target: str, data: Path, out: Path | None, allow_weak: bool, as_json: bool
+) -> None:
     from ipsecctl.provision.pairs import BLOCKING, check_configs
     from ipsecctl.provision.templating import load_data, load_template, render_all
 
@@ -179,16 +240,29 @@ def _render_template(target: str, data: Path, out: Path | None, allow_weak: bool
         raise errors.InputFileError(
             f"weak crypto refused: {weak[0].device}: {weak[0].summary}"
             + (f" (and {len(weak) - 1} more)" if len(weak) > 1 else "")
-            + "; choose aes256/sha256/ecp256 or pass --allow-weak")
+            + "; choose aes256/sha256/ecp256 or pass --allow-weak"
+        )
     configs: list[dict[str, Any]] = []
     if out is not None:
         _private_out(out)
     for c in rendered:
-        configs.append({"name": c.name, "device": c.device, "platform": c.platform,
-                        "path": _write(out, c.filename, c.text) if out is not None else None,
-                        "lines": c.line_count()})
-    _emit_render(info.path.stem, "template", configs, check, as_json,
-                 [] if out is not None else [c.text for c in rendered])
+        configs.append(
+            {
+                "name": c.name,
+                "device": c.device,
+                "platform": c.platform,
+                "path": _write(out, c.filename, c.text) if out is not None else None,
+                "lines": c.line_count(),
+            }
+        )
+    _emit_render(
+        info.path.stem,
+        "template",
+        configs,
+        check,
+        as_json,
+        [] if out is not None else [c.text for c in rendered],
+    )
 
 
 # ------------------------------------------------------------------------------ inventory
@@ -197,14 +271,19 @@ def _host(obj: AppContext, end: End) -> Host:
     if len(hosts) != 1:
         raise errors.UsageError(
             f"{end.name}: device {end.target!r} selects {len(hosts)} inventory hosts; set "
-            "device: to one inventory name")
+            "device: to one inventory name"
+        )
     host = hosts[0]
     platform = host.platform
-    if platform and platform != end.platform and not (
-            platform in CISCO_IOS and end.platform in CISCO_IOS):
+    if (
+        platform
+        and platform != end.platform
+        and not (platform in CISCO_IOS and end.platform in CISCO_IOS)
+    ):
         raise errors.UsageError(
             f"{end.name}: the spec says {end.platform} but inventory host {host.name} is "
-            f"{platform}; fix one of them")
+            f"{platform}; fix one of them"
+        )
     return host
 
 
@@ -218,7 +297,7 @@ def diff_cmd(
 ) -> None:
     """Fetch every device's running configuration and show what a push would change."""
     from ipsecctl.provision import push as pushmod
-    from ipsecctl.provision.render import render_network
+    from ipsecctl.provision.device_configs import render_network
     from ipsecctl.provision.topology import load_network
 
     obj: AppContext = ctx.obj
@@ -233,9 +312,18 @@ def diff_cmd(
     finally:
         fleet.close()
     if as_json:
-        sys.stdout.write(json.dumps(envelope(
-            "provision-diff", tunnel=net.name, network={"name": net.name, "topology": net.kind},
-            ends=[d.as_json() for d in diffs]), indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                envelope(
+                    "provision-diff",
+                    tunnel=net.name,
+                    network={"name": net.name, "topology": net.kind},
+                    ends=[d.as_json() for d in diffs],
+                ),
+                indent=2,
+            )
+            + "\n"
+        )
     else:
         for d in diffs:
             if not d.diff:
@@ -250,24 +338,43 @@ def diff_cmd(
 def push_cmd(
     ctx: typer.Context,
     spec_path: SpecArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-    = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; send nothing.")]
-    = False,
-    canary: Annotated[int, typer.Option("--canary", min=0, help="Push the hubs and the first "
-                                        "N other devices first, verified, before the rest.")]
-    = 0,
-    rollback: Annotated[str, typer.Option(
-        "--rollback", help="On the first failure roll back: failed (that device), all (every "
-        "device this run pushed, newest first), none.")] = "failed",
-    write_memory: Annotated[bool, typer.Option("--write-memory/--no-write-memory",
-                                               help="Save with `write memory` after `end`.")]
-    = False,
-    read_only: Annotated[bool, typer.Option("--read-only", help="Refuse (same as global).")]
-    = False,
-    wait: Annotated[float, typer.Option("--wait", help="Seconds each device's tunnels have "
-                                        "to come up after its push.", metavar="SECONDS")]
-    = 10.0,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; send nothing.")
+    ] = False,
+    canary: Annotated[
+        int,
+        typer.Option(
+            "--canary",
+            min=0,
+            help="Push the hubs and the first N other devices first, verified, before the rest.",
+        ),
+    ] = 0,
+    rollback: Annotated[
+        str,
+        typer.Option(
+            "--rollback",
+            help="On the first failure roll back: failed (that device), all (every "
+            "device this run pushed, newest first), none.",
+        ),
+    ] = "failed",
+    write_memory: Annotated[
+        bool,
+        typer.Option(
+            "--write-memory/--no-write-memory", help="Save with `write memory` after `end`."
+        ),
+    ] = False,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Refuse (same as global).")
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            help="Seconds each device's tunnels have to come up after its push.",
+            metavar="SECONDS",
+        ),
+    ] = 10.0,
     allow_weak: WeakOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -281,8 +388,8 @@ def push_cmd(
         staged_push,
     )
     from ipsecctl.provision import keys as keymod
+    from ipsecctl.provision.device_configs import render_network
     from ipsecctl.provision.pairs import check_network
-    from ipsecctl.provision.render import render_network
     from ipsecctl.provision.topology import load_network
 
     if rollback not in ("failed", "all", "none"):
@@ -301,31 +408,54 @@ def push_cmd(
     if not dry_run:  # usage errors (a missing key) before refusals
         psks = keymod.resolve_psks(net, spec_path.parent)
         manual = keymod.resolve_manual(net, spec_path.parent)
-        register_secrets([v.get_secret_value() for v in psks.values()] +
-                         [v for pr in manual.values() for sa in (pr.ab, pr.ba)
-                          for v in (sa.cipher, sa.auth) if v])
+        register_secrets(
+            [v.get_secret_value() for v in psks.values()]
+            + [
+                v
+                for pr in manual.values()
+                for sa in (pr.ab, pr.ba)
+                for v in (sa.cipher, sa.auth)
+                if v
+            ]
+        )
         real = render_network(net, psks, manual, masked=False)
     hosts = [_host(obj, r.node) for r in renders]
     workflow = obj.workflow()
     workflow.extra = {"network": net.name, "spec": str(spec_path), "tunnel": net.name}
     fleet = obj.fleet(hosts)
     try:
-        plans = build_plans(fleet, renders, real, network=net.name, hubs=net.hubs,
-                            canary=canary, write_memory=write_memory)
+        plans = build_plans(
+            fleet,
+            renders,
+            real,
+            network=net.name,
+            hubs=net.hubs,
+            canary=canary,
+            write_memory=write_memory,
+        )
         todo = [p for p in plans if p.changes]
         if todo:
             _show_plan(obj, todo, len(plans))
-        spec = ConfigPushSpec(fleet, Verifier(fleet, wait=wait),
-                              diagnose=live_diagnosis(fleet, plans))
+        spec = ConfigPushSpec(
+            fleet, Verifier(fleet, wait=wait), diagnose=live_diagnosis(fleet, plans)
+        )
         spec.verifier.ready |= {p.node for p in plans if not p.changes}
 
         def on_stage(stage: str, count: int) -> None:
             if not obj.quiet:
                 stderr().print(f"[bold]{stage}[/]: {count} device(s)")
 
-        result = staged_push(workflow, spec, todo, confirm=obj.confirmer(yes), yes=yes,
-                             dry_run=dry_run, progress=obj.progress, rollback=mode,
-                             on_stage=on_stage)
+        result = staged_push(
+            workflow,
+            spec,
+            todo,
+            confirm=obj.confirmer(yes),
+            yes=yes,
+            dry_run=dry_run,
+            progress=obj.progress,
+            rollback=mode,
+            on_stage=on_stage,
+        )
     finally:
         fleet.close()
     unchanged = [p for p in plans if not p.changes]
@@ -343,11 +473,12 @@ def _show_plan(obj: AppContext, plans: list[Any], total: int) -> None:
     lines = sum(len(p.commands) for p in plans)
     back = sum(len(p.rollback_commands) for p in plans)
     canary = sum(1 for p in plans if p.stage == "canary")
-    console.print(f"[bold]{len(plans)} of {total} device(s) to change"
-                  + (f" ({canary} in the canary group)" if canary else "")
-                  + f", {lines} line(s) to send; each device is verified before the next[/]")
-    console.print(f"[bold]on failure, these rollback commands will be sent ({back} line(s)):"
-                  "[/]")
+    console.print(
+        f"[bold]{len(plans)} of {total} device(s) to change"
+        + (f" ({canary} in the canary group)" if canary else "")
+        + f", {lines} line(s) to send; each device is verified before the next[/]"
+    )
+    console.print(f"[bold]on failure, these rollback commands will be sent ({back} line(s)):[/]")
     for p in plans:
         console.print(f"  {escape(p.device)}:")
         for c in p.rollback_commands:
@@ -359,35 +490,53 @@ def _show_plan(obj: AppContext, plans: list[Any], total: int) -> None:
 
 def _report(net: Network, result: Rollout, unchanged: list[str], as_json: bool) -> None:
     devices = [r.as_json() for r in result.results]
-    up = bool(devices) and all(d.get("tunnel_state") == "up" for d in devices
-                               if d.get("tunnels"))
+    up = bool(devices) and all(d.get("tunnel_state") == "up" for d in devices if d.get("tunnels"))
     if as_json:
-        sys.stdout.write(json.dumps(envelope(
-            "provision-push", tunnel=net.name, network={"name": net.name, "topology": net.kind},
-            dry_run=result.dry_run, ok=result.ok or result.dry_run,
-            stopped_at=result.stopped_at, reason=result.reason, devices=devices, ends=devices,
-            unchanged=unchanged, tunnel_up=up and not result.dry_run,
-            rollbacks=[r.as_json() for r in result.rollbacks]), indent=2, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                envelope(
+                    "provision-push",
+                    tunnel=net.name,
+                    network={"name": net.name, "topology": net.kind},
+                    dry_run=result.dry_run,
+                    ok=result.ok or result.dry_run,
+                    stopped_at=result.stopped_at,
+                    reason=result.reason,
+                    devices=devices,
+                    ends=devices,
+                    unchanged=unchanged,
+                    tunnel_up=up and not result.dry_run,
+                    rollbacks=[r.as_json() for r in result.rollbacks],
+                ),
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
         return
     for d in devices:
         if d["dry_run"]:
-            print(f"{d['device']}: dry run, nothing sent ({len(d['commands'])} command(s) "
-                  "planned)")
+            print(f"{d['device']}: dry run, nothing sent ({len(d['commands'])} command(s) planned)")
         elif d["ok"]:
             states = ", ".join(f"{t['peer_name']} {t['state']}" for t in d["tunnels"]) or "-"
-            print(f"{d['device']}: {'pushed' if d['pushed'] else 'unchanged'}, verified; "
-                  f"tunnels: {states}")
+            print(
+                f"{d['device']}: {'pushed' if d['pushed'] else 'unchanged'}, verified; "
+                f"tunnels: {states}"
+            )
         else:
             print(f"{d['device']}: FAILED: {d.get('error', '')}")
             for diag in d.get("diagnosis", []):
                 first = diag["problems"][0] if diag["problems"] else ""
-                print(f"  diag pair {diag['a']} <-> {diag['b']}: {diag['verdict']}"
-                      + (f" at {diag['first_failure']}: {first}" if diag["first_failure"]
-                         else ""))
+                print(
+                    f"  diag pair {diag['a']} <-> {diag['b']}: {diag['verdict']}"
+                    + (f" at {diag['first_failure']}: {first}" if diag["first_failure"] else "")
+                )
             for pred in d.get("predicted", []):
                 if pred["verdict"] != "ok":
-                    print(f"  predicted before the push: {pred['a']} <-> {pred['b']} fails at "
-                          f"{pred['first_failure']}")
+                    print(
+                        f"  predicted before the push: {pred['a']} <-> {pred['b']} fails at "
+                        f"{pred['first_failure']}"
+                    )
             if d.get("rollback"):
                 rb = d["rollback"]
                 print(f"  rolled back: {rb['message']}")
@@ -395,4 +544,3 @@ def _report(net: Network, result: Rollout, unchanged: list[str], as_json: bool) 
         print(f"{name}: already configured, nothing to send")
     if result.stopped_at:
         print(f"stopped at {result.stopped_at}: {result.reason}")
-

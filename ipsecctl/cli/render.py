@@ -84,8 +84,9 @@ def _cell_len(value: str) -> int:
     from rich.text import Text
 
     # emoji=False: ":ab:" in an IPv6 address is not an emoji code (the tables print none)
-    return max((Text.from_markup(line, emoji=False).cell_len for line in value.split("\n")),
-               default=0)
+    return max(
+        (Text.from_markup(line, emoji=False).cell_len for line in value.split("\n")), default=0
+    )
 
 
 def fit(cols: Sequence[Col], rows: Sequence[Sequence[str]], width: int) -> list[int]:
@@ -106,8 +107,11 @@ def fit(cols: Sequence[Col], rows: Sequence[Sequence[str]], width: int) -> list[
 
 
 def emit_table(
-    title: str, cols: Sequence[Col | str], rows: Iterable[Sequence[Any]],
-    *, console: Console | None = None,
+    title: str,
+    cols: Sequence[Col | str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    console: Console | None = None,
 ) -> list[str]:
     """Print a table fitted to the terminal; returns the names of columns left out."""
     from rich.table import Table
@@ -119,15 +123,21 @@ def emit_table(
     table = Table(title=title, header_style="bold", expand=False)
     for i in kept:
         c = spec[i]
-        table.add_column(c.name, no_wrap=c.atom, overflow="ellipsis" if not c.atom else "fold",
-                         justify=c.justify)  # type: ignore[arg-type]
+        table.add_column(
+            c.name,
+            no_wrap=c.atom,
+            overflow="ellipsis" if not c.atom else "fold",
+            justify=c.justify,  # type: ignore[arg-type]
+        )
     for row in text_rows:
         table.add_row(*(row[i] for i in kept))
     console.print(table)
     dropped = [spec[i].name for i in range(len(spec)) if i not in kept]
     if dropped:
-        console.print(f"[dim]columns left out to fit {console.width} columns: "
-                      f"{', '.join(dropped)} (wider terminal, -o csv or --json for all)[/]")
+        console.print(
+            f"[dim]columns left out to fit {console.width} columns: "
+            f"{', '.join(dropped)} (wider terminal, -o csv or --json for all)[/]"
+        )
     return dropped
 
 

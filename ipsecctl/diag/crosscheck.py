@@ -122,8 +122,13 @@ def crosscheck(devices: list[DeviceState]) -> list[Finding]:
                 cross = t.platform != u.platform
                 mine_tf, their_tf = _transforms(t, "out", cross), _transforms(u, "in", cross)
                 tf_bad = bool(mine_tf and their_tf and not (mine_tf & their_tf))
-                pfs_bad = t.pfs is not None and u.pfs is not None and (
-                    t.pfs != u.pfs or bool(t.dh_group and u.dh_group and t.dh_group != u.dh_group)
+                pfs_bad = (
+                    t.pfs is not None
+                    and u.pfs is not None
+                    and (
+                        t.pfs != u.pfs
+                        or bool(t.dh_group and u.dh_group and t.dh_group != u.dh_group)
+                    )
                 )
                 if tf_bad or pfs_bad:
                     findings.append(

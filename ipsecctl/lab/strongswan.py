@@ -447,8 +447,10 @@ class NetnsLab:
     def start_charon(self, gw: Gateway) -> None:
         """Start a private charon in *gw*'s namespace and load its connections."""
         run_dir = gw.workdir / "run"
-        script = (f"mount --bind {run_dir} /run && {_dropins(gw)} "
-                  f"exec env STRONGSWAN_CONF={gw.conf} {CHARON}")
+        script = (
+            f"mount --bind {run_dir} /run && {_dropins(gw)} "
+            f"exec env STRONGSWAN_CONF={gw.conf} {CHARON}"
+        )
         out = open(gw.workdir / "charon.stderr", "wb")  # noqa: SIM115 - lives with the daemon
         gw.proc = subprocess.Popen(
             [

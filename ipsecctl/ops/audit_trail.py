@@ -36,7 +36,14 @@ Outcome = Literal[
     "started", "sending", "ok", "failed", "interrupted", "refused", "dry-run", "declined"
 ]
 OUTCOMES: tuple[str, ...] = (
-    "started", "sending", "ok", "failed", "interrupted", "refused", "dry-run", "declined"
+    "started",
+    "sending",
+    "ok",
+    "failed",
+    "interrupted",
+    "refused",
+    "dry-run",
+    "declined",
 )
 FILE_MODE = 0o600
 

@@ -29,8 +29,8 @@ from ipsecctl.actions import Progress, ProgressFn
 from ipsecctl.models import DeviceState
 from ipsecctl.ops.fleet import Fleet
 from ipsecctl.ops.workflow import ActionRequest, Confirm, PlanProgress, Workflow
+from ipsecctl.provision.device_configs import DeviceRender, connection_name
 from ipsecctl.provision.push import swanctl_load
-from ipsecctl.provision.render import DeviceRender, connection_name
 from ipsecctl.provision.topology import Link
 from ipsecctl.redact import redact_text
 
@@ -81,11 +81,12 @@ class DevicePushPlan:
         return bool(self.commands)
 
     def describe(self) -> str:
-        what = f"{len(self.links)} tunnel(s)" if len(self.links) != 1 else \
-            f"tunnel to {self.peer}"
-        return (f"[{self.stage}] {self.device} ({self.node}, {self.platform}): {what}, "
-                f"{len(self.commands)} command(s); on failure {len(self.rollback_commands)} "
-                "rollback command(s)")
+        what = f"{len(self.links)} tunnel(s)" if len(self.links) != 1 else f"tunnel to {self.peer}"
+        return (
+            f"[{self.stage}] {self.device} ({self.node}, {self.platform}): {what}, "
+            f"{len(self.commands)} command(s); on failure {len(self.rollback_commands)} "
+            "rollback command(s)"
+        )
 
 
 @dataclass
@@ -146,11 +147,20 @@ class PushResult:
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "device": self.device, "node": self.node, "stage": self.stage, "peer": self.peer,
-            "commands": self.commands, "pushed": self.pushed, "ok": self.ok,
-            "verified": self.verified, "dry_run": self.dry_run, "message": self.message,
-            "tunnels": self.tunnels, "went_down": self.went_down,
-            "rollback_commands": self.rollback_commands, "predicted": self.predicted,
+            "device": self.device,
+            "node": self.node,
+            "stage": self.stage,
+            "peer": self.peer,
+            "commands": self.commands,
+            "pushed": self.pushed,
+            "ok": self.ok,
+            "verified": self.verified,
+            "dry_run": self.dry_run,
+            "message": self.message,
+            "tunnels": self.tunnels,
+            "went_down": self.went_down,
+            "rollback_commands": self.rollback_commands,
+            "predicted": self.predicted,
         }
         if self.tunnel_state is not None:
             body["tunnel_state"] = self.tunnel_state
@@ -174,8 +184,13 @@ class RollbackResult:
     dry_run: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"device": self.device, "commands": self.commands, "ok": self.ok,
-                "message": self.message, "sent": self.sent}
+        return {
+            "device": self.device,
+            "commands": self.commands,
+            "ok": self.ok,
+            "message": self.message,
+            "sent": self.sent,
+        }
 
 
 # ------------------------------------------------------------------------------ sending
@@ -187,16 +202,22 @@ def _send(runner: Any, command: str, progress: ProgressFn, shown: str | None = N
     except errors.CommandRejected as exc:
         raise errors.CommandRejected(
             redact_text(f"{runner.device} rejected {label!r}: {exc.message}"),
-            device=exc.device, command=label) from None
+            device=exc.device,
+            command=label,
+        ) from None
 
 
-def send_config(runner: Any, shown: Sequence[str], real: Sequence[str],
-                progress: ProgressFn) -> list[str]:
+def send_config(
+    runner: Any, shown: Sequence[str], real: Sequence[str], progress: ProgressFn
+) -> list[str]:
     """``configure terminal`` + lines + ``end`` on a Cisco device (shown[i] is real[i] with
     keys masked); configuration mode is always left, even after a rejected line."""
     sent: list[str] = []
-    body = [(s, r) for s, r in zip(shown, real, strict=True)
-            if s not in ("configure terminal", "end", "write memory")]
+    body = [
+        (s, r)
+        for s, r in zip(shown, real, strict=True)
+        if s not in ("configure terminal", "end", "write memory")
+    ]
     save = "write memory" in shown
     _send(runner, "configure terminal", progress)
     sent.append("configure terminal")
@@ -224,8 +245,10 @@ def send_swanctl(runner: Any, path: str, text: str | None, progress: ProgressFn)
         body = text if text.endswith("\n") else text + "\n"
         if "IPSECCTL_EOF" in body:
             raise errors.UsageError("swanctl text contains the here-document marker")
-        command = (f"umask 077 && mkdir -p {path.rsplit('/', 1)[0]} && "
-                   f"cat > {path} <<'IPSECCTL_EOF'\n{body}IPSECCTL_EOF")
+        command = (
+            f"umask 077 && mkdir -p {path.rsplit('/', 1)[0]} && "
+            f"cat > {path} <<'IPSECCTL_EOF'\n{body}IPSECCTL_EOF"
+        )
         _send(runner, command, progress, shown=f"cat > {path}")
     load = swanctl_load(path)
     _send(runner, load, progress)
@@ -242,17 +265,28 @@ def tunnel_state(state: DeviceState, render: DeviceRender, link: Link) -> str:
     local, remote = set(render.node.inside_networks), set(peer.inside_networks)
     if render.platform == "strongswan":  # its children are named: this link's own name
         child = connection_name(render.network, peer.name, len(render.links) > 1)
-        states = [t.state for t in state.tunnels
-                  if t.peer == peer.outside_address and t.extra.get("name") == child]
+        states = [
+            t.state
+            for t in state.tunnels
+            if t.peer == peer.outside_address and t.extra.get("name") == child
+        ]
         if not states:
             return "no SA for its selectors yet"
         return "up" if "up" in states else ",".join(sorted({str(s) for s in states}))
     states = [
-        t.state for t in state.tunnels
-        if t.peer == peer.outside_address and (
-            t.kind in ("vti", "dmvpn") if link.mode != "crypto_map" else (
-                t.local_ts is not None and t.remote_ts is not None
-                and t.local_ts.prefix in local and t.remote_ts.prefix in remote))
+        t.state
+        for t in state.tunnels
+        if t.peer == peer.outside_address
+        and (
+            t.kind in ("vti", "dmvpn")
+            if link.mode != "crypto_map"
+            else (
+                t.local_ts is not None
+                and t.remote_ts is not None
+                and t.local_ts.prefix in local
+                and t.remote_ts.prefix in remote
+            )
+        )
     ]
     if not states:
         return "no SA for its selectors yet"
@@ -276,33 +310,40 @@ class Verifier:
     def baseline(self, plan: DevicePushPlan) -> set[str]:
         state = self.fleet.poll_one(plan.device)
         if not state.reachable:
-            raise errors.ConnectError(f"{plan.device}: unreachable before the push: "
-                                      f"{_errors(state)}; nothing was sent")
+            raise errors.ConnectError(
+                f"{plan.device}: unreachable before the push: {_errors(state)}; nothing was sent"
+            )
         return _up_ids(state)
 
     def verify(self, plan: DevicePushPlan, before: set[str], result: PushResult) -> None:
-        required = [lk for lk in plan.links
-                    if lk.side(plan.render.node)[1].node.name in self.ready]
+        required = [lk for lk in plan.links if lk.side(plan.render.node)[1].node.name in self.ready]
         deadline = time.monotonic() + max(self.wait, 0.0)
         while True:
             state = self.fleet.poll_one(plan.device)
             if state.reachable:
                 result.tunnels = [
-                    {"peer": lk.side(plan.render.node)[1].node.outside_address,
-                     "peer_name": lk.side(plan.render.node)[1].node.name,
-                     "state": tunnel_state(state, plan.render, lk),
-                     "required": lk in required}
-                    for lk in plan.links]
+                    {
+                        "peer": lk.side(plan.render.node)[1].node.outside_address,
+                        "peer_name": lk.side(plan.render.node)[1].node.name,
+                        "state": tunnel_state(state, plan.render, lk),
+                        "required": lk in required,
+                    }
+                    for lk in plan.links
+                ]
                 by_id = {t.id: t for t in state.tunnels}
                 result.went_down = sorted(i for i in before - _up_ids(state))
-                down_desc = [f"{by_id[i].peer} ({by_id[i].state})" if i in by_id else i
-                             for i in result.went_down]
+                down_desc = [
+                    f"{by_id[i].peer} ({by_id[i].state})" if i in by_id else i
+                    for i in result.went_down
+                ]
                 missing = [t for t in result.tunnels if t["required"] and t["state"] != "up"]
                 if not missing and not result.went_down:
                     result.verified = True
                     n = len([t for t in result.tunnels if t["required"]])
-                    result.message = (f"every line accepted; {n} tunnel(s) of this network "
-                                      "up, nothing that was up went down")
+                    result.message = (
+                        f"every line accepted; {n} tunnel(s) of this network "
+                        "up, nothing that was up went down"
+                    )
                     return
             if time.monotonic() >= deadline:
                 result.verified = False
@@ -311,15 +352,18 @@ class Verifier:
                     return
                 parts = []
                 if missing:
-                    parts.append(f"not up within {self.wait:g}s: " + ", ".join(
-                        f"tunnel to {t['peer_name']} ({t['peer']}): {t['state']}"
-                        for t in missing))
+                    parts.append(
+                        f"not up within {self.wait:g}s: "
+                        + ", ".join(
+                            f"tunnel to {t['peer_name']} ({t['peer']}): {t['state']}"
+                            for t in missing
+                        )
+                    )
                 if result.went_down:
                     parts.append("went down after the push: " + ", ".join(down_desc))
                 result.message = "; ".join(parts)
                 return
             self.sleep(self.interval)
-
 
     def settle(self, plan: DevicePushPlan, result: PushResult) -> None:
         """After the whole rollout: the device's tunnels to every configured peer, re-polled
@@ -329,11 +373,14 @@ class Verifier:
             state = self.fleet.poll_one(plan.device)
             if state.reachable:
                 result.tunnels = [
-                    {"peer": lk.side(plan.render.node)[1].node.outside_address,
-                     "peer_name": lk.side(plan.render.node)[1].node.name,
-                     "state": tunnel_state(state, plan.render, lk),
-                     "required": lk.side(plan.render.node)[1].node.name in self.ready}
-                    for lk in plan.links]
+                    {
+                        "peer": lk.side(plan.render.node)[1].node.outside_address,
+                        "peer_name": lk.side(plan.render.node)[1].node.name,
+                        "state": tunnel_state(state, plan.render, lk),
+                        "required": lk.side(plan.render.node)[1].node.name in self.ready,
+                    }
+                    for lk in plan.links
+                ]
                 if all(t["state"] == "up" for t in result.tunnels if t["required"]):
                     return
             if time.monotonic() >= deadline:
@@ -355,9 +402,15 @@ class ConfigPushSpec:
     diagnose: Callable[[DevicePushPlan, PushResult], list[dict[str, Any]]] | None = None
 
     def execute(self, plan: DevicePushPlan, progress: ProgressFn) -> PushResult:
-        result = PushResult(plan.device, plan.peer, plan.commands, plan.node, plan.stage,
-                            rollback_commands=plan.rollback_commands,
-                            predicted=plan.predicted)
+        result = PushResult(
+            plan.device,
+            plan.peer,
+            plan.commands,
+            plan.node,
+            plan.stage,
+            rollback_commands=plan.rollback_commands,
+            predicted=plan.predicted,
+        )
         if not plan.commands:
             result.pushed = False
             result.message = "already configured: nothing to send"
@@ -373,8 +426,9 @@ class ConfigPushSpec:
         runner = self.fleet.session(plan.device)
         try:
             if plan.swanctl is not None:
-                result.sent = send_swanctl(runner, plan.swanctl["path"], plan.swanctl["text"],
-                                           progress)
+                result.sent = send_swanctl(
+                    runner, plan.swanctl["path"], plan.swanctl["text"], progress
+                )
             else:
                 result.sent = send_config(runner, plan.commands, plan.real_commands, progress)
         except errors.IpsecctlError as exc:
@@ -384,8 +438,7 @@ class ConfigPushSpec:
         result.pushed = True
         if plan.swanctl is not None:
             self._bring_up(runner, plan, result, progress)
-        progress(Progress("polling", f"re-polling {plan.device} for up to "
-                                       f"{self.verifier.wait:g}s"))
+        progress(Progress("polling", f"re-polling {plan.device} for up to {self.verifier.wait:g}s"))
         self.verifier.verify(plan, before, result)
         result.ok = bool(result.verified)
         if not result.ok and self.diagnose is not None:
@@ -393,8 +446,9 @@ class ConfigPushSpec:
                 result.diagnosis = self.diagnose(plan, result)
         return result
 
-    def _bring_up(self, runner: Any, plan: DevicePushPlan, result: PushResult,
-                  progress: ProgressFn) -> None:
+    def _bring_up(
+        self, runner: Any, plan: DevicePushPlan, result: PushResult, progress: ProgressFn
+    ) -> None:
         """strongSwan children wait for traffic (``start_action = trap``): initiate the ones
         whose peer is configured, so the verification sees them come up or fail now."""
         for lk in plan.links:
@@ -408,14 +462,30 @@ class ConfigPushSpec:
                 result.sent.append(command)
 
     def dry_run(self, plan: DevicePushPlan) -> PushResult:
-        return PushResult(plan.device, plan.peer, plan.commands, plan.node, plan.stage,
-                          ok=True, dry_run=True, message="dry run: nothing sent",
-                          rollback_commands=plan.rollback_commands, predicted=plan.predicted)
+        return PushResult(
+            plan.device,
+            plan.peer,
+            plan.commands,
+            plan.node,
+            plan.stage,
+            ok=True,
+            dry_run=True,
+            message="dry run: nothing sent",
+            rollback_commands=plan.rollback_commands,
+            predicted=plan.predicted,
+        )
 
     def failed(self, plan: DevicePushPlan, message: str) -> PushResult:
-        return PushResult(plan.device, plan.peer, plan.commands, plan.node, plan.stage,
-                          message=message, rollback_commands=plan.rollback_commands,
-                          predicted=plan.predicted)
+        return PushResult(
+            plan.device,
+            plan.peer,
+            plan.commands,
+            plan.node,
+            plan.stage,
+            message=message,
+            rollback_commands=plan.rollback_commands,
+            predicted=plan.predicted,
+        )
 
 
 @dataclass
@@ -427,8 +497,9 @@ class RollbackSpec:
         runner = self.fleet.session(plan.device)
         try:
             if plan.swanctl is not None:
-                result.sent = send_swanctl(runner, plan.swanctl["path"],
-                                           plan.swanctl["previous"], progress)
+                result.sent = send_swanctl(
+                    runner, plan.swanctl["path"], plan.swanctl["previous"], progress
+                )
             else:
                 result.sent = send_config(runner, plan.commands, plan.real_commands, progress)
         except errors.IpsecctlError as exc:
@@ -459,20 +530,28 @@ class Rollout:
 
     @property
     def ok(self) -> bool:
-        return (not self.stopped_at and len(self.results) == self.planned
-                and all(r.ok for r in self.results))
+        return (
+            not self.stopped_at
+            and len(self.results) == self.planned
+            and all(r.ok for r in self.results)
+        )
 
 
 def rollback_plan(plan: DevicePushPlan, reason: str) -> RollbackPlan | None:
     if plan.swanctl is not None:
         path = plan.swanctl["path"]
         what = "restore " if plan.swanctl.get("previous") is not None else "remove "
-        return RollbackPlan(plan.device, plan.peer, [what + path, swanctl_load(path)], [],
-                            reason, swanctl=plan.swanctl)
+        return RollbackPlan(
+            plan.device,
+            plan.peer,
+            [what + path, swanctl_load(path)],
+            [],
+            reason,
+            swanctl=plan.swanctl,
+        )
     if not plan.rollback_commands or plan.real_rollback is None:
         return None
-    return RollbackPlan(plan.device, plan.peer, plan.rollback_commands, plan.real_rollback,
-                        reason)
+    return RollbackPlan(plan.device, plan.peer, plan.rollback_commands, plan.real_rollback, reason)
 
 
 def staged_push(
@@ -491,10 +570,10 @@ def staged_push(
     if not plans:
         return Rollout([], 0, dry_run)
     if dry_run:
-        return Rollout(workflow.run(spec, list(plans), confirm=confirm, dry_run=True),
-                       len(plans), True)
-    workflow.check_policy(ActionRequest(plans[0].action, list(plans)), confirm=confirm,
-                          yes=yes)
+        return Rollout(
+            workflow.run(spec, list(plans), confirm=confirm, dry_run=True), len(plans), True
+        )
+    workflow.check_policy(ActionRequest(plans[0].action, list(plans)), confirm=confirm, yes=yes)
     out = Rollout([], len(plans))
     spec.verifier.ready |= {p.node for p in plans if not p.changes}
     stage = None
@@ -504,8 +583,9 @@ def staged_push(
             stage = plan.stage
             if on_stage is not None:
                 on_stage(stage, sum(1 for p in plans if p.stage == stage))
-        results = workflow.run(spec, [plan], confirm=None, yes=True, progress=progress,
-                               stop_on_failure=True)
+        results = workflow.run(
+            spec, [plan], confirm=None, yes=True, progress=progress, stop_on_failure=True
+        )
         result = results[0] if results else spec.failed(plan, "not run")
         out.results.append(result)
         if result.pushed:
@@ -524,8 +604,9 @@ def staged_push(
             rb = rollback_plan(victim, f"{plan.device}: {result.message}")
             if rb is None:
                 continue
-            done = workflow.run(RollbackSpec(spec.fleet), [rb], confirm=None, yes=True,
-                                progress=progress)
+            done = workflow.run(
+                RollbackSpec(spec.fleet), [rb], confirm=None, yes=True, progress=progress
+            )
             out.rollbacks += done
             if victim is plan and done:
                 result.rollback = done[0].as_json()
@@ -555,8 +636,9 @@ def _only_entry(cfg: Any, node: Any, link: Link) -> Any:
     return cfg.model_copy(update={"crypto_maps": maps, "acls": acls})
 
 
-def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
-               names: dict[str, str]) -> list[dict[str, Any]]:
+def live_pairs(
+    configs: dict[str, str], plans: Sequence[DevicePushPlan], names: dict[str, str]
+) -> list[dict[str, Any]]:
     """``diag pair`` on configuration texts (live, or live + planned) for every IOS link
     between devices of ``configs`` (device -> text); ``names``: node -> device."""
     from ipsecctl.diag.config import parse_config
@@ -573,8 +655,12 @@ def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
                 continue
             a, b = lk.a.node, lk.b.node
             da, db = names.get(a.name), names.get(b.name)
-            if da not in configs or db not in configs or \
-                    a.platform not in CISCO_IOS or b.platform not in CISCO_IOS:
+            if (
+                da not in configs
+                or db not in configs
+                or a.platform not in CISCO_IOS
+                or b.platform not in CISCO_IOS
+            ):
                 continue
             seen.add(lk.name)
             for dev in (da, db):
@@ -593,8 +679,9 @@ def live_pairs(configs: dict[str, str], plans: Sequence[DevicePushPlan],
     return out
 
 
-def fetch_live(fleet: Fleet, renders: Sequence[DeviceRender], network: str,
-               workers: int = 16) -> dict[str, str]:
+def fetch_live(
+    fleet: Fleet, renders: Sequence[DeviceRender], network: str, workers: int = 16
+) -> dict[str, str]:
     """Every device's running configuration (strongSwan: the network's conf.d file), fetched
     concurrently over the fleet's sessions (one slow device does not hold up the others);
     threads live for this call only."""
@@ -609,8 +696,9 @@ def fetch_live(fleet: Fleet, renders: Sequence[DeviceRender], network: str,
 
     if len(renders) <= 1:
         return dict(fetch(r) for r in renders)
-    with ThreadPoolExecutor(max_workers=min(workers, len(renders)),
-                            thread_name_prefix="provision-fetch") as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(workers, len(renders)), thread_name_prefix="provision-fetch"
+    ) as pool:
         return dict(pool.map(fetch, renders))
 
 
@@ -651,59 +739,110 @@ def build_plans(
             path = r.node.swanctl_file or f"{SWANCTL_DIR}/{network}.conf"
             current = live[r.target]
             same = redact_text(current).strip() == redact_text(r.text).strip()
-            commands = [] if same else [
-                f"cat > {path} (0600, {len(r.text.splitlines())} lines: {r.filename})",
-                swanctl_load(path)]
-            rollback = [] if same else [
-                (f"restore {path} ({len(current.splitlines())} lines)" if current.strip()
-                 else f"remove {path}"), swanctl_load(path)]
-            plans.append(DevicePushPlan(
-                r.target, r.name, r.platform, network, stage, commands, rollback,
-                list(r.links), r, commands if rr is not None else None, rollback,
-                swanctl={"path": path, "text": rr.text if rr is not None else None,
-                         "previous": current if current.strip() else None}))
+            commands = (
+                []
+                if same
+                else [
+                    f"cat > {path} (0600, {len(r.text.splitlines())} lines: {r.filename})",
+                    swanctl_load(path),
+                ]
+            )
+            rollback = (
+                []
+                if same
+                else [
+                    (
+                        f"restore {path} ({len(current.splitlines())} lines)"
+                        if current.strip()
+                        else f"remove {path}"
+                    ),
+                    swanctl_load(path),
+                ]
+            )
+            plans.append(
+                DevicePushPlan(
+                    r.target,
+                    r.name,
+                    r.platform,
+                    network,
+                    stage,
+                    commands,
+                    rollback,
+                    list(r.links),
+                    r,
+                    commands if rr is not None else None,
+                    rollback,
+                    swanctl={
+                        "path": path,
+                        "text": rr.text if rr is not None else None,
+                        "previous": current if current.strip() else None,
+                    },
+                )
+            )
             continue
         running = live[r.target]
         masked = r.config_lines()
         real_lines = rr.config_lines() if rr is not None else None
         if real_lines is not None and len(real_lines) != len(masked):
-            raise errors.UsageError(f"{r.name}: the configuration with keys differs in "
-                                    "shape from the one shown; nothing was sent")
+            raise errors.UsageError(
+                f"{r.name}: the configuration with keys differs in "
+                "shape from the one shown; nothing was sent"
+            )
         lp = plan_cisco(r.platform, masked, running, real_lines)
         conflicts += [f"{r.target}: {c}" for c in lp.conflicts]
         tail = ["end", "write memory"] if write_memory else ["end"]
         commands = ["configure terminal", *lp.lines(masked), *tail] if lp.send else []
-        rollback = ["configure terminal", *lp.rollback_lines(masked), *tail] \
-            if lp.rollback else []
+        rollback = ["configure terminal", *lp.rollback_lines(masked), *tail] if lp.rollback else []
         real_cmds = real_rb = None
         if real_lines is not None:
-            real_cmds = ["configure terminal", *lp.lines(real_lines), *tail] if lp.send \
-                else []
-            real_rb = ["configure terminal", *lp.rollback_lines(real_lines), *tail] \
-                if lp.rollback else []
-        plans.append(DevicePushPlan(r.target, r.name, r.platform, network, stage, commands,
-                                    rollback, list(r.links), r, real_cmds, real_rb))
+            real_cmds = ["configure terminal", *lp.lines(real_lines), *tail] if lp.send else []
+            real_rb = (
+                ["configure terminal", *lp.rollback_lines(real_lines), *tail] if lp.rollback else []
+            )
+        plans.append(
+            DevicePushPlan(
+                r.target,
+                r.name,
+                r.platform,
+                network,
+                stage,
+                commands,
+                rollback,
+                list(r.links),
+                r,
+                real_cmds,
+                real_rb,
+            )
+        )
         if r.platform in CISCO_IOS:
             merged_texts[r.target] = _merged_text(running, r.text)
     if conflicts:
         raise errors.UsageError(
             "the spec conflicts with the live configuration (nothing was sent): "
-            + "; ".join(conflicts))
+            + "; ".join(conflicts)
+        )
     names = {p.node: p.device for p in plans}
     predicted = live_pairs(merged_texts, plans, names)
     for p in plans:
         p.predicted = [d for d in predicted if p.node in (d["a"], d["b"])]
-        p.warnings = [f"predicted: {d['a']} <-> {d['b']} fails at {d['first_failure']}: "
-                      f"{d['problems'][0] if d['problems'] else ''}"
-                      for d in p.predicted if d["verdict"] != "ok"]
+        p.warnings = [
+            f"predicted: {d['a']} <-> {d['b']} fails at {d['first_failure']}: "
+            f"{d['problems'][0] if d['problems'] else ''}"
+            for d in p.predicted
+            if d["verdict"] != "ok"
+        ]
     hub_first = [p for p in plans if p.node in hubs]
     rest = [p for p in plans if p.node not in hubs]
-    return hub_first + [p for p in rest if p.stage == "canary"] + \
-        [p for p in rest if p.stage != "canary"]
+    return (
+        hub_first
+        + [p for p in rest if p.stage == "canary"]
+        + [p for p in rest if p.stage != "canary"]
+    )
 
 
-def live_diagnosis(fleet: Fleet, plans: Sequence[DevicePushPlan]) -> Callable[
-        [DevicePushPlan, PushResult], list[dict[str, Any]]]:
+def live_diagnosis(
+    fleet: Fleet, plans: Sequence[DevicePushPlan]
+) -> Callable[[DevicePushPlan, PushResult], list[dict[str, Any]]]:
     """``diag pair`` on the running configurations of a failed device and its peers."""
     from ipsecctl.provision.model import CISCO_IOS
 
@@ -712,14 +851,14 @@ def live_diagnosis(fleet: Fleet, plans: Sequence[DevicePushPlan]) -> Callable[
     def diagnose(plan: DevicePushPlan, result: PushResult) -> list[dict[str, Any]]:
         if plan.platform not in CISCO_IOS:
             return []
-        wanted = [t["peer_name"] for t in result.tunnels if t["state"] != "up"] or \
-            [lk.side(plan.render.node)[1].node.name for lk in plan.links]
+        wanted = [t["peer_name"] for t in result.tunnels if t["state"] != "up"] or [
+            lk.side(plan.render.node)[1].node.name for lk in plan.links
+        ]
         configs = {plan.device: str(fleet.session(plan.device).send("show running-config"))}
         for node in wanted:
             dev = names.get(node)
             if dev is not None and dev not in configs:
                 configs[dev] = str(fleet.session(dev).send("show running-config"))
-        return [d for d in live_pairs(configs, [plan], names)
-                if plan.node in (d["a"], d["b"])]
+        return [d for d in live_pairs(configs, [plan], names) if plan.node in (d["a"], d["b"])]
 
     return diagnose

@@ -22,13 +22,49 @@ from ipsecctl import errors, models
 from ipsecctl.models import DeviceState, IkeSa, Tunnel, envelope
 from ipsecctl.ops.formatting import fmt_ts
 
-STATUS_HEADER = ("device", "platform", "reachable", "ike_up", "ike_total", "tunnels_up",
-                 "tunnels_total", "errors")
-TUNNEL_HEADER = ("device", "peer", "vrf", "local_ts", "remote_ts", "ike_state", "state",
-                 "spi_in", "spi_out", "pkts_in", "pkts_out", "errors", "uptime_s", "expected_up",
-                 "id")
-IKE_HEADER = ("device", "version", "local", "remote", "src", "dst", "state", "status",
-              "conn_id", "encryption", "integrity", "dh_group", "auth", "remaining_s")
+STATUS_HEADER = (
+    "device",
+    "platform",
+    "reachable",
+    "ike_up",
+    "ike_total",
+    "tunnels_up",
+    "tunnels_total",
+    "errors",
+)
+TUNNEL_HEADER = (
+    "device",
+    "peer",
+    "vrf",
+    "local_ts",
+    "remote_ts",
+    "ike_state",
+    "state",
+    "spi_in",
+    "spi_out",
+    "pkts_in",
+    "pkts_out",
+    "errors",
+    "uptime_s",
+    "expected_up",
+    "id",
+)
+IKE_HEADER = (
+    "device",
+    "version",
+    "local",
+    "remote",
+    "src",
+    "dst",
+    "state",
+    "status",
+    "conn_id",
+    "encryption",
+    "integrity",
+    "dh_group",
+    "auth",
+    "remaining_s",
+)
 
 
 def csv_value(value: Any) -> Any:
@@ -86,13 +122,17 @@ def tunnels_doc(
 
 
 def ike_doc(states: Sequence[DeviceState]) -> dict[str, Any]:
-    return envelope("ike", ike_sas=[sa for s in states for sa in s.ike_sas],
-                    devices=[s.summary() for s in states])
+    return envelope(
+        "ike",
+        ike_sas=[sa for s in states for sa in s.ike_sas],
+        devices=[s.summary() for s in states],
+    )
 
 
 def show_doc(states: Sequence[DeviceState], *, raw: bool = False) -> dict[str, Any]:
-    devices: list[Any] = [s if raw or s.raw is None else s.model_copy(update={"raw": None})
-                          for s in states]
+    devices: list[Any] = [
+        s if raw or s.raw is None else s.model_copy(update={"raw": None}) for s in states
+    ]
     return envelope("show", devices=devices)
 
 
@@ -108,9 +148,21 @@ def status_rows(states: Sequence[DeviceState]) -> list[list[Any]]:
 
 def tunnel_row(t: Tunnel) -> list[Any]:
     return [
-        t.device, t.peer, t.vrf, fmt_ts(t, "local"), fmt_ts(t, "remote"), t.ike_state, t.state,
-        " ".join(map(str, t.spis("in"))), " ".join(map(str, t.spis("out"))),
-        t.pkts_in, t.pkts_out, t.error_count, t.uptime_s, t.expected_up, t.id,
+        t.device,
+        t.peer,
+        t.vrf,
+        fmt_ts(t, "local"),
+        fmt_ts(t, "remote"),
+        t.ike_state,
+        t.state,
+        " ".join(map(str, t.spis("in"))),
+        " ".join(map(str, t.spis("out"))),
+        t.pkts_in,
+        t.pkts_out,
+        t.error_count,
+        t.uptime_s,
+        t.expected_up,
+        t.id,
     ]
 
 

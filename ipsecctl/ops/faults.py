@@ -101,8 +101,11 @@ def attach(states: Sequence[DeviceState], findings: list[Finding]) -> Assessment
             if mine:
                 by_tunnel[t.id] = mine
             reasons = [DOWN] if expected_up_and_not_up(t) else []
-            reasons += [f.code for f in mine
-                        if SEVERITY_ORDER[f.severity] >= _WARNING and f.code not in reasons]
+            reasons += [
+                f.code
+                for f in mine
+                if SEVERITY_ORDER[f.severity] >= _WARNING and f.code not in reasons
+            ]
             if reasons:
                 faults[t.id] = tuple(reasons)
     return Assessment(findings=findings, faults=faults, by_tunnel=by_tunnel)
@@ -122,8 +125,9 @@ def assess(
     return attach(current, findings)
 
 
-def problem_summary(states: Sequence[DeviceState], assessment: Assessment,
-                    limit: int = 5) -> str | None:
+def problem_summary(
+    states: Sequence[DeviceState], assessment: Assessment, limit: int = 5
+) -> str | None:
     """One line saying which tunnels make the exit code 3, or None when none do."""
     bad = assessment.fault_tunnels(states)
     if not bad:

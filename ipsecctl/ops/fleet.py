@@ -98,8 +98,9 @@ class Fleet:
             return self.hosts[name]
         except KeyError:
             known = ", ".join(self.order[:10]) + (" ..." if len(self.order) > 10 else "")
-            raise errors.UsageError(f"{name!r} is not a device of this inventory "
-                                    f"(known: {known})") from None
+            raise errors.UsageError(
+                f"{name!r} is not a device of this inventory (known: {known})"
+            ) from None
 
     def session(self, name: str) -> CommandRunner:
         runner: CommandRunner = self.collector.pool.session(self.host(name))
@@ -159,8 +160,10 @@ class Fleet:
 
         ``extra_for`` adds commands per host (a diagnosis reads the configuration too)."""
         chosen = [self.host(n) for n in (names if names is not None else self.order)]
-        extra = {h.name: [*self._log_commands(h, logs),
-                          *(extra_for(h) if extra_for is not None else ())] for h in chosen}
+        extra = {
+            h.name: [*self._log_commands(h, logs), *(extra_for(h) if extra_for is not None else ())]
+            for h in chosen
+        }
         states = self.collector.poll(chosen, progress=progress, deadline=deadline, extra=extra)
         accepted = [self.accept(s, record=False) for s in states]
         self._record(accepted)
@@ -243,8 +246,11 @@ class Fleet:
             except Exception:
                 last = None
             out[(device, peer, vrf)] = TunnelHistory(
-                downs=downs, last_down=last, window_s=FLAP_WINDOW.total_seconds(),
-                source="history store")
+                downs=downs,
+                last_down=last,
+                window_s=FLAP_WINDOW.total_seconds(),
+                source="history store",
+            )
         return out
 
     # -- what was seen -----------------------------------------------------------------------
@@ -264,8 +270,7 @@ class Fleet:
 
     def previous_states(self) -> list[DeviceState]:
         with self._lock:
-            return [s.previous for n in self.order
-                    if (s := self._slots[n]).previous is not None]
+            return [s.previous for n in self.order if (s := self._slots[n]).previous is not None]
 
     def close(self, *, abandon: bool = False) -> None:
         """Close sessions; ``abandon`` never waits on a device (quitting the dashboard)."""

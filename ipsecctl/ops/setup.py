@@ -57,7 +57,11 @@ def open_fleet(
 
 
 def open_workflow(
-    settings: Settings, *, read_only: bool, source: str, read_only_reason: str = "read-only mode",
+    settings: Settings,
+    *,
+    read_only: bool,
+    source: str,
+    read_only_reason: str = "read-only mode",
     history: HistorySink | None = None,
 ) -> Workflow:
     from ipsecctl.ops.audit_trail import AuditLog

@@ -18,8 +18,7 @@ from ipsecctl.ops.fleet import Fleet
 def unreadable(state: DeviceState) -> bool:
     """Nothing to plan against: the device could not be read at all."""
     return not state.reachable or (
-        any(e.fatal for e in state.errors)
-        and not state.tunnels and not state.ike_sas
+        any(e.fatal for e in state.errors) and not state.tunnels and not state.ike_sas
     )
 
 
@@ -41,8 +40,10 @@ def plan_actions(
         )
     if not peers:
         raise errors.UsageError("--peer is required (repeat it for several peers)")
-    return [actions.plan(state, peer, action=action, scope=scope, vrf=vrf, source=source)
-            for peer in peers]
+    return [
+        actions.plan(state, peer, action=action, scope=scope, vrf=vrf, source=source)
+        for peer in peers
+    ]
 
 
 @dataclass
@@ -60,17 +61,37 @@ class TunnelActionSpec:
             result = self.failed(plan, f"cannot reach {plan.device}: {exc}; nothing was sent")
             return result
         return actions.execute(
-            plan, runner, lambda: self.fleet.poll_one(plan.device),
-            wait_s=self.wait_s, interval=self.interval, progress=progress,
+            plan,
+            runner,
+            lambda: self.fleet.poll_one(plan.device),
+            wait_s=self.wait_s,
+            interval=self.interval,
+            progress=progress,
         )
 
     def dry_run(self, plan: Plan) -> Result:
-        return Result(device=plan.device, peer=plan.peer, action=plan.action, vrf=plan.vrf,
-                      commands=plan.all_commands, old_spis=plan.old_spis,
-                      old_by_direction=plan.old_spis_by_direction,
-                      ok=True, dry_run=True, message="dry run: nothing sent")
+        return Result(
+            device=plan.device,
+            peer=plan.peer,
+            action=plan.action,
+            vrf=plan.vrf,
+            commands=plan.all_commands,
+            old_spis=plan.old_spis,
+            old_by_direction=plan.old_spis_by_direction,
+            ok=True,
+            dry_run=True,
+            message="dry run: nothing sent",
+        )
 
     def failed(self, plan: Plan, message: str) -> Result:
-        return Result(device=plan.device, peer=plan.peer, action=plan.action, vrf=plan.vrf,
-                      commands=plan.all_commands, old_spis=plan.old_spis,
-                      old_by_direction=plan.old_spis_by_direction, ok=False, message=message)
+        return Result(
+            device=plan.device,
+            peer=plan.peer,
+            action=plan.action,
+            vrf=plan.vrf,
+            commands=plan.all_commands,
+            old_spis=plan.old_spis,
+            old_by_direction=plan.old_spis_by_direction,
+            ok=False,
+            message=message,
+        )

@@ -100,8 +100,10 @@ class ActionRequest:
         return sum(p.sa_count for p in self.plans)
 
     def headline(self) -> str:
-        return (f"{self.action} will touch {self.tunnels} tunnel(s), {self.sas} SA(s), "
-                f"{self.peers} peer(s) on {self.devices} device(s)")
+        return (
+            f"{self.action} will touch {self.tunnels} tunnel(s), {self.sas} SA(s), "
+            f"{self.peers} peer(s) on {self.devices} device(s)"
+        )
 
     def lines(self) -> list[tuple[str, list[str]]]:
         """(what, exact commands) per plan: device, peer and VRF are in ``what``."""
@@ -127,28 +129,52 @@ class Workflow:
     extra: dict[str, object] = field(default_factory=dict)
     history: HistorySink | None = None  # the history store: outcomes go there too
 
-    def _remember(self, plan: ActionPlan, outcome: str, action_id: str, sent: list[str],
-                  details: dict[str, object]) -> None:
+    def _remember(
+        self,
+        plan: ActionPlan,
+        outcome: str,
+        action_id: str,
+        sent: list[str],
+        details: dict[str, object],
+    ) -> None:
         """The outcome in the history store, beside the polls (its timeline shows it)."""
         if self.history is None:
             return
         try:
-            self.history.record_action({
-                "action": plan.action, "outcome": outcome, "device": plan.device,
-                "peer": plan.peer, "vrf": plan.vrf, "commands": sent, "action_id": action_id,
-                "source": self.source, **details,
-            })
+            self.history.record_action(
+                {
+                    "action": plan.action,
+                    "outcome": outcome,
+                    "device": plan.device,
+                    "peer": plan.peer,
+                    "vrf": plan.vrf,
+                    "commands": sent,
+                    "action_id": action_id,
+                    "source": self.source,
+                    **details,
+                }
+            )
         except Exception as exc:  # the audit trail has it; the store is a second copy
             log.warning("history store: cannot record the action: %s", exc)
 
     # -- before anything is sent ------------------------------------------------------------
-    def _record(self, plan: ActionPlan, outcome: str, *, action_id: str | None = None,
-                commands: Sequence[str] | None = None, details: dict[str, object] | None = None,
-                required: bool = False) -> None:
+    def _record(
+        self,
+        plan: ActionPlan,
+        outcome: str,
+        *,
+        action_id: str | None = None,
+        commands: Sequence[str] | None = None,
+        details: dict[str, object] | None = None,
+        required: bool = False,
+    ) -> None:
         try:
             self.audit.record(
-                plan.action, outcome=outcome,  # type: ignore[arg-type]
-                device=plan.device, peer=plan.peer, vrf=plan.vrf,
+                plan.action,
+                outcome=outcome,  # type: ignore[arg-type]
+                device=plan.device,
+                peer=plan.peer,
+                vrf=plan.vrf,
                 commands=list(plan.all_commands if commands is None else commands),
                 details={"source": self.source, **self.extra, **(details or {})},
                 action_id=action_id,
@@ -165,8 +191,10 @@ class Workflow:
             for p in request.plans:
                 self._record(p, "refused", details={"reason": reason})
             raise errors.RefusedError(
-                reason, hint="read-only comes from --read-only, IPSECCTL_READ_ONLY or read_only "
-                "in the config file (`ipsecctl info` shows which file)")
+                reason,
+                hint="read-only comes from --read-only, IPSECCTL_READ_ONLY or read_only "
+                "in the config file (`ipsecctl info` shows which file)",
+            )
         if yes:
             return
         if confirm is None:
@@ -179,13 +207,20 @@ class Workflow:
                 self._record(p, "declined")
             raise errors.RefusedError("declined: no action was taken")
 
-    def not_started(self, action: str, device: str, peers: Sequence[str | None], vrf: str | None,
-                    message: str) -> None:
+    def not_started(
+        self, action: str, device: str, peers: Sequence[str | None], vrf: str | None, message: str
+    ) -> None:
         """Audit an action that failed before it could be planned (device unreadable)."""
         for peer in list(peers) or [None]:
             try:
-                self.audit.record(action, outcome="failed", device=device, peer=peer, vrf=vrf,
-                                  details={"source": self.source, "error": message})
+                self.audit.record(
+                    action,
+                    outcome="failed",
+                    device=device,
+                    peer=peer,
+                    vrf=vrf,
+                    details={"source": self.source, "error": message},
+                )
             except OSError as exc:
                 log.error("cannot write the audit log %s: %s", self.audit.path, exc)
 
@@ -224,36 +259,56 @@ class Workflow:
     def _run_one(self, spec: ActionSpec[P, R], plan: P, progress: PlanProgress | None) -> R:
         action_id = uuid.uuid4().hex
         lock = TunnelLock(self.actions_dir / "locks", plan.device, plan.peer)
-        holder: dict[str, object] = {"action": plan.action, "time": now_iso(),
-                                     "action_id": action_id}
+        holder: dict[str, object] = {
+            "action": plan.action,
+            "time": now_iso(),
+            "action_id": action_id,
+        }
         try:
             lock.acquire(holder)
         except ActionBusy as exc:
             self._record(plan, "refused", details={"reason": str(exc)})
             return spec.failed(plan, str(exc))
         except OSError as exc:
-            return spec.failed(plan, f"cannot take the action lock in {self.actions_dir}: "
-                               f"{exc.strerror}; nothing was sent")
+            return spec.failed(
+                plan,
+                f"cannot take the action lock in {self.actions_dir}: "
+                f"{exc.strerror}; nothing was sent",
+            )
         sent: list[str] = []
         marker: InFlight | None = None
         try:
             try:
                 self._record(plan, "started", action_id=action_id, required=True)
                 marker = InFlight.create(
-                    self.actions_dir / "inflight", action_id,
-                    {"action": plan.action, "device": plan.device, "peer": plan.peer,
-                     "vrf": plan.vrf, "time": now_iso(), "audit": str(self.audit.path)},
+                    self.actions_dir / "inflight",
+                    action_id,
+                    {
+                        "action": plan.action,
+                        "device": plan.device,
+                        "peer": plan.peer,
+                        "vrf": plan.vrf,
+                        "time": now_iso(),
+                        "audit": str(self.audit.path),
+                    },
                 )
             except OSError as exc:
                 return spec.failed(
-                    plan, f"cannot write the audit log {self.audit.path}: "
-                    f"{exc.strerror or exc}; nothing was sent")
+                    plan,
+                    f"cannot write the audit log {self.audit.path}: "
+                    f"{exc.strerror or exc}; nothing was sent",
+                )
 
             def on_event(event: Progress) -> None:
                 if event.stage == "sending" and event.command is not None:
                     # before the command leaves: if this cannot be written, it is not sent
-                    self._record(plan, "sending", action_id=action_id, commands=[event.command],
-                                 required=True)
+                    self._record(
+                        plan,
+                        "sending",
+                        action_id=action_id,
+                        commands=[event.command],
+                        required=True,
+                    )
                     sent.append(event.command)
                 if progress is not None:
                     progress(plan, event)
@@ -262,26 +317,35 @@ class Workflow:
                 result = spec.execute(plan, on_event)
             except OSError as exc:  # the audit trail went away mid-action
                 result = spec.failed(
-                    plan, f"stopped: cannot write the audit log {self.audit.path} "
-                    f"({exc.strerror or exc}); sent so far: {sent or 'nothing'}")
+                    plan,
+                    f"stopped: cannot write the audit log {self.audit.path} "
+                    f"({exc.strerror or exc}); sent so far: {sent or 'nothing'}",
+                )
                 result.sent = list(sent)
             except errors.IpsecctlError as exc:
                 result = spec.failed(plan, str(exc))
                 result.sent = list(sent)
             body = result.as_json()
             outcome = "ok" if result.ok else "failed"
-            details = {k: v for k, v in body.items()
-                       if k not in ("device", "peer", "vrf", "action", "commands", "sent")}
-            self._record(plan, outcome, action_id=action_id, commands=result.sent,
-                         details=details)
+            details = {
+                k: v
+                for k, v in body.items()
+                if k not in ("device", "peer", "vrf", "action", "commands", "sent")
+            }
+            self._record(plan, outcome, action_id=action_id, commands=result.sent, details=details)
             self._remember(plan, outcome, action_id, result.sent, details)
             if marker is not None:
                 marker.remove()
             return result
         except BaseException:
             # Ctrl-C (or a bug) mid-action: say what may have reached the device
-            self._record(plan, "interrupted", action_id=action_id, commands=sent,
-                         details={"message": "interrupted before the outcome was known"})
+            self._record(
+                plan,
+                "interrupted",
+                action_id=action_id,
+                commands=sent,
+                details={"message": "interrupted before the outcome was known"},
+            )
             if marker is not None:
                 marker.remove()
             raise
@@ -324,11 +388,13 @@ def settle_interrupted(audit: AuditLog, actions_dir: Path) -> list[str]:
         )
         try:
             audit.record(
-                str(marker.get("action", "unknown")), outcome="interrupted",
-                device=_text(marker.get("device")), peer=_text(marker.get("peer")),
+                str(marker.get("action", "unknown")),
+                outcome="interrupted",
+                device=_text(marker.get("device")),
+                peer=_text(marker.get("peer")),
                 vrf=_text(marker.get("vrf")),
-                commands=sent, details={"message": "the process died mid-action",
-                                        "pid": marker.get("pid")},
+                commands=sent,
+                details={"message": "the process died mid-action", "pid": marker.get("pid")},
                 action_id=action_id or None,
             )
         except OSError as exc:

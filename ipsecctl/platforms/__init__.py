@@ -165,8 +165,9 @@ def spellings() -> dict[str, str]:
         for word in (platform.name, *platform.aliases):
             other = out.setdefault(word.lower(), platform.name)
             if other != platform.name:
-                raise ValueError(f"platform alias {word!r} is claimed by {other} and "
-                                 f"{platform.name}")
+                raise ValueError(
+                    f"platform alias {word!r} is claimed by {other} and {platform.name}"
+                )
     return out
 
 

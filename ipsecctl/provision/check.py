@@ -1,7 +1,7 @@
 """Is a rendered single-tunnel pair ready? The network check (:mod:`.pairs`) on two ends.
 
 Kept for callers that hold a :class:`~ipsecctl.provision.model.TunnelSpec` and its two
-:class:`~ipsecctl.provision.render.Rendered` ends (possibly edited by hand): the texts are
+:class:`~ipsecctl.provision.device_configs.Rendered` ends (possibly edited by hand): the texts are
 checked as they are, through the same engine as every generated network.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from ipsecctl.diag.config import CryptoConfig
 from ipsecctl.models import Finding
+from ipsecctl.provision.device_configs import DeviceRender, Rendered
 from ipsecctl.provision.pairs import check_network, parse_device
-from ipsecctl.provision.render import DeviceRender, Rendered
 from ipsecctl.provision.topology import from_tunnel
 
 BLOCKING = ("warning", "error", "critical")
@@ -31,9 +31,14 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "method": self.method, "problems": self.problems,
-                "notes": self.notes, "pair": self.pair,
-                "findings": [f.model_dump(mode="json") for f in self.findings]}
+        return {
+            "ok": self.ok,
+            "method": self.method,
+            "problems": self.problems,
+            "notes": self.notes,
+            "pair": self.pair,
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+        }
 
 
 def _device(r: Rendered, net_name: str, links: tuple[Any, ...]) -> DeviceRender:
@@ -45,8 +50,7 @@ def parse_rendered(r: Rendered) -> CryptoConfig:
     return parse_device(_device(r, "", ()))
 
 
-def check_rendered(spec: Any, a: Rendered, b: Rendered, *,
-                   allow_weak: bool = False) -> CheckResult:
+def check_rendered(spec: Any, a: Rendered, b: Rendered, *, allow_weak: bool = False) -> CheckResult:
     """``diag pair`` both ways (or the VTI / spec-level checks) and the crypto audit.
 
     Audit findings of warning or worse block, except under ``allow_weak``: the operator has
@@ -54,15 +58,31 @@ def check_rendered(spec: Any, a: Rendered, b: Rendered, *,
     """
     net = from_tunnel(spec)
     links = tuple(net.links)
-    check = check_network(net, [_device(a, net.name, links), _device(b, net.name, links)],
-                          allow_weak=allow_weak)
+    check = check_network(
+        net, [_device(a, net.name, links), _device(b, net.name, links)], allow_weak=allow_weak
+    )
     (verdict,) = check.pairs
     notes = []
     if verdict.method == "spec":
-        notes.append("ASA and strongSwan configuration is not modelled by diag pair: checked "
-                     "at spec level (allowed algorithms, one proposal/transform/PFS/lifetime "
-                     "set for both ends, selectors mirrored by construction)")
-    pair = {"verdict": verdict.verdict, "first_failure": verdict.first_failure,
-            "directions": verdict.directions} if verdict.directions else None
-    return CheckResult(ok=verdict.ok, method=verdict.method, pair=pair,
-                       findings=check.findings, problems=verdict.problems, notes=notes)
+        notes.append(
+            "ASA and strongSwan configuration is not modelled by diag pair: checked "
+            "at spec level (allowed algorithms, one proposal/transform/PFS/lifetime "
+            "set for both ends, selectors mirrored by construction)"
+        )
+    pair = (
+        {
+            "verdict": verdict.verdict,
+            "first_failure": verdict.first_failure,
+            "directions": verdict.directions,
+        }
+        if verdict.directions
+        else None
+    )
+    return CheckResult(
+        ok=verdict.ok,
+        method=verdict.method,
+        pair=pair,
+        findings=check.findings,
+        problems=verdict.problems,
+        notes=notes,
+    )

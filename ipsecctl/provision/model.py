@@ -37,15 +37,26 @@ CISCO_IOS = ("cisco_ios", "cisco_iosxe")
 
 # strongSwan keyword -> (strong?, Cisco IKE spelling pieces); order = preference in tables
 ENCRYPTION = {
-    "aes128": True, "aes192": True, "aes256": True,
-    "aes128gcm16": True, "aes192gcm16": True, "aes256gcm16": True,
-    "3des": False, "des": False,
+    "aes128": True,
+    "aes192": True,
+    "aes256": True,
+    "aes128gcm16": True,
+    "aes192gcm16": True,
+    "aes256gcm16": True,
+    "3des": False,
+    "des": False,
 }
 INTEGRITY = {"sha256": True, "sha384": True, "sha512": True, "sha1": False, "md5": False}
 DH_GROUPS = {
-    "modp2048": (14, True), "modp3072": (15, True), "modp4096": (16, True),
-    "ecp256": (19, True), "ecp384": (20, True), "ecp521": (21, True),
-    "modp768": (1, False), "modp1024": (2, False), "modp1536": (5, False),
+    "modp2048": (14, True),
+    "modp3072": (15, True),
+    "modp4096": (16, True),
+    "ecp256": (19, True),
+    "ecp384": (20, True),
+    "ecp521": (21, True),
+    "modp768": (1, False),
+    "modp1024": (2, False),
+    "modp1536": (5, False),
 }
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
@@ -247,8 +258,10 @@ class TunnelSpec(CryptoSettings):
     @classmethod
     def _name(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,30}", v):
-            raise ValueError("tunnel names are letters, digits, '_' and '-' (max 31): they "
-                             "become ACL, transform-set and connection names")
+            raise ValueError(
+                "tunnel names are letters, digits, '_' and '-' (max 31): they "
+                "become ACL, transform-set and connection names"
+            )
         return v
 
     @property
@@ -261,6 +274,7 @@ class TunnelSpec(CryptoSettings):
 
     def peer_of(self, end: End) -> End:
         return self.b if end is self.a else self.a
+
 
 class PskSource:
     """Where the pre-shared key comes from; never holds it longer than ``resolve`` returns."""
@@ -321,8 +335,9 @@ class PskSource:
         Generated keys are per pair: :func:`ipsecctl.provision.keys.resolve_psks` reads them.
         """
         if self.kind == "generate":
-            raise errors.UsageError("psk: generate gives one key per pair: resolve them "
-                                    "through the key store")
+            raise errors.UsageError(
+                "psk: generate gives one key per pair: resolve them through the key store"
+            )
         if self.kind == "env":
             value = os.environ.get(self.ref)
             if not value:
@@ -402,8 +417,10 @@ def _consistency_problems(spec: TunnelSpec) -> list[str]:
             if x.overlaps(y):
                 out.append(f"inside networks overlap: {x} ({spec.a.name}) and {y} ({spec.b.name})")
     if spec.mode == "vti" and spec.a.vti and spec.b.vti:
-        ia, ib = ipaddress.ip_interface(spec.a.vti.address), ipaddress.ip_interface(
-            spec.b.vti.address)
+        ia, ib = (
+            ipaddress.ip_interface(spec.a.vti.address),
+            ipaddress.ip_interface(spec.b.vti.address),
+        )
         if ia.network != ib.network or ia.ip == ib.ip:
             out.append("vti: the two tunnel addresses must be different hosts of one subnet")
     return out
@@ -427,8 +444,9 @@ def first_error(exc: ValidationError) -> str:
     e = exc.errors()[0]
     where = ".".join(str(x) for x in e["loc"]) or "(top)"
     msg = str(e["msg"]).removeprefix("Value error, ")
-    return f"{where}: {msg}" + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1
-                                else "")
+    return f"{where}: {msg}" + (
+        f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    )
 
 
 def parse_spec(data: Any, *, source: str = "spec", allow_weak: bool = False) -> TunnelSpec:

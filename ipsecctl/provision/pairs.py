@@ -43,8 +43,8 @@ from ipsecctl.diag.config import (
 )
 from ipsecctl.diag.pair import STEPS, check_pair
 from ipsecctl.models import Finding
+from ipsecctl.provision.device_configs import DeviceRender
 from ipsecctl.provision.model import CISCO_IOS
-from ipsecctl.provision.render import DeviceRender
 from ipsecctl.provision.topology import Link, Network
 
 BLOCKING = ("warning", "error", "critical")

@@ -21,13 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipsecctl import errors
+from ipsecctl.provision.device_configs import Rendered
 from ipsecctl.provision.model import End, TunnelSpec
-from ipsecctl.provision.render import Rendered
 from ipsecctl.redact import redact_text
 
 SWANCTL_DIR = "/etc/swanctl/conf.d"
 _SECTION_HEADS = (
-    "crypto ", "ip access-list ", "access-list ", "interface ", "ip route ", "tunnel-group ",
+    "crypto ",
+    "ip access-list ",
+    "access-list ",
+    "interface ",
+    "ip route ",
+    "tunnel-group ",
     "object-group ",
 )
 
@@ -93,8 +98,14 @@ class EndDiff:
         return bool(self.added)
 
     def as_json(self) -> dict[str, Any]:
-        return {"end": self.end, "device": self.device, "platform": self.platform,
-                "changed": self.changed, "added": self.added, "diff": self.diff}
+        return {
+            "end": self.end,
+            "device": self.device,
+            "platform": self.platform,
+            "changed": self.changed,
+            "added": self.added,
+            "diff": self.diff,
+        }
 
 
 def swanctl_load(path: str) -> str:
@@ -116,8 +127,14 @@ _swan_load = swanctl_load
 OnSend = Callable[[str], None]
 
 
-def push_end(runner: Any, real: Rendered, spec: TunnelSpec, *,
-             write_memory: bool, on_send: OnSend | None = None) -> dict[str, str]:
+def push_end(
+    runner: Any,
+    real: Rendered,
+    spec: TunnelSpec,
+    *,
+    write_memory: bool,
+    on_send: OnSend | None = None,
+) -> dict[str, str]:
     """Send ``real`` (rendered with the key) to the device; outputs by (redacted) command.
 
     ``on_send`` hears each command (redacted) before it is sent: the audit trail records it
@@ -129,8 +146,10 @@ def push_end(runner: Any, real: Rendered, spec: TunnelSpec, *,
         body = real.text if real.text.endswith("\n") else real.text + "\n"
         if "IPSECCTL_EOF" in body:
             raise errors.UsageError("rendered swanctl text contains the here-document marker")
-        command = (f"umask 077 && mkdir -p {path.rsplit('/', 1)[0]} && "
-                   f"cat > {path} <<'IPSECCTL_EOF'\n{body}IPSECCTL_EOF")
+        command = (
+            f"umask 077 && mkdir -p {path.rsplit('/', 1)[0]} && "
+            f"cat > {path} <<'IPSECCTL_EOF'\n{body}IPSECCTL_EOF"
+        )
         _send(runner, command, outputs, on_send, shown=f"cat > {path}")
         _send(runner, _swan_load(path), outputs, on_send)
         return outputs
@@ -150,8 +169,13 @@ def push_end(runner: Any, real: Rendered, spec: TunnelSpec, *,
     return outputs
 
 
-def _send(runner: Any, command: str, outputs: dict[str, str], on_send: OnSend | None,
-          shown: str | None = None) -> None:
+def _send(
+    runner: Any,
+    command: str,
+    outputs: dict[str, str],
+    on_send: OnSend | None,
+    shown: str | None = None,
+) -> None:
     label = shown or redact_text(command)
     if on_send is not None:
         on_send(label)
@@ -160,7 +184,8 @@ def _send(runner: Any, command: str, outputs: dict[str, str], on_send: OnSend | 
     except errors.CommandRejected as exc:
         raise errors.CommandRejected(
             redact_text(f"{runner.device} rejected {label!r}: {exc.message}"),
-            device=exc.device, command=label,
+            device=exc.device,
+            command=label,
         ) from None
 
 
@@ -171,16 +196,27 @@ def diff_device(runner: Any, r: Any) -> EndDiff:
         text = str(runner.send(f"cat {path} 2>/dev/null || true"))
         before = redact_text(text).splitlines()
         after = redact_text(r.text).splitlines()
-        diff = list(difflib.unified_diff(before, after, fromfile=f"{r.name}:{path}",
-                                         tofile=f"{r.name} rendered", lineterm=""))
-        added = [ln[1:] for ln in diff if ln.startswith(("+", "-"))
-                 and not ln.startswith(("+++", "---"))]
+        diff = list(
+            difflib.unified_diff(
+                before, after, fromfile=f"{r.name}:{path}", tofile=f"{r.name} rendered", lineterm=""
+            )
+        )
+        added = [
+            ln[1:] for ln in diff if ln.startswith(("+", "-")) and not ln.startswith(("+++", "---"))
+        ]
         return EndDiff(r.name, r.target, r.platform, diff, added)
     running = str(runner.send("show running-config"))
     live = crypto_sections(running)
     wanted = blocks(redact_text(r.text))
     before_l, after_l = _lines(live), _lines(merged(live, wanted))
-    diff = list(difflib.unified_diff(before_l, after_l, fromfile=f"{r.name} running-config",
-                                     tofile=f"{r.name} with {r.filename}", lineterm=""))
+    diff = list(
+        difflib.unified_diff(
+            before_l,
+            after_l,
+            fromfile=f"{r.name} running-config",
+            tofile=f"{r.name} with {r.filename}",
+            lineterm="",
+        )
+    )
     added = [ln[1:] for ln in diff if ln.startswith("+") and not ln.startswith("+++")]
     return EndDiff(r.name, r.target, r.platform, diff, added)

@@ -25,14 +25,26 @@ if TYPE_CHECKING:
 #: where each export lives: imported on first use, so that replaying saved outputs (or
 #: reading this package's base types) never loads paramiko and cryptography
 _EXPORTS = {
-    **dict.fromkeys(("DEFAULT_MAX_OUTPUT", "HOST_KEY_POLICIES", "CommandRunner",
-                     "ConnectionParams", "HostKeyPolicyName", "Timeouts"), ".base"),
-    **dict.fromkeys(("AskHostKey", "KnownHosts", "fingerprint", "host_key_name",
-                     "own_known_hosts"), ".hostkeys"),
-    **dict.fromkeys(("JumpPool", "jump_chain", "load_ssh_config", "parse_proxy_jump",
-                     "resolve_params"), ".jump"),
-    **dict.fromkeys(("RawRecorder", "ReplayRunner", "command_slug", "private_dir",
-                     "write_private"), ".replay"),
+    **dict.fromkeys(
+        (
+            "DEFAULT_MAX_OUTPUT",
+            "HOST_KEY_POLICIES",
+            "CommandRunner",
+            "ConnectionParams",
+            "HostKeyPolicyName",
+            "Timeouts",
+        ),
+        ".base",
+    ),
+    **dict.fromkeys(
+        ("AskHostKey", "KnownHosts", "fingerprint", "host_key_name", "own_known_hosts"), ".hostkeys"
+    ),
+    **dict.fromkeys(
+        ("JumpPool", "jump_chain", "load_ssh_config", "parse_proxy_jump", "resolve_params"), ".jump"
+    ),
+    **dict.fromkeys(
+        ("RawRecorder", "ReplayRunner", "command_slug", "private_dir", "write_private"), ".replay"
+    ),
     **dict.fromkeys(("SshSession", "clean_output"), ".ssh"),
 }
 

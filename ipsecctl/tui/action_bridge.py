@@ -27,11 +27,14 @@ if TYPE_CHECKING:
     from ipsecctl.tui.state import Row
 
 
-def describe_result(plan: Plan, ok: bool, message: str,
-                    old: dict[str, list[int]], new: dict[str, list[int]]) -> str:
+def describe_result(
+    plan: Plan, ok: bool, message: str, old: dict[str, list[int]], new: dict[str, list[int]]
+) -> str:
     """One line per action outcome, SPIs labelled by direction (old -> new)."""
-    parts = [f"{d} {fmt_spis(old.get(d, [])) or 'none'} -> {fmt_spis(new.get(d, [])) or 'none'}"
-             for d in ("in", "out")]
+    parts = [
+        f"{d} {fmt_spis(old.get(d, [])) or 'none'} -> {fmt_spis(new.get(d, [])) or 'none'}"
+        for d in ("in", "out")
+    ]
     where = f"{plan.device} -> {plan.peer}" + (f" vrf {plan.vrf}" if plan.vrf else "")
     verdict = "ok" if ok else "failed"
     return f"{plan.action} {where} {verdict}: {'; '.join(parts)} ({message})"
@@ -66,13 +69,11 @@ class ActionBridge:
         for p in problems:
             app.event(p, "error")
         if not plans:
-            app.notify("nothing to act on: select or mark a tunnel with a peer",
-                       severity="warning")
+            app.notify("nothing to act on: select or mark a tunnel with a peer", severity="warning")
             return
         if app.ctx.read_only:
             try:
-                app.ctx.workflow.check_policy(ActionRequest(kind, plans), confirm=None,
-                                              yes=False)
+                app.ctx.workflow.check_policy(ActionRequest(kind, plans), confirm=None, yes=False)
             except errors.RefusedError as exc:
                 msg = f"{kind} refused: {exc.message}"
                 app.event(msg, "error")
@@ -93,15 +94,14 @@ class ActionBridge:
             state = app.ops.current(plan.device)
             if state is not None:
                 app.post_message(DevicePolled(plan.device, state, scheduled=False))
-            text = describe_result(plan, result.ok, result.message, result.old_by_direction,
-                                   result.new_by_direction)
+            text = describe_result(
+                plan, result.ok, result.message, result.old_by_direction, result.new_by_direction
+            )
             if getattr(app.ops, "store", None) is None:  # else the workflow recorded it
-                app._from_thread(app.journal.action, app.ctx.clock(), plan, result,
-                                 "dashboard")
+                app._from_thread(app.journal.action, app.ctx.clock(), plan, result, "dashboard")
             app.post_message(ActionEvent(text, "ok" if result.ok else "error", result))
 
-    def run_spec(self, kind: str, spec: Any, plans: list[Any], run: Any = None
-                 ) -> list[Any] | None:
+    def run_spec(self, kind: str, spec: Any, plans: list[Any], run: Any = None) -> list[Any] | None:
         """Any action spec through the workflow (clear, re-key, capture): None when it was
         refused or declined (said in the events pane), else one result per plan. ``run`` (a
         tool run) collects the progress lines too."""
@@ -122,8 +122,7 @@ class ActionBridge:
 
         app._from_thread(app._action_started, len(plans))
         try:
-            return list(app.ctx.workflow.run(spec, plans, confirm=self.confirm,
-                                             progress=progress))
+            return list(app.ctx.workflow.run(spec, plans, confirm=self.confirm, progress=progress))
         except errors.RefusedError as exc:
             app.post_message(ActionEvent(f"{kind} {exc.message}", "info"))
             if run is not None:
@@ -140,8 +139,10 @@ class ActionBridge:
     def confirm(self, request: ActionRequest) -> bool:
         """Called by the workflow in the worker thread: the modal names every device, peer
         and VRF with the exact commands; the thread waits for the answer."""
-        targets = [f"  {where(p.device, p.peer, p.vrf)}: {p.tunnel_count} tunnel(s), "
-                   f"{p.sa_count} SA(s)" for p in request.plans]
+        targets = [
+            f"  {where(p.device, p.peer, p.vrf)}: {p.tunnel_count} tunnel(s), {p.sa_count} SA(s)"
+            for p in request.plans
+        ]
         summary = "\n".join([f"{request.headline()}:", *targets, "These commands will be sent:"])
         commands = [c for _what, cmds in request.lines() for c in cmds]
         return self.ask(f"Confirm {request.action}", summary, commands)

@@ -54,8 +54,15 @@ from ipsecctl.tui.widgets.events import EventsPane
 from ipsecctl.tui.widgets.fleet import DeviceInfo, FleetPane
 from ipsecctl.tui.widgets.table import TunnelTable
 
-__all__ = ["ActionEvent", "DashboardContext", "DevicePolled", "HostKeyBridge", "IpsecApp",
-           "make_context", "run_dashboard"]
+__all__ = [
+    "ActionEvent",
+    "DashboardContext",
+    "DevicePolled",
+    "HostKeyBridge",
+    "IpsecApp",
+    "make_context",
+    "run_dashboard",
+]
 
 ACTION_NAMES = ("clear", "rekey")
 
@@ -64,7 +71,7 @@ def _without_device(message: str, device: str) -> str:
     """Errors from the transport already start with the device name; the events pane and the
     fleet pane add it themselves ('b01: b01: no prompt' otherwise)."""
     prefix = f"{device}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def _is_host_key_error(state: DeviceState) -> bool:
@@ -84,17 +91,21 @@ class IpsecApp(App[int]):
     # shown after each screen's own keys in the footer
     BINDINGS = [
         Binding("colon", "command_line", "Cmd", id="command", priority=True),
-        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
-                id="palette"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette"),
         Binding("ctrl+r", "refresh_now", "Refresh", show=False, id="refresh"),
         Binding("p", "pause", "Pause", show=False, id="pause"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, ctx: DashboardContext, *,
-                 loader: Callable[[], DashboardContext] | None = None,
-                 starting: str = "", handle_signals: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: DashboardContext,
+        *,
+        loader: Callable[[], DashboardContext] | None = None,
+        starting: str = "",
+        handle_signals: bool = False,
+    ) -> None:
         super().__init__(ansi_color=True if ctx.theme == "ansi" else None)
         self.model = TunnelModel()
         self.action_bridge = ActionBridge(self)
@@ -117,8 +128,9 @@ class IpsecApp(App[int]):
             h.name: DeviceInfo(name=h.name, platform=h.platform or "") for h in ctx.hosts
         }
         self.ops = ctx.fleet  # the operations layer's fleet (polls, previous polls, history)
-        self.poller = Poller(ctx.fleet, self.infos, self._deliver, refresh=ctx.refresh,
-                             max_backoff=ctx.max_backoff)
+        self.poller = Poller(
+            ctx.fleet, self.infos, self._deliver, refresh=ctx.refresh, max_backoff=ctx.max_backoff
+        )
         self.title = ctx.title
         if ctx.host_key_bridge is not None:
             ctx.host_key_bridge.app = self
@@ -191,8 +203,10 @@ class IpsecApp(App[int]):
         self.update_status()
 
     def _started(self) -> None:
-        self.event(f"dashboard started: {len(self.infos)} device(s), refresh "
-                   f"{self.ctx.refresh:g} s" + (", read-only" if self.read_only else ""))
+        self.event(
+            f"dashboard started: {len(self.infos)} device(s), refresh "
+            f"{self.ctx.refresh:g} s" + (", read-only" if self.read_only else "")
+        )
         self._schedule()
 
     def _load(self) -> None:
@@ -280,8 +294,7 @@ class IpsecApp(App[int]):
             return
         now = self.ctx.clock()
         failed = not state.reachable
-        error = "; ".join(_without_device(e.message, state.device)
-                          for e in state.errors if e.fatal)
+        error = "; ".join(_without_device(e.message, state.device) for e in state.errors if e.fatal)
         seen_before = (info.reachable, info.error, info.tunnels, info.polls)
         if failed:
             info.failures += 1
@@ -292,8 +305,9 @@ class IpsecApp(App[int]):
                 if _is_host_key_error(state):
                     # the operator must act (remove a known_hosts line): say it where it is
                     # read in full, not only in a pane that may be too small
-                    self.notify(error, title=f"{state.device}: host key", severity="error",
-                                timeout=30)
+                    self.notify(
+                        error, title=f"{state.device}: host key", severity="error", timeout=30
+                    )
         else:
             if info.failures and info.state is not None and not info.state.reachable:
                 self.event(f"{state.device}: reachable again", "ok")
@@ -307,8 +321,11 @@ class IpsecApp(App[int]):
         if failed:
             # keep the last good data for tunnels, but show the device as down
             info.previous = info.state
-            info.state = state if info.state is None else info.state.model_copy(
-                update={"reachable": False, "errors": state.errors})
+            info.state = (
+                state
+                if info.state is None
+                else info.state.model_copy(update={"reachable": False, "errors": state.errors})
+            )
             if info.last_ok is not None:
                 self.model.mark_stale(state.device, info.last_ok, now)
         info.error = error
@@ -320,8 +337,10 @@ class IpsecApp(App[int]):
         for change in result.changes:
             if change.old is None and info.previous is None:
                 continue  # the first poll is not an event per tunnel
-            text = f"{change.device} peer {change.peer or '?'}: {change.old or 'new'} -> " \
-                   f"{change.new or 'gone'}"
+            text = (
+                f"{change.device} peer {change.peer or '?'}: {change.old or 'new'} -> "
+                f"{change.new or 'gone'}"
+            )
             self.event(text, "ok" if change.new == "up" else "warn")
         # a device that changed (reachability, error, tunnels up) is redrawn now; a routine
         # poll's row on the next tick (at most once a second whatever the number of devices
@@ -404,14 +423,20 @@ class IpsecApp(App[int]):
             names = [screen.tunnel.device]
         started = self.poller.refresh_now(names)
         what = ", ".join(started) if names else f"{len(started)} device(s)"
-        self.event(f"refresh now: polling {what}" if started else
-                   "refresh now: every device is being polled already")
+        self.event(
+            f"refresh now: polling {what}"
+            if started
+            else "refresh now: every device is being polled already"
+        )
         self.update_status()
 
     def action_pause(self) -> None:
         self.poller.paused = not self.poller.paused
-        self.event("polling paused (p resumes; ctrl+r polls once)" if self.poller.paused
-                   else "polling resumed")
+        self.event(
+            "polling paused (p resumes; ctrl+r polls once)"
+            if self.poller.paused
+            else "polling resumed"
+        )
         self.update_status()
 
     # -- diagnosis (tui.diagnosing) ---------------------------------------------------------
@@ -423,8 +448,9 @@ class IpsecApp(App[int]):
     def assessment(self) -> Assessment | None:
         return self.diagnoser.assessment
 
-    def diagnosis_for_tunnel(self, key: str | None
-                             ) -> tuple[list[Finding], tuple[str, ...], str, str]:
+    def diagnosis_for_tunnel(
+        self, key: str | None
+    ) -> tuple[list[Finding], tuple[str, ...], str, str]:
         return self.diagnoser.for_tunnel(key)
 
     def diagnosis_for_device(self, name: str) -> tuple[list[Finding], str, str]:
@@ -447,8 +473,13 @@ class IpsecApp(App[int]):
             return
         t = row.tunnel
         findings, reasons, status, message = self.diagnosis_for_tunnel(key)
-        self.diagnosis.show(f"{t.device} → {t.peer or '?'}" + (f" vrf {t.vrf}" if t.vrf else ""),
-                            findings, reasons, status=status, message=message)
+        self.diagnosis.show(
+            f"{t.device} → {t.peer or '?'}" + (f" vrf {t.vrf}" if t.vrf else ""),
+            findings,
+            reasons,
+            status=status,
+            message=message,
+        )
 
     def device_focused(self, name: str) -> None:
         self._show_device(name)
@@ -498,8 +529,9 @@ class IpsecApp(App[int]):
         info = self.infos.get(name)
         if info is None:
             return
-        self.detail.show_device(name, info.platform, info.reachable, info.error,
-                                self._device_line(name))
+        self.detail.show_device(
+            name, info.platform, info.reachable, info.error, self._device_line(name)
+        )
 
     def device_summary(self, name: str) -> RenderableType:
         info = self.infos[name]
@@ -510,11 +542,20 @@ class IpsecApp(App[int]):
         if host is not None and host.jump_host is not None:
             jump = getattr(host.jump_host, "name", host.jump_host)
             where += f" via {jump}"
-        body = render_device(name, info.platform, info.reachable, info.error,
-                             self._device_line(name) + (f"; {where}" if where else ""),
-                             hint="")
-        return Group(body, Text("enter: open the tunnel   s: SSH shell   ctrl+r: poll now   "
-                                "[ ]: tabs", style="dim"))
+        body = render_device(
+            name,
+            info.platform,
+            info.reachable,
+            info.error,
+            self._device_line(name) + (f"; {where}" if where else ""),
+            hint="",
+        )
+        return Group(
+            body,
+            Text(
+                "enter: open the tunnel   s: SSH shell   ctrl+r: poll now   [ ]: tabs", style="dim"
+            ),
+        )
 
     def ike_for(self, tunnel: Tunnel) -> IkeSa | None:
         info = self.infos.get(tunnel.device)
@@ -557,8 +598,10 @@ class IpsecApp(App[int]):
         stacking a copy (Esc always walks back along the breadcrumb)."""
         stack = self.screen_stack
         for n, screen in enumerate(stack[1:], 1):
-            if isinstance(screen, kind) and getattr(screen, "key", getattr(
-                    screen, "device", None)) == key:
+            if (
+                isinstance(screen, kind)
+                and getattr(screen, "key", getattr(screen, "device", None)) == key
+            ):
                 for _ in range(len(stack) - n):
                     self.pop_screen()
                 return
@@ -571,9 +614,10 @@ class IpsecApp(App[int]):
             return
         store = getattr(self.ops, "store", None)
         if store is None or not hasattr(store, "events"):
-            screen.show_history(render_history(self.journal.events(t.id),
-                                               source="seen by this dashboard"),
-                                "journal")
+            screen.show_history(
+                render_history(self.journal.events(t.id), source="seen by this dashboard"),
+                "journal",
+            )
             return
         background(self._read_history, screen, t, name="ipsecctl-history")
 
@@ -596,8 +640,9 @@ class IpsecApp(App[int]):
 
     def _update_title(self) -> None:
         table = self.table
-        title = self.model.title(wide=table.wide, hidden=table.hidden_columns,
-                                 filter_error=self._filter_error)
+        title = self.model.title(
+            wide=table.wide, hidden=table.hidden_columns, filter_error=self._filter_error
+        )
         sub = []
         if self._actions_running:
             sub.append(f"{self._actions_running} action(s) running")
@@ -619,8 +664,7 @@ class IpsecApp(App[int]):
             parts.append("PAUSED")
         parts.append(f"every {self.ctx.refresh:g}s")
         polled = [i.polled_at for i in self.infos.values() if i.polled_at is not None]
-        parts.append(f"last poll {max(polled).strftime('%H:%M:%S')}" if polled
-                     else "first poll …")
+        parts.append(f"last poll {max(polled).strftime('%H:%M:%S')}" if polled else "first poll …")
         busy = self.poller.in_flight
         if busy:
             parts.append(f"polling {busy}")
@@ -685,9 +729,11 @@ class IpsecApp(App[int]):
 
     def filter_submitted(self, box: Input) -> None:
         if self._filter_error:
-            self.notify(f"{self._filter_error}; kept the previous filter "
-                        f"</{self.model.filter.text}>", severity="error",
-                        title="filter not applied")
+            self.notify(
+                f"{self._filter_error}; kept the previous filter </{self.model.filter.text}>",
+                severity="error",
+                title="filter not applied",
+            )
             self._filter_error = ""
             box.border_title = None
             box.remove_class("-error")
@@ -792,8 +838,11 @@ class IpsecApp(App[int]):
             self.notify(str(exc), severity="error")
             return
         fmt = "JSON" if Path(path).suffix.lower() == ".json" else "CSV"
-        why = "" if fmt == "JSON" or path.lower().endswith(".csv") else \
-            " (the name does not end in .json)"
+        why = (
+            ""
+            if fmt == "JSON" or path.lower().endswith(".csv")
+            else " (the name does not end in .json)"
+        )
         msg = f"exported {written} tunnel(s) to {path} as {fmt}{why}"
         self.event(msg, "ok")
         self.notify(msg)
@@ -832,8 +881,11 @@ class IpsecApp(App[int]):
         go to its screen, which opens)."""
         from ipsecctl.tui.screens.tunnel import TunnelScreen
 
-        targets = self._targets(rows) if rows is not None else (
-            [r] if (r := self.table.cursor_row) is not None else [])
+        targets = (
+            self._targets(rows)
+            if rows is not None
+            else ([r] if (r := self.table.cursor_row) is not None else [])
+        )
         targets = [r for r in targets if r.tunnel.peer]
         if not targets:
             self.notify("select a tunnel with a peer first", severity="warning")
@@ -849,13 +901,15 @@ class IpsecApp(App[int]):
         elif kind == "capture":
             self.tools.capture(row)
         elif kind == "decode":
+
             def picked(choice: tuple[str, str] | None) -> None:
                 if choice is not None:
                     self.tools.decode(row, *choice)
                     self.on_tool_finished(ToolFinished(row.key, None))
 
-            self.push_screen(FilePickScreen(f"Decode a capture for {row.device} → "
-                                            f"{row.tunnel.peer}"), picked)
+            self.push_screen(
+                FilePickScreen(f"Decode a capture for {row.device} → {row.tunnel.peer}"), picked
+            )
             return
         self.on_tool_finished(ToolFinished(row.key, None))
 
@@ -869,8 +923,7 @@ class IpsecApp(App[int]):
         if run is not None and run.status != "running":
             level = {"failed": "error", "declined": "info"}.get(run.status, "ok")
             summary = run.error or (getattr(run.outcome, "summary", "") if run.outcome else "")
-            self.event(f"{run.title}: {run.status}" + (f": {summary}" if summary else ""),
-                       level)
+            self.event(f"{run.title}: {run.status}" + (f": {summary}" if summary else ""), level)
 
     def _action_started(self, delta: int) -> None:
         self._actions_running += delta
@@ -885,8 +938,9 @@ class IpsecApp(App[int]):
         if message.result is not None:
             self._redraw_screens(message.result.device)  # its history shows the outcome
         if message.result is not None:
-            self.notify(message.text, severity="information" if message.result.ok else "error",
-                        timeout=8)
+            self.notify(
+                message.text, severity="information" if message.result.ok else "error", timeout=8
+            )
 
     # -- the SSH shell (tui.shell) ----------------------------------------------------------
     def action_shell(self, device: str | None = None) -> None:
@@ -905,8 +959,9 @@ class IpsecApp(App[int]):
 
             def answered(ok: bool | None) -> None:
                 answer[0] = bool(ok)
-                self.event(f"{device}: host key {'trusted' if ok else 'rejected'}",
-                           "ok" if ok else "error")
+                self.event(
+                    f"{device}: host key {'trusted' if ok else 'rejected'}", "ok" if ok else "error"
+                )
                 done.set()
 
             self.push_screen(HostKeyScreen(device, hostname, key_type, fingerprint), answered)
@@ -950,9 +1005,13 @@ class IpsecApp(App[int]):
         self.exit(0)
 
 
-def run_dashboard(ctx: DashboardContext, *,
-                  loader: Callable[[], DashboardContext] | None = None,
-                  starting: str = "", handle_signals: bool = False) -> int:
+def run_dashboard(
+    ctx: DashboardContext,
+    *,
+    loader: Callable[[], DashboardContext] | None = None,
+    starting: str = "",
+    handle_signals: bool = False,
+) -> int:
     """Run the dashboard until the operator quits; returns the exit code. Sessions are
     abandoned, not waited for: a device that hangs must not hold the terminal.
     ``handle_signals``: SIGTERM and SIGHUP quit cleanly (the CLI's commands)."""

@@ -24,41 +24,75 @@ class DashboardCommands(Provider):
             ("view: wide", "toggle SPIs, transforms and lifetimes", app.action_wide),
             ("view: faults only", "toggle hiding healthy tunnels", app.action_faults),
             ("view: events", "show the events pane", app.action_events),
-            ("view: why (diagnosis)", "why the selected tunnel is in its state",
-             app.action_diagnose),
+            (
+                "view: why (diagnosis)",
+                "why the selected tunnel is in its state",
+                app.action_diagnose,
+            ),
             ("view: IKE SAs", "every IKE SA of the fleet (:ike)", app.open_ike),
-            ("action: clear selected", "clear the selected or marked tunnels",
-             partial(app.start_action, "clear")),
-            ("action: re-key selected", "re-key the selected or marked tunnels",
-             partial(app.start_action, "rekey")),
-            ("diag: IKE probe of the peer", "send an IKE first message to the selected "
-             "tunnel's peer with the device's proposals (i)", partial(app.start_tool, "probe")),
-            ("diag: capture ESP/IKE on the device", "packet capture on the selected tunnel's "
-             "device, decoded here (x)", partial(app.start_tool, "capture")),
-            ("diag: decode ESP/IKE capture file", "decode and decrypt a pcap with its keys, "
-             "chosen in a file picker (o)", partial(app.start_tool, "decode")),
-            ("diag: device logs explained", "the selected device's log lines, explained",
-             self._logs),
-            ("shell: SSH to the device", "interactive SSH shell on the selected device (s)",
-             app.action_shell),
+            (
+                "action: clear selected",
+                "clear the selected or marked tunnels",
+                partial(app.start_action, "clear"),
+            ),
+            (
+                "action: re-key selected",
+                "re-key the selected or marked tunnels",
+                partial(app.start_action, "rekey"),
+            ),
+            (
+                "diag: IKE probe of the peer",
+                "send an IKE first message to the selected "
+                "tunnel's peer with the device's proposals (i)",
+                partial(app.start_tool, "probe"),
+            ),
+            (
+                "diag: capture ESP/IKE on the device",
+                "packet capture on the selected tunnel's device, decoded here (x)",
+                partial(app.start_tool, "capture"),
+            ),
+            (
+                "diag: decode ESP/IKE capture file",
+                "decode and decrypt a pcap with its keys, chosen in a file picker (o)",
+                partial(app.start_tool, "decode"),
+            ),
+            (
+                "diag: device logs explained",
+                "the selected device's log lines, explained",
+                self._logs,
+            ),
+            (
+                "shell: SSH to the device",
+                "interactive SSH shell on the selected device (s)",
+                app.action_shell,
+            ),
             ("refresh now", "poll every device now (ctrl+r)", app.action_refresh_now),
-            ("pause / resume polling", "stop or restart the poll schedule (p)",
-             app.action_pause),
+            ("pause / resume polling", "stop or restart the poll schedule (p)", app.action_pause),
             ("export view", "write the current view to CSV/JSON", app.action_export),
         ]
         for col in ("peer", "state", "uptime", "device"):
-            out.append((f"sort: {col}", f"sort the tunnels by {col}",
-                        partial(app.action_sort, col)))
+            out.append(
+                (f"sort: {col}", f"sort the tunnels by {col}", partial(app.action_sort, col))
+            )
         seen: set[str] = set()
         for row in app.model.rows.values():
             if row.device not in seen:
                 seen.add(row.device)
-                out.append((f"device: {row.device}", "open the device screen",
-                            partial(app.open_device, row.device)))
+                out.append(
+                    (
+                        f"device: {row.device}",
+                        "open the device screen",
+                        partial(app.open_device, row.device),
+                    )
+                )
             if row.tunnel.peer:
-                out.append((f"peer: {row.tunnel.peer} @ {row.device}",
-                            f"{row.cells.get('local', '')} <-> {row.cells.get('remote', '')}",
-                            partial(app.open_tunnel, row.key)))
+                out.append(
+                    (
+                        f"peer: {row.tunnel.peer} @ {row.device}",
+                        f"{row.cells.get('local', '')} <-> {row.cells.get('remote', '')}",
+                        partial(app.open_tunnel, row.key),
+                    )
+                )
             if len(out) > 5000:  # the palette is for jumping, not for listing 10k tunnels
                 break
         return out

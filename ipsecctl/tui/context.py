@@ -96,11 +96,21 @@ def make_context(
 
     bridge = HostKeyBridge()
     policy: HostKeyPolicy = host_key_policy or settings.host_key_policy or "ask"
-    fleet = open_fleet(settings, hosts, host_key_policy=policy, ask_host_key=bridge,
-                       replay_dir=replay_dir, extra_known_hosts=extra_known_hosts,
-                       store=store, logs=True, log_every=log_every, keep_raw=True)
+    fleet = open_fleet(
+        settings,
+        hosts,
+        host_key_policy=policy,
+        ask_host_key=bridge,
+        replay_dir=replay_dir,
+        extra_known_hosts=extra_known_hosts,
+        store=store,
+        logs=True,
+        log_every=log_every,
+        keep_raw=True,
+    )
     workflow = open_workflow(
-        settings, source="dashboard",
+        settings,
+        source="dashboard",
         read_only=bool(read_only if read_only is not None else settings.read_only),
         read_only_reason="actions are disabled, the dashboard is read-only",
         history=store,  # actions go into the history store beside the polls, as the CLI's

@@ -71,11 +71,24 @@ class Journal:
         body = result.as_json()
         outcome = "ok" if result.ok else "failed"
         for t in getattr(plan, "tunnels", []):
-            self.add(Event(time=when, device=plan.device, peer=plan.peer, vrf=plan.vrf,
-                           tunnel=t.id, event="action", to=outcome,
-                           detail={"action": plan.action, "outcome": outcome,
-                                   "spis": body.get("spis"), "source": source,
-                                   "message": body.get("message")}))
+            self.add(
+                Event(
+                    time=when,
+                    device=plan.device,
+                    peer=plan.peer,
+                    vrf=plan.vrf,
+                    tunnel=t.id,
+                    event="action",
+                    to=outcome,
+                    detail={
+                        "action": plan.action,
+                        "outcome": outcome,
+                        "spis": body.get("spis"),
+                        "source": source,
+                        "message": body.get("message"),
+                    },
+                )
+            )
 
     def events(self, tunnel: str) -> list[Event]:
         return list(self._events.get(tunnel, ()))
@@ -105,8 +118,10 @@ def _spi_lines(spis: Any) -> list[str]:
         for direction in ("in", "out"):
             pair = spis.get(direction) or {}
             if pair.get("old") or pair.get("new"):
-                lines.append(f"{direction:3} {fmt_spis(pair.get('old', [])) or 'none'} → "
-                             f"{fmt_spis(pair.get('new', [])) or 'none'}")
+                lines.append(
+                    f"{direction:3} {fmt_spis(pair.get('old', [])) or 'none'} → "
+                    f"{fmt_spis(pair.get('new', [])) or 'none'}"
+                )
     return lines
 
 
@@ -127,15 +142,17 @@ def _detail(ev: Event) -> list[str]:
         return [f"ended; {what}" if d.get("ended") else what]
     if ev.event == "errors_rising":
         counters = d.get("counters") or {}
-        return [", ".join(f"{k} +{v.get('delta', '?')}" for k, v in counters.items()
-                          if isinstance(v, dict))]
+        return [
+            ", ".join(
+                f"{k} +{v.get('delta', '?')}" for k, v in counters.items() if isinstance(v, dict)
+            )
+        ]
     if ev.event == "tunnel_up" and d.get("spis"):
         return [f"{k:3} {fmt_spis(v) or 'none'}" for k, v in d["spis"].items()]
     return []
 
 
-def render_history(events: Sequence[Event], *, source: str, now: datetime | None = None
-                   ) -> Any:
+def render_history(events: Sequence[Event], *, source: str, now: datetime | None = None) -> Any:
     """Newest first: time, event and change on one line, the details below it."""
     if not events:
         return Text(f"no events for this tunnel yet ({source})", style="dim")
@@ -145,8 +162,10 @@ def render_history(events: Sequence[Event], *, source: str, now: datetime | None
         head.append(ev.time.strftime("%m-%d %H:%M:%S "), style="dim")
         head.append(f"{ev.event:13}", style=EVENT_STYLES.get(ev.event, ""))
         if ev.from_ is not None or ev.to is not None:
-            head.append(f" {ev.from_ if ev.from_ is not None else '-'} → "
-                        f"{ev.to if ev.to is not None else '-'}")
+            head.append(
+                f" {ev.from_ if ev.from_ is not None else '-'} → "
+                f"{ev.to if ev.to is not None else '-'}"
+            )
         parts.append(head)
         for line in _detail(ev):
             parts.append(Text(f"               {line}"))

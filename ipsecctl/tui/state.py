@@ -137,11 +137,13 @@ class Row:
         elif key == "peer":
             value = _addr_key(t.peer)
         elif key == "life_s":
-            value = min((sa.remaining_s for sa in t.sas if sa.remaining_s is not None),
-                        default=None)
+            value = min(
+                (sa.remaining_s for sa in t.sas if sa.remaining_s is not None), default=None
+            )
         elif key == "life_kb":
-            value = min((sa.remaining_kb for sa in t.sas if sa.remaining_kb is not None),
-                        default=None)
+            value = min(
+                (sa.remaining_kb for sa in t.sas if sa.remaining_kb is not None), default=None
+            )
         else:
             value = self.cells.get(key, "")
         return (1, "") if value is None else (0, value)
@@ -189,8 +191,9 @@ def render_cells(row: Row) -> None:
         "life_s": fmt_count(life_s),
         "life_kb": fmt_count(life_kb),
     }
-    row.haystack = " ".join(row.cells.values()) + " " + (t.vrf or "") + (
-        " one-way" if row.one_way else "")
+    row.haystack = (
+        " ".join(row.cells.values()) + " " + (t.vrf or "") + (" one-way" if row.one_way else "")
+    )
 
 
 class FilterError(ValueError):
@@ -296,8 +299,9 @@ class TunnelModel:
                 self.rows[key] = row
                 result.added.append(key)
                 if tunnel.state != "idle":
-                    result.changes.append(Change(tunnel.device, tunnel.peer, key, None,
-                                                 tunnel.state))
+                    result.changes.append(
+                        Change(tunnel.device, tunnel.peer, key, None, tunnel.state)
+                    )
             else:
                 old = row.tunnel
                 if old.state != tunnel.state:
@@ -324,8 +328,9 @@ class TunnelModel:
             self.marks.discard(key)
             self._matches.pop(key, None)
             result.removed.append(key)
-            result.changes.append(Change(row.tunnel.device, row.tunnel.peer, key,
-                                         row.tunnel.state, None))
+            result.changes.append(
+                Change(row.tunnel.device, row.tunnel.peer, key, row.tunnel.state, None)
+            )
         self.by_device[state.device] = new_keys
         if result.added or result.removed or was_stale or self._view_depends_on_values():
             self.invalidate([state.device])
@@ -507,10 +512,30 @@ class TunnelModel:
 
 # the CLI's `tunnels -o csv` columns first (same names, same value types: SPIs as integers,
 # uptime in seconds), then what only the dashboard knows
-EXPORT_HEADER = ("device", "peer", "vrf", "local_ts", "remote_ts", "ike_state", "state",
-                 "spi_in", "spi_out", "pkts_in", "pkts_out", "errors", "uptime_s",
-                 "expected_up", "id", "rate_in", "rate_out", "one_way", "transform",
-                 "life_s", "life_kb", "stale")
+EXPORT_HEADER = (
+    "device",
+    "peer",
+    "vrf",
+    "local_ts",
+    "remote_ts",
+    "ike_state",
+    "state",
+    "spi_in",
+    "spi_out",
+    "pkts_in",
+    "pkts_out",
+    "errors",
+    "uptime_s",
+    "expected_up",
+    "id",
+    "rate_in",
+    "rate_out",
+    "one_way",
+    "transform",
+    "life_s",
+    "life_kb",
+    "stale",
+)
 
 
 def _rate_value(value: float | None) -> float | None:
@@ -522,17 +547,28 @@ def export_record(row: Row) -> dict[str, object]:
     t = row.tunnel
     sas = t.sas
     return {
-        "device": t.device, "peer": t.peer, "vrf": t.vrf,
-        "local_ts": row.cells.get("local"), "remote_ts": row.cells.get("remote"),
-        "ike_state": t.ike_state, "state": t.state,
-        "spi_in": " ".join(map(str, t.spis("in"))), "spi_out": " ".join(map(str, t.spis("out"))),
-        "pkts_in": t.pkts_in, "pkts_out": t.pkts_out, "errors": t.error_count,
-        "uptime_s": t.uptime_s, "expected_up": t.expected_up, "id": row.key,
-        "rate_in": _rate_value(row.rate_in), "rate_out": _rate_value(row.rate_out),
+        "device": t.device,
+        "peer": t.peer,
+        "vrf": t.vrf,
+        "local_ts": row.cells.get("local"),
+        "remote_ts": row.cells.get("remote"),
+        "ike_state": t.ike_state,
+        "state": t.state,
+        "spi_in": " ".join(map(str, t.spis("in"))),
+        "spi_out": " ".join(map(str, t.spis("out"))),
+        "pkts_in": t.pkts_in,
+        "pkts_out": t.pkts_out,
+        "errors": t.error_count,
+        "uptime_s": t.uptime_s,
+        "expected_up": t.expected_up,
+        "id": row.key,
+        "rate_in": _rate_value(row.rate_in),
+        "rate_out": _rate_value(row.rate_out),
         "one_way": row.one_way,
         "transform": next((sa.transform for sa in sas if sa.transform), None),
         "life_s": min((sa.remaining_s for sa in sas if sa.remaining_s is not None), default=None),
-        "life_kb": min((sa.remaining_kb for sa in sas if sa.remaining_kb is not None),
-                       default=None),
+        "life_kb": min(
+            (sa.remaining_kb for sa in sas if sa.remaining_kb is not None), default=None
+        ),
         "stale": row.stale_since is not None,
     }

@@ -22,5 +22,6 @@ def validate_theme(name: str | None) -> str | None:
     :class:`UsageError` listing the valid names."""
     if name is None or name in BUILTIN_THEMES or name == ANSI:
         return name
-    raise UsageError(f"unknown theme {name!r} for --theme",
-                     hint=f"choose one of: {', '.join(theme_names())}")
+    raise UsageError(
+        f"unknown theme {name!r} for --theme", hint=f"choose one of: {', '.join(theme_names())}"
+    )

@@ -44,8 +44,11 @@ def cli(state_dir: Path, tmp_path: Path) -> Any:
     """Run ``python -m ipsecctl ...`` as a new user would: own process, no terminal."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-        base = {k: v for k, v in os.environ.items()
-                if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")}
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")
+        }
         full_env = {
             **base,
             "IPSECCTL_STATE_DIR": str(state_dir),
@@ -56,8 +59,12 @@ def cli(state_dir: Path, tmp_path: Path) -> Any:
         }
         proc = subprocess.run(
             [sys.executable, "-m", "ipsecctl", *args],
-            capture_output=True, text=True, env=full_env, timeout=timeout,
-            stdin=subprocess.DEVNULL, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp_path,
         )
         return Run(proc.returncode, proc.stdout, proc.stderr)
 

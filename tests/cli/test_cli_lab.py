@@ -47,9 +47,7 @@ def test_status_json_lists_every_router(cli: Any, lab: Lab) -> None:
     assert run.code == 3, run.err
 
 
-def test_healthy_router_exits_zero_and_global_option_after_subcommand(
-    cli: Any, lab: Lab
-) -> None:
+def test_healthy_router_exits_zero_and_global_option_after_subcommand(cli: Any, lab: Lab) -> None:
     name, _ = healthy_pair(lab)
     run = cli("status", name, "-o", "json", "-i", str(lab.inventory_path))
     assert run.code == 0, run.err
@@ -164,11 +162,13 @@ def test_refusals_exit_4_and_are_audited(cli: Any, lab: Lab, state_dir: Path) ->
     assert no_tty.code == 4 and "--yes" in no_tty.err
     read_only = cli(*inv(lab), "--read-only", "clear", name, "--peer", peer, "--yes")
     assert read_only.code == 4 and "read-only" in read_only.err
-    env_ro = cli(*inv(lab), "rekey", name, "--peer", peer, "--yes",
-                 env={"IPSECCTL_READ_ONLY": "yes"})
+    env_ro = cli(
+        *inv(lab), "rekey", name, "--peer", peer, "--yes", env={"IPSECCTL_READ_ONLY": "yes"}
+    )
     assert env_ro.code == 4
-    outcomes = [json.loads(x)["outcome"]
-                for x in (state_dir / "audit.jsonl").read_text().splitlines()]
+    outcomes = [
+        json.loads(x)["outcome"] for x in (state_dir / "audit.jsonl").read_text().splitlines()
+    ]
     assert outcomes == ["refused", "refused", "refused"]
 
 
@@ -208,14 +208,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_unreachable_device_does_not_hide_the_others(
-    cli: Any, lab: Lab, tmp_path: Path
-) -> None:
+def test_unreachable_device_does_not_hide_the_others(cli: Any, lab: Lab, tmp_path: Path) -> None:
     name, _ = healthy_pair(lab)
-    path = _inventory_with(lab, tmp_path, {
-        "dead": {"hostname": "127.0.0.1", "port": _free_port(), "platform": "cisco_ios",
-                 "groups": ["lab"]},
-    })
+    path = _inventory_with(
+        lab,
+        tmp_path,
+        {
+            "dead": {
+                "hostname": "127.0.0.1",
+                "port": _free_port(),
+                "platform": "cisco_ios",
+                "groups": ["lab"],
+            },
+        },
+    )
     run = cli("-i", str(path), "status", name, "dead", "--json")
     assert run.code == 1
     devices = {d["device"]: d for d in run.json["devices"]}
@@ -224,9 +230,7 @@ def test_unreachable_device_does_not_hide_the_others(
     assert devices["dead"]["errors"][0]["kind"] == "unreachable"
 
 
-def test_unknown_host_key_is_rejected_then_accepted_new(
-    cli: Any, lab: Lab, tmp_path: Path
-) -> None:
+def test_unknown_host_key_is_rejected_then_accepted_new(cli: Any, lab: Lab, tmp_path: Path) -> None:
     name, _ = healthy_pair(lab)
     r = next(x for x in lab.routers if x.name == name)
     path = _inventory_with(lab, tmp_path, {})
@@ -267,8 +271,9 @@ def test_changed_host_key_always_fails(cli: Any, lab: Lab, tmp_path: Path) -> No
 def test_wrong_password_is_an_auth_error(cli: Any, lab: Lab, tmp_path: Path) -> None:
     name, _ = healthy_pair(lab)
     path = _inventory_with(lab, tmp_path, {})
-    run = cli("-i", str(path), "status", name, "--json",
-              env={"IPSECCTL_PASSWORD": "wrong-password"})
+    run = cli(
+        "-i", str(path), "status", name, "--json", env={"IPSECCTL_PASSWORD": "wrong-password"}
+    )
     assert run.code == 1
     err = run.json["devices"][0]["errors"][0]
     assert err["kind"] == "auth" and "wrong-password" not in run.out + run.err
@@ -298,8 +303,9 @@ def test_parse_offline_and_garbage(cli: Any, tmp_path: Path) -> None:
     garbage.write_text("this is not\nrouter output at all\n")
     bad = cli("parse", str(garbage), "-p", "cisco_ios", "-c", "show crypto ipsec sa")
     assert bad.code == 1 and "this is not" in bad.err and "Traceback" not in bad.err
-    missing = cli("parse", str(tmp_path / "nope.txt"), "-p", "cisco_ios",
-                  "-c", "show crypto ipsec sa")
+    missing = cli(
+        "parse", str(tmp_path / "nope.txt"), "-p", "cisco_ios", "-c", "show crypto ipsec sa"
+    )
     assert missing.code == 2
 
 
@@ -359,16 +365,16 @@ def test_parse_rejects_unsupported_commands_and_keeps_sessions(cli: Any) -> None
     text = next(sample.glob("show_crypto_session_detail/*.txt"))
     unsupported = cli("parse", str(text), "-p", "cisco_ios", "-c", "show version")
     assert unsupported.code == 2 and "no parser" in unsupported.err
-    run = cli("parse", str(text), "-p", "cisco_iosxe", "-c", "show crypto session detail",
-              "--json")
+    run = cli("parse", str(text), "-p", "cisco_iosxe", "-c", "show crypto session detail", "--json")
     assert run.code == 0, run.err
     assert run.json["sessions"] and run.json["sessions"][0]["peer"]
 
 
 def test_bad_action_input_exits_2_with_a_json_document(cli: Any, lab: Lab) -> None:
     name, peer = healthy_pair(lab)
-    run = cli(*inv(lab), "rekey", name, "--peer", peer, "--source", "10.1.0.1 bogus",
-              "--yes", "--json")
+    run = cli(
+        *inv(lab), "rekey", name, "--peer", peer, "--source", "10.1.0.1 bogus", "--yes", "--json"
+    )
     assert run.code == 2
     assert run.json["ok"] is False and run.json["error"]["exit_code"] == 2
     unknown = cli(*inv(lab), "show", name, "--peer", "10.99.99.99")

@@ -41,6 +41,7 @@ def tunnel_mtu(tunnel: Tunnel) -> dict[str, Any] | None:
     result = for_tunnel(tunnel)
     return None if result is None else result.summary()
 
+
 SCALE = 100.0
 WINDOW_S = 2.7  # real seconds between a router's two polls
 EXPECTED = {

@@ -22,6 +22,7 @@ def tunnel_mtu(tunnel: Tunnel) -> dict[str, Any] | None:
     result = for_tunnel(tunnel)
     return None if result is None else result.summary()
 
+
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mtu"
 
 # The one ident whose figure is kept from an earlier SA (see the ipsecctl.diag.mtu docstring).

@@ -294,9 +294,9 @@ def test_broken_spec_fails_where_diag_pair_predicted(
     """Each end pushed with the product's own push code, the pair check left out (overridden):
     end 1 from the spec, end 2 from a spec broken in one place."""
     from ipsecctl.cli.context import AppContext
+    from ipsecctl.provision.device_configs import render_end
     from ipsecctl.provision.model import TunnelSpec
     from ipsecctl.provision.push import push_end
-    from ipsecctl.provision.render import render_end
 
     seq = {"psk": 921, "phase1": 922, "proxy": 923}[step]
     good = spec(plab, f"bad{seq}", seq)
@@ -314,8 +314,12 @@ def test_broken_spec_fails_where_diag_pair_predicted(
         for data, which, psk in ((good, 0, PSK), (bad, 1, psk_b)):
             tunnel = TunnelSpec.model_validate(data)
             end_spec = tunnel.ends[which]
-            push_end(fleet.session(end_spec.target), render_end(tunnel, end_spec, psk), tunnel,
-                     write_memory=False)
+            push_end(
+                fleet.session(end_spec.target),
+                render_end(tunnel, end_spec, psk),
+                tunnel,
+                write_memory=False,
+            )
     finally:
         fleet.close()
     a_name, b_name = good["ends"][0]["device"], good["ends"][1]["device"]

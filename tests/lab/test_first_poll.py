@@ -64,8 +64,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def first_poll(lab: Lab) -> tuple[list[DeviceState], list[Finding]]:
     obj = AppContext(inventory_path=str(lab.inventory_path), host_key_policy="reject", quiet=True)
-    states = poll_targets(obj, None, logs=True, extra_for=lambda h: get_platform(
-        h.platform or "").collect.get("diag", [])).states
+    states = poll_targets(
+        obj,
+        None,
+        logs=True,
+        extra_for=lambda h: get_platform(h.platform or "").collect.get("diag", []),
+    ).states
     return states, evaluate(states)
 
 

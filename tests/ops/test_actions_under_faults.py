@@ -43,14 +43,18 @@ OUTPUTS = {
     "show crypto session detail": "",
     "show logging": "",
 }
-FAST = {"IPSECCTL_CONNECT_TIMEOUT": "3", "IPSECCTL_COMMAND_TIMEOUT": "3",
-        "IPSECCTL_DEVICE_TIMEOUT": "8"}
+FAST = {
+    "IPSECCTL_CONNECT_TIMEOUT": "3",
+    "IPSECCTL_COMMAND_TIMEOUT": "3",
+    "IPSECCTL_DEVICE_TIMEOUT": "8",
+}
 
 
 @pytest.fixture
 def device() -> Iterator[IosServer]:
-    with IosServer(address="127.0.0.61", hostname="r1", privileged=True,
-                   outputs=dict(OUTPUTS)) as server:
+    with IosServer(
+        address="127.0.0.61", hostname="r1", privileged=True, outputs=dict(OUTPUTS)
+    ) as server:
         yield server
 
 
@@ -67,11 +71,29 @@ def _inventory(tmp_path: Path, server: IosServer) -> Path:
     return inv
 
 
-def _clear(tmp_path: Path, server: IosServer, *extra: str, env: dict[str, str] | None = None,
-           timeout: float = 120) -> CliRun:
-    return run_cli("-i", str(_inventory(tmp_path, server)), "clear", "r1", "--peer", PEER,
-                   "--yes", "--json", "--wait", "4", *extra, home=tmp_path / "home",
-                   env={**FAST, **(env or {})}, timeout=timeout)
+def _clear(
+    tmp_path: Path,
+    server: IosServer,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliRun:
+    return run_cli(
+        "-i",
+        str(_inventory(tmp_path, server)),
+        "clear",
+        "r1",
+        "--peer",
+        PEER,
+        "--yes",
+        "--json",
+        "--wait",
+        "4",
+        *extra,
+        home=tmp_path / "home",
+        env={**FAST, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def _audit(tmp_path: Path) -> list[dict[str, Any]]:
@@ -88,12 +110,15 @@ def test_a_healthy_device_first_shows_the_sample_spis(device: IosServer, tmp_pat
     assert not any(c.startswith("clear") for c in device.commands)
 
 
-@pytest.mark.parametrize("mode, why", [
-    ("drop", "re-poll failed"),
-    ("hang", "re-poll failed"),
-    ("reject", "re-poll failed"),
-    ("error", "re-poll failed"),
-])
+@pytest.mark.parametrize(
+    "mode, why",
+    [
+        ("drop", "re-poll failed"),
+        ("hang", "re-poll failed"),
+        ("reject", "re-poll failed"),
+        ("error", "re-poll failed"),
+    ],
+)
 def test_clear_accepted_then_repoll_fails_is_not_ok(
     device: IosServer, tmp_path: Path, mode: str, why: str
 ) -> None:
@@ -127,8 +152,7 @@ def test_no_audit_trail_no_action(device: IosServer, tmp_path: Path, breakage: s
     assert not any(c.startswith("clear") for c in device.commands)
 
 
-def test_a_tunnel_busy_in_another_process_is_left_alone(device: IosServer,
-                                                         tmp_path: Path) -> None:
+def test_a_tunnel_busy_in_another_process_is_left_alone(device: IosServer, tmp_path: Path) -> None:
     lock = TunnelLock(tmp_path / "home" / "state" / "actions" / "locks", "r1", PEER)
     lock.acquire({"pid": os.getpid(), "action": "rekey", "time": "2026-12-05T10:00:00Z"})
     try:
@@ -146,13 +170,37 @@ def _start_clear(tmp_path: Path, server: IosServer) -> subprocess.Popen[str]:
     inv = _inventory(tmp_path, server)
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env = {**os.environ, **FAST, "IPSECCTL_STATE_DIR": str(home / "state"),
-           "IPSECCTL_DATA_DIR": str(home / "data"), "HOME": str(home), "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        **FAST,
+        "IPSECCTL_STATE_DIR": str(home / "state"),
+        "IPSECCTL_DATA_DIR": str(home / "data"),
+        "HOME": str(home),
+        "NO_COLOR": "1",
+    }
     env.pop("IPSECCTL_INVENTORY", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "ipsecctl", "-i", str(inv), "clear", "r1", "--peer", PEER,
-         "--yes", "--json", "--wait", "60"], env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "ipsecctl",
+            "-i",
+            str(inv),
+            "clear",
+            "r1",
+            "--peer",
+            PEER,
+            "--yes",
+            "--json",
+            "--wait",
+            "60",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_clear(server: IosServer, proc: subprocess.Popen[str]) -> None:

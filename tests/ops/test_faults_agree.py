@@ -17,8 +17,14 @@ from tests.helpers import run_cli
 from tests.tui.helpers import all_polled, wait_for
 
 Key = tuple[str, str | None, str | None]
-BROKEN = ("ike_no_response", "psk_mismatch", "p2_mismatch", "one_way", "replay_spi_errors",
-          "flapping")
+BROKEN = (
+    "ike_no_response",
+    "psk_mismatch",
+    "p2_mismatch",
+    "one_way",
+    "replay_spi_errors",
+    "flapping",
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +59,17 @@ def test_cli_health_and_dashboard_agree(lab: Lab, tmp_path: Path) -> None:
         named |= {(t["device"], t["peer"], t["vrf"]) for t in every if t["id"] in ids}
         if not ids:
             vrf = f["extra"].get("vrf")
-            named |= {k for k in tunnels if k[0] == f["device"] and k[1] == f["peer"]
-                      and (vrf is None or k[2] == vrf)}
+            named |= {
+                k
+                for k in tunnels
+                if k[0] == f["device"] and k[1] == f["peer"] and (vrf is None or k[2] == vrf)
+            }
 
-    settings = Settings(audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions",
-                        history=tmp_path / "dash-history.sqlite3")
+    settings = Settings(
+        audit_log=tmp_path / "audit.jsonl",
+        actions_dir=tmp_path / "actions",
+        history=tmp_path / "dash-history.sqlite3",
+    )
     hosts = list(load_inventory(lab.inventory_path).hosts.values())
     ctx = make_context(hosts, settings, host_key_policy="reject", refresh=2)
     dashboard: set[Key] = set()
@@ -66,8 +78,12 @@ def test_cli_health_and_dashboard_agree(lab: Lab, tmp_path: Path) -> None:
         app = IpsecApp(ctx)
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_for(pilot, all_polled(app), timeout=60, what="first poll")
-            await wait_for(pilot, lambda: min(i.polls for i in app.infos.values()) >= 2,
-                           timeout=60, what="second poll")
+            await wait_for(
+                pilot,
+                lambda: min(i.polls for i in app.infos.values()) >= 2,
+                timeout=60,
+                what="second poll",
+            )
             app.run_diagnosis(wait=True)
             await pilot.press("f")
             for row in app.model.visible_rows():
@@ -82,5 +98,5 @@ def test_cli_health_and_dashboard_agree(lab: Lab, tmp_path: Path) -> None:
 
     assert cli, "the lab has broken scenarios: faults expected"
     assert {k[0] for k in cli} >= _broken_routers(lab)
-    assert cli == named, (cli ^ named)
-    assert cli == dashboard, (cli ^ dashboard)
+    assert cli == named, cli ^ named
+    assert cli == dashboard, cli ^ dashboard

@@ -39,11 +39,17 @@ def lab_spec(lab: Lab, name: str, seq: int, **extra: Any) -> dict[str, Any]:
     """A tunnel between the lab's first two routers (IKEv2 crypto map, new map entry)."""
     ends = []
     for i, r in enumerate(lab.plan.routers[:2]):
-        ends.append({
-            "name": r.name, "device": r.name, "platform": r.platform,
-            "outside_interface": r.wan_if, "outside_address": r.address,
-            "inside_networks": [f"10.{150 + i}.{seq % 250}.0/24"], "map_seq": seq,
-        })
+        ends.append(
+            {
+                "name": r.name,
+                "device": r.name,
+                "platform": r.platform,
+                "outside_interface": r.wan_if,
+                "outside_address": r.address,
+                "inside_networks": [f"10.{150 + i}.{seq % 250}.0/24"],
+                "map_seq": seq,
+            }
+        )
     return {"name": name, "ike_version": 2, "psk": "${PROV_PSK}", "ends": ends, **extra}
 
 
@@ -57,14 +63,30 @@ def prov(tmp_path: Path) -> Any:
     """Run ``ipsecctl ARGS`` in its own process (no terminal), PROV_PSK set, own state dir."""
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliRun:
-        base = {k: v for k, v in os.environ.items()
-                if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")}
-        full = {**base, "IPSECCTL_STATE_DIR": str(tmp_path / "state"),
-                "IPSECCTL_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path),
-                "NO_COLOR": "1", "COLUMNS": "200", "PROV_PSK": PSK, **(env or {})}
-        proc = subprocess.run([sys.executable, "-c", _ENTRY, *args], capture_output=True,
-                              text=True, env=full, timeout=timeout, stdin=subprocess.DEVNULL,
-                              cwd=tmp_path)
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("IPSECCTL_INVENTORY", "IPSECCTL_CONFIG", "IPSECCTL_READ_ONLY")
+        }
+        full = {
+            **base,
+            "IPSECCTL_STATE_DIR": str(tmp_path / "state"),
+            "IPSECCTL_DATA_DIR": str(tmp_path / "data"),
+            "HOME": str(tmp_path),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            "PROV_PSK": PSK,
+            **(env or {}),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", _ENTRY, *args],
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
         return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
     return run

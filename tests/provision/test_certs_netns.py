@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ipsecctl.lab.strongswan import NetnsLab, strongswan_missing
-from ipsecctl.provision.render import render_network
+from ipsecctl.provision.device_configs import render_network
 from ipsecctl.provision.topology import parse_topology
 from tests.helpers import need
 

@@ -27,16 +27,26 @@ def test_render_prints_both_ends_and_verdict(prov: Any, tmp_path: Path) -> None:
     assert run.out.count("crypto map VPNMAP 10 ipsec-isakmp") == 2
     assert "pre-shared-key ${VPN_PSK}" in run.out
     assert "check ok (diag pair)" in run.err
-    out = prov("provision", "render", str(EXAMPLES / "iosxe-strongswan.yaml"), "--out",
-               str(tmp_path / "cfg"), "--json")
+    out = prov(
+        "provision",
+        "render",
+        str(EXAMPLES / "iosxe-strongswan.yaml"),
+        "--out",
+        str(tmp_path / "cfg"),
+        "--json",
+    )
     assert out.code == 0, out
     doc = out.json
     assert doc["kind"] == "provision_render" and doc["ok"]
-    assert [(c["name"], c["platform"]) for c in doc["configs"]] == \
-        [("hub", "cisco_iosxe"), ("linux1", "strongswan")]
+    assert [(c["name"], c["platform"]) for c in doc["configs"]] == [
+        ("hub", "cisco_iosxe"),
+        ("linux1", "strongswan"),
+    ]
     assert [(p["a"], p["b"], p["verdict"]) for p in doc["pairs"]] == [("hub", "linux1", "ok")]
-    assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == \
-        ["hub.cfg", "linux1.swanctl.conf"]
+    assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == [
+        "hub.cfg",
+        "linux1.swanctl.conf",
+    ]
     assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "cfg").iterdir()} == {"0o600"}
 
 
@@ -82,8 +92,10 @@ def test_read_only_refuses_with_exit_4(prov: Any, lab: Lab, tmp_path: Path) -> N
     run = prov(*inv(lab), "--read-only", "provision", "push", str(spec), "--yes")
     assert run.code == 4, run
     assert "read-only" in run.err
-    assert all("ro1" not in " ".join(b[0] for b in lab.fleet.routers[r.name].config)
-               for r in lab.plan.routers[:2])
+    assert all(
+        "ro1" not in " ".join(b[0] for b in lab.fleet.routers[r.name].config)
+        for r in lab.plan.routers[:2]
+    )
     records = audit_lines(tmp_path)
     assert len(records) == 2 and {r["outcome"] for r in records} == {"refused"}
     run = prov(*inv(lab), "provision", "push", str(spec))  # no terminal, no --yes
@@ -93,8 +105,20 @@ def test_read_only_refuses_with_exit_4(prov: Any, lab: Lab, tmp_path: Path) -> N
 def test_push_over_ssh_then_diff_is_clean(prov: Any, lab: Lab, tmp_path: Path) -> None:
     spec = write_spec(tmp_path / "t.yaml", lab_spec(lab, "push1", 901))
     log = tmp_path / "debug.log"
-    run = prov(*inv(lab), "--log-file", str(log), "-vv", "provision", "push", str(spec),
-               "--yes", "--write-memory", "--wait", "30", "--json")
+    run = prov(
+        *inv(lab),
+        "--log-file",
+        str(log),
+        "-vv",
+        "provision",
+        "push",
+        str(spec),
+        "--yes",
+        "--write-memory",
+        "--wait",
+        "30",
+        "--json",
+    )
     assert run.code == 0, run
     doc = run.json
     assert [e["pushed"] for e in doc["ends"]] == [True, True]
@@ -106,16 +130,18 @@ def test_push_over_ssh_then_diff_is_clean(prov: Any, lab: Lab, tmp_path: Path) -
     headers = [blk[0] for blk in lab.fleet.routers[a.name].config]
     assert "crypto map VPNMAP 901 ipsec-isakmp" in headers
     assert "crypto ikev2 keyring KR-push1" in headers
-    keyring = next(blk for blk in lab.fleet.routers[b.name].config
-                   if blk[0] == "crypto ikev2 keyring KR-push1")
+    keyring = next(
+        blk for blk in lab.fleet.routers[b.name].config if blk[0] == "crypto ikev2 keyring KR-push1"
+    )
     assert f"  pre-shared-key {PSK}" in keyring  # the real key reached the device
     # nothing the operator or a script sees holds the key
-    texts = [run.out, run.err, log.read_text(),
-             (tmp_path / "state" / "audit.jsonl").read_text()]
+    texts = [run.out, run.err, log.read_text(), (tmp_path / "state" / "audit.jsonl").read_text()]
     assert all(PSK not in t for t in texts)
     records = audit_lines(tmp_path)
-    assert [r["outcome"] for r in records if r["outcome"] not in ("started", "sending")] == \
-        ["ok", "ok"]
+    assert [r["outcome"] for r in records if r["outcome"] not in ("started", "sending")] == [
+        "ok",
+        "ok",
+    ]
     # every line was recorded before it was sent, the key masked
     sent = [c for r in records if r["outcome"] == "sending" for c in r["commands"]]
     assert any("pre-shared-key" in c and PSK not in c for c in sent)

@@ -10,9 +10,9 @@ import pytest
 from ipsecctl import errors
 from ipsecctl.diag.pair import check_pair
 from ipsecctl.provision.check import check_rendered, parse_rendered
+from ipsecctl.provision.device_configs import render_network, render_pair
 from ipsecctl.provision.model import load_spec, parse_spec
 from ipsecctl.provision.pairs import check_configs, check_network
-from ipsecctl.provision.render import render_network, render_pair
 from ipsecctl.provision.templating import load_data, load_template, render_all
 from ipsecctl.provision.topology import load_network
 
@@ -25,20 +25,27 @@ def base(**over: object) -> dict[str, object]:
         "name": "t1",
         "psk": "${VPN_PSK}",
         "ends": [
-            {"name": "a", "platform": "cisco_iosxe", "outside_address": "127.0.9.1",
-             "inside_networks": ["10.1.0.0/24", "10.1.1.0/24"]},
-            {"name": "b", "platform": "cisco_ios", "outside_interface": "GigabitEthernet0/0",
-             "outside_address": "127.0.9.2", "inside_networks": ["10.2.0.0/24"]},
+            {
+                "name": "a",
+                "platform": "cisco_iosxe",
+                "outside_address": "127.0.9.1",
+                "inside_networks": ["10.1.0.0/24", "10.1.1.0/24"],
+            },
+            {
+                "name": "b",
+                "platform": "cisco_ios",
+                "outside_interface": "GigabitEthernet0/0",
+                "outside_address": "127.0.9.2",
+                "inside_networks": ["10.2.0.0/24"],
+            },
         ],
     }
     spec.update(over)
     return spec
 
 
-TUNNEL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml")
-                         if "topology" not in p.read_text())
-TOPOLOGY_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml")
-                           if "topology" in p.read_text())
+TUNNEL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml") if "topology" not in p.read_text())
+TOPOLOGY_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.yaml") if "topology" in p.read_text())
 
 
 @pytest.mark.parametrize("example", TOPOLOGY_EXAMPLES)
@@ -50,9 +57,14 @@ def test_every_topology_example_renders_and_checks_ok(example: str, tmp_path: Pa
     renders = render_network(net)
     check = check_network(net, renders)
     assert check.ok and check.pairs, check.failed()
-    assert all("${" in r.text or "rsa-sig" in r.text or "pubkey" in r.text or
-               "authentication certificate" in r.text or
-               "<removed>" in r.text for r in renders)
+    assert all(
+        "${" in r.text
+        or "rsa-sig" in r.text
+        or "pubkey" in r.text
+        or "authentication certificate" in r.text
+        or "<removed>" in r.text
+        for r in renders
+    )
 
 
 def test_operator_template_example_renders_a_checked_pair() -> None:
@@ -86,8 +98,9 @@ def test_ios_pairs_parse_back_and_pass_pair_both_directions(example: str) -> Non
     assert ca.crypto_maps[0].peers == [spec.b.outside_address]
     assert cb.crypto_maps[0].peers == [spec.a.outside_address]
     assert ca.crypto_maps[0].pfs == cb.crypto_maps[0].pfs
-    assert [t.key() for t in ca.transform_sets.values()] == \
-        [t.key() for t in cb.transform_sets.values()]
+    assert [t.key() for t in ca.transform_sets.values()] == [
+        t.key() for t in cb.transform_sets.values()
+    ]
 
 
 def test_acls_mirror_by_construction() -> None:
@@ -100,14 +113,27 @@ def test_acls_mirror_by_construction() -> None:
 
 
 def test_vti_pair_renders_tunnel_interfaces_and_routes() -> None:
-    spec = parse_spec(base(mode="vti", ends=[
-        {"name": "a", "platform": "cisco_iosxe", "outside_address": "127.0.9.1",
-         "inside_networks": ["10.1.0.0/24"], "vti": {"interface": "Tunnel7",
-                                                      "address": "172.30.7.1/30"}},
-        {"name": "b", "platform": "cisco_iosxe", "outside_address": "127.0.9.2",
-         "inside_networks": ["10.2.0.0/24"], "vti": {"interface": "Tunnel7",
-                                                      "address": "172.30.7.2/30"}},
-    ]))
+    spec = parse_spec(
+        base(
+            mode="vti",
+            ends=[
+                {
+                    "name": "a",
+                    "platform": "cisco_iosxe",
+                    "outside_address": "127.0.9.1",
+                    "inside_networks": ["10.1.0.0/24"],
+                    "vti": {"interface": "Tunnel7", "address": "172.30.7.1/30"},
+                },
+                {
+                    "name": "b",
+                    "platform": "cisco_iosxe",
+                    "outside_address": "127.0.9.2",
+                    "inside_networks": ["10.2.0.0/24"],
+                    "vti": {"interface": "Tunnel7", "address": "172.30.7.2/30"},
+                },
+            ],
+        )
+    )
     a, b = render_pair(spec)
     result = check_rendered(spec, a, b)
     assert result.ok and result.method == "vti", result.problems
@@ -119,8 +145,12 @@ def test_a_broken_template_output_fails_the_check() -> None:
     """The check is not a rubber stamp: a changed transform on one end fails phase 2."""
     spec = parse_spec(base())
     a, b = render_pair(spec)
-    broken = type(b)(end=b.end, peer=b.peer, platform=b.platform,
-                     text=b.text.replace("esp-gcm 256", "esp-aes 256 esp-sha256-hmac"))
+    broken = type(b)(
+        end=b.end,
+        peer=b.peer,
+        platform=b.platform,
+        text=b.text.replace("esp-gcm 256", "esp-aes 256 esp-sha256-hmac"),
+    )
     result = check_rendered(spec, a, broken)
     assert not result.ok
     assert any("phase2" in p for p in result.problems)
@@ -129,12 +159,22 @@ def test_a_broken_template_output_fails_the_check() -> None:
 @pytest.mark.parametrize(
     ("over", "word"),
     [
-        ({"proposals": [{"encryption": "3des", "integrity": "sha256", "dh_group": "ecp256"}]},
-         "3des"),
-        ({"proposals": [{"encryption": "aes256", "integrity": "md5", "dh_group": "ecp256"}]},
-         "md5"),
-        ({"proposals": [{"encryption": "aes256", "integrity": "sha256", "dh_group": "modp1024"}]},
-         "modp1024"),
+        (
+            {"proposals": [{"encryption": "3des", "integrity": "sha256", "dh_group": "ecp256"}]},
+            "3des",
+        ),
+        (
+            {"proposals": [{"encryption": "aes256", "integrity": "md5", "dh_group": "ecp256"}]},
+            "md5",
+        ),
+        (
+            {
+                "proposals": [
+                    {"encryption": "aes256", "integrity": "sha256", "dh_group": "modp1024"}
+                ]
+            },
+            "modp1024",
+        ),
         ({"pfs_group": "modp1536"}, "modp1536"),
         ({"esp": {"encryption": "des", "integrity": "sha256"}}, "des"),
     ],

@@ -17,8 +17,8 @@ import yaml
 
 from ipsecctl import errors
 from ipsecctl.lab.device_config import intents
+from ipsecctl.provision.device_configs import render_network
 from ipsecctl.provision.pairs import check_network
-from ipsecctl.provision.render import render_network
 from ipsecctl.provision.topology import load_network, parse_topology
 
 HUB = {
@@ -402,4 +402,6 @@ def test_per_pair_key_files(tmp_path: Path) -> None:
     (tmp_path / "k" / "hub--s0002.psk").write_text("second-key-0002\n")
     keys = resolve_psks(net, tmp_path)
     assert {k: v.get_secret_value() for k, v in keys.items()} == {
-        "hub--s0001": "first-key-0001", "hub--s0002": "second-key-0002"}
+        "hub--s0001": "first-key-0001",
+        "hub--s0002": "second-key-0002",
+    }

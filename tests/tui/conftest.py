@@ -17,16 +17,21 @@ FROZEN = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def replay_hosts() -> list[Host]:
-    return [Host(name=p.name, hostname=p.name, platform="cisco_iosxe")
-            for p in sorted(REPLAY.iterdir()) if p.is_dir()]
+    return [
+        Host(name=p.name, hostname=p.name, platform="cisco_iosxe")
+        for p in sorted(REPLAY.iterdir())
+        if p.is_dir()
+    ]
 
 
 @pytest.fixture
 def replay_ctx(tmp_path: Path) -> Iterator[DashboardContext]:
-    settings = Settings(audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions",
-                        workers=4)
-    ctx = make_context(replay_hosts(), settings, replay_dir=REPLAY, refresh=3600,
-                       host_key_policy="reject")
+    settings = Settings(
+        audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions", workers=4
+    )
+    ctx = make_context(
+        replay_hosts(), settings, replay_dir=REPLAY, refresh=3600, host_key_policy="reject"
+    )
     ctx.clock = lambda: FROZEN
     yield ctx
     ctx.fleet.close()

@@ -9,8 +9,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 15.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition"
+) -> None:
     end = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > end:
@@ -19,8 +20,7 @@ async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float =
 
 
 def all_polled(app: object) -> Callable[[], bool]:
-    return lambda: all(i.state is not None and not i.in_flight
-                       for i in app.infos.values())  # type: ignore[attr-defined]
+    return lambda: all(i.state is not None and not i.in_flight for i in app.infos.values())  # type: ignore[attr-defined]
 
 
 async def confirm(pilot: Pilot[Any], key: str = "y") -> None:

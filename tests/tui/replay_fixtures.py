@@ -18,13 +18,19 @@ OUT = FIXTURES / "replay"
 
 # device -> (ipsec sa sample, isakmp sa detail sample)
 DEVICES = {
-    "edge-1": ("show_crypto_ipsec_sa/genieparser-1.txt",
-               "show_crypto_isakmp_sa_detail/genieparser-1.txt"),
-    "edge-2": ("show_crypto_ipsec_sa_detail/genieparser-1.txt",
-               "show_crypto_isakmp_sa_detail/genieparser-2.txt"),
+    "edge-1": (
+        "show_crypto_ipsec_sa/genieparser-1.txt",
+        "show_crypto_isakmp_sa_detail/genieparser-1.txt",
+    ),
+    "edge-2": (
+        "show_crypto_ipsec_sa_detail/genieparser-1.txt",
+        "show_crypto_isakmp_sa_detail/genieparser-2.txt",
+    ),
     "edge-3": ("show_crypto_ipsec_sa_detail/genieparser-2.txt", None),
-    "hub-1": ("show_crypto_ipsec_sa_detail/genieparser-3.txt",
-              "show_crypto_isakmp_sa_detail/genieparser-3.txt"),
+    "hub-1": (
+        "show_crypto_ipsec_sa_detail/genieparser-3.txt",
+        "show_crypto_isakmp_sa_detail/genieparser-3.txt",
+    ),
 }
 
 
@@ -32,8 +38,12 @@ def main() -> None:
     for device, (ipsec, isakmp) in DEVICES.items():
         folder = OUT / device
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"device": device, "platform": "cisco_iosxe", "saved_at": "2026-01-01T00:00:00Z",
-                "source": {"show crypto ipsec sa": ipsec, "show crypto isakmp sa detail": isakmp}}
+        meta = {
+            "device": device,
+            "platform": "cisco_iosxe",
+            "saved_at": "2026-01-01T00:00:00Z",
+            "source": {"show crypto ipsec sa": ipsec, "show crypto isakmp sa detail": isakmp},
+        }
         (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         # every command the platform collects; no corpus sample -> an empty (valid) output
         texts = dict.fromkeys(get_platform("cisco_iosxe").commands(), "")

@@ -73,37 +73,62 @@ async def test_silent_router_does_not_freeze_the_others(
     silent_server: tuple[str, int], tmp_path: Path
 ) -> None:
     address, port = silent_server
-    settings = Settings(connect_timeout=10, command_timeout=10, device_timeout=12,
-                        audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions")
+    settings = Settings(
+        connect_timeout=10,
+        command_timeout=10,
+        device_timeout=12,
+        audit_log=tmp_path / "audit.jsonl",
+        actions_dir=tmp_path / "actions",
+    )
     hosts = replay_hosts()
-    stuck = Host(name="stuck", hostname=address, port=port, platform="cisco_iosxe",
-                 username="admin", use_agent=False)
-    pool = SplitPool(SessionPool(settings, replay_dir=REPLAY),
-                     SessionPool(settings, host_key_policy="reject"),
-                     {h.name for h in hosts})
+    stuck = Host(
+        name="stuck",
+        hostname=address,
+        port=port,
+        platform="cisco_iosxe",
+        username="admin",
+        use_agent=False,
+    )
+    pool = SplitPool(
+        SessionPool(settings, replay_dir=REPLAY),
+        SessionPool(settings, host_key_policy="reject"),
+        {h.name for h in hosts},
+    )
     collector = Collector(pool, workers=4)  # type: ignore[arg-type]
     fleet = Fleet([*hosts, stuck], collector, logs=True)
     workflow = open_workflow(settings, read_only=False, source="dashboard")
-    ctx = DashboardContext(hosts=[*hosts, stuck], fleet=fleet, workflow=workflow, refresh=0.3,
-                           clock=lambda: FROZEN)
+    ctx = DashboardContext(
+        hosts=[*hosts, stuck], fleet=fleet, workflow=workflow, refresh=0.3, clock=lambda: FROZEN
+    )
     app = IpsecApp(ctx)
     try:
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_for(pilot, lambda: app.infos["stuck"].in_flight, what="stuck poll")
             # while the stuck router holds its poll, the others refresh again and again
-            await wait_for(pilot, lambda: min(app.infos[h.name].polls for h in hosts) >= 3,
-                           timeout=10, what="other devices to keep refreshing")
+            await wait_for(
+                pilot,
+                lambda: min(app.infos[h.name].polls for h in hosts) >= 3,
+                timeout=10,
+                what="other devices to keep refreshing",
+            )
             assert app.infos["stuck"].in_flight and app.infos["stuck"].state is None
             # and the UI answers keys meanwhile
             await pilot.press("slash", *"hub", "enter")
             assert len(app.model.view) == 2
             # then the stuck router times out: shown down, backed off, in the events pane
-            await wait_for(pilot, lambda: app.infos["stuck"].state is not None, timeout=30,
-                           what="stuck router to time out")
+            await wait_for(
+                pilot,
+                lambda: app.infos["stuck"].state is not None,
+                timeout=30,
+                what="stuck router to time out",
+            )
             info = app.infos["stuck"]
             assert info.reachable is False and info.failures == 1
-            stuck_events = [line for line in app.events_pane.lines_text
-                            if line.split(" ", 1)[1].startswith("stuck: ")]
+            stuck_events = [
+                line
+                for line in app.events_pane.lines_text
+                if line.split(" ", 1)[1].startswith("stuck: ")
+            ]
             assert stuck_events and "retry in" in stuck_events[-1]  # backed off, said so
             assert str(app.fleet.get_cell("stuck", "REACH")) == "down"
     finally:

@@ -42,13 +42,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
 
 
 @asynccontextmanager
-async def _dashboard(lab: LabHandle, tmp_path: Path, size: tuple[int, int] = (160, 45),
-                     ) -> AsyncIterator[tuple[IpsecApp, Pilot[int]]]:
+async def _dashboard(
+    lab: LabHandle,
+    tmp_path: Path,
+    size: tuple[int, int] = (160, 45),
+) -> AsyncIterator[tuple[IpsecApp, Pilot[int]]]:
     """The dashboard over the lab's inventory, once every device has been polled over SSH."""
     hosts = list(load_inventory(lab.inventory_path).hosts.values())
     settings = Settings(audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions")
-    ctx = make_context(hosts, settings,
-                       host_key_policy="reject", refresh=2)
+    ctx = make_context(hosts, settings, host_key_policy="reject", refresh=2)
     ctx.action_wait_s = 20
     app = IpsecApp(ctx)
     try:
@@ -72,8 +74,10 @@ def _plain(renderable: object) -> str:
 
 
 def _done(app: IpsecApp, kind: str) -> bool:
-    return any(f"{kind} " in x and (" ok: " in x or "NOT verified" in x or " failed" in x)
-               for x in app.events_pane.lines_text)
+    return any(
+        f"{kind} " in x and (" ok: " in x or "NOT verified" in x or " failed" in x)
+        for x in app.events_pane.lines_text
+    )
 
 
 async def test_rekey_shows_old_and_new_spis(lab: LabHandle, tmp_path: Path) -> None:
@@ -95,9 +99,12 @@ async def test_rekey_shows_old_and_new_spis(lab: LabHandle, tmp_path: Path) -> N
         assert re.search(rf"in {spi} -> {spi}; out {spi} -> {spi}", line), line
         # progress, one event per step, in order
         tag = f"rekey {row.device} -> {row.tunnel.peer}"
-        steps = [f"{tag}: sending clear crypto session remote",
-                 f"{tag}: bring-up traffic sent (ping", f"{tag}: waiting for new SAs both ways",
-                 f"{tag} ok: in 0x"]
+        steps = [
+            f"{tag}: sending clear crypto session remote",
+            f"{tag}: bring-up traffic sent (ping",
+            f"{tag}: waiting for new SAs both ways",
+            f"{tag} ok: in 0x",
+        ]
         at = [next(i for i, x in enumerate(events) if step in x) for step in steps]
         assert at == sorted(at)
         # the row, keyed by tunnel identity, now carries the new SPIs
@@ -116,8 +123,9 @@ async def test_clear_verifies_and_events_show_it(lab: LabHandle, tmp_path: Path)
         await pilot.press("c")
         await confirm(pilot)
         await wait_for(pilot, lambda: _done(app, "clear"), timeout=40, what="clear result")
-        assert any(f"clear {row.device} -> {row.tunnel.peer} ok" in x
-                   for x in app.events_pane.lines_text)
+        assert any(
+            f"clear {row.device} -> {row.tunnel.peer} ok" in x for x in app.events_pane.lines_text
+        )
     assert read_audit(tmp_path / "audit.jsonl")[-1]["outcome"] == "ok"
 
 
@@ -134,9 +142,14 @@ async def test_changed_host_key_and_unreachable_device_are_readable(
     changed = tmp_path / "known_hosts"
     changed.write_text(own.split(" ", 1)[0] + " " + other_key + "\n")
     hosts["r01"] = dataclasses.replace(r01, known_hosts=(changed,))
-    settings = Settings(audit_log=tmp_path / "audit.jsonl", actions_dir=tmp_path / "actions",
-                        known_hosts=tmp_path / "own_kh",
-                        connect_timeout=3, command_timeout=2, device_timeout=4)
+    settings = Settings(
+        audit_log=tmp_path / "audit.jsonl",
+        actions_dir=tmp_path / "actions",
+        known_hosts=tmp_path / "own_kh",
+        connect_timeout=3,
+        command_timeout=2,
+        device_timeout=4,
+    )
     ctx = make_context(list(hosts.values()), settings, host_key_policy="reject", refresh=1)
     app = IpsecApp(ctx)
     try:
@@ -164,20 +177,31 @@ async def test_changed_host_key_and_unreachable_device_are_readable(
             row = next(r for r in app.model.rows.values() if r.device == "r02")
             os.kill(lab.pid, signal.SIGSTOP)
             try:
-                await wait_for(pilot, lambda: row.stale_since is not None, timeout=30,
-                               what="r02's rows to go stale")
-                await wait_for(pilot, lambda: row.cells["state"].startswith("stale "),
-                               timeout=5, what="stale text")
+                await wait_for(
+                    pilot,
+                    lambda: row.stale_since is not None,
+                    timeout=30,
+                    what="r02's rows to go stale",
+                )
+                await wait_for(
+                    pilot,
+                    lambda: row.cells["state"].startswith("stale "),
+                    timeout=5,
+                    what="stale text",
+                )
                 assert row.fault  # faults-only keeps them
                 app.action_faults()
                 assert row.key in app.model.view
                 app.action_faults()
-                assert not any(line.split(" ", 1)[1].startswith("r02: r02:")
-                               for line in app.events_pane.lines_text)
+                assert not any(
+                    line.split(" ", 1)[1].startswith("r02: r02:")
+                    for line in app.events_pane.lines_text
+                )
             finally:
                 os.kill(lab.pid, signal.SIGCONT)
-            await wait_for(pilot, lambda: row.stale_since is None, timeout=40,
-                           what="r02 to answer again")
+            await wait_for(
+                pilot, lambda: row.stale_since is None, timeout=40, what="r02 to answer again"
+            )
             assert not row.cells["state"].startswith("stale")
     finally:
         ctx.fleet.close()
@@ -185,16 +209,21 @@ async def test_changed_host_key_and_unreachable_device_are_readable(
 
 def _screen_text(app: IpsecApp, selector: str) -> str:
     widget = app.screen.query_one(selector)
-    console = Console(width=widget.scrollable_content_region.width or 200, record=True,
-                      file=io.StringIO(), color_system=None)
+    console = Console(
+        width=widget.scrollable_content_region.width or 200,
+        record=True,
+        file=io.StringIO(),
+        color_system=None,
+    )
     console.print(widget.content)
     return console.export_text()
 
 
 def _finding(app: IpsecApp, device: str, peer: str, code: str) -> bool:
     a = app.assessment
-    return a is not None and any(f.code == code and f.device == device and f.peer == peer
-                                 for f in a.findings)
+    return a is not None and any(
+        f.code == code and f.device == device and f.peer == peer for f in a.findings
+    )
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
@@ -205,11 +234,14 @@ async def test_operator_walk_faults_why_probe_logs_rekey(
     flapping router's logs explained; re-key another and read its SPIs per direction."""
     async with _dashboard(lab, tmp_path, size) as (app, pilot):
         # r05's tunnel to 127.0.250.5 carries traffic out only (the lab's one_way scenario)
-        await wait_for(pilot, lambda: _finding(app, "r05", "127.0.250.5", "ONE_WAY_TRAFFIC"),
-                       timeout=40, what="the one-way finding")
+        await wait_for(
+            pilot,
+            lambda: _finding(app, "r05", "127.0.250.5", "ONE_WAY_TRAFFIC"),
+            timeout=40,
+            what="the one-way finding",
+        )
         await pilot.press("f")
-        one_way = next(k for k in app.model.view
-                       if app.model.rows[k].tunnel.peer == "127.0.250.5")
+        one_way = next(k for k in app.model.view if app.model.rows[k].tunnel.peer == "127.0.250.5")
         app.table.move_to_key(one_way)
         await pilot.pause()
         assert "ONE_WAY_TRAFFIC" in app.diagnosis.plain()  # follows the cursor
@@ -226,16 +258,24 @@ async def test_operator_walk_faults_why_probe_logs_rekey(
         assert "current_peer 127.0.250.5" in _screen_text(app, "#tunnel-raw")
         # the IKE probe: asks first, naming device, peer and VRF and what leaves this host
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=20,
-                       what="the probe's confirmation")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen),
+            timeout=20,
+            what="the probe's confirmation",
+        )
         confirm_screen = app.screen
         assert "for the tunnel r05 → 127.0.250.5 (global table)" in confirm_screen.summary
         assert confirm_screen.commands[0].startswith(
-            "from this host to 127.0.250.5 udp/500: IKEv1 main mode message 1 offering")
+            "from this host to 127.0.250.5 udp/500: IKEv1 main mode message 1 offering"
+        )
         await confirm(pilot)
-        await wait_for(pilot, lambda: any(r.status != "running"
-                                          for r in app.tools.runs_for(one_way)),
-                       timeout=30, what="the probe")
+        await wait_for(
+            pilot,
+            lambda: any(r.status != "running" for r in app.tools.runs_for(one_way)),
+            timeout=30,
+            what="the probe",
+        )
         run = app.tools.runs_for(one_way)[-1]
         # nothing answers IKE on the lab's loopback addresses: said as such, not invented
         assert run.status == "done" and run.outcome.result == "no_response"
@@ -250,58 +290,83 @@ async def test_operator_walk_faults_why_probe_logs_rekey(
         # the last session line of r04's own log, as the device printed it, with its code
         state = app.ops.current("r04")
         assert state is not None and state.raw is not None
-        device_lines = [ln.strip() for ln in state.raw["show logging"].splitlines()
-                        if "%IKEV2-5-SA_" in ln]
+        device_lines = [
+            ln.strip() for ln in state.raw["show logging"].splitlines() if "%IKEV2-5-SA_" in ln
+        ]
         last = device_lines[-1]
         code = re.search(r"%(IKEV2-5-SA_\w+):", last)
         assert code is not None and code.group(1) in logs
         assert " ".join(last.split()) in logs
         await pilot.press("escape")
-        await wait_for(pilot, lambda: _finding(app, "r04", "127.0.250.4", "FLAPPING"),
-                       timeout=30, what="the flapping finding")
+        await wait_for(
+            pilot,
+            lambda: _finding(app, "r04", "127.0.250.4", "FLAPPING"),
+            timeout=30,
+            what="the flapping finding",
+        )
 
         # re-key a healthy tunnel from its screen: the history reads in/out old -> new
         await pilot.press("f", "escape")  # all tunnels again
-        up = next(k for k in app.model.view if app.model.rows[k].device == "r01"
-                  and app.model.rows[k].tunnel.state == "up")
+        up = next(
+            k
+            for k in app.model.view
+            if app.model.rows[k].device == "r01" and app.model.rows[k].tunnel.state == "up"
+        )
         old = app.model.rows[up].tunnel
         app.open_tunnel(up)
         await pilot.pause()
         await pilot.press("r")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=10,
-                       what="the rekey confirmation")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen),
+            timeout=10,
+            what="the rekey confirmation",
+        )
         assert f"device r01, peer {old.peer}, vrf (global table)" in app.screen.summary
         await confirm(pilot)
         await wait_for(pilot, lambda: _done(app, "rekey"), timeout=60, what="rekey result")
         assert isinstance(app.screen, TunnelScreen)
         await pilot.press("2")
-        await wait_for(pilot, lambda: "rekey" in _screen_text(app, "#tunnel-history"),
-                       timeout=20, what="the rekey in the history")
+        await wait_for(
+            pilot,
+            lambda: "rekey" in _screen_text(app, "#tunnel-history"),
+            timeout=20,
+            what="the rekey in the history",
+        )
         history = _screen_text(app, "#tunnel-history")
         old_in, old_out = old.spis("in")[0], old.spis("out")[0]
         assert re.search(rf"in +0x{old_in:08X} → 0x[0-9A-F]{{8}}", history), history
         assert re.search(rf"out 0x{old_out:08X} → 0x[0-9A-F]{{8}}", history), history
 
 
-async def test_capture_on_the_device_from_the_tunnel_screen(lab: LabHandle,
-                                                           tmp_path: Path) -> None:
+async def test_capture_on_the_device_from_the_tunnel_screen(lab: LabHandle, tmp_path: Path) -> None:
     """x on a tunnel: the capture's exact device commands are confirmed (device, peer, VRF
     named), run through the workflow, cleaned up, and decoded into the tunnel screen."""
     async with _dashboard(lab, tmp_path, (120, 36)) as (app, pilot):
-        key = next(k for k in app.model.view if app.model.rows[k].device == "r05"
-                   and app.model.rows[k].tunnel.peer == "127.0.250.5")
+        key = next(
+            k
+            for k in app.model.view
+            if app.model.rows[k].device == "r05" and app.model.rows[k].tunnel.peer == "127.0.250.5"
+        )
         app.open_tunnel(key)
         await pilot.pause()
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=30,
-                       what="the capture's confirmation")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen),
+            timeout=30,
+            what="the capture's confirmation",
+        )
         screen = app.screen
         assert "device r05, peer 127.0.250.5, vrf (global table)" in screen.summary
         assert all(c.startswith("r05# ") for c in screen.commands)
         await confirm(pilot)
-        await wait_for(pilot, lambda: any(r.status not in ("running",)
-                                          for r in app.tools.runs_for(key)),
-                       timeout=90, what="the capture")
+        await wait_for(
+            pilot,
+            lambda: any(r.status not in ("running",) for r in app.tools.runs_for(key)),
+            timeout=90,
+            what="the capture",
+        )
         run = app.tools.runs_for(key)[-1]
         assert run.status == "done", (run.error, run.steps)
         doc = run.outcome
@@ -311,7 +376,8 @@ async def test_capture_on_the_device_from_the_tunnel_screen(lab: LabHandle,
         # says so with the same finding code as the health rules
         out_spis = app.model.rows[key].tunnel.spis("out")
         assert [(e["spi"], e["direction"], e["known"]) for e in doc["esp"]] == [
-            (out_spis[0], "out", "current")]
+            (out_spis[0], "out", "current")
+        ]
         assert "ONE_WAY_TRAFFIC" in [f["code"] for f in doc["findings"]]
         assert "ONE_WAY_TRAFFIC" in _screen_text(app, "#tunnel-tests")
     records = read_audit(tmp_path / "audit.jsonl")

@@ -44,15 +44,19 @@ async def test_filter_regex_invert_escape_and_border_title(replay_ctx: Dashboard
         assert app.focused is app.table and len(app.model.view) == 2
         await pilot.press("slash", "home", "!", "enter")
         assert len(app.model.view) == 5 and "hub-1" not in {
-            app.model.rows[k].device for k in app.model.view}
+            app.model.rows[k].device for k in app.model.view
+        }
         await pilot.press("slash", "end", "(")  # bad regex: previous filter kept, error shown
         assert "bad regex, kept previous" in str(app.table.border_title)
         box = app.query_one("#filter")
         assert "bad filter regex" in str(box.border_title) and box.has_class("-error")
         assert len(app.model.view) == 5 and app.model.filter.text == "!hub"
         await pilot.press("enter")  # Enter on a bad regex: a toast says so, filter kept
-        assert any("bad filter regex" in str(n.message) and "kept the previous filter </!hub>"
-                   in str(n.message) for n in app._notifications)
+        assert any(
+            "bad filter regex" in str(n.message)
+            and "kept the previous filter </!hub>" in str(n.message)
+            for n in app._notifications
+        )
         assert len(app.model.view) == 5 and "bad regex" not in str(app.table.border_title)
         await pilot.press("escape")
         assert len(app.model.view) == 7 and app.model.filter.text == ""
@@ -95,8 +99,10 @@ async def test_marking_and_clear_confirm_decline_then_run(
         screen = app.screen
         assert isinstance(screen, ConfirmScreen)
         # both marked rows are edge-1 tunnels: to 1.1.1.1 and 2.2.2.1, exact commands shown
-        assert screen.commands == ["edge-1# clear crypto session remote 1.1.1.1",
-                                   "edge-1# clear crypto session remote 2.2.2.1"]
+        assert screen.commands == [
+            "edge-1# clear crypto session remote 1.1.1.1",
+            "edge-1# clear crypto session remote 2.2.2.1",
+        ]
         assert "2 peer(s) on 1 device(s)" in screen.summary
         await pilot.press("n")  # type-ahead: ignored, the screen stays
         assert isinstance(app.screen, ConfirmScreen) and app.screen.ignored == ["n"]
@@ -106,8 +112,11 @@ async def test_marking_and_clear_confirm_decline_then_run(
         await pilot.press("c")
         await confirm(pilot)
         # the replay has no saved output for a clear command: the action must fail loudly
-        await wait_for(pilot, lambda: sum("failed" in x for x in app.events_pane.lines_text) >= 2,
-                       what="both actions to report")
+        await wait_for(
+            pilot,
+            lambda: sum("failed" in x for x in app.events_pane.lines_text) >= 2,
+            what="both actions to report",
+        )
     records = read_audit(tmp_path / "audit.jsonl")
     outcomes = [(r["action"], r["peer"], r["outcome"]) for r in records]
     assert ("clear", "1.1.1.1", "declined") in outcomes
@@ -134,28 +143,36 @@ async def test_read_only_disables_keys_and_refuses_palette_actions(
         # ... and typing one says why (and the workflow audits the refusal)
         await pilot.press("space", "down", "c")  # the marked row and the cursor row
         assert not isinstance(app.screen, ConfirmScreen)
-        assert any("clear refused: actions are disabled, the dashboard is read-only" in x
-                   for x in app.events_pane.lines_text)
+        assert any(
+            "clear refused: actions are disabled, the dashboard is read-only" in x
+            for x in app.events_pane.lines_text
+        )
         assert any("read-only" in str(n.message) for n in app._notifications)
         await pilot.press("escape", "ctrl+p")  # the palette offers it, and refuses it too
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"re-key selected")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("rekey refused" in x for x in app.events_pane.lines_text),
-                       what="palette refusal")
+        await wait_for(
+            pilot,
+            lambda: any("rekey refused" in x for x in app.events_pane.lines_text),
+            what="palette refusal",
+        )
         assert not isinstance(app.screen, ConfirmScreen)
     records = read_audit(tmp_path / "audit.jsonl")
-    assert [(r["action"], r["outcome"]) for r in records] == [("clear", "refused"),
-                                                             ("rekey", "refused")]
+    assert [(r["action"], r["outcome"]) for r in records] == [
+        ("clear", "refused"),
+        ("rekey", "refused"),
+    ]
     # the records say what would have been sent to which device and peer
     for r in records:
         assert r["device"] == "edge-1" and r["peer"] == "1.1.1.1"
         assert r["commands"][0] == "clear crypto session remote 1.1.1.1"
 
 
-async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_wide_faults_help_and_export(
+    replay_ctx: DashboardContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     app = IpsecApp(replay_ctx)
     async with app.run_test(size=(160, 45)) as pilot:
@@ -187,8 +204,10 @@ async def test_wide_faults_help_and_export(replay_ctx: DashboardContext, tmp_pat
         assert any("as CSV" in x for x in app.events_pane.lines_text)
         app._export_to(str(tmp_path / "view.txt"))  # not .json: CSV, and the event says so
         assert (tmp_path / "view.txt").read_text().startswith("device,peer,vrf,")
-        assert any("view.txt as CSV (the name does not end in .json)" in x
-                   for x in app.events_pane.lines_text)
+        assert any(
+            "view.txt as CSV (the name does not end in .json)" in x
+            for x in app.events_pane.lines_text
+        )
         app.export(tmp_path / "view.json")
     doc = json.loads((tmp_path / "view.json").read_text())
     assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "tunnels"

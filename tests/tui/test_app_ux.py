@@ -32,8 +32,9 @@ async def test_ctrl_p_opens_the_palette_colon_the_command_line_both_text_in_the_
         assert app.model.filter.text == "fd6c:/"
 
 
-async def test_type_ahead_cannot_confirm_a_rekey(replay_ctx: DashboardContext,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_type_ahead_cannot_confirm_a_rekey(
+    replay_ctx: DashboardContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """QA typed 're-key' into what they took for the palette: 'r' opened the confirmation
     and 'y' re-keyed a live tunnel. Keys within the guard time are dropped."""
     # the real guard is 0.4 s; Pilot on a loaded 2-core machine can take longer than that
@@ -56,9 +57,11 @@ async def test_type_ahead_cannot_confirm_a_rekey(replay_ctx: DashboardContext,
         # after the guard, y is an explicit answer
         await pilot.press("r")
         await confirm(pilot, "y")
-        await wait_for(pilot, lambda: any("rekey edge-1" in x and "failed" in x
-                                          for x in app.events_pane.lines_text),
-                       what="the confirmed (replayed, so failing) rekey")
+        await wait_for(
+            pilot,
+            lambda: any("rekey edge-1" in x and "failed" in x for x in app.events_pane.lines_text),
+            what="the confirmed (replayed, so failing) rekey",
+        )
 
 
 async def test_all_columns_fit_at_160_and_state_at_80x24(replay_ctx: DashboardContext) -> None:
@@ -67,8 +70,19 @@ async def test_all_columns_fit_at_160_and_state_at_80x24(replay_ctx: DashboardCo
         await wait_for(pilot, all_polled(app), what="first poll")
         table = app.table
         keys = [c.key for c in table._columns]
-        assert keys == ["device", "peer", "sel", "ike", "state", "uptime", "pkts_in",
-                        "pkts_out", "rate_in", "rate_out", "errors"]
+        assert keys == [
+            "device",
+            "peer",
+            "sel",
+            "ike",
+            "state",
+            "uptime",
+            "pkts_in",
+            "pkts_out",
+            "rate_in",
+            "rate_out",
+            "errors",
+        ]
         assert table.total_width <= table.scrollable_content_region.width  # no h-scroll
         assert table._widths[0] == len("DEVICE")  # 'edge-1': sized to content, not 14
         await pilot.press("w")
@@ -78,14 +92,21 @@ async def test_all_columns_fit_at_160_and_state_at_80x24(replay_ctx: DashboardCo
         await pilot.press("w")
         keys = [c.key for c in table._columns]
         assert keys[:4] == ["device", "peer", "ike", "state"] or set(keys[:4]) == {
-            "device", "peer", "ike", "state"}
+            "device",
+            "peer",
+            "ike",
+            "state",
+        }
         assert table.total_width <= table.scrollable_content_region.width
         assert "cols: w" in str(table.border_title)
         # panes: the tunnels get the most room; the footer shows Help and Quit on screen
         assert table.scrollable_content_region.height - 1 >= 7
         assert app.fleet.region.height >= 4
-        shown = {k.description for k in app.screen.query(FooterKey)
-                 if k.region.right <= 80 and k.region.width > 0}
+        shown = {
+            k.description
+            for k in app.screen.query(FooterKey)
+            if k.region.right <= 80 and k.region.width > 0
+        }
         assert {"Help", "Quit", "Filter", "Cmd"} <= shown
 
 
@@ -96,8 +117,9 @@ async def test_read_only_keys_say_why(replay_ctx: DashboardContext) -> None:
         await wait_for(pilot, all_polled(app), what="first poll")
         await pilot.press("r")
         assert not isinstance(app.screen, ConfirmScreen)
-        assert any("rekey refused: actions are disabled" in str(n.message)
-                   for n in app._notifications)
+        assert any(
+            "rekey refused: actions are disabled" in str(n.message) for n in app._notifications
+        )
 
 
 async def test_keymap_from_settings_remaps_and_reports_unknown_ids(
@@ -107,8 +129,7 @@ async def test_keymap_from_settings_remaps_and_reports_unknown_ids(
     app = IpsecApp(replay_ctx)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, all_polled(app), what="first poll")
-        assert any("keymap: unknown binding id(s) nosuch" in x
-                   for x in app.events_pane.lines_text)
+        assert any("keymap: unknown binding id(s) nosuch" in x for x in app.events_pane.lines_text)
         await pilot.press("r")
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("R")

@@ -76,8 +76,9 @@ async def test_sort_and_refresh_keep_the_cursor_on_its_tunnel(
         assert gone.id not in app.model.rows and app.table.cursor_key == chosen
         # the cursor's own tunnel goes away: first visible row, and the detail follows it
         own = next(s for s in app.ops.states() if s.device == app.model.rows[chosen].device)
-        app.apply_state(own.model_copy(update={"tunnels": [t for t in own.tunnels
-                                                            if t.id != chosen]}))
+        app.apply_state(
+            own.model_copy(update={"tunnels": [t for t in own.tunnels if t.id != chosen]})
+        )
         await pilot.pause()
         assert app.table.cursor_key == app.model.view[0]
         assert app.detail.tunnel_id == app.model.view[0]

@@ -163,14 +163,22 @@ async def test_palette_offers_the_packet_diagnostics(replay_ctx: DashboardContex
     app = IpsecApp(replay_ctx)
     async with app.run_test(size=(120, 36)) as pilot:
         await _ready(pilot)
-        for query, wanted in (("probe", "IKE probe"), ("capture", "capture ESP/IKE"),
-                              ("esp", "decode ESP/IKE capture file")):
+        for query, wanted in (
+            ("probe", "IKE probe"),
+            ("capture", "capture ESP/IKE"),
+            ("esp", "decode ESP/IKE capture file"),
+        ):
             await pilot.press("ctrl+p", *query)
             palette = app.screen
             assert isinstance(palette, CommandPalette)
-            await wait_for(pilot, lambda w=wanted, p=palette: any(
-                w in str(o.prompt) for o in p.query_one("CommandList")._options),
-                timeout=5, what=f"a palette hit for {query!r}")
+            await wait_for(
+                pilot,
+                lambda w=wanted, p=palette: any(
+                    w in str(o.prompt) for o in p.query_one("CommandList")._options
+                ),
+                timeout=5,
+                what=f"a palette hit for {query!r}",
+            )
             await pilot.press("escape")
 
 
@@ -184,8 +192,9 @@ async def test_pause_and_refresh_now(replay_ctx: DashboardContext) -> None:
         assert app.poller.paused and "PAUSED" in app.screen_main.crumbs.status
         polls = sum(i.polls for i in app.infos.values())
         await pilot.press("ctrl+r")  # polls once even while paused
-        await wait_for(pilot, lambda: sum(i.polls for i in app.infos.values()) >= polls + 4,
-                       what="the refresh")
+        await wait_for(
+            pilot, lambda: sum(i.polls for i in app.infos.values()) >= polls + 4, what="the refresh"
+        )
         assert any("refresh now: polling 4 device(s)" in x for x in app.events_pane.lines_text)
         await pilot.press("p")
         assert not app.poller.paused
@@ -220,14 +229,17 @@ async def test_decode_a_capture_file_from_the_tunnel_screen(replay_ctx: Dashboar
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, TunnelScreen)
-        await wait_for(pilot, lambda: any(r.status != "running"
-                                          for r in app.tools.runs_for(screen.key)),
-                       what="the decode")
+        await wait_for(
+            pilot,
+            lambda: any(r.status != "running" for r in app.tools.runs_for(screen.key)),
+            what="the decode",
+        )
         run = app.tools.runs_for(screen.key)[-1]
         assert run.status == "done", run.error
         esp = run.outcome["esp"]
         assert [(e["spi"], e["packets"], e["first_seq"], e["last_seq"]) for e in esp] == [
-            (0x12345678, 8, 1, 8)]
+            (0x12345678, 8, 1, 8)
+        ]
         assert esp[0]["decrypted"] == 8
         assert screen.query_one(TabbedContent).active == "tests"
         text = screen_text(app, "#tunnel-tests")

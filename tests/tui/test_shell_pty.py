@@ -36,11 +36,29 @@ def small_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
 def test_shell_suspends_runs_a_command_and_resumes(small_lab: LabHandle, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("")
-    env = dict(os.environ, TERM="xterm-256color", TEXTUAL_ANIMATIONS="none",
-               IPSECCTL_CONFIG=str(config), IPSECCTL_STATE_DIR=str(tmp_path / "state"),
-               IPSECCTL_DATA_DIR=str(tmp_path / "data"))
-    proc = PtyProcess([sys.executable, "-m", "ipsecctl", "-i", str(small_lab.inventory_path),
-                       "dashboard", "--refresh", "30"], env=env, cols=100, rows=30)
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        TEXTUAL_ANIMATIONS="none",
+        IPSECCTL_CONFIG=str(config),
+        IPSECCTL_STATE_DIR=str(tmp_path / "state"),
+        IPSECCTL_DATA_DIR=str(tmp_path / "data"),
+    )
+    proc = PtyProcess(
+        [
+            sys.executable,
+            "-m",
+            "ipsecctl",
+            "-i",
+            str(small_lab.inventory_path),
+            "dashboard",
+            "--refresh",
+            "30",
+        ],
+        env=env,
+        cols=100,
+        rows=30,
+    )
     try:
         proc.wait_for(r"tunnels \[[1-9]\d*/", timeout=30)
         mark = proc.size

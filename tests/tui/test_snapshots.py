@@ -53,49 +53,52 @@ def test_main(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_tunnel_why(snap_compare: Any, replay_ctx: DashboardContext,
-                    size: tuple[int, int]) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
-                        run_before=_then("down", "down", "down", "enter"))
+def test_tunnel_why(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
+    assert snap_compare(
+        IpsecApp(replay_ctx), terminal_size=size, run_before=_then("down", "down", "down", "enter")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_tunnel_raw(snap_compare: Any, replay_ctx: DashboardContext,
-                    size: tuple[int, int]) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
-                        run_before=_then("enter", "3"))
+def test_tunnel_raw(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size, run_before=_then("enter", "3"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_device(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
-                        run_before=_then("shift+tab", "G", "enter"))
+    assert snap_compare(
+        IpsecApp(replay_ctx), terminal_size=size, run_before=_then("shift+tab", "G", "enter")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_ike_sas(snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
-                        run_before=_then("colon", *"ike", "enter"))
+    assert snap_compare(
+        IpsecApp(replay_ctx), terminal_size=size, run_before=_then("colon", *"ike", "enter")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_command_line(snap_compare: Any, replay_ctx: DashboardContext,
-                      size: tuple[int, int]) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
-                        run_before=_then("colon", "l", "o"))
+def test_command_line(
+    snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]
+) -> None:
+    assert snap_compare(
+        IpsecApp(replay_ctx), terminal_size=size, run_before=_then("colon", "l", "o")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_read_only_help(snap_compare: Any, replay_ctx: DashboardContext,
-                        size: tuple[int, int]) -> None:
+def test_read_only_help(
+    snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]
+) -> None:
     replay_ctx.read_only = True
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size,
-                        run_before=_then("question_mark"))
+    assert snap_compare(IpsecApp(replay_ctx), terminal_size=size, run_before=_then("question_mark"))
 
 
 def test_wide_view_sorted_by_peer(snap_compare: Any, replay_ctx: DashboardContext) -> None:
-    assert snap_compare(IpsecApp(replay_ctx), terminal_size=(160, 45), run_before=_settle,
-                        press=["w", "P", "down"])
+    assert snap_compare(
+        IpsecApp(replay_ctx), terminal_size=(160, 45), run_before=_settle, press=["w", "P", "down"]
+    )
 
 
 async def _confirm_armed(pilot: Any) -> None:
@@ -106,12 +109,16 @@ async def _confirm_armed(pilot: Any) -> None:
         await pilot.press(key)
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
-    await wait_for(pilot, lambda: not app.screen.guarded
-                   and not app.screen.query_one("#yes").disabled, what="guard to expire")
+    await wait_for(
+        pilot,
+        lambda: not app.screen.guarded and not app.screen.query_one("#yes").disabled,
+        what="guard to expire",
+    )
     await pilot.pause(0.1)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_confirm_clear(snap_compare: Any, replay_ctx: DashboardContext,
-                       size: tuple[int, int]) -> None:
+def test_confirm_clear(
+    snap_compare: Any, replay_ctx: DashboardContext, size: tuple[int, int]
+) -> None:
     assert snap_compare(IpsecApp(replay_ctx), terminal_size=size, run_before=_confirm_armed)

@@ -34,11 +34,15 @@ def replay_state(device: str, at: datetime = T0) -> DeviceState:
 
 
 def tunnel(device: str, peer: str, state: str = "up", pkts: int = 0, n: int = 0) -> Tunnel:
-    t = Tunnel(device=device, peer=peer, state=state,  # type: ignore[arg-type]
-               local_ts=TrafficSelector(prefix=f"10.{n}.0.0/24"),
-               remote_ts=TrafficSelector(prefix=f"10.{n + 100}.0.0/24"),
-               counters={"pkts_decaps": pkts, "pkts_encaps": pkts * 2},
-               sas=[IpsecSa(direction="in", spi=0x1000 + n), IpsecSa(direction="out", spi=n)])
+    t = Tunnel(
+        device=device,
+        peer=peer,
+        state=state,  # type: ignore[arg-type]
+        local_ts=TrafficSelector(prefix=f"10.{n}.0.0/24"),
+        remote_ts=TrafficSelector(prefix=f"10.{n + 100}.0.0/24"),
+        counters={"pkts_decaps": pkts, "pkts_encaps": pkts * 2},
+        sas=[IpsecSa(direction="in", spi=0x1000 + n), IpsecSa(direction="out", spi=n)],
+    )
     return t.with_identity()
 
 
@@ -53,15 +57,33 @@ def test_real_outputs_become_rows_keyed_by_tunnel_id() -> None:
 
 def test_rates_between_polls_and_counter_reset() -> None:
     model = TunnelModel()
-    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0,
-                            tunnels=[tunnel("r", "1.1.1.1", pkts=100)]))
-    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=10),
-                            tunnels=[tunnel("r", "1.1.1.1", pkts=600)]))
+    model.apply(
+        DeviceState(
+            device="r",
+            platform="cisco_ios",
+            polled_at=T0,
+            tunnels=[tunnel("r", "1.1.1.1", pkts=100)],
+        )
+    )
+    model.apply(
+        DeviceState(
+            device="r",
+            platform="cisco_ios",
+            polled_at=T0 + timedelta(seconds=10),
+            tunnels=[tunnel("r", "1.1.1.1", pkts=600)],
+        )
+    )
     row = next(iter(model.rows.values()))
     assert row.rate_in == 50.0 and row.rate_out == 100.0
     # re-key / clear reset the counters: the new value is all traffic since the reset
-    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=20),
-                            tunnels=[tunnel("r", "1.1.1.1", pkts=30)]))
+    model.apply(
+        DeviceState(
+            device="r",
+            platform="cisco_ios",
+            polled_at=T0 + timedelta(seconds=20),
+            tunnels=[tunnel("r", "1.1.1.1", pkts=30)],
+        )
+    )
     assert row.rate_in == 3.0
     assert rate(10, 5, 0) is None and rate(None, 5, 1) is None
 
@@ -85,8 +107,17 @@ def test_filter_grammar_regex_invert_and_bad_regex() -> None:
 
 def test_sort_by_peer_numeric_and_reverse_on_second_press() -> None:
     model = TunnelModel()
-    model.apply(DeviceState(device="r", platform="cisco_ios", tunnels=[
-        tunnel("r", "10.0.0.2", n=1), tunnel("r", "9.0.0.1", n=2), tunnel("r", "10.0.0.10", n=3)]))
+    model.apply(
+        DeviceState(
+            device="r",
+            platform="cisco_ios",
+            tunnels=[
+                tunnel("r", "10.0.0.2", n=1),
+                tunnel("r", "9.0.0.1", n=2),
+                tunnel("r", "10.0.0.10", n=3),
+            ],
+        )
+    )
     model.set_sort("peer")
     assert [model.rows[k].tunnel.peer for k in model.view] == ["9.0.0.1", "10.0.0.2", "10.0.0.10"]
     model.set_sort("peer")
@@ -112,8 +143,13 @@ def test_marks_targets_faults_and_removed_tunnels() -> None:
 
 
 def test_fmt_duration() -> None:
-    assert [fmt_duration(x) for x in (None, 5, 303, 11520, 187200)] == \
-        ["-", "5s", "5m03s", "3h12m", "2d04h"]
+    assert [fmt_duration(x) for x in (None, 5, 303, 11520, 187200)] == [
+        "-",
+        "5s",
+        "5m03s",
+        "3h12m",
+        "2d04h",
+    ]
 
 
 def test_one_way_traffic_is_a_fault_by_the_shared_definition() -> None:
@@ -122,14 +158,14 @@ def test_one_way_traffic_is_a_fault_by_the_shared_definition() -> None:
     one_way = tunnel("r", "1.1.1.1", n=1)
     one_way.counters.update(pkts_decaps=0, pkts_encaps=100)
     healthy = tunnel("r", "2.2.2.2", pkts=100, n=2)
-    first = DeviceState(device="r", platform="cisco_ios", polled_at=T0,
-                        tunnels=[one_way, healthy])
+    first = DeviceState(device="r", platform="cisco_ios", polled_at=T0, tunnels=[one_way, healthy])
     model.apply(first)
     model.set_faults_only(True)
     later = one_way.model_copy(update={"counters": {"pkts_decaps": 0, "pkts_encaps": 600}})
     busy = healthy.model_copy(update={"counters": {"pkts_decaps": 300, "pkts_encaps": 600}})
-    second = DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=5),
-                         tunnels=[later, busy])
+    second = DeviceState(
+        device="r", platform="cisco_ios", polled_at=T0 + timedelta(seconds=5), tunnels=[later, busy]
+    )
     model.apply(second)
     assessment = assess([second], [first])
     model.set_faults(assessment.faults)
@@ -148,8 +184,11 @@ def test_unreachable_device_rows_go_stale_with_age_then_recover() -> None:
     assert model.tick_stale(T0 + timedelta(seconds=125))
     assert row.cells["state"] == "stale 2m05s"
     assert not model.tick_stale(T0 + timedelta(seconds=125))  # nothing moved: no repaint
-    model.apply(DeviceState(device="r", platform="cisco_ios", polled_at=T0 + timedelta(minutes=3),
-                            tunnels=[t]))
+    model.apply(
+        DeviceState(
+            device="r", platform="cisco_ios", polled_at=T0 + timedelta(minutes=3), tunnels=[t]
+        )
+    )
     assert row.stale_since is None and row.cells["state"] == "up" and not row.fault
 
 
@@ -161,5 +200,9 @@ def test_columns_fit_by_priority_and_size_to_content() -> None:
     kept = [c.key for c in fit_columns(cols, model.widths, 40)]
     assert kept[:2] == ["device", "peer"] and {"state", "ike"} <= set(kept)
     assert "sel" not in kept
-    assert [c.key for c in fit_columns(cols, model.widths, 10)] == ["device", "peer", "ike",
-                                                                     "state"]
+    assert [c.key for c in fit_columns(cols, model.widths, 10)] == [
+        "device",
+        "peer",
+        "ike",
+        "state",
+    ]

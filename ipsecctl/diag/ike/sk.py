@@ -45,8 +45,15 @@ def _strip_padding(plain: bytes) -> bytes | None:
     return plain[: len(plain) - pad - 1]
 
 
-def decrypt_sk(message: bytes, body_start: int, end: int, encr: EncrSpec,
-               integ: IntegSpec | None, sk_e: bytes, sk_a: bytes) -> SkResult:
+def decrypt_sk(
+    message: bytes,
+    body_start: int,
+    end: int,
+    encr: EncrSpec,
+    integ: IntegSpec | None,
+    sk_e: bytes,
+    sk_a: bytes,
+) -> SkResult:
     """Decrypt the SK/SKF body ``message[body_start:end]`` (IV..ICV).
 
     ``body_start`` is where the IV begins (after the generic header, and for SKF after the
@@ -64,17 +71,18 @@ def decrypt_sk(message: bytes, body_start: int, end: int, encr: EncrSpec,
     if len(body) < iv_len + icv_len + 1:
         return SkResult(None, "bad", "SK payload shorter than IV + ICV")
     iv = body[:iv_len]
-    ct = body[iv_len: len(body) - icv_len]
-    tag = body[len(body) - icv_len:] if icv_len else b""
-    key, salt = sk_e[: encr.key_len], sk_e[encr.key_len:]
+    ct = body[iv_len : len(body) - icv_len]
+    tag = body[len(body) - icv_len :] if icv_len else b""
+    key, salt = sk_e[: encr.key_len], sk_e[encr.key_len :]
     try:
         if encr.aead:
             aad = message[:body_start]
             nonce = salt + iv
             try:
                 if encr.mode == "gcm":
-                    dec = Cipher(algorithms.AES(key),
-                                 modes.GCM(nonce, tag, min_tag_length=icv_len)).decryptor()
+                    dec = Cipher(
+                        algorithms.AES(key), modes.GCM(nonce, tag, min_tag_length=icv_len)
+                    ).decryptor()
                     dec.authenticate_additional_data(aad)
                     plain = dec.update(ct) + dec.finalize()
                 elif encr.mode == "ccm":
@@ -101,8 +109,7 @@ def decrypt_sk(message: bytes, body_start: int, end: int, encr: EncrSpec,
             d = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
             plain = d.update(ct) + d.finalize()
         elif encr.mode == "ctr":
-            d = Cipher(algorithms.AES(key), modes.CTR(salt + iv + b"\x00\x00\x00\x01")
-                       ).decryptor()
+            d = Cipher(algorithms.AES(key), modes.CTR(salt + iv + b"\x00\x00\x00\x01")).decryptor()
             plain = d.update(ct) + d.finalize()
         else:
             return SkResult(None, icv, f"unsupported encryption {encr.keyword}")

@@ -10,9 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 AUTH_FAIL = {"AUTHENTICATION_FAILED", "AUTHORIZATION_FAILED"}
-CHILD_FAIL = {"TS_UNACCEPTABLE", "NO_PROPOSAL_CHOSEN", "SINGLE_PAIR_REQUIRED",
-              "INTERNAL_ADDRESS_FAILURE", "FAILED_CP_REQUIRED", "INVALID_SELECTORS",
-              "NO_ADDITIONAL_SAS", "TEMPORARY_FAILURE"}
+CHILD_FAIL = {
+    "TS_UNACCEPTABLE",
+    "NO_PROPOSAL_CHOSEN",
+    "SINGLE_PAIR_REQUIRED",
+    "INTERNAL_ADDRESS_FAILURE",
+    "FAILED_CP_REQUIRED",
+    "INVALID_SELECTORS",
+    "NO_ADDITIONAL_SAS",
+    "TEMPORARY_FAILURE",
+}
 
 OK_VERDICTS = ("established", "phase 1 established", "IKE_SA_INIT completed")
 FAILED_VERDICTS = (
@@ -42,12 +49,16 @@ def _summary(msg: dict[str, Any]) -> str:
             parts.append(f"N({p.get('name', '?')})")
         elif t in ("SK", "SKF"):
             inner = p.get("payloads")
-            frag = (f" {p.get('fragment_number')}/{p.get('total_fragments')}"
-                    if t == "SKF" else "")
+            frag = f" {p.get('fragment_number')}/{p.get('total_fragments')}" if t == "SKF" else ""
             if inner is not None:
-                parts.append(f"{t}{frag}{{" + " ".join(
-                    f"N({q.get('name')})" if q.get("type") == "N" else str(q.get("type"))
-                    for q in inner) + "}")
+                parts.append(
+                    f"{t}{frag}{{"
+                    + " ".join(
+                        f"N({q.get('name')})" if q.get("type") == "N" else str(q.get("type"))
+                        for q in inner
+                    )
+                    + "}"
+                )
             else:
                 parts.append(f"{t}{frag}(encrypted)")
         else:
@@ -62,13 +73,19 @@ def _direction(msg: dict[str, Any], first_src: str | None) -> str:
 
 
 def _entry(msg: dict[str, Any], t0: float, first_src: str | None) -> dict[str, Any]:
-    kind = ("response" if msg.get("response") else "request") if msg.get("version") == 2 \
-        else ""
-    return {"frame": msg.get("frame"), "t": round(float(msg.get("time") or 0) - t0, 6),
-            "direction": _direction(msg, first_src), "exchange": msg.get("exchange"),
-            "message_id": msg.get("message_id"), "kind": kind,
-            "summary": _summary(msg), "retransmission": "retransmission_of" in msg,
-            "icv": msg.get("icv"), "errors": msg.get("errors", [])}
+    kind = ("response" if msg.get("response") else "request") if msg.get("version") == 2 else ""
+    return {
+        "frame": msg.get("frame"),
+        "t": round(float(msg.get("time") or 0) - t0, 6),
+        "direction": _direction(msg, first_src),
+        "exchange": msg.get("exchange"),
+        "message_id": msg.get("message_id"),
+        "kind": kind,
+        "summary": _summary(msg),
+        "retransmission": "retransmission_of" in msg,
+        "icv": msg.get("icv"),
+        "errors": msg.get("errors", []),
+    }
 
 
 def verdict_v2(msgs: list[dict[str, Any]]) -> str:
@@ -83,8 +100,9 @@ def verdict_v2(msgs: list[dict[str, Any]]) -> str:
         if "NO_PROPOSAL_CHOSEN" in names:
             verdict = "proposal rejected: NO_PROPOSAL_CHOSEN"
         elif "INVALID_KE_PAYLOAD" in names:
-            group = next((n.get("group") for n in m["notify"]
-                          if n["name"] == "INVALID_KE_PAYLOAD"), None)
+            group = next(
+                (n.get("group") for n in m["notify"] if n["name"] == "INVALID_KE_PAYLOAD"), None
+            )
             verdict = f"invalid KE: responder wants group {group}"
         elif "REDIRECT" in names:
             gw = next((n.get("gateway") for n in m["notify"] if n["name"] == "REDIRECT"), None)
@@ -125,8 +143,11 @@ def _auth_verdict(auth_resp: list[dict[str, Any]]) -> str:
         return "established"
     if bad:
         return f"child SA rejected: {bad[0]}"
-    errors = sorted(n["name"] for n in last.get("notify", [])
-                    if isinstance(n.get("type"), int) and n["type"] < 16384)
+    errors = sorted(
+        n["name"]
+        for n in last.get("notify", [])
+        if isinstance(n.get("type"), int) and n["type"] < 16384
+    )
     if errors:  # RFC 7296 3.10.1: notify types below 16384 are errors
         return f"IKE_AUTH failed: {errors[0]}"
     return "IKE_AUTH answered without AUTH (EAP or another round in progress?)"
@@ -141,8 +162,11 @@ def verdict_v1(msgs: list[dict[str, Any]], first_src: str | None) -> str:
         for n in m.get("notify", []):
             if n["name"] == "NO_PROPOSAL_CHOSEN":
                 return "proposal rejected: NO_PROPOSAL_CHOSEN"
-            if n["name"] in ("AUTHENTICATION_FAILED", "INVALID_HASH_INFORMATION",
-                             "PAYLOAD_MALFORMED"):
+            if n["name"] in (
+                "AUTHENTICATION_FAILED",
+                "INVALID_HASH_INFORMATION",
+                "PAYLOAD_MALFORMED",
+            ):
                 return f"authentication failed ({n['name']})"
             if n["name"] == "INVALID_ID_INFORMATION":
                 return "phase 2 rejected: INVALID_ID_INFORMATION"
@@ -173,14 +197,23 @@ def build_sas(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (version, spi_i), msgs in groups.items():
         first_src = msgs[0].get("src")
         t0 = float(msgs[0].get("time") or 0)
-        spi_r = next((m["spi_r"] for m in msgs if m.get("spi_r") and set(m["spi_r"]) != {"0"}),
-                     msgs[0].get("spi_r"))
+        spi_r = next(
+            (m["spi_r"] for m in msgs if m.get("spi_r") and set(m["spi_r"]) != {"0"}),
+            msgs[0].get("spi_r"),
+        )
         verdict = verdict_v2(msgs) if version == 2 else verdict_v1(msgs, first_src)
-        out.append({"spi_i": spi_i, "spi_r": spi_r, "version": version,
-                    "initiator": first_src if msgs[0].get("initiator") is not False else None,
-                    "messages": [m.get("frame") for m in msgs],
-                    "timeline": [_entry(m, t0, first_src) for m in msgs],
-                    "verdict": verdict, "outcome": outcome(verdict)})
+        out.append(
+            {
+                "spi_i": spi_i,
+                "spi_r": spi_r,
+                "version": version,
+                "initiator": first_src if msgs[0].get("initiator") is not False else None,
+                "messages": [m.get("frame") for m in msgs],
+                "timeline": [_entry(m, t0, first_src) for m in msgs],
+                "verdict": verdict,
+                "outcome": outcome(verdict),
+            }
+        )
     return out
 
 

@@ -74,8 +74,7 @@ def render_logs(state: DeviceState | None, peer: str | None = None) -> Renderabl
                 head.append(f"{' '.join(ev.time.split())} ", style="dim")
             head.append(f"{ev.peer or '-'}  ", style="bold")
             if ev.code:
-                head.append(f"{ev.code} ",
-                            style=SEVERITY_STYLES.get(ev.severity or "", "bold"))
+                head.append(f"{ev.code} ", style=SEVERITY_STYLES.get(ev.severity or "", "bold"))
                 head.append(ev.summary or "")
             else:
                 head.append("(not recognised)", style="dim")

@@ -82,8 +82,7 @@ class ConfirmScreen(_YesNoScreen):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, title: str, summary: str, commands: list[str], *,
-                 verb: str = "Run") -> None:
+    def __init__(self, title: str, summary: str, commands: list[str], *, verb: str = "Run") -> None:
         super().__init__()
         self.title_text = title
         self.summary = summary
@@ -97,10 +96,14 @@ class ConfirmScreen(_YesNoScreen):
             with VerticalScroll(id="commands"):
                 yield Static("\n".join(self.commands), markup=False)
             what = "these commands" if self.verb == "Run" else "this"
-            yield Static(Text.assemble((f"{self.verb} {what}? ", "bold"), ("[y/N]", "bold"),
-                                       (f"  y {self.verb.lower()}s; n, Esc or Enter cancels",
-                                        "dim")),
-                         id="hint")
+            yield Static(
+                Text.assemble(
+                    (f"{self.verb} {what}? ", "bold"),
+                    ("[y/N]", "bold"),
+                    (f"  y {self.verb.lower()}s; n, Esc or Enter cancels", "dim"),
+                ),
+                id="hint",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (n)", id="no")
                 yield Button(f"{self.verb} (y)", id="yes", variant="error")
@@ -129,8 +132,13 @@ class HostKeyScreen(_YesNoScreen):
                 "in ipsecctl's known_hosts.",
                 markup=False,
             )
-            yield Static(Text.assemble(("Trust this key? ", "bold"), ("[y/N]", "bold"),
-                                       ("  y trusts; n, Esc or Enter rejects", "dim")))
+            yield Static(
+                Text.assemble(
+                    ("Trust this key? ", "bold"),
+                    ("[y/N]", "bold"),
+                    ("  y trusts; n, Esc or Enter rejects", "dim"),
+                )
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Reject (n)", id="no")
                 yield Button("Trust (y)", id="yes", variant="warning")
@@ -184,10 +192,14 @@ class HelpScreen(ModalScreen[None]):
             yield Label(Text("ipsecctl dashboard keys", style="bold"))
             with VerticalScroll():
                 yield Static(table)
-            yield Static(Text(
-                "Filter: regex, leading ! inverts, Esc clears. Esc or ? closes this help.\n"
-                f"Remap keys in the config file ({self.config_path}, shown by `ipsecctl info`):"
-                "\n  keymap:\n    rekey: R\n    quit: q,ctrl+q", style="dim"))
+            yield Static(
+                Text(
+                    "Filter: regex, leading ! inverts, Esc clears. Esc or ? closes this help.\n"
+                    f"Remap keys in the config file ({self.config_path}, shown by `ipsecctl info`):"
+                    "\n  keymap:\n    rekey: R\n    quit: q,ctrl+q",
+                    style="dim",
+                )
+            )
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -197,11 +209,14 @@ class FilePickScreen(ModalScreen[tuple[str, str] | None]):
     """Pick a capture file and, optionally, the keys to decrypt it: type the paths or choose
     them in the tree (a file chosen there fills the capture field first, then the keys)."""
 
-    DEFAULT_CSS = MODAL_CSS + """
+    DEFAULT_CSS = (
+        MODAL_CSS
+        + """
     FilePickScreen > Vertical { height: 90%; }
     FilePickScreen DirectoryTree { height: 1fr; min-height: 4; border: round $panel; }
     FilePickScreen Input { margin: 0; }
     """
+    )
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
 
     def __init__(self, title: str, start: str = ".") -> None:
@@ -216,8 +231,11 @@ class FilePickScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical():
             yield Label(Text(self.title_text, style="bold"))
             yield Input(placeholder="capture: pcap, pcapng or a printed capture", id="capture")
-            yield Input(placeholder="keys (optional): Wireshark esp_sa, tcpdump -E, ipsecctl "
-                        "YAML/JSON, ip xfrm state, charon log", id="keys")
+            yield Input(
+                placeholder="keys (optional): Wireshark esp_sa, tcpdump -E, ipsecctl "
+                "YAML/JSON, ip xfrm state, charon log",
+                id="keys",
+            )
             yield DirectoryTree(self.start, id="tree")
             yield Static(Text("Enter in a field or d decodes; Esc cancels", style="dim"))
             with Horizontal(classes="buttons"):

@@ -39,8 +39,9 @@ def bar(remaining: int | None, total: int | None, unit: str, width: int = BAR_WI
     style = "green" if ratio > 0.25 else ("yellow" if ratio > 0.1 else "red")
     text.append("━" * whole, style=style)
     if whole < width:
-        text.append("╸" if filled - whole >= 0.5 else "─", style=style if filled - whole >= 0.5
-                    else "dim")
+        text.append(
+            "╸" if filled - whole >= 0.5 else "─", style=style if filled - whole >= 0.5 else "dim"
+        )
         text.append("─" * (width - whole - 1), style="dim")
     text.append(f" {remaining} {unit}")
     return text
@@ -51,8 +52,9 @@ def _life(sa: IpsecSa, key: str, default: int) -> int:
     return int(value) if isinstance(value, int) and value > 0 else default
 
 
-def sa_table(sas: list[IpsecSa], *, bars: bool = False, compact: bool = False,
-             bar_width: int = BAR_WIDTH) -> Table:
+def sa_table(
+    sas: list[IpsecSa], *, bars: bool = False, compact: bool = False, bar_width: int = BAR_WIDTH
+) -> Table:
     """One line per SA, inbound first: direction, SPI, remaining lifetimes (bars on the tunnel
     screen), protocol, mode, NAT-T and transform. Every column but the transform keeps its
     full width; the transform is cut with an ellipsis when the pane is narrow. ``compact``
@@ -60,19 +62,28 @@ def sa_table(sas: list[IpsecSa], *, bars: bool = False, compact: bool = False,
     rows = []
     for sa in sorted(sas, key=lambda s: (s.direction != "in", s.protocol, s.spi)):
         if bars:
-            life_s: Any = bar(sa.remaining_s, _life(sa, "lifetime_s", DEFAULT_LIFETIME_S), "s",
-                              bar_width)
-            life_kb: Any = bar(sa.remaining_kb, _life(sa, "lifetime_kb", DEFAULT_LIFETIME_KB),
-                               "kB", bar_width)
+            life_s: Any = bar(
+                sa.remaining_s, _life(sa, "lifetime_s", DEFAULT_LIFETIME_S), "s", bar_width
+            )
+            life_kb: Any = bar(
+                sa.remaining_kb, _life(sa, "lifetime_kb", DEFAULT_LIFETIME_KB), "kB", bar_width
+            )
         else:
             life_s = Text("-" if sa.remaining_s is None else f"{sa.remaining_s}")
             life_kb = Text("-" if sa.remaining_kb is None else f"{sa.remaining_kb}")
         status = "" if sa.live else f" ({sa.status})"
-        cells: list[Any] = [Text(sa.direction + status, style="bold" if sa.live else "dim"),
-                            Text(f"0x{sa.spi:08X}"), life_s, life_kb]
+        cells: list[Any] = [
+            Text(sa.direction + status, style="bold" if sa.live else "dim"),
+            Text(f"0x{sa.spi:08X}"),
+            life_s,
+            life_kb,
+        ]
         if not compact:
-            cells += [Text(sa.protocol), Text(sa.mode or "-"),
-                      Text("yes" if sa.udp_encap else "no")]
+            cells += [
+                Text(sa.protocol),
+                Text(sa.mode or "-"),
+                Text("yes" if sa.udp_encap else "no"),
+            ]
         cells.append(Text(sa.transform or "-"))
         rows.append(cells)
     names = ["dir", "SPI", "life s", "life kB"]
@@ -81,16 +92,20 @@ def sa_table(sas: list[IpsecSa], *, bars: bool = False, compact: bool = False,
     names.append("transform")
     # one space between columns; the transform gives way: cut with an ellipsis in the detail
     # pane, wrapped at a space (never inside a word) on the tunnel screen
-    table = Table(box=None, pad_edge=False, expand=False, header_style="bold",
-                  padding=(0, 1, 0, 0))
+    table = Table(box=None, pad_edge=False, expand=False, header_style="bold", padding=(0, 1, 0, 0))
     for n, name in enumerate(names):
         if name == "transform":
-            table.add_column(name, no_wrap=not bars, overflow="ellipsis" if not bars else "fold",
-                             min_width=9)
+            table.add_column(
+                name, no_wrap=not bars, overflow="ellipsis" if not bars else "fold", min_width=9
+            )
             continue
         widest = max([len(name), *(r[n].cell_len for r in rows)])
-        table.add_column(name, no_wrap=True, min_width=widest,
-                         justify="right" if name.startswith("life") and not bars else "left")
+        table.add_column(
+            name,
+            no_wrap=True,
+            min_width=widest,
+            justify="right" if name.startswith("life") and not bars else "left",
+        )
     for cells in rows:
         table.add_row(*cells)
     return table
@@ -137,20 +152,29 @@ def head_text(tunnel: Tunnel, *, wrap: bool = False) -> Text:
 
 
 def selectors_text(tunnel: Tunnel, *, wrap: bool = False) -> Text:
-    return Text(f"local {tunnel.local_ts or '-'}  remote {tunnel.remote_ts or '-'}  "
-                f"pfs {pfs_text(tunnel)}  up {fmt_duration(tunnel.uptime_s)}  id {tunnel.id}",
-                style="dim", no_wrap=not wrap, overflow="ellipsis")
+    return Text(
+        f"local {tunnel.local_ts or '-'}  remote {tunnel.remote_ts or '-'}  "
+        f"pfs {pfs_text(tunnel)}  up {fmt_duration(tunnel.uptime_s)}  id {tunnel.id}",
+        style="dim",
+        no_wrap=not wrap,
+        overflow="ellipsis",
+    )
 
 
-def counters_table(tunnel: Tunnel, previous: Tunnel | None = None,
-                   seconds: float = 0.0, *, columns: int = 3, compact: bool = False) -> Table:
+def counters_table(
+    tunnel: Tunnel,
+    previous: Tunnel | None = None,
+    seconds: float = 0.0,
+    *,
+    columns: int = 3,
+    compact: bool = False,
+) -> Table:
     """Counters with their rate between the last two polls (``/s``), ``columns`` per line."""
     grid = Table.grid(padding=(0, 2))
     names: list[str]
     if compact:  # packets both ways and the errors that are not zero
         names = [n for n in ("pkts_encaps", "pkts_decaps") if n in tunnel.counters]
-        names += [n for n, v in tunnel.counters.items()
-                  if v and ("error" in n or "fail" in n)]
+        names += [n for n, v in tunnel.counters.items() if v and ("error" in n or "fail" in n)]
     else:
         names = [n for n in COUNTER_NAMES if n in tunnel.counters]
         names += sorted(k for k in tunnel.counters if k not in COUNTER_NAMES)
@@ -167,40 +191,63 @@ def counters_table(tunnel: Tunnel, previous: Tunnel | None = None,
             text.append(f" ({fmt_rate(r)}/s)", style="bold red" if bad else "dim")
         cells.append(text)
     for i in range(0, len(cells), columns):
-        grid.add_row(*cells[i:i + columns])
+        grid.add_row(*cells[i : i + columns])
     return grid
 
 
-def render_tunnel(tunnel: Tunnel, ike: IkeSa | None, *, previous: Tunnel | None = None,
-                  seconds: float = 0.0, bars: bool = False, counters: int = 3,
-                  note: str = "", width: int = 200) -> RenderableType:
+def render_tunnel(
+    tunnel: Tunnel,
+    ike: IkeSa | None,
+    *,
+    previous: Tunnel | None = None,
+    seconds: float = 0.0,
+    bars: bool = False,
+    counters: int = 3,
+    note: str = "",
+    width: int = 200,
+) -> RenderableType:
     """The detail pane's form (compact, one line per fact), or with ``bars`` the tunnel
     screen's (lines wrap at word boundaries, lifetimes as bars; below 110 columns the SA
     table leaves out protocol, mode and NAT-T so the transform keeps its room)."""
     parts: list[Any] = []
     if note:
         parts.append(Text(note, style="red"))
-    parts += [head_text(tunnel, wrap=bars), selectors_text(tunnel, wrap=bars),
-              ike_text(ike, tunnel, wrap=bars)]
+    parts += [
+        head_text(tunnel, wrap=bars),
+        selectors_text(tunnel, wrap=bars),
+        ike_text(ike, tunnel, wrap=bars),
+    ]
     narrow = width < 110
-    parts.append(sa_table(tunnel.sas, bars=bars, compact=not bars or narrow,
-                          bar_width=5 if narrow else BAR_WIDTH) if tunnel.sas
-                 else Text("no IPsec SA", style="dim"))
+    parts.append(
+        sa_table(
+            tunnel.sas, bars=bars, compact=not bars or narrow, bar_width=5 if narrow else BAR_WIDTH
+        )
+        if tunnel.sas
+        else Text("no IPsec SA", style="dim")
+    )
     if counters:
-        parts.append(counters_table(tunnel, previous, seconds, columns=counters,
-                                    compact=not bars))
+        parts.append(counters_table(tunnel, previous, seconds, columns=counters, compact=not bars))
     return Group(*parts)
 
 
-def render_device(name: str, platform: str, reachable: bool | None, error: str,
-                  summary: str, hint: str = "enter: device screen   space: mark") -> RenderableType:
+def render_device(
+    name: str,
+    platform: str,
+    reachable: bool | None,
+    error: str,
+    summary: str,
+    hint: str = "enter: device screen   space: mark",
+) -> RenderableType:
     """A device selected in the fleet pane: the full error text, wrapped, since the fleet's
     ERROR column can only show its start."""
     head = Text()
     head.append(f"{name} ", style="bold")
     head.append(f"({platform})  ")
-    reach = {None: ("not polled yet", "dim"), True: ("reachable", "green"),
-             False: ("unreachable", "bold red")}[reachable]
+    reach = {
+        None: ("not polled yet", "dim"),
+        True: ("reachable", "green"),
+        False: ("unreachable", "bold red"),
+    }[reachable]
     head.append(*reach)
     parts: list[Any] = [head, Text(summary, style="dim")]
     if error:
@@ -245,19 +292,27 @@ class DetailPane(VerticalScroll, can_focus=True):
         if self.is_mounted:
             self.query_one("#detail-body", Static).update(renderable)
 
-    def show(self, tunnel: Tunnel | None, ike: IkeSa | None, device_error: str = "",
-             previous: Tunnel | None = None, seconds: float = 0.0) -> None:
+    def show(
+        self,
+        tunnel: Tunnel | None,
+        ike: IkeSa | None,
+        device_error: str = "",
+        previous: Tunnel | None = None,
+        seconds: float = 0.0,
+    ) -> None:
         self.tunnel_id = tunnel.id if tunnel else None
         self.device_name = None
         if tunnel is None:
             self._set(Text("select a tunnel", style="dim"))
             return
         note = f"{tunnel.device}: {device_error}" if device_error else ""
-        self._set(render_tunnel(tunnel, ike, previous=previous, seconds=seconds, note=note,
-                                counters=2))
+        self._set(
+            render_tunnel(tunnel, ike, previous=previous, seconds=seconds, note=note, counters=2)
+        )
 
-    def show_device(self, name: str, platform: str, reachable: bool | None, error: str,
-                    summary: str) -> None:
+    def show_device(
+        self, name: str, platform: str, reachable: bool | None, error: str, summary: str
+    ) -> None:
         self.tunnel_id = None
         self.device_name = name
         self._set(render_device(name, platform, reachable, error, summary))

@@ -47,9 +47,16 @@ class DiagnosisPane(VerticalScroll, can_focus=True):
     def body(self) -> Static:
         return self.query_one("#why-body", Static)
 
-    def show(self, subject: str, findings: Sequence[Finding], reasons: Sequence[str] = (),
-             *, status: str = READY, message: str = "") -> None:
-        changed = (subject != self.subject)
+    def show(
+        self,
+        subject: str,
+        findings: Sequence[Finding],
+        reasons: Sequence[str] = (),
+        *,
+        status: str = READY,
+        message: str = "",
+    ) -> None:
+        changed = subject != self.subject
         self.subject = subject
         self.findings = list(findings)
         self.reasons = tuple(reasons)
@@ -70,10 +77,20 @@ class DiagnosisPane(VerticalScroll, can_focus=True):
         if self.findings or self.reasons:
             return Group(head, render_findings(self.findings, self.reasons))
         if self.status == PENDING:
-            return Group(head, Text(self.message or "diagnosing: the rules have not seen this "
-                                    "poll yet", style="dim"))
-        return Group(head, Text(self.message or "no findings: the health rules found nothing "
-                                "wrong in the last two polls", style="green"))
+            return Group(
+                head,
+                Text(
+                    self.message or "diagnosing: the rules have not seen this poll yet", style="dim"
+                ),
+            )
+        return Group(
+            head,
+            Text(
+                self.message
+                or "no findings: the health rules found nothing wrong in the last two polls",
+                style="green",
+            ),
+        )
 
     def plain(self) -> str:
         """What the pane says, as text (tests, and the zoomed copy)."""

@@ -14,9 +14,15 @@ class EventsPane(RichLog):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         # wrap: an error (a changed host key and the known_hosts line to remove) must be
         # readable in full, not cut at the pane's edge
-        super().__init__(id=id, classes=classes, max_lines=2000, wrap=True, min_width=20,
-                         markup=False,
-                         highlight=False)
+        super().__init__(
+            id=id,
+            classes=classes,
+            max_lines=2000,
+            wrap=True,
+            min_width=20,
+            markup=False,
+            highlight=False,
+        )
         self.lines_text: list[str] = []  # plain copy, for tests and export
 
     def add(self, when: datetime, text: str, level: str = "info") -> None:

@@ -117,7 +117,8 @@ class FleetPane(DataTable[str | Text]):
         tun = f"{up}/{total}" if total or (state and state.reachable) else "-"
         age = (
             fmt_duration((now - info.polled_at).total_seconds())
-            if info.polled_at is not None else "never"
+            if info.polled_at is not None
+            else "never"
         )
         if info.in_flight and info.polled_at is None:
             age = "polling"
@@ -135,8 +136,7 @@ class FleetPane(DataTable[str | Text]):
         width = self.content_region.width - self.styles.scrollbar_size_vertical
         if col is None or width <= 0:
             return False
-        used = sum(c.get_render_width(self) for key, c in self.columns.items()
-                   if key != "ERROR")
+        used = sum(c.get_render_width(self) for key, c in self.columns.items() if key != "ERROR")
         fit = max(8, width - used - 2 * self.cell_padding)
         if fit == col.width:
             return False

@@ -88,8 +88,9 @@ class TunnelTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(self, model: TunnelModel, *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, model: TunnelModel, *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.model = model
         self.wide = False
@@ -156,7 +157,7 @@ class TunnelTable(ScrollView, can_focus=True):
         its pauses) down at 10,000 rows. Returns the lines redrawn."""
         top = int(self.scroll_offset.y)
         body = max(1, self.scrollable_content_region.height - 1)
-        on_screen = set(self.model.view[top:top + body])
+        on_screen = set(self.model.view[top : top + body])
         lines = 0
         for key in keys:
             if key in on_screen:
@@ -268,13 +269,17 @@ class TunnelTable(ScrollView, can_focus=True):
         if index >= len(view):
             return Strip.blank(width, base)
         row = self.model.rows[view[index]]
-        return self._row_strip(row, index, base).crop(scroll_x, scroll_x + width) \
+        return (
+            self._row_strip(row, index, base)
+            .crop(scroll_x, scroll_x + width)
             .extend_cell_length(width, base)
+        )
 
     def _row_strip(self, row: Row, index: int, base: Style) -> Strip:
         marked = row.key in self.model.marks
         state_style = self.get_component_rich_style(
-            "tunnel-table--stale" if row.stale_since is not None
+            "tunnel-table--stale"
+            if row.stale_since is not None
             else STATE_CLASSES.get(row.tunnel.state, "tunnel-table--idle")
         )
         line_style = base
@@ -282,8 +287,11 @@ class TunnelTable(ScrollView, can_focus=True):
             line_style = base + self.get_component_rich_style("tunnel-table--cursor")
         segments: list[Segment] = []
         marker = "● " if marked else "  "
-        marker_style = line_style + self.get_component_rich_style("tunnel-table--marked") \
-            if marked else line_style
+        marker_style = (
+            line_style + self.get_component_rich_style("tunnel-table--marked")
+            if marked
+            else line_style
+        )
         segments.append(Segment(marker, marker_style))
         cells = row.cells
         fault_style = self.get_component_rich_style("tunnel-table--fault")
@@ -296,7 +304,8 @@ class TunnelTable(ScrollView, can_focus=True):
             if col.key == "state":
                 style = line_style + state_style
             elif (col.key == "errors" and row.tunnel.error_count) or (
-                    col.key == "rate_in" and row.one_way):
+                col.key == "rate_in" and row.one_way
+            ):
                 style = line_style + fault_style
             if n:
                 segments.append(Segment(" ", line_style))

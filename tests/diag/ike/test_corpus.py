@@ -25,8 +25,9 @@ def _sa_line(expected: str) -> dict[str, str]:
     return dict(kv.split("=", 1) for kv in m.group(1).split()) if m else {}
 
 
-@pytest.mark.parametrize("name", sorted(p.stem.replace(".expected", "")
-                                        for p in SCAN.glob("*.expected.txt")))
+@pytest.mark.parametrize(
+    "name", sorted(p.stem.replace(".expected", "") for p in SCAN.glob("*.expected.txt"))
+)
 def test_ike_scan_expected_decodes(name: str) -> None:
     expected = (SCAN / f"{name}.expected.txt").read_text()
     msg = decode_raw((SCAN / f"{name}.dat").read_bytes())
@@ -49,8 +50,9 @@ def test_ike_scan_expected_decodes(name: str) -> None:
         if mid:
             assert msg["message_id"] == int(mid.group(1), 16)
         return
-    mode = "AGGRESSIVE" if "Aggressive" in first else "MAIN_MODE" if "Main" in first \
-        else "IKE_SA_INIT"
+    mode = (
+        "AGGRESSIVE" if "Aggressive" in first else "MAIN_MODE" if "Main" in first else "IKE_SA_INIT"
+    )
     assert msg["exchange"] == mode
     sa = next(p for p in msg["payloads"] if p["type"] == "SA")
     fields = _sa_line(expected)
@@ -67,8 +69,7 @@ def test_ike_scan_expected_decodes(name: str) -> None:
     else:
         t = {x["type"]: x for x in sa["proposals"][0]["transforms"]}
         enc, klen = fields["Encr"].split(",")
-        assert t["ENCR"]["name"] == f"ENCR_{enc}" and t["ENCR"]["keylen"] == int(
-            klen.split("=")[1])
+        assert t["ENCR"]["name"] == f"ENCR_{enc}" and t["ENCR"]["keylen"] == int(klen.split("=")[1])
         assert t["INTEG"]["name"] == f"AUTH_{fields['Integ']}"
         assert t["PRF"]["name"] == f"PRF_{fields['Prf']}"
         gnum, gname = fields["DH_Group"].split(":")
@@ -76,14 +77,18 @@ def test_ike_scan_expected_decodes(name: str) -> None:
     vids = [p for p in msg["payloads"] if p["type"] in ("VID", "V")]
     want_vids = re.findall(r"VID=([0-9a-f]+) \(([^)]+)\)", expected)
     assert [(v["data"], v["name"]) for v in vids] == want_vids
-    for label, ptype in (("KeyExchange", "KE"), ("Nonce", "NONCE"), ("Hash", "HASH"),
-                         ("Signature", "SIG")):
+    for label, ptype in (
+        ("KeyExchange", "KE"),
+        ("Nonce", "NONCE"),
+        ("Hash", "HASH"),
+        ("Signature", "SIG"),
+    ):
         m = re.search(rf"{label}\((\d+) bytes\)", expected)
         if m:
             p = next(p for p in msg["payloads"] if p["type"] in (ptype, ptype.title()))
-            assert p["data_len"] == int(m.group(1)) - (4 if ptype == "KE" and
-                                                      msg["version"] == 2 else 0) or \
-                p["data_len"] == int(m.group(1))
+            assert p["data_len"] == int(m.group(1)) - (
+                4 if ptype == "KE" and msg["version"] == 2 else 0
+            ) or p["data_len"] == int(m.group(1))
     idm = re.search(r"ID\(Type=(\w+), Value=([^)]+)\)", expected)
     if idm:
         p = next(p for p in msg["payloads"] if p["type"] == "ID")
@@ -98,12 +103,17 @@ def test_ike_scan_probes_decode() -> None:
     default = decode_raw((SCAN / "pkt-default-proposal.dat").read_bytes())
     transforms = default["payloads"][0]["proposals"][0]["transforms"]
     assert len(transforms) == 8 and default["length"] == 336
-    combos = {(t["attributes"]["encryption"], t["attributes"]["hash"],
-               t["attributes"]["group_name"]) for t in transforms}
-    assert combos == {(e, h, g) for e in ("3DES", "DES") for h in ("SHA1", "MD5")
-                      for g in ("modp1024", "modp768")}
-    assert all(t["attributes"]["auth"] == "PSK" and t["attributes"]["life_duration"] == 28800
-               for t in transforms)
+    combos = {
+        (t["attributes"]["encryption"], t["attributes"]["hash"], t["attributes"]["group_name"])
+        for t in transforms
+    }
+    assert combos == {
+        (e, h, g) for e in ("3DES", "DES") for h in ("SHA1", "MD5") for g in ("modp1024", "modp768")
+    }
+    assert all(
+        t["attributes"]["auth"] == "PSK" and t["attributes"]["life_duration"] == 28800
+        for t in transforms
+    )
     v2 = decode_raw((SCAN / "pkt-ikev2.dat").read_bytes())
     assert v2["version"] == 2 and v2["exchange"] == "IKE_SA_INIT" and v2["initiator"]
     malformed = decode_raw((SCAN / "pkt-malformed.dat").read_bytes())
@@ -125,8 +135,11 @@ def test_scapy_nat_t_capture() -> None:
     msgs = decode_capture(SCAPY / "ikev2_nat_t.pcapng")
     first4 = msgs[:4]
     assert [(m["exchange"], m["response"], m["nat_t"]) for m in first4] == [
-        ("IKE_SA_INIT", False, True), ("IKE_SA_INIT", True, True),
-        ("IKE_AUTH", False, True), ("IKE_AUTH", True, True)]
+        ("IKE_SA_INIT", False, True),
+        ("IKE_SA_INIT", True, True),
+        ("IKE_AUTH", False, True),
+        ("IKE_AUTH", True, True),
+    ]
     assert first4[2]["decrypted"] is False and first4[2]["payloads"][0]["type"] == "SK"
     assert all(m["errors"] == [] for m in msgs)
     # frames 5.. are ESP on the same port: not IKE, so not in the messages
@@ -162,15 +175,21 @@ def test_tcpdump_ikev2pI2_decrypts_but_icv_fails() -> None:
 def test_tcpdump_isakmp_v1() -> None:
     msgs = decode_capture(TCPDUMP / "isakmp4500.pcap")
     out = (TCPDUMP / "isakmp4.out").read_text().splitlines()
-    expected = {int(line.split()[0]): line for line in out if "isakmp" in line and
-                "keep-alive" not in line}
+    expected = {
+        int(line.split()[0]): line for line in out if "isakmp" in line and "keep-alive" not in line
+    }
     assert sorted(m["frame"] for m in msgs) == sorted(expected)
     for m in msgs:
         line = expected[m["frame"]]
         assert m["nat_t"] == ("NONESP-encap" in line)
         assert m["encrypted"] == line.endswith("[E]")
-        assert m["exchange"] == ("QUICK_MODE" if "oakley-quick" in line else
-                                 "INFORMATIONAL" if " inf" in line else "MAIN_MODE")
+        assert m["exchange"] == (
+            "QUICK_MODE"
+            if "oakley-quick" in line
+            else "INFORMATIONAL"
+            if " inf" in line
+            else "MAIN_MODE"
+        )
     assert build_sas(msgs)[0]["verdict"] == "established"
     setup = decode_capture(TCPDUMP / "ISAKMP_sa_setup.pcap")
     attrs = setup[0]["payloads"][0]["proposals"][0]["transforms"][0]["attributes"]
@@ -179,9 +198,14 @@ def test_tcpdump_isakmp_v1() -> None:
     assert enc and attrs["encryption"].lower().startswith(enc.group(1).lower()[:3])
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in TCPDUMP.glob("*")
-                                        if "oobr" in p.name or "segfault" in p.name
-                                        or "loop" in p.name or "id-" in p.name))
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        p.name
+        for p in TCPDUMP.glob("*")
+        if "oobr" in p.name or "segfault" in p.name or "loop" in p.name or "id-" in p.name
+    ),
+)
 def test_malformed_captures_never_stop_the_run(name: str) -> None:
     msgs = decode_capture(TCPDUMP / name)
     build_sas(msgs)

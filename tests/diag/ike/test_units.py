@@ -41,7 +41,7 @@ def _sk_message(encrypt: str, sk_e: bytes, sk_a: bytes, *, tamper: bool = False)
     hdr = SPI_I + SPI_R + struct.pack("!BBBBII", 46, 0x20, 35, 0x08, 1, 28 + sk_len)
     sk_hdr = struct.pack("!BBH", 35, 0, sk_len)
     aad = hdr + sk_hdr
-    key, salt = sk_e[: spec.key_len], sk_e[spec.key_len:]
+    key, salt = sk_e[: spec.key_len], sk_e[spec.key_len :]
     if spec.mode == "gcm":
         ct = AESGCM(key).encrypt(salt + iv, plain, aad)
     elif spec.mode == "chacha":
@@ -59,13 +59,17 @@ def _sk_message(encrypt: str, sk_e: bytes, sk_a: bytes, *, tamper: bool = False)
 
 
 def _table(encr: str, sk_e: bytes, sk_a: bytes, integ: str = "sha256_96") -> str:
-    return (f"ikev2:\n  - spi_i: {SPI_I.hex()}\n    spi_r: {SPI_R.hex()}\n"
-            f"    sk_ei: {sk_e.hex()}\n    sk_er: {sk_e.hex()}\n    encryption: {encr}\n"
-            f"    sk_ai: '{sk_a.hex()}'\n    sk_ar: '{sk_a.hex()}'\n    integrity: {integ}\n")
+    return (
+        f"ikev2:\n  - spi_i: {SPI_I.hex()}\n    spi_r: {SPI_R.hex()}\n"
+        f"    sk_ei: {sk_e.hex()}\n    sk_er: {sk_e.hex()}\n    encryption: {encr}\n"
+        f"    sk_ai: '{sk_a.hex()}'\n    sk_ar: '{sk_a.hex()}'\n    integrity: {integ}\n"
+    )
 
 
-@pytest.mark.parametrize(("encr", "klen"), [("aes256gcm16", 36), ("aes128gcm16", 20),
-                                            ("chacha20poly1305", 36), ("aes256", 32)])
+@pytest.mark.parametrize(
+    ("encr", "klen"),
+    [("aes256gcm16", 36), ("aes128gcm16", 20), ("chacha20poly1305", 36), ("aes256", 32)],
+)
 def test_sk_decrypt_and_verify(encr: str, klen: int) -> None:
     sk_e, sk_a = os.urandom(klen), os.urandom(32)
     keys = parse_keys(_table(encr, sk_e, sk_a))
@@ -79,8 +83,13 @@ def test_sk_decrypt_and_verify(encr: str, klen: int) -> None:
 
 
 def test_key_formats() -> None:
-    ws = ('0158b8fb90b7623d,13514610cea16160,' + "ab" * 36 + "," + "cd" * 36 +
-          ',"AES-GCM-256 with 16 octet ICV [RFC5282]",,,"NONE [RFC4306]"')
+    ws = (
+        "0158b8fb90b7623d,13514610cea16160,"
+        + "ab" * 36
+        + ","
+        + "cd" * 36
+        + ',"AES-GCM-256 with 16 octet ICV [RFC5282]",,,"NONE [RFC4306]"'
+    )
     t = parse_keys(ws)
     k = t.lookup("0158b8fb90b7623d", "13514610cea16160")
     assert k is not None and k.encr.keyword == "aes256gcm16" and k.integ is None
@@ -113,9 +122,11 @@ def test_unquoted_hex_in_yaml_keys_is_hex_not_a_number() -> None:
     rejected and an unquoted key silently became its decimal digits."""
     ei, er = "00" + "ab" * 15, "0x" + "00" * 2 + "cd" * 14
     ai, ar = "0x" + "00" + "11" * 19, "0x" + "22" * 20
-    text = (f"ikev2:\n  - spi_i: 0x0001020304050607\n    spi_r: 0011223344556677\n"
-            f"    sk_ei: 0x{ei}\n    sk_er: {er}\n    encryption: aes128\n"
-            f"    sk_ai: {ai}\n    sk_ar: {ar}\n    integrity: sha1\n")
+    text = (
+        f"ikev2:\n  - spi_i: 0x0001020304050607\n    spi_r: 0011223344556677\n"
+        f"    sk_ei: 0x{ei}\n    sk_er: {er}\n    encryption: aes128\n"
+        f"    sk_ai: {ai}\n    sk_ar: {ar}\n    integrity: sha1\n"
+    )
     table = parse_keys(text, "k.yaml")
     k = table.lookup("0001020304050607", "0011223344556677")
     assert k is not None
@@ -127,8 +138,13 @@ def test_proposal_syntax() -> None:
     p = parse_proposal("aes256gcm16-prfsha256-ecp256")
     assert p.encr == [(20, 256)] and p.prf == [5] and p.dh == [19]
     assert parse_proposal("aes256-sha256-modp2048").prf == [5]
-    for bad in ("aes256-sha256", "aes256-bogus-modp2048", "aes256gcm16-ecp256",
-                "aes256gcm16-sha256-prfsha256-ecp256", ""):
+    for bad in (
+        "aes256-sha256",
+        "aes256-bogus-modp2048",
+        "aes256gcm16-ecp256",
+        "aes256gcm16-sha256-prfsha256-ecp256",
+        "",
+    ):
         with pytest.raises(UsageError):
             parse_proposal(bad)
     with pytest.raises(UsageError):
@@ -136,14 +152,22 @@ def test_proposal_syntax() -> None:
 
 
 def test_probe_messages_are_valid_ike() -> None:
-    msg = build_ikev2_init(SPI_I, [parse_proposal("aes256-sha256-modp2048-ecp256")], 19,
-                           local=("10.0.0.1", 500), remote=("10.0.0.2", 500),
-                           cookie=b"c" * 16)
+    msg = build_ikev2_init(
+        SPI_I,
+        [parse_proposal("aes256-sha256-modp2048-ecp256")],
+        19,
+        local=("10.0.0.1", 500),
+        remote=("10.0.0.2", 500),
+        cookie=b"c" * 16,
+    )
     d = decode_message(msg)
     assert d["errors"] == [] and d["exchange"] == "IKE_SA_INIT" and d["initiator"]
-    assert [n["name"] for n in d["notify"]] == ["COOKIE", "NAT_DETECTION_SOURCE_IP",
-                                                "NAT_DETECTION_DESTINATION_IP",
-                                                "IKEV2_FRAGMENTATION_SUPPORTED"]
+    assert [n["name"] for n in d["notify"]] == [
+        "COOKIE",
+        "NAT_DETECTION_SOURCE_IP",
+        "NAT_DETECTION_DESTINATION_IP",
+        "IKEV2_FRAGMENTATION_SUPPORTED",
+    ]
     ke = next(p for p in d["payloads"] if p["type"] == "KE")
     assert ke["group"] == 19 and ke["data_len"] == 64
     v1 = decode_message(build_ikev1(SPI_I, [parse_proposal("3des-sha1-modp1024", 1)]))
@@ -154,8 +178,16 @@ def test_probe_messages_are_valid_ike() -> None:
 
 
 def test_modp_primes_shape() -> None:
-    for group, bits in {1: 768, 2: 1024, 5: 1536, 14: 2048, 15: 3072, 16: 4096, 17: 6144,
-                        18: 8192}.items():
+    for group, bits in {
+        1: 768,
+        2: 1024,
+        5: 1536,
+        14: 2048,
+        15: 3072,
+        16: 4096,
+        17: 6144,
+        18: 8192,
+    }.items():
         p = MODP_PRIMES[group]
         assert p.bit_length() == bits and p >> (bits - 64) == 2**64 - 1 and p % 2**64 == 2**64 - 1
     assert pow(2, MODP_PRIMES[14] - 1, MODP_PRIMES[14]) == 1
@@ -166,8 +198,12 @@ def test_modp_primes_from_pi() -> None:
     import mpmath
 
     mpmath.mp.prec = 2200
-    p = 2**2048 - 2**1984 - 1 + 2**64 * (int(mpmath.floor(mpmath.mpf(2)**1918 * mpmath.pi))
-                                         + 124476)
+    p = (
+        2**2048
+        - 2**1984
+        - 1
+        + 2**64 * (int(mpmath.floor(mpmath.mpf(2) ** 1918 * mpmath.pi)) + 124476)
+    )
     assert p == MODP_PRIMES[14]
 
 
@@ -183,7 +219,7 @@ def test_fuzz_decoder_never_raises(data: bytes) -> None:
 def test_fuzz_mutated_real_messages(pos: int, junk: bytes) -> None:
     base = (FIX / "ike-scan" / "pkt-aggr-mode-response.dat").read_bytes()
     pos = pos % len(base)
-    m = decode_message(base[:pos] + junk + base[pos + len(junk):])
+    m = decode_message(base[:pos] + junk + base[pos + len(junk) :])
     assert isinstance(m["payloads"], list)
     m2 = decode_message(base[:pos])  # truncated
     assert pos >= 28 or m2["errors"]
@@ -197,27 +233,44 @@ def _app() -> typer.Typer:
 
 def test_cli_ike_json_and_exit_codes(tmp_path: Path) -> None:
     runner = CliRunner()
-    res = runner.invoke(_app(), ["ike", str(FIX / "scapy" / "ikev2_notify_redirect.pcap"),
-                                 "--json"])
+    res = runner.invoke(
+        _app(), ["ike", str(FIX / "scapy" / "ikev2_notify_redirect.pcap"), "--json"]
+    )
     assert res.exit_code == 3
     doc = json.loads(res.stdout)
     assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "diag ike"
     m = doc["messages"][0]
-    for key in ("frame", "time", "src", "dst", "version", "exchange", "spi_i", "spi_r",
-                "message_id", "response", "initiator", "payloads", "notify", "decrypted",
-                "icv"):
+    for key in (
+        "frame",
+        "time",
+        "src",
+        "dst",
+        "version",
+        "exchange",
+        "spi_i",
+        "spi_r",
+        "message_id",
+        "response",
+        "initiator",
+        "payloads",
+        "notify",
+        "decrypted",
+        "icv",
+    ):
         assert key in m
     assert len(m["spi_i"]) == 16 and m["time"].endswith("Z")
     assert {"spi_i", "spi_r", "version", "messages", "timeline", "verdict"} <= set(
-        doc["ike_sas"][0])
+        doc["ike_sas"][0]
+    )
     ok = runner.invoke(_app(), ["ike", str(FIX / "tcpdump" / "isakmp4500.pcap")])
     assert ok.exit_code == 0 and "established" in ok.stdout
     missing = runner.invoke(_app(), ["ike", str(tmp_path / "nope.pcap")])
     assert missing.exit_code == 2
     badkeys = tmp_path / "keys.txt"
     badkeys.write_text("not,a,key\n")
-    res = runner.invoke(_app(), ["ike", str(FIX / "tcpdump" / "ikev2pI2.pcap"), "--keys",
-                                 str(badkeys)])
+    res = runner.invoke(
+        _app(), ["ike", str(FIX / "tcpdump" / "ikev2pI2.pcap"), "--keys", str(badkeys)]
+    )
     assert res.exit_code == 2
 
 
@@ -226,16 +279,20 @@ def test_cli_probe_bad_syntax_and_no_response() -> None:
     res = runner.invoke(_app(), ["probe", "127.0.0.1", "--proposal", "aes256-nope-modp2048"])
     assert res.exit_code == 2
     # loopback with nothing on a high port: ICMP unreachable -> no_response, exit 3
-    res = runner.invoke(_app(), ["probe", "127.0.0.1", "--port", "4500", "--timeout", "0.3",
-                                 "--retries", "0", "--json"])
+    res = runner.invoke(
+        _app(),
+        ["probe", "127.0.0.1", "--port", "4500", "--timeout", "0.3", "--retries", "0", "--json"],
+    )
     if res.exit_code != 3:  # something (charon?) listens on 127.0.0.1:4500 here
         pytest.skip("UDP/4500 on loopback is in use on this machine")
     assert json.loads(res.stdout)["result"] == "no_response"
 
 
-@pytest.mark.parametrize("content", [bytes(range(256)) * 3, b"",
-                                     b"hello, this is a text file\nnot a capture\n"],
-                         ids=["binary", "empty", "text"])
+@pytest.mark.parametrize(
+    "content",
+    [bytes(range(256)) * 3, b"", b"hello, this is a text file\nnot a capture\n"],
+    ids=["binary", "empty", "text"],
+)
 def test_cli_ike_refuses_files_that_are_not_captures(tmp_path: Path, content: bytes) -> None:
     """Random bytes once became an invented IKEv1 SA and an empty or text file exit 0 (QA F3):
     now the same one-line error as `diag esp`, exit 2."""
@@ -250,16 +307,16 @@ def test_cli_ike_refuses_files_that_are_not_captures(tmp_path: Path, content: by
 
 
 def test_cli_ike_still_takes_one_raw_ike_message(tmp_path: Path) -> None:
-    res = CliRunner().invoke(_app(), ["ike", str(FIX / "ike-scan" / "pkt-v2-sainit-response.dat"),
-                                      "--json"])
+    res = CliRunner().invoke(
+        _app(), ["ike", str(FIX / "ike-scan" / "pkt-v2-sainit-response.dat"), "--json"]
+    )
     assert res.exit_code in (0, 3) and json.loads(res.stdout)["messages"][0]["version"] == 2
 
 
 def test_cli_ike_healthy_capture_without_keys_exits_0() -> None:
     """ikev2_nat_t.pcapng: three complete IKE_SA_INIT + IKE_AUTH exchanges, no keys. Before,
     'answered (encrypted)' counted as a failure and the command exited 3 (QA G7)."""
-    res = CliRunner().invoke(_app(), ["ike", str(FIX / "scapy" / "ikev2_nat_t.pcapng"),
-                                      "--json"])
+    res = CliRunner().invoke(_app(), ["ike", str(FIX / "scapy" / "ikev2_nat_t.pcapng"), "--json"])
     assert res.exit_code == 0, res.stdout
     sas = json.loads(res.stdout)["ike_sas"]
     assert len(sas) == 3

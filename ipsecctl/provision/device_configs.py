@@ -232,8 +232,11 @@ def _swan_ctx(net: Network, node: End) -> dict[str, Any]:
     }
     if spec.auth == "cert" and net.pki is not None:
         # names relative to swanctl's x509/ and x509ca/ folders (beside the loaded file)
-        ctx["cert"] = {"cert": f"{node.name}.pem", "cacert": f"{net.pki.trustpoint}.pem",
-                       "local_id": net.pki.subject(node)}
+        ctx["cert"] = {
+            "cert": f"{node.name}.pem",
+            "cacert": f"{net.pki.trustpoint}.pem",
+            "local_id": net.pki.subject(node),
+        }
     return ctx
 
 
