@@ -573,6 +573,8 @@ def _record(
 #: ``vpc_subnet/subnet_mask``) is no selector.
 _ADDR_CHARS = "0123456789abcdefABCDEFxX*:."  # str.strip: one C-level pass, no regex
 _MASK_CHARS = "0123456789."
+#: ASA ``(10.0.0.0/255.255.255.0/6/0 - 65535)``: a port range covering every port.
+_EVERY_PORT = ("0 - 65535", "0-65535")
 
 
 def _selector(text: str | None) -> dict[str, Any] | None:
@@ -584,10 +586,16 @@ def _selector(text: str | None) -> dict[str, Any] | None:
     addr, mask, prot, port = parts
     if addr.strip(_ADDR_CHARS) or mask.strip(_MASK_CHARS) or not addr or not mask:
         return None
+    if port.isdigit():
+        port_no = _small(port)
+    elif port in _EVERY_PORT:  # ASA prints a port range; the whole range is "any" (0)
+        port_no = 0
+    else:  # a narrower range is no single port: the caller keeps the ident raw
+        return None
     return {
         "prefix": _prefix(addr, mask),
         "protocol": _small(prot) if prot.isdigit() else 0,
-        "port": _small(port) if port.isdigit() else 0,
+        "port": port_no,
     }
 
 

@@ -210,3 +210,27 @@ def test_asa_chunked_equals_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cisco_ipsec_sa, "CHUNK_CHARS", 300)
     assert len(list(cisco_ipsec_sa.iter_chunks(text))) >= 3
     assert parse("cisco_asa", "show crypto ipsec sa", text)["tunnels"] == whole
+
+
+def test_port_range_ident() -> None:
+    """ASA prints a port range in an ident (Zscaler's ASA guide: ``6/0 - 65535``): the whole
+    range is "any port" (0); a narrower range is no single port, so the selector is kept raw
+    and reported, never widened to "any"."""
+    sample = (
+        FIXTURES.parent / "real/asa/show_crypto_ipsec_sa/zscaler-asa55xx-zia-esp-null-https.txt"
+    )
+    text = sample.read_text()
+    result = parse("cisco_asa", "show crypto ipsec sa", text)
+    assert not result.warnings
+    assert result["tunnels"][0]["local_ts"] == {
+        "prefix": "192.168.202.0/24",
+        "protocol": 6,
+        "port": 0,
+    }
+    narrowed = text.replace("/6/0 - 65535)", "/6/1024 - 65535)")
+    result = parse("cisco_asa", "show crypto ipsec sa", narrowed)
+    tunnel = result["tunnels"][0]
+    assert tunnel["local_ts"] is None
+    assert tunnel["extra"]["local_ident_raw"] == "192.168.202.0/255.255.255.0/6/1024 - 65535"
+    assert [w.lineno for w in result.warnings] == [4]
+    assert tunnel["remote_ts"] == {"prefix": "0.0.0.0/0", "protocol": 6, "port": 443}
