@@ -134,7 +134,8 @@ def algorithms(text: str | None) -> dict[str, Any]:
     }
     for part in (text or "").split("/"):
         name, _, size = part.partition("-")
-        if part[:2] == "KE" and part[2:3].isdigit():  # 6.x: KE1_KYBER_L3 (RFC 9370)
+        # 6.x: KE1_KYBER_L3 (RFC 9370); the 6.0dr1 prototype printed KE_KYBER_L3, no round
+        if part[:2] == "KE" and (part[2:3].isdigit() or part[2:3] == "_"):
             out["additional_ke"].append(part)
         elif name in _ENCR:
             keyword = _ENCR[name]

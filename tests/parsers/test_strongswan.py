@@ -183,6 +183,17 @@ def test_selector_protocol_and_port() -> None:
     assert selector("203.0.113.9/32[udp/l2f]")["port"] == 1701
 
 
+def test_additional_key_exchanges_with_and_without_round() -> None:
+    from parsers.strongswan import algorithms
+
+    # 6.0dr1 (strongX509/docker pq-strongswan README) printed no round number after "KE"
+    dr1 = algorithms("AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519/KE_KYBER_L3")
+    assert dr1["additional_ke"] == ["KE_KYBER_L3"]
+    assert dr1["dh"] == "curve25519"
+    rfc9370 = algorithms("AES_CBC-256/MODP_3072/KE1_FRODO_AES_L3/KE2_SIKE_L3")
+    assert rfc9370["additional_ke"] == ["KE1_FRODO_AES_L3", "KE2_SIKE_L3"]
+
+
 @pytest.mark.parametrize("text", ["garbage\n", "Crypto map tag: x, local addr 1.1.1.1\n"])
 def test_other_output_is_rejected(text: str) -> None:
     with pytest.raises(ParseError):
