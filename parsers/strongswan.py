@@ -35,8 +35,11 @@ _CHILD_NEGOTIATING = {"CREATED", "ROUTED", "INSTALLING"}
 
 _HOST = re.compile(r"(\S+?)\[(\d+)\](?: (.*))?$")
 _TIMER = re.compile(r"(rekeying|reauth|expires) in (\d+)s")
+#: ``SPI[/CPI][ (MARKS)], N bytes, N packets[, Ns ago]``; since 5.8 the brackets also carry the
+#: XFRM interface ID: ``(0xMARK[/0xMASK]|0xIFID)``, with ``-`` for no mark: ``(-|0x00000001)``.
 _SA_LINE = re.compile(
-    r"([0-9a-f]+)(?:/([0-9a-f]+))?(?: \(0x([0-9a-f]+)(?:/0x([0-9a-f]+))?\))?,"
+    r"([0-9a-f]+)(?:/([0-9a-f]+))?"
+    r"(?: \((?:0x([0-9a-f]+)(?:/0x([0-9a-f]+))?|-)(?:\|0x([0-9a-f]+))?\))?,"
     r" (\d+) bytes, (\d+) packets(?:, (\d+)s ago)?$"
 )
 _TS = re.compile(r"(.+?)(?:\[([^\]/]*)(?:/([^\]]*))?\])?$")
@@ -92,7 +95,17 @@ _PROTOCOLS = {
     "ipv6-icmp": 58,
     "sctp": 132,
 }
-_SERVICES = {"http": 80, "https": 443, "domain": 53, "ssh": 22, "isakmp": 500, "ipsec-nat-t": 4500}
+#: Port names as getservbyport() gives them; UDP 1701 is "l2f" in /etc/services, "l2tp" as alias.
+_SERVICES = {
+    "http": 80,
+    "https": 443,
+    "domain": 53,
+    "ssh": 22,
+    "isakmp": 500,
+    "ipsec-nat-t": 4500,
+    "l2tp": 1701,
+    "l2f": 1701,
+}
 
 
 def _list(value: Any) -> list[dict[str, Any]]:
@@ -121,7 +134,8 @@ def algorithms(text: str | None) -> dict[str, Any]:
     }
     for part in (text or "").split("/"):
         name, _, size = part.partition("-")
-        if part[:2] == "KE" and part[2:3].isdigit():  # 6.x: KE1_KYBER_L3 (RFC 9370)
+        # 6.x: KE1_KYBER_L3 (RFC 9370); the 6.0dr1 prototype printed KE_KYBER_L3, no round
+        if part[:2] == "KE" and (part[2:3].isdigit() or part[2:3] == "_"):
             out["additional_ke"].append(part)
         elif name in _ENCR:
             keyword = _ENCR[name]
@@ -370,10 +384,11 @@ def _sa(
     match = _SA_LINE.match(line or "")
     if not match:
         return None
-    spi, cpi, mark, mask, nbytes, packets, use = match.groups()
+    spi, cpi, mark, mask, if_id, nbytes, packets, use = match.groups()
     if len(spi) > 8:
         raise ValueError(f"SPI longer than 32 bits: {spi[:24]}")
-    extra = {k: v for k, v in (("cpi", cpi), ("mark", mark), ("mark_mask", mask)) if v}
+    fields = (("cpi", cpi), ("mark", mark), ("mark_mask", mask), ("if_id", if_id))
+    extra = {k: v for k, v in fields if v}
     if use is not None:
         extra["last_use_s"] = int(use)
     return {

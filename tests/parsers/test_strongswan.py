@@ -134,11 +134,64 @@ def test_no_rekey_times_and_several_sas() -> None:
     assert (host["sas"][0]["mode"], host["sas"][0]["udp_encap"]) == ("transport", False)
 
 
+@pytest.mark.parametrize(
+    ("marks", "extra"),
+    [
+        ("(-|0x00000001)", {"if_id": "00000001"}),
+        (
+            "(0x00000010/0xffffffff|0x0000002a)",
+            {"mark": "00000010", "mark_mask": "ffffffff", "if_id": "0000002a"},
+        ),
+        ("(0x00000010)", {"mark": "00000010"}),
+    ],
+)
+def test_sa_line_marks_and_interface_id(marks: str, extra: dict[str, str]) -> None:
+    """Since 5.8 swanctl prints the XFRM interface ID after the mark, ``-`` standing for no
+    mark; the SA (and its counters) must not be lost for it."""
+    text = (
+        "vpn: #1, ESTABLISHED, IKEv2, f32cfa4a3b007894_i* 7cc2f86218f11619_r\n"
+        "  local  'a' @ 192.168.1.2[4500]\n"
+        "  remote 'b' @ 192.168.1.3[4500]\n"
+        "  managed: #1, reqid 1, INSTALLED, TUNNEL, ESP:AES_CBC-128/HMAC_SHA2_256_128\n"
+        "    installed 56s ago\n"
+        f"    in  c13d6df5 {marks},  21701 bytes,    66 packets,     0s ago\n"
+        f"    out c78f93a7 {marks},  11293 bytes,    95 packets\n"
+        "    local  10.10.10.2/32\n"
+        "    remote 0.0.0.0/0\n"
+    )
+    result = parse("strongswan", CMD, text)
+    assert not result.warnings
+    (tunnel,) = result["tunnels"]
+    assert [sa["spi"] for sa in tunnel["sas"]] == [0xC13D6DF5, 0xC78F93A7]
+    assert tunnel["counters"] == {
+        "bytes_in": 21701,
+        "pkts_decaps": 66,
+        "bytes_out": 11293,
+        "pkts_encaps": 95,
+    }
+    assert tunnel["sas"][0]["extra"] == {**extra, "last_use_s": 0}
+    assert tunnel["sas"][1]["extra"] == extra
+
+
 def test_selector_protocol_and_port() -> None:
     from parsers.strongswan import selector
 
     assert selector("10.5.0.0/24[tcp/http]") == {"prefix": "10.5.0.0/24", "protocol": 6, "port": 80}
     assert selector("fd00::/64[udp/4500]") == {"prefix": "fd00::/64", "protocol": 17, "port": 4500}
+    # UDP 1701 as getservbyport() names it: "l2f" in /etc/services, "l2tp" its alias
+    assert selector("1.2.3.4/32[udp/l2tp]")["port"] == 1701
+    assert selector("203.0.113.9/32[udp/l2f]")["port"] == 1701
+
+
+def test_additional_key_exchanges_with_and_without_round() -> None:
+    from parsers.strongswan import algorithms
+
+    # 6.0dr1 (strongX509/docker pq-strongswan README) printed no round number after "KE"
+    dr1 = algorithms("AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/CURVE_25519/KE_KYBER_L3")
+    assert dr1["additional_ke"] == ["KE_KYBER_L3"]
+    assert dr1["dh"] == "curve25519"
+    rfc9370 = algorithms("AES_CBC-256/MODP_3072/KE1_FRODO_AES_L3/KE2_SIKE_L3")
+    assert rfc9370["additional_ke"] == ["KE1_FRODO_AES_L3", "KE2_SIKE_L3"]
 
 
 @pytest.mark.parametrize("text", ["garbage\n", "Crypto map tag: x, local addr 1.1.1.1\n"])
