@@ -192,13 +192,26 @@ def _host_more(side: str, more: str) -> dict[str, Any]:
     return out
 
 
-def selector(text: str) -> dict[str, Any]:
-    """``10.1.0.0/16`` / ``10.1.0.0/16[tcp/http]`` -> ``{prefix, protocol, port}``."""
+def selector(text: str) -> dict[str, Any] | None:
+    """``10.1.0.0/16`` / ``10.1.0.0/16[tcp/http]`` -> ``{prefix, protocol, port}``.
+
+    ``None`` when the brackets hold what one protocol and port number cannot say: a port range
+    (``[tcp/1024-65535]``), ``OPAQUE``, or a protocol or service name not in the tables above.
+    Reading those as 0 would widen the selector to "any"; the caller keeps the text as printed.
+    """
     match = _TS.match(text)
     assert match is not None  # the pattern matches any non-empty text
     prefix, proto, port = match.groups()
-    protocol = int(proto) if proto and proto.isdigit() else _PROTOCOLS.get(proto or "", 0)
-    port_no = int(port) if port and port.isdigit() else _SERVICES.get(port or "", 0)
+    if not proto:
+        protocol: int | None = 0
+    else:
+        protocol = int(proto) if proto.isdigit() else _PROTOCOLS.get(proto)
+    if not port:
+        port_no: int | None = 0
+    else:
+        port_no = int(port) if port.isdigit() else _SERVICES.get(port)
+    if protocol is None or port_no is None or protocol > 255 or port_no > 65535:
+        return None
     return {"prefix": prefix, "protocol": protocol, "port": port_no}
 
 
@@ -402,6 +415,16 @@ def _sa(
     }
 
 
+def _first_selector(printed: list[str], notes: Notes | None) -> dict[str, Any] | None:
+    """The first selector of a side (all of them stay in ``extra.*_ts_all`` as printed)."""
+    if not printed:
+        return None
+    ts = selector(printed[0])
+    if ts is None and notes is not None:
+        notes.add(None, printed[0], "traffic selector kept as printed (extra): no single port")
+    return ts
+
+
 def child_record(
     child: dict[str, Any], ike: dict[str, Any], notes: Notes | None = None
 ) -> dict[str, Any]:
@@ -466,8 +489,8 @@ def child_record(
         "local_addr": ike["local"],
         "peer": ike["remote"],
         "peer_port": ike["remote_port"],
-        "local_ts": selector(local_all[0]) if local_all else None,
-        "remote_ts": selector(remote_all[0]) if remote_all else None,
+        "local_ts": _first_selector(local_all, notes),
+        "remote_ts": _first_selector(remote_all, notes),
         "pfs": True if dh else None,
         "dh_group": _DH_NUMBER.get(dh) if dh else None,
         "counters": counters,

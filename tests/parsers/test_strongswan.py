@@ -181,6 +181,42 @@ def test_selector_protocol_and_port() -> None:
     # UDP 1701 as getservbyport() names it: "l2f" in /etc/services, "l2tp" its alias
     assert selector("1.2.3.4/32[udp/l2tp]")["port"] == 1701
     assert selector("203.0.113.9/32[udp/l2f]")["port"] == 1701
+    assert selector("10.1.0.0/16") == {"prefix": "10.1.0.0/16", "protocol": 0, "port": 0}
+    assert selector("10.1.0.0/16[icmp]") == {"prefix": "10.1.0.0/16", "protocol": 1, "port": 0}
+
+
+def test_selector_never_widened_to_any() -> None:
+    """A port range, OPAQUE or an unknown name is no single port: not read as 0 ("any")."""
+    from parsers.strongswan import selector
+
+    assert selector("10.5.0.0/24[tcp/1024-65535]") is None
+    assert selector("10.5.0.0/24[udp/OPAQUE]") is None
+    assert selector("10.5.0.0/24[tcp/no-such-service]") is None
+    assert selector("10.5.0.0/24[no-such-proto]") is None
+    assert selector("10.5.0.0/24[tcp/70000]") is None
+
+
+def test_child_with_a_port_range_keeps_it_raw_and_warns() -> None:
+    from parsers import parse
+
+    text = (
+        "gw: #1, ESTABLISHED, IKEv2, 1a2b3c4d5e6f7081_i* 8091a2b3c4d5e6f7_r\n"
+        "  local  'moon' @ 192.0.2.1[4500]\n"
+        "  remote 'sun' @ 198.51.100.2[4500]\n"
+        "  AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519\n"
+        "  net: #2, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16-256\n"
+        "    installed 10s ago\n"
+        "    in  c1000001,      0 bytes,     0 packets\n"
+        "    out c2000002,      0 bytes,     0 packets\n"
+        "    local  10.1.0.0/16[tcp/1024-65535]\n"
+        "    remote 10.2.0.0/16[tcp/https]\n"
+    )
+    result = parse("strongswan", "swanctl --list-sas", text)
+    (tunnel,) = result["tunnels"]
+    assert tunnel["local_ts"] is None
+    assert tunnel["extra"]["local_ts_all"] == ["10.1.0.0/16[tcp/1024-65535]"]
+    assert tunnel["remote_ts"] == {"prefix": "10.2.0.0/16", "protocol": 6, "port": 443}
+    assert any("10.1.0.0/16[tcp/1024-65535]" in w.line for w in result.warnings)
 
 
 def test_additional_key_exchanges_with_and_without_round() -> None:
