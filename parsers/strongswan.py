@@ -227,12 +227,14 @@ def build_list_sas(
         if record is None:
             continue
         ike_sas.append(record)
-        tunnels += convert_each(
+        children = convert_each(
             notes,
             _list(ike.get("children")),
             lambda child, r=record: child_record(child, r, notes),
             "CHILD_SA",
         )
+        _nat_from_children(record, children)
+        tunnels += children
     return {"ike_sas": ike_sas, "tunnels": tunnels}
 
 
@@ -376,9 +378,30 @@ def ike_record(ike: dict[str, Any]) -> dict[str, Any]:
         "prf": algs["prf"],
         "dh_group": _DH_NUMBER.get(dh) if dh else None,
         "remaining_s": timers.get("expires"),
-        "nat_t": local_port == 4500 or remote_port == 4500 if local_port else None,
+        "nat_t": _nat_t(ike.get("nat"), local_port, remote_port),
         "extra": extra,
     }
+
+
+def _nat_t(raw: str | None, local_port: int | None, remote_port: int | None) -> bool | None:
+    """What the IKE_SA says of NAT traversal: ``--raw`` has ``nat-any``; the text prints no NAT
+    flag, and IKE on port 4500 is no proof (strongSwan moves there for MOBIKE too), so it stays
+    unknown until a CHILD_SA tells (:func:`_nat_from_children`)."""
+    if raw is not None:
+        return raw == "yes"
+    if local_port is None:
+        return None
+    return None if 4500 in (local_port, remote_port) else False
+
+
+def _nat_from_children(record: dict[str, Any], children: list[dict[str, Any]]) -> None:
+    """An IKE_SA on port 4500 behind a NAT puts its ESP in UDP (``TUNNEL-in-UDP``), one
+    without a NAT does not (``TUNNEL``): the installed CHILD_SAs settle an unknown NAT-T."""
+    if record.get("nat_t") is not None or 4500 not in (record["local_port"], record["remote_port"]):
+        return
+    encaps = {sa["udp_encap"] for child in children for sa in child["sas"] if sa.get("mode")}
+    if len(encaps) == 1:
+        record["nat_t"] = encaps.pop()
 
 
 def _int(text: Any) -> int | None:
@@ -650,6 +673,7 @@ def _raw_records(messages: list[Any], notes: Notes) -> dict[str, Any]:
                 "ike_algs": _raw_algs(sa) if sa.get("encr-alg") else None,
                 "established": sa.get("established"),
                 "ike_timers": _raw_timers(sa, ("rekey-time", "reauth-time", "life-time")),
+                "nat": "yes" if sa.get("nat-any") == "yes" else "no",
                 **{
                     task: " ".join(sa[f"tasks-{task}"])
                     for task in ("queued", "active", "passive")

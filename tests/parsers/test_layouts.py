@@ -143,3 +143,30 @@ def test_asa_isakmp_with_no_ikev2_sas() -> None:
     result = parse("cisco_asa", "show crypto isakmp sa", ASA_V1 + "\nThere are no IKEv2 SAs\n")
     assert not result.warnings
     assert all(r["version"] == 1 for r in result["ike_sas"])
+
+
+SWAN_4500 = (
+    REAL / "strongswan/swanctl_list_sas/strongx509-cyber-ikev2-cert-one-child.txt"
+).read_text()
+
+
+@pytest.mark.parametrize(
+    ("mode", "nat_t"),
+    [("TUNNEL", False), ("TUNNEL-in-UDP", True), (None, None)],
+)
+def test_swanctl_nat_t_comes_from_the_child_sa_not_the_ike_port(
+    mode: str | None, nat_t: bool | None
+) -> None:
+    """strongSwan moves IKE to port 4500 for MOBIKE even with no NAT on the path: the sample's
+    ``[4500]`` on both hosts with a plain ``TUNNEL`` CHILD_SA is no NAT-T; the same SA with
+    ``TUNNEL-in-UDP`` (how swanctl prints ESP in UDP) is; with no CHILD_SA it stays unknown."""
+    if mode is None:  # the IKE_SA alone, as listed before its CHILD_SA is installed
+        text = "".join(SWAN_4500.splitlines(keepends=True)[:5])
+    else:
+        text = SWAN_4500.replace("INSTALLED, TUNNEL,", f"INSTALLED, {mode},")
+    result = parse("strongswan", "swanctl --list-sas", text)
+    assert not result.warnings
+    (ike,) = result["ike_sas"]
+    assert (ike["local_port"], ike["remote_port"], ike["nat_t"]) == (4500, 4500, nat_t)
+    if mode is not None:
+        assert result["tunnels"][0]["sas"][0]["udp_encap"] is nat_t
