@@ -77,7 +77,8 @@ __all__ = [
 
 Records = dict[str, list[dict[str, Any]]]
 
-_IFACE = r"[\w./:-]+"
+#: ``Tunnel1``, or the type and number apart as IOS also takes them: ``tunnel 1``
+_IFACE = r"[\w./:-]+(?: \d[\w./:-]*)?"
 _ADDR = r"[\w.:-]+"
 _OPT_IPSEC = (
     rf"(?: (?:detail|detailed|ipv6|ipv4|address|identity|active|standby"
@@ -94,7 +95,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     rf"show crypto session(?: (?:local|remote) {_ADDR}| interface {_IFACE}| isakmp)*"
     r"(?: detail)?": ("show_crypto_session", "sessions"),  # "brief" prints a table: not read
-    r"show crypto map(?: tag \S+| interface \S+)?": ("show_crypto_map", "crypto_maps"),
+    rf"show crypto map(?: tag \S+| interface {_IFACE})?": ("show_crypto_map", "crypto_maps"),
     # ASA (platform cisco_asa) only: its IKEv1 view; on ASA "isakmp sa" prints the same
     r"show crypto ikev1 sa(?: detail)?": ("show_crypto_ikev1_sa", "ike_sas"),
     # strongSwan (platform strongswan): both kinds from one command

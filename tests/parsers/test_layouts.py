@@ -170,3 +170,29 @@ def test_swanctl_nat_t_comes_from_the_child_sa_not_the_ike_port(
     assert (ike["local_port"], ike["remote_port"], ike["nat_t"]) == (4500, 4500, nat_t)
     if mode is not None:
         assert result["tunnels"][0]["sas"][0]["udp_encap"] is nat_t
+
+
+@pytest.mark.parametrize(
+    ("sample", "command", "typed"),
+    [
+        (
+            "ios/show_crypto_ipsec_sa/otus-nordwest-iol-gre-transport.txt",
+            "show crypto ipsec sa interface {}",
+            "tunnel 1",
+        ),
+        (
+            "ios/show_crypto_session/otus-pekitel-iol-gre-ikev1.txt",
+            "show crypto session interface {} detail",
+            "Tunnel 100",
+        ),
+    ],
+)
+def test_interface_typed_as_type_and_number(sample: str, command: str, typed: str) -> None:
+    """IOS takes ``interface tunnel 1`` as well as ``interface Tunnel1``, and a saved output
+    heads with the command as it was typed: both spellings read the sample's block alike."""
+    text = (REAL / sample).read_text()
+    joined = typed.replace(" ", "")
+    assert f"nterface: {joined[0].upper()}{joined[1:]}" in text
+    assert parse("cisco_ios", command.format(typed), text) == parse(
+        "cisco_ios", command.format(joined), text
+    )
