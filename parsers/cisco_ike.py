@@ -88,8 +88,16 @@ def _isakmp_record(row: dict[str, Any], family: str | None) -> dict[str, Any]:
         "auth": auth_keyword(row.get("auth")),
         "remaining_s": hms_to_seconds(row.get("remaining")),
         "ivrf": row.get("ivrf"),
+        "nat_t": _nat_cap(row.get("cap")),
         "extra": extra,
     }
+
+
+def _nat_cap(cap: str | None) -> bool | None:
+    """The detail row's ``Cap.`` letters (legend: ``N - NAT-traversal``): ``N`` there says
+    NAT-T is in use; without it the row does not say (the column can be cut or wrapped)."""
+    letters = (cap or "").strip()
+    return True if letters.isalpha() and letters.isupper() and "N" in letters else None
 
 
 def v2_status(state: str | None) -> str:

@@ -196,3 +196,35 @@ def test_interface_typed_as_type_and_number(sample: str, command: str, typed: st
     assert parse("cisco_ios", command.format(typed), text) == parse(
         "cisco_ios", command.format(joined), text
     )
+
+
+ISAKMP_DETAIL = (
+    REAL / "iosxe/show_crypto_isakmp_sa_detail/muninn-1171-c9300-empty.txt"
+).read_text()
+
+
+def test_isakmp_detail_cap_letters_carry_nat_t() -> None:
+    """The sample's empty detail table with two rows as IOS prints them under its legend
+    (``N - NAT-traversal``): one behind a NAT (``Cap.`` ``DN``), one with no capability
+    letters, which says nothing of NAT-T either way."""
+    rows = (
+        "1013  192.0.2.2       198.51.100.1           ACTIVE aes  sha384 psk  14 23:47:45 DN\n"
+        "       Engine-id:Conn-id =  SW:13\n\n"
+        "1001  192.0.2.2       203.0.113.1            ACTIVE aes  sha    psk  5  23:25:03\n"
+        "       Engine-id:Conn-id =  SW:1\n"
+    )
+    text = ISAKMP_DETAIL.replace("Cap.\n\n", "Cap.\n\n" + rows + "\n", 1)
+    result = parse("cisco_iosxe", "show crypto isakmp sa detail", text)
+    assert not result.warnings, [str(w) for w in result.warnings]
+    natted, plain = result["ike_sas"]
+    assert (natted["remote"], natted["extra"]["capabilities"], natted["nat_t"]) == (
+        "198.51.100.1",
+        "DN",
+        True,
+    )
+    assert (natted["integrity"], natted["dh_group"], natted["remaining_s"]) == (
+        "sha384",
+        14,
+        23 * 3600 + 47 * 60 + 45,
+    )
+    assert (plain["remote"], plain["nat_t"], plain["dh_group"]) == ("203.0.113.1", None, 5)
