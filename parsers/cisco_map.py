@@ -6,7 +6,8 @@ Record keys: ``name``, ``seq`` (int), ``family`` (``IPv4``/``IPv6``), ``type``
 (list of names), ``transforms`` (list, same order), ``pfs`` (bool or ``None``),
 ``pfs_group`` (int), ``lifetime_kb``, ``lifetime_s``, ``ikev2_profile``, ``isakmp_profile``,
 ``interfaces`` (list), ``incomplete`` (bool: IOS warns the entry lacks a peer or ACL),
-``extra`` (the remaining Y/N flags). Diagnostics compare both ends' entries with these.
+``extra`` (the remaining Y/N flags, and ``idle_time_s`` from ``set security-association
+idle-time``). Diagnostics compare both ends' entries with these.
 """
 
 from __future__ import annotations
@@ -57,8 +58,17 @@ def _entry(raw: dict[str, Any]) -> dict[str, Any]:
         "interfaces": _split(raw.get("interfaces"), ","),
         "incomplete": bool(raw.get("incomplete")),
         "extra": {
-            k: raw[k]
-            for k in ("dualstack", "responder_only", "mixed_mode", "acl_ss_dynamic", "acl_in_check")
-            if k in raw
+            **{
+                k: raw[k]
+                for k in (
+                    "dualstack",
+                    "responder_only",
+                    "mixed_mode",
+                    "acl_ss_dynamic",
+                    "acl_in_check",
+                )
+                if k in raw
+            },
+            **({"idle_time_s": to_int(raw["idle_time_s"])} if "idle_time_s" in raw else {}),
         },
     }

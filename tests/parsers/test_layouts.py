@@ -228,3 +228,17 @@ def test_isakmp_detail_cap_letters_carry_nat_t() -> None:
         23 * 3600 + 47 * 60 + 45,
     )
     assert (plain["remote"], plain["nat_t"], plain["dh_group"]) == ("203.0.113.1", None, 5)
+
+
+def test_crypto_map_idle_time_line() -> None:
+    """``set security-association idle-time 900`` prints its own line after the lifetime one
+    (IOS 15.x): the genieparser sample with that line read, not reported."""
+    sample = REAL.parent / "cisco/iosxe/show_crypto_map/genieparser-1.txt"
+    lifetime = "\tSecurity association lifetime: 4608000 kilobytes/3600 seconds\n"
+    text = sample.read_text()
+    assert lifetime in text
+    text = text.replace(lifetime, lifetime + "\tSecurity association idletime: 900 seconds\n")
+    result = parse("cisco_iosxe", "show crypto map", text)
+    assert not result.warnings, [str(w) for w in result.warnings]
+    (entry,) = result["crypto_maps"]
+    assert (entry["lifetime_s"], entry["extra"]["idle_time_s"]) == (3600, 900)
