@@ -3,9 +3,9 @@ as one whole parse, keep memory flat, and report unknown lines at the right line
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import io
-import gc
 import tracemalloc
 from pathlib import Path
 from types import ModuleType
