@@ -69,7 +69,7 @@ class _Hook:
         return spec
 sys.meta_path.insert(0, _Hook())
 sys.argv = ["ipsecctl", *sys.argv[2:]]
-from ipsecctl.cli.app import run
+from ipsecctl.cli.console import run
 run()
 """
 #: the first device poll

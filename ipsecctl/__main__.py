@@ -1,5 +1,5 @@
 """``python -m ipsecctl``: the same entry point as the console script."""
 
-from ipsecctl.cli.app import run
+from ipsecctl.cli.console import run
 
 run()

@@ -163,10 +163,11 @@ _T = typing.TypeVar("_T", bound=BaseModel)
 
 
 def trusted(cls: type[_T], values: dict[str, Any]) -> _T:
-    """``cls`` from values this program typed itself (parser records, models it built)
-    without field validation; anything that does not fit the model's shape (an unknown or
-    missing key, a value outside an enumeration) goes through ``model_validate`` instead,
-    which raises exactly as it always did."""
+    """``cls`` from values this program typed itself (parser records, models it built, the
+    platform files it ships, each checked by a test) without field validation; anything
+    that does not fit the model's shape (an unknown or missing key, a value outside an
+    enumeration) goes through ``model_validate`` instead, which raises exactly as it always
+    did."""
     build = _BUILDERS.get(cls) or _builder(cls)
     return build(values)
 

@@ -369,7 +369,15 @@ class Template:
             finally:
                 parser.clear_input()
                 parser.clear_result()
-        return out if isinstance(out, dict) else {}
+        if not isinstance(out, dict):
+            return {}
+        # TTP's parser object sits in a reference cycle (its closures) that holds this very
+        # dict: handing out a copy and emptying the original lets the records go as soon as
+        # the caller drops them, not at the cyclic collector's next pass (a 10,000-peer
+        # output's records otherwise wait for it, tens of MB)
+        found = dict(out)
+        out.clear()
+        return found
 
 
 @cache

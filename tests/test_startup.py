@@ -4,6 +4,7 @@ the CLI's table without importing them, so the table must say what each command 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,40 @@ def test_replayed_tunnels_need_no_ssh(tmp_path: Path) -> None:
 def test_sub_apps_load_when_named(argv: list[str]) -> None:
     _modules, out = _modules_after(*argv)
     assert "Usage: ipsecctl " + argv[0] in " ".join(out.split())
+
+
+def _console_settings(env_value: str | None) -> list[str]:
+    """Run the console script's entry in a fresh interpreter; what did it decide?"""
+    program = (
+        "import atexit, gc, os, sys\n"
+        "atexit.register(lambda: print('SETTINGS', gc.get_threshold()[0],"
+        " repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS'))))\n"
+        "sys.argv = ['ipsecctl', '--version']\n"
+        "from ipsecctl.cli.console import run\n"
+        "run()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if env_value is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = env_value
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True
+    )
+    return next(x for x in proc.stdout.splitlines() if x.startswith("SETTINGS ")).split()[1:]
+
+
+def test_console_process_collects_less_often_and_loads_no_pydantic_plugins() -> None:
+    assert _console_settings(None) == ["50000", "'__all__'"]
+    # an explicit choice (empty: let plugins load) is kept
+    assert _console_settings("") == ["50000", "''"]
+
+
+def test_importing_the_console_module_changes_nothing() -> None:
+    program = (
+        "import gc, os\n"
+        "before = gc.get_threshold()\n"
+        "import ipsecctl.cli.console\n"
+        "assert gc.get_threshold() == before\n"
+        "assert 'PYDANTIC_DISABLE_PLUGINS' not in os.environ\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    subprocess.run([sys.executable, "-c", program], env=env, check=True)

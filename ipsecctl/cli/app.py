@@ -517,8 +517,9 @@ def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
     return 0
 
 
-def run() -> Any:
-    """The console script (and ``python -m ipsecctl``): :func:`main` in a process of its own."""
+def run() -> NoReturn:
+    """:func:`main` in a process of its own (the console script, through
+    :mod:`ipsecctl.cli.console`)."""
     _leave(main(own_process=True))
 
 
