@@ -238,27 +238,28 @@ class SshProcess:
         return ready
 
     def recv(self, nbytes: int) -> bytes:
+        """What the terminal has (waiting first: after a command nothing is there yet),
+        ``b""`` once ssh has ended, TimeoutError when the timeout passed in silence."""
         if self._eof or self._master < 0:
             return b""
         end = None if self._timeout is None else time.monotonic() + self._timeout
         while True:
-            try:
-                data = os.read(self._master, nbytes)
-            except BlockingIOError:
-                data = None
-            except OSError as exc:
-                if exc.errno != errno.EIO:
-                    raise
-                data = b""  # Linux: the other end of the terminal is gone (ssh ended)
-            if data is not None:
+            left = None if end is None else max(0.0, end - time.monotonic())
+            if self.wait_event(left):
+                try:
+                    data = os.read(self._master, nbytes)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    if exc.errno != errno.EIO:
+                        raise
+                    data = b""  # Linux: the other end of the terminal is gone (ssh ended)
                 if not data:
                     self._eof = True
                     self._drain_stderr()
                 return data
-            left = None if end is None else end - time.monotonic()
             if left is not None and left <= 0:
                 raise TimeoutError()
-            self.wait_event(left)
 
     def recv_ready(self) -> bool:
         if self._eof or self._master < 0:
