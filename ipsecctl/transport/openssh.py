@@ -153,13 +153,14 @@ class OpenSshSession(SshSession):
             try:
                 self._start_shell(proc)
             except ConnectError:
-                if self._authenticated or proc.proc.poll() is None:
+                if self._authenticated or proc.wait_exit(EXIT_WAIT_S) is None:
                     raise
                 raise self._failure(proc) from None  # ssh ended: say why, as it said
 
     def _seen(self, line: str) -> None:
         self._phase = phase_after(self._phase, line)
-        if line.startswith("debug1: Authenticated to ") and self._is_target(line):
+        # "Authenticated to" is a verbose line: with -v, OpenSSH 9 prints it bare
+        if line.removeprefix("debug1: ").startswith("Authenticated to ") and self._is_target(line):
             self._phase = "ready"
             self._authenticated = True
 
@@ -190,7 +191,7 @@ class OpenSshSession(SshSession):
                     raise self._cancel.error("connecting")
                 raise login_timeout(self._phase, self.params, budget)
             spoke = proc.wait_event(min(left, 0.2 if control is not None else 1.0))
-            if spoke and control is None and proc.proc.poll() is None:
+            if spoke and control is None and not proc.hung_up and proc.proc.poll() is None:
                 self._phase = "ready"
 
     def _failure(self, proc: SshProcess) -> TransportError:
@@ -290,7 +291,7 @@ class OpenSshSession(SshSession):
         try:
             out, err, status = runner.collect(end, self.params.max_output)
         except TimeoutError:
-            self._broken = True
+            # only this command's client ends: the connection master stays usable
             if self._cancel.cancelled:
                 raise self._cancel.error(f"running {command!r}") from None
             raise self._timeout_error(

@@ -161,6 +161,7 @@ class SshProcess:
         self._poll.register(err_r, select.POLLIN)
         self._err_open = True
         self._eof = False  # the terminal's end (a connection master has none)
+        self.hung_up = False  # ssh closed the terminal (it is ending)
         self._closed = False
 
     # -- what ssh says -----------------------------------------------------------------------
@@ -230,11 +231,12 @@ class SshProcess:
         ms = None if timeout is None else max(0, int(timeout * 1000))
         events = self._poll.poll(ms)
         ready = False
-        for fd, _ in events:
+        for fd, mask in events:
             if fd == self._err:
                 self._read_stderr()
             else:
                 ready = True
+                self.hung_up = bool(mask & (select.POLLHUP | select.POLLERR))
         return ready
 
     def recv(self, nbytes: int) -> bytes:
