@@ -39,8 +39,11 @@ class SessionPool:
         save_raw: Path | None = None,
         save_raw_secrets: bool = False,
         extra_known_hosts: list[Path] | None = None,
+        transport: str | None = None,
     ) -> None:
         self.settings = settings
+        # paramiko or openssh (None: the setting); see ipsecctl.transport.open_session
+        self.transport = transport or settings.transport
         self.host_key_policy = host_key_policy
         self.ask_host_key = ask_host_key
         self.replay_dir = replay_dir
@@ -92,6 +95,7 @@ class SessionPool:
             ask_host_key=self.ask_host_key,
             jump_pool=self._jumps,
             known_hosts=KnownHosts(params.known_hosts, own=own),
+            transport=self.transport,
         )
 
     def params_for(self, host: Host) -> ConnectionParams:

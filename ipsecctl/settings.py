@@ -32,6 +32,10 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 HostKeyPolicy = Literal["reject", "ask", "accept-new"]
 HOST_KEY_POLICIES: tuple[HostKeyPolicy, ...] = get_args(HostKeyPolicy)
 
+#: how SSH is spoken: paramiko in this process, or the OpenSSH client (``ssh``) per device
+TransportName = Literal["paramiko", "openssh"]
+TRANSPORTS: tuple[TransportName, ...] = get_args(TransportName)
+
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if env is None else env
@@ -74,6 +78,8 @@ class Settings(BaseModel):
     max_output_mb: float = Field(default=32.0, gt=0)
     refresh_interval: float = Field(default=5.0, ge=1.0)
     host_key_policy: HostKeyPolicy | None = None
+    # paramiko (default) or openssh: the OpenSSH client per device, less client CPU per poll
+    transport: TransportName = "paramiko"
     read_only: bool = False
     audit_log: Path = Field(default_factory=lambda: state_dir() / "audit.jsonl")
     # locks (one action per tunnel across processes) and markers of actions in flight

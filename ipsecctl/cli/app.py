@@ -21,7 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 from ipsecctl import __version__, errors
 
 if TYPE_CHECKING:
-    from ipsecctl.settings import HostKeyPolicy
+    from ipsecctl.settings import HostKeyPolicy, TransportName
 
 EXIT_HELP = (
     "Exit codes: 0 all good; 1 operational error (unreachable, timeout, auth, parse, an action "
@@ -237,6 +237,14 @@ def main_callback(
             "terminal, reject otherwise). A changed key always fails.",
         ),
     ] = None,
+    transport: Annotated[
+        str | None,
+        typer.Option(
+            "--transport",
+            help="SSH client: paramiko (default) or openssh (the ssh command per device: "
+            "less CPU per poll; env IPSECCTL_TRANSPORT).",
+        ),
+    ] = None,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="Refuse every action (env IPSECCTL_READ_ONLY).")
     ] = False,
@@ -321,6 +329,13 @@ def main_callback(
                 f"--host-key-policy {host_key_policy!r} is not one of "
                 f"{', '.join(HOST_KEY_POLICIES)}"
             )
+    if transport is not None:
+        from ipsecctl.settings import TRANSPORTS
+
+        if transport not in TRANSPORTS:
+            raise errors.UsageError(
+                f"--transport {transport!r} is not one of {', '.join(TRANSPORTS)}"
+            )
     if replay is not None and not replay.is_dir():
         raise errors.InputFileError(f"--replay {replay}: not a directory of saved outputs")
     from ipsecctl.logging_setup import setup_logging
@@ -338,6 +353,7 @@ def main_callback(
         inventory_path=inventory,
         config_path=config,
         host_key_policy=cast("HostKeyPolicy | None", host_key_policy),
+        transport=cast("TransportName | None", transport),
         read_only=read_only,
         workers=workers,
         replay=replay,
@@ -364,6 +380,7 @@ _GLOBAL_WITH_VALUE = {
     "-i",
     "--inventory",
     "--host-key-policy",
+    "--transport",
     "--workers",
     "--config",
     "--replay",

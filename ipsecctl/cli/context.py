@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ipsecctl.ops.fleet import Fleet, HistorySink
     from ipsecctl.ops.stored import StoredFleet
     from ipsecctl.ops.workflow import ActionPlan, ActionRequest, Workflow
-    from ipsecctl.settings import HostKeyPolicy, Settings
+    from ipsecctl.settings import HostKeyPolicy, Settings, TransportName
 
 
 def stderr() -> Console:
@@ -61,6 +61,7 @@ class AppContext:
     enable_secret: str | None = field(default=None, repr=False)
     config_path: str | None = None
     host_key_policy: HostKeyPolicy | None = None
+    transport: TransportName | None = None  # --transport: wins over the setting
     read_only: bool = False
     workers: int | None = None
     replay: Path | None = None
@@ -82,6 +83,8 @@ class AppContext:
             from ipsecctl.settings import load_settings
 
             self._settings = load_settings(Path(self.config_path) if self.config_path else None)
+            if self.transport is not None:
+                self._settings.transport = self.transport
         return self._settings
 
     @property

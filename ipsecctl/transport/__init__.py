@@ -1,5 +1,6 @@
-"""SSH to devices (paramiko): sessions, jump-host chains, host keys, prompts, paging; and
-saved-output replay. Everything above this package sees only :class:`CommandRunner`."""
+"""SSH to devices (paramiko, or the OpenSSH client with ``transport="openssh"``): sessions,
+jump-host chains, host keys, prompts, paging; and saved-output replay. Everything above this
+package sees only :class:`CommandRunner`."""
 
 from __future__ import annotations
 
@@ -93,12 +94,26 @@ def open_session(
     ask_host_key: AskHostKey | None = None,
     jump_pool: JumpPool | None = None,
     known_hosts: KnownHosts | None = None,
+    transport: str = "paramiko",
 ) -> SshSession:
-    """Connect now (so errors surface here) and return the ready session."""
+    """Connect now (so errors surface here) and return the ready session.
+
+    ``transport``: ``paramiko`` (SSH in this process) or ``openssh`` (an ``ssh`` client
+    process per device, :mod:`.openssh`); both give the same runner API and errors.
+    """
     from .ssh import SshSession
 
     plat = platform if isinstance(platform, Platform) else get_platform(platform or params.platform)
-    session = SshSession(
+    kind: type[SshSession] = SshSession
+    if transport == "openssh":
+        from .openssh import OpenSshSession
+
+        kind = OpenSshSession
+    elif transport != "paramiko":
+        from ipsecctl.errors import UsageError
+
+        raise UsageError(f"unknown transport {transport!r}; use paramiko or openssh")
+    session = kind(
         params, plat, ask_host_key=ask_host_key, jump_pool=jump_pool, known_hosts=known_hosts
     )
     return session.connect()

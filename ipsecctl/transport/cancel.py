@@ -78,7 +78,10 @@ class Cancel:
 def cut(item: object) -> None:
     """Make whatever waits on ``item`` wake with EOF now; never blocks, never raises."""
     with contextlib.suppress(Exception):
-        if isinstance(item, socket.socket):
+        own_cut = getattr(item, "cut", None)
+        if callable(own_cut):  # things that know how to cut themselves (an ssh process)
+            own_cut()
+        elif isinstance(item, socket.socket):
             item.shutdown(socket.SHUT_RDWR)
         elif isinstance(item, paramiko.Transport):
             cut(item.sock)  # its reader thread sees EOF, ends and wakes every waiter

@@ -18,6 +18,7 @@ import logging
 import re
 import threading
 import time
+from typing import Protocol
 
 import paramiko
 
@@ -50,6 +51,22 @@ QUIET_S = 0.3  # silence that confirms a password prompt is really waiting for i
 RECV_SIZE = 65536
 _PROMPT_TAIL_RE = re.compile(r"(?:\([\w.\-]+\))?[>#$%]\s*$")
 _PASSWORD_RE = re.compile(r"[Pp]assword:\s*$")
+
+
+class ShellChannel(Protocol):
+    """What the shell dialogue needs of a byte stream: a paramiko channel, or the terminal of
+    an OpenSSH client process (:mod:`.openssh`). ``recv`` raises :class:`TimeoutError` when
+    nothing came within the timeout and returns ``b""`` at end of file."""
+
+    def settimeout(self, timeout: float | None) -> None: ...
+
+    def recv(self, nbytes: int) -> bytes: ...
+
+    def recv_ready(self) -> bool: ...
+
+    def sendall(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def _mb(n: int) -> str:
@@ -94,7 +111,7 @@ class SshSession(RunnerBase):
         self._lock = threading.RLock()
         self._cancel = Cancel(self.device)
         self._client: paramiko.SSHClient | None = None
-        self._chan: paramiko.Channel | None = None
+        self._chan: ShellChannel | None = None
         self._broken = False
         self.prompt: str | None = None
         self._base = ""
@@ -114,6 +131,10 @@ class SshSession(RunnerBase):
         client = self._client
         t = client.get_transport() if client else None
         return bool(t and t.is_active()) and not self._broken
+
+    def _is_open(self) -> bool:
+        """Whether a connection was opened (it may have dropped since: see ``connected``)."""
+        return self._client is not None
 
     @property
     def abandoned(self) -> bool:
@@ -220,6 +241,10 @@ class SshSession(RunnerBase):
             chan = self._client.invoke_shell(term="vt100", width=TERM_WIDTH, height=24)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise map_error(exc, self.params) from exc
+        self._start_shell(chan)
+
+    def _start_shell(self, chan: ShellChannel) -> None:
+        """First prompt, enable and the platform's prepare commands on an open shell."""
         self._chan = chan
         self._decoder.reset()
         self.prompt = self._find_prompt()
@@ -555,8 +580,13 @@ class SshSession(RunnerBase):
             status = chan.recv_exit_status()
         finally:
             chan.close()
+        return self._exec_result(command, out, err, status)
+
+    def _exec_result(self, command: str, out: list[bytes], err: list[bytes], status: int) -> str:
+        """An exec command's output, or CommandRejected for a failure it printed or its
+        non-zero exit status."""
         stdout = clean_output(b"".join(out).decode("utf-8", "replace"))
-        del out
+        out.clear()
         stderr = clean_output(b"".join(err).decode("utf-8", "replace"))
         self._check_failure(command, stdout)
         self._check_failure(command, stderr)
@@ -592,7 +622,7 @@ class SshSession(RunnerBase):
         limit = self.params.timeouts.command if timeout is None else timeout
         with self._lock:
             self._cancel.check(f"running {command!r}")
-            if self._client is None:
+            if not self._is_open():
                 self.connect()
             elif not self.connected:
                 log.info("%s: reconnecting", self.device)
