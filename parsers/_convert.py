@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 
-DH_KEYWORDS = {
+#: strongSwan's keywords of the IANA Diffie-Hellman groups (RFC 2409, 3526, 5114, 5903, 6932,
+#: 7748, 8031): the one table; the IKE decoder, the probe and the tables use it too.
+DH_KEYWORDS: dict[int, str] = {
     1: "modp768",
     2: "modp1024",
     5: "modp1536",
@@ -26,7 +28,15 @@ DH_KEYWORDS = {
     19: "ecp256",
     20: "ecp384",
     21: "ecp521",
+    22: "modp1024s160",
+    23: "modp2048s224",
     24: "modp2048s256",
+    25: "ecp192",
+    26: "ecp224",
+    27: "ecp224bp",
+    28: "ecp256bp",
+    29: "ecp384bp",
+    30: "ecp512bp",
     31: "curve25519",
     32: "curve448",
 }

@@ -8,32 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ipsecctl.models import Tunnel
-
-# strongSwan keywords of the IANA Diffie-Hellman groups (RFC 3526, 5114, 5903, 7748, 8031)
-DH_KEYWORDS: dict[int, str] = {
-    1: "modp768",
-    2: "modp1024",
-    5: "modp1536",
-    14: "modp2048",
-    15: "modp3072",
-    16: "modp4096",
-    17: "modp6144",
-    18: "modp8192",
-    19: "ecp256",
-    20: "ecp384",
-    21: "ecp521",
-    22: "modp1024s160",
-    23: "modp2048s224",
-    24: "modp2048s256",
-    25: "ecp192",
-    26: "ecp224",
-    27: "ecp224bp",
-    28: "ecp256bp",
-    29: "ecp384bp",
-    30: "ecp512bp",
-    31: "curve25519",
-    32: "curve448",
-}
+from parsers._convert import DH_KEYWORDS as DH_KEYWORDS  # the one table of DH keywords
 
 
 def fmt_duration(seconds: int | float | None) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+from parsers._convert import DH_KEYWORDS
+
 EXCHANGES_V1 = {
     0: "NONE",
     1: "BASE",
@@ -131,31 +133,7 @@ INTEG = {
     13: "AUTH_HMAC_SHA2_384_192",
     14: "AUTH_HMAC_SHA2_512_256",
 }
-DH_GROUPS = {
-    0: "none",
-    1: "modp768",
-    2: "modp1024",
-    5: "modp1536",
-    14: "modp2048",
-    15: "modp3072",
-    16: "modp4096",
-    17: "modp6144",
-    18: "modp8192",
-    19: "ecp256",
-    20: "ecp384",
-    21: "ecp521",
-    22: "modp1024s160",
-    23: "modp2048s224",
-    24: "modp2048s256",
-    25: "ecp192",
-    26: "ecp224",
-    27: "ecp224bp",
-    28: "ecp256bp",
-    29: "ecp384bp",
-    30: "ecp512bp",
-    31: "curve25519",
-    32: "curve448",
-}
+DH_GROUPS = {0: "none", **DH_KEYWORDS}
 ESN = {0: "NO_ESN", 1: "ESN"}
 
 TRANSFORM_IDS = {1: ENCR, 2: PRF, 3: INTEG, 4: DH_GROUPS, 5: ESN}
