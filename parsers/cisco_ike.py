@@ -9,6 +9,7 @@ IN-NEG ``negotiating``, DELETE ``down``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -50,14 +51,78 @@ def v1_status(state: str | None, cisco_status: str | None) -> str:
 def build_isakmp(
     numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
 ) -> dict[str, Any]:
-    result = template.run(_text(numbered))
+    text = _text(numbered)
+    sections: list[tuple[str | None, list[dict[str, Any]]]] | None = usual_isakmp(text)
+    if sections is None:  # any other layout: the template's grammar, line by line
+        result = template.run(text)
+        sections = [(s.get("family"), _list(s.get("rows"))) for s in _list(result.get("sections"))]
     records: list[dict[str, Any]] = []
-    for section in _list(result.get("sections")):
-        family = section.get("family")
-        records += convert_each(
-            notes, _list(section.get("rows")), lambda r, f=family: _isakmp_record(r, f), "IKE SA"
-        )
+    for family, rows in sections:
+        records += convert_each(notes, rows, lambda r, f=family: _isakmp_record(r, f), "IKE SA")
     return {"ike_sas": records}
+
+
+# The layouts IOS prints on nearly every device (and on a hub, tens of thousands of rows) are
+# read with a few whole-text regexes instead of the template's per-line machinery. Each
+# pattern accepts only lines that exactly one template line matches, with the same captures,
+# so the rows are the ones the template gives; text with anything else in it (IPv6 rows over
+# three lines, a slot or I-VRF column, a wrapped or repeated line, rows before a section
+# header) returns None and goes to the template.
+_ADDR = r"[0-9A-Fa-f.:]+"
+_SA_STATUS = r"(?:ACTIVE|STDBY|DELETED)"
+_ROW = (
+    rf"({_ADDR}) ({_ADDR}) ([A-Z]+_[A-Z_]+) (\d+) ([A-Za-z]\S*)\n"
+    rf"|(\d+) ({_ADDR}) ({_ADDR}) ({_SA_STATUS}) (?!{_SA_STATUS} )(\S+) (\S+) (\S+) (\d+) (\S+)"
+    r"(?: (\S+))?\n(?:Engine-id:Conn-id = (\S+)\n)?"
+)
+#: header and legend lines (the ``.known`` list) that no template line can match
+_LEGEND = (
+    r"(?:Codes:|K - |X - |T - |psk - |renc - |C-id Local Remote I-VRF |dst src state conn-id "
+    r"|Cap\.)(?![^\n]*Crypto ISAKMP SA)[^\n_]*\n"
+)
+_SECTIONS = re.compile(r"^(IPv4|IPv6) Crypto ISAKMP SA\n", re.M)
+_LEGEND_ONLY = re.compile(f"(?:{_LEGEND})*+")
+_BODY = re.compile(f"(?:{_LEGEND}|{_ROW})*+")
+_ROWS = re.compile(f"(?m)^(?:{_ROW})")
+
+
+def usual_isakmp(text: str) -> list[tuple[str | None, list[dict[str, Any]]]] | None:
+    """Checked, normalised ``show crypto isakmp sa [detail]`` text in IOS's usual layouts ->
+    ``[(family, rows)]`` as the template gives them; ``None`` for any other layout."""
+    parts = _SECTIONS.split(text)
+    if _LEGEND_ONLY.fullmatch(parts[0]) is None:
+        return None
+    sections: list[tuple[str | None, list[dict[str, Any]]]] = []
+    for i in range(1, len(parts), 2):
+        body = parts[i + 1]
+        if _BODY.fullmatch(body) is None:
+            return None
+        rows: list[dict[str, Any]] = []
+        for m in _ROWS.finditer(body):
+            g = m.groups()
+            if g[0] is not None:
+                rows.append(
+                    {"dst": g[0], "src": g[1], "state": g[2], "conn_id": g[3], "status": g[4]}
+                )
+                continue
+            row = {
+                "conn_id": g[5],
+                "local": g[6],
+                "remote": g[7],
+                "status": g[8],
+                "encr": g[9],
+                "hash": g[10],
+                "auth": g[11],
+                "dh": g[12],
+                "remaining": g[13],
+            }
+            if g[14] is not None:
+                row["cap"] = g[14]
+            if g[15] is not None:
+                row["engine_conn"] = g[15]
+            rows.append(row)
+        sections.append((parts[i], rows))
+    return sections
 
 
 def _isakmp_record(row: dict[str, Any], family: str | None) -> dict[str, Any]:
