@@ -177,8 +177,107 @@ def v2_status(state: str | None) -> str:
 def build_ikev2(
     numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
 ) -> dict[str, Any]:
-    result = template.run(_text(numbered))
-    return {"ike_sas": convert_each(notes, _list(result.get("sas")), _ikev2_record, "IKE SA")}
+    lines = [line for _, line in numbered]
+    sas = usual_ikev2(lines)
+    if sas is None:  # any other layout: the template's grammar
+        sas = _list(template.run("".join(line + "\n" for line in lines)).get("sas"))
+    return {"ike_sas": convert_each(notes, sas, _ikev2_record, "IKE SA")}
+
+
+_PHRASE = r"(\S+(?: \S+)*)"
+#: the usual ``show crypto ikev2 sa detailed`` lines by first word: each form is one template
+#: line that no other template line matches (with the same captures)
+_V2_FORMS: dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]] = {}
+for _first, _pattern, _keys in (
+    (
+        "Encr:",
+        r"Encr: (\S+), keysize: (\d+), PRF: (\S+), Hash: (\S+), DH Grp:(\d+), "
+        rf"Auth sign: (\S+), Auth verify: (\S+)(?:, {_PHRASE})?",
+        ("encr", "keysize", "prf", "hash", "dh", "auth_sign", "auth_verify", "flags"),
+    ),
+    (
+        "Encr:",
+        r"Encr: (\S+), keysize: (\d+), Hash: (\S+), DH Grp:(\d+), Auth sign: (\S+), "
+        r"Auth verify: (\S+)",
+        ("encr", "keysize", "hash", "dh", "auth_sign", "auth_verify"),
+    ),
+    (
+        "Encr:",
+        r"Encr: (\S+), PRF: (\S+), Hash: (\S+), DH Grp:(\d+), Auth sign: (\S+), "
+        r"Auth verify: (\S+)",
+        ("encr", "prf", "hash", "dh", "auth_sign", "auth_verify"),
+    ),
+    ("Life/Active", r"Life/Active Time: (\d+)/(\d+) sec", ("lifetime", "active_time")),
+    ("CE", r"CE id: (\d+), Session-id: (\d+)", ("ce_id", "session_id")),
+    ("Status", rf"Status Description: {_PHRASE}", ("status_description",)),
+    ("Local", r"Local spi: (\S+) Remote spi: (\S+)", ("spi_i", "spi_r")),
+    ("Local", rf"Local id: {_PHRASE}", ("local_id",)),
+    ("Remote", rf"Remote id: {_PHRASE}", ("remote_id",)),
+    ("DPD", r"DPD configured for (\d+) seconds, retry (\d+)", ("dpd_s", "dpd_retry")),
+    ("NAT-T", rf"NAT-T is {_PHRASE}", ("nat_t",)),
+    ("Initiator", r"Initiator of SA : (\S+)", ("initiator",)),
+    ("Pushed", r"Pushed IP address: (\S+)", ("pushed_ip",)),
+    ("PEER", rf"PEER TYPE: {_PHRASE}", ("peer_type",)),
+):
+    _V2_FORMS.setdefault(_first, []).append((re.compile(_pattern), _keys))
+_V2_ROW = re.compile(r"(\d+) (\S+) (\S+) (\S+) (\S+)")
+_V2_ROW_KEYS = ("tunnel_id", "local", "remote", "vrfs", "status")
+#: header and informational lines (the ``.known`` list) that match no template line; the
+#: template reads ``Remote subnets:`` as ``Remote {{ remote }}``, so it is not among them
+_V2_LEGEND = (
+    "IPv4 Crypto IKEv2 SA",
+    "IPv6 Crypto IKEv2 SA",
+    "Tunnel-id ",
+    "Local req msg id: ",
+    "Local next msg id: ",
+    "Local req queued: ",
+    "Local window: ",
+    "Local Sys Id: ",
+    "Fragmentation",
+    "Dynamic Route Update:",
+    "Extended Authentication",
+    "Cisco Trust Security SGT",
+    "Quantum",
+    "PQC Key Exchange:",
+)
+
+
+def _v2_form(first: str, line: str) -> tuple[re.Match[str], tuple[str, ...]] | None:
+    for pattern, keys in _V2_FORMS.get(first, ()):
+        m = pattern.fullmatch(line)
+        if m is not None:
+            return m, keys
+    return None
+
+
+def usual_ikev2(lines: list[str]) -> list[dict[str, Any]] | None:
+    """Checked, normalised lines of ``show crypto ikev2 sa [detailed]`` in the usual layout
+    (IPv4 rows on one line, each field once per SA) -> the SA groups as the template gives
+    them; ``None`` for any other layout (IPv6 addresses on their own lines, remote subnets,
+    a repeated or stray line), which the template reads."""
+    sas: list[dict[str, Any]] = []
+    sa: dict[str, Any] | None = None
+    for line in lines:
+        first = line.split(" ", 1)[0]
+        if first.isdigit():
+            m = _V2_ROW.fullmatch(line)
+            if m is None:
+                return None
+            sa = dict(zip(_V2_ROW_KEYS, m.groups(), strict=True))
+            sas.append(sa)
+            continue
+        found = _v2_form(first, line)
+        if found is None:
+            if line.startswith(_V2_LEGEND) and line.count(" ") >= 2:
+                continue
+            return None
+        m, keys = found
+        if sa is None or any(k in sa for k in keys):
+            return None
+        for key, value in zip(keys, m.groups(), strict=True):
+            if value is not None:
+                sa[key] = value
+    return sas
 
 
 def _vrf(value: str | None) -> str | None:
