@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,11 +27,18 @@ def norm_state(state: str | None) -> str:
     return (state or "").strip().upper()
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+#: an IPv4 address in the form ``ipaddress`` prints (no leading zeros)
+_CANONICAL_V4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}", re.ASCII)
+
+
 @functools.lru_cache(maxsize=1 << 16)  # pure; the rules ask it about every tunnel, often
 def norm_addr(addr: str | None) -> str | None:
     """One spelling per address (IPv6 compressed, lower case) so lookups match."""
     if not addr:
         return None
+    if _CANONICAL_V4.fullmatch(addr):
+        return addr  # already the one spelling (most addresses: no parse needed)
     try:
         return str(ipaddress.ip_address(addr.split("/")[0].strip("[]")))
     except ValueError:
