@@ -50,6 +50,7 @@ template that sees pre-joined logical lines keeps its physical line grammar in `
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -110,6 +111,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 _COMPILED = [(re.compile(k, re.IGNORECASE), v) for k, v in COMMANDS.items()]
 
 
+@functools.lru_cache(maxsize=256)  # pure; a poll asks about the same few commands per device
 def resolve_command(command: str) -> tuple[str, str]:
     """Normalise ``command`` and return ``(template slug, kind)``; ``ValueError`` if unknown."""
     text = " ".join(command.split())

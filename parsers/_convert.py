@@ -12,6 +12,7 @@ people).
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: strongSwan's keywords of the IANA Diffie-Hellman groups (RFC 2409, 3526, 5114, 5903, 6932,
@@ -108,12 +109,14 @@ def hms_to_seconds(text: str | None) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)  # pure; a hub repeats a few spellings
 def hash_keyword(text: str | None) -> str | None:
     if not text:
         return None
     return _HASH.get(text.strip().lower().replace("-", "").replace("hmac", ""))
 
 
+@functools.lru_cache(maxsize=512)  # pure; a hub repeats a few spellings
 def cipher_keyword(name: str | None, keysize: int | None = None) -> str | None:
     """IKE column spellings: ``aes`` ``AES-CBC`` ``AES-GCM`` ``aes-256`` ``3des`` (+ key size).
 
@@ -137,6 +140,7 @@ def cipher_keyword(name: str | None, keysize: int | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=512)  # pure; a hub repeats a few spellings
 def auth_keyword(text: str | None) -> str | None:
     if not text:
         return None

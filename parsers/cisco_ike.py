@@ -9,6 +9,7 @@ IN-NEG ``negotiating``, DELETE ``down``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -50,14 +51,78 @@ def v1_status(state: str | None, cisco_status: str | None) -> str:
 def build_isakmp(
     numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
 ) -> dict[str, Any]:
-    result = template.run(_text(numbered))
+    text = _text(numbered)
+    sections: list[tuple[str | None, list[dict[str, Any]]]] | None = usual_isakmp(text)
+    if sections is None:  # any other layout: the template's grammar, line by line
+        result = template.run(text)
+        sections = [(s.get("family"), _list(s.get("rows"))) for s in _list(result.get("sections"))]
     records: list[dict[str, Any]] = []
-    for section in _list(result.get("sections")):
-        family = section.get("family")
-        records += convert_each(
-            notes, _list(section.get("rows")), lambda r, f=family: _isakmp_record(r, f), "IKE SA"
-        )
+    for family, rows in sections:
+        records += convert_each(notes, rows, lambda r, f=family: _isakmp_record(r, f), "IKE SA")
     return {"ike_sas": records}
+
+
+# The layouts IOS prints on nearly every device (and on a hub, tens of thousands of rows) are
+# read with a few whole-text regexes instead of the template's per-line machinery. Each
+# pattern accepts only lines that exactly one template line matches, with the same captures,
+# so the rows are the ones the template gives; text with anything else in it (IPv6 rows over
+# three lines, a slot or I-VRF column, a wrapped or repeated line, rows before a section
+# header) returns None and goes to the template.
+_ADDR = r"[0-9A-Fa-f.:]+"
+_SA_STATUS = r"(?:ACTIVE|STDBY|DELETED)"
+_ROW = (
+    rf"({_ADDR}) ({_ADDR}) ([A-Z]+_[A-Z_]+) (\d+) ([A-Za-z]\S*)\n"
+    rf"|(\d+) ({_ADDR}) ({_ADDR}) ({_SA_STATUS}) (?!{_SA_STATUS} )(\S+) (\S+) (\S+) (\d+) (\S+)"
+    r"(?: (\S+))?\n(?:Engine-id:Conn-id = (\S+)\n)?"
+)
+#: header and legend lines (the ``.known`` list) that no template line can match
+_LEGEND = (
+    r"(?:Codes:|K - |X - |T - |psk - |renc - |C-id Local Remote I-VRF |dst src state conn-id "
+    r"|Cap\.)(?![^\n]*Crypto ISAKMP SA)[^\n_]*\n"
+)
+_SECTIONS = re.compile(r"^(IPv4|IPv6) Crypto ISAKMP SA\n", re.M)
+_LEGEND_ONLY = re.compile(f"(?:{_LEGEND})*+")
+_BODY = re.compile(f"(?:{_LEGEND}|{_ROW})*+")
+_ROWS = re.compile(f"(?m)^(?:{_ROW})")
+
+
+def usual_isakmp(text: str) -> list[tuple[str | None, list[dict[str, Any]]]] | None:
+    """Checked, normalised ``show crypto isakmp sa [detail]`` text in IOS's usual layouts ->
+    ``[(family, rows)]`` as the template gives them; ``None`` for any other layout."""
+    parts = _SECTIONS.split(text)
+    if _LEGEND_ONLY.fullmatch(parts[0]) is None:
+        return None
+    sections: list[tuple[str | None, list[dict[str, Any]]]] = []
+    for i in range(1, len(parts), 2):
+        body = parts[i + 1]
+        if _BODY.fullmatch(body) is None:
+            return None
+        rows: list[dict[str, Any]] = []
+        for m in _ROWS.finditer(body):
+            g = m.groups()
+            if g[0] is not None:
+                rows.append(
+                    {"dst": g[0], "src": g[1], "state": g[2], "conn_id": g[3], "status": g[4]}
+                )
+                continue
+            row = {
+                "conn_id": g[5],
+                "local": g[6],
+                "remote": g[7],
+                "status": g[8],
+                "encr": g[9],
+                "hash": g[10],
+                "auth": g[11],
+                "dh": g[12],
+                "remaining": g[13],
+            }
+            if g[14] is not None:
+                row["cap"] = g[14]
+            if g[15] is not None:
+                row["engine_conn"] = g[15]
+            rows.append(row)
+        sections.append((parts[i], rows))
+    return sections
 
 
 def _isakmp_record(row: dict[str, Any], family: str | None) -> dict[str, Any]:
@@ -112,8 +177,107 @@ def v2_status(state: str | None) -> str:
 def build_ikev2(
     numbered: Iterable[tuple[int, str]], template: Template, notes: Notes
 ) -> dict[str, Any]:
-    result = template.run(_text(numbered))
-    return {"ike_sas": convert_each(notes, _list(result.get("sas")), _ikev2_record, "IKE SA")}
+    lines = [line for _, line in numbered]
+    sas = usual_ikev2(lines)
+    if sas is None:  # any other layout: the template's grammar
+        sas = _list(template.run("".join(line + "\n" for line in lines)).get("sas"))
+    return {"ike_sas": convert_each(notes, sas, _ikev2_record, "IKE SA")}
+
+
+_PHRASE = r"(\S+(?: \S+)*)"
+#: the usual ``show crypto ikev2 sa detailed`` lines by first word: each form is one template
+#: line that no other template line matches (with the same captures)
+_V2_FORMS: dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]] = {}
+for _first, _pattern, _keys in (
+    (
+        "Encr:",
+        r"Encr: (\S+), keysize: (\d+), PRF: (\S+), Hash: (\S+), DH Grp:(\d+), "
+        rf"Auth sign: (\S+), Auth verify: (\S+)(?:, {_PHRASE})?",
+        ("encr", "keysize", "prf", "hash", "dh", "auth_sign", "auth_verify", "flags"),
+    ),
+    (
+        "Encr:",
+        r"Encr: (\S+), keysize: (\d+), Hash: (\S+), DH Grp:(\d+), Auth sign: (\S+), "
+        r"Auth verify: (\S+)",
+        ("encr", "keysize", "hash", "dh", "auth_sign", "auth_verify"),
+    ),
+    (
+        "Encr:",
+        r"Encr: (\S+), PRF: (\S+), Hash: (\S+), DH Grp:(\d+), Auth sign: (\S+), "
+        r"Auth verify: (\S+)",
+        ("encr", "prf", "hash", "dh", "auth_sign", "auth_verify"),
+    ),
+    ("Life/Active", r"Life/Active Time: (\d+)/(\d+) sec", ("lifetime", "active_time")),
+    ("CE", r"CE id: (\d+), Session-id: (\d+)", ("ce_id", "session_id")),
+    ("Status", rf"Status Description: {_PHRASE}", ("status_description",)),
+    ("Local", r"Local spi: (\S+) Remote spi: (\S+)", ("spi_i", "spi_r")),
+    ("Local", rf"Local id: {_PHRASE}", ("local_id",)),
+    ("Remote", rf"Remote id: {_PHRASE}", ("remote_id",)),
+    ("DPD", r"DPD configured for (\d+) seconds, retry (\d+)", ("dpd_s", "dpd_retry")),
+    ("NAT-T", rf"NAT-T is {_PHRASE}", ("nat_t",)),
+    ("Initiator", r"Initiator of SA : (\S+)", ("initiator",)),
+    ("Pushed", r"Pushed IP address: (\S+)", ("pushed_ip",)),
+    ("PEER", rf"PEER TYPE: {_PHRASE}", ("peer_type",)),
+):
+    _V2_FORMS.setdefault(_first, []).append((re.compile(_pattern), _keys))
+_V2_ROW = re.compile(r"(\d+) (\S+) (\S+) (\S+) (\S+)")
+_V2_ROW_KEYS = ("tunnel_id", "local", "remote", "vrfs", "status")
+#: header and informational lines (the ``.known`` list) that match no template line; the
+#: template reads ``Remote subnets:`` as ``Remote {{ remote }}``, so it is not among them
+_V2_LEGEND = (
+    "IPv4 Crypto IKEv2 SA",
+    "IPv6 Crypto IKEv2 SA",
+    "Tunnel-id ",
+    "Local req msg id: ",
+    "Local next msg id: ",
+    "Local req queued: ",
+    "Local window: ",
+    "Local Sys Id: ",
+    "Fragmentation",
+    "Dynamic Route Update:",
+    "Extended Authentication",
+    "Cisco Trust Security SGT",
+    "Quantum",
+    "PQC Key Exchange:",
+)
+
+
+def _v2_form(first: str, line: str) -> tuple[re.Match[str], tuple[str, ...]] | None:
+    for pattern, keys in _V2_FORMS.get(first, ()):
+        m = pattern.fullmatch(line)
+        if m is not None:
+            return m, keys
+    return None
+
+
+def usual_ikev2(lines: list[str]) -> list[dict[str, Any]] | None:
+    """Checked, normalised lines of ``show crypto ikev2 sa [detailed]`` in the usual layout
+    (IPv4 rows on one line, each field once per SA) -> the SA groups as the template gives
+    them; ``None`` for any other layout (IPv6 addresses on their own lines, remote subnets,
+    a repeated or stray line), which the template reads."""
+    sas: list[dict[str, Any]] = []
+    sa: dict[str, Any] | None = None
+    for line in lines:
+        first = line.split(" ", 1)[0]
+        if first.isdigit():
+            m = _V2_ROW.fullmatch(line)
+            if m is None:
+                return None
+            sa = dict(zip(_V2_ROW_KEYS, m.groups(), strict=True))
+            sas.append(sa)
+            continue
+        found = _v2_form(first, line)
+        if found is None:
+            if line.startswith(_V2_LEGEND) and line.count(" ") >= 2:
+                continue
+            return None
+        m, keys = found
+        if sa is None or any(k in sa for k in keys):
+            return None
+        for key, value in zip(keys, m.groups(), strict=True):
+            if value is not None:
+                sa[key] = value
+    return sas
 
 
 def _vrf(value: str | None) -> str | None:

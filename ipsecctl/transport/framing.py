@@ -46,8 +46,14 @@ def clean_output(text: str) -> str:
     if "\x08" in text:
         text = _ERASE_RE.sub("", text).replace("\x08", "")
     if "\r" in text:
-        text = _CR_END_RE.sub("", text)
-        text = _CR_REDRAW_RE.sub("", text)
+        if "\r\r" in text:
+            text = _CR_END_RE.sub("", text)
+        else:  # the usual CRLF: the same result, without a regex per chunk
+            text = text.replace("\r\n", "\n")
+            if text.endswith("\r"):
+                text = text[:-1]
+        if "\r" in text:  # a carriage return left mid-line: a redraw
+            text = _CR_REDRAW_RE.sub("", text)
     return text
 
 

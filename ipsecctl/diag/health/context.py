@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,11 +27,18 @@ def norm_state(state: str | None) -> str:
     return (state or "").strip().upper()
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+#: an IPv4 address in the form ``ipaddress`` prints (no leading zeros)
+_CANONICAL_V4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}", re.ASCII)
+
+
 @functools.lru_cache(maxsize=1 << 16)  # pure; the rules ask it about every tunnel, often
 def norm_addr(addr: str | None) -> str | None:
     """One spelling per address (IPv6 compressed, lower case) so lookups match."""
     if not addr:
         return None
+    if _CANONICAL_V4.fullmatch(addr):
+        return addr  # already the one spelling (most addresses: no parse needed)
     try:
         return str(ipaddress.ip_address(addr.split("/")[0].strip("[]")))
     except ValueError:
@@ -46,13 +54,20 @@ def local_addresses(dev: DeviceState) -> set[str]:
     addrs = {t.local_addr for t in dev.tunnels if t.local_addr}
     addrs |= {sa.local for sa in dev.ike_sas if sa.local}
     for v6 in (False, True):
-        rows = [
-            {a for a in (sa.src, sa.dst) if a}
-            for sa in dev.ike_sas
-            if (sa.src or sa.dst) and (":" in (sa.src or sa.dst or "")) == v6
-        ]
-        if len(rows) >= 2:
-            addrs |= set.intersection(*rows)
+        # the intersection of the rows' {src, dst}, narrowed row by row (a hub has 10,000)
+        common: set[str] = set()
+        rows = 0
+        for sa in dev.ike_sas:
+            first = sa.src or sa.dst
+            if not first or (":" in first) != v6:
+                continue
+            if rows:
+                common.intersection_update((sa.src, sa.dst))  # None is never in common
+            else:
+                common = {a for a in (sa.src, sa.dst) if a}
+            rows += 1
+        if rows >= 2:
+            addrs |= common
     return {a.lower() for a in addrs}
 
 

@@ -1,0 +1,125 @@
+"""The readers of the usual layouts give exactly what the template gives.
+
+``show crypto isakmp sa [detail]``, ``show crypto ikev2 sa [detailed]`` and ``show crypto
+session [detail]`` in the layouts IOS prints on nearly every device are read without TTP (a
+hub prints tens of thousands of rows); any other layout is left to the template. Here both
+are run on every real sample and on
+every one-line mutation of it (a line deleted, duplicated, or moved up one): wherever the
+fast reader answers, its rows must equal the template's, and on the usual layouts it must
+answer at all (else the speed is silently lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parsers import resolve_command
+from parsers._engine import Notes, clean_lines, load_template
+from parsers.cisco_ike import usual_ikev2, usual_isakmp
+from parsers.cisco_session import usual_sessions
+from tests.parsers.conftest import FIXTURES
+
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
+
+
+def _samples(slug: str) -> list[Path]:
+    return sorted(
+        p
+        for root in (FIXTURES, REAL)
+        for p in root.glob(f"*/{slug}*/*.txt")
+        if p.parts[-3] in ("ios", "iosxe")
+    )
+
+
+ISAKMP = _samples("show_crypto_isakmp_sa")
+SESSION = _samples("show_crypto_session")
+IKEV2 = _samples("show_crypto_ikev2_sa")
+
+
+def _mutations(text: str) -> Iterator[str]:
+    lines = text.splitlines()
+    yield text
+    for i in range(len(lines)):
+        yield "\n".join(lines[:i] + lines[i + 1 :])
+        yield "\n".join(lines[: i + 1] + lines[i:])
+        if i:
+            yield "\n".join([*lines[: i - 1], lines[i], lines[i - 1], *lines[i + 1 :]])
+
+
+def _checked(command: str, text: str) -> list[str]:
+    template = load_template("cisco_ios", resolve_command(command)[0])
+    return [line for _, line in clean_lines(text.splitlines(), command, template, Notes(command))]
+
+
+def _template_isakmp(text: str) -> list[tuple[Any, Any]]:
+    result = load_template("cisco_ios", "show_crypto_isakmp_sa").run(text)
+    sections = result.get("sections") or []
+    sections = [sections] if isinstance(sections, dict) else sections
+    out = []
+    for section in sections:
+        rows = section.get("rows") or []
+        out.append((section.get("family"), [rows] if isinstance(rows, dict) else rows))
+    return out
+
+
+@pytest.mark.parametrize("sample", ISAKMP, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_isakmp_reader_agrees_with_the_template(sample: Path) -> None:
+    command = sample.parent.name.replace("_", " ")
+    for text in _mutations(sample.read_text()):
+        checked = "".join(line + "\n" for line in _checked(command, text))
+        fast = usual_isakmp(checked)
+        if fast is not None:
+            assert fast == _template_isakmp(checked), text
+
+
+@pytest.mark.parametrize("sample", SESSION, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_session_reader_agrees_with_the_template(sample: Path) -> None:
+    template = load_template("cisco_ios", "show_crypto_session")
+    for text in _mutations(sample.read_text()):
+        lines = _checked("show crypto session detail", text)
+        fast = usual_sessions(lines)
+        if fast is not None:
+            want = template.run("".join(line + "\n" for line in lines)).get("sessions") or []
+            assert fast == ([want] if isinstance(want, dict) else want), text
+
+
+@pytest.mark.parametrize("sample", IKEV2, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_ikev2_reader_agrees_with_the_template(sample: Path) -> None:
+    template = load_template("cisco_ios", "show_crypto_ikev2_sa")
+    for text in _mutations(sample.read_text()):
+        lines = _checked("show crypto ikev2 sa detailed", text)
+        fast = usual_ikev2(lines)
+        if fast is not None:
+            want = template.run("".join(line + "\n" for line in lines)).get("sas") or []
+            assert fast == ([want] if isinstance(want, dict) else want), text
+
+
+def test_the_usual_layouts_take_the_fast_path() -> None:
+    """IPv4 tables as IOS prints them (the AWS and cisco.com samples) are read without TTP."""
+    fast_isakmp = [
+        p
+        for p in ISAKMP
+        if usual_isakmp(
+            "".join(
+                line + "\n" for line in _checked(p.parent.name.replace("_", " "), p.read_text())
+            )
+        )
+        is not None
+    ]
+    fast_session = [
+        p
+        for p in SESSION
+        if usual_sessions(_checked("show crypto session detail", p.read_text())) is not None
+    ]
+    fast_ikev2 = [
+        p
+        for p in IKEV2
+        if usual_ikev2(_checked("show crypto ikev2 sa detailed", p.read_text())) is not None
+    ]
+    assert len(fast_isakmp) >= len(ISAKMP) // 3, [p.name for p in fast_isakmp]
+    assert len(fast_ikev2) >= len(IKEV2) // 3, [p.name for p in fast_ikev2]
+    assert len(fast_session) >= len(SESSION) // 3, [p.name for p in fast_session]
