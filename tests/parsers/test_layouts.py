@@ -242,3 +242,14 @@ def test_crypto_map_idle_time_line() -> None:
     assert not result.warnings, [str(w) for w in result.warnings]
     (entry,) = result["crypto_maps"]
     assert (entry["lifetime_s"], entry["extra"]["idle_time_s"]) == (3600, 900)
+
+
+def test_isakmp_status_with_an_n_is_recognised() -> None:
+    """A status text holding the letter ``n`` (HA ``ACTIVE standby``) is a row, not unknown."""
+    row = "10.0.0.1        10.0.0.2        QM_IDLE           1001 ACTIVE standby\n"
+    text = ISAKMP.rstrip("\n") + "\n" + row
+    result = parse("cisco_ios", "show crypto isakmp sa", text)
+    assert not [w for w in result.warnings if "standby" in w.line]
+    (sa,) = [r for r in result["ike_sas"] if r["conn_id"] == 1001]
+    assert (sa["dst"], sa["src"], sa["state"]) == ("10.0.0.1", "10.0.0.2", "QM_IDLE")
+    assert sa["extra"]["cisco_status"] == "ACTIVE standby"
