@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ipsecctl.models import DeviceState, Tunnel
+from ipsecctl.ops.export import TUNNEL_HEADER
 from ipsecctl.ops.formatting import fmt_count, fmt_duration, fmt_rate, fmt_spi, rate
 
 
@@ -513,21 +514,7 @@ class TunnelModel:
 # the CLI's `tunnels -o csv` columns first (same names, same value types: SPIs as integers,
 # uptime in seconds), then what only the dashboard knows
 EXPORT_HEADER = (
-    "device",
-    "peer",
-    "vrf",
-    "local_ts",
-    "remote_ts",
-    "ike_state",
-    "state",
-    "spi_in",
-    "spi_out",
-    "pkts_in",
-    "pkts_out",
-    "errors",
-    "uptime_s",
-    "expected_up",
-    "id",
+    *TUNNEL_HEADER,
     "rate_in",
     "rate_out",
     "one_way",
