@@ -11,9 +11,9 @@ ident blocks) at a time:
    lines out and report them (line number and text) as warnings;
 3. lines are joined (``str.replace``) into one logical line per interface header and per
    ident, SAs included, parts separated by `` ; ``;
-4. TTP parses the logical lines into the structure (interface [-> ASA crypto map entry]
-   -> idents); each ident's parts (selectors, peer, counters, MTUs, SA sections) are split
-   here.
+4. the logical lines give the structure (interface [-> ASA crypto map entry] -> idents):
+   read with string methods (:func:`structure`) in the usual output, by TTP otherwise;
+   each ident's parts (selectors, peer, counters, MTUs, SA sections) are split here.
 
 Block boundaries are explicit. An ident is opened by its ``protected vrf:`` / ``access-list``
 / ``local ident`` line; when that line is missing, its remaining header lines (``remote
@@ -400,10 +400,13 @@ def parse_checked(
         return []
     notes = notes if notes is not None else Notes("show crypto ipsec sa")
     locate = locate or (lambda _line: None)
-    starts = _ASA_STARTS if template.path.parent.name == "cisco_asa" else _STARTS
-    result = template.run(_logical(text, starts))
+    asa = template.path.parent.name == "cisco_asa"
+    logical = _logical(text, _ASA_STARTS if asa else _STARTS)
+    ifaces = structure(logical, asa)
+    if ifaces is None:  # a line the usual reading does not know: the template's grammar
+        ifaces = _as_list(template.run(logical).get("ifaces"))
     records: list[dict[str, Any]] = []
-    for iface in _as_list(result.get("ifaces")):
+    for iface in ifaces:
         maps = _as_list(iface.get("maps"))
         header, orphans = _header(iface, {}, notes, locate)
         if orphans:
@@ -416,6 +419,53 @@ def parse_checked(
             for ident in _as_list(entry.get("idents") if entry else iface.get("idents")):
                 header = _blocks(header, ident.get("body") or "", notes, locate, records)
     return records
+
+
+#: An ident's logical line (the template's ``IDENT``): ASA opens an ident with its ACL line.
+_IDENT_HEADS = ("protected vrf: ", "Protected vrf (ivrf): ", "local ident ")
+_ASA_IDENT_HEADS = ("access-list ", *_IDENT_HEADS)
+
+
+def structure(logical: str, asa: bool) -> list[dict[str, Any]] | None:
+    """Logical lines -> the interface groups the template gives (``ifaces``: interface or
+    peer address, header, [ASA crypto map entries ->] idents), read with string methods.
+
+    TTP costs a few hundred Python calls per run whatever the input's size, and a poll runs
+    it once per device; this reading costs a few calls per logical line. Each form below is
+    one template line with the same captures, and the lines _logical() makes are all of
+    these forms in the usual output, so the groups are the template's. Anything else (a line
+    of no form, an interface name TTP's word would not take, an ident or map entry outside
+    its group) returns None and the template reads the text; tests check both readings
+    agree on every sample.
+    """
+    heads = _ASA_IDENT_HEADS if asa else _IDENT_HEADS
+    ifaces: list[dict[str, Any]] = []
+    iface: dict[str, Any] | None = None
+    entry: dict[str, Any] | None = None
+    for line in logical.split("\n"):
+        if not line:
+            continue
+        if line.startswith(heads):
+            parent = entry if asa else iface
+            if parent is None:
+                return None
+            parent.setdefault("idents", []).append({"body": line})
+        elif line.startswith(("interface: ", "peer address: ")):
+            key, _, rest = line.partition(": ")
+            value, sep, header = rest.partition(" ; ")
+            if not value or " " in value or (sep and not header):
+                return None
+            iface = {"interface" if key == "interface" else "peer_address": value}
+            if sep:
+                iface["header"] = header
+            ifaces.append(iface)
+            entry = None
+        elif asa and line.startswith("Crypto map tag: ") and iface is not None:
+            entry = {"map_header": line[16:]}
+            iface.setdefault("maps", []).append(entry)
+        else:
+            return None
+    return ifaces
 
 
 def _as_list(value: Any) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """The readers of the usual layouts give exactly what the template gives.
 
 ``show crypto isakmp sa [detail]``, ``show crypto ikev2 sa [detailed]`` and ``show crypto
-session [detail]`` in the layouts IOS prints on nearly every device are read without TTP (a
-hub prints tens of thousands of rows); any other layout is left to the template. Here both
+session [detail]`` in the layouts IOS prints on nearly every device, and the structure of
+``show crypto ipsec sa`` (IOS, IOS-XE, ASA), are read without TTP (a hub prints tens of
+thousands of rows, a poll parses every device); any other layout is left to the template. Here both
 are run on every real sample and on
 every one-line mutation of it (a line deleted, duplicated, or moved up one): wherever the
 fast reader answers, its rows must equal the template's, and on the usual layouts it must
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import parsers.cisco_ipsec_sa as ipsec_sa
 from parsers import resolve_command
 from parsers._engine import Notes, clean_lines, load_template
 from parsers.cisco_ike import usual_ikev2, usual_isakmp
@@ -26,18 +28,19 @@ from tests.parsers.conftest import FIXTURES
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 
 
-def _samples(slug: str) -> list[Path]:
+def _samples(slug: str, platforms: tuple[str, ...] = ("ios", "iosxe")) -> list[Path]:
     return sorted(
         p
         for root in (FIXTURES, REAL)
         for p in root.glob(f"*/{slug}*/*.txt")
-        if p.parts[-3] in ("ios", "iosxe")
+        if p.parts[-3] in platforms
     )
 
 
 ISAKMP = _samples("show_crypto_isakmp_sa")
 SESSION = _samples("show_crypto_session")
 IKEV2 = _samples("show_crypto_ikev2_sa")
+IPSEC = _samples("show_crypto_ipsec_sa", ("ios", "iosxe", "asa"))
 
 
 def _mutations(text: str) -> Iterator[str]:
@@ -123,3 +126,56 @@ def test_the_usual_layouts_take_the_fast_path() -> None:
     assert len(fast_isakmp) >= len(ISAKMP) // 3, [p.name for p in fast_isakmp]
     assert len(fast_ikev2) >= len(IKEV2) // 3, [p.name for p in fast_ikev2]
     assert len(fast_session) >= len(SESSION) // 3, [p.name for p in fast_session]
+
+
+def _logical_texts(sample: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The logical texts the parser hands to the structure reader for ``text``."""
+    seen: list[str] = []
+    real = ipsec_sa.structure
+
+    def spy(logical: str, asa: bool) -> list[dict[str, Any]] | None:
+        seen.append(logical)
+        return real(logical, asa)
+
+    monkeypatch.setattr(ipsec_sa, "structure", spy)
+    platform = "cisco_asa" if sample.parts[-3] == "asa" else "cisco_ios"
+    command = sample.parent.name.replace("_", " ")
+    template = load_template(platform, "show_crypto_ipsec_sa")
+    list(ipsec_sa.iter_tunnels(text, command, template, Notes(command)))
+    monkeypatch.setattr(ipsec_sa, "structure", real)
+    return seen
+
+
+@pytest.mark.parametrize("sample", IPSEC, ids=lambda p: f"{p.parts[-3]}/{p.parent.name}/{p.stem}")
+def test_ipsec_structure_agrees_with_the_template(
+    sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asa = sample.parts[-3] == "asa"
+    template = load_template("cisco_asa" if asa else "cisco_ios", "show_crypto_ipsec_sa")
+    for text in _mutations(sample.read_text()):
+        for logical in _logical_texts(sample, text, monkeypatch):
+            fast = ipsec_sa.structure(logical, asa)
+            if fast is not None:
+                want = template.run(logical).get("ifaces") or []
+                want = [want] if isinstance(want, dict) else want
+                for iface in want:  # the template gives one match as a dict, not a list
+                    for key in ("maps", "idents"):
+                        if isinstance(iface.get(key), dict):
+                            iface[key] = [iface[key]]
+                    for entry in iface.get("maps") or []:
+                        if isinstance(entry.get("idents"), dict):
+                            entry["idents"] = [entry["idents"]]
+                assert fast == want, logical
+
+
+def test_the_usual_ipsec_layouts_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every IPsec SA sample but the odd one is read without TTP."""
+    slow = [
+        f"{p.parts[-3]}/{p.stem}"
+        for p in IPSEC
+        if any(
+            ipsec_sa.structure(logical, p.parts[-3] == "asa") is None
+            for logical in _logical_texts(p, p.read_text(), monkeypatch)
+        )
+    ]
+    assert len(slow) <= len(IPSEC) // 10, slow
