@@ -62,7 +62,7 @@ from parsers._engine import (
     ParseResult,
     ParseWarning,
     Template,
-    clean_lines,
+    checked_lines,
     load_template,
 )
 
@@ -204,7 +204,7 @@ def parse(platform: str, command: str, text: str) -> ParseResult:
         ):
             records = _asa_isakmp(text, command, template, notes)
         else:
-            numbered = clean_lines(text.splitlines(), command, template, notes)
+            numbered = checked_lines(text.splitlines(), command, template, notes)
             records = _builder(slug, platform)(numbered, template, notes)
     notes.reject_if_unrecognisable(sum(len(v) for v in records.values()))
     return ParseResult(records, notes.warnings())
@@ -221,11 +221,11 @@ def _asa_isakmp(text: str, command: str, template: Template, notes: Notes) -> Re
         (i for i, line in enumerate(lines) if line.strip() == "IKEv2 SAs:"),
         len(lines),
     )
-    records = build_ikev1(clean_lines(lines[:cut], command, template, notes), template, notes)
+    records = build_ikev1(checked_lines(lines[:cut], command, template, notes), template, notes)
     if cut < len(lines):
         v2 = load_template("cisco_asa", "show_crypto_ikev2_sa")
         rest = [""] * cut + lines[cut:]  # blank lines are skipped, but keep line numbers
-        records["ike_sas"] += build_ikev2(clean_lines(rest, command, v2, notes), v2, notes)[
+        records["ike_sas"] += build_ikev2(checked_lines(rest, command, v2, notes), v2, notes)[
             "ike_sas"
         ]
     return records

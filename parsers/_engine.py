@@ -389,6 +389,29 @@ def load_template(platform: str, slug: str) -> Template:
     return Template(path)
 
 
+def checked_lines(
+    lines: list[str], command: str, template: Template, notes: Notes
+) -> list[tuple[int, str]]:
+    """:func:`clean_lines` of a whole output held in memory, in a few C-level passes.
+
+    A poll parses several short outputs of every device: checking line by line cost more
+    than building the records. Here the lines are normalised in one comprehension and all of
+    them checked with the template's whole-text pattern (one regex call); only output with
+    an unknown line in it takes :func:`clean_lines`, which reports each one.
+    """
+    numbered = [(i, n) for i, raw in enumerate(lines, 1) if (n := " ".join(raw.split()))]
+    if numbered and is_echo(numbered[0][1], normalise(command).lower()):
+        del numbered[0]
+    if numbered and _PROMPT.match(numbered[-1][1]) and not template.recognises(numbered[-1][1]):
+        del numbered[-1]  # the trailing prompt
+    text = "".join([line + "\n" for _, line in numbered])
+    checked = template.whole_text().match(text)
+    if checked is None or checked.end() != len(text):
+        return list(clean_lines(lines, command, template, notes))
+    notes.known += len(numbered)
+    return numbered
+
+
 def clean_lines(
     lines: Iterable[str], command: str, template: Template, notes: Notes
 ) -> Iterator[tuple[int, str]]:

@@ -20,7 +20,7 @@ import pytest
 
 import parsers.cisco_ipsec_sa as ipsec_sa
 from parsers import resolve_command
-from parsers._engine import Notes, clean_lines, load_template
+from parsers._engine import Notes, checked_lines, clean_lines, load_template
 from parsers.cisco_ike import usual_ikev2, usual_isakmp
 from parsers.cisco_session import usual_sessions
 from tests.parsers.conftest import FIXTURES
@@ -179,3 +179,28 @@ def test_the_usual_ipsec_layouts_take_the_fast_path(monkeypatch: pytest.MonkeyPa
         )
     ]
     assert len(slow) <= len(IPSEC) // 10, slow
+
+
+LINE_CHECKED = [
+    (p, "cisco_asa" if p.parts[-3] == "asa" else "cisco_ios", slug.replace("_", " "))
+    for slug in ("show_crypto_isakmp_sa", "show_crypto_ikev2_sa", "show_crypto_session")
+    for p in _samples(slug, ("ios", "iosxe", "asa"))
+]
+
+
+@pytest.mark.parametrize("sample", LINE_CHECKED, ids=lambda s: f"{s[0].parts[-3]}/{s[0].stem}")
+def test_whole_output_check_agrees_with_the_line_by_line_one(
+    sample: tuple[Path, str, str],
+) -> None:
+    """Same lines, same line numbers, same warnings, on every sample and its mutations (an
+    echo, a trailing prompt and unknown lines among them)."""
+    path, platform, command = sample
+    template = load_template(platform, resolve_command(command)[0])
+    texts = [*_mutations(path.read_text())]
+    texts += [f"router#{command}\n{texts[0]}\nrouter#", f"{texts[0]}\nsome unknown line\n"]
+    for text in texts:
+        fast_notes, slow_notes = Notes(command), Notes(command)
+        fast = checked_lines(text.splitlines(), command, template, fast_notes)
+        assert fast == list(clean_lines(text.splitlines(), command, template, slow_notes)), text
+        assert fast_notes.warnings() == slow_notes.warnings()
+        assert fast_notes.known == slow_notes.known
