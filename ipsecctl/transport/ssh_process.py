@@ -1,9 +1,13 @@
 """One running OpenSSH client, seen as a byte stream: its terminal carries the device's shell,
 its stderr carries ssh's own messages and the questions of the askpass helper.
 
-The device's shell is read from the pseudo-terminal master with ``poll`` in the caller's
-thread: no reader thread per connection (paramiko's transport has one), so a poll of many
-devices costs the kernel no thread switches beyond the collector's own workers.
+ssh's standard input is a pseudo-terminal (it asks the device for a terminal of that size:
+wide enough that no output line wraps), its standard output a pipe: what the device prints
+reaches this process without the terminal layer's hand-off to a kernel worker thread (every
+write through a terminal is queued to one and woken from there, several times per command).
+The output is read with ``poll`` in the caller's thread: no reader thread per connection
+(paramiko's transport has one), so a poll of many devices costs the kernel no thread switches
+beyond the collector's own workers.
 
 Secrets: ssh asks for a password, a key passphrase or (policy ``ask``) a host-key decision
 by running ``SSH_ASKPASS`` (``SSH_ASKPASS_REQUIRE=force``). ipsecctl's helper, a few lines of
@@ -120,21 +124,23 @@ class SshProcess:
         # held open read-write: the helper's open never blocks, and nothing is in the FIFO
         # until a question was seen
         self._fifo = os.open(directory / "answer", os.O_RDWR | os.O_NONBLOCK)
-        master = slave = -1
+        master = slave = out_r = out_w = -1
         err_r, err_w = os.pipe()
         try:
+            stdin: int = subprocess.DEVNULL
+            stdout: int = subprocess.DEVNULL
             if tty_size is not None:
+                # ssh takes the remote terminal's size from its standard input
                 master, slave = os.openpty()
                 width, height = tty_size
                 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
-                tty.setraw(slave)  # no echo, no newline translation: bytes as the device sent
-                stdio: int = slave
-            else:
-                stdio = subprocess.DEVNULL
+                tty.setraw(slave)  # no echo, no newline translation: bytes as typed
+                out_r, out_w = os.pipe()
+                stdin, stdout = slave, out_w
             self.proc = subprocess.Popen(
                 list(argv),
-                stdin=stdio,
-                stdout=stdio,
+                stdin=stdin,
+                stdout=stdout,
                 stderr=err_w,
                 env=env,
                 cwd=directory,
@@ -142,22 +148,24 @@ class SshProcess:
                 close_fds=True,
             )
         except BaseException:
-            for fd in (master, err_r, self._fifo):
+            for fd in (master, out_r, err_r, self._fifo):
                 if fd >= 0:
                     os.close(fd)
             raise
         finally:
-            os.close(err_w)
-            if slave >= 0:
-                os.close(slave)
-        self._master = master
+            for fd in (err_w, slave, out_w):
+                if fd >= 0:
+                    os.close(fd)
+        self._master = master  # what is typed
+        self._out = out_r  # what the device prints
         self._err = err_r
         os.set_blocking(err_r, False)
         if master >= 0:
             os.set_blocking(master, False)
+            os.set_blocking(out_r, False)
         self._poll = select.poll()
-        if master >= 0:
-            self._poll.register(master, select.POLLIN)
+        if out_r >= 0:
+            self._poll.register(out_r, select.POLLIN)
         self._poll.register(err_r, select.POLLIN)
         self._err_open = True
         self._eof = False  # the terminal's end (a connection master has none)
@@ -226,8 +234,8 @@ class SshProcess:
         self._timeout = timeout
 
     def wait_event(self, timeout: float | None) -> bool:
-        """Wait for terminal output, stderr or exit (stderr is handled here); True when the
-        terminal has something (or reached its end)."""
+        """Wait for the device's output, stderr or exit (stderr is handled here); True when
+        the output has something (or reached its end)."""
         ms = None if timeout is None else max(0, int(timeout * 1000))
         events = self._poll.poll(ms)
         ready = False
@@ -240,7 +248,7 @@ class SshProcess:
         return ready
 
     def recv(self, nbytes: int) -> bytes:
-        """What the terminal has (waiting first: after a command nothing is there yet),
+        """What the device printed (waiting first: after a command nothing is there yet),
         ``b""`` once ssh has ended, TimeoutError when the timeout passed in silence."""
         if self._eof or self._master < 0:
             return b""
@@ -249,13 +257,13 @@ class SshProcess:
             left = None if end is None else max(0.0, end - time.monotonic())
             if self.wait_event(left):
                 try:
-                    data = os.read(self._master, nbytes)
+                    data = os.read(self._out, nbytes)
                 except BlockingIOError:
                     continue
                 except OSError as exc:
                     if exc.errno != errno.EIO:
                         raise
-                    data = b""  # Linux: the other end of the terminal is gone (ssh ended)
+                    data = b""  # the other end is gone (ssh ended)
                 if not data:
                     self._eof = True
                     self._drain_stderr()
@@ -266,7 +274,7 @@ class SshProcess:
     def recv_ready(self) -> bool:
         if self._eof or self._master < 0:
             return False
-        return bool(select.select([self._master], [], [], 0)[0])
+        return bool(select.select([self._out], [], [], 0)[0])
 
     def sendall(self, data: bytes) -> None:
         if self._master < 0 or self._eof:
@@ -335,8 +343,8 @@ class SshProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for fd in (self._master, self._err, self._fifo):
+        for fd in (self._master, self._out, self._err, self._fifo):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._master = self._err = self._fifo = -1
+        self._master = self._out = self._err = self._fifo = -1
