@@ -225,6 +225,12 @@ def _var_regex(var: str, named: dict[str, str] | None = None) -> str:
     return r"\S+"
 
 
+#: TTP re-reads its function cache file whenever a parser is created, and rewrites it when
+#: the read fails: two threads creating parsers at once (a poll's first devices) could read
+#: the file while the other truncates it ("Ran out of input"). One creation at a time.
+_TTP_SETUP = threading.Lock()
+
+
 def normalise(line: str) -> str:
     """One line as templates see it: no leading/trailing blanks, single inner spaces."""
     return " ".join(line.split())
@@ -357,7 +363,8 @@ class Template:
             if self._parser is None:
                 from ttp import ttp  # ~25 ms of imports: paid only when something is parsed
 
-                self._parser = ttp(template=self.text)
+                with _TTP_SETUP:
+                    self._parser = ttp(template=self.text)
             parser = self._parser
             parser.add_input(text)
             try:

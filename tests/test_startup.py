@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,45 @@ def test_console_process_collects_less_often_and_loads_no_pydantic_plugins() -> 
     assert _console_settings("") == ["50000", "''"]
 
 
+def _ttp_cache_after(env: dict[str, str]) -> str:
+    program = (
+        "import atexit, os, sys\n"
+        "atexit.register(lambda: print('TTPCACHE', os.environ.get('TTPCACHEFOLDER')))\n"
+        "sys.argv = ['ipsecctl', '--version']\n"
+        "from ipsecctl.cli.console import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True
+    )
+    return next(x for x in proc.stdout.splitlines() if x.startswith("TTPCACHE ")).split()[1]
+
+
+def test_ttp_keeps_its_cache_in_the_users_cache_folder(tmp_path: Path) -> None:
+    """Installed for everyone, TTP's own folder is not the user's: its cache goes to the
+    user's cache folder, and parsing with a TTP template prints no warning about it."""
+    env = {k: v for k, v in os.environ.items() if k != "TTPCACHEFOLDER"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    folder = tmp_path / "cache" / "ipsecctl" / "ttp"
+    assert _ttp_cache_after(env) == str(folder)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    # an explicit choice is kept
+    assert _ttp_cache_after({**env, "TTPCACHEFOLDER": str(tmp_path)}) == str(tmp_path)
+    # ASA's IKEv1 table is read by its TTP template
+    sample = (
+        FIX / "real" / "asa" / "show_crypto_isakmp_sa" / "awsdocs-cisco-asa-placeholder-peer.txt"
+    )
+    script = shutil.which("ipsecctl")
+    assert script, "the ipsecctl console script is not installed"
+    argv = [script, "parse", str(sample), "-p", "cisco_asa", "-c", "show crypto isakmp sa"]
+    for _ in range(2):  # writing the cache, then reading it
+        proc = subprocess.run([*argv, "--json"], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["ike_sas"]
+        assert "ttp" not in proc.stderr.lower(), proc.stderr
+    assert (folder / "ttp_dict_cache.pickle").is_file()
+
+
 def test_importing_the_console_module_changes_nothing() -> None:
     program = (
         "import gc, os\n"
@@ -144,6 +184,11 @@ def test_importing_the_console_module_changes_nothing() -> None:
         "import ipsecctl.cli.console\n"
         "assert gc.get_threshold() == before\n"
         "assert 'PYDANTIC_DISABLE_PLUGINS' not in os.environ\n"
+        "assert 'TTPCACHEFOLDER' not in os.environ\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYDANTIC_DISABLE_PLUGINS", "TTPCACHEFOLDER")
+    }
     subprocess.run([sys.executable, "-c", program], env=env, check=True)

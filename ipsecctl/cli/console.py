@@ -9,6 +9,12 @@ imported; a program that embeds :func:`ipsecctl.cli.app.main` keeps its own sett
   it reads the entry points of every installed distribution the first time a model is
   validated (~15 ms, more in a crowded environment), and no plugin has a say in ipsecctl's
   own validation. Set ``PYDANTIC_DISABLE_PLUGINS=`` (empty) to let plugins load.
+- TTP keeps a cache of its function table in a file, by default inside its own installed
+  package, and rewrites it whenever it cannot read it. Where ipsecctl is installed for
+  everyone, that folder is not the user's to write: every command that parsed with a TTP
+  template printed a warning and rebuilt the table. The cache goes to the user's cache
+  folder (``$XDG_CACHE_HOME/ipsecctl/ttp``, else ``~/.cache/ipsecctl/ttp``) unless
+  ``TTPCACHEFOLDER`` names one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,26 @@ def run() -> NoReturn:
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(50_000, gen1, gen2)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if "TTPCACHEFOLDER" not in os.environ:
+        cache = _ttp_cache_folder()
+        if cache is not None:
+            os.environ["TTPCACHEFOLDER"] = cache
     from ipsecctl.cli.app import run as run_app
 
     run_app()
+
+
+def _ttp_cache_folder() -> str | None:
+    """The user's folder for TTP's cache (made owner-only), or None when there is none to
+    make (no home): TTP then keeps its default."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    folder = os.path.join(base, "ipsecctl", "ttp")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
