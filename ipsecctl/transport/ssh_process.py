@@ -30,6 +30,7 @@ import signal
 import struct
 import subprocess
 import termios
+import threading
 import time
 import tty
 from collections import deque
@@ -61,11 +62,63 @@ Answer = Callable[[str], str | None]
 """``answer(question) -> reply`` (``None`` declines): called for each askpass question."""
 
 
-def private_dir(prefix: str = "ipsecctl-ssh-") -> Path:
-    """A 0700 directory for one connection's askpass helper, FIFO, config and socket."""
+PRIVATE_PREFIX = "ipsecctl-ssh-"
+#: what a connection's folder holds (:func:`prepare_dir`, the config, ssh's control socket)
+_PRIVATE_NAMES = ("askpass", "answer", "config", "control")
+_swept = threading.Lock()
+_sweep_done = False
+
+
+def private_dir() -> Path:
+    """A 0700 directory for one connection's askpass helper, FIFO, config and socket, named
+    with this process's id: the folders of an ipsecctl that was killed (SIGKILL leaves no
+    chance to clean up) are recognised by the first connection of a later one and removed."""
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix=prefix))
+    global _sweep_done
+    with _swept:
+        if not _sweep_done:
+            _sweep_done = True
+            remove_stale_dirs(Path(tempfile.gettempdir()))
+    return Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
+
+
+def remove_stale_dirs(parent: Path) -> list[Path]:
+    """Remove the connection folders under ``parent`` of ipsecctl processes that no longer run;
+    returns them. Only this user's own folders are touched (not links, not other users'),
+    and in them only the names ipsecctl writes: a folder holding anything else stays."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for entry in entries:
+        pid_text, _, rest = entry.name.removeprefix(PRIVATE_PREFIX).partition("-")
+        if not entry.name.startswith(PRIVATE_PREFIX) or not pid_text.isdigit() or not rest:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not entry.is_dir(follow_symlinks=False) or info.st_uid != uid:
+            continue
+        if _running(int(pid_text)):
+            continue
+        remove_dir(Path(entry.path))
+        if not os.path.lexists(entry.path):
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: it exists
+    return True
 
 
 def ssh_environment(directory: Path, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -90,7 +143,7 @@ def prepare_dir(directory: Path) -> None:
 
 
 def remove_dir(directory: Path) -> None:
-    for name in ("askpass", "answer", "config", "control"):
+    for name in _PRIVATE_NAMES:
         with contextlib.suppress(OSError):
             (directory / name).unlink()
     with contextlib.suppress(OSError):
