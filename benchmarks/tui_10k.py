@@ -36,6 +36,7 @@ from ipsecctl.ops.fleet import Fleet
 from ipsecctl.ops.setup import open_workflow
 from ipsecctl.settings import Settings
 from ipsecctl.tui.app import DashboardContext, IpsecApp
+from ipsecctl.tui.gc_policy import IdleCollector
 from ipsecctl.tui.messages import DevicePolled
 from ipsecctl.tui.state import TunnelModel, columns
 
@@ -369,14 +370,18 @@ class GcPauses:
 
 
 async def bench_live(
-    states: list[DeviceState], tmp: Path, rounds: int = 4, spread: float = 5.0
+    states: list[DeviceState],
+    tmp: Path,
+    rounds: int = 4,
+    spread: float = 5.0,
+    collector: IdleCollector | None = None,
 ) -> dict[str, Any]:
     """The dashboard as it runs: fleet, diagnosis (health rules over 10,000 tunnels in their
     thread) and 50 devices' polls arriving one by one, each with 5% of its tunnels changed,
     while the operator moves the cursor and types a filter."""
     res: dict[str, Any] = {"rss before (MB)": round(rss_mb(), 1)}
     ctx = make_ctx(states, tmp)
-    app = IpsecApp(ctx)
+    app = IpsecApp(ctx, collector=collector)
     async with app.run_test(size=(200, 50)) as pilot:
         for st in states:
             ctx.fleet.accept(st, record=False)
@@ -449,6 +454,9 @@ async def bench_live(
             f"{ms(max(full)) if full else '-'}"
         )
         res["objects tracked by the collector"] = len(gc.get_objects())
+        if collector is not None:
+            res["objects frozen (out of the collector's walks)"] = gc.get_freeze_count()
+            res["settlings (collect, then freeze)"] = collector.settled
         res["polls applied"] = sum(i.polls for i in app.infos.values()) or rounds * len(states)
         res["rss after refreshes (MB)"] = round(rss_mb(), 1)
     return res
@@ -459,7 +467,20 @@ def main() -> None:
     parser.add_argument("--tunnels", type=int, default=10_000)
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--live-only", action="store_true", help="skip the table comparison")
+    parser.add_argument(
+        "--collector",
+        choices=("dashboard", "default"),
+        default="dashboard",
+        help="dashboard: the garbage collection `ipsecctl dashboard` runs with (the console "
+        "script's settings and the dashboard's idle collector); default: CPython's",
+    )
     args = parser.parse_args()
+    collector = None
+    if args.collector == "dashboard":
+        from ipsecctl.cli.app import _tune_collector
+
+        _tune_collector()
+        collector = IdleCollector()
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
     with tempfile.TemporaryDirectory(prefix="ipsecctl-10k-") as tmp_name:
         tmp = Path(tmp_name)
@@ -467,7 +488,7 @@ def main() -> None:
         t = time.perf_counter()
         states = make_states(args.tunnels, args.devices)
         gen = time.perf_counter() - t
-        live = asyncio.run(bench_live(states, tmp))
+        live = asyncio.run(bench_live(states, tmp, collector=collector))
         ours = theirs = {}
         if not args.live_only:
             ours = asyncio.run(bench_ours(states, tmp))
@@ -479,7 +500,7 @@ def main() -> None:
     )
     print(
         "Live refresh (5% of the tunnels change per refresh, polls arriving one device at a "
-        "time, diagnosis on):\n"
+        f"time, diagnosis on; garbage collection: {args.collector}):\n"
     )
     print("| measure | value |")
     print("|---|---:|")

@@ -358,6 +358,7 @@ def main_callback(
         workers=workers,
         replay=replay,
         save_raw=save_raw,
+        own_process=bool(getattr(ctx.command, "own_process", False)),
     )
     ctx.call_on_close(ctx.obj.close)
     ctx.obj.name_interrupted_actions()

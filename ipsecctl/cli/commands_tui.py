@@ -63,7 +63,7 @@ def _open_dashboard(
 
     theme = validate_theme(theme)
     ctx = _context(obj, obj.select(targets or []), refresh, theme)
-    return int(run_dashboard(ctx, handle_signals=True) or 0)
+    return int(run_dashboard(ctx, handle_signals=True, own_process=obj.own_process) or 0)
 
 
 class _LabStart:
@@ -180,6 +180,7 @@ def register(app: typer.Typer) -> None:
                 pending,
                 loader=loader,
                 handle_signals=True,
+                own_process=obj.own_process,
                 starting=f"starting the lab: {devices} routers in {directory}",
             )
         finally:

@@ -70,6 +70,9 @@ class AppContext:
     store_url: str | None = None
     from_store: str | None = None
     quiet: bool = False
+    #: the console script runs this command in a process of its own (decisions for the whole
+    #: process, such as the dashboard's garbage collection, are then ipsecctl's to make)
+    own_process: bool = False
     _settings: Settings | None = None
     _inventory: Inventory | None = None
     _history: HistorySink | None = None

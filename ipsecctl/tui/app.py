@@ -22,6 +22,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -38,6 +39,7 @@ from ipsecctl.tui.action_bridge import ActionBridge
 from ipsecctl.tui.commands import DashboardCommands
 from ipsecctl.tui.context import DashboardContext, HostKeyBridge, make_context
 from ipsecctl.tui.diagnosing import Diagnoser
+from ipsecctl.tui.gc_policy import IdleCollector
 from ipsecctl.tui.history import Journal, render_history, store_timeline
 from ipsecctl.tui.messages import ActionEvent, DevicePolled, ToolFinished
 from ipsecctl.tui.polling import Poller
@@ -105,6 +107,7 @@ class IpsecApp(App[int]):
         loader: Callable[[], DashboardContext] | None = None,
         starting: str = "",
         handle_signals: bool = False,
+        collector: IdleCollector | None = None,
     ) -> None:
         super().__init__(ansi_color=True if ctx.theme == "ansi" else None)
         self.model = TunnelModel()
@@ -119,6 +122,9 @@ class IpsecApp(App[int]):
         self._filter_error = ""  # a bad regex being typed: shown, the previous filter kept
         self._quitting = False
         self.handle_signals = handle_signals
+        # when the process's cyclic garbage is collected (the program that owns the process
+        # passes one): see ipsecctl.tui.gc_policy
+        self.collector = collector
         self._bind(ctx)
 
     def _bind(self, ctx: DashboardContext) -> None:
@@ -188,6 +194,9 @@ class IpsecApp(App[int]):
         self._update_title()
         self.set_interval(0.25, self._schedule)
         self.set_interval(1.0, self._tick)
+        if self.collector is not None:
+            self.collector.install()
+            self.set_interval(0.5, self.collector.tick)
         if self.loader is not None:
             self.event(self.starting or "starting ...")
             self._load()
@@ -273,6 +282,13 @@ class IpsecApp(App[int]):
 
     def on_unmount(self) -> None:
         self.poller.close()
+        if self.collector is not None:
+            self.collector.uninstall()
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.collector is not None and isinstance(event, events.Key):
+            self.collector.key()
+        await super().on_event(event)
 
     # -- polling ----------------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -358,6 +374,11 @@ class IpsecApp(App[int]):
         self._redraw_screens(state.device)
         self.diagnoser.dirty = True
         self.update_status()  # one line, redrawn only when its text changed
+        if self.collector is not None:
+            self.collector.polled(
+                first_round_done=not self.collector.settled
+                and all(i.state is not None for i in self.infos.values())
+            )
 
     def _follow_cursor(self, device: str) -> None:
         """The detail and why panes follow what the focused pane's cursor is on."""
@@ -1011,11 +1032,17 @@ def run_dashboard(
     loader: Callable[[], DashboardContext] | None = None,
     starting: str = "",
     handle_signals: bool = False,
+    own_process: bool = False,
 ) -> int:
     """Run the dashboard until the operator quits; returns the exit code. Sessions are
     abandoned, not waited for: a device that hangs must not hold the terminal.
-    ``handle_signals``: SIGTERM and SIGHUP quit cleanly (the CLI's commands)."""
-    app = IpsecApp(ctx, loader=loader, starting=starting, handle_signals=handle_signals)
+    ``handle_signals``: SIGTERM and SIGHUP quit cleanly (the CLI's commands);
+    ``own_process``: the dashboard is the process's program, which then collects its cyclic
+    garbage while the operator is idle (:mod:`ipsecctl.tui.gc_policy`)."""
+    collector = IdleCollector() if own_process else None
+    app = IpsecApp(
+        ctx, loader=loader, starting=starting, handle_signals=handle_signals, collector=collector
+    )
     try:
         code = app.run()
     finally:
