@@ -336,6 +336,7 @@ def _resolve(
             password=password,
             key_file=get("key_file"),
             use_agent=get("use_agent", True),
+            transport=get("transport"),
             enable_secret=enable,
             jump_host=jump,
             groups=tuple(r.value for r in entry.groups),

@@ -67,6 +67,8 @@ class Host:
     password: Secret | None = None
     key_file: Path | None = None
     use_agent: bool = True
+    #: the SSH client for this host (``paramiko`` / ``openssh``); None: the command's
+    transport: str | None = None
     enable_secret: Secret | None = None
     jump_host: Host | str | None = None
     groups: tuple[str, ...] = ()
@@ -113,6 +115,7 @@ class Host:
             "enable_secret": secret(self.enable_secret),
             "key_file": str(self.key_file) if self.key_file else None,
             "use_agent": self.use_agent,
+            "transport": self.transport,
             "jump_host": jump,
             "groups": list(self.groups),
             "tags": list(self.tags),

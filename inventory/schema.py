@@ -6,9 +6,9 @@ every host that inherits it.
 
 The keys are nornir's SimpleInventory keys (``hostname port username password platform groups
 data connection_options``) plus a few ipsecctl extensions (``enable_secret key_file use_agent
-jump_host tags``). ``connection_options`` entries ``ipsecctl``, ``netmiko`` and ``paramiko`` are
-read (in that order of priority); other connection types are accepted and ignored, so a fleet's
-existing nornir inventory loads unchanged.
+jump_host tags transport``). ``connection_options`` entries ``ipsecctl``, ``netmiko`` and
+``paramiko`` are read (in that order of priority); other connection types are accepted and
+ignored, so a fleet's existing nornir inventory loads unchanged.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from inventory.yamlio import LineDict, LineList, display
 PlatformNames = Mapping[str, str]
 
 BASE_KEYS = ("hostname", "port", "username", "password", "platform")
-EXTENSION_KEYS = ("enable_secret", "key_file", "use_agent", "jump_host", "tags")
+EXTENSION_KEYS = ("enable_secret", "key_file", "use_agent", "jump_host", "tags", "transport")
+#: the SSH clients ipsecctl can use for a host (``ipsecctl.settings.TRANSPORTS``, checked equal
+#: by a test): the inventory is readable without ipsecctl, so it names them itself
+TRANSPORTS = ("paramiko", "openssh")
 CONNECTION_TYPES = ("ipsecctl", "netmiko", "paramiko")
 CONNECTION_KEYS = (*BASE_KEYS, "extras")
 EXTRAS_KEYS: dict[str, str] = {
@@ -42,6 +45,7 @@ EXTRAS_KEYS: dict[str, str] = {
     "allow_agent": "use_agent",
     "jump_host": "jump_host",
     "proxy_jump": "jump_host",
+    "transport": "transport",
 }
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
@@ -163,6 +167,13 @@ def _bool(entry: Entry, line: int, name: str, raw: Any) -> bool:
     raise entry.fail(line, name, f"must be true or false, got {raw!r}")
 
 
+def _transport(entry: Entry, line: int, name: str, raw: Any) -> str:
+    word = raw.strip().lower() if isinstance(raw, str) else raw
+    if word not in TRANSPORTS:
+        raise entry.fail(line, name, f"must be one of {', '.join(TRANSPORTS)}, got {raw!r}")
+    return str(word)
+
+
 def _path(entry: Entry, line: int, name: str, raw: Any) -> Path:
     if not isinstance(raw, str) or not raw.strip():
         raise entry.fail(line, name, "must be a file path")
@@ -224,6 +235,7 @@ ATTR_VALIDATORS: dict[str, Validator] = {
     "enable_secret": _secret,
     "key_file": _path,
     "use_agent": _bool,
+    "transport": _transport,
     "jump_host": _jump,
     "tags": _names,
 }

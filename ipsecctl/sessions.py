@@ -42,7 +42,8 @@ class SessionPool:
         transport: str | None = None,
     ) -> None:
         self.settings = settings
-        # paramiko or openssh (None: the setting); see ipsecctl.transport.open_session
+        # paramiko or openssh for the hosts whose inventory names none (None: the setting);
+        # see transport_for and ipsecctl.transport.open_session
         self.transport = transport or settings.transport
         self.host_key_policy = host_key_policy
         self.ask_host_key = ask_host_key
@@ -95,8 +96,15 @@ class SessionPool:
             ask_host_key=self.ask_host_key,
             jump_pool=self._jumps,
             known_hosts=KnownHosts(params.known_hosts, own=own),
-            transport=self.transport,
+            transport=self.transport_for(host),
         )
+
+    def transport_for(self, host: Host) -> str:
+        """The SSH client for ``host``: its inventory's ``transport`` (the host needs that
+        one: an old device that only paramiko's legacy algorithms reach, a path only OpenSSH's
+        own configuration knows), else the pool's (``--transport``, IPSECCTL_TRANSPORT, the
+        configuration), as inventory connection settings go."""
+        return host.transport or self.transport
 
     def params_for(self, host: Host) -> ConnectionParams:
         """Inventory host -> transport ConnectionParams (jump hosts resolved recursively)."""

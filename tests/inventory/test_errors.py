@@ -138,3 +138,11 @@ def test_missing_files(tmp_path):
 def test_password_never_echoed_in_errors(write):
     root = write(hosts="r1: {platform: ios, port: 0, password: hunter2}\n")
     assert "hunter2" not in fails(root)
+
+
+def test_unknown_transport_on_its_line(write):
+    root = write(hosts="r1:\n  platform: ios\n  transport: telnet\n")
+    assert fails(root) == (
+        f"{root / 'hosts.yaml'}:3: host 'r1': transport: must be one of paramiko, openssh, "
+        "got 'telnet'"
+    )

@@ -243,3 +243,37 @@ def test_nornir_example_fleet_shape():
     assert inv.get("br-par").port == 2222
     assert inv.get("br-lon").enable_secret is None  # ${IPSECCTL_BRANCH_ENABLE:-} unset = none
     assert [h.name for h in inv.select(["group:hubs"])] == ["hub-1", "hub-2"]
+
+
+def test_transport_per_host_group_or_connection_options(write):
+    """``transport`` is inherited like the other connection settings; nornir inventories set
+    it under ``connection_options.ipsecctl.extras``; unset, the command's own applies."""
+    inv = load_inventory(
+        write(
+            hosts="""
+r1: {groups: [big], platform: ios}
+r2: {groups: [big], platform: ios, transport: Paramiko}
+r3:
+  platform: asa
+  connection_options:
+    ipsecctl: {extras: {transport: openssh}}
+r4: {platform: ios}
+""",
+            groups="big: {transport: openssh}\n",
+        ),
+        env={},
+    )
+    assert [inv.get(n).transport for n in ("r1", "r2", "r3", "r4")] == [
+        "openssh",
+        "paramiko",
+        "openssh",
+        None,
+    ]
+    assert inv.get("r1").as_dict()["transport"] == "openssh"
+
+
+def test_inventory_and_settings_name_the_same_transports():
+    from inventory.schema import TRANSPORTS
+    from ipsecctl.settings import TRANSPORTS as SETTINGS_TRANSPORTS
+
+    assert TRANSPORTS == SETTINGS_TRANSPORTS

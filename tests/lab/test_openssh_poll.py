@@ -92,3 +92,30 @@ def test_a_router_that_never_answers_does_not_hold_the_others(
         for polled in (states[host.name], again[host.name]):
             assert polled.reachable and not polled.errors, (host.name, polled.errors)
             assert polled.tunnels, host.name  # every lab router has configured tunnels
+
+
+def test_a_hosts_own_transport_wins_over_the_pools(lab: Lab, shell_factory: object) -> None:
+    """An inventory ``transport`` is that host's SSH client; the others take the pool's."""
+    from ipsecctl.transport.openssh import OpenSshSession
+    from ipsecctl.transport.ssh import SshSession
+
+    first, second, third = _hosts(lab)[:3]
+    hosts = [replace(first, transport="openssh"), second, replace(third, transport="paramiko")]
+    pool = SessionPool(Settings(), host_key_policy="reject", transport="paramiko")
+    openssh_pool = SessionPool(Settings(), host_key_policy="reject", transport="openssh")
+    try:
+        kinds = {h.name: type(pool.session(h)) for h in hosts}
+        assert kinds == {
+            first.name: OpenSshSession,
+            second.name: SshSession,
+            third.name: SshSession,
+        }
+        assert type(openssh_pool.session(hosts[2])) is SshSession  # the host's, not the pool's
+        assert type(openssh_pool.session(hosts[1])) is OpenSshSession
+        for host in hosts:
+            family = "cisco_asa" if host.platform == "cisco_asa" else "cisco_ios"
+            person = shell_factory(host.name)  # type: ignore[operator]
+            assert pool.session(host).send(COMMAND[family]) == person.cmd(COMMAND[family])
+    finally:
+        pool.close()
+        openssh_pool.close()
