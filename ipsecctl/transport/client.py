@@ -18,6 +18,7 @@ import getpass
 import logging
 import os
 import select
+import signal
 import socket
 import subprocess
 import threading
@@ -108,8 +109,10 @@ class _ProxyCommand(paramiko.ProxyCommand):
     """
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            super().close()
+        # paramiko's own close is os.kill: called from the caller's thread and from its
+        # transport thread at once, the second found the process already reaped
+        # (ProcessLookupError in the transport thread); Popen's signal checks and tolerates it
+        self.process.send_signal(signal.SIGTERM)
         if self.process.stdin is not None:
             self.process.stdin.close()  # only we write, and only from the caller's thread
         try:
