@@ -357,6 +357,12 @@ class Template:
             self._whole_text = re.compile(f"(?:(?:{self._alternatives()}) ?\n)*+")
         return self._whole_text
 
+    def knows_all(self, text: str) -> bool:
+        """Whether every line of normalised ``text`` (each ending ``\n``) is recognised: one
+        regex call, however long the text."""
+        checked = self.whole_text().match(text)
+        return checked is not None and checked.end() == len(text)
+
     def run(self, text: str) -> dict[str, Any]:
         """Parse normalised ``text``; returns the template's top-level result dict."""
         with self._run_lock:
@@ -411,9 +417,7 @@ def checked_lines(
         del numbered[0]
     if numbered and _PROMPT.match(numbered[-1][1]) and not template.recognises(numbered[-1][1]):
         del numbered[-1]  # the trailing prompt
-    text = "".join([line + "\n" for _, line in numbered])
-    checked = template.whole_text().match(text)
-    if checked is None or checked.end() != len(text):
+    if not template.knows_all("".join([line + "\n" for _, line in numbered])):
         return list(clean_lines(lines, command, template, notes))
     notes.known += len(numbered)
     return numbered

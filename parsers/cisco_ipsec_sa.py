@@ -179,8 +179,7 @@ class _Checker:
             head, _, last = text[:-1].rpartition("\n")
             if _PROMPT.match(last) and not self.template.recognises(last):
                 text = head + "\n" if head else ""
-        checked = self.template.whole_text().match(text)
-        if checked is None or checked.end() != len(text):
+        if not self.template.knows_all(text):
             return self._locate(raw, offset, first, final)
         self.notes.known += text.count("\n")
         return text

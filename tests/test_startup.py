@@ -192,3 +192,15 @@ def test_importing_the_console_module_changes_nothing() -> None:
         if k not in ("PYDANTIC_DISABLE_PLUGINS", "TTPCACHEFOLDER")
     }
     subprocess.run([sys.executable, "-c", program], env=env, check=True)
+
+
+def test_without_a_cache_folder_to_make_ttp_keeps_its_own(tmp_path: Path) -> None:
+    """A cache home that cannot hold a folder (a file there) or is not absolute: the console
+    sets nothing and TTP keeps its default, rather than a folder it cannot write."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "TTPCACHEFOLDER"}
+    assert _ttp_cache_after({**env, "XDG_CACHE_HOME": str(blocker)}) == "None"
+    assert _ttp_cache_after({**env, "XDG_CACHE_HOME": "relative/cache", "HOME": "relative"}) == (
+        "None"
+    )

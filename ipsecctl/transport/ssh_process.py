@@ -1,5 +1,5 @@
-"""One running OpenSSH client, seen as a byte stream: its terminal carries the device's shell,
-its stderr carries ssh's own messages and the questions of the askpass helper.
+"""One running OpenSSH client, seen as a byte stream: its terminal and output pipe carry the
+device's shell, its stderr carries ssh's own messages and the questions of the askpass helper.
 
 ssh's standard input is a pseudo-terminal (it asks the device for a terminal of that size:
 wide enough that no output line wraps), its standard output a pipe: what the device prints
@@ -94,8 +94,10 @@ def remove_stale_dirs(parent: Path) -> list[Path]:
         return removed
     uid = os.getuid()
     for entry in entries:
+        if not entry.name.startswith(PRIVATE_PREFIX):
+            continue
         pid_text, _, rest = entry.name.removeprefix(PRIVATE_PREFIX).partition("-")
-        if not entry.name.startswith(PRIVATE_PREFIX) or not pid_text.isdigit() or not rest:
+        if not pid_text.isdigit() or not rest:
             continue
         try:
             info = entry.stat(follow_symlinks=False)
