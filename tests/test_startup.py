@@ -185,11 +185,12 @@ def test_importing_the_console_module_changes_nothing() -> None:
         "assert gc.get_threshold() == before\n"
         "assert 'PYDANTIC_DISABLE_PLUGINS' not in os.environ\n"
         "assert 'TTPCACHEFOLDER' not in os.environ\n"
+        "assert 'IPSECCTL_CACHE_DIR' not in os.environ\n"
     )
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("PYDANTIC_DISABLE_PLUGINS", "TTPCACHEFOLDER")
+        if k not in ("PYDANTIC_DISABLE_PLUGINS", "TTPCACHEFOLDER", "IPSECCTL_CACHE_DIR")
     }
     subprocess.run([sys.executable, "-c", program], env=env, check=True)
 

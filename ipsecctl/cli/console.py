@@ -9,17 +9,21 @@ imported; a program that embeds :func:`ipsecctl.cli.app.main` keeps its own sett
   it reads the entry points of every installed distribution the first time a model is
   validated (~15 ms, more in a crowded environment), and no plugin has a say in ipsecctl's
   own validation. Set ``PYDANTIC_DISABLE_PLUGINS=`` (empty) to let plugins load.
-- TTP keeps a cache of its function table in a file, by default inside its own installed
-  package, and rewrites it whenever it cannot read it. Where ipsecctl is installed for
-  everyone, that folder is not the user's to write: every command that parsed with a TTP
-  template printed a warning and rebuilt the table. The cache goes to the user's cache
-  folder (``$XDG_CACHE_HOME/ipsecctl/ttp``, else ``~/.cache/ipsecctl/ttp``) unless
-  ``TTPCACHEFOLDER`` names one.
+- Caches live in the user's cache folder (``$XDG_CACHE_HOME/ipsecctl``, else
+  ``~/.cache/ipsecctl``, made owner-only) unless the environment names them:
+  ``IPSECCTL_CACHE_DIR`` (empty: no cache) for the data of the YAML files ipsecctl ships
+  (:mod:`ipsecctl.data_files`), ``TTPCACHEFOLDER`` for TTP's table of its functions. TTP
+  otherwise keeps that table inside its own installed package and rewrites it whenever it
+  cannot read it: where ipsecctl is installed for everyone, that folder is not the user's
+  to write, and every command that parsed with a TTP template printed a warning and rebuilt
+  the table.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
+
+from ipsecctl.data_files import CACHE_ENV
 
 
 def run() -> NoReturn:
@@ -29,26 +33,35 @@ def run() -> NoReturn:
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(50_000, gen1, gen2)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    if "TTPCACHEFOLDER" not in os.environ:
-        cache = _ttp_cache_folder()
+    if "TTPCACHEFOLDER" not in os.environ or CACHE_ENV not in os.environ:
+        cache = _cache_folder()
         if cache is not None:
-            os.environ["TTPCACHEFOLDER"] = cache
+            os.environ.setdefault(CACHE_ENV, cache)
+            ttp = os.path.join(cache, "ttp")
+            if _owner_only_folder(ttp):
+                os.environ.setdefault("TTPCACHEFOLDER", ttp)
     from ipsecctl.cli.app import run as run_app
 
     run_app()
 
 
-def _ttp_cache_folder() -> str | None:
-    """The user's folder for TTP's cache (made owner-only), or None when there is none to
-    make (no home): TTP then keeps its default."""
+def _cache_folder() -> str | None:
+    """The user's cache folder for ipsecctl (made owner-only), or None when there is none to
+    make (no home, a file in the way): nothing is cached then, and TTP keeps its default."""
     import os
 
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
         return None
-    folder = os.path.join(base, "ipsecctl", "ttp")
+    folder = os.path.join(base, "ipsecctl")
+    return folder if _owner_only_folder(folder) else None
+
+
+def _owner_only_folder(folder: str) -> bool:
+    import os
+
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
-        return None
-    return folder if os.access(folder, os.W_OK) else None
+        return False
+    return os.access(folder, os.W_OK)

@@ -22,12 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ipsecctl.data_files import load_yaml
 from ipsecctl.models import SEVERITY_ORDER
-
-#: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SIGNATURES_FILE = Path(__file__).with_name("signatures.yaml")
 
@@ -161,7 +157,7 @@ class LogReport:
 @lru_cache(maxsize=1)
 def signatures() -> tuple[Signature, ...]:
     """Load and compile the signature data once per process."""
-    raw = yaml.load(SIGNATURES_FILE.read_text(), Loader=_LOADER)
+    raw = load_yaml(SIGNATURES_FILE)
     out = []
     for item in raw:
         out.append(

@@ -19,11 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-#: libyaml's safe loader where PyYAML was built with it (same data, ~10x faster)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
+from ipsecctl.data_files import load_yaml
 
 STEPS_DIR = Path(__file__).with_name("rules") / "steps"
 TOOL = "ipsecctl"  # the table of steps that run ipsecctl itself, shared by every platform
@@ -98,7 +94,7 @@ def table(platform: str) -> Mapping[str, tuple[Template, ...]]:
     path = STEPS_DIR / f"{platform}.yaml"
     if not re.fullmatch(r"\w+", platform) or not path.is_file():
         return {}
-    raw = yaml.load(path.read_text(), Loader=_LOADER) or {}
+    raw = load_yaml(path) or {}
     out: dict[str, tuple[Template, ...]] = dict(table(raw["extends"])) if "extends" in raw else {}
     for key, items in raw.items():
         if key in ("platform", "extends"):

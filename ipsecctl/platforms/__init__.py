@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ipsecctl.data_files import load_yaml
 from ipsecctl.errors import UsageError
 from ipsecctl.models import trusted
 
 ON_DEMAND = frozenset({"diag", "logs"})
+PLATFORMS_DIR = Path(__file__).parent
 
 
 class EnableSpec(BaseModel):
@@ -137,15 +139,10 @@ def _render(template: str, values: dict[str, object]) -> str:
 @cache
 def _load_all() -> dict[str, Platform]:
     """Every ``*.yaml`` beside this module: adding a platform is adding a file."""
-    import yaml  # only when a platform's details are needed, not at every command's start
-
-    # libyaml's safe loader where PyYAML was built with it: the same data, several times
-    # faster (the pure-Python loader was a tenth of a small command's run)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found: dict[str, Platform] = {}
-    for entry in sorted(resources.files(__package__).iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".yaml"):
-            data = yaml.load(entry.read_text(), Loader=loader)
+    for entry in sorted(PLATFORMS_DIR.glob("*.yaml")):
+        if entry.is_file():
+            data = load_yaml(entry)
             # the files ship with ipsecctl and every one is validated against the schema by
             # tests/test_platforms.py, so only their shape is checked here (keys, enumerated
             # values; anything else is validated and raises as before): building the schema's
