@@ -20,8 +20,6 @@ read instead.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import stat
 from pathlib import Path
@@ -39,6 +37,8 @@ def load_yaml(path: Path) -> Any:
     folder = _cache_folder()
     if folder is None:
         return _parse(raw)
+    import hashlib  # here, not at import: the console script imports this module for --version
+
     digest = hashlib.blake2b(raw, digest_size=16, person=b"ipsecctl-data" + _FORMAT.encode())
     entry = folder / f"{path.stem}-{digest.hexdigest()}.json"
     found = _read_entry(entry)
@@ -69,6 +69,8 @@ def _read_entry(entry: Path) -> tuple[Any] | None:
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
+    import json
+
     try:
         info = os.fstat(fd)
         if (
@@ -89,6 +91,8 @@ def _read_entry(entry: Path) -> tuple[Any] | None:
 
 def _write_entry(folder: Path, entry: Path, data: Any) -> None:
     """Store ``data`` as ``entry`` if JSON holds it exactly; any failure leaves no entry."""
+    import json
+
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
