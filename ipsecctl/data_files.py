@@ -65,12 +65,12 @@ def _cache_folder() -> Path | None:
 
 def _read_entry(entry: Path) -> tuple[Any] | None:
     """``(data,)`` from a trustworthy entry, or None (absent, someone else's, unreadable)."""
+    import json
+
     try:
         fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
-    import json
-
     try:
         info = os.fstat(fd)
         if (
