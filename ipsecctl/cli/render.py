@@ -12,8 +12,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ipsecctl.ops import export
 
@@ -62,8 +61,7 @@ def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     sys.stdout.write(export.csv_text(header, rows))
 
 
-@dataclass(frozen=True)
-class Col:
+class Col(NamedTuple):
     """A table column. ``keep`` columns are never left out; ``atom`` cells (addresses, SPIs,
     counters) are never wrapped or cut; ``priority``: lower is left out later."""
 

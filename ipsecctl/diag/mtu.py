@@ -38,8 +38,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ipsecctl.diag.packets.suites import (
     EncSuite,
@@ -74,8 +73,7 @@ _NOT_CISCO = {
 }
 
 
-@dataclass(frozen=True)
-class Transform:
+class Transform(NamedTuple):
     """The sizes that matter for overhead; ``name`` is the input as given."""
 
     name: str
@@ -202,8 +200,7 @@ def _parse_strongswan(text: str, proposal: str) -> Transform:
     return _sizes(text, enc, integ_icv, None)
 
 
-@dataclass(frozen=True)
-class MtuResult:
+class MtuResult(NamedTuple):
     """What ``ipsecctl diag mtu --json`` prints (plus the inputs, for the record)."""
 
     transform: str
@@ -219,7 +216,7 @@ class MtuResult:
     tcp_mss: int
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return self._asdict()
 
     def summary(self) -> dict[str, object]:
         """What ``assemble`` stores in ``tunnel.extra['mtu']`` (a stable, small subset)."""

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ipsecctl.data_files import load_yaml
 
@@ -30,15 +29,13 @@ _PLACEHOLDER = re.compile(r"{(\w+)}")
 _OPTIONAL = re.compile(r"\[([^\[\]]*{\w+}[^\[\]]*)\]")
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     run: str
     mode: Mode = "exec"
     when: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One rendered command and where it runs."""
 
     command: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import NamedTuple, Protocol, Self, runtime_checkable
 
 from ipsecctl.settings import HOST_KEY_POLICIES as HOST_KEY_POLICIES
 from ipsecctl.settings import HostKeyPolicy
@@ -21,8 +21,7 @@ DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024  # bytes per command; see ``ConnectionPara
 _SECRET_FIELDS = frozenset({"password", "enable_secret", "passphrase"})
 
 
-@dataclass(frozen=True)
-class Timeouts:
+class Timeouts(NamedTuple):
     """Every network wait has a bound, so one slow device never stalls a poll or the UI.
 
     ``overall`` is the per-device budget: connect + prepare, and again per ``renew_deadline()``

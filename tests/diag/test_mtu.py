@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -99,9 +98,7 @@ def test_knowledge_file_worked_maximum() -> None:
 
 
 def test_strongswan_and_cisco_agree() -> None:
-    assert compute("aes256gcm16") == dataclasses.replace(
-        compute("esp-gcm 256"), transform="aes256gcm16"
-    )
+    assert compute("aes256gcm16") == compute("esp-gcm 256")._replace(transform="aes256gcm16")
     assert compute("3des-md5").plaintext_mtu == compute("esp-3des esp-md5-hmac").plaintext_mtu
 
 

@@ -83,7 +83,8 @@ async def test_dashboard_settles_after_the_first_poll_of_every_device(
         await pilot.press("j")
         assert not collector.tick()
         clock.now += 1.5
-        assert collector.tick() and collector.settled == 2
+        collector.tick()  # unless the app's own timer saw the quiet second first
+        assert collector.settled == 2
     assert gc.get_freeze_count() == 0  # given back when the dashboard ends
 
 

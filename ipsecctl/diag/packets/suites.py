@@ -9,11 +9,10 @@ canonical entry, or to a *family* whose key size is only known from the key itse
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class EncSuite:
+class EncSuite(NamedTuple):
     """An ESP encryption (or combined-mode) transform."""
 
     name: str
@@ -39,8 +38,7 @@ class EncSuite:
         return self.key_len + self.salt_len
 
 
-@dataclass(frozen=True, slots=True)
-class IntegSuite:
+class IntegSuite(NamedTuple):
     """An integrity transform (truncated HMAC), or a length-only 'no checking' placeholder."""
 
     name: str

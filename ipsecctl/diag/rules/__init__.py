@@ -8,10 +8,9 @@ Adding a platform means adding its entries here, not touching a rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ipsecctl.data_files import load_yaml
 from ipsecctl.models import Severity
@@ -26,8 +25,7 @@ def _load(name: str) -> Any:
     return load_yaml(RULES_DIR / f"{name}.yaml")
 
 
-@dataclass(frozen=True)
-class StuckState:
+class StuckState(NamedTuple):
     """An IKE state in which a negotiation that never finishes stops."""
 
     state: str
@@ -55,8 +53,7 @@ def stuck_states() -> dict[str, StuckState]:
     return out
 
 
-@dataclass(frozen=True)
-class ErrorCounter:
+class ErrorCounter(NamedTuple):
     counter: str
     code: str
     what: str
@@ -64,8 +61,7 @@ class ErrorCounter:
     tolerated: int = 0  # one poll only: a total up to this is history, not a fault
 
 
-@dataclass(frozen=True)
-class OneWay:
+class OneWay(NamedTuple):
     code: str
     direction: Literal["out", "in"]
     counter: str
@@ -74,8 +70,7 @@ class OneWay:
     causes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class CounterRules:
+class CounterRules(NamedTuple):
     one_way_min_delta: int
     one_way_min_single: int
     single_poll_min: int
@@ -128,8 +123,7 @@ def counter_rules() -> CounterRules:
     )
 
 
-@dataclass(frozen=True)
-class PlatformFacts:
+class PlatformFacts(NamedTuple):
     """How a platform reports its tunnels (see platforms.yaml for each field)."""
 
     name: str
@@ -170,8 +164,7 @@ def log_findings() -> dict[str, dict[str, Any]]:
     return data
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
     rekey_margin_s: int
     flap_min_downs: int
 
