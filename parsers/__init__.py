@@ -108,15 +108,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     r"ipsec (?:status|whack --status|auto --status|showstates)": ("ipsec_status", "tunnels"),
     r"ipsec (?:trafficstatus|whack --trafficstatus)": ("ipsec_trafficstatus", "tunnels"),
 }
-_COMPILED = [(re.compile(k, re.IGNORECASE), v) for k, v in COMMANDS.items()]
 
 
 @functools.lru_cache(maxsize=256)  # pure; a poll asks about the same few commands per device
 def resolve_command(command: str) -> tuple[str, str]:
     """Normalise ``command`` and return ``(template slug, kind)``; ``ValueError`` if unknown."""
     text = " ".join(command.split())
-    for regex, target in _COMPILED:
-        if regex.fullmatch(text):
+    # tried in order, each compiled (and kept by ``re``) the first time it is tried: a
+    # process that reads IOS outputs never compiles the strongSwan and libreswan forms
+    for pattern, target in COMMANDS.items():
+        if re.fullmatch(pattern, text, re.IGNORECASE):
             return target
     raise ValueError(
         f"no parser for command {command!r}; supported: "

@@ -261,14 +261,17 @@ class Template:
         self._build_recogniser()
 
     def _template_lines(self) -> Iterator[str]:
-        in_doc = False
+        """The line forms of the grammar: ``<doc>`` text and ``<vars>`` definitions are none
+        (a device never prints ``SA_STATUS = "..."``)."""
+        block = ""  # the closing tag of the <doc> or <vars> block being skipped
         for raw in self.grammar.splitlines():
             line = raw.strip()
-            if line.startswith("<doc"):
-                in_doc = "</doc>" not in line
+            if block:
+                block = "" if block in line else block
                 continue
-            if in_doc:
-                in_doc = "</doc>" not in line
+            if line.startswith(("<doc", "<vars")):
+                closing = "</doc>" if line.startswith("<doc") else "</vars>"
+                block = "" if closing in line else closing
                 continue
             if not line or line.startswith("<"):
                 continue

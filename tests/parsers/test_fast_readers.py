@@ -204,3 +204,23 @@ def test_whole_output_check_agrees_with_the_line_by_line_one(
         assert fast == list(clean_lines(text.splitlines(), command, template, slow_notes)), text
         assert fast_notes.warnings() == slow_notes.warnings()
         assert fast_notes.known == slow_notes.known
+
+
+@pytest.mark.parametrize(
+    ("platform", "slug"),
+    [
+        ("cisco_ios", "show_crypto_isakmp_sa"),
+        ("cisco_asa", "show_crypto_ikev2_sa"),
+        ("strongswan", "swanctl_list_sas"),
+    ],
+)
+def test_template_variables_are_no_line_forms(platform: str, slug: str) -> None:
+    """A ``<vars>`` block defines patterns for the template lines; its own lines
+    (``SA_STATUS = "..."``) are nothing a device prints, so neither check accepts them."""
+    template = load_template(platform, slug)
+    block = template.text.split("<vars>", 1)[1].split("</vars>", 1)[0]
+    definitions = [" ".join(line.split()) for line in block.splitlines() if "=" in line]
+    assert definitions
+    for line in definitions:
+        assert not template.recognises(line), line
+        assert not template.knows_all(line + "\n"), line
