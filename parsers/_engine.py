@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -229,6 +229,22 @@ def _var_regex(var: str, named: dict[str, str] | None = None) -> str:
 #: the read fails: two threads creating parsers at once (a poll's first devices) could read
 #: the file while the other truncates it ("Ran out of input"). One creation at a time.
 _TTP_SETUP = threading.Lock()
+
+
+class LazyPattern:
+    """A regex compiled the first time it is used (``.compiled``), then as fast as any.
+
+    For the patterns only some layouts need (ASA, older IOS, IKEv2 detail lines): a process
+    reading other output never pays for compiling them, and one that reads such output pays
+    once, not a lookup in ``re``'s cache on every call.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
 
 
 def normalise(line: str) -> str:

@@ -9,7 +9,6 @@ IN-NEG ``negotiating``, DELETE ``down``.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -22,7 +21,7 @@ from parsers._convert import (
     split_addr_port,
     to_int,
 )
-from parsers._engine import Notes, Template, convert_each
+from parsers._engine import LazyPattern, Notes, Template, convert_each
 
 _V1_UP = {"QM_IDLE", "MM_ACTIVE", "AM_ACTIVE"}
 
@@ -186,9 +185,11 @@ def build_ikev2(
 
 
 _PHRASE = r"(\S+(?: \S+)*)"
-#: the usual ``show crypto ikev2 sa detailed`` lines: (first word, pattern, captures); each
-#: form is one template line that no other template line matches (with the same captures)
-_V2_FORM_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: the usual ``show crypto ikev2 sa detailed`` lines by first word: each form is one template
+#: line that no other template line matches (with the same captures); compiled the first time
+#: an IKEv2 table is read
+_V2_FORMS: dict[str, list[tuple[LazyPattern, tuple[str, ...]]]] = {}
+for _first, _pattern, _keys in (
     (
         "Encr:",
         r"Encr: (\S+), keysize: (\d+), PRF: (\S+), Hash: (\S+), DH Grp:(\d+), "
@@ -218,8 +219,9 @@ _V2_FORM_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Initiator", r"Initiator of SA : (\S+)", ("initiator",)),
     ("Pushed", r"Pushed IP address: (\S+)", ("pushed_ip",)),
     ("PEER", rf"PEER TYPE: {_PHRASE}", ("peer_type",)),
-)
-_V2_ROW = r"(\d+) (\S+) (\S+) (\S+) (\S+)"
+):
+    _V2_FORMS.setdefault(_first, []).append((LazyPattern(_pattern), _keys))
+_V2_ROW = LazyPattern(r"(\d+) (\S+) (\S+) (\S+) (\S+)")
 _V2_ROW_KEYS = ("tunnel_id", "local", "remote", "vrfs", "status")
 #: header and informational lines (the ``.known`` list) that match no template line; the
 #: template reads ``Remote subnets:`` as ``Remote {{ remote }}``, so it is not among them
@@ -241,19 +243,9 @@ _V2_LEGEND = (
 )
 
 
-@functools.cache
-def _v2_forms() -> dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]]:
-    """The forms by first word, compiled the first time an IKEv2 table is read (a fleet
-    without IKEv2, or a command that reads none, never compiles them)."""
-    forms: dict[str, list[tuple[re.Pattern[str], tuple[str, ...]]]] = {}
-    for first, pattern, keys in _V2_FORM_TABLE:
-        forms.setdefault(first, []).append((re.compile(pattern), keys))
-    return forms
-
-
 def _v2_form(first: str, line: str) -> tuple[re.Match[str], tuple[str, ...]] | None:
-    for pattern, keys in _v2_forms().get(first, ()):
-        m = pattern.fullmatch(line)
+    for pattern, keys in _V2_FORMS.get(first, ()):
+        m = pattern.compiled.fullmatch(line)
         if m is not None:
             return m, keys
     return None
@@ -269,7 +261,7 @@ def usual_ikev2(lines: list[str]) -> list[dict[str, Any]] | None:
     for line in lines:
         first = line.split(" ", 1)[0]
         if first.isdigit():
-            m = re.fullmatch(_V2_ROW, line)
+            m = _V2_ROW.compiled.fullmatch(line)
             if m is None:
                 return None
             sa = dict(zip(_V2_ROW_KEYS, m.groups(), strict=True))

@@ -39,7 +39,7 @@ from parsers._convert import (
     to_int,
     transform_keywords,
 )
-from parsers._engine import _PROMPT, Notes, Template, is_echo, normalise
+from parsers._engine import _PROMPT, LazyPattern, Notes, Template, is_echo, normalise
 
 #: Characters of device text handed to TTP per run: large enough to amortise TTP's per-call
 #: cost, small enough to keep memory flat (about 200 idents).
@@ -62,11 +62,12 @@ _INNER = re.compile(r"  +")
 #: (Two patterns with a literal first word: the regex engine then skips ahead in C.)
 _VRF_JOIN = re.compile(r"(protected vrf: [^\n]*)\nlocal ident")
 # Patterns that only other layouts need (ASA, older IOS, a line out of the usual order) are
-# kept as strings: ``re`` compiles each, and keeps it, the first time such output is read, so
-# a process that reads usual IOS output never pays for compiling them.
-_IVRF_JOIN = r"(Protected vrf \(ivrf\): [^\n]*)\nlocal ident"  # ASA 9.x
-_NO_MAP = r"(?m)^((?:interface|peer address): [^\n]*)\n(?=access-list |Protected vrf|local ident)"
-_ACL_JOIN = r"(access-list [^\n]*)\n(local ident|Protected vrf)"
+# compiled the first time such output is read (LazyPattern).
+_IVRF_JOIN = LazyPattern(r"(Protected vrf \(ivrf\): [^\n]*)\nlocal ident")  # ASA 9.x
+_NO_MAP = LazyPattern(
+    r"(?m)^((?:interface|peer address): [^\n]*)\n(?=access-list |Protected vrf|local ident)"
+)
+_ACL_JOIN = LazyPattern(r"(access-list [^\n]*)\n(local ident|Protected vrf)")
 #: Lines that start a logical line; every other line is joined to the one before.
 _STARTS = ("interface:", "peer address:", "protected vrf:", "Protected vrf (ivrf):", "local ident")
 #: ASA prints a crypto map line per map entry, several under one interface, and an ACL line
@@ -82,10 +83,10 @@ _ASA_STARTS = (
 _SECTION = re.compile(r" ; ((?i:in|out)bound) (\w+) sas:")
 
 #: IOS ``current_peer X port N``; ASA ``current_peer: X`` (``, username: U`` for remote access).
-_PEER = r"current_peer:? ([^\s,]+)(?: port (\d+))?(?:, username: (.+))?"
+_PEER = LazyPattern(r"current_peer:? ([^\s,]+)(?: port (\d+))?(?:, username: (.+))?")
 #: IOS 12.4/15.0 may print no blank after the colon: ``remote crypto endpt.:10.0.0.2``.
-_ENDPT = r", remote crypto endpt\.: ?"
-_MTU = (
+_ENDPT = LazyPattern(r", remote crypto endpt\.: ?")
+_MTU = LazyPattern(
     r"(plaintext mtu|path mtu|ipv6 mtu idb|ip mtu idb|ipv6 mtu|ip mtu|ipsec overhead"
     r"|override mtu|media mtu)"
     r" ([^,]+)"
@@ -101,17 +102,17 @@ _MTU_KEYS = {
     "override mtu": "override_mtu",
     "media mtu": "media_mtu",
 }
-_PFS = r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?"
+_PFS = LazyPattern(r"PFS \(Y/N\): (\S+), DH group: ([^,]+)(?:, (.*))?")
 _HEADER = re.compile(r"Crypto map tag: (.*?)(?:, seq num: (\d+))?, local addr:? (\S+)")
-_CONN = (
+_CONN = LazyPattern(
     r"conn id: (\d+), flow_id: (.*?)(?:, sibling_flags (\S+))?, crypto map: ([^,]*)"
     r"(?:, initiator : (\S+))?"
 )
-_TIMING = (
+_TIMING = LazyPattern(
     r"sa timing: remaining key lifetime (?:\(k[bB]?/sec\): \((\d+)/(\d+)\)"
     r"|\(sec\): (\d+)|(\d+) hours, (\d+) mins)"
 )
-_REPLAY = r"replay detection support: (\S+)(?: replay window size: (\d+))?"
+_REPLAY = LazyPattern(r"replay detection support: (\S+)(?: replay window size: (\d+))?")
 _counter_keys: dict[str, str] = {}
 
 
@@ -219,11 +220,11 @@ def _logical(text: str, starts: tuple[str, ...] = _STARTS) -> str:
         text = text[:-3] + "\n"
     text = _VRF_JOIN.sub(r"\1 ; local ident", text)
     if "Protected vrf (ivrf):" in text:
-        text = re.sub(_IVRF_JOIN, r"\1 ; local ident", text)
+        text = _IVRF_JOIN.compiled.sub(r"\1 ; local ident", text)
     if starts is _ASA_STARTS:
-        text = re.sub(_ACL_JOIN, r"\1 ; \2", text)
+        text = _ACL_JOIN.compiled.sub(r"\1 ; \2", text)
         # idents whose crypto map line is missing still need a map entry to belong to
-        text = re.sub(_NO_MAP, r"\1\nCrypto map tag: -\n", text)
+        text = _NO_MAP.compiled.sub(r"\1\nCrypto map tag: -\n", text)
     return text
 
 
@@ -790,14 +791,14 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         rest = ""
     for part in rest.split(" ; ") if rest else ():
         if part.startswith("current_peer"):
-            match = re.match(_PEER, part)
+            match = _PEER.compiled.match(part)
             if match:
                 peer, port, username = match.groups()
                 peer_port = _small(port) if port else None
                 if username:
                     extra["username"] = username
         elif part.startswith("local crypto endpt.:"):
-            local, *others = re.split(_ENDPT, part, maxsplit=1)
+            local, *others = _ENDPT.compiled.split(part, 1)
             remote = others[0] if others else ""
             extra["local_crypto_endpt"] = local[len("local crypto endpt.: ") :].rstrip(",")
             if remote:
@@ -805,7 +806,7 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         elif part.startswith("remote crypto endpt.:"):
             extra["remote_crypto_endpt"] = part.split(": ", 1)[1]
         elif part.startswith(("plaintext mtu", "path mtu")):  # + ASA's "override mtu"
-            for name, value in re.findall(_MTU, part):
+            for name, value in _MTU.compiled.findall(part):
                 key = _MTU_KEYS[name]
                 extra[key] = value if key == "ip_mtu_idb" else to_int(value.split("(")[0])
         elif part.startswith("current inbound spi :"):  # ASA
@@ -817,7 +818,7 @@ def tunnel_record(header: dict[str, Any], body: str, notes: Notes | None = None)
         elif part.startswith("current outbound spi:"):
             extra["current_outbound_spi"] = spi_to_int(part[len("current outbound spi: ") :])
         elif part.startswith("PFS"):
-            match = re.match(_PFS, part)
+            match = _PFS.compiled.match(part)
             if match:
                 flag, group, pfs_extra = match.groups()
                 extra["pfs_flag"], extra["pfs_group"] = flag, group
@@ -1000,7 +1001,7 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
             settings = part[17:]
             extra["settings"] = settings
         elif first == "co" and part.startswith("conn id:"):
-            match = re.match(_CONN, part)
+            match = _CONN.compiled.match(part)
             if match:
                 cid, flow_id, sibling, sa_map, initiator = match.groups()
                 conn_id = _small(cid)
@@ -1011,7 +1012,7 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
                 if initiator is not None:
                     extra["initiator"] = initiator
         elif first == "sa" and part.startswith("sa timing:"):
-            match = re.match(_TIMING, part)
+            match = _TIMING.compiled.match(part)
             if match:
                 kb, sec, only_sec, hours, mins = match.groups()
                 remaining_kb = _small(kb) if kb else None
@@ -1022,7 +1023,7 @@ def sa_record(spi: str | None, rest: str, direction: str, protocol: str) -> dict
         elif first == "IV":
             extra["iv_size"] = to_int(part.split()[2]) if part.count(" ") >= 2 else None
         elif first == "re" and part.startswith("replay detection support:"):
-            match = re.match(_REPLAY, part)
+            match = _REPLAY.compiled.match(part)
             if match:
                 extra["replay_detection"], window = match.groups()
                 replay_window = _small(window) if window else None

@@ -12,6 +12,8 @@ answer at all (else the speed is silently lost).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from parsers._engine import Notes, checked_lines, clean_lines, load_template
 from parsers.cisco_ike import usual_ikev2, usual_isakmp
 from parsers.cisco_session import usual_sessions
 from tests.parsers.conftest import FIXTURES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 
@@ -224,3 +228,23 @@ def test_template_variables_are_no_line_forms(platform: str, slug: str) -> None:
     for line in definitions:
         assert not template.recognises(line), line
         assert not template.knows_all(line + "\n"), line
+
+
+def test_other_layouts_patterns_compile_on_first_use() -> None:
+    """A process that reads the usual IOS output never compiles the ASA and older-IOS
+    patterns; an ASA output compiles them once, and the same object serves every call."""
+    sample = FIXTURES / "ios" / "show_crypto_ipsec_sa_detail" / "ntc-templates-1.txt"
+    asa = sorted((FIXTURES / "asa" / "show_crypto_ipsec_sa").glob("*.txt"))[0]
+    code = (
+        "import parsers, parsers.cisco_ipsec_sa as m\n"
+        "parsers.parse('cisco_ios', 'show crypto ipsec sa detail',"
+        f" open({str(sample)!r}).read())\n"
+        "print('compiled' in vars(m._PEER), 'compiled' in vars(m._ACL_JOIN))\n"
+        f"parsers.parse('cisco_asa', 'show crypto ipsec sa', open({str(asa)!r}).read())\n"
+        "print('compiled' in vars(m._PEER), 'compiled' in vars(m._ACL_JOIN))\n"
+        "print(m._PEER.compiled is m._PEER.compiled)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split("\n")
+    assert out[:3] == ["False False", "True True", "True"]
