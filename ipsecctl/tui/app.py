@@ -1044,7 +1044,7 @@ def run_dashboard(
         ctx, loader=loader, starting=starting, handle_signals=handle_signals, collector=collector
     )
     try:
-        code = app.run()
+        code = app.run(size=unreported_terminal_size())
     finally:
         app.poller.close()
         if app.ctx.close_on_exit:
@@ -1052,3 +1052,27 @@ def run_dashboard(
         if ctx is not app.ctx and ctx.close_on_exit:
             ctx.fleet.close(abandon=True)
     return int(code or 0)
+
+
+def unreported_terminal_size() -> tuple[int, int] | None:
+    """The size to start with on a terminal that reports none (0 columns or rows: ``script``
+    without a terminal of its own, some container exec sessions before their first resize);
+    None when the terminal reports one.
+
+    Such a terminal reads as 80x24 in Textual's resize events (the standard library's
+    fallback) but as 80x25 (Rich's) where the app asks for its size, and the dashboard's layout
+    then flips between the two without end: a full core, and no signal or poll result ever
+    handled. Starting with the size the events carry makes them agree; a real size (the
+    terminal's resize signal) still applies when it comes."""
+    import os
+    import shutil
+    import sys
+
+    try:
+        columns, lines = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        return None  # not a terminal: Textual decides (headless, a pipe)
+    if columns and lines:
+        return None
+    size = shutil.get_terminal_size()
+    return size.columns, size.lines
