@@ -38,6 +38,9 @@ class Diagnoser:
         self.running = False
         self.next_at = 0.0
         self.assessed_keys: set[str] = set()
+        # each run's number: an assessment is applied only if no run started after it (a
+        # background run still going when ``run(wait=True)`` assesses newer polls is stale)
+        self.generation = 0
 
     def run(self, *, wait: bool = False) -> None:
         """Assess now and wait for it (``wait``), else in the background when due."""
@@ -48,35 +51,45 @@ class Diagnoser:
         if not wait and (self.running or time.monotonic() < self.next_at):
             return  # the next tick runs it with what came meanwhile
         self.dirty = False
+        self.generation += 1
         current = app.ops.states()
         previous = app.ops.previous_states()
         if wait:
-            self._assessed(assess(current, previous or None, history=app.ops.history()), current)
+            found = assess(current, previous or None, history=app.ops.history())
+            self._assessed(found, current, self.generation)
         else:
             self.running = True
-            background(self._in_thread, current, previous, name="ipsecctl-diagnosis")
+            background(
+                self._in_thread, current, previous, self.generation, name="ipsecctl-diagnosis"
+            )
 
-    def _in_thread(self, current: list[DeviceState], previous: list[DeviceState]) -> None:
+    def _in_thread(
+        self, current: list[DeviceState], previous: list[DeviceState], generation: int
+    ) -> None:
         app = self.app
         started = time.monotonic()
         try:
             found = assess(current, previous or None, history=app.ops.history())
         except Exception as exc:  # a rule bug must not take the dashboard down
-            app._from_thread(self._failed, f"diagnostics failed: {exc!r}")
+            app._from_thread(self._failed, f"diagnostics failed: {exc!r}", generation)
             return
         finally:
             took = time.monotonic() - started
             self.next_at = time.monotonic() + max(MIN_INTERVAL_S, 4 * took)
             self.running = False
-        app._from_thread(self._assessed, found, current)
+        app._from_thread(self._assessed, found, current, generation)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, generation: int) -> None:
+        if generation != self.generation:
+            return  # a later run has the say
         pane = self.app.diagnosis
         pane.show(pane.subject, [], status=FAILED, message=message)
 
-    def _assessed(self, assessment: Assessment, states: Sequence[DeviceState]) -> None:
+    def _assessed(
+        self, assessment: Assessment, states: Sequence[DeviceState], generation: int
+    ) -> None:
         app = self.app
-        if not app.screen_stack or app._quitting:
+        if not app.screen_stack or app._quitting or generation != self.generation:
             return
         self.assessment = assessment
         self.assessed_keys = {t.id for s in states for t in s.tunnels}
