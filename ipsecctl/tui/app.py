@@ -233,9 +233,15 @@ class IpsecApp(App[int]):
         if not self._from_thread(self.attach, ctx):
             ctx.fleet.close(abandon=True)  # the operator quit while it loaded
 
+    @property
+    def closing(self) -> bool:
+        """On the way out (``q``, a signal, or Textual's own exit, which drains the queued
+        messages after the screens' widgets are gone): what arrives now is dropped."""
+        return self._quitting or not self.is_running or not self.screen_stack
+
     def _from_thread(self, fn: Callable[..., Any], *args: Any) -> bool:
         """``call_from_thread`` that is a no-op once the app has gone (False then)."""
-        if self._quitting or not self.is_running:
+        if self.closing:
             return False
         try:
             self.call_from_thread(fn, *args)
@@ -300,7 +306,7 @@ class IpsecApp(App[int]):
         self.post_message(DevicePolled(name, state))
 
     def on_device_polled(self, message: DevicePolled) -> None:
-        if not self.screen_stack or self._quitting:  # a poll that ends while the app exits
+        if self.closing:  # a poll that ends while the app exits
             return
         self.apply_state(message.state, scheduled=message.scheduled)
 
@@ -413,7 +419,7 @@ class IpsecApp(App[int]):
                 screen.redraw()
 
     def _tick(self) -> None:
-        if not self.screen_stack or self._quitting:
+        if self.closing:
             return
         try:
             fleet = self.fleet
@@ -937,6 +943,8 @@ class IpsecApp(App[int]):
     def on_tool_finished(self, message: ToolFinished) -> None:
         from ipsecctl.tui.screens.tunnel import TunnelScreen
 
+        if self.closing:
+            return
         for screen in self.screen_stack[1:]:
             if isinstance(screen, TunnelScreen) and screen.key == message.key:
                 screen.show_tests()
@@ -948,12 +956,12 @@ class IpsecApp(App[int]):
 
     def _action_started(self, delta: int) -> None:
         self._actions_running += delta
-        if self.screen_stack:  # an action may end after the operator quit
+        if not self.closing:  # an action may end after the operator quit
             self._update_title()
             self.update_status()
 
     def on_action_event(self, message: ActionEvent) -> None:
-        if not self.screen_stack:
+        if self.closing:
             return
         self.event(message.text, message.level)
         if message.result is not None:

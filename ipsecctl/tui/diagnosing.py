@@ -89,7 +89,7 @@ class Diagnoser:
         self, assessment: Assessment, states: Sequence[DeviceState], generation: int
     ) -> None:
         app = self.app
-        if not app.screen_stack or app._quitting or generation != self.generation:
+        if app.closing or generation != self.generation:
             return
         self.assessment = assessment
         self.assessed_keys = {t.id for s in states for t in s.tunnels}
