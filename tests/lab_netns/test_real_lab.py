@@ -210,5 +210,21 @@ def test_down_leaves_nothing_even_after_kill_9(tmp_path: Path) -> None:
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not [n for n in record["namespaces"] if n in names]
     for entry in record["pids"]:
-        assert not Path(f"/proc/{entry['pid']}").exists()
+        assert _ended(entry["pid"]), entry
     assert not d.exists()
+
+
+def _ended(pid: int, wait: float = 5.0) -> bool:
+    """Gone, or a zombie: the lab process that started the daemon was killed, so it is init's
+    to reap, whenever init gets to it."""
+    end = time.monotonic() + wait
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,7 +266,13 @@ def test_rekeyed_child_sa_is_not_counted_up(gw: GatewayLab) -> None:
     [old] = raw_children(gw.lab, "a")
     assert gw.lab.a is not None
     gw.lab.swanctl(gw.lab.a, "--rekey", "--child-id", str(old["unique_id"]))
-    states = {c["unique_id"]: c["state"] for c in raw_children(gw.lab, "a")}
+    # swanctl --rekey returns once charon has queued the job: wait for the exchange to end
+    deadline = time.monotonic() + 5
+    while True:
+        states = {c["unique_id"]: c["state"] for c in raw_children(gw.lab, "a")}
+        if states.get(old["unique_id"]) == "DELETED" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert states.get(old["unique_id"]) == "DELETED"  # the window this test is about
     tunnels = gw.tunnels("gw-a")
     up = [t for t in tunnels if t["state"] == "up"]

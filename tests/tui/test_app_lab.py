@@ -24,7 +24,7 @@ from ipsecctl.tui.app import IpsecApp, make_context
 from ipsecctl.tui.screens import ConfirmScreen
 from ipsecctl.tui.screens.device import DeviceScreen
 from ipsecctl.tui.screens.tunnel import TunnelScreen
-from tests.helpers import need
+from tests.helpers import need, run_cli
 
 from .helpers import all_polled, confirm, wait_for
 
@@ -342,6 +342,19 @@ async def test_operator_walk_faults_why_probe_logs_rekey(
 async def test_capture_on_the_device_from_the_tunnel_screen(lab: LabHandle, tmp_path: Path) -> None:
     """x on a tunnel: the capture's exact device commands are confirmed (device, peer, VRF
     named), run through the workflow, cleaned up, and decoded into the tunnel screen."""
+    # a fresh SA first: the lab's SAs rekey on their own timetable (every ~3 min at 20x), and
+    # this tunnel's would otherwise fall due around this point of the module's run
+    fresh = run_cli(
+        "-i",
+        str(lab.inventory_path),
+        "rekey",
+        "r05",
+        "--peer",
+        "127.0.250.5",
+        "--yes",
+        home=tmp_path / "cli",
+    )
+    assert fresh.code == 0, fresh
     async with _dashboard(lab, tmp_path, (120, 36)) as (app, pilot):
         key = next(
             k

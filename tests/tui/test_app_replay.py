@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.widgets._footer import FooterKey
 
 from ipsecctl.ops.audit_trail import read_audit
@@ -151,7 +151,12 @@ async def test_read_only_disables_keys_and_refuses_palette_actions(
         await pilot.press("escape", "ctrl+p")  # the palette offers it, and refuses it too
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"re-key selected")
-        await pilot.pause(0.3)
+        palette = app.screen
+        await wait_for(  # the search runs in the background: Enter picks what it found
+            pilot,
+            lambda: palette.query_one(CommandList).highlighted is not None,
+            what="the palette's match",
+        )
         await pilot.press("enter")
         await wait_for(
             pilot,

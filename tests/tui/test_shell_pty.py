@@ -61,6 +61,11 @@ def test_shell_suspends_runs_a_command_and_resumes(small_lab: LabHandle, tmp_pat
     )
     try:
         proc.wait_for(r"tunnels \[[1-9]\d*/", timeout=30)
+        # each device's rows arrive with its own poll and the cursor stays on its row: with
+        # both devices in, Up to the first row (r01's; rows sort by device)
+        proc.wait_for(r"\br01 +up ", timeout=30)  # the fleet pane, once a device is polled
+        proc.wait_for(r"\br02 +up ", timeout=30)
+        proc.send("\x1b[A" * 10)
         mark = proc.size
         proc.send("s")
         proc.wait_for(r"SSH shell on r01", timeout=20, since=mark)

@@ -47,6 +47,17 @@ def capture(cli: Cli, lab: Lab, device: str, peer: str, *extra: str) -> tuple[Cl
     return run, run.json
 
 
+def captured_and_shown(
+    cli: Cli, lab: Lab, device: str, peer: str, *extra: str
+) -> tuple[CliRun, Any, dict[str, set[int]]]:
+    """The capture, and the SPIs the device shows for the tunnel just before and just after
+    it: the lab's SAs rekey on their own timetable, and one may fall due during a capture."""
+    before = shown_spis(cli, lab, device, peer)
+    run, doc = capture(cli, lab, device, peer, *extra)
+    after = shown_spis(cli, lab, device, peer)
+    return run, doc, {d: before[d] | after[d] for d in ("in", "out")}
+
+
 def device_points(lab: Lab, device: str) -> str:
     """What the device itself lists as capture points (its own show command)."""
     cli = session_for(lab.fleet, device, "unused")
@@ -59,11 +70,10 @@ def device_points(lab: Lab, device: str) -> str:
 
 def test_healthy_iosxe_capture_matches_the_tunnel(cli: Cli, lab: Lab) -> None:
     device, peer = peer_of(lab, "healthy", "cisco_iosxe")
-    run, doc = capture(cli, lab, device, peer, "--seconds", "3")
+    run, doc, shown = captured_and_shown(cli, lab, device, peer, "--seconds", "3")
     assert run.code == 0, run
     assert doc["schema"] == "ipsecctl/v1" and doc["kind"] == "capture" and doc["ok"] is True
     assert doc["device"] == device and doc["peer"] == peer and doc["packets"] > 0
-    shown = shown_spis(cli, lab, device, peer)
     seen = {d: {e["spi"] for e in doc["esp"] if e["direction"] == d} for d in ("in", "out")}
     # both directions, and exactly the SPIs the device shows for this tunnel
     assert seen["in"] and seen["out"]
@@ -81,9 +91,8 @@ def test_healthy_iosxe_capture_matches_the_tunnel(cli: Cli, lab: Lab) -> None:
 
 def test_healthy_asa_capture_matches_the_tunnel(cli: Cli, lab: Lab) -> None:
     device, peer = peer_of(lab, "healthy", "cisco_asa")
-    run, doc = capture(cli, lab, device, peer, "--seconds", "2")
+    run, doc, shown = captured_and_shown(cli, lab, device, peer, "--seconds", "2")
     assert run.code == 0, run
-    shown = shown_spis(cli, lab, device, peer)
     seen = {d: {e["spi"] for e in doc["esp"] if e["direction"] == d} for d in ("in", "out")}
     assert seen["in"] and seen["out"]
     assert seen["in"] <= shown["in"] and seen["out"] <= shown["out"], (seen, shown)
@@ -96,10 +105,9 @@ def test_healthy_asa_capture_matches_the_tunnel(cli: Cli, lab: Lab) -> None:
 
 def test_one_way_tunnel_shows_one_direction(cli: Cli, lab: Lab) -> None:
     device, peer = peer_of(lab, "one_way")
-    run, doc = capture(cli, lab, device, peer, "--seconds", "3")
+    run, doc, shown = captured_and_shown(cli, lab, device, peer, "--seconds", "3")
     assert run.code == 3, run  # the command worked and found a problem
     assert {e["direction"] for e in doc["esp"]} == {"out"}
-    shown = shown_spis(cli, lab, device, peer)
     assert {e["spi"] for e in doc["esp"]} <= shown["out"]
     codes = {f["code"]: f["severity"] for f in doc["findings"]}
     assert "ONE_WAY_TRAFFIC" in codes
@@ -112,9 +120,8 @@ def test_one_way_tunnel_shows_one_direction(cli: Cli, lab: Lab) -> None:
 def test_replay_scenario_duplicates_late_packets_and_unknown_spi(cli: Cli, lab: Lab) -> None:
     device, peer = peer_of(lab, "replay_spi_errors")
     # 40 s of the device's (simulated) time: the capture stops itself when it is over
-    run, doc = capture(cli, lab, device, peer, "--seconds", "40")
+    run, doc, shown = captured_and_shown(cli, lab, device, peer, "--seconds", "40")
     assert run.code == 3, run
-    shown = shown_spis(cli, lab, device, peer)
     inbound = [e for e in doc["esp"] if e["direction"] == "in"]
     current = [e for e in inbound if e["known"] == "current"]
     unknown = [e for e in inbound if e["known"] == "unknown"]
