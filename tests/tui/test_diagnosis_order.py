@@ -42,6 +42,10 @@ async def test_a_late_background_assessment_does_not_replace_a_newer_one(
         doctor.run(wait=True)
         assert doctor.assessment is results["waited"]
         gate.set()
-        await wait_for(pilot, lambda: not doctor.running, what="the background run's end")
-        await pilot.pause(0.2)  # its result reaches the UI thread
+        # the thread ends only once the UI thread has taken its result (call_from_thread)
+        await wait_for(
+            pilot,
+            lambda: not any(t.name == "ipsecctl-diagnosis" for t in threading.enumerate()),
+            what="the background run's end",
+        )
         assert doctor.assessment is not results["background"]
