@@ -80,8 +80,8 @@ class Diagnoser:
         app._from_thread(self._assessed, found, current, generation)
 
     def _failed(self, message: str, generation: int) -> None:
-        if generation != self.generation:
-            return  # a later run has the say
+        if self.app.closing or generation != self.generation:
+            return  # the app is going, or a later run has the say
         pane = self.app.diagnosis
         pane.show(pane.subject, [], status=FAILED, message=message)
 

@@ -59,6 +59,11 @@ def test_the_size_to_start_with_only_when_the_terminal_reports_none(
         assert unreported_terminal_size() == (80, 24)
         fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
         assert unreported_terminal_size() is None
+        read, write = os.pipe()
+        os.dup2(write, 1)  # not a terminal at all (a pipe): Textual decides
+        assert unreported_terminal_size() is None
+        os.close(read)
+        os.close(write)
     finally:
         os.dup2(saved, 1)
         for fd in (saved, main, side):

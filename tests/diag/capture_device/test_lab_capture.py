@@ -54,8 +54,12 @@ def captured_and_shown(
     it: the lab's SAs rekey on their own timetable, and one may fall due during a capture."""
     before = shown_spis(cli, lab, device, peer)
     run, doc = capture(cli, lab, device, peer, *extra)
-    after = shown_spis(cli, lab, device, peer)
-    return run, doc, {d: before[d] | after[d] for d in ("in", "out")}
+    return run, doc, either(before, shown_spis(cli, lab, device, peer))
+
+
+def either(before: dict[str, set[int]], after: dict[str, set[int]]) -> dict[str, set[int]]:
+    """The SPIs shown at either moment, per direction."""
+    return {d: before[d] | after[d] for d in ("in", "out")}
 
 
 def device_points(lab: Lab, device: str) -> str:
