@@ -252,8 +252,8 @@ def register(app: typer.Typer) -> None:
                 else:
                     console.print(human_line(ev), highlight=False, soft_wrap=True)
             sys.stdout.flush()
-            if cycle.number == 1 and not as_json:
-                stderr().print(baseline_line(cycle), highlight=False)
+            if cycle.number == 1:  # stderr in both forms: a script reading --json knows
+                stderr().print(baseline_line(cycle), highlight=False)  # it is watching now
 
         summary, interrupted = run_loop(monitor, show, count=count, duration=limit)
         print_summary(summary, as_json=as_json, interrupted=interrupted)

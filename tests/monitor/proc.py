@@ -81,6 +81,20 @@ class Running:
         self._reader.join(5)
         return code
 
+    def wait_stderr(self, text: str, timeout: float = 60) -> str:
+        """Wait until ``text`` appears on stderr (a line the process prints once it reached a
+        point, such as watch's ``baseline:``); the stderr so far. Failing after ``timeout``
+        or when the process ended without printing it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            err = self.stderr
+            if text in err:
+                return err
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not on stderr; stderr:\n{self.stderr}")
+
     def rest(self) -> list[str]:
         out = []
         while (line := self.next_line(0.1)) is not None:

@@ -100,9 +100,6 @@ def test_watch_from_the_store_prints_what_a_collector_records(
 ) -> None:
     end = labtruth.healthy_link(lab)
     inv = str(lab.inventory_path)
-    reader = Running(
-        "--from-store", pg_url, "watch", "--json", "--interval", "1", home=tmp_path / "reader"
-    )
     collector = Running(
         "-i",
         inv,
@@ -114,10 +111,21 @@ def test_watch_from_the_store_prints_what_a_collector_records(
         "1",
         home=tmp_path / "collector",
     )
+    reader: Running | None = None
     try:
         import time
 
-        time.sleep(4)
+        # the reader's baseline must hold the router's tunnel up: the collector records a
+        # poll of it first, then the reader starts and takes the store's latest as baseline
+        deadline = time.monotonic() + 60
+        # (exit 1: no collector has recorded it yet; 3: recorded, with a fault elsewhere)
+        while run_cli("--from-store", pg_url, "status", end.router, home=tmp_path).code == 1:
+            assert time.monotonic() < deadline, collector.stderr
+            time.sleep(0.2)
+        reader = Running(
+            "--from-store", pg_url, "watch", "--json", "--interval", "1", home=tmp_path / "reader"
+        )
+        assert "baseline: 1 device(s)" in reader.wait_stderr("baseline:")
         assert lab.fleet.clear(end.router, "session", peer=end.peer) == 1
         seen = []
         deadline = time.monotonic() + 40
@@ -134,5 +142,6 @@ def test_watch_from_the_store_prints_what_a_collector_records(
         assert collector.interrupt() == 0, collector.stderr
         assert reader.interrupt() == 0, reader.stderr
     finally:
-        reader.stop()
+        if reader is not None:
+            reader.stop()
         collector.stop()

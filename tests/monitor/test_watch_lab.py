@@ -50,7 +50,8 @@ def test_watch_json_sees_a_clear_and_rekeys_then_stops_cleanly(lab: Lab, tmp_pat
     )
     seen: list[dict[str, Any]] = []
     try:
-        time.sleep(4)  # a few polls: the baseline is taken
+        # the first poll is the baseline: what changes after it is reported
+        assert f"baseline: {len(lab.routers)} device(s)" in run.wait_stderr("baseline:")
         old = labtruth.spis_in(lab, end.router, end.peer)
         cleared_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         assert lab.fleet.clear(end.router, "session", peer=end.peer) == 1
