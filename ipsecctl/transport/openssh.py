@@ -24,6 +24,7 @@ paramiko transport shares one login per jump host) unless ssh_config multiplexes
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -45,7 +46,7 @@ from .base import ConnectionParams
 from .hostkeys import AskHostKey, KnownHosts
 from .jump import JumpPool
 from .openssh_errors import KEY_TYPES, login_timeout, phase_after, ssh_failure
-from .openssh_options import SSH_BINARY, config_text, exec_argv, ssh_argv
+from .openssh_options import NO_KEYSTROKE_TIMING, SSH_BINARY, config_text, exec_argv, ssh_argv
 from .ssh import RECV_SIZE, TERM_WIDTH, SshSession, _mb
 from .ssh_process import SshProcess, prepare_dir, private_dir, remove_dir, ssh_environment
 
@@ -59,6 +60,30 @@ EXIT_WAIT_S = 2.0  # how long a failed ssh may take to say why before it is ende
 
 def openssh_available() -> bool:
     return shutil.which(SSH_BINARY) is not None
+
+
+def knows_keystroke_timing() -> bool:
+    """Whether the ``ssh`` on PATH accepts ``ObscureKeystrokeTiming`` (OpenSSH 9.5+), asked of
+    it once per binary: ``ssh -G`` with the option only evaluates a configuration (no
+    connection, no ssh_config of the operator's) and refuses an option it does not know."""
+    path = shutil.which(SSH_BINARY)
+    return path is not None and _accepts_option(path, "=".join(NO_KEYSTROKE_TIMING[1:]))
+
+
+@functools.lru_cache(maxsize=8)
+def _accepts_option(path: str, option: str) -> bool:
+    try:
+        done = subprocess.run(
+            [path, "-G", "-F", "none", "-o", option, "ipsecctl.invalid"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 class OpenSshSession(SshSession):
@@ -132,7 +157,13 @@ class OpenSshSession(SshSession):
             fh.write(text)
         if p.host_key_policy != "reject":  # ssh records new keys there, but makes no folder
             self._known.own.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        argv = ssh_argv(p, config, shell=shell, control=directory / "control")
+        argv = ssh_argv(
+            p,
+            config,
+            shell=shell,
+            control=directory / "control",
+            keystroke_timing=shell and knows_keystroke_timing(),
+        )
         self._phase = "connect"
         self._authenticated = False
         self._answered = set()

@@ -117,21 +117,34 @@ def jump_spec(jump: ConnectionParams | str) -> str:
     return ",".join(hops)
 
 
+#: OpenSSH 9.5+ hides the timing of keystrokes typed into a terminal session: what is typed
+#: leaves in fixed 20 ms ticks, with chaff packets around it. ipsecctl's terminal sessions
+#: carry commands a program writes, not typing (the dashboard's interactive shell is
+#: paramiko's), and with it on every command waits for the next tick: measured on 50 lab
+#: routers with OpenSSH 10.0, a refresh took 0.76 s instead of 0.57 s and 30% more CPU.
+NO_KEYSTROKE_TIMING = ("-o", "ObscureKeystrokeTiming=no")
+
+
 def ssh_argv(
     params: ConnectionParams,
     config: Path,
     *,
     shell: bool,
     control: Path | None = None,
+    keystroke_timing: bool = False,
 ) -> list[str]:
     """The ssh command line for ``params`` as given (unresolved: ssh applies ssh_config).
 
     ``shell``: a terminal session (``-tt``, no escape character); else a connection master
     (``-M -N`` on ``control``) that exec commands then share. No secret is ever an argument.
+    ``keystroke_timing``: this ssh knows ``ObscureKeystrokeTiming`` (9.5+; an older one
+    refuses the option), which a terminal session then turns off.
     """
     argv = [SSH_BINARY, "-F", str(config), "-v"]
     if shell:
         argv += ["-tt", "-e", "none", "-o", "ControlMaster=no", "-o", "ControlPath=none"]
+        if keystroke_timing:
+            argv += NO_KEYSTROKE_TIMING
     else:
         assert control is not None
         argv += ["-M", "-N", "-S", str(control), "-o", "ControlPersist=no"]

@@ -7,8 +7,11 @@ fingerprints the servers' keys, error kinds the same classes the paramiko transp
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -240,6 +243,55 @@ def test_a_hung_command_times_out_and_the_session_reconnects(
             s.send("show hang", timeout=1)
         assert s.send("show version") == VERSION  # a new shell, not the hung one's output
     assert ios.connections == 2
+
+
+#: an OpenSSH client of 9.5 or later, unpacked beside the distribution's by .ci/run
+NEWER_SSH = Path("/opt/ipsecctl/openssh/usr/bin/ssh")
+
+
+def _ssh_version(binary: str) -> tuple[int, int]:
+    """The client's version as ``ssh -V`` prints it (``OpenSSH_9.2p1 ...``)."""
+    said = subprocess.run([binary, "-V"], capture_output=True, text=True, check=True).stderr
+    found = re.match(r"OpenSSH_(\d+)\.(\d+)", said)
+    assert found, said
+    return int(found.group(1)), int(found.group(2))
+
+
+def _argv_and_binary(s: OpenSshSession) -> tuple[list[bytes], str]:
+    assert s._proc is not None
+    pid = s._proc.proc.pid
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"), os.readlink(f"/proc/{pid}/exe")
+
+
+def test_keystroke_timing_is_left_to_an_ssh_without_the_option(
+    ios: IosServer, known_file: Path
+) -> None:
+    """The system's client: turned off exactly when its version has the option (9.5+); an
+    older ssh refuses the option and would not start with it."""
+    path = shutil.which("ssh")
+    assert path is not None
+    with session(ios, known_file) as s:
+        argv, _ = _argv_and_binary(s)
+        assert (b"ObscureKeystrokeTiming=no" in argv) == (_ssh_version(path) >= (9, 5))
+        assert s.send("show version") == VERSION
+
+
+def test_a_newer_ssh_sends_commands_without_keystroke_timing(
+    ios: IosServer, known_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSH 9.5+ holds what is typed into a terminal session for fixed ticks, with chaff
+    around it; the commands ipsecctl writes are no typing to hide, so its sessions turn it
+    off (the time it costs is measured in the README, polling section)."""
+    need(NEWER_SSH.is_file(), f"no OpenSSH 9.5+ client at {NEWER_SSH} (.ci/run unpacks one)")
+    assert _ssh_version(str(NEWER_SSH)) >= (9, 5)
+    monkeypatch.setenv("PATH", f"{NEWER_SSH.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    with session(ios, known_file) as s:
+        argv, binary = _argv_and_binary(s)
+        assert Path(binary).resolve() == NEWER_SSH.resolve()
+        assert argv[argv.index(b"ObscureKeystrokeTiming=no") - 1] == b"-o"
+        assert argv.index(b"ObscureKeystrokeTiming=no") < argv.index(b"--")
+        assert s.send("show version") == VERSION
+        assert s.send("show crypto isakmp sa") == ISAKMP_SA
 
 
 def test_abandon_cuts_a_command_blocked_on_a_hung_device(ios: IosServer, known_file: Path) -> None:
