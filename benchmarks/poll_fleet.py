@@ -307,6 +307,19 @@ def child(name: str, inventory_path: str, workers: int, refreshes: int, lab_pid:
     print(json.dumps({"first": first, "refreshes": runs}))
 
 
+def _ssh_client() -> str:
+    """The OpenSSH client the openssh transport ran (the first ``ssh`` on PATH), as its
+    ``-V`` names it: from 9.5 on it has keystroke-timing obfuscation, which ipsecctl turns
+    off in its sessions."""
+    import shutil
+
+    path = shutil.which("ssh")
+    if path is None:
+        return "no OpenSSH client"
+    said = subprocess.run([path, "-V"], capture_output=True, text=True, check=False).stderr
+    return f"{said.strip().split(',')[0]} ({path})"
+
+
 def _median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -409,7 +422,8 @@ def main() -> None:
         f"Run: `python benchmarks/poll_fleet.py --sizes {' '.join(map(str, args.sizes))} "
         f"--workers {args.workers} --refreshes {args.refreshes}` on "
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} "
-        f"CPUs, {time.strftime('%Y-%m-%d')}; the lab runs on the same machine (loopback). "
+        f"CPUs, {time.strftime('%Y-%m-%d')}, {_ssh_client()}; the lab runs on the same "
+        "machine (loopback). "
         f"Load average at the end: {os.getloadavg()[0]:.2f} (the machine is shared).",
         "",
         "Each client runs in its own process with the same thread count. *first poll*: "
