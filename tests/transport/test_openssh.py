@@ -42,6 +42,20 @@ CAP = 30.0  # a bound far above what each wait needs, far below the timeouts it 
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
 
+#: an OpenSSH client of 9.5 or later, unpacked beside the distribution's by .ci/run
+NEWER_SSH = Path("/opt/ipsecctl/openssh/usr/bin/ssh")
+
+
+@pytest.fixture(autouse=True, params=["system ssh", "ssh 9.5+"])
+def ssh_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test with the distribution's client and with a newer one first on PATH: what
+    ssh prints on failures, asks through askpass and accepts as options changes between
+    releases, and jump hosts run both."""
+    if request.param == "ssh 9.5+":
+        need(NEWER_SSH.is_file(), f"no OpenSSH 9.5+ client at {NEWER_SSH} (.ci/run unpacks one)")
+        monkeypatch.setenv("PATH", f"{NEWER_SSH.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return str(request.param)
+
 
 def session(
     server: IosServer,
@@ -243,10 +257,6 @@ def test_a_hung_command_times_out_and_the_session_reconnects(
             s.send("show hang", timeout=1)
         assert s.send("show version") == VERSION  # a new shell, not the hung one's output
     assert ios.connections == 2
-
-
-#: an OpenSSH client of 9.5 or later, unpacked beside the distribution's by .ci/run
-NEWER_SSH = Path("/opt/ipsecctl/openssh/usr/bin/ssh")
 
 
 def _ssh_version(binary: str) -> tuple[int, int]:
