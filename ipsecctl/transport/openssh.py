@@ -67,7 +67,7 @@ def knows_keystroke_timing() -> bool:
     it once per binary: ``ssh -G`` with the option only evaluates a configuration (no
     connection, no ssh_config of the operator's) and refuses an option it does not know."""
     path = shutil.which(SSH_BINARY)
-    return path is not None and _accepts_option(path, "=".join(NO_KEYSTROKE_TIMING[1:]))
+    return path is not None and _accepts_option(path, NO_KEYSTROKE_TIMING[1])
 
 
 @functools.lru_cache(maxsize=8)

@@ -273,11 +273,11 @@ def _argv_and_binary(s: OpenSshSession) -> tuple[list[bytes], str]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"), os.readlink(f"/proc/{pid}/exe")
 
 
-def test_keystroke_timing_is_left_to_an_ssh_without_the_option(
+def test_keystroke_timing_is_turned_off_exactly_where_ssh_has_it(
     ios: IosServer, known_file: Path
 ) -> None:
-    """The system's client: turned off exactly when its version has the option (9.5+); an
-    older ssh refuses the option and would not start with it."""
+    """The client on PATH (each of the two): turned off exactly when its version has the
+    option (9.5+); an older ssh refuses the option and would not start with it."""
     path = shutil.which("ssh")
     assert path is not None
     with session(ios, known_file) as s:
