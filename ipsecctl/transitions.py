@@ -125,8 +125,10 @@ def tunnel_key(t: Tunnel) -> str:
 
 
 def is_complete(state: DeviceState) -> bool:
-    """A poll that saw everything: reachable, and no command failed (parse warnings aside)."""
-    return state.reachable and all(e.kind == "parse_warning" for e in state.errors)
+    """A poll that saw every tunnel: reachable, and no command failed. Parse warnings and an
+    extra command the device would not give (its log) are not failures
+    (:attr:`CommandError.fatal`): the tunnels were all read."""
+    return state.reachable and not any(e.fatal for e in state.errors)
 
 
 def _event(t: Tunnel, kind: str, when: datetime, frm: Any, to: Any, **detail: Any) -> Event:

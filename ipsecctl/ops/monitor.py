@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ipsecctl.errors import IpsecctlError
 from ipsecctl.models import DeviceState
-from ipsecctl.transitions import Event, diff, next_baseline
+from ipsecctl.transitions import Event, diff, is_complete, next_baseline
 
 if TYPE_CHECKING:
     from ipsecctl.ops.fleet import Fleet, HistorySink
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 def failing(state: DeviceState) -> bool:
     """A poll that failed: unreachable, or a command failed (unknown lines alone do not)."""
-    return not state.reachable or any(e.fatal for e in state.errors)
+    return not is_complete(state)
 
 
 @dataclass

@@ -318,6 +318,7 @@ class IpsecApp(App[int]):
         failed = not state.reachable
         error = "; ".join(_without_device(e.message, state.device) for e in state.errors if e.fatal)
         seen_before = (info.reachable, info.error, info.tunnels, info.polls)
+        last_ok = info.last_ok
         if failed:
             info.failures += 1
             backoff = self.poller.finished(info, failed=True) if scheduled else 0.0
@@ -353,6 +354,8 @@ class IpsecApp(App[int]):
         info.error = error
         info.polled_at = now
         result = self.model.apply(state)
+        if result.unseen and last_ok is not None:
+            self.model.mark_stale(state.device, last_ok, now, result.unseen)
         if getattr(self.ops, "store", None) is None:
             self.journal.record(state)  # with a store, the tunnel screen reads its timeline
         info.tunnels = self.model.device_counts(state.device)

@@ -17,6 +17,7 @@ from datetime import datetime
 from ipsecctl.models import DeviceState, Tunnel
 from ipsecctl.ops.export import TUNNEL_HEADER
 from ipsecctl.ops.formatting import fmt_count, fmt_duration, fmt_rate, fmt_spi, rate
+from ipsecctl.transitions import is_complete
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,9 @@ class ApplyResult:
     removed: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    #: rows a partial poll (a command failed part way) did not see: kept, for the caller to
+    #: mark stale, since the poll cannot tell a tunnel that went from one it never asked about
+    unseen: list[str] = field(default_factory=list)
     widened: bool = False  # a column grew: the table's layout changes
 
     @property
@@ -279,7 +283,8 @@ class TunnelModel:
     # -- data -------------------------------------------------------------------------------
     def apply(self, state: DeviceState) -> ApplyResult:
         """Merge one device's poll in place. An unreachable poll keeps the last known rows
-        (stale data beats an empty table) and changes nothing."""
+        (stale data beats an empty table) and changes nothing; a partial one updates the rows
+        it saw and removes none (``unseen``), as ``watch`` reports no removal from it."""
         result = ApplyResult()
         if not state.reachable:
             return result
@@ -324,24 +329,32 @@ class TunnelModel:
                 if n > widths.get(k, 0):
                     widths[k] = n
                     result.widened = True
-        for key in old_keys - new_keys:
-            row = self.rows.pop(key)
-            self.marks.discard(key)
-            self._matches.pop(key, None)
-            result.removed.append(key)
-            result.changes.append(
-                Change(row.tunnel.device, row.tunnel.peer, key, row.tunnel.state, None)
-            )
+        if is_complete(state):
+            for key in old_keys - new_keys:
+                row = self.rows.pop(key)
+                self.marks.discard(key)
+                self._matches.pop(key, None)
+                result.removed.append(key)
+                result.changes.append(
+                    Change(row.tunnel.device, row.tunnel.peer, key, row.tunnel.state, None)
+                )
+        else:
+            result.unseen = sorted(old_keys - new_keys)
+            new_keys |= old_keys
         self.by_device[state.device] = new_keys
         if result.added or result.removed or was_stale or self._view_depends_on_values():
             self.invalidate([state.device])
         return result
 
-    def mark_stale(self, device: str, since: datetime, now: datetime) -> None:
-        """The device stopped answering: its rows keep the last known data but say so, with
-        the age of that data (``since`` = its last good poll, on the caller's clock), instead
-        of showing a last 'up' as if it were current."""
-        keys = self.by_device.get(device, set())
+    def mark_stale(
+        self, device: str, since: datetime, now: datetime, keys: Iterable[str] | None = None
+    ) -> None:
+        """The device stopped answering (or a partial poll missed ``keys``, default: all its
+        rows): the rows keep the last known data but say so, with the age of that data
+        (``since`` = its last good poll, on the caller's clock), instead of showing a last
+        'up' as if it were current."""
+        mine = self.by_device.get(device, set())
+        keys = mine if keys is None else mine.intersection(keys)
         if not keys:
             return
         self.stale_devices.add(device)

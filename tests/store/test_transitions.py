@@ -142,6 +142,17 @@ def test_partial_poll_removes_nothing_and_a_complete_one_does():
     assert (events[0].peer, events[0].from_, events[0].to) == ("10.0.0.3", "up", None)
 
 
+def test_a_log_the_device_would_not_give_leaves_the_poll_complete():
+    """``show logging`` refused is missing evidence for the log rules (a non-fatal error),
+    not a tunnel table left unread: a tunnel the poll no longer lists is removed."""
+    a, b = tunnel(peer="10.0.0.2"), tunnel(peer="10.0.0.3")
+    prev = device(at(0), a, b)
+    no_log = [CommandError(command="show logging", kind="unavailable", message="% Invalid")]
+    cur = device(at(1), a, errors=no_log)
+    assert kinds(diff(prev, cur)) == ["tunnel_removed"]
+    assert next_baseline(prev, cur) is None  # cur itself is the next baseline
+
+
 def test_tunnels_match_by_id_so_vrfs_and_selectors_stay_apart():
     red = tunnel(peer="10.0.0.2", vrf="RED")
     blue = tunnel(peer="10.0.0.2", vrf="BLUE")

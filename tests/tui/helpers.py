@@ -10,12 +10,19 @@ from textual.pilot import Pilot
 
 
 async def wait_for(
-    pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition"
+    pilot: Pilot[Any],
+    cond: Callable[[], bool],
+    timeout: float = 15.0,
+    what: str = "condition",
+    seen: Callable[[], object] | None = None,
 ) -> None:
+    """``seen`` says what the app held when the wait ran out (a failure on a loaded CI
+    machine is read from its log, not reproduced)."""
     end = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            held = f"; seen: {seen()}" if seen is not None else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{held}")
         await pilot.pause(0.05)
 
 

@@ -7,6 +7,7 @@ import io
 import os
 import re
 import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -182,6 +183,7 @@ async def test_changed_host_key_and_unreachable_device_are_readable(
                     lambda: row.stale_since is not None,
                     timeout=30,
                     what="r02's rows to go stale",
+                    seen=lambda: _poll_state(app, "r02"),
                 )
                 await wait_for(
                     pilot,
@@ -205,6 +207,17 @@ async def test_changed_host_key_and_unreachable_device_are_readable(
             assert not row.cells["state"].startswith("stale")
     finally:
         ctx.fleet.close()
+
+
+def _poll_state(app: IpsecApp, device: str) -> str:
+    """A device's poll bookkeeping and the last events, for a wait that ran out."""
+    i = app.infos[device]
+    due = i.next_due - time.monotonic()
+    return (
+        f"{device} in_flight={i.in_flight} polls={i.polls} failures={i.failures} "
+        f"reachable={i.reachable} due_in={due:.1f}s polled_at={i.polled_at} "
+        f"last_ok={i.last_ok} error={i.error!r}; events: {app.events_pane.lines_text[-6:]}"
+    )
 
 
 def _screen_text(app: IpsecApp, selector: str) -> str:

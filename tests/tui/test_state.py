@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ipsecctl.assemble import assemble
-from ipsecctl.models import DeviceState, IpsecSa, TrafficSelector, Tunnel
+from ipsecctl.models import CommandError, DeviceState, IpsecSa, TrafficSelector, Tunnel
 from ipsecctl.ops.faults import assess, attach
 from ipsecctl.tui.state import (
     Filter,
@@ -190,6 +190,40 @@ def test_unreachable_device_rows_go_stale_with_age_then_recover() -> None:
         )
     )
     assert row.stale_since is None and row.cells["state"] == "up" and not row.fault
+
+
+def test_a_poll_cut_short_keeps_the_rows_it_did_not_see() -> None:
+    """The session timed out after the IKE tables, before ``show crypto ipsec sa`` (the
+    collector still calls the device reachable: it answered): none of edge-1's tunnels were
+    read, so none is gone; the rows stay, stale, until a complete poll says otherwise."""
+    folder = REPLAY / "edge-1"
+    model = TunnelModel()
+    model.apply(replay_state("edge-1"))
+    keys = set(model.rows)
+    assert len(keys) == 3
+    ike = {
+        c: (folder / f"{c.replace(' ', '_')}.txt").read_text()
+        for c in ("show crypto isakmp sa", "show crypto isakmp sa detail")
+    }
+    cut = CommandError(command="show crypto ipsec sa", kind="timeout", message="edge-1: timed out")
+    partial = assemble(
+        "edge-1", "cisco_iosxe", ike, errors=[cut], polled_at=T0 + timedelta(seconds=5)
+    )
+    assert partial.reachable and not partial.tunnels
+    res = model.apply(partial)
+    assert res.removed == [] and res.changes == [] and set(res.unseen) == keys
+    assert set(model.rows) == keys and model.device_counts("edge-1")[1] == 3
+    model.mark_stale("edge-1", T0, T0 + timedelta(seconds=6), res.unseen)
+    assert all(model.rows[k].cells["state"] == "stale 6s" for k in keys)
+    # a complete poll (a log the device would not give is missing evidence, not a failed
+    # command) removes what it no longer lists and clears the staleness of what it does
+    full = replay_state("edge-1", T0 + timedelta(seconds=10))
+    gone = full.tunnels.pop()
+    full.errors.append(CommandError(command="show logging", kind="unavailable", message="no"))
+    res = model.apply(full)
+    assert res.removed == [gone.id] and res.unseen == []
+    assert [c.new for c in res.changes] == [None]
+    assert all(r.stale_since is None for r in model.rows.values())
 
 
 def test_columns_fit_by_priority_and_size_to_content() -> None:
