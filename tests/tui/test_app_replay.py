@@ -238,3 +238,34 @@ async def test_narrow_terminal_stacks_panes_and_ansi_theme(replay_ctx: Dashboard
         assert app.diagnosis.subject.startswith("edge-1")
         await pilot.press("e")
         assert app.events_pane.region.height >= 5 and app.diagnosis.region.height == 0
+
+
+async def test_a_poll_cut_short_keeps_rows_stale_and_reports_no_tunnel_gone(
+    replay_ctx: DashboardContext,
+) -> None:
+    """edge-1 answered its IKE tables, then the session timed out before ``show crypto ipsec
+    sa``: the collector calls it reachable with an error and no tunnels. Its three rows stay,
+    marked stale, no 'up -> gone' event is written, and a complete poll brings them back."""
+    from ipsecctl.models import CommandError
+
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        full = app.ops.current("edge-1")
+        assert full is not None and len(full.tunnels) == 3
+        keys = {t.id for t in full.tunnels}
+        cut = CommandError(
+            command="show crypto ipsec sa", kind="timeout", message="edge-1: timed out"
+        )
+        app.apply_state(full.model_copy(update={"tunnels": [], "errors": [cut]}))
+        await pilot.pause()
+        assert keys <= set(app.model.rows) and keys <= set(app.model.view)
+        assert all(app.model.rows[k].cells["state"].startswith("stale ") for k in keys)
+        assert app.infos["edge-1"].tunnels == (2, 3)
+        events = app.events_pane.lines_text
+        assert any("edge-1: timed out" in line for line in events)
+        assert not any("gone" in line for line in events)
+        app.apply_state(full)
+        await pilot.pause()
+        assert all(app.model.rows[k].stale_since is None for k in keys)
+        assert not any(app.model.rows[k].cells["state"].startswith("stale") for k in keys)
