@@ -409,6 +409,8 @@ class IpsecApp(App[int]):
         from ipsecctl.tui.screens.tunnel import TunnelScreen
 
         for screen in self.screen_stack[1:]:
+            if not screen.is_mounted:
+                continue  # pushed, not composed yet: its mount draws what the model holds now
             if isinstance(screen, TunnelScreen):
                 t = screen.tunnel
                 if device is None or (t is not None and t.device == device) or t is None:

@@ -269,3 +269,40 @@ async def test_a_poll_cut_short_keeps_rows_stale_and_reports_no_tunnel_gone(
         await pilot.pause()
         assert all(app.model.rows[k].stale_since is None for k in keys)
         assert not any(app.model.rows[k].cells["state"].startswith("stale") for k in keys)
+
+
+async def test_a_poll_landing_while_a_screen_opens_waits_for_its_mount(
+    replay_ctx: DashboardContext,
+) -> None:
+    """A poll result that arrives between pushing a tunnel, device or IKE screen and its
+    widgets being composed (a busy machine, a key pressed as the poll lands) is drawn by the
+    screen's own mount, not into widgets that do not exist yet (the app used to die there)."""
+    from ipsecctl.tui.screens.device import DeviceScreen
+    from ipsecctl.tui.screens.ike import IkeScreen
+    from ipsecctl.tui.screens.tunnel import TunnelScreen
+
+    app = IpsecApp(replay_ctx)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, all_polled(app), what="first poll")
+        state = app.ops.current("edge-1")
+        assert state is not None
+        key = state.tunnels[0].id
+        assert key is not None
+        for open_screen, kind in (
+            (lambda: app.open_tunnel(key), TunnelScreen),
+            (lambda: app.open_device("edge-1"), DeviceScreen),
+            (app.open_ike, IkeScreen),
+        ):
+            open_screen()
+            app.apply_state(state)  # before the new screen had a chance to compose
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, kind) and screen.is_mounted
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is not screen
+            if isinstance(screen, TunnelScreen):
+                # the history store answers (from its thread) after the screen was closed
+                screen.show_history("late", "history store")
+                await pilot.pause()
+        assert app.return_code is None and app._exception is None

@@ -188,6 +188,9 @@ class TunnelScreen(DashScreen):
         app.update_status()
 
     def show_history(self, renderable: RenderableType, source: str) -> None:
+        """The store's answer (from a thread): the screen may have been closed meanwhile."""
+        if not self.is_attached:
+            return
         self.history_source = source
         self.query_one("#tunnel-history", Scroll).set(renderable)
 
