@@ -328,19 +328,27 @@ def test_broken_spec_fails_where_diag_pair_predicted(
     assert doc["first_failure"] == step, doc
     # what the lab does: the initiating end's IKE SA and log, after the negotiation ran
     peer = plab.router(b_name).address
-    time.sleep(2.5)
-    code, ike, err = _cli(plab, tmp_path, "ike", a_name, "--json")
-    states = [
-        sa
-        for sa in ike["ike_sas"]
-        if sa["remote"] == peer or sa["dst"] == peer or sa["src"] == peer
-    ]
-    assert states and states[0]["status"] == ike_status, ike
-    code, tun, err = _cli(plab, tmp_path, "tunnels", a_name, "--json")
-    mine = [t for t in tun["tunnels"] if t["peer"] == peer]
-    assert mine == [] or all(not t["sas"] for t in mine)
     s = Shell(plab, a_name)
     try:
-        assert notify in s.cmd("show logging")
+        # the negotiation runs on the lab's clock: wait (bounded) until it has, not a guess
+        deadline = time.monotonic() + 30
+        while True:
+            code, ike, err = _cli(plab, tmp_path, "ike", a_name, "--json")
+            states = [
+                sa
+                for sa in ike["ike_sas"]
+                if sa["remote"] == peer or sa["dst"] == peer or sa["src"] == peer
+            ]
+            logged = notify in s.cmd("show logging")
+            if (states and states[0]["status"] == ike_status and logged) or (
+                time.monotonic() > deadline
+            ):
+                break
+            time.sleep(0.5)
+        assert states and states[0]["status"] == ike_status, ike
+        assert logged, f"{notify} not in {a_name}'s log"
+        code, tun, err = _cli(plab, tmp_path, "tunnels", a_name, "--json")
+        mine = [t for t in tun["tunnels"] if t["peer"] == peer]
+        assert mine == [] or all(not t["sas"] for t in mine)
     finally:
         s.close()
