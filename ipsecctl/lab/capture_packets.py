@@ -293,7 +293,7 @@ def link_packets(fleet: Fleet, link: Link, side: str, t0: float, t1: float) -> l
                                               side == "a"))  # fmt: skip
     if link.flow_since is None or not link.sas:
         return packets
-    pairs = sorted(link.sas, key=lambda p: p.born)
+    pairs = sorted([*link.retired, *link.sas], key=lambda p: p.born)
     ike_spis = (_spi8(ike.spi_i), _spi8(ike.spi_r)) if ike is not None else (bytes(8), bytes(8))
     one_way_here = link.behaviour == "one_way" and side == "a"
     replay_here = link.behaviour == "replay_spi_errors" and side == "a"

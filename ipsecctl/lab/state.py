@@ -39,6 +39,7 @@ from ipsecctl.lab.negotiation import Agreed, Outcome, negotiate, offered
 from ipsecctl.lab.topology import LinkSpec, Plan, RouterSpec
 
 IPSEC_LIFETIME_S = 3600
+RETIRED_KEPT = 2  # re-keyed pairs a capture may still reach (see Link.retired)
 IPSEC_LIFETIME_KB = 4608000
 IKE_LIFETIME_S = 86400
 NEGOTIATION_S = 1.5
@@ -125,6 +126,9 @@ class Link:
     key: tuple[object, ...] = ()
     ike: IkeSa | None = None
     sas: list[SaPair] = field(default_factory=list)
+    #: the last pairs a re-key replaced and their lifetime then ended: gone from the device,
+    #: but a capture window that began while they carried traffic still holds their packets
+    retired: list[SaPair] = field(default_factory=list)
     flow_since: float | None = None
     pending_up: float | None = None
     up_since: float | None = None
@@ -651,6 +655,8 @@ class Fleet:
     def _expire(self, link: Link, pair: SaPair, t: float) -> None:
         if pair in link.sas:
             link.sas.remove(pair)
+            if link.sas:  # replaced by a re-key
+                link.retired = [*link.retired[-(RETIRED_KEPT - 1) :], pair]
             if not link.sas:
                 self._down(link, t, "expired")
                 if link.behaviour in NO_SA and link in self.links:
@@ -686,6 +692,7 @@ class Fleet:
     def _down(self, link: Link, t: float, why: str) -> None:
         self._session_log(link, t, up=False)
         link.sas.clear()
+        link.retired.clear()
         link.flow_since = None
         link.up_since = None
 
