@@ -657,7 +657,7 @@ class Fleet:
             link.sas.remove(pair)
             if link.sas:  # replaced by a re-key
                 link.retired = [*link.retired[-(RETIRED_KEPT - 1) :], pair]
-            if not link.sas:
+            else:
                 self._down(link, t, "expired")
                 if link.behaviour in NO_SA and link in self.links:
                     link.ike = None
