@@ -16,6 +16,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from ipsecctl.tui import command_mode
+from ipsecctl.tui.widgets.body import PaneBody
 
 
 class CommandSuggester(Suggester):
@@ -50,7 +51,7 @@ class CommandLine(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("", id="cmd-hint")
+            yield PaneBody("", id="cmd-hint")
             yield Input(
                 placeholder=":tunnels :faults :devices :ike :logs DEV :probe :capture …",
                 id="cmd",

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from ipsecctl.models import Tunnel
 from ipsecctl.tui.rawlines import Excerpt, tunnel_excerpts
 from ipsecctl.tui.screens.base import DashScreen
+from ipsecctl.tui.widgets.body import PaneBody
 from ipsecctl.tui.widgets.crumbs import Crumbs
 from ipsecctl.tui.widgets.detail import render_tunnel
 from ipsecctl.tui.widgets.diagnosis import DiagnosisPane
@@ -47,7 +48,7 @@ class Scroll(VerticalScroll, can_focus=True):
         self.content: RenderableType = Text("")
 
     def compose(self) -> ComposeResult:
-        yield Static(self.content, id=self.body_id)
+        yield PaneBody(self.content, id=self.body_id)
 
     def set(self, renderable: RenderableType) -> None:
         self.content = renderable

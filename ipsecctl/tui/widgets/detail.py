@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from ipsecctl.models import COUNTER_NAMES, IkeSa, IpsecSa, Tunnel
 from ipsecctl.ops.formatting import fmt_dh, fmt_duration, fmt_rate, rate
+from ipsecctl.tui.widgets.body import PaneBody
 
 # IOS defaults, used as the bar's full length when the device does not say the lifetime
 DEFAULT_LIFETIME_S = 3600
@@ -285,7 +286,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.content: RenderableType = Text("select a tunnel")
 
     def compose(self) -> ComposeResult:
-        yield Static(self.content, id="detail-body")
+        yield PaneBody(self.content, id="detail-body")
 
     def _set(self, renderable: RenderableType) -> None:
         self.content = renderable

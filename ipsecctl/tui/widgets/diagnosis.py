@@ -18,6 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ipsecctl.models import Finding
+from ipsecctl.tui.widgets.body import PaneBody
 from ipsecctl.tui.widgets.findings import render_findings
 
 PENDING, READY, OFF, FAILED = "pending", "ready", "off", "failed"
@@ -41,7 +42,7 @@ class DiagnosisPane(VerticalScroll, can_focus=True):
         self.message = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("diagnosis: waiting for the first poll", id="why-body")
+        yield PaneBody("diagnosis: waiting for the first poll", id="why-body")
 
     @property
     def body(self) -> Static:
