@@ -39,8 +39,8 @@ from ipsecctl.lab.negotiation import Agreed, Outcome, negotiate, offered
 from ipsecctl.lab.topology import LinkSpec, Plan, RouterSpec
 
 IPSEC_LIFETIME_S = 3600
-RETIRED_KEPT = 2  # re-keyed pairs a capture may still reach (see Link.retired)
 IPSEC_LIFETIME_KB = 4608000
+RETIRED_KEPT = 2  # re-keyed pairs a capture may still reach (see Link.retired)
 IKE_LIFETIME_S = 86400
 NEGOTIATION_S = 1.5
 FLAP_UP_S = 150.0
