@@ -53,11 +53,14 @@ def output_format(output: str, as_json: bool) -> str:
 @dataclass(frozen=True)
 class Polled:
     """One poll of a selection: what the devices said, their previous poll (the history
-    store's, when recent), and the flaps the history saw."""
+    store's, when recent), and the flaps the history saw. ``logs_unread``: the devices keep
+    logs that this poll did not read, so the fault rules that rest on log lines (flaps, PSK
+    and proposal errors, replay and SPI errors) had no evidence from them."""
 
     states: list[DeviceState]
     previous: list[DeviceState]
     history: Mapping[tuple[str, str, str | None], TunnelHistory]
+    logs_unread: bool = False
 
     def assess(self) -> Assessment:
         return assess(self.states, self.previous, history=self.history)
@@ -86,7 +89,8 @@ def poll_targets(
     fleet = obj.fleet(hosts, logs=logs, keep_raw=keep_raw)
     try:
         states = poll_with_progress(obj, fleet, extra_for=extra_for)
-        return Polled(states, fleet.previous_states(), fleet.history())
+        unread = not logs and any(fleet.keeps_logs(h) for h in hosts)
+        return Polled(states, fleet.previous_states(), fleet.history(), logs_unread=unread)
     finally:
         fleet.close()
 
@@ -148,9 +152,17 @@ def exit_code(states: Sequence[DeviceState], assessment: Assessment) -> int:
     return errors.EXIT_OK
 
 
-def explain_exit(code: int, states: Sequence[DeviceState], assessment: Assessment) -> None:
+#: Said after a view's verdict when it read no device logs: ``tunnels --faults`` (and the
+#: dashboard, ``diag health``, ``check``) read them, and may name a tunnel the view did not.
+LOGS_UNREAD = "device logs not read: `tunnels --faults` reads them too"
+
+
+def explain_exit(
+    code: int, states: Sequence[DeviceState], assessment: Assessment, *, logs_unread: bool = False
+) -> None:
     """The last line of a table view: why the exit code is what it is."""
     console = stderr()
+    note = f" ({LOGS_UNREAD})" if logs_unread else ""
     if code == errors.EXIT_OPERATIONAL:
         bad = failed_devices(states)
         names = ", ".join(s.device for s in bad[:5]) + (" ..." if len(bad) > 5 else "")
@@ -160,20 +172,22 @@ def explain_exit(code: int, states: Sequence[DeviceState], assessment: Assessmen
             console.print(f"  also: {escape(summary)}", highlight=False)
     elif code == errors.EXIT_PROBLEM:
         console.print(
-            f"exit 3: {escape(problem_summary(states, assessment) or '')}", highlight=False
+            f"exit 3: {escape(problem_summary(states, assessment) or '')}{escape(note)}",
+            highlight=False,
         )
     else:
         tunnels = sum(len(s.tunnels) for s in states)
         console.print(
-            f"exit 0: {len(states)} device(s), {tunnels} tunnel(s), no fault", highlight=False
+            f"exit 0: {len(states)} device(s), {tunnels} tunnel(s), no fault{escape(note)}",
+            highlight=False,
         )
 
 
-def conclude(fmt: str, states: Sequence[DeviceState], assessment: Assessment) -> NoReturn:
+def conclude(fmt: str, polled: Polled, assessment: Assessment) -> NoReturn:
     """End a view: its exit code, explained under a table."""
-    code = exit_code(states, assessment)
+    code = exit_code(polled.states, assessment)
     if fmt == "table":
-        explain_exit(code, states, assessment)
+        explain_exit(code, polled.states, assessment, logs_unread=polled.logs_unread)
     raise typer.Exit(code)
 
 
@@ -305,7 +319,7 @@ def register(app: typer.Typer) -> None:
             lambda: (export.STATUS_HEADER, export.status_rows(states)),
             table,
         )
-        conclude(fmt, states, assessment)
+        conclude(fmt, polled, assessment)
 
     @app.command()
     def tunnels(
@@ -345,7 +359,7 @@ def register(app: typer.Typer) -> None:
             lambda: (export.TUNNEL_HEADER, export.tunnel_rows(chosen)),
             table,
         )
-        conclude(fmt, states, assessment)
+        conclude(fmt, polled, assessment)
 
     @app.command()
     def ike(
@@ -401,7 +415,7 @@ def register(app: typer.Typer) -> None:
                     highlight=False,
                 )
             else:
-                explain_exit(code, states, assessment)
+                explain_exit(code, states, assessment, logs_unread=polled.logs_unread)
         raise typer.Exit(code)
 
     @app.command()
@@ -450,7 +464,7 @@ def register(app: typer.Typer) -> None:
             ),
             table,
         )
-        conclude(fmt, states, assessment)
+        conclude(fmt, polled, assessment)
 
 
 def show_human(

@@ -116,6 +116,10 @@ class Fleet:
         platform = get_platform(host.platform or "")
         return list(platform.collect.get("logs", []))
 
+    def keeps_logs(self, host: Host) -> bool:
+        """Whether the device's platform has log commands (fault evidence a poll may read)."""
+        return bool(self._log_set(host.platform or ""))
+
     def poll_one(self, name: str | Host, *, logs: bool = False) -> DeviceState:
         """Poll one device now (an action's re-poll, a refresh key) and remember it."""
         host = name if isinstance(name, Host) else self.host(name)

@@ -55,6 +55,21 @@ def test_healthy_router_exits_zero_and_global_option_after_subcommand(cli: Any, 
     assert dev["device"] == name and dev["tunnels_up"] >= 1
 
 
+def test_views_say_when_they_left_device_logs_unread(cli: Any, lab: Lab) -> None:
+    """The lab routers keep a log (flaps, PSK and replay errors are in it): a view that did
+    not read it says so under its verdict; ``tunnels --faults``, which reads it, does not."""
+    name, _ = healthy_pair(lab)
+    for view in ("status", "tunnels", "ike", "show"):
+        run = cli(*inv(lab), view, name)
+        (last,) = [line for line in run.err.splitlines() if line.startswith("exit ")]
+        assert last.startswith(f"exit {run.code}: ") and last.endswith(
+            "(device logs not read: `tunnels --faults` reads them too)"
+        ), (view, run.err)
+    faults = cli(*inv(lab), "tunnels", name, "--faults")
+    (last,) = [line for line in faults.err.splitlines() if line.startswith("exit ")]
+    assert last.startswith(f"exit {faults.code}: ") and "logs not read" not in last, faults.err
+
+
 def test_tunnels_json_matches_the_lab_state(cli: Any, lab: Lab) -> None:
     name, peer = healthy_pair(lab)
     run = cli(*inv(lab), "tunnels", name, "--json")
