@@ -339,6 +339,13 @@ class Tunnel(_Model):
         ]
         return "|".join(parts)
 
+    def key(self) -> str:
+        """What matches a tunnel with itself in another poll (the rules' previous poll, the
+        transitions, the exporter's series): its ``id``, else (a tunnel not assembled from a
+        poll) its identity. An id spares the identity's string building: a dashboard
+        refresh of 10,000 tunnels looks up every one of them."""
+        return self.id or self.identity()
+
     def with_identity(self) -> Tunnel:
         """Fill ``id`` from the identity (a short hash keeps it usable on a command line)."""
         digest = hashlib.sha1(self.identity().encode(), usedforsecurity=False).hexdigest()
@@ -353,7 +360,7 @@ class Tunnel(_Model):
             for sa in self.sas
             if sa.protocol == protocol
             and (direction is None or sa.direction == direction)
-            and (sa.live or not live_only)
+            and (not live_only or sa.live)
         ]
 
     @property

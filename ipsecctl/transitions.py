@@ -120,10 +120,6 @@ class Event(BaseModel):
         return {"schema": SCHEMA, "kind": "event", **body}
 
 
-def tunnel_key(t: Tunnel) -> str:
-    return t.id or t.identity()
-
-
 def is_complete(state: DeviceState) -> bool:
     """A poll that saw every tunnel: reachable, and no command failed. Parse warnings and an
     extra command the device would not give (its log) are not failures
@@ -137,7 +133,7 @@ def _event(t: Tunnel, kind: str, when: datetime, frm: Any, to: Any, **detail: An
         device=t.device,
         peer=t.peer,
         vrf=t.vrf,
-        tunnel=tunnel_key(t),
+        tunnel=t.key(),
         event=kind,  # type: ignore[arg-type]
         from_=frm,
         to=to,
@@ -279,9 +275,9 @@ def diff(
             out.append(_event(t, "tunnel_added", when, None, t.state, **extra))
         return out
     interval = max((cur.polled_at - base.polled_at).total_seconds(), 0.0)
-    before = {tunnel_key(t): t for t in base.tunnels}
+    before = {t.key(): t for t in base.tunnels}
     for t in cur.tunnels:
-        p = before.pop(tunnel_key(t), None)
+        p = before.pop(t.key(), None)
         if p is None:
             out.append(_event(t, "tunnel_added", when, None, t.state))
         else:
@@ -305,8 +301,8 @@ def next_baseline(baseline: DeviceState | None, cur: DeviceState) -> DeviceState
         return None if cur.reachable else baseline
     if not cur.reachable:
         return baseline
-    seen = {tunnel_key(t) for t in cur.tunnels}
-    kept = [t for t in baseline.tunnels if tunnel_key(t) not in seen]
+    seen = {t.key() for t in cur.tunnels}
+    kept = [t for t in baseline.tunnels if t.key() not in seen]
     return cur.model_copy(update={"tunnels": [*cur.tunnels, *kept], "raw": None})
 
 
@@ -341,7 +337,7 @@ def settle(
             _condition_grow(held, ev)
     if not cur.reachable:
         return kept, state
-    tunnels = {tunnel_key(t): t for t in cur.tunnels}
+    tunnels = {t.key(): t for t in cur.tunnels}
     complete = is_complete(cur)
     for key in sorted(state):
         if key in true_now:

@@ -47,10 +47,6 @@ COUNTED = (*TRAFFIC, *ERROR_COUNTERS)
 FORGET_AFTER_POLLS = 360
 
 
-def tunnel_key(t: Tunnel) -> str:
-    return t.id or t.identity()
-
-
 def _record(t: Tunnel) -> tuple[int, ...]:
     """What a counter belongs to within its tunnel (see the module docstring)."""
     return tuple(sorted(t.spis())) if t.kind == "child_sa" else ()
@@ -79,7 +75,7 @@ class CounterBank:
         known = self.devices.setdefault(state.device, {})
         fresh: dict[str, dict[tuple[tuple[int, ...], str], int]] = {}
         for t in state.tunnels:
-            tid = tunnel_key(t)
+            tid = t.key()
             counts = known.setdefault(tid, _Counts())
             seen = fresh.setdefault(tid, {})
             record = _record(t)
@@ -105,7 +101,7 @@ class CounterBank:
                     del known[tid]
 
     def total(self, t: Tunnel, name: str) -> float | None:
-        counts = self.devices.get(t.device, {}).get(tunnel_key(t))
+        counts = self.devices.get(t.device, {}).get(t.key())
         return None if counts is None else counts.totals.get(name)
 
 
@@ -119,7 +115,7 @@ class Snapshot:
 
 
 def _labels(t: Tunnel) -> list[str]:
-    return [t.device, t.peer or "", t.vrf or "", tunnel_key(t)]
+    return [t.device, t.peer or "", t.vrf or "", t.key()]
 
 
 def _remaining(t: Tunnel, direction: str) -> int | None:
@@ -200,7 +196,7 @@ def families(snapshot: Snapshot, bank: CounterBank) -> list[Metric]:
             ike.add_metric([s.device, peer, vrf], value)
         seen: set[str] = set()
         for t in _merged(s.tunnels):
-            tid = tunnel_key(t)
+            tid = t.key()
             if tid in seen:
                 continue
             seen.add(tid)
@@ -232,7 +228,7 @@ def _merged(tunnels: Iterable[Tunnel]) -> Iterator[Tunnel]:
     by_id: dict[str, Tunnel] = {}
     order: list[str] = []
     for t in tunnels:
-        tid = tunnel_key(t)
+        tid = t.key()
         held = by_id.get(tid)
         if held is None:
             by_id[tid] = t

@@ -98,7 +98,9 @@ def test_watch_json_sees_a_clear_and_rekeys_then_stops_cleanly(lab: Lab, tmp_pat
     assert not added, added
     summary = tail[-1]
     assert summary["kind"] == "summary" and summary["interrupted"] is True
-    assert summary["polls"] >= 4 and summary["devices"] == len(lab.routers)
+    # the baseline, a poll that saw the cleared tunnel down and a later one that saw it up
+    # again (a rekey elsewhere can come in either): three at least
+    assert summary["polls"] >= 3 and summary["devices"] == len(lab.routers)
     assert summary["events"]["tunnel_up"] >= 1 and summary["events"]["rekey"] >= 1
 
 

@@ -87,8 +87,7 @@ def ike_peer(sa: IkeSa, local: set[str]) -> str | None:
 
 def tunnel_evidence(t: Tunnel) -> list[str]:
     ev = [
-        f"tunnel {t.id or t.identity()} state={t.state} peer={t.peer}"
-        + (f" vrf={t.vrf}" if t.vrf else ""),
+        f"tunnel {t.key()} state={t.state} peer={t.peer}" + (f" vrf={t.vrf}" if t.vrf else ""),
         f"local_ts={t.local_ts} remote_ts={t.remote_ts}",
     ]
     if t.counters:
@@ -284,7 +283,7 @@ class Scope:
         info: dict[str, Any] = {
             "platform": self.dev.platform,
             "vrf": vrf,
-            "tunnels": [t.id or t.identity() for t in tunnels],
+            "tunnels": [t.key() for t in tunnels],
         }
         if ctx.get("peer_device"):
             info["peer_device"] = ctx["peer_device"]

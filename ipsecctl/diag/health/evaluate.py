@@ -39,7 +39,7 @@ def evaluate(
             continue  # the poll's own errors say why; no diagnosis on missing data
         prev = prev_dev.get(dev.device)
         scope = Scope(dev, prev, fleet, _for_device(history, dev.device))
-        prev_by_id = {t.identity(): t for t in prev.tunnels} if prev else {}
+        prev_by_id = {t.key(): t for t in prev.tunnels} if prev else {}
         logs = read_logs(scope)
         dev_findings: list[Finding] = []
         dev_findings += stuck_findings(scope)

@@ -40,7 +40,7 @@ def _one_way(t: Tunnel, p: Tunnel | None) -> tuple[OneWay, bool, str] | None:
 def counter_findings(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Finding]:
     rules = counter_rules()
     for t in scope.dev.tunnels:
-        p = prev_by_id.get(t.identity())
+        p = prev_by_id.get(t.key()) if prev_by_id else None
         c = t.counters
         peer = t.peer
         found = _one_way(t, p)
@@ -54,7 +54,7 @@ def counter_findings(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Fi
                 evidence=[*tunnel_evidence(t), note],
                 causes=rule.causes,
                 tunnels=[t],
-                extra={"direction": rule.direction, "tunnel": t.id or t.identity()},
+                extra={"direction": rule.direction, "tunnel": t.key()},
             )
         for err in rules.errors:
             value = c.get(err.counter)

@@ -139,7 +139,7 @@ def poll_flaps(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Finding]
     in which a rekey was due counts.
     """
     for t in scope.dev.tunnels:
-        p = prev_by_id.get(t.identity())
+        p = prev_by_id.get(t.key()) if prev_by_id else None
         if p is None:
             continue
         ev: list[str] = []
@@ -154,9 +154,8 @@ def poll_flaps(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Finding]
 
 
 def _rebuilt(scope: Scope, t: Tunnel, p: Tunnel) -> list[str]:
-    old, new = set(p.spis()), set(t.spis())
-    if not (old and new and not (old & new)):
-        return []
+    # the counters and uptime first: in a refresh of a quiet fleet they rule out nearly every
+    # tunnel before its SPIs are gathered
     reset = [
         k
         for k in ("pkts_encaps", "pkts_decaps")
@@ -164,6 +163,9 @@ def _rebuilt(scope: Scope, t: Tunnel, p: Tunnel) -> list[str]:
     ]
     restarted = t.uptime_s is not None and p.uptime_s is not None and t.uptime_s < p.uptime_s
     if not (reset or restarted):
+        return []
+    old, new = set(p.spis()), set(t.spis())
+    if not (old and new and not (old & new)):
         return []
     survives_rekey = scope.facts.counters == "per_ident"
     if not (survives_rekey and reset) and _rekey_due(scope, p):

@@ -54,7 +54,7 @@ def stuck_findings(scope: Scope) -> Iterable[Finding]:
         candidates.append((state, peer, ev, ike, tunnels))
     for t in dev.tunnels:
         if t.ike_state and norm_state(t.ike_state) in table:
-            ev = [f"tunnel {t.id or t.identity()} ike_state={t.ike_state}"]
+            ev = [f"tunnel {t.key()} ike_state={t.ike_state}"]
             candidates.append((norm_state(t.ike_state), t.peer, ev, None, [t]))
     for state, peer, ev, sa, tunnels in candidates:
         stuck = table.get(state)
