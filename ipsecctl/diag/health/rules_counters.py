@@ -6,26 +6,31 @@ matter, and the evidence says the conclusion rests on one poll.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ipsecctl.diag.health.context import Scope, tunnel_evidence
 from ipsecctl.diag.rules import OneWay, counter_rules
 from ipsecctl.models import Finding, Severity, Tunnel
 
 
-def delta(cur: Tunnel, prev: Tunnel | None, key: str) -> int | None:
-    """Growth of one counter between polls; ``None`` without a comparable previous value."""
-    if prev is None or key not in cur.counters or key not in prev.counters:
+def delta(cur: Mapping[str, int], prev: Mapping[str, int] | None, key: str) -> int | None:
+    """Growth of one counter between two polls' counters; ``None`` without a comparable
+    previous value. (Counter dicts, not tunnels: a refresh asks this of every tunnel.)"""
+    if prev is None:
         return None
-    d = cur.counters[key] - prev.counters[key]
+    now, before = cur.get(key), prev.get(key)
+    if now is None or before is None:
+        return None
+    d = now - before
     return d if d >= 0 else None  # counters were cleared: no movement can be inferred
 
 
 def _one_way(t: Tunnel, p: Tunnel | None) -> tuple[OneWay, bool, str] | None:
     """(rule, weak, note) when the tunnel carries traffic in one direction only."""
     rules = counter_rules()
+    c, pc = t.counters, (p.counters if p is not None else None)
     for rule in rules.one_way:
-        d_moving, d_quiet = delta(t, p, rule.counter), delta(t, p, rule.quiet)
+        d_moving, d_quiet = delta(c, pc, rule.counter), delta(c, pc, rule.quiet)
         if d_moving is not None and d_quiet is not None:
             if d_moving >= rules.one_way_min_delta and d_quiet == 0:
                 return rule, False, f"between polls: {rule.counter} +{d_moving}, {rule.quiet} +0"
@@ -42,6 +47,7 @@ def counter_findings(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Fi
     for t in scope.dev.tunnels:
         p = prev_by_id.get(t.key()) if prev_by_id else None
         c = t.counters
+        pc = p.counters if p is not None else None
         peer = t.peer
         found = _one_way(t, p)
         if found:
@@ -60,7 +66,7 @@ def counter_findings(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Fi
             value = c.get(err.counter)
             if not value:
                 continue
-            d = delta(t, p, err.counter)
+            d = delta(c, pc, err.counter)
             sev: Severity
             if d is None:
                 if p is not None:
@@ -90,7 +96,7 @@ def counter_findings(scope: Scope, prev_by_id: dict[str, Tunnel]) -> Iterable[Fi
             value = c.get(key)
             if not value:
                 continue
-            d = delta(t, p, key)
+            d = delta(c, pc, key)
             if d == 0 or (d is None and p is not None):
                 continue  # not moving: an old total
             ev = [f"{key}={value}" + (f", +{d} since the previous poll" if d else " (one poll)")]
