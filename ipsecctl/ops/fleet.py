@@ -26,6 +26,7 @@ from ipsecctl.platforms import get_platform
 
 if TYPE_CHECKING:
     from ipsecctl.collect import Collector
+    from ipsecctl.store.base import FlapCounts
     from ipsecctl.transitions import Event
     from ipsecctl.transport.base import CommandRunner
 
@@ -43,15 +44,38 @@ class HistorySink(Protocol):
     def record_poll(self, states: list[DeviceState], *, collector: str) -> list[Event]: ...
     def record_action(self, record: dict[str, object]) -> None: ...
     def latest(self, devices: Sequence[str] | None = None) -> list[DeviceState]: ...
-    def flap_counts(
+    def flap_history(
         self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], int]: ...
-
-    def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None: ...
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
 
 
 #: how far back the history store's flaps count for a fault (the health rules' own window)
 FLAP_WINDOW = timedelta(hours=1)
+
+
+class _FlapSource(Protocol):
+    def flap_history(
+        self, devices: Sequence[str] | None = None, since: datetime | None = None
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
+
+
+def store_histories(
+    store: _FlapSource, devices: Sequence[str] | None, since: datetime
+) -> dict[tuple[str, str, str | None], TunnelHistory]:
+    """The store's downs and comebacks since ``since`` as the health rules take them (what
+    a polled fleet and one read from the store both give). Raises what the store raises."""
+    return {
+        (device, peer, vrf): TunnelHistory(
+            downs=c.downs,
+            ups=c.ups,
+            last_down=c.last_down,
+            last_up=c.last_up,
+            window_s=FLAP_WINDOW.total_seconds(),
+            source="history store",
+        )
+        for (device, peer, vrf), c in store.flap_history(devices, since=since).items()
+        if peer and c.downs > 0
+    }
 
 
 @dataclass
@@ -235,27 +259,11 @@ class Fleet:
         as the health rules take them (empty without a store)."""
         if self.store is None:
             return {}
-        since = datetime.now(UTC) - FLAP_WINDOW
         try:
-            counts = self.store.flap_counts(self.order, since=since)
+            return store_histories(self.store, self.order, datetime.now(UTC) - FLAP_WINDOW)
         except Exception as exc:  # history is a help, never a reason to fail
             log.warning("history store: cannot read flaps: %s", exc)
             return {}
-        out: dict[tuple[str, str, str | None], TunnelHistory] = {}
-        for (device, peer, vrf), downs in counts.items():
-            if not peer or downs <= 0:
-                continue
-            try:
-                last = self.store.last_down(device, peer, vrf)
-            except Exception:
-                last = None
-            out[(device, peer, vrf)] = TunnelHistory(
-                downs=downs,
-                last_down=last,
-                window_s=FLAP_WINDOW.total_seconds(),
-                source="history store",
-            )
-        return out
 
     # -- what was seen -----------------------------------------------------------------------
     def current(self, name: str) -> DeviceState | None:

@@ -37,6 +37,7 @@ from ipsecctl.transitions import Event, diff, is_complete, next_baseline
 if TYPE_CHECKING:
     from ipsecctl.ops.fleet import Fleet, HistorySink
     from ipsecctl.ops.stored import StoredFleet
+    from ipsecctl.store.base import FlapCounts
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +151,10 @@ class EventTap:
     def latest(self, devices: Sequence[str] | None = None) -> list[DeviceState]:
         return self.inner.latest(devices)
 
-    def flap_counts(
+    def flap_history(
         self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], int]:
-        return self.inner.flap_counts(devices, since)
-
-    def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None:
-        return self.inner.last_down(device, peer, vrf)
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]:
+        return self.inner.flap_history(devices, since)
 
     def __getattr__(self, name: str) -> Any:  # close, flush, location...
         return getattr(self.inner, name)

@@ -24,13 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ipsecctl import errors
 from ipsecctl.diag.history import TunnelHistory
 from ipsecctl.models import CommandError, DeviceState
-from ipsecctl.ops.fleet import FLAP_WINDOW
+from ipsecctl.ops.fleet import FLAP_WINDOW, store_histories
 from ipsecctl.transitions import Event
+
+if TYPE_CHECKING:
+    from ipsecctl.store.base import FlapCounts
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +51,9 @@ class StoreReader(Protocol):
         self, devices: Sequence[str] | None = None, *, since: datetime | None = None
     ) -> list[Event]: ...
 
-    def flap_counts(
+    def flap_history(
         self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], int]: ...
-
-    def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None: ...
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
 
     def polls(self, device: str, since: datetime | None = None) -> list[dict[str, Any]]: ...
 
@@ -221,27 +222,11 @@ class StoredFleet:
 
     def history(self) -> dict[tuple[str, str, str | None], TunnelHistory]:
         """Flaps within the fault window, as :meth:`Fleet.history` gives them."""
-        since = self.clock() - FLAP_WINDOW
         try:
-            counts = self.store.flap_counts(self.order or None, since=since)
+            return store_histories(self.store, self.order or None, self.clock() - FLAP_WINDOW)
         except errors.IpsecctlError as exc:
             log.warning("history store: cannot read flaps: %s", exc)
             return {}
-        out: dict[tuple[str, str, str | None], TunnelHistory] = {}
-        for (device, peer, vrf), downs in counts.items():
-            if not peer or downs <= 0:
-                continue
-            try:
-                last = self.store.last_down(device, peer, vrf)
-            except errors.IpsecctlError:
-                last = None
-            out[(device, peer, vrf)] = TunnelHistory(
-                downs=downs,
-                last_down=last,
-                window_s=FLAP_WINDOW.total_seconds(),
-                source="history store",
-            )
-        return out
 
     # -- what it cannot do --------------------------------------------------------------------
     def session(self, name: str) -> Any:

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from ipsecctl.errors import IpsecctlError
 from ipsecctl.models import DeviceState
@@ -52,6 +52,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PRUNE_EVERY_S = 3600.0
 TUNNEL_LIFE = ("tunnel_up", "tunnel_down", "tunnel_added", "tunnel_removed")
+
+
+class FlapCounts(NamedTuple):
+    """A tunnel's (device, peer, vrf) downs and comebacks in a window, and the latest of each
+    (a rebuild between two polls is one of each at the same time)."""
+
+    downs: int
+    ups: int
+    last_down: datetime | None
+    last_up: datetime | None
 
 
 class Store(Protocol):
@@ -98,9 +108,9 @@ class Store(Protocol):
         self, device: str, peer: str, vrf: str | None = None, since: datetime | None = None
     ) -> int: ...
 
-    def flap_counts(
+    def flap_history(
         self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], int]: ...
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
 
     def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None: ...
 
@@ -459,12 +469,12 @@ class SqlStore:
         found = self.events([device], peer=peer, vrf=vrf, since=since, kinds=["tunnel_down"])
         return flap_count(found)
 
-    def flap_counts(
+    def flap_history(
         self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], int]:
-        """:meth:`flaps` for the whole fleet in one query: ``{(device, peer, vrf): count}`` for
-        every peer that went down at least once (what a dashboard refresh needs)."""
-        where = ["event = 'tunnel_down'"]
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]:
+        """Per (device, peer, vrf) that went down since ``since``: its downs, its comebacks
+        and when the latest of each was, in one query (what the health rules quote)."""
+        where = ["event IN ('tunnel_down', 'tunnel_up')"]
         params: list[Any] = []
         if devices:
             where.append(f"device IN ({_placeholders(devices)})")
@@ -473,12 +483,21 @@ class SqlStore:
             where.append("time >= ?")
             params.append(epoch(since))
         sql = (
-            "SELECT device, peer, vrf, COUNT(DISTINCT time) FROM events WHERE "
+            "SELECT device, peer, vrf, event, COUNT(DISTINCT time), MAX(time) FROM events WHERE "
             + " AND ".join(where)
-            + " GROUP BY device, peer, vrf"
+            + " GROUP BY device, peer, vrf, event"
         )
         rows = self._read(lambda db: db.execute(sql, params))
-        return {(d, p, v): int(n) for d, p, v, n in rows}
+        seen: dict[tuple[str, str | None, str | None], dict[str, tuple[int, datetime]]] = {}
+        for d, p, v, event, n, last in rows:
+            seen.setdefault((d, p, v), {})[event] = (int(n), from_epoch(last))
+        out: dict[tuple[str, str | None, str | None], FlapCounts] = {}
+        for key, by_event in seen.items():
+            down, up = by_event.get("tunnel_down"), by_event.get("tunnel_up")
+            if down is None:
+                continue  # came up without going down in the window: no flap to count
+            out[key] = FlapCounts(down[0], up[0] if up else 0, down[1], up[1] if up else None)
+        return out
 
     def last_down(self, device: str, peer: str, vrf: str | None = None) -> datetime | None:
         found = self.events([device], peer=peer, vrf=vrf, kinds=["tunnel_down"], limit=1)

@@ -103,6 +103,10 @@ def test_two_collectors_write_at_once_and_lose_nothing(pg_url):
                 ("tunnel_up", at(21)),
             ]
         assert len(store.events(kinds=["tunnel_down"])) == 40
+        # the health rules' flap figures, from the same events in one grouped query
+        assert store.flap_history(["r000", "r019"]) == {
+            (d, "10.0.0.2", None): (2, 2, at(20), at(21)) for d in ("r000", "r019")
+        }
         polls = _psql_rows(
             pg_url, "SELECT collector, SUM(n_polls), COUNT(*) FROM polls GROUP BY 1 ORDER BY 1"
         )

@@ -67,9 +67,12 @@ def test_flaps_last_down_uptime_and_rekeys_from_the_history(store):
     rekeys = store.rekeys("hub-1", "10.0.0.2")
     assert [(r.time, r.detail["in"]) for r in rekeys] == [(at(4), {"old": [5], "new": [7]})]
     assert store.uptime_since("hub-1", "10.0.0.2", vrf="") == at(3)
-    assert store.flap_counts() == {("hub-1", "10.0.0.2", None): 2}
-    assert store.flap_counts(since=at(2)) == {("hub-1", "10.0.0.2", None): 1}
-    assert store.flap_counts(["br-1"]) == {}
+    # down at 1, up at 2, rebuilt (down and up) at 3
+    key = ("hub-1", "10.0.0.2", None)
+    assert store.flap_history() == {key: (2, 2, at(3), at(3))}
+    assert store.flap_history(since=at(2)) == {key: (1, 2, at(3), at(3))}
+    assert store.flap_history(since=at(3) + timedelta(seconds=1)) == {}  # no down since: no flap
+    assert store.flap_history(["br-1"]) == {}
     assert store.uptime_since("hub-1", "10.0.0.2", vrf="RED") is None
 
 
@@ -344,3 +347,22 @@ def test_database_locked_away_buffers_in_order_and_flushes(path):
         (at(2), at(3), 2),
     ]
     store.close()
+
+
+def test_flapping_evidence_from_the_store_counts_the_comebacks(store):
+    """The health rules quote the history store's downs *and* comebacks: a tunnel that went
+    down twice and came back twice says so (it used to say 'came back 0 times': the store's
+    comebacks were never read)."""
+    from ipsecctl.diag.health import evaluate
+    from ipsecctl.ops.stored import StoredFleet
+
+    for n, state in enumerate(["up", "down", "up", "down", "up"]):
+        store.record_poll([device(at(n), tunnel(state=state, encaps=1000 + n, decaps=1000 + n))])
+    fleet = StoredFleet(store, ["hub-1"], owns_store=False, clock=lambda: at(5))
+    assert fleet.history()[("hub-1", "10.0.0.2", None)].ups == 2
+    findings = evaluate(fleet.poll(), history=fleet.history())
+    (flap,) = [f for f in findings if f.code == "FLAPPING"]
+    assert flap.evidence[0] == (
+        "history store: the tunnel to 10.0.0.2 went down 2 times and came back 2 times in the "
+        f"last 3600 s (last down {at(3).isoformat()})"
+    )
