@@ -407,3 +407,33 @@ def test_cli_bad_snapshot_is_usage_error(tmp_path: Path, content: str) -> None:
     res = CliRunner().invoke(app, ["health", "--snapshot", str(p)])
     assert res.exit_code == 2
     assert "snap.json" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_findings_ike_sa_is_the_peers_best_whichever_order_the_device_lists_them() -> None:
+    """An IOS hub retrying a peer lists an MM_NO_STATE row beside the QM_IDLE one (IKEv1 rows
+    as ``dst src``, our address in either column): the up SA is the one quoted, else the
+    first of the best status; a peer with no SA has none; the previous poll's SAs are read
+    with our own addresses too."""
+    from ipsecctl.diag.health.context import Scope
+    from ipsecctl.models import IkeSa
+
+    def sa(src: str, dst: str, state: str, status: str, conn: int) -> IkeSa:
+        return IkeSa(version=1, src=src, dst=dst, state=state, status=status, conn_id=conn)
+
+    ours = "192.0.2.1"
+    rows = [
+        sa(ours, "198.51.100.7", "MM_NO_STATE", "negotiating", 1),
+        sa("198.51.100.7", ours, "QM_IDLE", "up", 2),
+        sa(ours, "198.51.100.8", "MM_NO_STATE", "negotiating", 3),
+        sa("198.51.100.8", ours, "MM_KEY_EXCH", "negotiating", 4),
+        sa(ours, "2001:DB8::9", "MM_NO_STATE", "down", 5),
+    ]
+    dev = DeviceState(device="hub", platform="cisco_ios", ike_sas=rows)
+    prev = DeviceState(device="hub", platform="cisco_ios", ike_sas=rows[:1])
+    scope = Scope(dev, prev)
+    pick = scope.best_ike
+    assert pick(dev, "198.51.100.7").conn_id == 2  # type: ignore[union-attr]
+    assert pick(dev, "198.51.100.8").conn_id == 3  # type: ignore[union-attr]
+    assert pick(dev, "2001:db8::9").conn_id == 5  # type: ignore[union-attr]
+    assert pick(dev, "203.0.113.5") is None and pick(dev, None) is None
+    assert pick(prev, "198.51.100.7").conn_id == 1  # type: ignore[union-attr]

@@ -150,14 +150,22 @@ class Fleet:
         return self._by_addr.get(key) if key else None
 
 
-def best_ike(dev: DeviceState, peer: str | None, local: set[str]) -> IkeSa | None:
-    """The IKE SA to ``peer`` that says most about the tunnel: an up one if there is one."""
-    key = norm_addr(peer)
-    if key is None:
-        return None
-    rank = {"up": 2, "negotiating": 1, "down": 0}
-    cands = [sa for sa in dev.ike_sas if norm_addr(ike_peer(sa, local)) == key]
-    return max(cands, key=lambda sa: rank.get(sa.status, 0)) if cands else None
+_IKE_RANK = {"up": 2, "negotiating": 1, "down": 0}
+
+
+def best_ike_by_peer(dev: DeviceState, local: set[str]) -> dict[str, IkeSa]:
+    """Per peer (normalised), the IKE SA that says most about its tunnels: an up one if there
+    is one, else the first of the best status. Built in one pass over the device's SAs:
+    :meth:`Scope.best_ike` asks it for every finding, and a hub has thousands of each."""
+    best: dict[str, IkeSa] = {}
+    for sa in dev.ike_sas:
+        key = norm_addr(ike_peer(sa, local))
+        if key is None:
+            continue
+        held = best.get(key)
+        if held is None or _IKE_RANK.get(sa.status, 0) > _IKE_RANK.get(held.status, 0):
+            best[key] = sa
+    return best
 
 
 def _ike_values(sa: IkeSa | None) -> dict[str, Any]:
@@ -206,6 +214,10 @@ class Scope:
     history: TunnelHistories = field(default_factory=dict)
     local: set[str] = field(default_factory=set)
     facts: PlatformFacts = field(init=False)
+    #: per device asked about (by id, with the device kept alive): its best IKE SA per peer
+    _ike_index: dict[int, tuple[DeviceState, dict[str, IkeSa]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not self.local:
@@ -222,11 +234,25 @@ class Scope:
             return None
         return (self.dev.polled_at - self.prev.polled_at).total_seconds()
 
+    def best_ike(self, dev: DeviceState, peer: str | None) -> IkeSa | None:
+        """The IKE SA of ``dev`` (this poll, the previous one or a far end) to ``peer`` that
+        says most about the tunnel. Our own addresses tell the IKEv1 columns apart for this
+        device's polls, the far end's own for a far end; each device is indexed once."""
+        key = norm_addr(peer)
+        if key is None:
+            return None
+        entry = self._ike_index.get(id(dev))
+        if entry is None or entry[0] is not dev:
+            local = self.local if dev is self.dev or dev is self.prev else local_addresses(dev)
+            entry = (dev, best_ike_by_peer(dev, local))
+            self._ike_index[id(dev)] = entry
+        return entry[1].get(key)
+
     def context(
         self, peer: str | None, tunnels: Sequence[Tunnel] = (), ike: IkeSa | None = None
     ) -> dict[str, Any]:
         """Placeholder values for a finding about ``peer`` (and these tunnels / IKE SA)."""
-        ike = ike or best_ike(self.dev, peer, self.local)
+        ike = ike or self.best_ike(self.dev, peer)
         ctx: dict[str, Any] = {"device": self.device, "peer_af": _af(peer)}
         ctx.update(_ike_values(ike))
         if tunnels:
@@ -250,9 +276,8 @@ class Scope:
         mine = ctx.get("local")
         if far is None or far is self.dev or not mine:
             return []
-        far_local = local_addresses(far)
         mirror = [t for t in far.tunnels if norm_addr(t.peer) == norm_addr(mine)]
-        ike = best_ike(far, mine, far_local)
+        ike = self.best_ike(far, mine)
         far_ctx: dict[str, Any] = {"device": far.device, "peer_device": self.device}
         far_ctx.update(_ike_values(ike))
         if mirror:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ipsecctl.diag.health.context import Scope, best_ike, norm_addr, tunnel_evidence
+from ipsecctl.diag.health.context import Scope, norm_addr, tunnel_evidence
 from ipsecctl.diag.health.rules_logs import LogEvidence
 from ipsecctl.diag.history import TunnelHistory
 from ipsecctl.diag.rules import timing
@@ -123,7 +123,7 @@ def _rekey_due(scope: Scope, p: Tunnel) -> bool:
     horizon = max(elapsed, 0.0) + timing().rekey_margin_s
     timers: list[int | None] = [sa.remaining_s for sa in p.sas if sa.live]
     timers.append(p.extra.get("rekey_s"))
-    ike = best_ike(scope.prev, p.peer, scope.local)
+    ike = scope.best_ike(scope.prev, p.peer)
     if ike is not None:
         timers += [ike.remaining_s, ike.extra.get("rekey_s"), ike.extra.get("reauth_s")]
     return any(isinstance(x, int) and x <= horizon for x in timers)
