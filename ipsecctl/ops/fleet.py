@@ -38,29 +38,29 @@ Progress = Callable[[DeviceState], None]
 PREVIOUS_MAX_AGE = timedelta(minutes=15)
 
 
-class HistorySink(Protocol):
+class FlapSource(Protocol):
+    """A history store's flap figures (``ipsecctl.store``), what :func:`store_histories`
+    reads; the stores a fleet writes and a stored fleet reads both give them."""
+
+    def flap_history(
+        self, devices: Sequence[str] | None = None, since: datetime | None = None
+    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
+
+
+class HistorySink(FlapSource, Protocol):
     """What the operations layer needs of the history store (``ipsecctl.store``)."""
 
     def record_poll(self, states: list[DeviceState], *, collector: str) -> list[Event]: ...
     def record_action(self, record: dict[str, object]) -> None: ...
     def latest(self, devices: Sequence[str] | None = None) -> list[DeviceState]: ...
-    def flap_history(
-        self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
 
 
 #: how far back the history store's flaps count for a fault (the health rules' own window)
 FLAP_WINDOW = timedelta(hours=1)
 
 
-class _FlapSource(Protocol):
-    def flap_history(
-        self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
-
-
 def store_histories(
-    store: _FlapSource, devices: Sequence[str] | None, since: datetime
+    store: FlapSource, devices: Sequence[str] | None, since: datetime
 ) -> dict[tuple[str, str, str | None], TunnelHistory]:
     """The store's downs and comebacks since ``since`` as the health rules take them (what
     a polled fleet and one read from the store both give). Raises what the store raises."""

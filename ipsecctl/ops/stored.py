@@ -24,23 +24,20 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ipsecctl import errors
 from ipsecctl.diag.history import TunnelHistory
 from ipsecctl.models import CommandError, DeviceState
-from ipsecctl.ops.fleet import FLAP_WINDOW, store_histories
+from ipsecctl.ops.fleet import FLAP_WINDOW, FlapSource, store_histories
 from ipsecctl.transitions import Event
-
-if TYPE_CHECKING:
-    from ipsecctl.store.base import FlapCounts
 
 log = logging.getLogger(__name__)
 
 NOT_RECORDED = "not_recorded"
 
 
-class StoreReader(Protocol):
+class StoreReader(FlapSource, Protocol):
     """What a :class:`StoredFleet` reads (``ipsecctl.store.Store`` provides it)."""
 
     location: str
@@ -50,10 +47,6 @@ class StoreReader(Protocol):
     def events(
         self, devices: Sequence[str] | None = None, *, since: datetime | None = None
     ) -> list[Event]: ...
-
-    def flap_history(
-        self, devices: Sequence[str] | None = None, since: datetime | None = None
-    ) -> dict[tuple[str, str | None, str | None], FlapCounts]: ...
 
     def polls(self, device: str, since: datetime | None = None) -> list[dict[str, Any]]: ...
 
