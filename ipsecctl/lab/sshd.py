@@ -124,8 +124,14 @@ class _Terminal:
         return b
 
     def readline(self, echo: bool = True) -> str | None:
+        """One typed line. The echo of what arrived together goes back together (a terminal
+        echoes what it read, not a packet per key), at the latest when the line ends."""
         line: list[str] = []
+        echoed: list[str] = []
         while True:
+            if echoed and not self.buf:  # the typed chunk is used up: show it before waiting
+                self.chan.sendall("".join(echoed).encode())
+                echoed.clear()
             b = self._byte()
             if b is None:
                 return None
@@ -134,13 +140,13 @@ class _Terminal:
                 continue
             self.last_cr = b == 0x0D
             if b in (0x0D, 0x0A):
-                self.write("\n")
+                self.chan.sendall(("".join(echoed) + "\r\n").encode())
                 return "".join(line)
             if b in (0x08, 0x7F):
                 if line:
                     line.pop()
                     if echo:
-                        self.chan.sendall(b"\b \b")
+                        echoed.append("\b \b")
                 continue
             if b == 0x03:  # ^C
                 line.clear()
@@ -150,7 +156,7 @@ class _Terminal:
             ch = chr(b) if b < 0x80 else "?"
             line.append(ch)
             if echo:
-                self.chan.sendall(ch.encode())
+                echoed.append(ch)
 
     def page(self, text: str, length: int, more: str = " --More-- ") -> None:
         """Write ``text``; with a terminal length, stop at the ``More`` prompt like IOS/ASA."""
@@ -305,6 +311,7 @@ class SshFleetServer:
                 except OSError:
                     continue
                 conn.setblocking(True)
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._serve(router, conn)
 
     def _serve(self, router: RouterServer, conn: socket.socket) -> None:

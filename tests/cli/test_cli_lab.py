@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -160,15 +161,23 @@ def test_clear_ipsec_removes_the_sas(cli: Any, lab: Lab) -> None:
 
 def test_dry_run_sends_nothing(cli: Any, lab: Lab) -> None:
     name, peer = healthy_pair(lab)
-    before = cli(*inv(lab), "tunnels", name, "--json").json["tunnels"]
+
+    def spis() -> set[int]:
+        tunnels = cli(*inv(lab), "tunnels", name, "--json").json["tunnels"]
+        return {sa["spi"] for t in tunnels if t["peer"] == peer for sa in t["sas"]}
+
+    # the clear test before this one leaves the pair without SAs until the lab brings them
+    # back (20-40 lab seconds, about 2 s here): a dry run must be seen leaving SAs alone
+    end = time.monotonic() + 30
+    while not (before := spis()) and time.monotonic() < end:
+        time.sleep(0.25)
+    assert before, f"{name} -> {peer}: no SAs came back after the earlier clear"
     run = cli(*inv(lab), "clear", name, "--peer", peer, "--dry-run", "--json")
     assert run.code == 0, run.err
     assert run.json["dry_run"] is True and run.json["ok"] is True  # planned, nothing sent
     assert f"{name}# clear crypto session remote {peer}" in run.err
-    after = cli(*inv(lab), "tunnels", name, "--json").json["tunnels"]
-    spis = lambda ts: {sa["spi"] for t in ts if t["peer"] == peer for sa in t["sas"]}  # noqa: E731
     # a clear would have removed every old SPI at once
-    assert spis(before) & spis(after)
+    assert before & spis()
 
 
 def test_refusals_exit_4_and_are_audited(cli: Any, lab: Lab, state_dir: Path) -> None:
