@@ -417,6 +417,10 @@ class DeviceState(BaseModel):
     errors: list[CommandError] = Field(default_factory=list)
     raw: dict[str, str] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    #: where the poll reached the device (``host:port`` from the inventory, ``host`` when the
+    #: port is ssh_config's); None for saved outputs. The history store compares polls of
+    #: one name only when they came from one endpoint.
+    endpoint: str | None = None
 
     @field_serializer("polled_at")
     def _iso(self, value: datetime) -> str:

@@ -88,6 +88,7 @@ PINNED = {
         "errors",
         "raw",
         "extra",
+        "endpoint",
     ],
     "CommandError": ["command", "kind", "message"],
     "Finding": [

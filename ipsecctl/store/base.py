@@ -39,6 +39,7 @@ from ipsecctl.store.writer import (
     Batch,
     Known,
     compute,
+    continued,
     decode_state,
     encode_state,
     load_known,
@@ -303,6 +304,7 @@ class SqlStore:
                     known = learned.get(cur.device)
                 elif known is None or known.polled_at != at:
                     known = load_known(db, cur.device, self.location)
+                known = continued(known, cur)
                 events, after = compute(cur, known)
                 batch.add(cur, events, known, after, collector)
                 if after is not None:
@@ -318,7 +320,7 @@ class SqlStore:
         later recomputes them against the stored state."""
         out: list[Event] = []
         for cur in states:
-            events, after = compute(cur, self._known.get(cur.device))
+            events, after = compute(cur, continued(self._known.get(cur.device), cur))
             if after is not None:
                 self._known[cur.device] = after
             out += events

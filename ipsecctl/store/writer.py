@@ -96,6 +96,27 @@ def stored_polled_at(db: Db, devices: list[str]) -> dict[str, float]:
     return {d: float(at) for d, at in rows}
 
 
+def continued(known: Known | None, cur: DeviceState) -> Known | None:
+    """``known``, unless ``cur`` reached its device at another endpoint than the stored poll
+    did: then it is another device of the same name (a second inventory or lab using the
+    same names, a router replaced at a new address) and starts a history of its own, its
+    tunnels added, rather than being compared with the other's (whose SPIs and counters
+    would read as tunnels rebuilt between two polls). Polls without an endpoint (saved
+    outputs, states stored before endpoints were recorded) continue what is known."""
+    if known is None or known.state is None:
+        return known
+    before, now = known.state.endpoint, cur.endpoint
+    if before is None or now is None or before == now:
+        return known
+    log.info(
+        "%s: polled at %s, the stored history at %s: starting a new history",
+        cur.device,
+        now,
+        before,
+    )
+    return None
+
+
 def compute(cur: DeviceState, known: Known | None) -> tuple[list[Event], Known | None]:
     """The events of ``cur`` against what was known, and what is known after it.
 

@@ -314,6 +314,10 @@ def test_save_raw_then_replay_offline(cli: Any, lab: Lab, tmp_path: Path) -> Non
     assert offline.code == 0, offline.err
     strip = lambda d: [(t["id"], t["sas"]) for t in d["devices"][0]["tunnels"]]  # noqa: E731
     assert strip(offline.json) == strip(live.json)
+    # where each poll came from: the inventory's host and port, nothing for saved outputs
+    r = next(r for r in lab.routers if r.name == name)
+    assert live.json["devices"][0]["endpoint"] == f"{r.address}:{r.port}"
+    assert offline.json["devices"][0]["endpoint"] is None
 
 
 def test_parse_offline_and_garbage(cli: Any, tmp_path: Path) -> None:

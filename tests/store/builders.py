@@ -104,6 +104,7 @@ def device(
     reachable: bool = True,
     errors: list[CommandError] | None = None,
     raw: dict[str, str] | None = None,
+    endpoint: str | None = None,
 ) -> DeviceState:
     ike = [
         IkeSa(
@@ -128,4 +129,5 @@ def device(
         errors=errors
         or ([] if reachable else [CommandError(kind="unreachable", message="connection refused")]),
         raw=raw,
+        endpoint=endpoint,
     )

@@ -366,3 +366,30 @@ def test_flapping_evidence_from_the_store_counts_the_comebacks(store):
         "history store: the tunnel to 10.0.0.2 went down 2 times and came back 2 times in the "
         f"last 3600 s (last down {at(3).isoformat()})"
     )
+
+
+def test_a_device_of_the_same_name_elsewhere_starts_its_own_history(store):
+    """Two labs (or inventories) that name their routers alike, recorded into one store: a
+    poll from the other endpoint is not compared with this one's, so its SPIs and counters
+    are not read as the tunnel rebuilt between two polls (which made FLAPPING findings)."""
+    here, there = "127.0.0.1:2201", "127.0.0.1:4401"
+    ours = dict(spi_in=(1,), spi_out=(2,), uptime_s=900)
+    theirs = dict(spi_in=(3,), spi_out=(4,), encaps=10, decaps=10, uptime_s=50)
+    assert [e.event for e in store.record_poll([device(at(0), tunnel(**ours), endpoint=here)])] == [
+        "tunnel_added"
+    ]
+    other = store.record_poll([device(at(1), tunnel(**theirs), endpoint=there)])
+    assert [e.event for e in other] == ["tunnel_added"]
+    back = store.record_poll(
+        [device(at(2), tunnel(**ours, encaps=1100, decaps=1100), endpoint=here)]
+    )
+    assert [e.event for e in back] == ["tunnel_added"]
+    assert store.flap_history() == {}
+    # polls from one endpoint, and polls without one (saved outputs, states stored before
+    # endpoints were recorded), go on comparing: a rebuild is still a rebuild
+    rebuilt = dict(spi_in=(5,), spi_out=(6,), encaps=4, decaps=4, uptime_s=5)
+    store.record_poll([device(at(3), tunnel(**rebuilt), endpoint=here)])
+    store.record_poll(
+        [device(at(4), tunnel(spi_in=(7,), spi_out=(8,), encaps=2, decaps=2, uptime_s=3))]
+    )
+    assert store.flap_history() == {("hub-1", "10.0.0.2", None): (2, 2, at(4), at(4))}
