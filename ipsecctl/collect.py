@@ -33,11 +33,6 @@ class Renewable(Protocol):
     def renew_deadline(self, seconds: float | None = None) -> None: ...
 
 
-def endpoint(host: Host) -> str:
-    """Where a poll of ``host`` goes, as :attr:`DeviceState.endpoint` records it."""
-    return f"{host.hostname}:{host.port}" if host.port else host.hostname
-
-
 def _error_kind(exc: BaseException) -> str:
     kind = exc.kind if isinstance(exc, errors.TransportError | errors.ParseError) else None
     return kind or type(exc).__name__.lower()
@@ -60,10 +55,6 @@ class Collector:
         self.keep_raw = keep_raw
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="poll")
         self._closed = threading.Event()
-
-    def endpoint_of(self, host: Host) -> str | None:
-        """Where this collector reaches ``host`` (None: it reads saved outputs)."""
-        return None if self.pool.replay_dir is not None else endpoint(host)
 
     # -- one device -------------------------------------------------------------------------
     def poll_one(
@@ -90,7 +81,7 @@ class Collector:
                 polled_at=polled_at,
                 reachable=False,
                 errors=errs,
-                endpoint=self.endpoint_of(host),
+                endpoint=self.pool.endpoint(host),
             )
             return state
         if isinstance(runner, Renewable):
@@ -125,7 +116,7 @@ class Collector:
             if kept:
                 state.raw = {**(state.raw or {}), **kept}
         state.reachable = reachable
-        state.endpoint = self.endpoint_of(host)
+        state.endpoint = self.pool.endpoint(host)
         return state
 
     # -- many devices -----------------------------------------------------------------------
@@ -141,7 +132,7 @@ class Collector:
                 platform=host.platform or "",
                 reachable=False,
                 errors=[CommandError(kind=_error_kind(exc), message=str(exc))],
-                endpoint=self.endpoint_of(host),
+                endpoint=self.pool.endpoint(host),
             )
         except Exception as exc:  # a bug on one device must not lose the fleet's results
             log.exception("polling %s failed", host.name)
@@ -150,7 +141,7 @@ class Collector:
                 platform=host.platform or "",
                 reachable=False,
                 errors=[CommandError(kind="internal", message=f"internal error: {exc!r}")],
-                endpoint=self.endpoint_of(host),
+                endpoint=self.pool.endpoint(host),
             )
 
     def poll(
@@ -193,7 +184,7 @@ class Collector:
                         f"the overall deadline of {deadline:.0f} s",
                     )
                 ],
-                endpoint=self.endpoint_of(host),
+                endpoint=self.pool.endpoint(host),
             )
         return [r for r in results if r is not None]
 

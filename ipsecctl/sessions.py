@@ -78,6 +78,13 @@ class SessionPool:
                 self._runners[host.name] = runner
             return runner
 
+    def endpoint(self, host: Host) -> str | None:
+        """Where this pool's sessions reach ``host``: ``host:port`` as the inventory gives it
+        (the host alone when the port is left to ssh_config), None for saved outputs."""
+        if self.replay_dir is not None:
+            return None
+        return f"{host.hostname}:{host.port}" if host.port else host.hostname
+
     def _open(self, host: Host) -> CommandRunner:
         if self.replay_dir is not None:
             from ipsecctl.transport.replay import ReplayRunner

@@ -34,6 +34,9 @@ class SplitPool:
     def session(self, host: Any) -> Any:
         return self._pool(host.name).session(host)
 
+    def endpoint(self, host: Any) -> str | None:
+        return self._pool(host.name).endpoint(host)
+
     def discard(self, name: str) -> None:
         self._pool(name).discard(name)
 
