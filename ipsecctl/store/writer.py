@@ -102,8 +102,9 @@ def continued(known: Known | None, cur: DeviceState) -> Known | None:
     same names, a router replaced at a new address) and starts a history of its own, its
     tunnels added, rather than being compared with the other's (whose SPIs and counters
     would read as tunnels rebuilt between two polls). Polls without an endpoint (saved
-    outputs, states stored before endpoints were recorded) continue what is known."""
-    if known is None or known.state is None:
+    outputs, states stored before endpoints were recorded) continue what is known, and so
+    does a poll older than the stored one (:func:`compute` leaves those out)."""
+    if known is None or known.state is None or epoch(cur.polled_at) <= known.polled_at:
         return known
     before, now = known.state.endpoint, cur.endpoint
     if before is None or now is None or before == now:

@@ -384,6 +384,10 @@ def test_a_device_of_the_same_name_elsewhere_starts_its_own_history(store):
         [device(at(2), tunnel(**ours, encaps=1100, decaps=1100), endpoint=here)]
     )
     assert [e.event for e in back] == ["tunnel_added"]
+    # the other's poll written late (older than the stored one) changes nothing, as any
+    late = device(at(1) + timedelta(seconds=5), tunnel(**theirs), endpoint=there)
+    assert store.record_poll([late]) == []
+    assert store.latest()[0].endpoint == here
     assert store.flap_history() == {}
     # polls from one endpoint, and polls without one (saved outputs, states stored before
     # endpoints were recorded), go on comparing: a rebuild is still a rebuild
