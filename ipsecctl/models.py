@@ -418,13 +418,21 @@ class DeviceState(BaseModel):
     raw: dict[str, str] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
     #: where the poll reached the device (``host:port`` from the inventory, ``host`` when the
-    #: port is ssh_config's); None for saved outputs. The history store compares polls of
-    #: one name only when they came from one endpoint.
+    #: port is ssh_config's); None for saved outputs. See :meth:`continues`.
     endpoint: str | None = None
 
     @field_serializer("polled_at")
     def _iso(self, value: datetime) -> str:
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def continues(self, earlier: DeviceState) -> bool:
+        """Whether this poll may be compared with ``earlier`` of the same name: both reached
+        the device at one endpoint, or either does not say (saved outputs, states stored
+        before endpoints were recorded). A poll from elsewhere is another device of that
+        name (a second inventory or lab naming its routers alike, a router replaced at a new
+        address), whose SPIs and counters would read as tunnels rebuilt between polls."""
+        mine, theirs = self.endpoint, earlier.endpoint
+        return mine is None or theirs is None or mine == theirs
 
     @property
     def ike_up(self) -> int:

@@ -241,7 +241,7 @@ class Fleet:
         polled = last.polled_at if last.polled_at.tzinfo else last.polled_at.replace(tzinfo=UTC)
         if not last.reachable or datetime.now(UTC) - polled > PREVIOUS_MAX_AGE:
             return None
-        return last
+        return last if state.continues(last) else None
 
     def _record(self, states: list[DeviceState]) -> None:
         if self.store is None or not states:

@@ -97,23 +97,19 @@ def stored_polled_at(db: Db, devices: list[str]) -> dict[str, float]:
 
 
 def continued(known: Known | None, cur: DeviceState) -> Known | None:
-    """``known``, unless ``cur`` reached its device at another endpoint than the stored poll
-    did: then it is another device of the same name (a second inventory or lab using the
-    same names, a router replaced at a new address) and starts a history of its own, its
-    tunnels added, rather than being compared with the other's (whose SPIs and counters
-    would read as tunnels rebuilt between two polls). Polls without an endpoint (saved
-    outputs, states stored before endpoints were recorded) continue what is known, and so
-    does a poll older than the stored one (:func:`compute` leaves those out)."""
+    """``known``, unless ``cur`` does not continue the stored poll
+    (:meth:`DeviceState.continues`): then that name's history starts afresh, its tunnels
+    added. A poll older than the stored one keeps what is known (:func:`compute` leaves it
+    out, as any late poll)."""
     if known is None or known.state is None or epoch(cur.polled_at) <= known.polled_at:
         return known
-    before, now = known.state.endpoint, cur.endpoint
-    if before is None or now is None or before == now:
+    if cur.continues(known.state):
         return known
     log.info(
         "%s: polled at %s, the stored history at %s: starting a new history",
         cur.device,
-        now,
-        before,
+        cur.endpoint,
+        known.state.endpoint,
     )
     return None
 
