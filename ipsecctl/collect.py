@@ -75,15 +75,7 @@ class Collector:
             runner = self.pool.session(host)
         except errors.IpsecctlError as exc:
             errs.append(CommandError(command=None, kind=_error_kind(exc), message=str(exc)))
-            state = DeviceState(
-                device=host.name,
-                platform=host.platform or "",
-                polled_at=polled_at,
-                reachable=False,
-                errors=errs,
-                endpoint=self.pool.endpoint(host),
-            )
-            return state
+            return self._unreached(host, errs, polled_at)
         if isinstance(runner, Renewable):
             runner.renew_deadline()  # persistent sessions: each poll gets the full budget
         for command in wanted:
@@ -119,6 +111,19 @@ class Collector:
         state.endpoint = self.pool.endpoint(host)
         return state
 
+    def _unreached(
+        self, host: Host, errs: list[CommandError], polled_at: datetime | None = None
+    ) -> DeviceState:
+        """The state of a device that gave nothing this poll (why: ``errs``)."""
+        return DeviceState(
+            device=host.name,
+            platform=host.platform or "",
+            polled_at=polled_at or datetime.now(UTC),
+            reachable=False,
+            errors=errs,
+            endpoint=self.pool.endpoint(host),
+        )
+
     # -- many devices -----------------------------------------------------------------------
     def submit(self, host: Host, *, extra: Sequence[str] = ()) -> Future[DeviceState]:
         return self._executor.submit(self._guarded, host, extra)
@@ -127,22 +132,11 @@ class Collector:
         try:
             return self.poll_one(host, extra=extra)
         except errors.IpsecctlError as exc:
-            return DeviceState(
-                device=host.name,
-                platform=host.platform or "",
-                reachable=False,
-                errors=[CommandError(kind=_error_kind(exc), message=str(exc))],
-                endpoint=self.pool.endpoint(host),
-            )
+            return self._unreached(host, [CommandError(kind=_error_kind(exc), message=str(exc))])
         except Exception as exc:  # a bug on one device must not lose the fleet's results
             log.exception("polling %s failed", host.name)
-            return DeviceState(
-                device=host.name,
-                platform=host.platform or "",
-                reachable=False,
-                errors=[CommandError(kind="internal", message=f"internal error: {exc!r}")],
-                endpoint=self.pool.endpoint(host),
-            )
+            internal = CommandError(kind="internal", message=f"internal error: {exc!r}")
+            return self._unreached(host, [internal])
 
     def poll(
         self,
@@ -173,19 +167,11 @@ class Collector:
         for fut in pending:
             i = futures[fut]
             host = host_list[i]
-            results[i] = DeviceState(
-                device=host.name,
-                platform=host.platform or "",
-                reachable=False,
-                errors=[
-                    CommandError(
-                        kind="timeout",
-                        message=f"{host.name}: no answer within "
-                        f"the overall deadline of {deadline:.0f} s",
-                    )
-                ],
-                endpoint=self.pool.endpoint(host),
+            late = CommandError(
+                kind="timeout",
+                message=f"{host.name}: no answer within the overall deadline of {deadline:.0f} s",
             )
+            results[i] = self._unreached(host, [late])
         return [r for r in results if r is not None]
 
     def close(self, *, abandon: bool = False) -> None:
