@@ -260,6 +260,7 @@ class Template:
         self.text = path.read_text()
         grammar = path.with_suffix(".lines")
         self.grammar = grammar.read_text() if grammar.exists() else self.text
+        self._lines_are_the_template = not grammar.exists()
         self._parser: Any = None
         self._whole: re.Pattern[str] | None = None
         self._whole_text: re.Pattern[str] | None = None
@@ -382,8 +383,29 @@ class Template:
         checked = self.whole_text().match(text)
         return checked is not None and checked.end() == len(text)
 
+    def holds_records(self, text: str) -> bool:
+        """Whether a line of checked, normalised ``text`` may be one of the template's own
+        lines. ``False`` means every line is a header or summary line of the ``.known`` list
+        that no template line matches ("There are no IKEv2 SAs", "Active SA: 3"): the
+        template has nothing to take from it, and starting TTP for it would cost more than
+        reading a device's whole IKE table."""
+        if not self._lines_are_the_template:
+            return True  # a separate grammar describes other lines than the template's
+        if self._pending:
+            self._compiled()
+        for line in text.splitlines():
+            if not line.startswith(self._known) or any(p.match(line) for p in self._wild):
+                return True
+            if any(p.match(line) for p in self._by_first.get(line.split(" ", 1)[0], ())):
+                return True
+        return False
+
     def run(self, text: str) -> dict[str, Any]:
         """Parse normalised ``text``; returns the template's top-level result dict."""
+        return self.run_ttp(text) if self.holds_records(text) else {}
+
+    def run_ttp(self, text: str) -> dict[str, Any]:
+        """:meth:`run` without the check that ``text`` can hold records: TTP, always."""
         with self._run_lock:
             if self._parser is None:
                 from ttp import ttp  # ~25 ms of imports: paid only when something is parsed

@@ -23,6 +23,7 @@ import pytest
 import parsers.cisco_ipsec_sa as ipsec_sa
 from parsers import resolve_command
 from parsers._engine import Notes, checked_lines, clean_lines, load_template
+from parsers.cisco_asa_ike import usual_ikev1
 from parsers.cisco_ike import usual_ikev2, usual_isakmp
 from parsers.cisco_session import usual_sessions
 from tests.parsers.conftest import FIXTURES
@@ -45,6 +46,8 @@ ISAKMP = _samples("show_crypto_isakmp_sa")
 SESSION = _samples("show_crypto_session")
 IKEV2 = _samples("show_crypto_ikev2_sa")
 IPSEC = _samples("show_crypto_ipsec_sa", ("ios", "iosxe", "asa"))
+#: ASA IKEv1 tables: ``show crypto ikev1 sa`` and the IKEv1 part of ``show crypto isakmp sa``
+ASA_IKEV1 = _samples("show_crypto_ikev1_sa", ("asa",)) + _samples("show_crypto_isakmp_sa", ("asa",))
 
 
 def _mutations(text: str) -> Iterator[str]:
@@ -105,6 +108,29 @@ def test_ikev2_reader_agrees_with_the_template(sample: Path) -> None:
             assert fast == ([want] if isinstance(want, dict) else want), text
 
 
+def _asa_ikev1_part(sample: Path, text: str) -> str:
+    """The checked IKEv1 lines of an ASA IKE output, as :func:`parsers.parse` hands them to
+    the reader (an ``IKEv2 SAs:`` section of ``show crypto isakmp sa`` has its own)."""
+    command = sample.parent.name.replace("_", " ")
+    template = load_template("cisco_asa", "show_crypto_ikev1_sa")
+    lines = text.splitlines()
+    cut = next((i for i, line in enumerate(lines) if line.strip() == "IKEv2 SAs:"), len(lines))
+    numbered = clean_lines(lines[:cut], command, template, Notes(command))
+    return "".join(line + "\n" for _, line in numbered)
+
+
+@pytest.mark.parametrize("sample", ASA_IKEV1, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_asa_ikev1_reader_agrees_with_the_template(sample: Path) -> None:
+    template = load_template("cisco_asa", "show_crypto_ikev1_sa")
+    for text in _mutations(sample.read_text()):
+        checked = _asa_ikev1_part(sample, text)
+        fast = usual_ikev1(checked)
+        if fast is not None:
+            want = template.run_ttp(checked).get("blocks") or []
+            assert fast == ([want] if isinstance(want, dict) else want), text
+            assert not template.run_ttp(checked).get("rows"), text
+
+
 def test_the_usual_layouts_take_the_fast_path() -> None:
     """IPv4 tables as IOS prints them (the AWS and cisco.com samples) are read without TTP."""
     fast_isakmp = [
@@ -130,6 +156,10 @@ def test_the_usual_layouts_take_the_fast_path() -> None:
     assert len(fast_isakmp) >= len(ISAKMP) // 3, [p.name for p in fast_isakmp]
     assert len(fast_ikev2) >= len(IKEV2) // 3, [p.name for p in fast_ikev2]
     assert len(fast_session) >= len(SESSION) // 3, [p.name for p in fast_session]
+    # ASA 8.4+ blocks (the documented sample and the handbook's responder); the older table
+    # layout and the samples with unknown lines are the template's
+    fast_asa = [p.stem for p in ASA_IKEV1 if usual_ikev1(_asa_ikev1_part(p, p.read_text()))]
+    assert {"documented-1", "fortigate-handbook-asa-vti-ikev1-responder"} <= set(fast_asa)
 
 
 def _logical_texts(sample: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -248,3 +278,61 @@ def test_other_layouts_patterns_compile_on_first_use() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.split("\n")
     assert out[:3] == ["False False", "True True", "True"]
+
+
+def _is_command(command: str) -> bool:
+    """Whether ``command`` is one the parsers take (sample folders also hold the outputs of
+    ``... remote``, ``... local``, which take an argument)."""
+    try:
+        resolve_command(command)
+    except ValueError:
+        return False
+    return True
+
+
+#: every template the line checks use as it is (a ``.lines`` grammar describes other lines)
+ALL_SAMPLES = [
+    (p, "cisco_asa" if p.parts[-3] == "asa" else "cisco_ios", p.parent.name.replace("_", " "))
+    for slug in (
+        "show_crypto_isakmp_sa",
+        "show_crypto_ikev1_sa",
+        "show_crypto_ikev2_sa",
+        "show_crypto_session",
+        "show_crypto_map",
+    )
+    for p in _samples(slug, ("ios", "iosxe", "asa"))
+    if _is_command(p.parent.name.replace("_", " "))
+]
+
+
+@pytest.mark.parametrize("sample", ALL_SAMPLES, ids=lambda s: f"{s[0].parts[-3]}/{s[0].stem}")
+def test_a_text_of_header_lines_holds_no_records(sample: tuple[Path, str, str]) -> None:
+    """What the template is spared (``holds_records`` false: only summary and header lines,
+    "There are no IKEv2 SAs") is exactly what TTP finds nothing in. Checked line by line on
+    every real sample and its mutations: each checked line alone, and the whole text."""
+    path, platform, command = sample
+    template = load_template(platform, resolve_command(command)[0])
+    for text in _mutations(path.read_text()):
+        lines = [line for _, line in clean_lines(text.splitlines(), command, template, Notes(""))]
+        for piece in [*(line + "\n" for line in lines), "".join(line + "\n" for line in lines)]:
+            if not template.holds_records(piece):
+                assert template.run_ttp(piece) == {}, piece
+                assert template.run(piece) == {}
+
+
+def test_no_sas_skips_the_template() -> None:
+    """An ASA without IKEv2 SAs says so in one line: read without starting TTP, and a line
+    of the template (an SA row) is never skipped."""
+    template = load_template("cisco_asa", "show_crypto_ikev2_sa")
+    assert not template.holds_records("There are no IKEv2 SAs\n")
+    assert not template.holds_records("IKEv2 SAs:\n")
+    row = "Tunnel-id Local Remote Status Role\n1 10.0.0.1/500 10.0.0.2/500 READY INITIATOR\n"
+    assert template.holds_records(row)
+    assert template.run(row) == template.run_ttp(row)
+    # the real one: an ASA 9 talking to strongSwan over IKEv1 only
+    sample = REAL / "asa" / "show_crypto_isakmp_sa" / "satishdotpatel-asa-to-strongswan-no-ikev2"
+    sample = sample.with_suffix(".txt")
+    part = sample.read_text().split("IKEv2 SAs", 1)[0].rsplit("\n", 1)[1] + "IKEv2 SAs\n"
+    assert part == "There are no IKEv2 SAs\n"
+    assert not template.holds_records(part)
+    assert template.run_ttp(part) == {}
