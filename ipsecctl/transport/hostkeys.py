@@ -76,15 +76,70 @@ def _matches(names: Sequence[str], wanted: str) -> bool:
     return False
 
 
-def _read_entries(path: Path) -> Iterable[tuple[int, HostKeyEntry]]:
+@dataclass(frozen=True)
+class _Index:
+    """One known_hosts file's usable lines by host name, hashed names kept apart.
+
+    Only the names are read here; a line's key (base64 decoding and a key object per line)
+    is built when a lookup matches it. Reading every key of the file for every connection
+    made a fleet's first poll quadratic: each of 2,000 routers named in one known_hosts built
+    2,000 keys, twice.
+    """
+
+    plain: dict[str, list[tuple[int, str]]]
+    hashed: list[tuple[int, str, tuple[str, ...]]]
+
+    @classmethod
+    def read(cls, text: str) -> _Index:
+        plain: dict[str, list[tuple[int, str]]] = {}
+        hashed: list[tuple[int, str, tuple[str, ...]]] = []
+        for lineno, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith(("#", "@")):
+                continue  # markers (@cert-authority/@revoked) are beyond what we verify
+            names = tuple(line.split(None, 1)[0].split(","))
+            if any(n.startswith("|1|") for n in names):
+                hashed.append((lineno, line, names))
+            for name in names:
+                if not name.startswith("|1|"):
+                    plain.setdefault(name, []).append((lineno, line))
+        return cls(plain, hashed)
+
+    def lines_for(self, name: str) -> list[tuple[int, str]]:
+        """The lines naming ``name`` (plain or hashed), in file order."""
+        found = dict(self.plain.get(name, ()))
+        for lineno, line, names in self.hashed:
+            if lineno not in found and _matches(names, name):
+                found[lineno] = line
+        return sorted(found.items())
+
+
+#: the index of each file read so far, with the text it was read from: a file is read again
+#: for every lookup (cheap), and indexed again only when its text changed (a key recorded, a
+#: line edited), however quickly that happened
+_indexes: dict[Path, tuple[str, _Index]] = {}
+_indexes_lock = threading.Lock()
+
+
+def _index(path: Path) -> _Index | None:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", "@")):
-            continue  # markers (@cert-authority/@revoked) are beyond what we verify
+        return None
+    with _indexes_lock:
+        known = _indexes.get(path)
+    if known is not None and known[0] == text:
+        return known[1]
+    index = _Index.read(text)
+    with _indexes_lock:
+        _indexes[path] = (text, index)
+    return index
+
+
+def _read_entries(path: Path, name: str) -> Iterable[tuple[int, HostKeyEntry]]:
+    """The usable entries of ``path`` that name ``name``."""
+    index = _index(path)
+    for lineno, line in index.lines_for(name) if index is not None else ():
         try:
             entry = HostKeyEntry.from_line(line, lineno)
         except Exception:  # unsupported key types (ssh-dss on paramiko 5) or garbage
@@ -116,10 +171,9 @@ class KnownHosts:
         """Every entry for ``name`` (already in ``[host]:port`` form), hashed or plain."""
         found = []
         for path in self.files:
-            for lineno, entry in _read_entries(path):
-                if _matches(entry.hostnames, name):
-                    key = entry.key
-                    found.append(KnownEntry(path, lineno, key.get_name(), key))
+            for lineno, entry in _read_entries(path, name):
+                key = entry.key
+                found.append(KnownEntry(path, lineno, key.get_name(), key))
         return found
 
     def check(self, name: str, key: paramiko.PKey) -> bool:

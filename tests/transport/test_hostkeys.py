@@ -117,3 +117,66 @@ def test_known_hosts_skips_garbage_and_markers(tmp_path: Path) -> None:
     ]
     assert known.check("[10.9.9.9]:2222", key) is True
     assert known.check("10.9.9.9", key) is False  # port 22 is a different entry
+
+
+def _line(name: str, key: paramiko.PKey) -> str:
+    return f"{name} {key.get_name()} {key.get_base64()}\n"
+
+
+def test_a_lookup_builds_only_the_keys_it_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet's first poll looks up every router in one known_hosts of every router: a key
+    object per line per lookup made it quadratic. Only the matching line's key is built."""
+    keys = [paramiko.ECDSAKey.generate() for _ in range(3)]
+    lines = [_line(f"[10.0.{i // 250}.{i % 250}]:22", keys[i % 3]) for i in range(1000)]
+    path = tmp_path / "known_hosts"
+    path.write_text("".join(lines))
+    built: list[int] = []
+    real = paramiko.hostkeys.HostKeyEntry.from_line
+
+    def counting(line: str, lineno: int | None = None) -> paramiko.hostkeys.HostKeyEntry | None:
+        built.append(lineno or 0)
+        return real(line, lineno)
+
+    monkeypatch.setattr(paramiko.hostkeys.HostKeyEntry, "from_line", counting)
+    known = KnownHosts([path], own=tmp_path / "own", system=[])
+    for i in (7, 500, 999):
+        [entry] = known.lookup(f"[10.0.{i // 250}.{i % 250}]:22")
+        assert (entry.line, entry.key) == (i + 1, keys[i % 3])
+    assert built == [8, 501, 1000]
+
+
+def test_an_edited_file_is_read_again_at_once(tmp_path: Path) -> None:
+    """A line replaced by one of the same length, within the same clock tick, is seen."""
+    old, new = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
+    path = tmp_path / "known_hosts"
+    path.write_text(_line("rtr", old))
+    known = KnownHosts([path], own=tmp_path / "own", system=[])
+    assert [e.key for e in known.lookup("rtr")] == [old]
+    path.write_text(_line("rtr", new))
+    assert [e.key for e in known.lookup("rtr")] == [new]
+    assert known.check("rtr", new)
+    with pytest.raises(HostKeyError):
+        known.check("rtr", old)
+
+
+def test_hashed_and_plain_names_in_file_order(tmp_path: Path) -> None:
+    """Hashed names (``HashKnownHosts``), lists of names, markers and unusable lines: the
+    entries for a name are every usable line naming it, in file order, each once."""
+    a, b, c = (paramiko.ECDSAKey.generate() for _ in range(3))
+    hashed = HostKeys.hash_host("[rtr]:2222")
+    path = tmp_path / "known_hosts"
+    path.write_text(
+        "# comment\n"
+        + _line("other", a)
+        + _line(f"{hashed}", b)  # line 3
+        + "@revoked [rtr]:2222 "
+        + f"{c.get_name()} {c.get_base64()}\n"
+        + "[rtr]:2222 ssh-rsa not-base64\n"
+        + _line(f"other,[rtr]:2222,{HostKeys.hash_host('[rtr]:2222')}", c)  # line 6
+    )
+    known = KnownHosts([path], own=tmp_path / "own", system=[])
+    assert [(e.line, e.key) for e in known.lookup("[rtr]:2222")] == [(3, b), (6, c)]
+    assert [(e.line, e.key) for e in known.lookup("other")] == [(2, a), (6, c)]
+    assert known.lookup("rtr") == []
