@@ -22,7 +22,7 @@ import pytest
 
 import parsers.cisco_ipsec_sa as ipsec_sa
 from parsers import resolve_command
-from parsers._engine import Notes, checked_lines, clean_lines, load_template
+from parsers._engine import Notes, Template, checked_lines, clean_lines, load_template
 from parsers.cisco_asa_ike import usual_ikev1
 from parsers.cisco_ike import usual_ikev2, usual_isakmp
 from parsers.cisco_session import usual_sessions
@@ -336,3 +336,19 @@ def test_no_sas_skips_the_template() -> None:
     assert part == "There are no IKEv2 SAs\n"
     assert not template.holds_records(part)
     assert template.run_ttp(part) == {}
+
+
+@pytest.mark.parametrize(
+    "template",
+    sorted((ROOT / "parsers" / "templates").glob("*/*.ttp")),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
+def test_an_empty_text_is_nothing_to_every_template(template: Path) -> None:
+    """An empty output skips TTP, and TTP finds nothing in it either; a template without a
+    ``.known`` list of its own (strongSwan's, the configuration's) never skips a line."""
+    loaded = Template(template)
+    assert loaded.run("") == loaded.run_ttp("") == {}
+    known = template.with_suffix(".known")
+    listed = known.read_text().splitlines() if known.exists() else []
+    if not [line for line in listed if line.strip() and not line.startswith("#")]:
+        assert loaded.holds_records("anything at all\n")
