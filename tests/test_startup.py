@@ -162,13 +162,12 @@ def test_ttp_keeps_its_cache_in_the_users_cache_folder(tmp_path: Path) -> None:
     assert folder.stat().st_mode & 0o777 == 0o700
     # an explicit choice is kept
     assert _ttp_cache_after({**env, "TTPCACHEFOLDER": str(tmp_path)}) == str(tmp_path)
-    # ASA's IKEv1 table is read by its TTP template
-    sample = (
-        FIX / "real" / "asa" / "show_crypto_isakmp_sa" / "awsdocs-cisco-asa-placeholder-peer.txt"
-    )
+    # the one-row-per-SA table older ASA software prints is read by its TTP template (the block
+    # layout of later releases is not: parsers.cisco_asa_ike.usual_ikev1)
+    sample = FIX / "cisco" / "asa" / "show_crypto_ikev1_sa_detail" / "ntc-templates-1.txt"
     script = shutil.which("ipsecctl")
     assert script, "the ipsecctl console script is not installed"
-    argv = [script, "parse", str(sample), "-p", "cisco_asa", "-c", "show crypto isakmp sa"]
+    argv = [script, "parse", str(sample), "-p", "cisco_asa", "-c", "show crypto ikev1 sa detail"]
     for _ in range(2):  # writing the cache, then reading it
         proc = subprocess.run([*argv, "--json"], capture_output=True, text=True, env=env)
         assert proc.returncode == 0, proc.stderr
