@@ -116,9 +116,11 @@ class _Index:
 
 #: the index of each file read so far, with the text it was read from: a file is read again
 #: for every lookup (cheap), and indexed again only when its text changed (a key recorded, a
-#: line edited), however quickly that happened
+#: line edited), however quickly that happened; a few files per process (system, own,
+#: inventory), bounded all the same
 _indexes: dict[Path, tuple[str, _Index]] = {}
 _indexes_lock = threading.Lock()
+_MAX_INDEXES = 32
 
 
 def _index(path: Path) -> _Index | None:
@@ -132,6 +134,9 @@ def _index(path: Path) -> _Index | None:
         return known[1]
     index = _Index.read(text)
     with _indexes_lock:
+        _indexes.pop(path, None)
+        while len(_indexes) >= _MAX_INDEXES:
+            del _indexes[next(iter(_indexes))]  # the one indexed longest ago
         _indexes[path] = (text, index)
     return index
 
