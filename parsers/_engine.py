@@ -259,8 +259,8 @@ class Template:
         self.path = path
         self.text = path.read_text()
         grammar = path.with_suffix(".lines")
-        self.grammar = grammar.read_text() if grammar.exists() else self.text
         self._lines_are_the_template = not grammar.exists()
+        self.grammar = self.text if self._lines_are_the_template else grammar.read_text()
         self._parser: Any = None
         self._whole: re.Pattern[str] | None = None
         self._whole_text: re.Pattern[str] | None = None
@@ -335,8 +335,10 @@ class Template:
         return verdict
 
     def _match(self, line: str) -> bool:
-        if line.startswith(self._known):
-            return True
+        return line.startswith(self._known) or self._template_line(line)
+
+    def _template_line(self, line: str) -> bool:
+        """Whether one of the grammar's own lines (not a ``.known`` prefix) matches."""
         if self._pending:
             self._compiled()
         first = line.split(" ", 1)[0]
@@ -391,14 +393,10 @@ class Template:
         reading a device's whole IKE table."""
         if not self._lines_are_the_template:
             return True  # a separate grammar describes other lines than the template's
-        if self._pending:
-            self._compiled()
-        for line in text.splitlines():
-            if not line.startswith(self._known) or any(p.match(line) for p in self._wild):
-                return True
-            if any(p.match(line) for p in self._by_first.get(line.split(" ", 1)[0], ())):
-                return True
-        return False
+        return any(
+            not line.startswith(self._known) or self._template_line(line)
+            for line in text.splitlines()
+        )
 
     def run(self, text: str) -> dict[str, Any]:
         """Parse normalised ``text``; returns the template's top-level result dict."""
