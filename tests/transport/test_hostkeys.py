@@ -180,3 +180,23 @@ def test_hashed_and_plain_names_in_file_order(tmp_path: Path) -> None:
     assert [(e.line, e.key) for e in known.lookup("[rtr]:2222")] == [(3, b), (6, c)]
     assert [(e.line, e.key) for e in known.lookup("other")] == [(2, a), (6, c)]
     assert known.lookup("rtr") == []
+
+
+def test_the_index_stays_bounded_and_right(tmp_path: Path) -> None:
+    """A long-lived process handed many known_hosts files keeps a bounded index of them; a
+    file whose index was dropped is read and indexed again, with the same answer."""
+    from ipsecctl.transport import hostkeys
+
+    key = paramiko.ECDSAKey.generate()
+    files = []
+    for i in range(hostkeys._MAX_INDEXES + 8):
+        path = tmp_path / f"known_hosts_{i}"
+        path.write_text(_line(f"rtr{i}", key))
+        files.append(path)
+    for i, path in enumerate(files):
+        known = KnownHosts([path], own=tmp_path / "own", system=[])
+        assert [e.key for e in known.lookup(f"rtr{i}")] == [key]
+    assert len(hostkeys._indexes) <= hostkeys._MAX_INDEXES
+    assert files[0] not in hostkeys._indexes  # the first indexed went first
+    known = KnownHosts([files[0]], own=tmp_path / "own", system=[])
+    assert [e.key for e in known.lookup("rtr0")] == [key]
