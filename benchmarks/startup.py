@@ -8,13 +8,13 @@ alike):
 * the framework alone: Typer and the pydantic modules Typer imports to convert any option's
   value (``typer._adapters``), the floor under every command that takes an option;
 * one-shot commands on a small inventory, with the moment work begins: the first device poll
-  (``Collector.poll_one``), or for ``parse`` its first step (naming the platform), is stamped from
-  inside the process (an import hook wraps it; the hook costs well under a millisecond) and
-  measured from the moment the process was started. ``status --json`` over the 4-device
-  replay folder in tests/fixtures (no network) and over a 4-router lab inventory (real SSH:
-  work begins before the first connection), plus ``parse --json`` of one saved output.
-  What a poll needs once it runs (the platform files, the parser templates, building the
-  models) is work, not start-up: the *whole* column is the honest total;
+  (``Collector.ask``: a device's commands), or for ``parse`` its first step (naming the platform),
+  is stamped from inside the process (an import hook wraps it; the hook costs well under a
+  millisecond) and measured from the moment the process was started. ``status --json`` over the
+  4-device replay folder in tests/fixtures (no network) and over a 4-router lab inventory (real SSH:
+  work begins before the first connection), plus ``parse --json`` of one saved output. What a poll
+  needs once it runs (the platform files, the parser templates, building the models) is work, not
+  start-up: the *whole* column is the honest total;
 * ``python -X importtime`` of ``--version`` and of the replayed ``status``: total import time
   and the heaviest top-level imports.
 
@@ -73,7 +73,7 @@ from ipsecctl.cli.console import run
 run()
 """
 #: the first device poll
-POLL = "ipsecctl.collect:Collector.poll_one"
+POLL = "ipsecctl.collect:Collector.ask"
 #: ``parse``'s first step (naming the platform, before its grammar, the file and the parse)
 PARSE = "ipsecctl.platforms:canonical"
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from inventory import Host
 from ipsecctl import errors
@@ -31,6 +31,22 @@ class Renewable(Protocol):
     """A runner with a per-device time budget that each poll starts afresh."""
 
     def renew_deadline(self, seconds: float | None = None) -> None: ...
+
+
+class Answers(NamedTuple):
+    """What one device said to one poll, before parsing.
+
+    ``reached``: a session was had at all (otherwise ``errors`` says why and nothing is
+    parsed); ``reachable``: the session lasted long enough to give some output.
+    """
+
+    host: Host
+    outputs: dict[str, str]
+    errors: list[CommandError]
+    polled_at: datetime
+    extras: list[str]
+    reached: bool
+    reachable: bool
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -63,6 +79,12 @@ class Collector:
         """Run the platform's show commands (plus ``extra``) on one host; never raises for
         device problems. The raw text of ``extra`` commands (logs, configuration) is always
         kept: the rules that read it have no parsed form of it."""
+        return self.snapshot(self.ask(host, commands, extra=extra))
+
+    def ask(
+        self, host: Host, commands: Iterable[str] | None = None, *, extra: Sequence[str] = ()
+    ) -> Answers:
+        """The device's answers to its commands, unparsed: the I/O half of :meth:`poll_one`."""
         platform = get_platform(host.platform or "")
         wanted = list(commands) if commands is not None else platform.commands()
         extras = [c for c in [*self.extra_commands, *extra] if c not in wanted]
@@ -70,14 +92,14 @@ class Collector:
         outputs: dict[str, str] = {}
         errs: list[CommandError] = []
         polled_at = datetime.now(UTC)
-        reachable = True
         try:
             runner = self.pool.session(host)
         except errors.IpsecctlError as exc:
             errs.append(CommandError(command=None, kind=_error_kind(exc), message=str(exc)))
-            return self._unreached(host, errs, polled_at)
+            return Answers(host, outputs, errs, polled_at, extras, reached=False, reachable=False)
         if isinstance(runner, Renewable):
             runner.renew_deadline()  # persistent sessions: each poll gets the full budget
+        reachable = True
         for command in wanted:
             try:
                 outputs[command] = runner.send(command)
@@ -92,22 +114,29 @@ class Collector:
                 self.pool.discard(host.name)
                 reachable = bool(outputs)
                 break
+        return Answers(host, outputs, errs, polled_at, extras, reached=True, reachable=reachable)
+
+    def snapshot(self, answers: Answers) -> DeviceState:
+        """Parse ``answers`` into the device's snapshot: the CPU half of :meth:`poll_one`."""
+        host = answers.host
+        if not answers.reached:
+            return self._unreached(host, answers.errors, answers.polled_at)
         from ipsecctl.assemble import assemble  # the parsers: loaded while devices answer
 
         state = assemble(
             host.name,
             host.platform or "",
-            outputs,
-            errors=errs,
+            answers.outputs,
+            errors=answers.errors,
             expected_up=host.expected_up,
-            polled_at=polled_at,
+            polled_at=answers.polled_at,
             keep_raw=self.keep_raw,
         )
-        if not self.keep_raw and extras:
-            kept = {c: outputs[c] for c in extras if c in outputs}
+        if not self.keep_raw and answers.extras:
+            kept = {c: answers.outputs[c] for c in answers.extras if c in answers.outputs}
             if kept:
                 state.raw = {**(state.raw or {}), **kept}
-        state.reachable = reachable
+        state.reachable = answers.reachable
         state.endpoint = self.pool.endpoint(host)
         return state
 
@@ -129,14 +158,30 @@ class Collector:
         return self._executor.submit(self._guarded, host, extra)
 
     def _guarded(self, host: Host, extra: Sequence[str] = ()) -> DeviceState:
+        answers = self._ask_guarded(host, extra)
+        return answers if isinstance(answers, DeviceState) else self._snapshot_guarded(answers)
+
+    def _ask_guarded(self, host: Host, extra: Sequence[str] = ()) -> Answers | DeviceState:
         try:
-            return self.poll_one(host, extra=extra)
+            return self.ask(host, extra=extra)
         except errors.IpsecctlError as exc:
             return self._unreached(host, [CommandError(kind=_error_kind(exc), message=str(exc))])
         except Exception as exc:  # a bug on one device must not lose the fleet's results
-            log.exception("polling %s failed", host.name)
-            internal = CommandError(kind="internal", message=f"internal error: {exc!r}")
-            return self._unreached(host, [internal])
+            return self._internal(host, exc)
+
+    def _snapshot_guarded(self, answers: Answers) -> DeviceState:
+        try:
+            return self.snapshot(answers)
+        except errors.IpsecctlError as exc:
+            kind = _error_kind(exc)
+            return self._unreached(answers.host, [CommandError(kind=kind, message=str(exc))])
+        except Exception as exc:  # a parser bug on one device must not lose the others
+            return self._internal(answers.host, exc)
+
+    def _internal(self, host: Host, exc: Exception) -> DeviceState:
+        log.error("polling %s failed", host.name, exc_info=exc)
+        internal = CommandError(kind="internal", message=f"internal error: {exc!r}")
+        return self._unreached(host, [internal])
 
     def poll(
         self,
@@ -150,7 +195,13 @@ class Collector:
         ``extra`` adds commands per device name."""
         host_list = list(hosts)
         extra = extra or {}
-        futures = {self.submit(h, extra=extra.get(h.name, ())): i for i, h in enumerate(host_list)}
+        # the workers only talk to devices; answers are parsed here, in the caller's thread,
+        # as they arrive: parsing in the workers held the interpreter's lock while other
+        # sessions had data waiting, and ran the parsers' code cold between reads
+        futures = {
+            self._executor.submit(self._ask_guarded, h, extra.get(h.name, ())): i
+            for i, h in enumerate(host_list)
+        }
         results: list[DeviceState | None] = [None] * len(host_list)
         pending = set(futures)
         try:
@@ -158,7 +209,10 @@ class Collector:
             # again, costs a lock per device per completion: 40,000 for 200 routers)
             for fut in as_completed(futures, timeout=deadline or None):
                 pending.discard(fut)
-                state = fut.result()
+                answers = fut.result()
+                state = (
+                    answers if isinstance(answers, DeviceState) else self._snapshot_guarded(answers)
+                )
                 results[futures[fut]] = state
                 if progress is not None:
                     progress(state)
