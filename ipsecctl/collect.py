@@ -158,8 +158,7 @@ class Collector:
         return self._executor.submit(self._guarded, host, extra)
 
     def _guarded(self, host: Host, extra: Sequence[str] = ()) -> DeviceState:
-        answers = self._ask_guarded(host, extra)
-        return answers if isinstance(answers, DeviceState) else self._snapshot_guarded(answers)
+        return self._settled(self._ask_guarded(host, extra))
 
     def _ask_guarded(self, host: Host, extra: Sequence[str] = ()) -> Answers | DeviceState:
         try:
@@ -169,7 +168,10 @@ class Collector:
         except Exception as exc:  # a bug on one device must not lose the fleet's results
             return self._internal(host, exc)
 
-    def _snapshot_guarded(self, answers: Answers) -> DeviceState:
+    def _settled(self, answers: Answers | DeviceState) -> DeviceState:
+        """The snapshot of what :meth:`_ask_guarded` gave (already one if nothing was asked)."""
+        if isinstance(answers, DeviceState):
+            return answers
         try:
             return self.snapshot(answers)
         except errors.IpsecctlError as exc:
@@ -209,10 +211,7 @@ class Collector:
             # again, costs a lock per device per completion: 40,000 for 200 routers)
             for fut in as_completed(futures, timeout=deadline or None):
                 pending.discard(fut)
-                answers = fut.result()
-                state = (
-                    answers if isinstance(answers, DeviceState) else self._snapshot_guarded(answers)
-                )
+                state = self._settled(fut.result())
                 results[futures[fut]] = state
                 if progress is not None:
                     progress(state)
