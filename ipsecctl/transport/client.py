@@ -228,14 +228,14 @@ def _idle_quietly(transport: paramiko.Transport | None) -> None:
     lock to check whether it was closed, must rekey or send a keepalive: about 60 us a time,
     3% of a core for the 50 idle sessions of a dashboard between refreshes, and two thirds of
     one for 1,000. Once connected none of that needs a tenth of a second: closing wakes the
-    thread at once (:func:`close_client` shuts the socket down), ipsecctl sets no keepalive,
+    thread at once (:func:`close_client` ends what it reads), ipsecctl sets no keepalive,
     and a rekey due after 512 MB or 2**29 packets starts within a tick instead of a tenth.
     The first key exchange and authentication keep paramiko's tick (its handshake timeout is
     checked on it); only the connected session's reads change.
     """
     sock = getattr(transport, "sock", None)
-    if isinstance(sock, socket.socket | paramiko.Channel):
-        sock.settimeout(IDLE_TICK_S)
+    if isinstance(sock, socket.socket | paramiko.Channel | _ProxyCommand):
+        sock.settimeout(IDLE_TICK_S)  # what _wake_reader wakes: a TCP socket, a hop, a proxy
 
 
 def _aead_first(sock: Any, **kwargs: Any) -> paramiko.Transport:
