@@ -20,7 +20,15 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from ipsecctl.transport import ConnectionParams, KnownHosts, Timeouts, host_key_name
+from ipsecctl.platforms import get_platform
+from ipsecctl.transport import (
+    ConnectionParams,
+    KnownHosts,
+    SshSession,
+    Timeouts,
+    host_key_name,
+    open_session,
+)
 from tests.helpers import need
 
 from .ios_server import IosServer
@@ -97,6 +105,16 @@ def ios_params(server: IosServer, known_file: Path, **overrides: object) -> Conn
 def isolated_known(known_file: Path) -> KnownHosts:
     """System files excluded so the machine's own known_hosts cannot change a result."""
     return KnownHosts([known_file], system=())
+
+
+def trusted_ios_session(server: IosServer, known_file: Path) -> SshSession:
+    """An IOS command session to ``server``, its host key trusted in ``known_file`` only."""
+    trust(known_file, server.address, server.port, server.host_key)
+    return open_session(
+        ios_params(server, known_file),
+        get_platform("cisco_ios"),
+        known_hosts=isolated_known(known_file),
+    )
 
 
 @dataclass

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ipsecctl.platforms import get_platform
-from ipsecctl.transport import SshSession, open_session
+from ipsecctl.transport import SshSession
 
-from .conftest import ios_params, isolated_known, trust
+from .conftest import trusted_ios_session
 from .ios_server import ISAKMP_SA, IosServer
 
 ADDR = "127.0.0.47"
@@ -22,18 +21,9 @@ def _cipher(session: SshSession) -> str:
     return str(transport.local_cipher)
 
 
-def _session(server: IosServer, known_file: Path) -> SshSession:
-    trust(known_file, server.address, server.port, server.host_key)
-    return open_session(
-        ios_params(server, known_file),
-        get_platform("cisco_ios"),
-        known_hosts=isolated_known(known_file),
-    )
-
-
 def test_aes_gcm_when_the_device_offers_it(known_file: Path) -> None:
     with IosServer(address=ADDR) as server:
-        session = _session(server, known_file)
+        session = trusted_ios_session(server, known_file)
         try:
             assert _cipher(session) == "aes128-gcm@openssh.com"
             assert session.send("show crypto isakmp sa") == ISAKMP_SA
@@ -43,7 +33,7 @@ def test_aes_gcm_when_the_device_offers_it(known_file: Path) -> None:
 
 def test_ctr_with_a_device_that_has_no_gcm(known_file: Path) -> None:
     with IosServer(address=ADDR, ciphers=("aes256-ctr", "aes128-cbc")) as server:
-        session = _session(server, known_file)
+        session = trusted_ios_session(server, known_file)
         try:
             assert _cipher(session) == "aes256-ctr"
             assert session.send("show crypto isakmp sa") == ISAKMP_SA

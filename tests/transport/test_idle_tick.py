@@ -9,24 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ipsecctl.platforms import get_platform
-from ipsecctl.transport import SshSession, open_session
 from ipsecctl.transport.client import IDLE_TICK_S, _TcpSocket
 
-from .conftest import ios_params, isolated_known, trust
+from .conftest import trusted_ios_session
 from .ios_server import ISAKMP_SA, IosServer
 
 ADDR = "127.0.0.45"
 IDLE_S = 2.5
-
-
-def _session(server: IosServer, known_file: Path) -> SshSession:
-    trust(known_file, server.address, server.port, server.host_key)
-    return open_session(
-        ios_params(server, known_file),
-        get_platform("cisco_ios"),
-        known_hosts=isolated_known(known_file),
-    )
 
 
 def test_an_idle_session_wakes_once_a_tick(
@@ -40,7 +29,7 @@ def test_an_idle_session_wakes_once_a_tick(
         return real_recv(self, bufsize, flags)
 
     with IosServer(address=ADDR) as server:
-        session = _session(server, known_file)
+        session = trusted_ios_session(server, known_file)
         client = session._client
         assert client is not None
         transport = client.get_transport()
