@@ -12,6 +12,7 @@ import pytest
 
 import ipsecctl.assemble
 from inventory import Host
+from ipsecctl import errors
 from ipsecctl.collect import Collector
 from ipsecctl.models import DeviceState
 from ipsecctl.sessions import SessionPool
@@ -68,14 +69,21 @@ def test_answers_are_parsed_in_the_polling_thread(
         assert len(threads) == 1 and threads[0] is not threading.current_thread()
 
 
+@pytest.mark.parametrize(
+    ("raised", "kind", "message"),
+    [
+        (RuntimeError("parser bug"), "internal", "internal error: RuntimeError('parser bug')"),
+        (errors.ParseError("hub-1: output cut short"), "parse", "hub-1: output cut short"),
+    ],
+)
 def test_a_parser_failing_on_one_device_costs_only_that_device(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: Exception, kind: str, message: str
 ) -> None:
     real = ipsecctl.assemble.assemble
 
     def failing(device: str, *args: Any, **kwargs: Any) -> DeviceState:
         if device == "hub-1":
-            raise RuntimeError("parser bug")
+            raise raised
         return real(device, *args, **kwargs)
 
     monkeypatch.setattr(ipsecctl.assemble, "assemble", failing)
@@ -83,7 +91,5 @@ def test_a_parser_failing_on_one_device_costs_only_that_device(
         states = {s.device: s for s in collector.poll(_hosts())}
     hub = states.pop("hub-1")
     assert not hub.reachable
-    assert [(e.kind, e.message) for e in hub.errors] == [
-        ("internal", "internal error: RuntimeError('parser bug')")
-    ]
+    assert [(e.kind, e.message) for e in hub.errors] == [(kind, message)]
     assert len(states) == 3 and all(s.reachable and not s.errors for s in states.values())
