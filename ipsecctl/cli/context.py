@@ -9,6 +9,7 @@ actions go through :mod:`ipsecctl.ops`; this module only supplies the terminal's
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from ipsecctl.ops.stored import StoredFleet
     from ipsecctl.ops.workflow import ActionPlan, ActionRequest, Workflow
     from ipsecctl.settings import HostKeyPolicy, Settings, TransportName
+
+log = logging.getLogger(__name__)
 
 
 def stderr() -> Console:
@@ -144,10 +147,13 @@ class AppContext:
             import inventory as inv
 
             path = self.resolve_inventory_path()
+            from ipsecctl.inventory_files import read_inventory_yaml
             from ipsecctl.platforms import spellings
 
             try:
-                self._inventory = inv.load_inventory(path, platforms=spellings()).with_overrides(
+                self._inventory = inv.load_inventory(
+                    path, platforms=spellings(), yaml_reader=read_inventory_yaml
+                ).with_overrides(
                     username=self.username,
                     password=self.password,
                     enable_secret=self.enable_secret,
@@ -219,6 +225,30 @@ class AppContext:
                 self._history = open_history(self.settings, self.store_url)
         return self._history
 
+    def deferred_history(self) -> HistorySink | None:
+        """The history store as a poll takes it: opened by the poll's first read or write of
+        it, once the devices have answered, not before the first one is asked (the location
+        is checked now). None for replayed outputs."""
+        if self.replay is not None:
+            return None
+        if self._history_opened:
+            return self._history
+        from ipsecctl.ops.deferred_history import DeferredHistory
+        from ipsecctl.store import check_location, default_location
+
+        check_location(self.store_url or default_location(self.settings))
+        return DeferredHistory(self._history_late)
+
+    def _history_late(self) -> HistorySink | None:
+        """:meth:`history_store` once the devices have answered: a store that turns out
+        unusable only now (a file that is not a database, a folder that cannot be made)
+        costs the history, not the poll just made."""
+        try:
+            return self.history_store()
+        except errors.UsageError as exc:
+            log.warning("history store unavailable, polls are not recorded: %s", exc)
+            return None
+
     def close(self) -> None:
         """End of the command: buffered history is written (or reported) before exit."""
         store, self._history = self._history, None
@@ -238,7 +268,7 @@ class AppContext:
             replay_dir=self.replay,
             save_raw=self.save_raw,
             save_raw_secrets=self.save_raw_secrets,
-            store=self.history_store(),
+            store=self.deferred_history(),
             logs=logs,
             workers=self.effective_workers,
             keep_raw=keep_raw,

@@ -15,20 +15,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipsecctl.errors import UsageError
-from ipsecctl.store.base import SqlStore, Store
-from ipsecctl.store.buffer import RetryBuffer
-from ipsecctl.store.schema import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from ipsecctl.store.base import SqlStore, Store
+    from ipsecctl.store.buffer import RetryBuffer
+    from ipsecctl.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
     "RetryBuffer",
     "SqlStore",
     "Store",
+    "check_location",
     "default_location",
     "is_postgres",
     "open_configured",
@@ -36,6 +40,25 @@ __all__ = [
     "sqlite_path",
     "store_exists",
 ]
+
+#: the store's classes load when one is asked for: where history goes is settled (and a
+#: malformed ``--store`` refused) by a command that opens the store only later, if at all
+_LAZY = {
+    "SqlStore": "ipsecctl.store.base",
+    "Store": "ipsecctl.store.base",
+    "RetryBuffer": "ipsecctl.store.buffer",
+    "SCHEMA_VERSION": "ipsecctl.store.schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ipsecctl.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
 
@@ -65,6 +88,17 @@ def default_location(settings: Any) -> str:
     """Where history goes: the ``store`` setting, else the ``history`` file."""
     store = getattr(settings, "store", None)
     return str(store) if store else str(settings.history)
+
+
+def check_location(location: str | Path) -> None:
+    """Raise :class:`UsageError` for a location no store can be opened at, whatever the
+    store's state: a malformed SQLite location, or PostgreSQL without its driver."""
+    if not is_postgres(location):
+        sqlite_path(location)
+    elif importlib.util.find_spec("psycopg") is None:
+        raise UsageError(
+            "a postgresql:// history store needs psycopg 3: pip install 'psycopg[binary]'"
+        )
 
 
 def store_exists(location: str | Path) -> bool:
