@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inventory.errors import InventoryError
-from inventory.yamlio import LineDict, LineList
+from inventory.lines import LineDict, LineList
 
 _PATTERN = re.compile(
     r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?-)(?P<default>[^}]*))?\}"

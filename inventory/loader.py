@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from inventory.errors import InventoryError
 from inventory.interpolate import interpolate
+from inventory.lines import LineDict, display
 from inventory.model import Host, Inventory
 from inventory.schema import Entry, Kind, PlatformNames, Value, close_matches, parse_entry
 from inventory.secret import Secret
-from inventory.yamlio import LineDict, display, load_yaml
 
 ENV_INVENTORY = "IPSECCTL_INVENTORY"
 ENV_CREDENTIALS = {
@@ -92,11 +92,23 @@ def _section(path: Path, loaded: Any, what: str) -> LineDict:
     return out
 
 
+#: reads one inventory YAML file into LineDict/LineList/scalars (raising InventoryError)
+YamlReader = Callable[[Path], Any]
+
+
+def read_yaml(path: Path) -> Any:
+    """The default :data:`YamlReader`: PyYAML (libyaml), imported when a file is read."""
+    from inventory.yamlio import load_yaml
+
+    return load_yaml(path)
+
+
 def _read_files(
     path: Path | None,
     hosts_file: Path | None,
     groups_file: Path | None,
     defaults_file: Path | None,
+    load_yaml: YamlReader = read_yaml,
 ) -> tuple[dict[str, tuple[Path, LineDict, int]], list[Path], Path]:
     """Each section's (file, mapping, line) plus the files read and the inventory's root."""
     sections: dict[str, tuple[Path, LineDict, int]] = {}
@@ -152,13 +164,15 @@ def load_inventory(
     env: Mapping[str, str] | None = None,
     apply_env: bool = True,
     platforms: PlatformNames | None = None,
+    yaml_reader: YamlReader = read_yaml,
 ) -> Inventory:
     """Load, validate and resolve an inventory; every problem is an :class:`InventoryError`.
 
     ``env`` (default ``os.environ``) feeds ``${VAR}`` interpolation and, when ``apply_env``,
     the ``IPSECCTL_USERNAME/PASSWORD/ENABLE_SECRET`` overrides. ``platforms`` maps every
     accepted platform spelling to its canonical name (the application's platform registry);
-    without it any platform name is taken as written.
+    without it any platform name is taken as written. ``yaml_reader`` reads each file (the
+    application may answer from a cache of what an unchanged file held).
     """
     env = os.environ if env is None else env
     sections, files, root = _read_files(
@@ -166,6 +180,7 @@ def load_inventory(
         Path(hosts_file) if hosts_file is not None else None,
         Path(groups_file) if groups_file is not None else None,
         Path(defaults_file) if defaults_file is not None else None,
+        yaml_reader,
     )
     hosts_path, hosts_raw, hosts_line = sections["hosts"]
     if not hosts_raw:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from inventory.errors import InventoryError
+from inventory.lines import LineDict, LineList, display
 from inventory.secret import Secret
-from inventory.yamlio import LineDict, LineList, display
 
 #: every accepted spelling of a platform -> its canonical name; the application that loads the
 #: inventory supplies it (ipsecctl builds it from its platform files). Without one, any name is

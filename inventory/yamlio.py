@@ -7,64 +7,17 @@ subclasses that keep the line of each key and item.
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from inventory.errors import InventoryError
+from inventory.lines import LineDict, LineList, display, from_shape, same_tree
+
+__all__ = ["LineDict", "LineList", "display", "load_yaml", "load_yaml_shaped"]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class LineDict(dict[Any, Any]):
-    """A mapping that knows its own line and the line of each key (1-based)."""
-
-    line: int = 0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lines: dict[Any, int] = {}
-
-    def line_of(self, key: Any) -> int:
-        return self.lines.get(key, self.line)
-
-
-class LineList(list[Any]):
-    """A sequence that knows its own line and the line of each item (1-based)."""
-
-    line: int = 0
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.lines: list[int] = []
-
-    def line_of(self, index: int) -> int:
-        return self.lines[index] if 0 <= index < len(self.lines) else self.line
-
-
-def display(path: Path) -> str:
-    """The path as an operator typed it: relative to the working directory when below it.
-
-    Every host names where its values were written (``hosts.yaml:12``), so one inventory
-    asks this of the same few files thousands of times: the answer is kept per file and
-    working directory (resolving a path costs a system call per component).
-    """
-    try:
-        cwd = os.getcwd()
-    except OSError:
-        return str(path)
-    return _display(str(path), cwd)
-
-
-@functools.lru_cache(maxsize=256)
-def _display(path: str, cwd: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path(cwd).resolve()))
-    except (ValueError, OSError):
-        return path
 
 
 class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -126,18 +79,23 @@ _LineLoader.add_constructor(
 )
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse one YAML file into LineDict/LineList/scalars; every failure is an InventoryError."""
+def load_yaml(path: Path, text: str | None = None) -> Any:
+    """Parse one YAML file (``text``: its contents, already read) into LineDict/LineList/
+    scalars; every failure is an InventoryError."""
+    return _load(path, text, shaped=False)[0]
+
+
+def load_yaml_shaped(path: Path, text: str | None = None) -> tuple[Any, list[Any] | None]:
+    """:func:`load_yaml`, and the document's shape (:mod:`inventory.lines`) when one
+    describes it exactly (else None: values only a YAML reader can give, such as escaped or
+    folded strings, dates, hexadecimal numbers)."""
+    return _load(path, text, shaped=True)
+
+
+def _load(path: Path, text: str | None, *, shaped: bool) -> tuple[Any, list[Any] | None]:
     shown = display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InventoryError(f"{shown}: file not found", path=path) from None
-    except IsADirectoryError:
-        raise InventoryError(f"{shown}: is a directory, expected a YAML file", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InventoryError(f"{shown}: cannot read: {reason}", path=path) from None
+    if text is None:
+        text = _read(path, shown)
     # every character checked up front, as PyYAML's own reader does (libyaml finds them
     # only as it parses, and counts bytes, not characters)
     bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
@@ -152,7 +110,14 @@ def load_yaml(path: Path) -> Any:
     loader = _LineLoader(text)
     loader.source = shown
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        if not shaped:
+            return data, None
+        shape = _shape(loader, node, text) if node is not None else ["n"]
+        if shape is not None and not same_tree(from_shape(shape, text), data):
+            shape = None
+        return data, shape
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -170,3 +135,58 @@ def load_yaml(path: Path) -> Any:
         ) from None
     finally:
         loader.dispose()
+
+
+def _read(path: Path, shown: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InventoryError(f"{shown}: file not found", path=path) from None
+    except IsADirectoryError:
+        raise InventoryError(f"{shown}: is a directory, expected a YAML file", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InventoryError(f"{shown}: cannot read: {reason}", path=path) from None
+
+
+#: the Python type each shape tag stands for (an int is never a bool here: ``type() is``)
+_NUMBER_TAGS: dict[type, str] = {str: "s", int: "i", float: "f"}
+
+
+def _shape(loader: _LineLoader, node: yaml.Node, text: str) -> list[Any] | None:
+    """``node`` (already constructed: merge keys flattened, no recursion, which the
+    constructor refuses) as a shape, or None when a part of it cannot be described by
+    offsets into ``text``."""
+    if isinstance(node, yaml.MappingNode):
+        pairs: list[Any] = []
+        for key_node, value_node in node.value:
+            key = _shape(loader, key_node, text)
+            value = _shape(loader, value_node, text)
+            if key is None or value is None:
+                return None
+            pairs.append([key, key_node.start_mark.line + 1, value])
+        return ["m", node.start_mark.line + 1, pairs]
+    if isinstance(node, yaml.SequenceNode):
+        items: list[Any] = []
+        for item_node in node.value:
+            item = _shape(loader, item_node, text)
+            if item is None:
+                return None
+            items.append([item, item_node.start_mark.line + 1])
+        return ["l", node.start_mark.line + 1, items]
+    value = loader.construct_object(node, deep=True)
+    if value is None:
+        return ["n"]
+    if type(value) is bool:
+        return ["b", value]
+    tag = _NUMBER_TAGS.get(type(value))
+    if tag is None:
+        return None  # a date, binary data, a set: JSON and offsets cannot say it
+    start, end = node.start_mark.index, node.end_mark.index
+    if getattr(node, "style", None) in ("'", '"'):
+        start, end = start + 1, end - 1
+    try:
+        same = from_shape([tag, start, end], text) == value
+    except ValueError:
+        return None
+    return [tag, start, end] if same else None

@@ -34,19 +34,25 @@ _FORMAT = "1"
 def load_yaml(path: Path) -> Any:
     """The data of the YAML file at ``path`` (safe loading: plain data only)."""
     raw = path.read_bytes()
-    folder = _cache_folder()
+    folder = cache_folder("data")
     if folder is None:
         return _parse(raw)
-    import hashlib  # here, not at import: the console script imports this module for --version
-
-    digest = hashlib.blake2b(raw, digest_size=16, person=b"ipsecctl-data" + _FORMAT.encode())
-    entry = folder / f"{path.stem}-{digest.hexdigest()}.json"
-    found = _read_entry(entry)
+    entry = entry_path(folder, path.stem, raw, b"ipsecctl-data")
+    found = read_entry(entry)
     if found is not None:
         return found[0]
     data = _parse(raw)
-    _write_entry(folder, entry, data)
+    write_entry(folder, entry, data)
     return data
+
+
+def entry_path(folder: Path, stem: str, raw: bytes, person: bytes) -> Path:
+    """The entry for a file of these exact bytes (``person``: what the entry holds, so two
+    kinds of entry for the same file never meet; at most 15 bytes)."""
+    import hashlib  # here, not at import: the console script imports this module for --version
+
+    digest = hashlib.blake2b(raw, digest_size=16, person=person + _FORMAT.encode())
+    return folder / f"{stem}-{digest.hexdigest()}.json"
 
 
 def _parse(raw: bytes) -> Any:
@@ -56,14 +62,15 @@ def _parse(raw: bytes) -> Any:
     return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _cache_folder() -> Path | None:
+def cache_folder(kind: str) -> Path | None:
+    """The cache's folder for entries of ``kind``, or None where no cache is named."""
     root = os.environ.get(CACHE_ENV)
     if not root or not os.path.isabs(root):
         return None
-    return Path(root) / "data"
+    return Path(root) / kind
 
 
-def _read_entry(entry: Path) -> tuple[Any] | None:
+def read_entry(entry: Path) -> tuple[Any] | None:
     """``(data,)`` from a trustworthy entry, or None (absent, someone else's, unreadable)."""
     import json
 
@@ -89,7 +96,7 @@ def _read_entry(entry: Path) -> tuple[Any] | None:
             os.close(fd)
 
 
-def _write_entry(folder: Path, entry: Path, data: Any) -> None:
+def write_entry(folder: Path, entry: Path, data: Any) -> None:
     """Store ``data`` as ``entry`` if JSON holds it exactly; any failure leaves no entry."""
     import json
 

@@ -131,9 +131,9 @@ def test_without_the_console_nothing_is_written(
     src = tmp_path / "facts.yaml"
     src.write_text("name: real\n")
     assert load_yaml(src) == {"name": "real"}
-    assert data_files._cache_folder() is None
+    assert data_files.cache_folder("data") is None
     monkeypatch.setenv(CACHE_ENV, "relative/path")  # only an absolute folder is used
-    assert data_files._cache_folder() is None
+    assert data_files.cache_folder("data") is None
 
 
 def _console_cache_env(env: dict[str, str]) -> str:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from inventory import Inventory
 from inventory import load_inventory as _load_inventory
+from inventory.loader import YamlReader, read_yaml
+from ipsecctl.data_files import CACHE_ENV
+from ipsecctl.inventory_files import read_inventory_yaml
 from ipsecctl.platforms import spellings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "inventory" / "examples"
@@ -37,7 +40,33 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
+_reader: list[YamlReader] = [read_yaml]
+
+
+def _through_the_cache(path: Path) -> object:
+    """The first read writes the file's shape to the cache, the second is rebuilt from it."""
+    read_inventory_yaml(path)
+    return read_inventory_yaml(path)
+
+
+@pytest.fixture(autouse=True, params=["yaml", "cached"])
+def yaml_reader(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[YamlReader]:
+    """Every test that loads through :func:`load_inventory` runs twice: files read with
+    PyYAML, and files read as ipsecctl reads them, from the cache of their shape."""
+    if request.param == "cached":
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+        _reader[0] = _through_the_cache
+    else:
+        _reader[0] = read_yaml
+    yield _reader[0]
+    _reader[0] = read_yaml
+
+
 def load_inventory(*args: object, **kwargs: object) -> Inventory:
-    """The loader as ipsecctl calls it: with the platform registry of its platform files."""
+    """The loader as ipsecctl calls it: with the platform registry of its platform files,
+    and the file reader of the test's parameter."""
     kwargs.setdefault("platforms", spellings())
+    kwargs.setdefault("yaml_reader", _reader[0])
     return _load_inventory(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,172 @@
+"""Inventory files read through the cache of their shape: the data is always what PyYAML
+reads from the file as it is now, the cache holds none of its values, and a command on an
+unchanged inventory imports no YAML reader."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ipsecctl.data_files import CACHE_ENV
+from ipsecctl.inventory_files import read_inventory_yaml
+from tests.helpers import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "Jd7JQT61Mz66LVJF"
+HOSTS = textwrap.dedent(
+    f"""\
+    r01:
+      hostname: 127.0.1.1
+      port: 2222
+      platform: cisco_ios
+      password: {PASSWORD}
+      data:
+        expected_up: [127.0.1.2]
+    r02:
+      hostname: 127.0.1.2
+      platform: cisco_asa
+    """
+)
+
+#: reads the file as ipsecctl does; prints its data and whether a YAML reader was imported
+_PROGRAM = """
+import json, sys
+from pathlib import Path
+from ipsecctl.inventory_files import read_inventory_yaml
+data = read_inventory_yaml(Path(sys.argv[1]))
+print(json.dumps({"data": data, "yaml": "yaml" in sys.modules}))
+"""
+
+
+def _read_in_a_process(path: Path, cache: Path) -> dict[str, Any]:
+    env = {**os.environ, CACHE_ENV: str(cache)}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROGRAM, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def _entries(cache: Path) -> list[Path]:
+    folder = cache / "inventory"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(root))
+    return root
+
+
+def test_an_unchanged_file_is_read_without_a_yaml_reader(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text(HOSTS)
+    cache = tmp_path / "cache"
+    first = _read_in_a_process(path, cache)
+    second = _read_in_a_process(path, cache)
+    assert first["yaml"] and not second["yaml"]
+    assert first["data"] == second["data"] == yaml.safe_load(HOSTS)
+    assert len(_entries(cache)) == 1
+
+
+def test_the_cache_holds_no_value_of_the_file(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text(HOSTS)
+    read_inventory_yaml(path)
+    (entry,) = _entries(cache)
+    held = entry.read_text()
+    for value in (PASSWORD, "127.0.1.1", "cisco_ios", "2222", "hostname", "r01"):
+        assert value not in held
+    assert entry.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_edited_file_is_read_as_it_is_now(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text(HOSTS)
+    read_inventory_yaml(path)
+    edited = "r00:\n  hostname: 127.0.1.9\n  platform: cisco_ios\n" + HOSTS  # offsets move
+    path.write_text(edited)
+    assert read_inventory_yaml(path) == yaml.safe_load(edited)
+    assert read_inventory_yaml(path).line_of("r01") == 4
+    assert len(_entries(cache)) == 2
+
+
+def test_an_entry_that_does_not_fit_its_file_is_not_believed(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text(HOSTS)
+    read_inventory_yaml(path)
+    (entry,) = _entries(cache)
+    entry.write_text(json.dumps(["i", 0, 3]))  # "r01" is no integer
+    assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
+
+
+def test_an_entry_others_can_write_is_not_read(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text(HOSTS)
+    read_inventory_yaml(path)
+    (entry,) = _entries(cache)
+    start = HOSTS.index("127.0.1.2")
+    entry.write_text(json.dumps(["s", start, start + 9]))  # fits the text, says otherwise
+    entry.chmod(0o666)
+    assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
+
+
+def test_without_a_cache_folder_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    path = tmp_path / "hosts.yaml"
+    path.write_text(HOSTS)
+    assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_cli_reads_the_same_inventory_from_the_cache(tmp_path: Path) -> None:
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "hosts.yaml").write_text(HOSTS)
+    (inv / "defaults.yaml").write_text("username: admin\n")
+    home = tmp_path / "home"
+    env = {"XDG_CACHE_HOME": str(home / ".cache")}
+    first = run_cli("-i", str(inv), "inventory", "list", "--json", home=home, env=env)
+    second = run_cli("-i", str(inv), "inventory", "list", "--json", home=home, env=env)
+    assert first.code == second.code == 0, (first, second)
+    assert first.out == second.out
+    hosts = {h["name"]: h for h in json.loads(second.out)["hosts"]}
+    assert hosts["r01"]["hostname"] == "127.0.1.1" and hosts["r01"]["port"] == 2222
+    assert hosts["r02"]["platform"] == "cisco_asa"
+    entries = sorted((home / ".cache" / "ipsecctl" / "inventory").glob("*.json"))
+    assert len(entries) == 2
+    assert not any(PASSWORD in e.read_text() for e in entries)
+
+
+def test_an_error_names_the_same_line_when_the_file_comes_from_the_cache(
+    tmp_path: Path,
+) -> None:
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    bad = HOSTS.replace("port: 2222", "port: twenty")
+    (inv / "hosts.yaml").write_text(bad)
+    home = tmp_path / "home"
+    env = {"XDG_CACHE_HOME": str(home / ".cache")}
+    runs = [run_cli("-i", str(inv), "inventory", "check", home=home, env=env) for _ in range(2)]
+    line = bad[: bad.index("port: twenty")].count("\n") + 1
+    for run in runs:
+        assert run.code == 2, run
+        assert f"hosts.yaml:{line}:" in run.err and "Traceback" not in run.err
+    assert runs[0].err == runs[1].err
+    assert list((home / ".cache" / "ipsecctl" / "inventory").glob("hosts-*.json"))
