@@ -102,25 +102,3 @@ def from_shape(shape: list[Any], text: str) -> Any:
     if tag == "n":
         return None
     raise ValueError(f"not a shape: {tag!r}")
-
-
-def same_tree(a: Any, b: Any) -> bool:
-    """Same data, same types and same lines throughout (``==`` alone says ``1 == True``
-    and ignores where things were written)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, LineDict):
-        return (
-            a.line == b.line
-            and list(a) == list(b)
-            and a.lines == b.lines
-            and all(same_tree(a[k], b[k]) for k in a)
-        )
-    if isinstance(a, LineList):
-        return (
-            a.line == b.line
-            and a.lines == b.lines
-            and len(a) == len(b)
-            and all(same_tree(x, y) for x, y in zip(a, b, strict=True))
-        )
-    return bool(a == b)

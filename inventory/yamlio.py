@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from inventory.errors import InventoryError
-from inventory.lines import LineDict, LineList, display, from_shape, same_tree
+from inventory.lines import LineDict, LineList, display, from_shape
 
 __all__ = ["LineDict", "LineList", "display", "load_yaml", "load_yaml_shaped"]
 
@@ -111,13 +111,13 @@ def _load(path: Path, text: str | None, *, shaped: bool) -> tuple[Any, list[Any]
     loader.source = shown
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        if node is None:
+            return None, (["n"] if shaped else None)
         if not shaped:
-            return data, None
-        shape = _shape(loader, node, text) if node is not None else ["n"]
-        if shape is not None and not same_tree(from_shape(shape, text), data):
-            shape = None
-        return data, shape
+            return loader.construct_document(node), None
+        # what construct_document does, keeping the value of every node for the shape
+        data = loader.construct_object(node, deep=True)
+        return data, _shape(node, loader.constructed_objects, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -153,28 +153,40 @@ def _read(path: Path, shown: str) -> str:
 _NUMBER_TAGS: dict[type, str] = {str: "s", int: "i", float: "f"}
 
 
-def _shape(loader: _LineLoader, node: yaml.Node, text: str) -> list[Any] | None:
-    """``node`` (already constructed: merge keys flattened, no recursion, which the
-    constructor refuses) as a shape, or None when a part of it cannot be described by
-    offsets into ``text``."""
+def _shape(node: yaml.Node, values: dict[yaml.Node, Any], text: str) -> list[Any] | None:
+    """``node`` (constructed: merge keys flattened, no recursion, which the constructor
+    refuses; ``values``: what each node was constructed into) as a shape, or None when a
+    part of it cannot be described by offsets into ``text``.
+
+    The shape rebuilds the data exactly because it follows the construction step by step:
+    each mapping's pairs in the order :func:`_construct_mapping` assigned them (merged keys
+    first, later ones winning), every line from the same marks, every container of the type
+    it was built into, and every scalar only where the text, read back as the shape says,
+    gives the very value and type the constructor gave."""
     if isinstance(node, yaml.MappingNode):
+        if type(values.get(node)) is not LineDict:
+            return None  # a tagged mapping (!!set): constructed into something else
         pairs: list[Any] = []
         for key_node, value_node in node.value:
-            key = _shape(loader, key_node, text)
-            value = _shape(loader, value_node, text)
+            key = _shape(key_node, values, text)
+            value = _shape(value_node, values, text)
             if key is None or value is None:
                 return None
             pairs.append([key, key_node.start_mark.line + 1, value])
         return ["m", node.start_mark.line + 1, pairs]
     if isinstance(node, yaml.SequenceNode):
+        if type(values.get(node)) is not LineList:
+            return None  # a tagged sequence (!!omap, !!pairs): constructed otherwise
         items: list[Any] = []
         for item_node in node.value:
-            item = _shape(loader, item_node, text)
+            item = _shape(item_node, values, text)
             if item is None:
                 return None
             items.append([item, item_node.start_mark.line + 1])
         return ["l", node.start_mark.line + 1, items]
-    value = loader.construct_object(node, deep=True)
+    if node not in values:
+        return None
+    value = values[node]
     if value is None:
         return ["n"]
     if type(value) is bool:

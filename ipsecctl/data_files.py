@@ -96,15 +96,17 @@ def read_entry(entry: Path) -> tuple[Any] | None:
             os.close(fd)
 
 
-def write_entry(folder: Path, entry: Path, data: Any) -> None:
-    """Store ``data`` as ``entry`` if JSON holds it exactly; any failure leaves no entry."""
+def write_entry(folder: Path, entry: Path, data: Any, *, plain: bool = False) -> None:
+    """Store ``data`` as ``entry`` if JSON holds it exactly; any failure leaves no entry.
+    ``plain``: the caller made ``data`` of lists, strings, integers and booleans only, which
+    JSON always holds (the round trip that proves it otherwise is skipped)."""
     import json
 
     try:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         return  # dates, sets, NaN: not JSON
-    if not same_data(json.loads(text), data):
+    if not plain and not same_data(json.loads(text), data):
         return  # integer keys, tuples: JSON would change them
     import tempfile
 

@@ -53,7 +53,7 @@ def read_inventory_yaml(path: Path) -> Any:
 
     data, shape = load_yaml_shaped(path, text)
     if shape is not None:
-        data_files.write_entry(folder, entry, shape)
+        data_files.write_entry(folder, entry, shape, plain=True)  # a shape is plain JSON
     return data
 
 
