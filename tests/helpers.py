@@ -70,3 +70,9 @@ def run_cli(
         cwd=home,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def cache_entries(root: Path, kind: str) -> list[Path]:
+    """The entries of one of ipsecctl's caches (``data``, ``inventory``) under ``root``."""
+    folder = root / kind
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []

@@ -14,6 +14,7 @@ import yaml
 
 from ipsecctl import data_files
 from ipsecctl.data_files import CACHE_ENV, load_yaml, same_data
+from tests.helpers import cache_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(
@@ -22,15 +23,7 @@ SHIPPED = sorted(
 
 
 def _entries(cache: Path) -> list[Path]:
-    folder = cache / "data"
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv(CACHE_ENV, str(root))
-    return root
+    return cache_entries(cache, "data")
 
 
 def test_every_shipped_file_reads_the_same_through_the_cache(cache: Path) -> None:

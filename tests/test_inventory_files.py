@@ -17,7 +17,7 @@ import yaml
 
 from ipsecctl.data_files import CACHE_ENV
 from ipsecctl.inventory_files import read_inventory_yaml
-from tests.helpers import run_cli
+from tests.helpers import cache_entries, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Jd7JQT61Mz66LVJF"
@@ -61,15 +61,7 @@ def _read_in_a_process(path: Path, cache: Path) -> dict[str, Any]:
 
 
 def _entries(cache: Path) -> list[Path]:
-    folder = cache / "inventory"
-    return sorted(folder.glob("*.json")) if folder.is_dir() else []
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.setenv(CACHE_ENV, str(root))
-    return root
+    return cache_entries(cache, "inventory")
 
 
 def test_an_unchanged_file_is_read_without_a_yaml_reader(tmp_path: Path) -> None:
@@ -105,23 +97,27 @@ def test_an_edited_file_is_read_as_it_is_now(cache: Path, tmp_path: Path) -> Non
     assert len(_entries(cache)) == 2
 
 
-def test_an_entry_that_does_not_fit_its_file_is_not_believed(cache: Path, tmp_path: Path) -> None:
+#: where the second host's address is written: an entry naming it fits the file's text
+_R02 = HOSTS.index("127.0.1.2")
+
+
+@pytest.mark.parametrize(
+    ("shape", "mode"),
+    [
+        (["i", 0, 3], 0o600),  # "r01" is no integer: the entry does not fit its file
+        (["s", _R02, _R02 + 9], 0o666),  # fits the text, says otherwise; others can write it
+    ],
+    ids=["does-not-fit", "others-can-write"],
+)
+def test_an_entry_that_cannot_be_trusted_is_not_believed(
+    cache: Path, tmp_path: Path, shape: list[Any], mode: int
+) -> None:
     path = tmp_path / "hosts.yaml"
     path.write_text(HOSTS)
     read_inventory_yaml(path)
     (entry,) = _entries(cache)
-    entry.write_text(json.dumps(["i", 0, 3]))  # "r01" is no integer
-    assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
-
-
-def test_an_entry_others_can_write_is_not_read(cache: Path, tmp_path: Path) -> None:
-    path = tmp_path / "hosts.yaml"
-    path.write_text(HOSTS)
-    read_inventory_yaml(path)
-    (entry,) = _entries(cache)
-    start = HOSTS.index("127.0.1.2")
-    entry.write_text(json.dumps(["s", start, start + 9]))  # fits the text, says otherwise
-    entry.chmod(0o666)
+    entry.write_text(json.dumps(shape))
+    entry.chmod(mode)
     assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
 
 
