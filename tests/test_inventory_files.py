@@ -94,7 +94,20 @@ def test_an_edited_file_is_read_as_it_is_now(cache: Path, tmp_path: Path) -> Non
     path.write_text(edited)
     assert read_inventory_yaml(path) == yaml.safe_load(edited)
     assert read_inventory_yaml(path).line_of("r01") == 4
+    assert len(_entries(cache)) == 1  # the earlier version's entry is gone
+
+
+def test_each_inventory_file_keeps_one_entry(cache: Path, tmp_path: Path) -> None:
+    for site in ("eu", "us"):
+        (tmp_path / site).mkdir()
+        (tmp_path / site / "hosts.yaml").write_text(HOSTS)  # same name, same bytes
+        read_inventory_yaml(tmp_path / site / "hosts.yaml")
+    for n in range(3):
+        edited = HOSTS + f"r{n + 10}:\n  hostname: 127.0.1.{n + 10}\n"
+        (tmp_path / "eu" / "hosts.yaml").write_text(edited)
+        assert read_inventory_yaml(tmp_path / "eu" / "hosts.yaml") == yaml.safe_load(edited)
     assert len(_entries(cache)) == 2
+    assert read_inventory_yaml(tmp_path / "us" / "hosts.yaml") == yaml.safe_load(HOSTS)
 
 
 #: where the second host's address is written: an entry naming it fits the file's text
