@@ -81,6 +81,8 @@ def _session_uptimes(sessions: Iterable[dict[str, Any]]) -> dict[tuple[str | Non
 
 
 _IKE_FIELDS = tuple(name for name in IkeSa.model_fields if name != "extra")
+#: what the join decides from both views (the state table's state wins)
+_JOINED = ("state", "status", "extra")
 
 
 def merge_ikev1_views(ike_sas: list[IkeSa]) -> list[IkeSa]:
@@ -110,10 +112,10 @@ def merge_ikev1_views(ike_sas: list[IkeSa]) -> list[IkeSa]:
         filled = [n for n in _IKE_FIELDS if mine[n] is None and theirs[n] is not None]
         for name in filled:
             mine[name] = theirs[name]
-        seen.__pydantic_fields_set__.update(filled)
-        seen.state = with_state.state
-        seen.status = with_state.status if with_state.state else other.status
-        seen.extra = {**other.extra, **with_state.extra}
+        mine["state"] = with_state.state
+        mine["status"] = with_state.status if with_state.state else other.status
+        mine["extra"] = {**other.extra, **with_state.extra}
+        seen.__pydantic_fields_set__.update(filled, _JOINED)
     return out
 
 
