@@ -97,7 +97,7 @@ def hms_to_seconds(text: str | None) -> int | None:
     if not text:
         return None
     parts = text.strip().split(":")
-    if all(p.isdigit() for p in parts):
+    if all(parts) and "".join(parts).isdigit():  # every part digits (C-level, no generator)
         total = 0
         for part in parts:
             total = total * 60 + int(part)
