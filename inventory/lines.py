@@ -9,10 +9,10 @@ its cached shape (:func:`from_shape`) never import PyYAML.
 A *shape* is a YAML document described without its values: the structure, every line, and
 for each string or number where its text sits in the file (character offsets). Rebuilt from
 the very text it was taken from, it gives the same data the YAML reader gave; it holds no
-value of the file (a password is only a pair of offsets), so it can be stored in a cache
-(:mod:`ipsecctl.inventory_files`). Forms (JSON): ``["m", line, [[key, key_line, value],
-...]]``, ``["l", line, [[item, item_line], ...]]``, ``["s"|"i"|"f", start, end]`` (the text
-as a string, an integer, a float), ``["b", true|false]``, ``["n"]``.
+value of the file (a password is only a pair of offsets), so an application can keep it in
+a cache (:func:`inventory.yamlio.load_yaml_shaped` makes it). Forms (JSON): ``["m", line,
+[[key, key_line, value], ...]]``, ``["l", line, [[item, item_line], ...]]``, ``["s"|"i"|"f",
+start, end]`` (the text as a string, an integer, a float), ``["b", true|false]``, ``["n"]``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Inventory errors must name the file and the line (``hosts.yaml:12: host 'r1': port: ...``);
 PyYAML drops node marks once it builds Python objects, so this loader builds dict/list
-subclasses that keep the line of each key and item.
+subclasses that keep the line of each key and item (:mod:`inventory.lines`), and can also
+describe a document by its shape, which rebuilds it without PyYAML.
 """
 
 from __future__ import annotations
