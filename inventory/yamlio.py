@@ -80,16 +80,15 @@ _LineLoader.add_constructor(
 )
 
 
-def load_yaml(path: Path, text: str | None = None) -> Any:
-    """Parse one YAML file (``text``: its contents, already read) into LineDict/LineList/
-    scalars; every failure is an InventoryError."""
-    return _load(path, text, shaped=False)[0]
+def load_yaml(path: Path) -> Any:
+    """Parse one YAML file into LineDict/LineList/scalars; every failure is an InventoryError."""
+    return _load(path, None, shaped=False)[0]
 
 
 def load_yaml_shaped(path: Path, text: str | None = None) -> tuple[Any, list[Any] | None]:
-    """:func:`load_yaml`, and the document's shape (:mod:`inventory.lines`) when one
-    describes it exactly (else None: values only a YAML reader can give, such as escaped or
-    folded strings, dates, hexadecimal numbers)."""
+    """:func:`load_yaml` (``text``: the file's contents, already read), and the document's
+    shape (:mod:`inventory.lines`) when one describes it exactly (else None: values only a
+    YAML reader can give, such as escaped or folded strings, dates, hexadecimal numbers)."""
     return _load(path, text, shaped=True)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ipsecctl import data_files
 from ipsecctl.data_files import CACHE_ENV
 from ipsecctl.inventory_files import read_inventory_yaml
 from tests.helpers import cache_entries, run_cli
@@ -138,10 +139,15 @@ def test_without_a_cache_folder_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(CACHE_ENV, raising=False)
+    written: list[Path] = []
+    monkeypatch.setattr(
+        data_files, "write_entry", lambda folder, entry, *a, **k: written.append(entry)
+    )
     path = tmp_path / "hosts.yaml"
     path.write_text(HOSTS)
     assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
-    assert not (tmp_path / "cache").exists()
+    assert read_inventory_yaml(path) == yaml.safe_load(HOSTS)
+    assert written == []
 
 
 def test_the_cli_reads_the_same_inventory_from_the_cache(tmp_path: Path) -> None:

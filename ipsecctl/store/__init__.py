@@ -61,6 +61,8 @@ def __getattr__(name: str) -> Any:
 
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
+#: why a postgresql:// store cannot be opened here (checked up front and when opening)
+PSYCOPG_MISSING = "a postgresql:// history store needs psycopg 3: pip install 'psycopg[binary]'"
 
 
 def is_postgres(location: str | Path) -> bool:
@@ -96,9 +98,7 @@ def check_location(location: str | Path) -> None:
     if not is_postgres(location):
         sqlite_path(location)
     elif importlib.util.find_spec("psycopg") is None:
-        raise UsageError(
-            "a postgresql:// history store needs psycopg 3: pip install 'psycopg[binary]'"
-        )
+        raise UsageError(PSYCOPG_MISSING)
 
 
 def store_exists(location: str | Path) -> bool:

@@ -80,9 +80,9 @@ class PostgresBackend:
         try:
             import psycopg
         except ImportError:
-            raise UsageError(
-                "a postgresql:// history store needs psycopg 3: pip install 'psycopg[binary]'"
-            ) from None
+            from ipsecctl.store import PSYCOPG_MISSING
+
+            raise UsageError(PSYCOPG_MISSING) from None
         self._psycopg = psycopg
         self.url = url
         self.application_name = application_name

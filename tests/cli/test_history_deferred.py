@@ -3,6 +3,7 @@ first one is asked; where history goes is still checked before any device is con
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 import threading
 import time
@@ -12,8 +13,10 @@ from typing import Any
 import pytest
 
 from ipsecctl.cli.context import AppContext
+from ipsecctl.errors import UsageError
 from ipsecctl.lab import Lab
 from ipsecctl.ops.deferred_history import DeferredHistory
+from ipsecctl.store import PSYCOPG_MISSING, check_location
 
 
 def _stored_devices(path: Path) -> dict[str, float]:
@@ -108,3 +111,19 @@ def test_without_a_store_every_call_finds_nothing(call: Any, empty: Any) -> None
     assert call(deferred) == empty
     assert call(deferred) == empty
     assert opened == [1]  # a store that could not open is not tried again
+
+
+def test_the_location_check_refuses_what_no_store_could_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_location(tmp_path / "history.sqlite3")  # a file not made yet is fine
+    check_location("postgresql://ipsecctl@db/ipsec")  # psycopg is installed here
+    with pytest.raises(UsageError, match="write sqlite:///absolute/path"):
+        check_location("sqlite://relative/history.sqlite3")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else find_spec(name)
+    )
+    with pytest.raises(UsageError) as refused:
+        check_location("postgresql://ipsecctl@db/ipsec")
+    assert str(refused.value) == PSYCOPG_MISSING
