@@ -138,6 +138,89 @@ def test_console_process_collects_less_often_and_loads_no_pydantic_plugins() -> 
     assert _console_settings("") == ["50000", "''"]
 
 
+def _plugin_package(folder: Path) -> Path:
+    """A pydantic plugin, installed the way plugins are (an entry point in the ``pydantic``
+    group of a distribution on the path), that writes a line to ``seen`` for every
+    validator pydantic builds while it is loaded."""
+    (folder / "seen_plugin.py").write_text(
+        "import os\n"
+        "class Plugin:\n"
+        "    def new_schema_validator(self, schema, schema_type, path, kind, config, settings):\n"
+        "        with open(os.path.join(os.path.dirname(__file__), 'seen'), 'a') as f:\n"
+        "            f.write(str(path.name) + '\\n')\n"
+        "        return None, None, None\n"
+        "plugin = Plugin()\n"
+    )
+    info = folder / "seen_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: seen-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pydantic]\nseen = seen_plugin:plugin\n")
+    return folder / "seen"
+
+
+def _console_run(args: list[str], env: dict[str, str]) -> tuple[set[str], str]:
+    """The console script's entry in a fresh interpreter: its output, and the modules it
+    had imported when it left."""
+    program = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n'))\n"
+        f"sys.argv = ['ipsecctl', *{args!r}]\n"
+        "from ipsecctl.cli.console import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line[len("MODULES ") :])), proc.stdout
+
+
+def test_plugins_off_means_no_plugin_loader_and_an_explicit_choice_loads_them(
+    tmp_path: Path,
+) -> None:
+    """With discovery off (the console's default) the plugin loader and the
+    ``importlib.metadata`` it imports are never loaded, and a plugin that is installed is
+    not called; ``PYDANTIC_DISABLE_PLUGINS=`` (empty) loads it, and pydantic calls it."""
+    seen = _plugin_package(tmp_path)
+    sample = FIX / "replay" / "hub-1" / "show_crypto_ipsec_sa.txt"
+    args = ["parse", str(sample), "-p", "cisco_iosxe", "-c", "show crypto ipsec sa", "--json"]
+    base = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    base["PYTHONPATH"] = os.pathsep.join([str(tmp_path), base.get("PYTHONPATH", "")])
+    base["IPSECCTL_WORKERS"] = "8"  # a setting from the environment: Settings is validated
+    modules, out = _console_run(args, base)
+    tunnels = json.loads(out)["tunnels"]
+    assert tunnels
+    assert "importlib.metadata" not in modules
+    assert not seen.exists()
+    modules, out = _console_run(args, {**base, "PYDANTIC_DISABLE_PLUGINS": ""})
+    assert json.loads(out)["tunnels"] == tunnels
+    assert "importlib.metadata" in modules and "seen_plugin" in modules
+    assert "Settings" in seen.read_text().split()  # pydantic told the plugin of its validator
+
+
+def test_the_loaders_stand_in_hands_the_rest_to_the_real_loader() -> None:
+    """Anything but ``get_plugins`` while plugins are off, or ``get_plugins`` once the
+    variable lets plugins load, is answered by pydantic's own loader."""
+    program = (
+        "import os, sys\n"
+        "from ipsecctl.cli import console\n"
+        "os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
+        "console._plugin_loader_stand_in()\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "assert get_plugins() == () and 'importlib.metadata' not in sys.modules\n"
+        "from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP\n"
+        "assert PYDANTIC_ENTRY_POINT_GROUP == 'pydantic'\n"
+        "assert 'importlib.metadata' in sys.modules\n"
+        "assert sys.modules['pydantic.plugin._loader'].__file__.endswith('_loader.py')\n"
+        "os.environ['PYDANTIC_DISABLE_PLUGINS'] = ''\n"
+        "assert list(get_plugins()) == []\n"  # the real answer: no plugin installed here
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    subprocess.run([sys.executable, "-c", program], env=env, check=True, timeout=60)
+
+
 def _ttp_cache_after(env: dict[str, str]) -> str:
     program = (
         "import atexit, os, sys\n"

@@ -9,6 +9,11 @@ imported; a program that embeds :func:`ipsecctl.cli.app.main` keeps its own sett
   it reads the entry points of every installed distribution the first time a model is
   validated (~15 ms, more in a crowded environment), and no plugin has a say in ipsecctl's
   own validation. Set ``PYDANTIC_DISABLE_PLUGINS=`` (empty) to let plugins load.
+  While discovery is off, pydantic's plugin loader is not imported either: it imports
+  ``importlib.metadata`` (and with it ``email``, ``zipfile``, ``socket``: 10-18 ms of every
+  command, paid at the first validator Typer builds for an option) only to return no
+  plugins. A stand-in answers ``get_plugins()`` with the same empty answer as long as the
+  variable says "off", and hands anything else to the real loader, imported then.
 - Caches live in the user's cache folder (``$XDG_CACHE_HOME/ipsecctl``, else
   ``~/.cache/ipsecctl``, made owner-only) unless the environment names them:
   ``IPSECCTL_CACHE_DIR`` (empty: no cache) for the data of the YAML files ipsecctl ships
@@ -33,6 +38,8 @@ def run() -> NoReturn:
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(50_000, gen1, gen2)
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if os.environ["PYDANTIC_DISABLE_PLUGINS"] in _PLUGINS_OFF:
+        _plugin_loader_stand_in()
     if "TTPCACHEFOLDER" not in os.environ or CACHE_ENV not in os.environ:
         cache = _cache_folder()
         if cache is not None:
@@ -43,6 +50,44 @@ def run() -> NoReturn:
     from ipsecctl.cli.app import run as run_app
 
     run_app()
+
+
+#: the values of PYDANTIC_DISABLE_PLUGINS for which pydantic loads no plugin at all
+_PLUGINS_OFF = ("__all__", "1", "true")
+_LOADER = "pydantic.plugin._loader"
+
+
+def _plugin_loader_stand_in() -> None:
+    """Put a stand-in for pydantic's plugin loader where imports find it (see the module's
+    docstring). ``get_plugins()`` is the loader's one function pydantic calls; while
+    ``PYDANTIC_DISABLE_PLUGINS`` says "off" the real one returns ``()`` before reading
+    anything, and so does this. Should the variable change, or anyone ask the module for
+    anything else, the real loader is imported and answers."""
+    import os
+    import sys
+    import types
+
+    def real() -> types.ModuleType:
+        import importlib
+
+        if sys.modules.get(_LOADER) is stand_in:
+            del sys.modules[_LOADER]
+        return importlib.import_module(_LOADER)
+
+    def get_plugins() -> object:
+        if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in _PLUGINS_OFF:
+            return ()
+        return real().get_plugins()
+
+    def module_getattr(name: str) -> object:
+        if name.startswith("__"):  # the import system asking what kind of module this is
+            raise AttributeError(name)
+        return getattr(real(), name)
+
+    stand_in = types.ModuleType(_LOADER, "pydantic's plugin loader while plugins are off")
+    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
+    stand_in.__getattr__ = module_getattr  # type: ignore[method-assign]
+    sys.modules.setdefault(_LOADER, stand_in)
 
 
 def _cache_folder() -> str | None:
