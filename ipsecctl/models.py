@@ -349,7 +349,8 @@ class Tunnel(_Model):
     def with_identity(self) -> Tunnel:
         """Fill ``id`` from the identity (a short hash keeps it usable on a command line)."""
         digest = hashlib.sha1(self.identity().encode(), usedforsecurity=False).hexdigest()
-        self.id = f"{self.device}:{digest[:10]}"
+        self.__dict__["id"] = f"{self.device}:{digest[:10]}"  # as assignment would, faster
+        self.__pydantic_fields_set__.add("id")
         return self
 
     def spis(

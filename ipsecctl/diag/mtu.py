@@ -50,7 +50,7 @@ from ipsecctl.diag.packets.suites import (
 from ipsecctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from ipsecctl.models import Tunnel
+    from ipsecctl.models import IpsecSa, Tunnel
 
 ACCEPTED_SYNTAX = (
     "Cisco transform-set words (esp-aes [128|192|256], esp-256-aes, esp-gcm [128|192|256], "
@@ -295,6 +295,22 @@ def _int_or(value: object, default: int) -> int:
         return default
 
 
+def _figures_sa(sas: list[IpsecSa]) -> IpsecSa | None:
+    """The SA whose transform the figures come from: the first outbound ESP SA, else the
+    first inbound ESP SA, else the first outbound SA, else the first SA (one pass: this
+    runs for every tunnel of every document)."""
+    first_out = first_esp = None
+    for sa in sas:
+        if sa.direction == "out":
+            if sa.protocol == "esp":
+                return sa
+            if first_out is None:
+                first_out = sa
+        elif first_esp is None and sa.protocol == "esp":
+            first_esp = sa
+    return first_esp or first_out or (sas[0] if sas else None)
+
+
 def for_tunnel(tunnel: Tunnel) -> MtuResult | None:
     """The MTU figures of one polled tunnel, or ``None`` when they cannot be computed.
 
@@ -304,8 +320,7 @@ def for_tunnel(tunnel: Tunnel) -> MtuResult | None:
     its mode and UDP encapsulation, the ``path_mtu`` the parser put in ``extra`` (1500 when
     absent), IPv6 from the tunnel's addresses, and GRE when the selectors are protocol 47.
     """
-    sas = sorted(tunnel.sas, key=lambda sa: sa.direction != "out")
-    sa = next((s for s in sas if s.protocol == "esp"), None) or next(iter(sas), None)
+    sa = _figures_sa(tunnel.sas)
     if sa is None:
         return None
     candidates: list[str] = []

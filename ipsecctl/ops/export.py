@@ -12,15 +12,19 @@ first. JSON is UTF-8, two-space indented.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipsecctl import errors, models
 from ipsecctl.models import DeviceState, IkeSa, Tunnel, envelope
 from ipsecctl.ops.formatting import fmt_ts
+
+if TYPE_CHECKING:
+    from ipsecctl.diag.mtu import MtuResult
 
 STATUS_HEADER = (
     "device",
@@ -94,7 +98,15 @@ def tunnel_figures(tunnel: Tunnel) -> dict[str, Any] | None:
     from ipsecctl.diag.mtu import for_tunnel
 
     result = for_tunnel(tunnel)
-    return None if result is None else {"mtu": result.summary()}
+    return None if result is None else _mtu_figures(result)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mtu_figures(result: MtuResult) -> dict[str, Any]:
+    """The figures of one result, built once: a hub's tunnels share a few (the result
+    itself is cached by the formula). Shared between tunnels, so read-only: documents
+    copy it into each tunnel's ``extra`` as they write it."""
+    return {"mtu": result.summary()}
 
 
 def to_json_bytes(doc: dict[str, Any], *, indent: bool = True) -> bytes:
