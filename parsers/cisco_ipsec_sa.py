@@ -29,8 +29,8 @@ callers parse devices on worker threads.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from parsers._convert import (
     group_number,
@@ -665,32 +665,66 @@ def _prefix(addr: str, mask: str) -> str:
 _COUNTER_REGION = re.compile(r"#[^;]*(?:; #[^;]*)*")
 #: Values follow a blank: the literal first character lets the regex engine skip ahead fast.
 _COUNTER_VALUE = re.compile(r" (\d+)")
-_counter_layouts: dict[tuple[str, ...], list[str | None]] = {}
+
+
+class _Layout(NamedTuple):
+    """One counter layout: its labels as a pattern with a group per value, and the key of
+    each value (None: a value that is no counter)."""
+
+    pattern: re.Pattern[str]
+    names: list[str | None]
+
+
+_counter_layouts: dict[tuple[str, ...], _Layout] = {}
+#: the layout the last region had: a hub prints the same one for every peer
+_last_layout: _Layout | None = None
 
 
 def _counters(text: str, notes: Notes | None = None) -> dict[str, int]:
     """The ``#pkts ...`` region of an ident -> {counter key: value}.
 
-    A hub prints the same labels for every peer: the labels (the region split at its values)
-    are resolved to keys once and cached, so each ident costs one C-level split.
+    A hub prints the same labels for every peer: the last region's layout is tried first,
+    one C-level match that yields the values; any other region is split at its values, and
+    its labels are resolved to keys once and cached (with the pattern that matches them).
     """
-    parts = _COUNTER_VALUE.split(text)
-    labels = tuple(parts[0::2])
-    names = _counter_layouts.get(labels)
-    if names is None:
-        names = [
-            _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None for p in parts[0:-1:2]
-        ]
-        if len(_counter_layouts) < 64:
-            _counter_layouts[labels] = names
-    values = parts[1::2]
+    layout = _last_layout
+    found = None if layout is None else layout.pattern.fullmatch(text)
+    if found is not None and layout is not None:
+        values: Sequence[str] = found.groups()
+    else:
+        layout, values = _split_counters(text)
     if values and max(map(len, values)) > 20:  # past 2**64: not a counter
         if notes is not None:
             notes.add(None, text[:200], "counter value out of range: counters left out")
         return {}
-    counters = dict(zip(names, map(int, values), strict=False))  # C-level: no Python per value
+    # C-level: no Python per value
+    counters = dict(zip(layout.names, map(int, values), strict=False))
     counters.pop(None, None)
     return counters  # type: ignore[return-value]
+
+
+def _split_counters(text: str) -> tuple[_Layout, list[str]]:
+    """The region split at its values: its layout (cached) and the values.
+
+    The pattern is the labels, escaped, with ``(\\d+)`` after each blank that preceded a
+    value: a label never holds a blank before a digit (the split would have cut there) and
+    never starts with a digit (the value before it took them all), so the pattern matches
+    exactly the regions that split into these very labels, the values in the same places.
+    """
+    global _last_layout
+    parts = _COUNTER_VALUE.split(text)
+    labels = tuple(parts[0::2])
+    layout = _counter_layouts.get(labels)
+    if layout is None:
+        names = [
+            _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None for p in parts[0:-1:2]
+        ]
+        pattern = re.compile(r" (\d+)".join(re.escape(label) for label in labels))
+        layout = _Layout(pattern, names)
+        if len(_counter_layouts) < 64:
+            _counter_layouts[labels] = layout
+    _last_layout = layout
+    return layout, parts[1::2]
 
 
 #: The usual IOS ident opening in one match; any other takes the part-by-part path.

@@ -253,3 +253,32 @@ def test_isakmp_status_with_an_n_is_recognised() -> None:
     (sa,) = [r for r in result["ike_sas"] if r["conn_id"] == 1001]
     assert (sa["dst"], sa["src"], sa["state"]) == ("10.0.0.1", "10.0.0.2", "QM_IDLE")
     assert sa["extra"]["cisco_status"] == "ACTIVE standby"
+
+
+def test_counters_read_per_peer_whatever_layout_came_before() -> None:
+    """A hub prints one counter layout for every peer, and the parser reads each region with
+    the layout the region before it had. Regions of another layout (an ASA's, between two
+    IOS outputs) and values of other lengths are each read as they are printed."""
+    ios = (REAL / "ios/show_crypto_ipsec_sa/otus-nordwest-iol-gre-transport.txt").read_text()
+    asa = (REAL / "asa/show_crypto_ipsec_sa/pastebin-C9E6ryPQ-asa-lab-one-way.txt").read_text()
+    encaps_line = "#pkts encaps: 1312, #pkts encrypt: 1312, #pkts digest: 1312"
+    decaps_line = "#pkts decaps: 20, #pkts decrypt: 20, #pkts verify: 20"
+    assert encaps_line in ios and decaps_line in ios
+    values = [(7, 123456789012), (0, 5), (18446744073709551615, 1)]
+    hub = "".join(
+        ios.replace("interface: Tunnel1", f"interface: Tunnel{n}")
+        .replace(encaps_line, encaps_line.replace("1312", str(enc)))
+        .replace(decaps_line, decaps_line.replace("20", str(dec)))
+        for n, (enc, dec) in enumerate(values, 1)
+    )
+    for _ in range(2):
+        result = parse("cisco_ios", "show crypto ipsec sa", hub)
+        assert not result.warnings
+        got = [
+            (t["interface"], t["counters"]["pkts_encaps"], t["counters"]["pkts_decrypt"])
+            for t in result["tunnels"]
+        ]
+        assert got == [(f"Tunnel{n}", enc, dec) for n, (enc, dec) in enumerate(values, 1)]
+        assert result["tunnels"][0]["counters"]["send_errors"] == 0
+        other = parse("cisco_asa", "show crypto ipsec sa", asa)["tunnels"][0]["counters"]
+        assert other["pkts_decaps"] == 2640  # the sample's "#pkts decaps: 2640"
