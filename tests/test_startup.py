@@ -221,6 +221,28 @@ def test_the_loaders_stand_in_hands_the_rest_to_the_real_loader() -> None:
     subprocess.run([sys.executable, "-c", program], env=env, check=True, timeout=60)
 
 
+def test_invoke_is_imported_when_paramiko_first_uses_it() -> None:
+    """paramiko imports invoke with its ssh_config reader; the console's stand-in takes that
+    import, and a ``Match exec`` line (the one thing paramiko runs invoke for) still runs its
+    command: the real invoke is imported then."""
+    program = (
+        "import sys\n"
+        "from ipsecctl.cli import console\n"
+        "console._invoke_stand_in()\n"
+        "import paramiko\n"
+        "assert 'invoke.collection' not in sys.modules, 'invoke was imported with paramiko'\n"
+        "config = paramiko.SSHConfig.from_text(\n"
+        "    'Match exec \"test 1 = 1\"\\n  User matched\\n'\n"
+        "    'Match exec \"test 1 = 2\"\\n  Port 2222\\n'\n"
+        ")\n"
+        "found = config.lookup('router')\n"
+        "assert found['user'] == 'matched' and 'port' not in found, found\n"
+        "assert 'invoke.collection' in sys.modules\n"
+        "assert sys.modules['invoke'].__file__.endswith('__init__.py')\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
+
+
 def _ttp_cache_after(env: dict[str, str]) -> str:
     program = (
         "import atexit, os, sys\n"

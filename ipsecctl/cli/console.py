@@ -14,6 +14,11 @@ imported; a program that embeds :func:`ipsecctl.cli.app.main` keeps its own sett
   command, paid at the first validator Typer builds for an option) only to return no
   plugins. A stand-in answers ``get_plugins()`` with the same empty answer as long as the
   variable says "off", and hands anything else to the real loader, imported then.
+- invoke (a task runner paramiko depends on) is imported when first used, not when paramiko
+  is: paramiko's ssh_config reader imports it for one thing, running the command of a
+  ``Match exec`` line, and the import (unittest.mock, asyncio, a vendored YAML) was ~50 ms
+  of every command that opens an SSH session. A stand-in takes the import and hands
+  anything asked of it to the real invoke, imported then.
 - Caches live in the user's cache folder (``$XDG_CACHE_HOME/ipsecctl``, else
   ``~/.cache/ipsecctl``, made owner-only) unless the environment names them:
   ``IPSECCTL_CACHE_DIR`` (empty: no cache) for the data of the YAML files ipsecctl ships
@@ -26,6 +31,8 @@ imported; a program that embeds :func:`ipsecctl.cli.app.main` keeps its own sett
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import NoReturn
 
 from ipsecctl.data_files import CACHE_ENV
@@ -40,6 +47,7 @@ def run() -> NoReturn:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if os.environ["PYDANTIC_DISABLE_PLUGINS"] in _PLUGINS_OFF:
         _plugin_loader_stand_in()
+    _invoke_stand_in()
     if "TTPCACHEFOLDER" not in os.environ or CACHE_ENV not in os.environ:
         cache = _cache_folder()
         if cache is not None:
@@ -55,6 +63,33 @@ def run() -> NoReturn:
 #: the values of PYDANTIC_DISABLE_PLUGINS for which pydantic loads no plugin at all
 _PLUGINS_OFF = ("__all__", "1", "true")
 _LOADER = "pydantic.plugin._loader"
+_INVOKE = "invoke"
+
+
+def _stand_in(name: str, doc: str, *, package: bool) -> tuple[ModuleType, Callable[[], ModuleType]]:
+    """A module to put in ``sys.modules`` under ``name`` in place of the real one, and the
+    function that imports the real one (which then replaces it there). Whatever the stand-in
+    does not hold itself is asked of the real module, imported at that moment; the import
+    system's own questions (``__path__`` of a module that is no package, ``__file__``...)
+    are answered "absent" without importing anything."""
+    import importlib
+    import sys
+    import types
+
+    stand_in = types.ModuleType(name, doc)
+
+    def real() -> ModuleType:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    def module_getattr(attr: str) -> object:
+        if attr.startswith("__") and not (package and attr == "__path__"):
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    stand_in.__getattr__ = module_getattr  # type: ignore[method-assign]
+    return stand_in, real
 
 
 def _plugin_loader_stand_in() -> None:
@@ -65,29 +100,33 @@ def _plugin_loader_stand_in() -> None:
     anything else, the real loader is imported and answers."""
     import os
     import sys
-    import types
 
-    def real() -> types.ModuleType:
-        import importlib
-
-        if sys.modules.get(_LOADER) is stand_in:
-            del sys.modules[_LOADER]
-        return importlib.import_module(_LOADER)
+    stand_in, real = _stand_in(
+        _LOADER, "pydantic's plugin loader while plugins are off", package=False
+    )
 
     def get_plugins() -> object:
         if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in _PLUGINS_OFF:
             return ()
         return real().get_plugins()
 
-    def module_getattr(name: str) -> object:
-        if name.startswith("__"):  # the import system asking what kind of module this is
-            raise AttributeError(name)
-        return getattr(real(), name)
-
-    stand_in = types.ModuleType(_LOADER, "pydantic's plugin loader while plugins are off")
     stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
-    stand_in.__getattr__ = module_getattr  # type: ignore[method-assign]
     sys.modules.setdefault(_LOADER, stand_in)
+
+
+def _invoke_stand_in() -> None:
+    """Put a stand-in for invoke where imports find it (see the module's docstring):
+    paramiko imports it with its ssh_config reader and uses it only to run the command of a
+    ``Match exec`` line, which imports the real invoke through the stand-in. Nothing is done
+    where invoke is not installed (paramiko then says so itself, when such a line is read)
+    or already imported."""
+    import importlib.util
+    import sys
+
+    if _INVOKE in sys.modules or importlib.util.find_spec(_INVOKE) is None:
+        return
+    stand_in, _real = _stand_in(_INVOKE, "invoke, imported when first used", package=True)
+    sys.modules[_INVOKE] = stand_in
 
 
 def _cache_folder() -> str | None:
