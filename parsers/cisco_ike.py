@@ -66,13 +66,17 @@ def build_isakmp(
 # read with a few whole-text regexes instead of the template's per-line machinery. Each
 # pattern accepts only lines that exactly one template line matches, with the same captures,
 # so the rows are the ones the template gives; text with anything else in it (IPv6 rows over
-# three lines, a slot or I-VRF column, a wrapped or repeated line, rows before a section
-# header) returns None and goes to the template.
+# three lines, a slot column, a wrapped or repeated line, rows before a section header)
+# returns None and goes to the template.
 _ADDR = r"[0-9A-Fa-f.:]+"
 _SA_STATUS = r"(?:ACTIVE|STDBY|DELETED)"
+#: The detail row's I-VRF column, when it holds a name, is one more word before the status;
+#: a name that is itself a status word (or a status word in the Encr column) would let two
+#: template lines read the row, so such rows are the template's.
 _ROW = (
     rf"({_ADDR}) ({_ADDR}) ([A-Z]+_[A-Z_]+) (\d+) ([A-Za-z]\S*)\n"
-    rf"|(\d+) ({_ADDR}) ({_ADDR}) ({_SA_STATUS}) (?!{_SA_STATUS} )(\S+) (\S+) (\S+) (\d+) (\S+)"
+    rf"|(\d+) ({_ADDR}) ({_ADDR}) (?:(?!{_SA_STATUS} )(\S+) )?({_SA_STATUS})"
+    rf" (?!{_SA_STATUS} )(\S+) (\S+) (\S+) (\d+) (\S+)"
     r"(?: (\S+))?\n(?:Engine-id:Conn-id = (\S+)\n)?"
 )
 #: header and legend lines (the ``.known`` list) that no template line can match
@@ -105,21 +109,14 @@ def usual_isakmp(text: str) -> list[tuple[str | None, list[dict[str, Any]]]] | N
                     {"dst": g[0], "src": g[1], "state": g[2], "conn_id": g[3], "status": g[4]}
                 )
                 continue
-            row = {
-                "conn_id": g[5],
-                "local": g[6],
-                "remote": g[7],
-                "status": g[8],
-                "encr": g[9],
-                "hash": g[10],
-                "auth": g[11],
-                "dh": g[12],
-                "remaining": g[13],
-            }
-            if g[14] is not None:
-                row["cap"] = g[14]
+            row = {"conn_id": g[5], "local": g[6], "remote": g[7]}
+            if g[8] is not None:
+                row["ivrf"] = g[8]
+            row.update(status=g[9], encr=g[10], hash=g[11], auth=g[12], dh=g[13], remaining=g[14])
             if g[15] is not None:
-                row["engine_conn"] = g[15]
+                row["cap"] = g[15]
+            if g[16] is not None:
+                row["engine_conn"] = g[16]
             rows.append(row)
         sections.append((parts[i], rows))
     return sections
