@@ -299,10 +299,14 @@ class SshSession(RunnerBase):
         timeout = self.params.timeouts.command
         frame = Frame(spec.command, self._is_prompt)
         self._send_raw(spec.command + "\n")
-        if self._read(frame, timeout, spec.command, expect_password=True) == "password":
+        # the echo of ``enable`` and then "Password:" is the question asked: answered at
+        # once, as expect tools answer the prompt they wait for (the quiet period that
+        # confirms an unexpected one cost 0.3 s of every connection that enables)
+        if self._read(frame, timeout, spec.command, expect_password=True, quiet=0) == "password":
             self._send_raw(self.params.enable_secret + "\n")
             frame = Frame(None, self._is_prompt)  # a secret is not echoed
-            if self._read(frame, timeout, spec.command, expect_password=True) == "password":
+            asked_again = self._read(frame, timeout, spec.command, expect_password=True, quiet=0)
+            if asked_again == "password":
                 raise AuthenticationError(
                     f"enable failed on {self.device}: the device keeps asking for a password "
                     "(the enable secret was refused); check enable_secret in the inventory",
@@ -364,13 +368,18 @@ class SshSession(RunnerBase):
         paging: bool = False,
         nudge: bool = False,
         expect_password: bool = False,
+        quiet: float = QUIET_S,
     ) -> str:
         """Receive into ``frame`` until it ends at the prompt (``"prompt"``) or, with
         ``expect_password``, at a password prompt (``"password"``).
 
         A password prompt nobody expected is the device refusing the credentials it was
-        given. With ``nudge``, a newline is sent once if no prompt came within
-        ``PROMPT_SETTLE_S`` (devices that wait for a keypress before their first prompt).
+        given. A line ending in ``Password:`` counts as a prompt once nothing more arrived
+        for ``quiet`` seconds (a banner or an error message may hold those words and go
+        on); where the password prompt is the very answer asked for (``enable``), ``quiet``
+        is 0 and it counts as soon as nothing more is waiting. With ``nudge``, a newline is
+        sent once if no prompt came within ``PROMPT_SETTLE_S`` (devices that wait for a
+        keypress before their first prompt).
         """
         chan = self._chan
         assert chan is not None
@@ -384,8 +393,8 @@ class SshSession(RunnerBase):
             now = time.monotonic()
             if frame.echoed and self._password_re.search(frame.last_line()):
                 if quiet_until is None:
-                    quiet_until = now + QUIET_S
-                elif now >= quiet_until and not chan.recv_ready():
+                    quiet_until = now + quiet
+                if now >= quiet_until and not chan.recv_ready():
                     if expect_password:
                         return "password"
                     raise self._password_error(command)
