@@ -668,10 +668,10 @@ _COUNTER_VALUE = re.compile(r" (\d+)")
 
 
 class _Layout(NamedTuple):
-    """One counter layout: its labels as a pattern with a group per value, and the key of
-    each value (None: a value that is no counter)."""
+    """One counter layout: its labels as a pattern with a group per value (None for a layout
+    past the cache's 64), and the key of each value (None: a value that is no counter)."""
 
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | None
     names: list[str | None]
 
 
@@ -688,7 +688,8 @@ def _counters(text: str, notes: Notes | None = None) -> dict[str, int]:
     its labels are resolved to keys once and cached (with the pattern that matches them).
     """
     layout = _last_layout
-    found = None if layout is None else layout.pattern.fullmatch(text)
+    pattern = None if layout is None else layout.pattern
+    found = None if pattern is None else pattern.fullmatch(text)
     if found is not None and layout is not None:
         values: Sequence[str] = found.groups()
     else:
@@ -719,10 +720,10 @@ def _split_counters(text: str) -> tuple[_Layout, list[str]]:
         names = [
             _counter_key(p.rpartition("#")[2].strip()) if "#" in p else None for p in parts[0:-1:2]
         ]
+        if len(_counter_layouts) >= 64:  # odd output, a layout per region: no pattern to build
+            return _Layout(None, names), parts[1::2]
         pattern = re.compile(r" (\d+)".join(re.escape(label) for label in labels))
-        layout = _Layout(pattern, names)
-        if len(_counter_layouts) < 64:
-            _counter_layouts[labels] = layout
+        layout = _counter_layouts[labels] = _Layout(pattern, names)
     _last_layout = layout
     return layout, parts[1::2]
 

@@ -282,3 +282,16 @@ def test_counters_read_per_peer_whatever_layout_came_before() -> None:
         assert result["tunnels"][0]["counters"]["send_errors"] == 0
         other = parse("cisco_asa", "show crypto ipsec sa", asa)["tunnels"][0]["counters"]
         assert other["pkts_decaps"] == 2640  # the sample's "#pkts decaps: 2640"
+
+
+def test_counters_of_many_layouts_each_read_as_printed() -> None:
+    """Past the 64 layouts the parser keeps, regions are still read one by one (split at
+    their values, no pattern built for each): every value comes out under its own label."""
+    from parsers.cisco_ipsec_sa import _counters
+
+    for n in range(80):
+        label = "ab"[n % 2] * (n // 2 + 1)  # 80 different labels: a, b, aa, bb, ...
+        text = f"#pkts {label}: {n}, #send errors {n + 1}"
+        got = _counters(text)
+        assert got[f"pkts_{label}"] == n and got["send_errors"] == n + 1, (text, got)
+        assert _counters(text) == got  # the same region again, through the remembered layout
