@@ -72,6 +72,29 @@ def run_cli(
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 
+def console_modules(
+    args: list[str], env: dict[str, str], timeout: float = 120
+) -> tuple[CliRun, set[str]]:
+    """Run the console script's entry with ``args`` in a fresh interpreter: the process, and
+    the modules it had imported when it left (written by an exit handler, so the console's
+    fast exit still reports them)."""
+    program = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n'))\n"
+        f"sys.argv = ['ipsecctl', *{args!r}]\n"
+        "from ipsecctl.cli.console import run\n"
+        "run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=timeout
+    )
+    run = CliRun(proc.returncode, proc.stdout, proc.stderr)
+    line = next((x for x in proc.stderr.splitlines() if x.startswith("MODULES ")), None)
+    assert line is not None, run
+    return run, set(json.loads(line[len("MODULES ") :]))
+
+
 def cache_entries(root: Path, kind: str) -> list[Path]:
     """The entries of one of ipsecctl's caches (``data``, ``inventory``) under ``root``."""
     folder = root / kind

@@ -14,6 +14,7 @@ import pytest
 import typer
 
 from ipsecctl.cli import app as cli
+from tests.helpers import console_modules
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -159,22 +160,9 @@ def _plugin_package(folder: Path) -> Path:
 
 
 def _console_run(args: list[str], env: dict[str, str]) -> tuple[set[str], str]:
-    """The console script's entry in a fresh interpreter: its output, and the modules it
-    had imported when it left."""
-    program = (
-        "import atexit, json, sys\n"
-        "atexit.register(lambda: sys.stderr.write("
-        "'\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n'))\n"
-        f"sys.argv = ['ipsecctl', *{args!r}]\n"
-        "from ipsecctl.cli.console import run\n"
-        "run()\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stderr.splitlines() if x.startswith("MODULES "))
-    return set(json.loads(line[len("MODULES ") :])), proc.stdout
+    run, modules = console_modules(args, env)
+    assert run.code == 0, run
+    return modules, run.out
 
 
 def test_plugins_off_means_no_plugin_loader_and_an_explicit_choice_loads_them(
